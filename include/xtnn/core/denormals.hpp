@@ -1,0 +1,57 @@
+/// @file
+/// A scoped guard that flushes denormal floats to zero inside training work.
+#pragma once
+
+#if defined(__SSE__) || defined(__x86_64__) || defined(_M_X64)
+#include <xmmintrin.h>
+#define XTNN_HAS_MXCSR 1
+#else
+#define XTNN_HAS_MXCSR 0
+#endif
+
+namespace xtnn {
+
+/// Flushes denormal floats to zero (MXCSR FTZ and DAZ) while it lives, then restores the
+/// caller's floating-point state exactly.
+///
+/// Why: Adam's moment estimates of weights whose gradient is near zero (MNIST's always-black
+/// border pixels) decay into denormal floats, and arithmetic on denormals is 2-5x slower on
+/// x86. xtnn puts this guard around its forward, backward and optimizer steps, so the caller's
+/// own code is never affected. Values below ~1e-38 (float) become 0, which does not change
+/// what a network learns. It only affects the calling thread. On CPUs without MXCSR it does
+/// nothing.
+///
+/// @code
+/// {
+///     xtnn::flush_denormals_guard guard;
+///     // heavy float work
+/// } // previous mode restored
+/// @endcode
+/// @ingroup core
+class flush_denormals_guard {
+  public:
+    /// Saves the current mode and turns flush-to-zero and denormals-are-zero on.
+    flush_denormals_guard() noexcept {
+#if XTNN_HAS_MXCSR
+        saved_ = _mm_getcsr();
+        _mm_setcsr(saved_ | flush_bits);
+#endif
+    }
+    /// Restores the flush-to-zero and denormals-are-zero bits saved at construction. The
+    /// exception status flags raised meanwhile are kept, as they would be without the guard.
+    ~flush_denormals_guard() {
+#if XTNN_HAS_MXCSR
+        _mm_setcsr((_mm_getcsr() & ~flush_bits) | (saved_ & flush_bits));
+#endif
+    }
+    flush_denormals_guard(const flush_denormals_guard&) = delete;
+    flush_denormals_guard& operator=(const flush_denormals_guard&) = delete;
+
+  private:
+#if XTNN_HAS_MXCSR
+    static constexpr unsigned int flush_bits = 0x8040; // FTZ (bit 15) | DAZ (bit 6)
+    unsigned int saved_ = 0;
+#endif
+};
+
+} // namespace xtnn

@@ -1,0 +1,50 @@
+/// @file
+/// Scalar helpers shared by activations and losses.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <concepts>
+#include <cstddef>
+#include <utility>
+
+namespace xtnn::detail {
+
+/// The logistic function 1 / (1 + e⁻ˣ), computed without overflow: e^(±x) is only formed
+/// for a non-positive exponent.
+template <std::floating_point T>
+T logistic(T x) {
+    if (x >= T(0)) {
+        return T(1) / (T(1) + std::exp(-x));
+    }
+    const T e = std::exp(x);
+    return e / (T(1) + e);
+}
+
+/// log(1 + eˣ), exact and overflow-free for any x: max(x, 0) + log1p(e^-|x|).
+template <std::floating_point T>
+T log1p_exp(T x) {
+    return (x > T(0) ? x : T(0)) + std::log1p(std::exp(-std::abs(x)));
+}
+
+/// For one row z of length n > 0: returns {m, s} with m = max z and s = Σ exp(z_j - m), and
+/// writes exp(z_j - m) into `exps` unless it is null. Subtracting the maximum keeps every
+/// exponent ≤ 0, so no logit is too large; logsumexp(z) = m + log s.
+template <std::floating_point T>
+std::pair<T, T> shifted_exp_sum(const T* z, std::size_t n, T* exps) {
+    T m = z[0];
+    for (std::size_t j = 1; j < n; ++j) {
+        m = std::max(m, z[j]);
+    }
+    T sum = 0;
+    for (std::size_t j = 0; j < n; ++j) {
+        const T e = std::exp(z[j] - m);
+        sum += e;
+        if (exps != nullptr) {
+            exps[j] = e;
+        }
+    }
+    return {m, sum};
+}
+
+} // namespace xtnn::detail

@@ -1,0 +1,92 @@
+/// @file
+/// activation_layer: turns an elementwise activation into a layer of any rank.
+#pragma once
+
+#include <concepts>
+#include <cstddef>
+#include <string_view>
+#include <vector>
+
+#include <xtnn/core/concepts.hpp>
+#include <xtnn/core/errors.hpp>
+#include <xtnn/core/parameter.hpp>
+#include <xtnn/core/tensor.hpp>
+
+namespace xtnn {
+
+/// A parameter-free layer applying activation `A` to every element.
+///
+/// Forward: `y[i] = A.value(x[i])`. Backward: `dx[i] = dy[i] · A.derivative(x[i], y[i])`.
+/// Shapes: any rank `N`; y and dx have x's shape. One plain loop over contiguous memory each
+/// way. sequential builds these by itself from activations (`xtnn::relu{}`), taking `T` and
+/// `N` from the previous layer.
+///
+/// @tparam A an xtnn::activation.
+/// @tparam T the scalar type.
+/// @tparam N the rank of the tensors it maps.
+/// @code
+/// xtnn::activation_layer<xtnn::leaky_relu, float, 2> layer(xtnn::leaky_relu{0.2});
+/// auto y = xtnn::apply(layer, x);
+/// @endcode
+/// @ingroup layers
+template <activation A, std::floating_point T = float, std::size_t N = 2>
+class activation_layer {
+  public:
+    using value_type = T;                          ///< The scalar type.
+    static constexpr std::size_t input_rank = N;   ///< Same rank in and out.
+    static constexpr std::size_t output_rank = N;  ///< Same rank in and out.
+    using input_type = tensor<T, N>;               ///< The input tensor type.
+    using output_type = tensor<T, N>;              ///< The output tensor type.
+    static constexpr std::string_view name = A::name; ///< The activation's name.
+
+    /// Wraps `a` (its options, e.g. a leaky slope, are kept).
+    explicit activation_layer(A a = {}) : activation_(a) {}
+
+    /// The wrapped activation.
+    const A& function() const { return activation_; }
+
+    /// The output has the input's shape.
+    shape<N> output_shape(const shape<N>& input) const { return input; }
+
+    /// `y[i] = value(x[i])`.
+    void forward(const input_type& x, output_type& y, mode = mode::inference) const {
+        detail::require_shape(x.shape(), y.shape(), {name, "forward"},
+                              "output buffer shape mismatch");
+        const T* in = x.data();
+        T* out = y.data();
+        const std::size_t n = x.size();
+        for (std::size_t i = 0; i < n; ++i) {
+            out[i] = activation_.value(in[i]);
+        }
+    }
+
+    /// `dx[i] = dy[i] · derivative(x[i], y[i])` when `dx` is not null.
+    void backward(const input_type& x, const output_type& y, const output_type& dy,
+                  input_type* dx) const {
+        const detail::location where{name, "backward"};
+        detail::require_shape(x.shape(), y.shape(), where, "output shape mismatch");
+        detail::require_shape(y.shape(), dy.shape(), where, "output gradient shape mismatch");
+        if (dx == nullptr) {
+            return;
+        }
+        if (dx->shape() != x.shape()) {
+            dx->resize(x.shape());
+        }
+        const T* in = x.data();
+        const T* out = y.data();
+        const T* g = dy.data();
+        T* d = dx->data();
+        const std::size_t n = x.size();
+        for (std::size_t i = 0; i < n; ++i) {
+            d[i] = g[i] * activation_.derivative(in[i], out[i]);
+        }
+    }
+
+    /// None.
+    std::vector<parameter_view<T>> parameters() { return {}; }
+
+  private:
+    A activation_;
+};
+
+} // namespace xtnn

@@ -1,0 +1,153 @@
+/// @file
+/// Inverted dropout: zeroes a random fraction of activations while training.
+#pragma once
+
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <stdexcept>
+#include <string_view>
+#include <vector>
+
+#include <xtnn/core/errors.hpp>
+#include <xtnn/core/parameter.hpp>
+#include <xtnn/core/random.hpp>
+#include <xtnn/core/tensor.hpp>
+
+namespace xtnn {
+
+template <std::floating_point T, std::size_t N>
+class dropout_layer;
+
+/// The dropout spec for sequential: `xtnn::dropout{0.2}` drops 20 % of activations.
+///
+/// It becomes a dropout_layer of the previous layer's scalar type and rank.
+/// @code
+/// xtnn::sequential model{xtnn::dense{784, 128}, xtnn::relu{}, xtnn::dropout{0.2},
+///                        xtnn::dense{128, 10}};
+/// @endcode
+/// @ingroup layers
+struct dropout {
+    /// The layer this spec becomes after a layer with scalar `T` and rank `N`.
+    template <std::floating_point T, std::size_t N>
+    using bound_layer = dropout_layer<T, N>;
+    static constexpr std::string_view name = "dropout"; ///< The name in summaries.
+    double rate = 0.5;      ///< The probability of zeroing each element, in [0, 1).
+    std::uint64_t seed = 0; ///< Seed of the masks (a model's initialize() reseeds it).
+};
+
+/// Inverted dropout: in training, each element is kept with probability `1 - rate` and scaled
+/// by `1 / (1 - rate)`, else zeroed; in inference it is the identity.
+///
+/// Forward (training): `y = x ⊙ m`, m_i = 1/(1-rate) with probability 1-rate, else 0; a new
+/// mask every forward, drawn from the layer's seeded engine (same seed: same masks).
+/// Backward: `dx = dy ⊙ m` (or `dy` after an inference forward). Shapes: any rank, y = x.
+/// @tparam T the scalar type. @tparam N the rank.
+/// @throws config_error if the rate is not in [0, 1).
+/// @code
+/// xtnn::dropout_layer<float, 2> d(xtnn::dropout{.rate = 0.2, .seed = 7});
+/// auto y = xtnn::apply(d, x, xtnn::mode::training);
+/// @endcode
+/// @ingroup layers
+template <std::floating_point T = float, std::size_t N = 2>
+class dropout_layer {
+  public:
+    using value_type = T;                          ///< The scalar type.
+    static constexpr std::size_t input_rank = N;   ///< Same rank in and out.
+    static constexpr std::size_t output_rank = N;  ///< Same rank in and out.
+    using input_type = tensor<T, N>;               ///< The input tensor type.
+    using output_type = tensor<T, N>;              ///< The output tensor type.
+    static constexpr std::string_view name = "dropout"; ///< The name in summaries.
+
+    /// A dropout layer with the spec's rate and seed.
+    explicit dropout_layer(dropout spec = {}) : rate_(spec.rate), rng_(spec.seed) {
+        detail::require_option(spec.rate >= 0.0 && spec.rate < 1.0, "dropout", "rate",
+                               "in [0, 1)", spec.rate);
+        // An element is dropped when 32 random bits fall below rate * 2^32.
+        threshold_ = static_cast<std::uint64_t>(spec.rate * 4294967296.0);
+        scale_ = static_cast<T>(1.0 / (1.0 - spec.rate));
+    }
+
+    /// The drop probability.
+    double rate() const { return rate_; }
+
+    /// Reseeds the masks from `rng` (called by sequential::initialize).
+    void initialize(random_engine& rng) { rng_ = random_engine(rng()); }
+
+    /// The output has the input's shape.
+    shape<N> output_shape(const shape<N>& input) const { return input; }
+
+    /// Training: `y = x ⊙ mask` with a fresh mask; inference: `y = x`.
+    void forward(const input_type& x, output_type& y, mode m = mode::inference) {
+        detail::require_shape(x.shape(), y.shape(), {name, "forward"},
+                              "output buffer shape mismatch");
+        const std::size_t n = x.size();
+        const T* in = x.data();
+        T* out = y.data();
+        last_mode_ = m;
+        if (m == mode::inference || threshold_ == 0) {
+            std::copy(in, in + n, out);
+            return;
+        }
+        if (mask_.shape() != x.shape()) {
+            mask_.resize(x.shape());
+        }
+        T* mask = mask_.data();
+        std::size_t i = 0;
+        // Each 64-bit draw decides two elements (its two 32-bit halves).
+        for (; i + 1 < n; i += 2) {
+            const std::uint64_t bits = rng_();
+            mask[i] = (bits & 0xFFFFFFFFULL) < threshold_ ? T(0) : scale_;
+            mask[i + 1] = (bits >> 32) < threshold_ ? T(0) : scale_;
+        }
+        if (i < n) {
+            mask[i] = (rng_() & 0xFFFFFFFFULL) < threshold_ ? T(0) : scale_;
+        }
+        for (std::size_t j = 0; j < n; ++j) {
+            out[j] = in[j] * mask[j];
+        }
+    }
+
+    /// `dx = dy ⊙ mask` of the last training forward (`dx = dy` after an inference forward).
+    /// @throws std::logic_error if no forward ran for this shape.
+    void backward(const input_type& x, const output_type& y, const output_type& dy,
+                  input_type* dx) const {
+        detail::require_shape(x.shape(), y.shape(), {name, "backward"}, "output shape mismatch");
+        detail::require_shape(y.shape(), dy.shape(), {name, "backward"},
+                              "output gradient shape mismatch");
+        if (dx == nullptr) {
+            return;
+        }
+        if (dx->shape() != x.shape()) {
+            dx->resize(x.shape());
+        }
+        const std::size_t n = x.size();
+        const T* g = dy.data();
+        T* d = dx->data();
+        if (last_mode_ == mode::inference || threshold_ == 0) {
+            std::copy(g, g + n, d);
+            return;
+        }
+        if (mask_.shape() != x.shape()) {
+            throw std::logic_error("dropout::backward: no training forward ran for input shape " +
+                                   format_shape(x.shape()));
+        }
+        const T* mask = mask_.data();
+        for (std::size_t j = 0; j < n; ++j) {
+            d[j] = g[j] * mask[j];
+        }
+    }
+
+    /// None.
+    std::vector<parameter_view<T>> parameters() { return {}; }
+
+  private:
+    double rate_;
+    std::uint64_t threshold_ = 0;
+    T scale_ = 1;
+    random_engine rng_;
+    tensor<T, N> mask_;
+    mode last_mode_ = mode::inference;
+};
+
+} // namespace xtnn

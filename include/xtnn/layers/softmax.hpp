@@ -1,0 +1,161 @@
+/// @file
+/// softmax and log_softmax along the last axis, as layers.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <concepts>
+#include <cstddef>
+#include <string_view>
+#include <vector>
+
+#include <xtnn/core/errors.hpp>
+#include <xtnn/core/math.hpp>
+#include <xtnn/core/parameter.hpp>
+#include <xtnn/core/tensor.hpp>
+
+namespace xtnn {
+
+namespace detail {
+
+/// What softmax_layer and log_softmax_layer share: types, shapes and checks.
+template <std::floating_point T, std::size_t N, bool Log>
+class normalized_exponential {
+  public:
+    static_assert(N >= 1, "xtnn: softmax needs a tensor of rank >= 1");
+    using value_type = T;
+    static constexpr std::size_t input_rank = N;
+    static constexpr std::size_t output_rank = N;
+    using input_type = tensor<T, N>;
+    using output_type = tensor<T, N>;
+    static constexpr std::string_view name = Log ? "log_softmax" : "softmax";
+
+    shape<N> output_shape(const shape<N>& input) const {
+        if (input[N - 1] == 0) {
+            throw shape_error(mismatch_message(std::string(name) + "::forward",
+                                               "the last axis is empty",
+                                               "at least one class", format_shape(input)));
+        }
+        return input;
+    }
+
+    void forward(const input_type& x, output_type& y, mode = mode::inference) const {
+        require_shape(output_shape(x.shape()), y.shape(), {name, "forward"},
+                      "output buffer shape mismatch");
+        const std::size_t n = x.shape()[N - 1];
+        const std::size_t rows = x.size() / n;
+        for (std::size_t r = 0; r < rows; ++r) {
+            const T* z = x.data() + r * n;
+            T* out = y.data() + r * n;
+            const auto [m, sum] = shifted_exp_sum(z, n, out);
+            if constexpr (Log) {
+                // log softmax = z - m - log Σ exp(z - m)
+                const T shift = m + std::log(sum);
+                for (std::size_t j = 0; j < n; ++j) {
+                    out[j] = z[j] - shift;
+                }
+            } else {
+                const T inv = T(1) / sum;
+                for (std::size_t j = 0; j < n; ++j) {
+                    out[j] *= inv;
+                }
+            }
+        }
+    }
+
+    void backward(const input_type& x, const output_type& y, const output_type& dy,
+                  input_type* dx) const {
+        require_shape(x.shape(), y.shape(), {name, "backward"}, "output shape mismatch");
+        require_shape(y.shape(), dy.shape(), {name, "backward"},
+                      "output gradient shape mismatch");
+        if (dx == nullptr) {
+            return;
+        }
+        if (dx->shape() != x.shape()) {
+            dx->resize(x.shape());
+        }
+        const std::size_t n = x.shape()[N - 1];
+        const std::size_t rows = x.size() / n;
+        for (std::size_t r = 0; r < rows; ++r) {
+            const T* s = y.data() + r * n;
+            const T* g = dy.data() + r * n;
+            T* d = dx->data() + r * n;
+            if constexpr (Log) {
+                // y = log p: dx = dy - p Σ dy
+                T total = 0;
+                for (std::size_t j = 0; j < n; ++j) {
+                    total += g[j];
+                }
+                for (std::size_t j = 0; j < n; ++j) {
+                    d[j] = g[j] - std::exp(s[j]) * total;
+                }
+            } else {
+                // y = p: dx = p ⊙ (dy - Σ dy ⊙ p)
+                T dot = 0;
+                for (std::size_t j = 0; j < n; ++j) {
+                    dot += g[j] * s[j];
+                }
+                for (std::size_t j = 0; j < n; ++j) {
+                    d[j] = s[j] * (g[j] - dot);
+                }
+            }
+        }
+    }
+
+    std::vector<parameter_view<T>> parameters() { return {}; }
+};
+
+} // namespace detail
+
+/// Softmax along the last axis: `y_j = exp(x_j) / Σ_k exp(x_k)`, rows summing to 1.
+///
+/// Backward: `dx = y ⊙ (dy - Σ_j dy_j y_j)`. Shapes: any rank; normalizes over the last
+/// extent, e.g. `(batch, classes)`. Computed with the row maximum subtracted, so logits of
+/// ±1e4 give exact probabilities. For training a classifier prefer no softmax layer and the
+/// fused softmax_cross_entropy loss on the logits: it is faster and more accurate.
+/// @tparam T the scalar type. @tparam N the rank.
+/// @code
+/// xtnn::softmax_layer<float, 2> s;
+/// auto probabilities = xtnn::apply(s, logits);
+/// @endcode
+/// @ingroup layers
+template <std::floating_point T = float, std::size_t N = 2>
+class softmax_layer : public detail::normalized_exponential<T, N, false> {};
+
+/// Log-softmax along the last axis: `y_j = x_j - log Σ_k exp(x_k)`.
+///
+/// Backward: `dx = dy - exp(y) Σ_j dy_j`. Numerically stable for any logits.
+/// @tparam T the scalar type. @tparam N the rank.
+/// @code
+/// xtnn::log_softmax_layer<float, 2> s;
+/// auto log_probabilities = xtnn::apply(s, logits);
+/// @endcode
+/// @ingroup layers
+template <std::floating_point T = float, std::size_t N = 2>
+class log_softmax_layer : public detail::normalized_exponential<T, N, true> {};
+
+/// The softmax spec for sequential: becomes a softmax_layer of the previous layer's type.
+/// @code
+/// xtnn::sequential model{xtnn::dense{16, 3}, xtnn::softmax{}};
+/// @endcode
+/// @ingroup layers
+struct softmax {
+    /// The layer this spec becomes after a layer with scalar `T` and rank `N`.
+    template <std::floating_point T, std::size_t N>
+    using bound_layer = softmax_layer<T, N>;
+    static constexpr std::string_view name = "softmax"; ///< The name in summaries.
+};
+
+/// The log-softmax spec for sequential: becomes a log_softmax_layer.
+/// @code
+/// xtnn::sequential model{xtnn::dense{16, 3}, xtnn::log_softmax{}};
+/// @endcode
+/// @ingroup layers
+struct log_softmax {
+    /// The layer this spec becomes after a layer with scalar `T` and rank `N`.
+    template <std::floating_point T, std::size_t N>
+    using bound_layer = log_softmax_layer<T, N>;
+    static constexpr std::string_view name = "log_softmax"; ///< The name in summaries.
+};
+
+} // namespace xtnn

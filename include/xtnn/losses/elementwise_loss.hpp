@@ -1,0 +1,51 @@
+/// @file
+/// The shared kernel of losses that are a mean of one term per element (MSE, MAE, Huber, BCE).
+#pragma once
+
+#include <concepts>
+#include <cstddef>
+#include <string_view>
+#include <type_traits>
+
+#include <xtnn/core/errors.hpp>
+#include <xtnn/core/tensor.hpp>
+
+namespace xtnn::detail {
+
+/// Returns mean_i term(p_i, t_i).first and, if `gradient` is not null, writes
+/// d(mean)/dp_i = term(p_i, t_i).second / n into it (resized to p's shape if needed).
+/// `term` returns {value, d value / d p} for one element.
+template <std::floating_point T, std::size_t N, class Term>
+T elementwise_mean_loss(const tensor<T, N>& prediction, const tensor<T, N>& target,
+                        std::type_identity_t<tensor<T, N>>* gradient, std::string_view where,
+                        Term term) {
+    require_shape(prediction.shape(), target.shape(), {where, "value"},
+                  "prediction and target shapes differ");
+    const std::size_t n = prediction.size();
+    if (n == 0) {
+        throw shape_error(mismatch_message(std::string(where) + "::value", "empty prediction",
+                                           "at least one element", format_shape(prediction.shape())));
+    }
+    const T* p = prediction.data();
+    const T* t = target.data();
+    const T inv_n = T(1) / static_cast<T>(n);
+    T total = 0;
+    if (gradient == nullptr) {
+        for (std::size_t i = 0; i < n; ++i) {
+            total += term(p[i], t[i]).first;
+        }
+        return total * inv_n;
+    }
+    if (gradient->shape() != prediction.shape()) {
+        gradient->resize(prediction.shape());
+    }
+    T* g = gradient->data();
+    for (std::size_t i = 0; i < n; ++i) {
+        const auto [value, derivative] = term(p[i], t[i]);
+        total += value;
+        g[i] = derivative * inv_n;
+    }
+    return total * inv_n;
+}
+
+} // namespace xtnn::detail

@@ -1,0 +1,133 @@
+/// @file
+/// The fused softmax + cross-entropy loss on logits: the default for classification.
+#pragma once
+
+#include <cmath>
+#include <concepts>
+#include <cstddef>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+#include <xtnn/core/errors.hpp>
+#include <xtnn/core/math.hpp>
+#include <xtnn/core/tensor.hpp>
+
+namespace xtnn {
+
+/// Softmax cross-entropy on logits (PyTorch's CrossEntropyLoss, Keras'
+/// `SparseCategoricalCrossentropy(from_logits=True)`).
+///
+/// For logits z (one row per sample) and p = softmax(z):
+/// `ℓ = -Σ_j t_j log p_j = Σ_j t_j (logsumexp(z) - z_j)`, averaged over the batch.
+/// Gradient: `dL/dz_j = (p_j Σ_k t_k - t_j) / batch`, i.e. `(p - onehot) / batch`.
+/// logsumexp subtracts the row maximum, so logits of ±1e4 give exact, finite values.
+///
+/// Targets: class indices, any integral `tensor<I, 1>` of shape `(batch)` with values in
+/// [0, classes); or one-hot / probability rows `(batch, classes)`. Logits: `(batch, classes)`.
+/// @throws shape_error if the batch or class extents differ.
+/// @throws std::out_of_range if a class index is outside [0, classes).
+/// @code
+/// xtnn::tensor<float, 2> dz;
+/// float l = xtnn::softmax_cross_entropy{}.value_and_gradient(logits, labels, dz);
+/// @endcode
+/// @ingroup losses
+struct softmax_cross_entropy {
+    static constexpr std::string_view name = "softmax_cross_entropy"; ///< The loss's name.
+
+    /// The mean cross-entropy for class-index targets.
+    template <std::floating_point T, std::integral I>
+    T value(const tensor<T, 2>& logits, const tensor<I, 1>& labels) const {
+        return compute(logits, labels, nullptr);
+    }
+    /// The mean cross-entropy for class-index targets; its gradient written into `gradient`.
+    template <std::floating_point T, std::integral I>
+    T value_and_gradient(const tensor<T, 2>& logits, const tensor<I, 1>& labels,
+                         tensor<T, 2>& gradient) const {
+        return compute(logits, labels, &gradient);
+    }
+    /// The mean cross-entropy for one-hot (or probability) targets.
+    template <std::floating_point T>
+    T value(const tensor<T, 2>& logits, const tensor<T, 2>& targets) const {
+        return compute(logits, targets, nullptr);
+    }
+    /// The mean cross-entropy for one-hot targets; its gradient written into `gradient`.
+    template <std::floating_point T>
+    T value_and_gradient(const tensor<T, 2>& logits, const tensor<T, 2>& targets,
+                         tensor<T, 2>& gradient) const {
+        return compute(logits, targets, &gradient);
+    }
+
+  private:
+    template <std::floating_point T, class Target>
+    static T compute(const tensor<T, 2>& logits, const Target& target,
+                     std::type_identity_t<tensor<T, 2>>* gradient) {
+        constexpr bool indices = Target::rank == 1;
+        const std::size_t batch = logits.shape()[0];
+        const std::size_t classes = logits.shape()[1];
+        if constexpr (indices) {
+            if (target.shape()[0] != batch) {
+                throw shape_error(detail::mismatch_message(
+                    "softmax_cross_entropy::value", "one label per row of logits",
+                    "(" + std::to_string(batch) + ",)", format_shape(target.shape())));
+            }
+        } else {
+            detail::require_shape(logits.shape(), target.shape(), {name, "value"},
+                                  "logits and targets differ");
+        }
+        if (batch == 0 || classes == 0) {
+            throw shape_error(detail::mismatch_message("softmax_cross_entropy::value",
+                                                       "empty logits", "(batch > 0, classes > 0)",
+                                                       format_shape(logits.shape())));
+        }
+        if (gradient != nullptr && gradient->shape() != logits.shape()) {
+            gradient->resize(logits.shape());
+        }
+        const T inv_batch = T(1) / static_cast<T>(batch);
+        T total = 0;
+        for (std::size_t r = 0; r < batch; ++r) {
+            const T* z = logits.data() + r * classes;
+            // Without a gradient buffer the exponentials are not needed after the sum; with
+            // one, they become the gradient row.
+            T* e = gradient != nullptr ? gradient->data() + r * classes : nullptr;
+            const auto [m, sum] = detail::shifted_exp_sum(z, classes, e);
+            const T log_sum = m + std::log(sum); // logsumexp(z)
+            if constexpr (indices) {
+                const auto label = target.data()[r];
+                if (std::cmp_less(label, 0) || std::cmp_greater_equal(label, classes)) {
+                    throw std::out_of_range(
+                        "softmax_cross_entropy::value: label " + std::to_string(label) +
+                        " of row " + std::to_string(r) + " is out of range; expected 0.." +
+                        std::to_string(classes - 1));
+                }
+                const auto y = static_cast<std::size_t>(label);
+                total += log_sum - z[y];
+                if (e != nullptr) {
+                    const T inv_sum = inv_batch / sum;
+                    for (std::size_t j = 0; j < classes; ++j) {
+                        e[j] *= inv_sum;
+                    }
+                    e[y] -= inv_batch;
+                }
+            } else {
+                const T* t = target.data() + r * classes;
+                T mass = 0;
+                for (std::size_t j = 0; j < classes; ++j) {
+                    total += t[j] * (log_sum - z[j]);
+                    mass += t[j];
+                }
+                if (e != nullptr) {
+                    const T scale = mass * inv_batch / sum;
+                    for (std::size_t j = 0; j < classes; ++j) {
+                        e[j] = e[j] * scale - t[j] * inv_batch;
+                    }
+                }
+            }
+        }
+        return total * inv_batch;
+    }
+};
+
+} // namespace xtnn

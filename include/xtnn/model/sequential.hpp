@@ -1,0 +1,430 @@
+/// @file
+/// sequential: a chain of layers composed into one concrete model type.
+#pragma once
+
+#include <algorithm>
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include <xtnn/core/concepts.hpp>
+#include <xtnn/core/denormals.hpp>
+#include <xtnn/core/errors.hpp>
+#include <xtnn/core/parameter.hpp>
+#include <xtnn/core/random.hpp>
+#include <xtnn/core/tensor.hpp>
+#include <xtnn/layers/bind.hpp>
+
+namespace xtnn {
+
+/// @defgroup model Model
+/// Composing layers into a model that owns every buffer of a training step.
+
+namespace detail {
+
+template <class... Ts>
+struct type_list {};
+
+template <class T, class List>
+struct prepend;
+template <class T, class... Ts>
+struct prepend<T, type_list<Ts...>> {
+    using type = type_list<T, Ts...>;
+};
+
+/// Binds each spec to the scalar type and rank of the layer before it.
+template <class Previous, class... Specs>
+struct bind_chain {
+    using type = type_list<>;
+};
+template <class Previous, class S, class... Rest>
+struct bind_chain<Previous, S, Rest...> {
+    using bound = bind_layer_t<S, typename Previous::value_type, Previous::output_rank>;
+    using type = typename prepend<bound, typename bind_chain<bound, Rest...>::type>::type;
+};
+
+template <class First, class... Rest>
+struct bind_all {
+    static_assert(layer<First>,
+                  "xtnn: layer 0 of a sequential must be a layer with fixed types (such as "
+                  "dense); activations and specs (relu, dropout, flatten, softmax) take their "
+                  "types from the layer before them, so as the first layer write the bound "
+                  "type, e.g. xtnn::flatten_layer<float, 3>{}");
+    using type = typename prepend<First, typename bind_chain<First, Rest...>::type>::type;
+};
+
+/// Instantiated for each pair of neighbours; the compiler's note names the position and both
+/// layer types when the assertion fails.
+template <std::size_t Position, class Previous, class Next>
+struct check_link {
+    static_assert(std::same_as<typename Previous::output_type, typename Next::input_type>,
+                  "xtnn: sequential: a layer's output does not match the next layer's input type "
+                  "(rank or scalar differs): see check_link<position, previous, next> below; "
+                  "add a flatten between image and dense layers, and use one scalar type");
+    static constexpr bool value = true;
+};
+
+template <class L>
+concept initializable = requires(L& l, random_engine& rng) { l.initialize(rng); };
+
+inline std::string group_thousands(std::size_t n) {
+    std::string digits = std::to_string(n);
+    std::string out;
+    for (std::size_t i = 0; i < digits.size(); ++i) {
+        if (i != 0 && (digits.size() - i) % 3 == 0) {
+            out += ',';
+        }
+        out += digits[i];
+    }
+    return out;
+}
+
+template <std::size_t N>
+std::string format_batch_shape(const shape<N>& s) {
+    std::string out = "(batch";
+    for (std::size_t i = 1; i < N; ++i) {
+        out += ", " + std::to_string(s[i]);
+    }
+    return out + ")";
+}
+
+} // namespace detail
+
+template <class... Specs>
+class sequential;
+
+namespace detail {
+template <class List>
+struct sequential_storage;
+template <class... Layers>
+struct sequential_storage<type_list<Layers...>> {
+    using layers = std::tuple<Layers...>;
+    using outputs = std::tuple<typename Layers::output_type...>;
+};
+} // namespace detail
+
+/// A model made of layers applied one after the other, as one concrete type.
+///
+/// `xtnn::sequential{xtnn::dense{784, 128}, xtnn::relu{}, xtnn::dropout{0.2},
+/// xtnn::dense{128, 10}}` is a `sequential<dense<float>, relu, dropout, dense<float>>`:
+/// no virtual calls, no heap-allocated layers. Activations and specs (relu, dropout, flatten,
+/// softmax) take their scalar type and rank from the layer before them. At compile time each
+/// layer's output type must be the next one's input type. When the model meets a new input
+/// shape it checks every layer's extents before any work (the error names the layer and both
+/// shapes) and sizes the buffers it owns: every layer's output and output gradient. After the
+/// first batch of a given shape, forward and backward allocate nothing.
+///
+/// Training step (the loss writes d(loss)/d(output) into a buffer the caller keeps):
+/// @code
+/// xtnn::sequential model{xtnn::dense{2, 16}, xtnn::tanh{}, xtnn::dense{16, 2}};
+/// auto params = model.parameters();              // once: views stay valid
+/// xtnn::adam opt;
+/// xtnn::tensor<float, 2> dy;
+/// const auto& logits = model.forward(x, xtnn::mode::training);
+/// float l = xtnn::softmax_cross_entropy{}.value_and_gradient(logits, labels, dy);
+/// model.backward(x, dy);
+/// opt.step(params);
+/// @endcode
+///
+/// Parameter names follow PyTorch's nn.Sequential: "0.weight", "0.bias", "3.weight"...
+/// Composing layers re-initializes them from the model seed (0; see initialize()), so set
+/// custom weights after composing, through layer<I>(). A sequential is itself a layer, so
+/// models nest. Moving or copying a model invalidates parameter views taken before.
+///
+/// @tparam Specs the layers, activations and specs, in order.
+/// @ingroup model
+template <class... Specs>
+class sequential {
+    static_assert(sizeof...(Specs) > 0, "xtnn: a sequential needs at least one layer");
+    using bound_list = typename detail::bind_all<Specs...>::type;
+    using storage = detail::sequential_storage<bound_list>;
+    using layers_type = typename storage::layers;
+    using outputs_type = typename storage::outputs;
+
+  public:
+    /// The number of layers.
+    static constexpr std::size_t size = sizeof...(Specs);
+    /// The type of layer `I` once bound (e.g. activation_layer<relu, float, 2>).
+    template <std::size_t I>
+    using layer_type = std::tuple_element_t<I, layers_type>;
+
+    using value_type = typename layer_type<0>::value_type; ///< The scalar type.
+    static constexpr std::size_t input_rank = layer_type<0>::input_rank;          ///< Input rank.
+    static constexpr std::size_t output_rank = layer_type<size - 1>::output_rank; ///< Output rank.
+    using input_type = tensor<value_type, input_rank>;   ///< The input tensor type.
+    using output_type = tensor<value_type, output_rank>; ///< The output tensor type.
+    static constexpr std::string_view name = "sequential"; ///< The name when nested.
+
+    /// Composes the layers in order and initializes them from seed 0.
+    explicit sequential(Specs... specs) : layers_(make_layers(bound_list{}, specs...)) {
+        check_links(std::make_index_sequence<size - 1>{});
+        initialize(0);
+    }
+
+    /// Layer `I`, as bound.
+    template <std::size_t I>
+    layer_type<I>& layer() {
+        return std::get<I>(layers_);
+    }
+    /// Layer `I`, as bound.
+    template <std::size_t I>
+    const layer_type<I>& layer() const {
+        return std::get<I>(layers_);
+    }
+
+    /// Re-initializes every layer's parameters (and dropout masks) from `seed`: layer `i` draws
+    /// from its own stream, derive_seed(seed, i). Same seed, same bits.
+    void initialize(std::uint64_t seed) {
+        for_each_layer([seed]<std::size_t I>(auto& l) {
+            if constexpr (detail::initializable<std::remove_cvref_t<decltype(l)>>) {
+                random_engine rng(derive_seed(seed, I));
+                l.initialize(rng);
+            }
+        });
+    }
+
+    /// The output shape for an input shape, checking every layer's extents.
+    /// @throws shape_error naming the first layer that rejects its input, with both shapes.
+    shape<output_rank> output_shape(const shape<input_rank>& input) const {
+        return propagate(input, []<std::size_t>(const auto&) {});
+    }
+
+    /// Checks the extents for `input` and sizes every buffer (a no-op for the current shape).
+    /// @throws shape_error as output_shape().
+    void build(const shape<input_rank>& input) {
+        if (built_ && *built_ == input) {
+            return;
+        }
+        built_.reset();
+        propagate(input, [this]<std::size_t I>(const auto& s) {
+            auto& y = std::get<I>(outputs_);
+            if (y.shape() != s) {
+                y.resize(s);
+            }
+            if constexpr (I + 1 < size) {
+                auto& g = std::get<I>(gradients_);
+                if (g.shape() != s) {
+                    g.resize(s);
+                }
+            }
+        });
+        built_ = input;
+    }
+
+    /// Runs every layer on `x` and returns the last output (a buffer the model owns, valid
+    /// until the next forward).
+    /// @throws shape_error if a layer rejects x's shape (see output_shape()).
+    const output_type& forward(const input_type& x, mode m = mode::inference) {
+        flush_denormals_guard guard;
+        build(x.shape());
+        for_each_layer([&]<std::size_t I>(auto& l) { l.forward(input_of<I>(x), std::get<I>(outputs_), m); });
+        last_mode_ = m;
+        return std::get<size - 1>(outputs_);
+    }
+
+    /// Back-propagates `dy` = d(loss)/d(output) through every layer, writing every parameter
+    /// gradient; with `input_gradient`, also d(loss)/dx (see input_gradient()).
+    ///
+    /// `x` must be the input of the last forward, which must have run in training mode.
+    /// @throws std::logic_error if no training forward ran for x's shape.
+    /// @throws shape_error if dy is not the output's shape.
+    void backward(const input_type& x, const output_type& dy, bool input_gradient = false) {
+        if (!built_ || *built_ != x.shape() || last_mode_ != mode::training) {
+            throw std::logic_error("sequential::backward: call forward(x, mode::training) with "
+                                   "this input first; got input shape " +
+                                   format_shape(x.shape()));
+        }
+        detail::require_shape(std::get<size - 1>(outputs_).shape(), dy.shape(),
+                              {name, "backward"}, "output gradient shape mismatch");
+        flush_denormals_guard guard;
+        backward_layers(x, dy, input_gradient, std::make_index_sequence<size>{});
+    }
+
+    /// d(loss)/dx from the last backward called with `input_gradient = true`.
+    const input_type& input_gradient() const { return input_gradient_; }
+
+    /// The layer interface: forward into a caller's buffer `y` (a copy of the model's output).
+    void forward(const input_type& x, output_type& y, mode m = mode::inference) {
+        const output_type& out = forward(x, m);
+        detail::require_shape(out.shape(), y.shape(), {name, "forward"},
+                              "output buffer shape mismatch");
+        std::copy(out.data(), out.data() + out.size(), y.data());
+    }
+
+    /// The layer interface: backward with the input gradient written into `*dx` if not null.
+    void backward(const input_type& x, const output_type& y, const output_type& dy,
+                  input_type* dx) {
+        detail::require_shape(std::get<size - 1>(outputs_).shape(), y.shape(),
+                              {name, "backward"}, "output shape mismatch");
+        backward(x, dy, dx != nullptr);
+        if (dx != nullptr) {
+            if (dx->shape() != x.shape()) {
+                dx->resize(x.shape());
+            }
+            std::copy(input_gradient_.data(), input_gradient_.data() + input_gradient_.size(),
+                      dx->data());
+        }
+    }
+
+    /// Every layer's parameters in order, named "<layer index>.<name>" (PyTorch's names).
+    ///
+    /// Take them once and pass them to the optimizer at every step: the views stay valid
+    /// while the model lives and is not moved or copied.
+    std::vector<parameter_view<value_type>> parameters() {
+        std::vector<parameter_view<value_type>> all;
+        for_each_layer([&all]<std::size_t I>(auto& l) {
+            for (auto& p : l.parameters()) {
+                p.name = std::to_string(I) + "." + p.name;
+                all.push_back(std::move(p));
+            }
+        });
+        return all;
+    }
+
+    /// The number of trainable values.
+    std::size_t parameter_count() const {
+        auto views = const_cast<sequential*>(this)->parameters();
+        return count_values(std::span<const parameter_view<value_type>>(views));
+    }
+
+    /// A Keras-like table: each layer's index, type, output shape and parameter count, and
+    /// the total, for the input shape the model was last built for.
+    /// @throws std::logic_error if the model has not seen an input yet (use summary(shape)).
+    std::string summary() const {
+        if (!built_) {
+            throw std::logic_error("sequential::summary: the model has no input shape yet; call "
+                                   "build(shape) or summary(shape)");
+        }
+        return summary(*built_);
+    }
+
+    /// The summary table for input shape `input` (the batch extent is shown as "batch").
+    /// @throws shape_error as output_shape().
+    std::string summary(const shape<input_rank>& input) const {
+        auto* self = const_cast<sequential*>(this);
+        std::vector<std::string> rows;
+        std::size_t total = 0;
+        const auto pad = [](std::string s, std::size_t width) {
+            s.resize(std::max(width, s.size()), ' ');
+            return s;
+        };
+        propagate(input, [&]<std::size_t I>(const auto& s) {
+            std::size_t count = 0;
+            for (const auto& p : std::get<I>(self->layers_).parameters()) {
+                count += p.value.size();
+            }
+            total += count;
+            rows.push_back(pad(std::to_string(I), 4) + pad(std::string(layer_type<I>::name), 16) +
+                           pad(detail::format_batch_shape(s), 24) + detail::group_thousands(count));
+        });
+        std::string out = "Model: sequential, input " + detail::format_batch_shape(input) + "\n";
+        const std::string rule(56, '-');
+        out += rule + "\n" + pad("#", 4) + pad("Layer", 16) + pad("Output shape", 24) +
+               "Params\n" + rule + "\n";
+        for (const auto& r : rows) {
+            out += r + "\n";
+        }
+        out += rule + "\nTotal params: " + detail::group_thousands(total) + "\n";
+        return out;
+    }
+
+  private:
+    template <class... Bound>
+    static layers_type make_layers(detail::type_list<Bound...>, const Specs&... specs) {
+        return layers_type(make_bound_layer<Bound>(specs)...);
+    }
+
+    template <std::size_t... I>
+    static constexpr void check_links(std::index_sequence<I...>) {
+        static_assert((detail::check_link<I + 1, layer_type<I>, layer_type<I + 1>>::value && ...));
+    }
+
+    /// Calls f.template operator()<I>(layer I) for every layer, in order.
+    template <class F>
+    void for_each_layer(F&& f) {
+        [&]<std::size_t... I>(std::index_sequence<I...>) {
+            (f.template operator()<I>(std::get<I>(layers_)), ...);
+        }(std::make_index_sequence<size>{});
+    }
+
+    /// Walks the shapes through every layer, calling on_layer.template operator()<I>(shape)
+    /// with each output shape; a layer's shape_error is rethrown naming the layer.
+    template <class F>
+    shape<output_rank> propagate(const shape<input_rank>& input, F&& on_layer) const {
+        return propagate_from<0>(input, on_layer);
+    }
+
+    template <std::size_t J, class Shape, class F>
+    auto propagate_from(const Shape& in, F& on_layer) const {
+        const auto out = [&] {
+            try {
+                return std::get<J>(layers_).output_shape(in);
+            } catch (const shape_error& e) {
+                throw shape_error("sequential: layer " + std::to_string(J) + " (" +
+                                  std::string(layer_type<J>::name) + ") rejects its input " +
+                                  format_shape(in) + ": " + e.what());
+            }
+        }();
+        on_layer.template operator()<J>(out);
+        if constexpr (J + 1 < size) {
+            return propagate_from<J + 1>(out, on_layer);
+        } else {
+            return out;
+        }
+    }
+
+    template <std::size_t I>
+    const auto& input_of(const input_type& x) const {
+        if constexpr (I == 0) {
+            return x;
+        } else {
+            return std::get<I - 1>(outputs_);
+        }
+    }
+
+    template <std::size_t... I>
+    void backward_layers(const input_type& x, const output_type& dy, bool need_input_gradient,
+                         std::index_sequence<I...>) {
+        // Last layer first: layer J reads d(loss)/d(out J) and writes d(loss)/d(out J-1).
+        (backward_layer<size - 1 - I>(x, dy, need_input_gradient), ...);
+    }
+
+    template <std::size_t J>
+    void backward_layer(const input_type& x, const output_type& dy, bool need_input_gradient) {
+        const auto& out_gradient = [&]() -> const auto& {
+            if constexpr (J + 1 == size) {
+                return dy;
+            } else {
+                return std::get<J>(gradients_);
+            }
+        }();
+        using in_type = typename layer_type<J>::input_type;
+        in_type* in_gradient = nullptr;
+        if constexpr (J == 0) {
+            if (need_input_gradient) {
+                in_gradient = &input_gradient_;
+            }
+        } else {
+            in_gradient = &std::get<J - 1>(gradients_);
+        }
+        std::get<J>(layers_).backward(input_of<J>(x), std::get<J>(outputs_), out_gradient,
+                                      in_gradient);
+    }
+
+    layers_type layers_;
+    outputs_type outputs_;
+    outputs_type gradients_; // entry I: d(loss)/d(output of layer I); the last one is unused
+    input_type input_gradient_;
+    std::optional<shape<input_rank>> built_;
+    mode last_mode_ = mode::inference;
+};
+
+} // namespace xtnn

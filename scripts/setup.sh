@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs the Debian packages xtnn needs to build, test, benchmark and document itself.
+# Idempotent: installs only what is missing. Without apt, prints what to install.
+set -euo pipefail
+
+packages=(
+  g++ clang cmake ninja-build ccache pkg-config
+  libxtensor-dev libxtensor-blas-dev xtl-dev libopenblas-dev
+  catch2 libbenchmark-dev libcli11-dev
+  doxygen graphviz
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all ${#packages[@]} packages are installed"
+  exit 0
+fi
+
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "setup: apt-get is not available. Install these (Debian/Ubuntu names), then rerun:" >&2
+  echo "  ${missing[*]}" >&2
+  exit 1
+fi
+
+sudo=()
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then
+    sudo=(sudo)
+  else
+    echo "setup: run as root (or install sudo) to install: ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+
+echo "setup: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Sets up, configures, builds and runs the tests: scripts/test.sh [preset ...] (default: dev).
+# Presets (CMakePresets.json): dev (GCC, -Werror), clang, asan (ASan+UBSan), docs (Doxygen,
+# warnings fail the build).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/setup.sh
+
+presets=("$@")
+[ ${#presets[@]} -gt 0 ] || presets=(dev)
+
+for preset in "${presets[@]}"; do
+  echo "=== ${preset} ==="
+  if [ "$preset" = docs ]; then
+    cmake --preset dev
+    cmake --build --preset docs
+    continue
+  fi
+  cmake --preset "$preset"
+  cmake --build --preset "$preset"
+  ctest --preset "$preset"
+done

@@ -1,0 +1,96 @@
+// Counts heap allocations during training steps: after the first batch of a given shape,
+// forward, loss, backward and the optimizer step must allocate nothing.
+#include <atomic>
+#include <cstdlib>
+#include <new>
+
+#include <catch2/catch.hpp>
+
+#include <xtnn/xtnn.hpp>
+
+namespace {
+std::atomic<long> allocations{0};
+std::atomic<bool> counting{false};
+} // namespace
+
+// GCC cannot see that these replacements pair malloc with free by design.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+
+void* operator new(std::size_t size) {
+    if (counting.load(std::memory_order_relaxed)) {
+        allocations.fetch_add(1, std::memory_order_relaxed);
+    }
+    if (void* p = std::malloc(size == 0 ? 1 : size)) {
+        return p;
+    }
+    throw std::bad_alloc();
+}
+void* operator new[](std::size_t size) { return operator new(size); }
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+
+namespace {
+
+// Counts the allocations made by f.
+template <class F>
+long allocations_in(F&& f) {
+    allocations = 0;
+    counting = true;
+    f();
+    counting = false;
+    return allocations.load();
+}
+
+template <class Optimizer>
+void check_training_step(Optimizer opt) {
+    xtnn::sequential model{xtnn::dense{784, 128}, xtnn::relu{}, xtnn::dropout{0.2},
+                           xtnn::dense{128, 10}};
+    xtnn::tensor<float, 2> x(xtnn::shape<2>{32, 784});
+    xtnn::random_engine rng(1);
+    for (auto& v : x) {
+        v = rng.uniform(0.0f, 1.0f);
+    }
+    xtnn::tensor<std::int64_t, 1> y(xtnn::shape<1>{32});
+    for (std::size_t i = 0; i < 32; ++i) {
+        y(i) = static_cast<std::int64_t>(i % 10);
+    }
+    auto params = model.parameters();
+    xtnn::tensor<float, 2> dy;
+    const xtnn::softmax_cross_entropy loss;
+    auto step = [&] {
+        const auto& out = model.forward(x, xtnn::mode::training);
+        loss.value_and_gradient(out, y, dy);
+        model.backward(x, dy);
+        opt.step(params);
+    };
+    // The first step sizes every buffer and the optimizer state: it must allocate.
+    CHECK(allocations_in(step) > 0);
+    CHECK(allocations_in([&] {
+              for (int i = 0; i < 10; ++i) {
+                  step();
+              }
+          }) == 0);
+    CHECK(allocations_in([&] { model.forward(x, xtnn::mode::inference); }) == 0);
+}
+
+} // namespace
+
+TEST_CASE("allocation: the counter sees allocations", "[allocation]") {
+    CHECK(allocations_in([] {
+              int* p = new int(1);
+              asm volatile("" : : "g"(p) : "memory"); // keep the compiler from eliding it
+              delete p;
+          }) == 1);
+}
+
+TEST_CASE("allocation: a warmed-up training step allocates nothing", "[allocation]") {
+    SECTION("sgd with momentum") { check_training_step(xtnn::sgd({.momentum = 0.9})); }
+    SECTION("adam") { check_training_step(xtnn::adam()); }
+    SECTION("adamw") { check_training_step(xtnn::adamw()); }
+    SECTION("rmsprop") { check_training_step(xtnn::rmsprop({.centered = true})); }
+    SECTION("adagrad") { check_training_step(xtnn::adagrad()); }
+}

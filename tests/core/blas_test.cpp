@@ -1,0 +1,87 @@
+#include <cstddef>
+
+#include <catch2/catch.hpp>
+
+#include <xtnn/core/blas.hpp>
+
+#include "support/helpers.hpp"
+
+namespace {
+
+// C = alpha op(A) op(B) + beta C, by the definition.
+template <class T>
+xtnn::tensor<T, 2> reference_gemm(const xtnn::tensor<T, 2>& a, const xtnn::tensor<T, 2>& b,
+                                  const xtnn::tensor<T, 2>& c, xtnn::gemm_options o) {
+    const std::size_t m = c.shape()[0];
+    const std::size_t n = c.shape()[1];
+    const std::size_t k = o.transpose_a ? a.shape()[0] : a.shape()[1];
+    xtnn::tensor<T, 2> out = c;
+    for (std::size_t i = 0; i < m; ++i) {
+        for (std::size_t j = 0; j < n; ++j) {
+            double sum = 0;
+            for (std::size_t p = 0; p < k; ++p) {
+                const double av = o.transpose_a ? a(p, i) : a(i, p);
+                const double bv = o.transpose_b ? b(j, p) : b(p, j);
+                sum += av * bv;
+            }
+            out(i, j) = static_cast<T>(o.alpha * sum + o.beta * static_cast<double>(c(i, j)));
+        }
+    }
+    return out;
+}
+
+} // namespace
+
+TEMPLATE_TEST_CASE("gemm: matches the definition for every transpose and scale", "[core][blas]",
+                   float, double) {
+    const std::size_t m = 5, n = 7, k = 3;
+    for (bool ta : {false, true}) {
+        for (bool tb : {false, true}) {
+            for (double beta : {0.0, 1.0, -0.5}) {
+                const xtnn::gemm_options o{.transpose_a = ta, .transpose_b = tb, .alpha = 1.5,
+                                           .beta = beta};
+                auto a = xtnn::test::random_tensor<TestType, 2>(ta ? xtnn::shape<2>{k, m}
+                                                                   : xtnn::shape<2>{m, k}, 1);
+                auto b = xtnn::test::random_tensor<TestType, 2>(tb ? xtnn::shape<2>{n, k}
+                                                                   : xtnn::shape<2>{k, n}, 2);
+                auto c = xtnn::test::random_tensor<TestType, 2>({m, n}, 3);
+                const auto expected = reference_gemm(a, b, c, o);
+                xtnn::gemm(a, b, c, o);
+                INFO("transpose_a " << ta << ", transpose_b " << tb << ", beta " << beta);
+                CHECK(xtnn::test::max_abs_difference(c, expected) < 1e-5);
+            }
+        }
+    }
+}
+
+TEST_CASE("gemm: beta 0 overwrites NaN in the output", "[core][blas]") {
+    xtnn::tensor<float, 2> a = {{1, 2}};
+    xtnn::tensor<float, 2> b = {{3}, {4}};
+    xtnn::tensor<float, 2> c = {{std::nanf("")}};
+    xtnn::gemm(a, b, c);
+    CHECK(c(0, 0) == 11.0f);
+}
+
+TEST_CASE("gemm: an empty inner extent gives beta C", "[core][blas]") {
+    xtnn::tensor<double, 2> a(xtnn::shape<2>{2, 0});
+    xtnn::tensor<double, 2> b(xtnn::shape<2>{0, 3});
+    xtnn::tensor<double, 2> c = {{1, 1, 1}, {1, 1, 1}};
+    xtnn::gemm(a, b, c, {.beta = 0.0});
+    CHECK(xtnn::test::max_abs_difference(c, xtnn::tensor<double, 2>(xt::zeros<double>({2, 3}))) ==
+          0.0);
+}
+
+TEST_CASE("gemm: shape errors name both shapes", "[core][blas]") {
+    xtnn::tensor<float, 2> a(xtnn::shape<2>{4, 3});
+    xtnn::tensor<float, 2> b(xtnn::shape<2>{5, 2});
+    xtnn::tensor<float, 2> c(xtnn::shape<2>{4, 2});
+    REQUIRE_THROWS_MATCHES(xtnn::gemm(a, b, c), xtnn::shape_error,
+                           Catch::Message("gemm: inner extents of op(A) and op(B) differ; "
+                                          "expected op(B) with 3 rows, got A (4, 3), B (5, 2)"));
+    xtnn::tensor<float, 2> b2(xtnn::shape<2>{3, 2});
+    xtnn::tensor<float, 2> wrong(xtnn::shape<2>{4, 3});
+    REQUIRE_THROWS_MATCHES(xtnn::gemm(a, b2, wrong), xtnn::shape_error,
+                           Catch::Message("gemm: output shape mismatch; expected (4, 2), got (4, 3)"));
+    xtnn::tensor<float, 2> square(xtnn::shape<2>{3, 3});
+    REQUIRE_THROWS_AS(xtnn::gemm(square, square, square), std::invalid_argument);
+}

@@ -1,0 +1,118 @@
+#include <catch2/catch.hpp>
+
+#include <xtnn/xtnn.hpp>
+
+#include "support/helpers.hpp"
+
+TEST_CASE("sequential: composes by class-template argument deduction", "[model][sequential]") {
+    xtnn::sequential model{xtnn::dense{784, 128}, xtnn::relu{}, xtnn::dropout{0.2},
+                           xtnn::dense{128, 10}};
+    STATIC_REQUIRE(std::same_as<decltype(model), xtnn::sequential<xtnn::dense<float>, xtnn::relu,
+                                                                  xtnn::dropout, xtnn::dense<float>>>);
+    STATIC_REQUIRE(decltype(model)::size == 4);
+    STATIC_REQUIRE(std::same_as<decltype(model)::layer_type<1>,
+                                xtnn::activation_layer<xtnn::relu, float, 2>>);
+    STATIC_REQUIRE(std::same_as<decltype(model)::layer_type<2>, xtnn::dropout_layer<float, 2>>);
+    STATIC_REQUIRE(std::same_as<decltype(model)::input_type, xtnn::tensor<float, 2>>);
+    STATIC_REQUIRE(xtnn::layer<decltype(model)>);
+    CHECK(model.layer<2>().rate() == 0.2);
+    CHECK(model.parameter_count() == 784 * 128 + 128 + 128 * 10 + 10);
+}
+
+TEST_CASE("sequential: forward equals the layers applied by hand", "[model][sequential]") {
+    xtnn::sequential model{xtnn::dense<double>{3, 4}, xtnn::tanh{}, xtnn::dense<double>{4, 2},
+                           xtnn::softmax{}};
+    const auto x = xtnn::test::random_tensor<double, 2>({5, 3}, 1);
+    auto h = xtnn::apply(model.layer<0>(), x);
+    h = xtnn::apply(model.layer<1>(), h);
+    auto z = xtnn::apply(model.layer<2>(), h);
+    z = xtnn::apply(model.layer<3>(), z);
+    CHECK(xtnn::test::max_abs_difference(model.forward(x), z) == 0.0);
+}
+
+TEST_CASE("sequential: parameters use PyTorch's names and layouts", "[model][sequential]") {
+    xtnn::sequential model{xtnn::dense{4, 8}, xtnn::relu{}, xtnn::dense{8, 3}};
+    const auto params = model.parameters();
+    REQUIRE(params.size() == 4);
+    CHECK(params[0].name == "0.weight");
+    CHECK(params[0].shape == std::vector<std::size_t>{8, 4});
+    CHECK(params[1].name == "0.bias");
+    CHECK(params[2].name == "2.weight");
+    CHECK(params[3].name == "2.bias");
+    CHECK(params[2].value.data() == model.layer<2>().weight().data());
+}
+
+TEST_CASE("sequential: backward matches numerical gradient through the whole model",
+          "[model][sequential]") {
+    xtnn::sequential model{xtnn::dense<double>{3, 5}, xtnn::sigmoid{}, xtnn::dense<double>{5, 4},
+                           xtnn::gelu{}, xtnn::dense<double>{4, 2}, xtnn::log_softmax{}};
+    const auto x = xtnn::test::random_tensor<double, 2>({4, 3}, 2);
+    XTNN_REQUIRE_GRADIENTS(xtnn::check_gradients(model, x));
+}
+
+TEST_CASE("sequential: nested models and flatten", "[model][sequential]") {
+    xtnn::sequential inner{xtnn::dense<double>{6, 4}, xtnn::elu{}};
+    xtnn::sequential model{xtnn::flatten_layer<double, 3>{}, inner, xtnn::dense<double>{4, 2}};
+    const auto params = model.parameters();
+    CHECK(params[0].name == "1.0.weight");
+    const auto x = xtnn::test::random_tensor<double, 3>({2, 2, 3}, 3);
+    CHECK(model.forward(x).shape() == xtnn::shape<2>{2, 2});
+    XTNN_REQUIRE_GRADIENTS(xtnn::check_gradients(model, x));
+}
+
+TEST_CASE("sequential: extents are checked before any work, naming the layer",
+          "[model][sequential]") {
+    xtnn::sequential model{xtnn::dense{784, 128}, xtnn::relu{}, xtnn::dense{100, 10}};
+    xtnn::tensor<float, 2> x(xtnn::shape<2>{32, 784});
+    REQUIRE_THROWS_MATCHES(model.forward(x), xtnn::shape_error,
+                           Catch::Message("sequential: layer 2 (dense) rejects its input (32, "
+                                          "128): dense::forward: input shape mismatch; expected "
+                                          "(batch, 100), got (32, 128)"));
+    xtnn::sequential ok{xtnn::dense{784, 128}, xtnn::relu{}, xtnn::dense{128, 10}};
+    xtnn::tensor<float, 2> images(xtnn::shape<2>{32, 28});
+    REQUIRE_THROWS_WITH(ok.forward(images),
+                        Catch::Contains("layer 0 (dense) rejects its input (32, 28)"));
+}
+
+TEST_CASE("sequential: backward needs a training forward with the same input",
+          "[model][sequential]") {
+    xtnn::sequential model{xtnn::dense{2, 2}};
+    xtnn::tensor<float, 2> x = {{1, 2}};
+    xtnn::tensor<float, 2> dy = {{1, 1}};
+    REQUIRE_THROWS_AS(model.backward(x, dy), std::logic_error);
+    model.forward(x);
+    REQUIRE_THROWS_WITH(model.backward(x, dy), Catch::Contains("mode::training"));
+    model.forward(x, xtnn::mode::training);
+    xtnn::tensor<float, 2> wrong = {{1, 1, 1}};
+    REQUIRE_THROWS_MATCHES(model.backward(x, wrong), xtnn::shape_error,
+                           Catch::Message("sequential::backward: output gradient shape mismatch; "
+                                          "expected (1, 2), got (1, 3)"));
+    REQUIRE_NOTHROW(model.backward(x, dy, true));
+    CHECK(model.input_gradient().shape() == x.shape());
+}
+
+TEST_CASE("sequential: initialize is seeded, per layer", "[model][sequential]") {
+    xtnn::sequential a{xtnn::dense{8, 8}, xtnn::relu{}, xtnn::dense{8, 8}};
+    xtnn::sequential b{xtnn::dense{8, 8}, xtnn::relu{}, xtnn::dense{8, 8}};
+    CHECK(xtnn::test::equal(a.layer<0>().weight(), b.layer<0>().weight()));
+    CHECK_FALSE(xtnn::test::equal(a.layer<0>().weight(), a.layer<2>().weight())); // same shape, own stream
+    a.initialize(7);
+    CHECK_FALSE(xtnn::test::equal(a.layer<0>().weight(), b.layer<0>().weight()));
+    b.initialize(7);
+    CHECK(xtnn::test::equal(a.layer<0>().weight(), b.layer<0>().weight()));
+    CHECK(xtnn::test::equal(a.layer<2>().weight(), b.layer<2>().weight()));
+}
+
+TEST_CASE("sequential: summary lists layers, shapes and parameters", "[model][sequential]") {
+    xtnn::sequential model{xtnn::dense{784, 128}, xtnn::relu{}, xtnn::dropout{0.2},
+                           xtnn::dense{128, 10}};
+    REQUIRE_THROWS_AS(model.summary(), std::logic_error);
+    const std::string s = model.summary({1, 784});
+    CHECK_THAT(s, Catch::Contains("0   dense           (batch, 128)            100,480"));
+    CHECK_THAT(s, Catch::Contains("1   relu            (batch, 128)            0"));
+    CHECK_THAT(s, Catch::Contains("2   dropout"));
+    CHECK_THAT(s, Catch::Contains("3   dense           (batch, 10)             1,290"));
+    CHECK_THAT(s, Catch::Contains("Total params: 101,770"));
+    model.build({32, 784});
+    CHECK(model.summary() == s);
+}
