@@ -44,9 +44,9 @@ class scale_shift {
 
     xtnn::shape<2> output_shape(const xtnn::shape<2>& in) const {
         if (in[1] != gamma_.size()) {
-            throw xtnn::shape_error("scale_shift::forward: input shape mismatch; expected (batch, " +
-                                    std::to_string(gamma_.size()) + "), got " +
-                                    xtnn::format_shape(in));
+            throw xtnn::shape_error(
+                "scale_shift::forward: input shape mismatch; expected (batch, " +
+                std::to_string(gamma_.size()) + "), got " + xtnn::format_shape(in));
         }
         return in;
     }
@@ -60,8 +60,7 @@ class scale_shift {
         }
     }
 
-    void backward(const input_type& x, const output_type&, const output_type& dy,
-                  input_type* dx) {
+    void backward(const input_type& x, const output_type&, const output_type& dy, input_type* dx) {
         const std::size_t n = gamma_.size();
         dgamma_.fill(T(0));
         dbeta_.fill(T(0));
@@ -77,10 +76,14 @@ class scale_shift {
     }
 
     std::vector<xtnn::parameter_view<T>> parameters() {
-        return {{"weight", std::span<T>(gamma_.data(), gamma_.size()),
-                 std::span<T>(dgamma_.data(), dgamma_.size()), {gamma_.size()}},
-                {"bias", std::span<T>(beta_.data(), beta_.size()),
-                 std::span<T>(dbeta_.data(), dbeta_.size()), {beta_.size()}}};
+        return {{"weight",
+                 std::span<T>(gamma_.data(), gamma_.size()),
+                 std::span<T>(dgamma_.data(), dgamma_.size()),
+                 {gamma_.size()}},
+                {"bias",
+                 std::span<T>(beta_.data(), beta_.size()),
+                 std::span<T>(dbeta_.data(), dbeta_.size()),
+                 {beta_.size()}}};
     }
 
     xtnn::tensor<T, 1>& gamma() { return gamma_; }

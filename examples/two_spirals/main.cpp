@@ -1,5 +1,6 @@
 // Two spirals: trains a small MLP to separate two interleaved spirals, then draws the decision
 // regions it learned as text. A plain training loop over xtnn's sequential, loss and optimizer.
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -7,8 +8,6 @@
 #include <numeric>
 #include <string>
 #include <vector>
-
-#include <CLI/CLI.hpp>
 
 #include <xtnn/xtnn.hpp>
 
@@ -70,10 +69,12 @@ void draw(Model& model, const xtnn::labelled_data<float>& data) {
 int main(int argc, char** argv) {
     options o;
     CLI::App app{"Train an MLP to separate two spirals (a small xtnn example)"};
-    app.add_option("--epochs", o.epochs, "Passes over the training set")->check(CLI::PositiveNumber);
+    app.add_option("--epochs", o.epochs, "Passes over the training set")
+        ->check(CLI::PositiveNumber);
     app.add_option("--batch-size", o.batch_size, "Samples per step")->check(CLI::PositiveNumber);
     app.add_option("--hidden", o.hidden, "Units in each hidden layer")->check(CLI::PositiveNumber);
-    app.add_option("--samples", o.samples, "Training points per spiral")->check(CLI::PositiveNumber);
+    app.add_option("--samples", o.samples, "Training points per spiral")
+        ->check(CLI::PositiveNumber);
     app.add_option("--learning-rate", o.learning_rate, "Adam's learning rate")
         ->check(CLI::PositiveNumber);
     app.add_option("--seed", o.seed, "Seed of the data, the weights and the shuffling");
@@ -81,10 +82,10 @@ int main(int argc, char** argv) {
     CLI11_PARSE(app, argc, argv);
 
     try {
-        const auto train = xtnn::make_two_spirals<float>({.samples_per_class = o.samples,
-                                                          .seed = xtnn::derive_seed(o.seed, 0)});
-        const auto test = xtnn::make_two_spirals<float>({.samples_per_class = o.samples,
-                                                         .seed = xtnn::derive_seed(o.seed, 1)});
+        const auto train = xtnn::make_two_spirals<float>(
+            {.samples_per_class = o.samples, .seed = xtnn::derive_seed(o.seed, 0)});
+        const auto test = xtnn::make_two_spirals<float>(
+            {.samples_per_class = o.samples, .seed = xtnn::derive_seed(o.seed, 1)});
         xtnn::sequential model{xtnn::dense{2, o.hidden}, xtnn::relu{},
                                xtnn::dense{o.hidden, o.hidden}, xtnn::relu{},
                                xtnn::dense{o.hidden, 2}};

@@ -22,7 +22,8 @@ TEST_CASE("elu: known values (alpha (e^x - 1) below 0)", "[activations][elu]") {
 TEST_CASE("elu: float and double agree", "[activations][elu]") {
     const auto a = xtnn::elu{};
     for (double x : {-3.0, -0.5, 0.25, 1.5, 4.0}) {
-        CHECK(static_cast<double>(a.value(static_cast<float>(x))) == Approx(a.value(x)).epsilon(1e-6).margin(1e-6));
+        CHECK(static_cast<double>(a.value(static_cast<float>(x))) ==
+              Approx(a.value(x)).epsilon(1e-6).margin(1e-6));
     }
 }
 

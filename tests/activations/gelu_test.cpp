@@ -24,7 +24,8 @@ TEST_CASE("gelu: known values (x Phi(x))", "[activations][gelu]") {
 TEST_CASE("gelu: float and double agree", "[activations][gelu]") {
     const auto a = xtnn::gelu{};
     for (double x : {-3.0, -0.5, 0.25, 1.5, 4.0}) {
-        CHECK(static_cast<double>(a.value(static_cast<float>(x))) == Approx(a.value(x)).epsilon(1e-6).margin(1e-6));
+        CHECK(static_cast<double>(a.value(static_cast<float>(x))) ==
+              Approx(a.value(x)).epsilon(1e-6).margin(1e-6));
     }
 }
 

@@ -20,7 +20,8 @@ TEST_CASE("identity: known values (x)", "[activations][identity]") {
 TEST_CASE("identity: float and double agree", "[activations][identity]") {
     const auto a = xtnn::identity{};
     for (double x : {-3.0, -0.5, 0.25, 1.5, 4.0}) {
-        CHECK(static_cast<double>(a.value(static_cast<float>(x))) == Approx(a.value(x)).epsilon(1e-6).margin(1e-6));
+        CHECK(static_cast<double>(a.value(static_cast<float>(x))) ==
+              Approx(a.value(x)).epsilon(1e-6).margin(1e-6));
     }
 }
 

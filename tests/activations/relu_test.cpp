@@ -21,7 +21,8 @@ TEST_CASE("relu: known values (max(x, 0))", "[activations][relu]") {
 TEST_CASE("relu: float and double agree", "[activations][relu]") {
     const auto a = xtnn::relu{};
     for (double x : {-3.0, -0.5, 0.25, 1.5, 4.0}) {
-        CHECK(static_cast<double>(a.value(static_cast<float>(x))) == Approx(a.value(x)).epsilon(1e-6).margin(1e-6));
+        CHECK(static_cast<double>(a.value(static_cast<float>(x))) ==
+              Approx(a.value(x)).epsilon(1e-6).margin(1e-6));
     }
 }
 

@@ -23,7 +23,8 @@ TEST_CASE("sigmoid: known values (1 / (1 + e^-x))", "[activations][sigmoid]") {
 TEST_CASE("sigmoid: float and double agree", "[activations][sigmoid]") {
     const auto a = xtnn::sigmoid{};
     for (double x : {-3.0, -0.5, 0.25, 1.5, 4.0}) {
-        CHECK(static_cast<double>(a.value(static_cast<float>(x))) == Approx(a.value(x)).epsilon(1e-6).margin(1e-6));
+        CHECK(static_cast<double>(a.value(static_cast<float>(x))) ==
+              Approx(a.value(x)).epsilon(1e-6).margin(1e-6));
     }
 }
 

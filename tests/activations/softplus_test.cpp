@@ -23,7 +23,8 @@ TEST_CASE("softplus: known values (log(1 + e^x))", "[activations][softplus]") {
 TEST_CASE("softplus: float and double agree", "[activations][softplus]") {
     const auto a = xtnn::softplus{};
     for (double x : {-3.0, -0.5, 0.25, 1.5, 4.0}) {
-        CHECK(static_cast<double>(a.value(static_cast<float>(x))) == Approx(a.value(x)).epsilon(1e-6).margin(1e-6));
+        CHECK(static_cast<double>(a.value(static_cast<float>(x))) ==
+              Approx(a.value(x)).epsilon(1e-6).margin(1e-6));
     }
 }
 

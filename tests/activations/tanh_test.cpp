@@ -22,7 +22,8 @@ TEST_CASE("tanh: known values (tanh(x))", "[activations][tanh]") {
 TEST_CASE("tanh: float and double agree", "[activations][tanh]") {
     const auto a = xtnn::tanh{};
     for (double x : {-3.0, -0.5, 0.25, 1.5, 4.0}) {
-        CHECK(static_cast<double>(a.value(static_cast<float>(x))) == Approx(a.value(x)).epsilon(1e-6).margin(1e-6));
+        CHECK(static_cast<double>(a.value(static_cast<float>(x))) ==
+              Approx(a.value(x)).epsilon(1e-6).margin(1e-6));
     }
 }
 

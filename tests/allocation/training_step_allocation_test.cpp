@@ -27,11 +27,21 @@ void* operator new(std::size_t size) {
     }
     throw std::bad_alloc();
 }
-void* operator new[](std::size_t size) { return operator new(size); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void* operator new[](std::size_t size) {
+    return operator new(size);
+}
+void operator delete(void* p) noexcept {
+    std::free(p);
+}
+void operator delete[](void* p) noexcept {
+    std::free(p);
+}
+void operator delete(void* p, std::size_t) noexcept {
+    std::free(p);
+}
+void operator delete[](void* p, std::size_t) noexcept {
+    std::free(p);
+}
 
 namespace {
 
@@ -88,9 +98,19 @@ TEST_CASE("allocation: the counter sees allocations", "[allocation]") {
 }
 
 TEST_CASE("allocation: a warmed-up training step allocates nothing", "[allocation]") {
-    SECTION("sgd with momentum") { check_training_step(xtnn::sgd({.momentum = 0.9})); }
-    SECTION("adam") { check_training_step(xtnn::adam()); }
-    SECTION("adamw") { check_training_step(xtnn::adamw()); }
-    SECTION("rmsprop") { check_training_step(xtnn::rmsprop({.centered = true})); }
-    SECTION("adagrad") { check_training_step(xtnn::adagrad()); }
+    SECTION("sgd with momentum") {
+        check_training_step(xtnn::sgd({.momentum = 0.9}));
+    }
+    SECTION("adam") {
+        check_training_step(xtnn::adam());
+    }
+    SECTION("adamw") {
+        check_training_step(xtnn::adamw());
+    }
+    SECTION("rmsprop") {
+        check_training_step(xtnn::rmsprop({.centered = true}));
+    }
+    SECTION("adagrad") {
+        check_training_step(xtnn::adagrad());
+    }
 }

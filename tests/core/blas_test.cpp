@@ -38,12 +38,12 @@ TEMPLATE_TEST_CASE("gemm: matches the definition for every transpose and scale",
     for (bool ta : {false, true}) {
         for (bool tb : {false, true}) {
             for (double beta : {0.0, 1.0, -0.5}) {
-                const xtnn::gemm_options o{.transpose_a = ta, .transpose_b = tb, .alpha = 1.5,
-                                           .beta = beta};
-                auto a = xtnn::test::random_tensor<TestType, 2>(ta ? xtnn::shape<2>{k, m}
-                                                                   : xtnn::shape<2>{m, k}, 1);
-                auto b = xtnn::test::random_tensor<TestType, 2>(tb ? xtnn::shape<2>{n, k}
-                                                                   : xtnn::shape<2>{k, n}, 2);
+                const xtnn::gemm_options o{
+                    .transpose_a = ta, .transpose_b = tb, .alpha = 1.5, .beta = beta};
+                auto a = xtnn::test::random_tensor<TestType, 2>(
+                    ta ? xtnn::shape<2>{k, m} : xtnn::shape<2>{m, k}, 1);
+                auto b = xtnn::test::random_tensor<TestType, 2>(
+                    tb ? xtnn::shape<2>{n, k} : xtnn::shape<2>{k, n}, 2);
                 auto c = xtnn::test::random_tensor<TestType, 2>({m, n}, 3);
                 const auto expected = reference_gemm(a, b, c, o);
                 xtnn::gemm(a, b, c, o);
@@ -80,8 +80,9 @@ TEST_CASE("gemm: shape errors name both shapes", "[core][blas]") {
                                           "expected op(B) with 3 rows, got A (4, 3), B (5, 2)"));
     xtnn::tensor<float, 2> b2(xtnn::shape<2>{3, 2});
     xtnn::tensor<float, 2> wrong(xtnn::shape<2>{4, 3});
-    REQUIRE_THROWS_MATCHES(xtnn::gemm(a, b2, wrong), xtnn::shape_error,
-                           Catch::Message("gemm: output shape mismatch; expected (4, 2), got (4, 3)"));
+    REQUIRE_THROWS_MATCHES(
+        xtnn::gemm(a, b2, wrong), xtnn::shape_error,
+        Catch::Message("gemm: output shape mismatch; expected (4, 2), got (4, 3)"));
     xtnn::tensor<float, 2> square(xtnn::shape<2>{3, 3});
     REQUIRE_THROWS_AS(xtnn::gemm(square, square, square), std::invalid_argument);
 }

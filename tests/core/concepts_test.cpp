@@ -82,8 +82,8 @@ TEST_CASE("concepts: activations, specs, losses and optimizers", "[core][concept
     STATIC_REQUIRE_FALSE(xtnn::layer_spec<xtnn::relu>);
     STATIC_REQUIRE(std::same_as<xtnn::bind_layer_t<xtnn::relu, double, 3>,
                                 xtnn::activation_layer<xtnn::relu, double, 3>>);
-    STATIC_REQUIRE(std::same_as<xtnn::bind_layer_t<xtnn::dropout, float, 4>,
-                                xtnn::dropout_layer<float, 4>>);
+    STATIC_REQUIRE(
+        std::same_as<xtnn::bind_layer_t<xtnn::dropout, float, 4>, xtnn::dropout_layer<float, 4>>);
     STATIC_REQUIRE(
         std::same_as<xtnn::bind_layer_t<xtnn::dense<float>, float, 2>, xtnn::dense<float>>);
 

@@ -8,13 +8,15 @@
 namespace {
 // Read through volatile so the compiler cannot fold the product at compile time.
 volatile float half = 0.5f;
-float multiply(float a) { return a * half; }
+float multiply(float a) {
+    return a * half;
+}
 } // namespace
 
 TEST_CASE("denormals: the guard flushes denormals and restores the caller's mode",
           "[core][denormals]") {
 #if XTNN_HAS_MXCSR
-    const float tiny = FLT_MIN; // smallest normal float
+    const float tiny = FLT_MIN;             // smallest normal float
     constexpr unsigned status_flags = 0x3F; // sticky exception flags, not modes
     const unsigned before = _mm_getcsr() & ~status_flags;
     REQUIRE(std::fpclassify(multiply(tiny)) == FP_SUBNORMAL);

@@ -55,7 +55,10 @@ TEST_CASE("dense: initialization follows the options and the seed", "[layers][de
 }
 
 TEST_CASE("dense: backward matches numerical gradient", "[layers][dense]") {
-    xtnn::dense<double> fc({.in = 5, .out = 3, .weight_init = xtnn::glorot_normal{}, .bias_init = xtnn::constant{0.3}});
+    xtnn::dense<double> fc({.in = 5,
+                            .out = 3,
+                            .weight_init = xtnn::glorot_normal{},
+                            .bias_init = xtnn::constant{0.3}});
     const auto x = xtnn::test::random_tensor<double, 2>({4, 5}, 9);
     XTNN_REQUIRE_GRADIENTS(xtnn::check_gradients(fc, x));
     xtnn::dense<double> no_bias({.in = 5, .out = 3, .bias = false});
@@ -87,8 +90,9 @@ TEST_CASE("dense: shape and option errors", "[layers][dense]") {
     REQUIRE_THROWS_WITH(fc.forward(x, y), Catch::Contains("expected (2, 10), got (2, 9)"));
     xtnn::tensor<float, 2> good_y(xtnn::shape<2>{2, 10});
     xtnn::tensor<float, 2> bad_dy(xtnn::shape<2>{3, 10});
-    REQUIRE_THROWS_WITH(fc.backward(x, good_y, bad_dy, nullptr),
-                        Catch::Contains("output gradient shape mismatch; expected (2, 10), got (3, 10)"));
+    REQUIRE_THROWS_WITH(
+        fc.backward(x, good_y, bad_dy, nullptr),
+        Catch::Contains("output gradient shape mismatch; expected (2, 10), got (3, 10)"));
     REQUIRE_THROWS_MATCHES(xtnn::dense<float>(0, 10), xtnn::config_error,
                            Catch::Message("dense: in must be > 0, got 0"));
     REQUIRE_THROWS_AS(xtnn::dense<float>(10, 0), xtnn::config_error);

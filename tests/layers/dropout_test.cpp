@@ -51,8 +51,7 @@ TEST_CASE("dropout: backward applies the forward's mask", "[layers][dropout]") {
         REQUIRE(dx.data()[i] == Approx(m * dy.data()[i]));
     }
     // In inference mode it is the identity, and its gradient check passes.
-    XTNN_REQUIRE_GRADIENTS(xtnn::check_gradients(
-        d, x, {.forward_mode = xtnn::mode::inference}));
+    XTNN_REQUIRE_GRADIENTS(xtnn::check_gradients(d, x, {.forward_mode = xtnn::mode::inference}));
 }
 
 TEST_CASE("dropout: rate must be in [0, 1)", "[layers][dropout]") {

@@ -52,5 +52,6 @@ TEST_CASE("softmax: log_softmax is the log of softmax", "[layers][softmax]") {
 
 TEST_CASE("softmax: an empty class axis is rejected", "[layers][softmax]") {
     xtnn::softmax_layer<float, 2> s;
-    REQUIRE_THROWS_WITH(s.output_shape({4, 0}), Catch::Contains("softmax::forward: the last axis is empty"));
+    REQUIRE_THROWS_WITH(s.output_shape({4, 0}),
+                        Catch::Contains("softmax::forward: the last axis is empty"));
 }

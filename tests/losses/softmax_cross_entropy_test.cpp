@@ -32,8 +32,7 @@ TEST_CASE("softmax_cross_entropy: indices and one-hot targets agree",
     }
     xtnn::tensor<double, 2> g1, g2;
     const xtnn::softmax_cross_entropy loss;
-    CHECK(loss.value_and_gradient(z, labels, g1) ==
-          Approx(loss.value_and_gradient(z, onehot, g2)));
+    CHECK(loss.value_and_gradient(z, labels, g1) == Approx(loss.value_and_gradient(z, onehot, g2)));
     CHECK(xtnn::test::max_abs_difference(g1, g2) < 1e-12);
 }
 
@@ -63,8 +62,7 @@ TEST_CASE("softmax_cross_entropy: shape and label errors", "[losses][softmax_cro
     xtnn::tensor<float, 2> z(xtnn::shape<2>{64, 10});
     z.fill(0.0f);
     xtnn::tensor<int, 1> short_labels(xtnn::shape<1>{63});
-    REQUIRE_THROWS_MATCHES(xtnn::softmax_cross_entropy{}.value(z, short_labels),
-                           xtnn::shape_error,
+    REQUIRE_THROWS_MATCHES(xtnn::softmax_cross_entropy{}.value(z, short_labels), xtnn::shape_error,
                            Catch::Message("softmax_cross_entropy::value: one label per row of "
                                           "logits; expected (64,), got (63,)"));
     xtnn::tensor<float, 2> onehot(xtnn::shape<2>{64, 9});

@@ -14,7 +14,8 @@ TEST_CASE("learning: a two-layer net learns XOR", "[model][learning]") {
     xtnn::tensor<float, 2> x = {{0, 0}, {0, 1}, {1, 0}, {1, 1}};
     xtnn::tensor<int, 1> y = {0, 1, 1, 0};
     xtnn::adam opt({.learning_rate = 0.05});
-    const double loss = xtnn::test::train(model, xtnn::softmax_cross_entropy{}, opt, x, y, 500, 4, 1);
+    const double loss =
+        xtnn::test::train(model, xtnn::softmax_cross_entropy{}, opt, x, y, 500, 4, 1);
     CHECK(loss < 0.01);
     CHECK(xtnn::test::accuracy(model, x, y) == 1.0);
 }
@@ -28,8 +29,7 @@ TEST_CASE("learning: an MLP separates two spirals", "[model][learning]") {
     xtnn::adam opt({.learning_rate = 0.01});
     xtnn::test::train(model, xtnn::softmax_cross_entropy{}, opt, train_set.features,
                       train_set.labels, 150, 32, 4);
-    const double train_accuracy =
-        xtnn::test::accuracy(model, train_set.features, train_set.labels);
+    const double train_accuracy = xtnn::test::accuracy(model, train_set.features, train_set.labels);
     const double test_accuracy = xtnn::test::accuracy(model, test_set.features, test_set.labels);
     INFO("train " << train_accuracy << ", test " << test_accuracy);
     CHECK(train_accuracy >= 0.97);

@@ -7,11 +7,12 @@
 TEST_CASE("sequential: composes by class-template argument deduction", "[model][sequential]") {
     xtnn::sequential model{xtnn::dense{784, 128}, xtnn::relu{}, xtnn::dropout{0.2},
                            xtnn::dense{128, 10}};
-    STATIC_REQUIRE(std::same_as<decltype(model), xtnn::sequential<xtnn::dense<float>, xtnn::relu,
-                                                                  xtnn::dropout, xtnn::dense<float>>>);
+    STATIC_REQUIRE(
+        std::same_as<decltype(model), xtnn::sequential<xtnn::dense<float>, xtnn::relu,
+                                                       xtnn::dropout, xtnn::dense<float>>>);
     STATIC_REQUIRE(decltype(model)::size == 4);
-    STATIC_REQUIRE(std::same_as<decltype(model)::layer_type<1>,
-                                xtnn::activation_layer<xtnn::relu, float, 2>>);
+    STATIC_REQUIRE(
+        std::same_as<decltype(model)::layer_type<1>, xtnn::activation_layer<xtnn::relu, float, 2>>);
     STATIC_REQUIRE(std::same_as<decltype(model)::layer_type<2>, xtnn::dropout_layer<float, 2>>);
     STATIC_REQUIRE(std::same_as<decltype(model)::input_type, xtnn::tensor<float, 2>>);
     STATIC_REQUIRE(xtnn::layer<decltype(model)>);
@@ -44,8 +45,9 @@ TEST_CASE("sequential: parameters use PyTorch's names and layouts", "[model][seq
 
 TEST_CASE("sequential: backward matches numerical gradient through the whole model",
           "[model][sequential]") {
-    xtnn::sequential model{xtnn::dense<double>{3, 5}, xtnn::sigmoid{}, xtnn::dense<double>{5, 4},
-                           xtnn::gelu{}, xtnn::dense<double>{4, 2}, xtnn::log_softmax{}};
+    xtnn::sequential model{xtnn::dense<double>{3, 5}, xtnn::sigmoid{},
+                           xtnn::dense<double>{5, 4}, xtnn::gelu{},
+                           xtnn::dense<double>{4, 2}, xtnn::log_softmax{}};
     const auto x = xtnn::test::random_tensor<double, 2>({4, 3}, 2);
     XTNN_REQUIRE_GRADIENTS(xtnn::check_gradients(model, x));
 }
@@ -95,7 +97,8 @@ TEST_CASE("sequential: initialize is seeded, per layer", "[model][sequential]") 
     xtnn::sequential a{xtnn::dense{8, 8}, xtnn::relu{}, xtnn::dense{8, 8}};
     xtnn::sequential b{xtnn::dense{8, 8}, xtnn::relu{}, xtnn::dense{8, 8}};
     CHECK(xtnn::test::equal(a.layer<0>().weight(), b.layer<0>().weight()));
-    CHECK_FALSE(xtnn::test::equal(a.layer<0>().weight(), a.layer<2>().weight())); // same shape, own stream
+    CHECK_FALSE(
+        xtnn::test::equal(a.layer<0>().weight(), a.layer<2>().weight())); // same shape, own stream
     a.initialize(7);
     CHECK_FALSE(xtnn::test::equal(a.layer<0>().weight(), b.layer<0>().weight()));
     b.initialize(7);

@@ -40,8 +40,8 @@ TEST_CASE("adagrad: reaches the minimum of a quadratic", "[optimizers][adagrad]"
 }
 
 TEST_CASE("adagrad: impossible options are rejected", "[optimizers][adagrad]") {
-    REQUIRE_THROWS_MATCHES(xtnn::adagrad<float>({.initial_accumulator_value = -1}),
-                           xtnn::config_error,
-                           Catch::Message("adagrad: initial_accumulator_value must be >= 0, got -1"));
+    REQUIRE_THROWS_MATCHES(
+        xtnn::adagrad<float>({.initial_accumulator_value = -1}), xtnn::config_error,
+        Catch::Message("adagrad: initial_accumulator_value must be >= 0, got -1"));
     REQUIRE_THROWS_AS(xtnn::adagrad<float>({.learning_rate = 0}), xtnn::config_error);
 }

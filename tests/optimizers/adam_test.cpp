@@ -48,8 +48,11 @@ TEST_CASE("adam and adamw: match the paper's formulas over varying gradients",
           "[optimizers][adam]") {
     const double gradients[] = {0.3, -1.2, 0.05, 2.0, -0.7, 0.0, 0.4};
     for (bool decoupled : {false, true}) {
-        const xtnn::adam_options o{.learning_rate = 0.01, .beta1 = 0.8, .beta2 = 0.99,
-                                   .epsilon = 1e-6, .weight_decay = 0.1};
+        const xtnn::adam_options o{.learning_rate = 0.01,
+                                   .beta1 = 0.8,
+                                   .beta2 = 0.99,
+                                   .epsilon = 1e-6,
+                                   .weight_decay = 0.1};
         reference_adam ref{0.01, 0.8, 0.99, 1e-6, 0.1, decoupled};
         xtnn::adam<double> adam(o);
         xtnn::adamw<double> adamw(o);
@@ -84,8 +87,7 @@ TEST_CASE("adam: reaches the minimum of a quadratic", "[optimizers][adam]") {
     }
 }
 
-TEST_CASE("adam: the step flushes denormals but restores the caller's mode",
-          "[optimizers][adam]") {
+TEST_CASE("adam: the step flushes denormals but restores the caller's mode", "[optimizers][adam]") {
 #if XTNN_HAS_MXCSR
     constexpr unsigned status_flags = 0x3F; // sticky exception flags, not modes
     const unsigned before = _mm_getcsr() & ~status_flags;

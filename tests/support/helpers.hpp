@@ -53,12 +53,12 @@ bool equal(const A& a, const B& b) {
 } // namespace xtnn::test
 
 /// Runs a gradient check and reports where it failed.
-#define XTNN_REQUIRE_GRADIENTS(result_expression)                                              \
-    do {                                                                                       \
-        const auto xtnn_gradient_result = (result_expression);                                 \
-        INFO(xtnn_gradient_result.message());                                                  \
-        REQUIRE(xtnn_gradient_result.checked > 0);                                             \
-        REQUIRE(xtnn_gradient_result.passed);                                                  \
+#define XTNN_REQUIRE_GRADIENTS(result_expression)                                                  \
+    do {                                                                                           \
+        const auto xtnn_gradient_result = (result_expression);                                     \
+        INFO(xtnn_gradient_result.message());                                                      \
+        REQUIRE(xtnn_gradient_result.checked > 0);                                                 \
+        REQUIRE(xtnn_gradient_result.passed);                                                      \
     } while (false)
 
 namespace xtnn::test {

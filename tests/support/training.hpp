@@ -15,8 +15,7 @@ namespace xtnn::test {
 /// Trains `model` for `epochs` epochs of shuffled mini-batches; returns the last epoch's mean loss.
 template <class Model, class Loss, class Optimizer, class T, class Label>
 double train(Model& model, const Loss& loss, Optimizer& opt, const tensor<T, 2>& x,
-             const tensor<Label, 1>& y, std::size_t epochs, std::size_t batch,
-             std::uint64_t seed) {
+             const tensor<Label, 1>& y, std::size_t epochs, std::size_t batch, std::uint64_t seed) {
     const std::size_t n = x.shape()[0];
     const std::size_t features = x.shape()[1];
     std::vector<std::size_t> order(n);

@@ -20,7 +20,7 @@ namespace xtnn {
 /// @ingroup activations
 struct gelu {
     static constexpr std::string_view name = "gelu"; ///< The name in summaries.
-    bool approximate = false; ///< Use the tanh approximation.
+    bool approximate = false;                        ///< Use the tanh approximation.
 
     /// x Φ(x).
     template <std::floating_point T>

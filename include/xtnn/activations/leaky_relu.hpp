@@ -17,7 +17,7 @@ namespace xtnn {
 /// @ingroup activations
 struct leaky_relu {
     static constexpr std::string_view name = "leaky_relu"; ///< The name in summaries.
-    double negative_slope = 0.01; ///< The slope for x <= 0.
+    double negative_slope = 0.01;                          ///< The slope for x <= 0.
     /// x for x > 0, else negative_slope * x.
     template <std::floating_point T>
     T value(T x) const {

@@ -24,7 +24,7 @@ struct gemm_options {
     bool transpose_a = false; ///< Use Aᵀ instead of A (no copy is made).
     bool transpose_b = false; ///< Use Bᵀ instead of B (no copy is made).
     double alpha = 1.0;       ///< Scale of the product.
-    double beta = 0.0;        ///< Scale of the previous C; 0 overwrites C (even NaN), 1 accumulates.
+    double beta = 0.0; ///< Scale of the previous C; 0 overwrites C (even NaN), 1 accumulates.
 };
 
 namespace detail {
@@ -42,9 +42,8 @@ inline int blas_extent(std::size_t n, const char* where) {
 /// `lda`, `ldb` and `ldc` are the row strides of the stored (untransposed) matrices. No shape
 /// checks beyond the BLAS index range: callers check shapes (see xtnn::gemm).
 template <std::floating_point T>
-void gemm(bool transpose_a, bool transpose_b, std::size_t m, std::size_t n, std::size_t k,
-          T alpha, const T* a, std::size_t lda, const T* b, std::size_t ldb, T beta, T* c,
-          std::size_t ldc) {
+void gemm(bool transpose_a, bool transpose_b, std::size_t m, std::size_t n, std::size_t k, T alpha,
+          const T* a, std::size_t lda, const T* b, std::size_t ldb, T beta, T* c, std::size_t ldc) {
     if (m == 0 || n == 0) {
         return;
     }
@@ -85,7 +84,8 @@ void gemm(bool transpose_a, bool transpose_b, std::size_t m, std::size_t n, std:
 /// xtnn::gemm(x, w, y, {.transpose_b = true});   // y = x wᵀ
 /// @endcode
 template <std::floating_point T>
-void gemm(const tensor<T, 2>& a, const tensor<T, 2>& b, tensor<T, 2>& c, gemm_options options = {}) {
+void gemm(const tensor<T, 2>& a, const tensor<T, 2>& b, tensor<T, 2>& c,
+          gemm_options options = {}) {
     const std::size_t m = options.transpose_a ? a.shape()[1] : a.shape()[0];
     const std::size_t k = options.transpose_a ? a.shape()[0] : a.shape()[1];
     const std::size_t kb = options.transpose_b ? b.shape()[1] : b.shape()[0];

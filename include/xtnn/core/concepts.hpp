@@ -17,8 +17,10 @@ namespace xtnn {
 namespace detail {
 
 template <class L>
-concept has_value_type =
-    requires { typename L::value_type; } && std::floating_point<typename L::value_type>;
+concept has_value_type = requires {
+    typename L::value_type;
+}
+&&std::floating_point<typename L::value_type>;
 
 template <class L>
 concept has_ranks = requires {
@@ -27,11 +29,10 @@ concept has_ranks = requires {
 };
 
 template <class L>
-concept has_tensor_types =
-    has_value_type<L> && has_ranks<L> && requires {
-        typename L::input_type;
-        typename L::output_type;
-    } && std::same_as<typename L::input_type, tensor<typename L::value_type, L::input_rank>> &&
+concept has_tensor_types = has_value_type<L> && has_ranks<L> && requires {
+    typename L::input_type;
+    typename L::output_type;
+} && std::same_as<typename L::input_type, tensor<typename L::value_type, L::input_rank>> &&
     std::same_as<typename L::output_type, tensor<typename L::value_type, L::output_rank>>;
 
 template <class L>
@@ -40,18 +41,17 @@ concept has_output_shape = has_ranks<L> && requires(const L& l, const shape<L::i
 };
 
 template <class L>
-concept has_forward = has_tensor_types<L> && requires(L& l, const typename L::input_type& x,
-                                                      typename L::output_type& y, mode m) {
+concept has_forward = has_tensor_types<L> &&
+    requires(L& l, const typename L::input_type& x, typename L::output_type& y, mode m) {
     l.forward(x, y, m);
 };
 
 template <class L>
-concept has_backward =
-    has_tensor_types<L> &&
+concept has_backward = has_tensor_types<L> &&
     requires(L& l, const typename L::input_type& x, const typename L::output_type& y,
              const typename L::output_type& dy, typename L::input_type* dx) {
-        l.backward(x, y, dy, dx);
-    };
+    l.backward(x, y, dy, dx);
+};
 
 template <class L>
 concept has_parameters = has_value_type<L> && requires(L& l) {
@@ -83,9 +83,9 @@ concept has_name = requires {
 /// - `static constexpr std::string_view name`.
 /// @ingroup concepts
 template <class L>
-concept layer = detail::has_tensor_types<L> && detail::has_output_shape<L> &&
-                detail::has_forward<L> && detail::has_backward<L> &&
-                detail::has_parameters<L> && detail::has_name<L>;
+concept layer =
+    detail::has_tensor_types<L> && detail::has_output_shape<L> && detail::has_forward<L> &&
+    detail::has_backward<L> && detail::has_parameters<L> && detail::has_name<L>;
 
 /// Checks every layer requirement with its own static_assert, so a failure names what to add.
 /// @return true, so it can be used in `static_assert(check_layer<L>())`.
@@ -134,15 +134,19 @@ concept activation = detail::has_name<A> && requires(const A& a, float f, double
 /// @ingroup concepts
 template <class A>
 consteval bool check_activation() {
-    static_assert(requires(const A& a, float f, double d) {
-        { a.value(f) } -> std::same_as<float>;
-        { a.value(d) } -> std::same_as<double>;
-    }, "xtnn: an activation needs `T value(T x) const` for float and double");
-    static_assert(requires(const A& a, float f, double d) {
-        { a.derivative(f, f) } -> std::same_as<float>;
-        { a.derivative(d, d) } -> std::same_as<double>;
-    }, "xtnn: an activation needs `T derivative(T x, T y) const` (dy/dx at x, where y = "
-       "value(x)) for float and double");
+    static_assert(
+        requires(const A& a, float f, double d) {
+            { a.value(f) } -> std::same_as<float>;
+            { a.value(d) } -> std::same_as<double>;
+        },
+        "xtnn: an activation needs `T value(T x) const` for float and double");
+    static_assert(
+        requires(const A& a, float f, double d) {
+            { a.derivative(f, f) } -> std::same_as<float>;
+            { a.derivative(d, d) } -> std::same_as<double>;
+        },
+        "xtnn: an activation needs `T derivative(T x, T y) const` (dy/dx at x, where y = "
+        "value(x)) for float and double");
     static_assert(detail::has_name<A>,
                   "xtnn: an activation needs `static constexpr std::string_view name`");
     return true;
@@ -170,14 +174,13 @@ concept loss = detail::has_name<Loss> && requires(const Loss& l, const P& p, con
 ///   (the number of steps taken, advanced once per step); `name`.
 /// @ingroup concepts
 template <class O>
-concept optimizer =
-    detail::has_value_type<O> && detail::has_name<O> &&
+concept optimizer = detail::has_value_type<O> && detail::has_name<O> &&
     requires(O& o, const O& co, std::span<parameter_view<typename O::value_type>> p, double r) {
-        o.step(p);
-        { co.learning_rate() } -> std::convertible_to<double>;
-        o.set_learning_rate(r);
-        { co.iterations() } -> std::convertible_to<std::size_t>;
-    };
+    o.step(p);
+    { co.learning_rate() } -> std::convertible_to<double>;
+    o.set_learning_rate(r);
+    { co.iterations() } -> std::convertible_to<std::size_t>;
+};
 
 /// Runs one layer on one input and returns a new output tensor (allocates; for tests and
 /// one-off use, not for hot loops, where sequential owns the buffers).

@@ -24,9 +24,9 @@ namespace xtnn {
 /// @ingroup core
 template <std::floating_point T>
 struct parameter_view {
-    std::string name;              ///< "weight", or "0.weight" once a model prefixes it.
-    std::span<T> value;            ///< The values, row-major.
-    std::span<T> gradient;         ///< d(loss)/d(value), same layout, written by backward.
+    std::string name;               ///< "weight", or "0.weight" once a model prefixes it.
+    std::span<T> value;             ///< The values, row-major.
+    std::span<T> gradient;          ///< d(loss)/d(value), same layout, written by backward.
     std::vector<std::size_t> shape; ///< The tensor's shape, e.g. (out, in) for a dense weight.
 };
 

@@ -54,10 +54,10 @@ inline std::string format_shape(std::span<const std::size_t> extents) {
 /// Formats any shape-like range (std::array, xtensor shapes, std::vector) as `(32, 784)`.
 /// @ingroup core
 template <class Shape>
-    requires requires(const Shape& s) {
-        { s.size() } -> std::convertible_to<std::size_t>;
-        { s.data() } -> std::convertible_to<const std::size_t*>;
-    }
+requires requires(const Shape& s) {
+    { s.size() } -> std::convertible_to<std::size_t>;
+    { s.data() } -> std::convertible_to<const std::size_t*>;
+}
 std::string format_shape(const Shape& s) {
     return format_shape(std::span<const std::size_t>(s.data(), s.size()));
 }

@@ -22,8 +22,8 @@ namespace xtnn {
 /// @ingroup data
 template <std::floating_point T = float>
 struct labelled_data {
-    tensor<T, 2> features;             ///< (samples, features).
-    tensor<std::int64_t, 1> labels;    ///< (samples), class indices.
+    tensor<T, 2> features;          ///< (samples, features).
+    tensor<std::int64_t, 1> labels; ///< (samples), class indices.
 };
 
 /// Options of make_two_spirals().
@@ -49,12 +49,10 @@ struct two_spirals_options {
 /// @ingroup data
 template <std::floating_point T = float>
 labelled_data<T> make_two_spirals(two_spirals_options options = {}) {
-    detail::require_option(options.samples_per_class > 0, "make_two_spirals",
-                           "samples_per_class", "> 0",
-                           static_cast<double>(options.samples_per_class));
+    detail::require_option(options.samples_per_class > 0, "make_two_spirals", "samples_per_class",
+                           "> 0", static_cast<double>(options.samples_per_class));
     detail::require_option(options.turns > 0, "make_two_spirals", "turns", "> 0", options.turns);
-    detail::require_option(options.noise >= 0, "make_two_spirals", "noise", ">= 0",
-                           options.noise);
+    detail::require_option(options.noise >= 0, "make_two_spirals", "noise", ">= 0", options.noise);
     const std::size_t n = 2 * options.samples_per_class;
     labelled_data<T> data{tensor<T, 2>(shape<2>{n, 2}), tensor<std::int64_t, 1>(shape<1>{n})};
     random_engine rng(options.seed);
@@ -64,8 +62,10 @@ labelled_data<T> make_two_spirals(two_spirals_options options = {}) {
         const double radius = 0.1 + 0.9 * u;
         const double angle =
             2 * std::numbers::pi * options.turns * u + static_cast<double>(c) * std::numbers::pi;
-        data.features(i, 0) = static_cast<T>(radius * std::cos(angle) + options.noise * rng.normal());
-        data.features(i, 1) = static_cast<T>(radius * std::sin(angle) + options.noise * rng.normal());
+        data.features(i, 0) =
+            static_cast<T>(radius * std::cos(angle) + options.noise * rng.normal());
+        data.features(i, 1) =
+            static_cast<T>(radius * std::sin(angle) + options.noise * rng.normal());
         data.labels(i) = static_cast<std::int64_t>(c);
     }
     return data;

@@ -33,7 +33,7 @@ struct zeros {
 /// @ingroup init
 struct constant {
     static constexpr std::string_view name = "constant"; ///< For summaries.
-    double value = 0.0; ///< The value every element gets.
+    double value = 0.0;                                  ///< The value every element gets.
     /// Sets every value to `value`.
     template <std::floating_point T>
     void fill(std::span<T> values, fans, random_engine&) const {

@@ -32,11 +32,11 @@ namespace xtnn {
 template <activation A, std::floating_point T = float, std::size_t N = 2>
 class activation_layer {
   public:
-    using value_type = T;                          ///< The scalar type.
-    static constexpr std::size_t input_rank = N;   ///< Same rank in and out.
-    static constexpr std::size_t output_rank = N;  ///< Same rank in and out.
-    using input_type = tensor<T, N>;               ///< The input tensor type.
-    using output_type = tensor<T, N>;              ///< The output tensor type.
+    using value_type = T;                             ///< The scalar type.
+    static constexpr std::size_t input_rank = N;      ///< Same rank in and out.
+    static constexpr std::size_t output_rank = N;     ///< Same rank in and out.
+    using input_type = tensor<T, N>;                  ///< The input tensor type.
+    using output_type = tensor<T, N>;                 ///< The output tensor type.
     static constexpr std::string_view name = A::name; ///< The activation's name.
 
     /// Wraps `a` (its options, e.g. a leaky slope, are kept).

@@ -16,7 +16,9 @@ namespace xtnn {
 /// (dropout, flatten, softmax, log_softmax).
 /// @ingroup concepts
 template <class S>
-concept layer_spec = requires { typename S::template bound_layer<float, 2>; };
+concept layer_spec = requires {
+    typename S::template bound_layer<float, 2>;
+};
 
 namespace detail {
 
@@ -29,14 +31,12 @@ struct bind {
 };
 
 template <class S, class T, std::size_t N>
-    requires(!layer<S> && activation<S>)
-struct bind<S, T, N> {
+requires(!layer<S> && activation<S>) struct bind<S, T, N> {
     using type = activation_layer<S, T, N>;
 };
 
 template <class S, class T, std::size_t N>
-    requires(!layer<S> && !activation<S> && layer_spec<S>)
-struct bind<S, T, N> {
+requires(!layer<S> && !activation<S> && layer_spec<S>) struct bind<S, T, N> {
     using type = typename S::template bound_layer<T, N>;
 };
 

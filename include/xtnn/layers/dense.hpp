@@ -25,12 +25,12 @@ namespace xtnn {
 /// Options of a dense layer.
 /// @ingroup layers
 struct dense_options {
-    std::size_t in = 0;                       ///< Input features (> 0).
-    std::size_t out = 0;                      ///< Output features (> 0).
-    bool bias = true;                         ///< Whether the layer adds a learned bias.
+    std::size_t in = 0;                         ///< Input features (> 0).
+    std::size_t out = 0;                        ///< Output features (> 0).
+    bool bias = true;                           ///< Whether the layer adds a learned bias.
     initializer weight_init = glorot_uniform{}; ///< Initial weights (Keras' default).
-    initializer bias_init = zeros{};          ///< Initial bias.
-    std::uint64_t seed = 0;                   ///< Seed of the initial weights.
+    initializer bias_init = zeros{};            ///< Initial bias.
+    std::uint64_t seed = 0;                     ///< Seed of the initial weights.
 };
 
 /// A fully connected layer: every output is a weighted sum of every input, plus a bias.
@@ -56,11 +56,11 @@ struct dense_options {
 template <std::floating_point T = float>
 class dense {
   public:
-    using value_type = T;                          ///< The scalar type.
-    static constexpr std::size_t input_rank = 2;   ///< (batch, in).
-    static constexpr std::size_t output_rank = 2;  ///< (batch, out).
-    using input_type = tensor<T, 2>;               ///< The input tensor type.
-    using output_type = tensor<T, 2>;              ///< The output tensor type.
+    using value_type = T;                             ///< The scalar type.
+    static constexpr std::size_t input_rank = 2;      ///< (batch, in).
+    static constexpr std::size_t output_rank = 2;     ///< (batch, out).
+    using input_type = tensor<T, 2>;                  ///< The input tensor type.
+    using output_type = tensor<T, 2>;                 ///< The output tensor type.
     static constexpr std::string_view name = "dense"; ///< The layer's name in summaries.
 
     /// A layer with `in` inputs and `out` outputs, a bias and the default initializers.
@@ -140,10 +140,9 @@ class dense {
                   input_type* dx) {
         check_output(x, y, "dense::backward");
         if (dy.shape() != y.shape()) {
-            throw shape_error(detail::mismatch_message("dense::backward",
-                                                       "output gradient shape mismatch",
-                                                       format_shape(y.shape()),
-                                                       format_shape(dy.shape())));
+            throw shape_error(
+                detail::mismatch_message("dense::backward", "output gradient shape mismatch",
+                                         format_shape(y.shape()), format_shape(dy.shape())));
         }
         if (dx != nullptr) {
             if (dx->shape() != x.shape()) {
@@ -170,11 +169,13 @@ class dense {
     /// "weight" `(out, in)` and, with a bias, "bias" `(out)`.
     std::vector<parameter_view<T>> parameters() {
         std::vector<parameter_view<T>> views;
-        views.push_back({"weight", std::span<T>(weight_.data(), weight_.size()),
+        views.push_back({"weight",
+                         std::span<T>(weight_.data(), weight_.size()),
                          std::span<T>(weight_grad_.data(), weight_grad_.size()),
                          {options_.out, options_.in}});
         if (options_.bias) {
-            views.push_back({"bias", std::span<T>(bias_.data(), bias_.size()),
+            views.push_back({"bias",
+                             std::span<T>(bias_.data(), bias_.size()),
                              std::span<T>(bias_grad_.data(), bias_grad_.size()),
                              {options_.out}});
         }

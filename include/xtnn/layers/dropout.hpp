@@ -52,17 +52,17 @@ struct dropout {
 template <std::floating_point T = float, std::size_t N = 2>
 class dropout_layer {
   public:
-    using value_type = T;                          ///< The scalar type.
-    static constexpr std::size_t input_rank = N;   ///< Same rank in and out.
-    static constexpr std::size_t output_rank = N;  ///< Same rank in and out.
-    using input_type = tensor<T, N>;               ///< The input tensor type.
-    using output_type = tensor<T, N>;              ///< The output tensor type.
+    using value_type = T;                               ///< The scalar type.
+    static constexpr std::size_t input_rank = N;        ///< Same rank in and out.
+    static constexpr std::size_t output_rank = N;       ///< Same rank in and out.
+    using input_type = tensor<T, N>;                    ///< The input tensor type.
+    using output_type = tensor<T, N>;                   ///< The output tensor type.
     static constexpr std::string_view name = "dropout"; ///< The name in summaries.
 
     /// A dropout layer with the spec's rate and seed.
     explicit dropout_layer(dropout spec = {}) : rate_(spec.rate), rng_(spec.seed) {
-        detail::require_option(spec.rate >= 0.0 && spec.rate < 1.0, "dropout", "rate",
-                               "in [0, 1)", spec.rate);
+        detail::require_option(spec.rate >= 0.0 && spec.rate < 1.0, "dropout", "rate", "in [0, 1)",
+                               spec.rate);
         // An element is dropped when 32 random bits fall below rate * 2^32.
         threshold_ = static_cast<std::uint64_t>(spec.rate * 4294967296.0);
         scale_ = static_cast<T>(1.0 / (1.0 - spec.rate));

@@ -29,11 +29,11 @@ class flatten_layer {
     static_assert(N >= 2, "xtnn: flatten needs an input of rank >= 2 (batch first)");
 
   public:
-    using value_type = T;                         ///< The scalar type.
-    static constexpr std::size_t input_rank = N;  ///< (batch, d1, …).
-    static constexpr std::size_t output_rank = 2; ///< (batch, features).
-    using input_type = tensor<T, N>;              ///< The input tensor type.
-    using output_type = tensor<T, 2>;             ///< The output tensor type.
+    using value_type = T;                               ///< The scalar type.
+    static constexpr std::size_t input_rank = N;        ///< (batch, d1, …).
+    static constexpr std::size_t output_rank = 2;       ///< (batch, features).
+    using input_type = tensor<T, N>;                    ///< The input tensor type.
+    using output_type = tensor<T, 2>;                   ///< The output tensor type.
     static constexpr std::string_view name = "flatten"; ///< The name in summaries.
 
     /// `(batch, d1, …, dk)` -> `(batch, d1·…·dk)`.

@@ -33,8 +33,8 @@ class normalized_exponential {
     shape<N> output_shape(const shape<N>& input) const {
         if (input[N - 1] == 0) {
             throw shape_error(mismatch_message(std::string(name) + "::forward",
-                                               "the last axis is empty",
-                                               "at least one class", format_shape(input)));
+                                               "the last axis is empty", "at least one class",
+                                               format_shape(input)));
         }
         return input;
     }
@@ -66,8 +66,7 @@ class normalized_exponential {
     void backward(const input_type& x, const output_type& y, const output_type& dy,
                   input_type* dx) const {
         require_shape(x.shape(), y.shape(), {name, "backward"}, "output shape mismatch");
-        require_shape(y.shape(), dy.shape(), {name, "backward"},
-                      "output gradient shape mismatch");
+        require_shape(y.shape(), dy.shape(), {name, "backward"}, "output gradient shape mismatch");
         if (dx == nullptr) {
             return;
         }

@@ -24,7 +24,8 @@ T elementwise_mean_loss(const tensor<T, N>& prediction, const tensor<T, N>& targ
     const std::size_t n = prediction.size();
     if (n == 0) {
         throw shape_error(mismatch_message(std::string(where) + "::value", "empty prediction",
-                                           "at least one element", format_shape(prediction.shape())));
+                                           "at least one element",
+                                           format_shape(prediction.shape())));
     }
     const T* p = prediction.data();
     const T* t = target.data();

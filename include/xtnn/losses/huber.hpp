@@ -25,7 +25,7 @@ namespace xtnn {
 /// @ingroup losses
 struct huber {
     static constexpr std::string_view name = "huber"; ///< The loss's name.
-    double delta = 1.0; ///< Where the quadratic part ends (> 0).
+    double delta = 1.0;                               ///< Where the quadratic part ends (> 0).
 
     /// The Huber loss.
     template <std::floating_point T, std::size_t N>
@@ -42,9 +42,7 @@ struct huber {
     }
 
   private:
-    void check() const {
-        detail::require_option(delta > 0.0, "huber", "delta", "> 0", delta);
-    }
+    void check() const { detail::require_option(delta > 0.0, "huber", "delta", "> 0", delta); }
     template <std::floating_point T>
     auto term() const {
         const T d = static_cast<T>(delta);

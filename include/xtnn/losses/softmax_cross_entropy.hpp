@@ -97,10 +97,10 @@ struct softmax_cross_entropy {
             if constexpr (indices) {
                 const auto label = target.data()[r];
                 if (std::cmp_less(label, 0) || std::cmp_greater_equal(label, classes)) {
-                    throw std::out_of_range(
-                        "softmax_cross_entropy::value: label " + std::to_string(label) +
-                        " of row " + std::to_string(r) + " is out of range; expected 0.." +
-                        std::to_string(classes - 1));
+                    throw std::out_of_range("softmax_cross_entropy::value: label " +
+                                            std::to_string(label) + " of row " + std::to_string(r) +
+                                            " is out of range; expected 0.." +
+                                            std::to_string(classes - 1));
                 }
                 const auto y = static_cast<std::size_t>(label);
                 total += log_sum - z[y];

@@ -73,7 +73,9 @@ struct check_link {
 };
 
 template <class L>
-concept initializable = requires(L& l, random_engine& rng) { l.initialize(rng); };
+concept initializable = requires(L& l, random_engine& rng) {
+    l.initialize(rng);
+};
 
 inline std::string group_thousands(std::size_t n) {
     std::string digits = std::to_string(n);
@@ -156,11 +158,11 @@ class sequential {
     template <std::size_t I>
     using layer_type = std::tuple_element_t<I, layers_type>;
 
-    using value_type = typename layer_type<0>::value_type; ///< The scalar type.
-    static constexpr std::size_t input_rank = layer_type<0>::input_rank;          ///< Input rank.
+    using value_type = typename layer_type<0>::value_type;               ///< The scalar type.
+    static constexpr std::size_t input_rank = layer_type<0>::input_rank; ///< Input rank.
     static constexpr std::size_t output_rank = layer_type<size - 1>::output_rank; ///< Output rank.
-    using input_type = tensor<value_type, input_rank>;   ///< The input tensor type.
-    using output_type = tensor<value_type, output_rank>; ///< The output tensor type.
+    using input_type = tensor<value_type, input_rank>;     ///< The input tensor type.
+    using output_type = tensor<value_type, output_rank>;   ///< The output tensor type.
     static constexpr std::string_view name = "sequential"; ///< The name when nested.
 
     /// Composes the layers in order and initializes them from seed 0.
@@ -225,7 +227,8 @@ class sequential {
     const output_type& forward(const input_type& x, mode m = mode::inference) {
         flush_denormals_guard guard;
         build(x.shape());
-        for_each_layer([&]<std::size_t I>(auto& l) { l.forward(input_of<I>(x), std::get<I>(outputs_), m); });
+        for_each_layer(
+            [&]<std::size_t I>(auto& l) { l.forward(input_of<I>(x), std::get<I>(outputs_), m); });
         last_mode_ = m;
         return std::get<size - 1>(outputs_);
     }
@@ -242,8 +245,8 @@ class sequential {
                                    "this input first; got input shape " +
                                    format_shape(x.shape()));
         }
-        detail::require_shape(std::get<size - 1>(outputs_).shape(), dy.shape(),
-                              {name, "backward"}, "output gradient shape mismatch");
+        detail::require_shape(std::get<size - 1>(outputs_).shape(), dy.shape(), {name, "backward"},
+                              "output gradient shape mismatch");
         flush_denormals_guard guard;
         backward_layers(x, dy, input_gradient, std::make_index_sequence<size>{});
     }
@@ -262,8 +265,8 @@ class sequential {
     /// The layer interface: backward with the input gradient written into `*dx` if not null.
     void backward(const input_type& x, const output_type& y, const output_type& dy,
                   input_type* dx) {
-        detail::require_shape(std::get<size - 1>(outputs_).shape(), y.shape(),
-                              {name, "backward"}, "output shape mismatch");
+        detail::require_shape(std::get<size - 1>(outputs_).shape(), y.shape(), {name, "backward"},
+                              "output shape mismatch");
         backward(x, dy, dx != nullptr);
         if (dx != nullptr) {
             if (dx->shape() != x.shape()) {
@@ -327,8 +330,8 @@ class sequential {
         });
         std::string out = "Model: sequential, input " + detail::format_batch_shape(input) + "\n";
         const std::string rule(56, '-');
-        out += rule + "\n" + pad("#", 4) + pad("Layer", 16) + pad("Output shape", 24) +
-               "Params\n" + rule + "\n";
+        out += rule + "\n" + pad("#", 4) + pad("Layer", 16) + pad("Output shape", 24) + "Params\n" +
+               rule + "\n";
         for (const auto& r : rows) {
             out += r + "\n";
         }
@@ -352,7 +355,8 @@ class sequential {
     void for_each_layer(F&& f) {
         [&]<std::size_t... I>(std::index_sequence<I...>) {
             (f.template operator()<I>(std::get<I>(layers_)), ...);
-        }(std::make_index_sequence<size>{});
+        }
+        (std::make_index_sequence<size>{});
     }
 
     /// Walks the shapes through every layer, calling on_layer.template operator()<I>(shape)
@@ -405,7 +409,8 @@ class sequential {
             } else {
                 return std::get<J>(gradients_);
             }
-        }();
+        }
+        ();
         using in_type = typename layer_type<J>::input_type;
         in_type* in_gradient = nullptr;
         if constexpr (J == 0) {

@@ -18,10 +18,10 @@ namespace xtnn {
 /// Options of adagrad. Defaults are PyTorch's.
 /// @ingroup optimizers
 struct adagrad_options {
-    double learning_rate = 0.01;             ///< Step size η (> 0).
-    double epsilon = 1e-10;                  ///< Added to √s (> 0).
-    double initial_accumulator_value = 0.0;  ///< Starting value of s (≥ 0).
-    double weight_decay = 0.0;               ///< L2 penalty λ added to the gradient (≥ 0).
+    double learning_rate = 0.01;            ///< Step size η (> 0).
+    double epsilon = 1e-10;                 ///< Added to √s (> 0).
+    double initial_accumulator_value = 0.0; ///< Starting value of s (≥ 0).
+    double weight_decay = 0.0;              ///< L2 penalty λ added to the gradient (≥ 0).
 };
 
 /// Adagrad (Duchi et al.), with PyTorch's update rule.
@@ -45,8 +45,7 @@ class adagrad : public detail::optimizer_base<adagrad<T>, T, 1> {
     /// An optimizer with the given options.
     explicit adagrad(adagrad_options options = {})
         : base(options.learning_rate), options_(options) {
-        detail::require_option(options.epsilon > 0.0, "adagrad", "epsilon", "> 0",
-                               options.epsilon);
+        detail::require_option(options.epsilon > 0.0, "adagrad", "epsilon", "> 0", options.epsilon);
         detail::require_option(options.initial_accumulator_value >= 0.0, "adagrad",
                                "initial_accumulator_value", ">= 0",
                                options.initial_accumulator_value);
@@ -58,8 +57,7 @@ class adagrad : public detail::optimizer_base<adagrad<T>, T, 1> {
     const adagrad_options& options() const { return options_; }
 
   private:
-    void update(std::span<T> w, std::span<const T> dw, std::array<std::span<T>, 1> state,
-                T rate) {
+    void update(std::span<T> w, std::span<const T> dw, std::array<std::span<T>, 1> state, T rate) {
         const T eps = static_cast<T>(options_.epsilon);
         const T decay = static_cast<T>(options_.weight_decay);
         T* s = state[0].data();

@@ -23,7 +23,8 @@ struct adam_options {
     double beta1 = 0.9;          ///< Decay of the first moment (in [0, 1)).
     double beta2 = 0.999;        ///< Decay of the second moment (in [0, 1)).
     double epsilon = 1e-8;       ///< Added to √v̂ to avoid division by zero (> 0).
-    std::optional<double> weight_decay = std::nullopt; ///< λ ≥ 0; unset: the type's default (adam 0, adamw 0.01).
+    std::optional<double> weight_decay =
+        std::nullopt; ///< λ ≥ 0; unset: the type's default (adam 0, adamw 0.01).
 };
 
 namespace detail {
@@ -49,16 +50,15 @@ class adam_rule : public optimizer_base<Derived, T, 2> {
         const std::string where(Derived::name);
         require_option(*options_.weight_decay >= 0.0, where, "weight_decay", ">= 0",
                        *options_.weight_decay);
-        require_option(options_.beta1 >= 0.0 && options_.beta1 < 1.0, where, "beta1",
-                       "in [0, 1)", options_.beta1);
-        require_option(options_.beta2 >= 0.0 && options_.beta2 < 1.0, where, "beta2",
-                       "in [0, 1)", options_.beta2);
+        require_option(options_.beta1 >= 0.0 && options_.beta1 < 1.0, where, "beta1", "in [0, 1)",
+                       options_.beta1);
+        require_option(options_.beta2 >= 0.0 && options_.beta2 < 1.0, where, "beta2", "in [0, 1)",
+                       options_.beta2);
         require_option(options_.epsilon > 0.0, where, "epsilon", "> 0", options_.epsilon);
     }
 
   private:
-    void update(std::span<T> w, std::span<const T> dw, std::array<std::span<T>, 2> state,
-                T rate) {
+    void update(std::span<T> w, std::span<const T> dw, std::array<std::span<T>, 2> state, T rate) {
         const double t = static_cast<double>(this->iterations());
         const T b1 = static_cast<T>(options_.beta1);
         const T b2 = static_cast<T>(options_.beta2);
@@ -107,8 +107,7 @@ class adam : public detail::adam_rule<adam<T>, T, false> {
   public:
     static constexpr std::string_view name = "adam"; ///< The optimizer's name.
     /// An optimizer with the given options (weight decay defaults to 0).
-    explicit adam(adam_options options = {})
-        : detail::adam_rule<adam<T>, T, false>(options, 0.0) {}
+    explicit adam(adam_options options = {}) : detail::adam_rule<adam<T>, T, false>(options, 0.0) {}
 };
 
 /// AdamW (Loshchilov & Hutter): Adam with decoupled weight decay, PyTorch's rule.

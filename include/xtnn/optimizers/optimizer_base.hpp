@@ -67,9 +67,8 @@ class optimizer_base {
             for (std::size_t s = 0; s < Slots; ++s) {
                 slots[s] = std::span<T>(state_[i][s]);
             }
-            static_cast<Derived&>(*this).update(parameters[i].value,
-                                                std::span<const T>(parameters[i].gradient),
-                                                slots, rate);
+            static_cast<Derived&>(*this).update(
+                parameters[i].value, std::span<const T>(parameters[i].gradient), slots, rate);
         }
     }
 
@@ -112,13 +111,13 @@ class optimizer_base {
         for (std::size_t i = 0; i < parameters.size(); ++i) {
             const auto& p = parameters[i];
             if (p.value.size() != sizes_[i] || p.gradient.size() != sizes_[i]) {
-                throw shape_error(mismatch_message(
-                    std::string(Derived::name) + "::step",
-                    "parameter " + std::to_string(i) + " ('" + p.name +
-                        "') changed size since the first step",
-                    std::to_string(sizes_[i]) + " values",
-                    std::to_string(p.value.size()) + " values, " +
-                        std::to_string(p.gradient.size()) + " gradients"));
+                throw shape_error(
+                    mismatch_message(std::string(Derived::name) + "::step",
+                                     "parameter " + std::to_string(i) + " ('" + p.name +
+                                         "') changed size since the first step",
+                                     std::to_string(sizes_[i]) + " values",
+                                     std::to_string(p.value.size()) + " values, " +
+                                         std::to_string(p.gradient.size()) + " gradients"));
             }
         }
     }

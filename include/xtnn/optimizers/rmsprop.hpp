@@ -49,8 +49,7 @@ class rmsprop : public detail::optimizer_base<rmsprop<T>, T, 3> {
         : base(options.learning_rate), options_(options) {
         detail::require_option(options.alpha >= 0.0 && options.alpha < 1.0, "rmsprop", "alpha",
                                "in [0, 1)", options.alpha);
-        detail::require_option(options.epsilon > 0.0, "rmsprop", "epsilon", "> 0",
-                               options.epsilon);
+        detail::require_option(options.epsilon > 0.0, "rmsprop", "epsilon", "> 0", options.epsilon);
         detail::require_option(options.momentum >= 0.0 && options.momentum < 1.0, "rmsprop",
                                "momentum", "in [0, 1)", options.momentum);
         detail::require_option(options.weight_decay >= 0.0, "rmsprop", "weight_decay", ">= 0",
@@ -62,8 +61,7 @@ class rmsprop : public detail::optimizer_base<rmsprop<T>, T, 3> {
 
   private:
     // state: 0 mean square s, 1 mean gradient ḡ (centered), 2 momentum buffer b.
-    void update(std::span<T> w, std::span<const T> dw, std::array<std::span<T>, 3> state,
-                T rate) {
+    void update(std::span<T> w, std::span<const T> dw, std::array<std::span<T>, 3> state, T rate) {
         const T a = static_cast<T>(options_.alpha);
         const T eps = static_cast<T>(options_.epsilon);
         const T mu = static_cast<T>(options_.momentum);

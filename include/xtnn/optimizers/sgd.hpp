@@ -45,8 +45,8 @@ class sgd : public detail::optimizer_base<sgd<T>, T, 1> {
 
     /// An optimizer with the given options.
     explicit sgd(sgd_options options = {}) : base(options.learning_rate), options_(options) {
-        detail::require_option(options.momentum >= 0.0 && options.momentum < 1.0, "sgd",
-                               "momentum", "in [0, 1)", options.momentum);
+        detail::require_option(options.momentum >= 0.0 && options.momentum < 1.0, "sgd", "momentum",
+                               "in [0, 1)", options.momentum);
         detail::require_option(options.weight_decay >= 0.0, "sgd", "weight_decay", ">= 0",
                                options.weight_decay);
         detail::require_option(!options.nesterov || options.momentum > 0.0, "sgd",
@@ -57,8 +57,7 @@ class sgd : public detail::optimizer_base<sgd<T>, T, 1> {
     const sgd_options& options() const { return options_; }
 
   private:
-    void update(std::span<T> w, std::span<const T> dw, std::array<std::span<T>, 1> state,
-                T rate) {
+    void update(std::span<T> w, std::span<const T> dw, std::array<std::span<T>, 1> state, T rate) {
         const T mu = static_cast<T>(options_.momentum);
         const T decay = static_cast<T>(options_.weight_decay);
         T* b = state[0].data();

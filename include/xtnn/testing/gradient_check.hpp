@@ -35,21 +35,20 @@ struct gradient_check_options {
 /// for large gradients, absolute for small ones, so zeros compare sensibly.
 /// @ingroup testing
 struct gradient_check_result {
-    bool passed = true;       ///< max_error ≤ tolerance.
-    double max_error = 0.0;   ///< The largest error over all values checked.
-    std::string worst;        ///< Where it was: "input[3]", "weight[12]", "prediction[0]"...
-    double analytic = 0.0;    ///< The analytic gradient there.
-    double numeric = 0.0;     ///< The numeric gradient there.
-    std::size_t checked = 0;  ///< How many values were checked.
+    bool passed = true;      ///< max_error ≤ tolerance.
+    double max_error = 0.0;  ///< The largest error over all values checked.
+    std::string worst;       ///< Where it was: "input[3]", "weight[12]", "prediction[0]"...
+    double analytic = 0.0;   ///< The analytic gradient there.
+    double numeric = 0.0;    ///< The numeric gradient there.
+    std::size_t checked = 0; ///< How many values were checked.
 
     /// One line for test output: "gradient check passed/failed: max error … at … (analytic …,
     /// numeric …) over N values".
     std::string message() const {
-        return std::string("gradient check ") + (passed ? "passed" : "failed") +
-               ": max error " + detail::format_number(max_error) + " at " +
-               (worst.empty() ? "-" : worst) + " (analytic " + detail::format_number(analytic) +
-               ", numeric " + detail::format_number(numeric) + ") over " +
-               std::to_string(checked) + " values";
+        return std::string("gradient check ") + (passed ? "passed" : "failed") + ": max error " +
+               detail::format_number(max_error) + " at " + (worst.empty() ? "-" : worst) +
+               " (analytic " + detail::format_number(analytic) + ", numeric " +
+               detail::format_number(numeric) + ") over " + std::to_string(checked) + " values";
     }
 };
 
@@ -91,9 +90,8 @@ inline void record_gradient(gradient_check_result& r, const std::string& where, 
 /// @endcode
 /// @ingroup testing
 template <layer L>
-    requires std::same_as<typename L::value_type, double>
-gradient_check_result check_gradients(L& layer, const typename L::input_type& x,
-                                      gradient_check_options options = {}) {
+requires std::same_as<typename L::value_type, double> gradient_check_result
+check_gradients(L& layer, const typename L::input_type& x, gradient_check_options options = {}) {
     using input_type = typename L::input_type;
     using output_type = typename L::output_type;
     output_type y(layer.output_shape(x.shape()));
@@ -161,10 +159,10 @@ gradient_check_result check_gradients(L& layer, const typename L::input_type& x,
 /// @endcode
 /// @ingroup testing
 template <class Loss, std::size_t N, class Target>
-    requires loss<Loss, tensor<double, N>, Target>
-gradient_check_result check_loss_gradient(const Loss& l, const tensor<double, N>& prediction,
-                                          const Target& target,
-                                          gradient_check_options options = {}) {
+requires loss<Loss, tensor<double, N>, Target>
+    gradient_check_result check_loss_gradient(const Loss& l, const tensor<double, N>& prediction,
+                                              const Target& target,
+                                              gradient_check_options options = {}) {
     tensor<double, N> gradient;
     l.value_and_gradient(prediction, target, gradient);
     gradient_check_result result;
@@ -177,8 +175,8 @@ gradient_check_result check_loss_gradient(const Loss& l, const tensor<double, N>
         probe.data()[i] = saved - h;
         const double minus = l.value(probe, target);
         probe.data()[i] = saved;
-        detail::record_gradient(result, "prediction[" + std::to_string(i) + "]",
-                                gradient.data()[i], (plus - minus) / (2 * h), options.tolerance);
+        detail::record_gradient(result, "prediction[" + std::to_string(i) + "]", gradient.data()[i],
+                                (plus - minus) / (2 * h), options.tolerance);
     }
     return result;
 }
