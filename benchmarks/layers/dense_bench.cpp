@@ -19,7 +19,7 @@ xtnn::tensor<float, 2> filled(std::size_t rows, std::size_t cols) {
 }
 
 void set_counters(benchmark::State& state, double flops_per_iteration, std::size_t batch) {
-    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * batch));
+    state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(batch));
     state.counters["GFLOP/s"] = benchmark::Counter(flops_per_iteration * 1e-9,
                                                    benchmark::Counter::kIsIterationInvariantRate);
 }

@@ -16,7 +16,7 @@ struct no_backward {
     static constexpr std::size_t output_rank = 2;
     using input_type = xtnn::tensor<float, 2>;
     using output_type = xtnn::tensor<float, 2>;
-    static constexpr std::string_view name = "no_backward";
+    [[maybe_unused]] static constexpr std::string_view name = "no_backward";
     xtnn::shape<2> output_shape(const xtnn::shape<2>& s) const { return s; }
     void forward(const input_type&, output_type&, xtnn::mode) {}
     std::vector<xtnn::parameter_view<float>> parameters() { return {}; }
@@ -29,7 +29,7 @@ struct wrong_rank {
     static constexpr std::size_t output_rank = 2;
     using input_type = xtnn::tensor<float, 3>;
     using output_type = xtnn::tensor<float, 2>;
-    static constexpr std::string_view name = "wrong_rank";
+    [[maybe_unused]] static constexpr std::string_view name = "wrong_rank";
 };
 
 // An activation for float only.
