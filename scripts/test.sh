@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/setup.sh
+# Let ccache share results between clones of the repository.
+export CCACHE_BASEDIR="$PWD"
 
 presets=("$@")
 [ ${#presets[@]} -gt 0 ] || presets=(dev)

@@ -2,6 +2,8 @@
 /// A scoped guard that flushes denormal floats to zero inside training work.
 #pragma once
 
+/// @def XTNN_HAS_MXCSR
+/// 1 where the CPU has the SSE control register (MXCSR) that flush_denormals_guard sets, else 0.
 #if defined(__SSE__) || defined(__x86_64__) || defined(_M_X64)
 #include <xmmintrin.h>
 #define XTNN_HAS_MXCSR 1
