@@ -61,14 +61,16 @@ struct bind_all {
     using type = typename prepend<First, typename bind_chain<First, Rest...>::type>::type;
 };
 
-/// Instantiated for each pair of neighbours; the compiler's note names the position and both
-/// layer types when the assertion fails.
+/// Instantiated for each pair of neighbours, `Position` being the later layer's index; when the
+/// assertion fails, the compiler's "in instantiation of link_to_layer<…>" note names the
+/// position and both layer types.
 template <std::size_t Position, class Previous, class Next>
-struct check_link {
+struct link_to_layer {
     static_assert(std::same_as<typename Previous::output_type, typename Next::input_type>,
-                  "xtnn: sequential: a layer's output does not match the next layer's input type "
-                  "(rank or scalar differs): see check_link<position, previous, next> below; "
-                  "add a flatten between image and dense layers, and use one scalar type");
+                  "xtnn: sequential: a layer's output type is not the next layer's input type "
+                  "(rank or scalar type differs); the note 'in instantiation of "
+                  "link_to_layer<N, previous, next>' names layer N and both types. Add a flatten "
+                  "between image and dense layers, and use one scalar type");
     static constexpr bool value = true;
 };
 
@@ -347,7 +349,8 @@ class sequential {
 
     template <std::size_t... I>
     static constexpr void check_links(std::index_sequence<I...>) {
-        static_assert((detail::check_link<I + 1, layer_type<I>, layer_type<I + 1>>::value && ...));
+        static_assert(
+            (detail::link_to_layer<I + 1, layer_type<I>, layer_type<I + 1>>::value && ...));
     }
 
     /// Calls f.template operator()<I>(layer I) for every layer, in order.
