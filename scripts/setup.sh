@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   g++ clang cmake ninja-build ccache pkg-config
-  libxtensor-dev libxtensor-blas-dev xtl-dev libopenblas-dev
+  libxtensor-dev libxtensor-blas-dev xtl-dev libxsimd-dev libopenblas-dev
   catch2 libbenchmark-dev libcli11-dev
   doxygen graphviz
 )

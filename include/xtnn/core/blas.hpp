@@ -76,7 +76,7 @@ void gemm(bool transpose_a, bool transpose_b, std::size_t m, std::size_t n, std:
 ///
 /// @tparam T float or double.
 /// @throws shape_error if the inner extents differ or C is not (m, n), with both shapes.
-/// @throws std::invalid_argument if C shares memory with A or B.
+/// @throws std::invalid_argument if C is the same tensor as A or B (BLAS cannot write in place).
 /// @ingroup core
 ///
 /// @code
@@ -103,7 +103,8 @@ void gemm(const tensor<T, 2>& a, const tensor<T, 2>& b, tensor<T, 2>& c,
                                                    format_shape(c.shape())));
     }
     if ((c.size() != 0 && c.data() == a.data()) || (c.size() != 0 && c.data() == b.data())) {
-        throw std::invalid_argument("gemm: the output must not share memory with an input");
+        throw std::invalid_argument("gemm: the output must not be an input (BLAS cannot write "
+                                    "in place)");
     }
     detail::gemm(options.transpose_a, options.transpose_b, m, n, k, static_cast<T>(options.alpha),
                  a.data(), a.shape()[1], b.data(), b.shape()[1], static_cast<T>(options.beta),

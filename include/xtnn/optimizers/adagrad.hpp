@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include <xtnn/core/errors.hpp>
+#include <xtnn/detail/simd.hpp>
 #include <xtnn/optimizers/optimizer_base.hpp>
 
 namespace xtnn {
@@ -64,12 +65,15 @@ class adagrad : public detail::optimizer_base<adagrad<T>, T, 1> {
         if (this->iterations() == 1) {
             std::fill(s, s + w.size(), static_cast<T>(options_.initial_accumulator_value));
         }
-        const std::size_t n = w.size();
-        for (std::size_t i = 0; i < n; ++i) {
-            const T g = dw[i] + decay * w[i];
-            s[i] += g * g;
-            w[i] -= rate * g / (std::sqrt(s[i]) + eps);
-        }
+        detail::simd_for_each<T>(
+            w.size(),
+            [&](auto& wi, auto gi, auto& si) {
+                using std::sqrt;
+                gi += decay * wi;
+                si += gi * gi;
+                wi -= rate * gi / (sqrt(si) + eps);
+            },
+            w.data(), dw.data(), s);
     }
 
     adagrad_options options_;

@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include <xtnn/core/errors.hpp>
+#include <xtnn/detail/simd.hpp>
 #include <xtnn/optimizers/optimizer_base.hpp>
 
 namespace xtnn {
@@ -68,20 +69,20 @@ class adam_rule : public optimizer_base<Derived, T, 2> {
         const T inv_sqrt_c2 = static_cast<T>(1.0 / std::sqrt(1.0 - std::pow(options_.beta2, t)));
         const T eps = static_cast<T>(options_.epsilon);
         const T decay = static_cast<T>(*options_.weight_decay);
-        T* m = state[0].data();
-        T* v = state[1].data();
-        const std::size_t n = w.size();
-        for (std::size_t i = 0; i < n; ++i) {
-            T g = dw[i];
-            if constexpr (Decoupled) {
-                w[i] -= rate * decay * w[i]; // AdamW: w ← w (1 - ηλ), outside the moments
-            } else {
-                g += decay * w[i]; // Adam: L2 penalty inside the gradient
-            }
-            m[i] = b1 * m[i] + (T(1) - b1) * g;
-            v[i] = b2 * v[i] + (T(1) - b2) * g * g;
-            w[i] -= step * m[i] / (std::sqrt(v[i]) * inv_sqrt_c2 + eps);
-        }
+        simd_for_each<T>(
+            w.size(),
+            [&](auto& wi, auto gi, auto& mi, auto& vi) {
+                using std::sqrt;
+                if constexpr (Decoupled) {
+                    wi -= rate * decay * wi; // AdamW: w ← w (1 - ηλ), outside the moments
+                } else {
+                    gi += decay * wi; // Adam: L2 penalty inside the gradient
+                }
+                mi = b1 * mi + (T(1) - b1) * gi;
+                vi = b2 * vi + (T(1) - b2) * gi * gi;
+                wi -= step * mi / (sqrt(vi) * inv_sqrt_c2 + eps);
+            },
+            w.data(), dw.data(), state[0].data(), state[1].data());
     }
 
     adam_options options_;

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include <xtnn/core/errors.hpp>
+#include <xtnn/detail/simd.hpp>
 #include <xtnn/optimizers/optimizer_base.hpp>
 
 namespace xtnn {
@@ -66,26 +67,28 @@ class rmsprop : public detail::optimizer_base<rmsprop<T>, T, 3> {
         const T eps = static_cast<T>(options_.epsilon);
         const T mu = static_cast<T>(options_.momentum);
         const T decay = static_cast<T>(options_.weight_decay);
-        T* s = state[0].data();
-        T* mean = state[1].data();
-        T* b = state[2].data();
-        const std::size_t n = w.size();
-        for (std::size_t i = 0; i < n; ++i) {
-            const T g = dw[i] + decay * w[i];
-            s[i] = a * s[i] + (T(1) - a) * g * g;
-            T variance = s[i];
-            if (options_.centered) {
-                mean[i] = a * mean[i] + (T(1) - a) * g;
-                variance -= mean[i] * mean[i];
-            }
-            const T scaled = g / (std::sqrt(variance) + eps);
-            if (options_.momentum > 0.0) {
-                b[i] = mu * b[i] + scaled;
-                w[i] -= rate * b[i];
-            } else {
-                w[i] -= rate * scaled;
-            }
-        }
+        const bool centered = options_.centered;
+        const bool momentum = options_.momentum > 0.0;
+        detail::simd_for_each<T>(
+            w.size(),
+            [&](auto& wi, auto gi, auto& si, auto& mean, auto& bi) {
+                using std::sqrt;
+                gi += decay * wi;
+                si = a * si + (T(1) - a) * gi * gi;
+                auto variance = si;
+                if (centered) {
+                    mean = a * mean + (T(1) - a) * gi;
+                    variance -= mean * mean;
+                }
+                const auto scaled = gi / (sqrt(variance) + eps);
+                if (momentum) {
+                    bi = mu * bi + scaled;
+                    wi -= rate * bi;
+                } else {
+                    wi -= rate * scaled;
+                }
+            },
+            w.data(), dw.data(), state[0].data(), state[1].data(), state[2].data());
     }
 
     rmsprop_options options_;
