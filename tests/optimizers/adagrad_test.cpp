@@ -17,6 +17,20 @@ TEST_CASE("adagrad: steps by hand", "[optimizers][adagrad]") {
     CHECK(p.value[0] == Approx(0.9 - 0.3 / std::sqrt(13.0)));
 }
 
+TEST_CASE("adagrad: every value of a long parameter gets its own step", "[optimizers][adagrad]") {
+    // 21 values: the vectorized body and the scalar tail of the update both run.
+    xtnn::adagrad<float> opt({.learning_rate = 0.1});
+    xtnn::test::hand_parameter<float> p(std::vector<float>(21, 1.0f));
+    for (std::size_t i = 0; i < 21; ++i) {
+        p.gradient[i] = static_cast<float>(i) - 10.0f; // s = g², so each step is -0.1 sign(g)
+    }
+    opt.step(p.views);
+    for (std::size_t i = 0; i < 21; ++i) {
+        const float expected = i < 10 ? 1.1f : (i == 10 ? 1.0f : 0.9f);
+        REQUIRE(p.value[i] == Approx(expected));
+    }
+}
+
 TEST_CASE("adagrad: initial accumulator and weight decay", "[optimizers][adagrad]") {
     xtnn::adagrad<double> opt(
         {.learning_rate = 0.1, .initial_accumulator_value = 5.0, .weight_decay = 0.5});

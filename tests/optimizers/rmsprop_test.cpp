@@ -1,4 +1,5 @@
 #include <cmath>
+#include <vector>
 
 #include <catch2/catch.hpp>
 
@@ -48,16 +49,22 @@ TEST_CASE("rmsprop: matches the reference in every mode", "[optimizers][rmsprop]
         {.learning_rate = 0.01, .centered = true, .weight_decay = 0.1},
         {.learning_rate = 0.02, .alpha = 0.8, .momentum = 0.9, .centered = true},
     };
+    // 19 values: the vectorized body and the scalar tail of the update both run.
+    const std::size_t n = 19;
     for (const auto& o : modes) {
         xtnn::rmsprop<double> opt(o);
-        reference_rmsprop ref{o};
-        xtnn::test::hand_parameter<double> p({0.5});
-        double w = 0.5;
+        std::vector<reference_rmsprop> ref(n, reference_rmsprop{o});
+        std::vector<double> w(n, 0.5);
+        xtnn::test::hand_parameter<double> p(w);
         for (double g : gradients) {
-            p.gradient[0] = g;
+            for (std::size_t i = 0; i < n; ++i) {
+                p.gradient[i] = g * (1.0 + 0.1 * static_cast<double>(i));
+                w[i] = ref[i].step(w[i], p.gradient[i]);
+            }
             opt.step(p.views);
-            w = ref.step(w, g);
-            CHECK(p.value[0] == Approx(w).epsilon(1e-12));
+            for (std::size_t i = 0; i < n; ++i) {
+                REQUIRE(p.value[i] == Approx(w[i]).epsilon(1e-12));
+            }
         }
     }
 }
