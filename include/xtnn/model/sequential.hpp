@@ -228,6 +228,7 @@ class sequential {
     /// @throws shape_error if a layer rejects x's shape (see output_shape()).
     const output_type& forward(const input_type& x, mode m = mode::inference) {
         flush_denormals_guard guard;
+        last_mode_ = mode::inference; // a forward that throws must not enable backward
         build(x.shape());
         for_each_layer(
             [&]<std::size_t I>(auto& l) { l.forward(input_of<I>(x), std::get<I>(outputs_), m); });
