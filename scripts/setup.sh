@@ -5,9 +5,10 @@ set -euo pipefail
 
 packages=(
   g++ clang cmake ninja-build ccache pkg-config
-  libxtensor-dev libxtensor-blas-dev xtl-dev libxsimd-dev libopenblas-dev
+  libxtensor-dev libxtensor-blas-dev xtl-dev libxsimd-dev libopenblas-dev libzip-dev
   catch2 libbenchmark-dev libcli11-dev
   doxygen graphviz
+  python3-numpy
 )
 
 missing=()

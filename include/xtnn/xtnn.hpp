@@ -41,3 +41,4 @@
 #include <xtnn/optimizers/sgd.hpp>
 #include <xtnn/testing/gradient_check.hpp>
 #include <xtnn/version.hpp>
+#include <xtnn/io/npz.hpp>

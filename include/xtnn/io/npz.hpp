@@ -1,0 +1,287 @@
+/// @file
+/// Weight files: save_weights / load_weights in NumPy's .npz format with PyTorch's names.
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <ranges>
+#include <set>
+#include <span>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <type_traits>
+#include <utility>
+#include <vector>
+#include <zip.h>
+
+#include <xtnn/core/errors.hpp>
+#include <xtnn/core/parameter.hpp>
+#include <xtnn/core/random.hpp>
+#include <xtnn/core/tensor.hpp>
+#include <xtnn/io/npy.hpp>
+
+namespace xtnn {
+
+/// @defgroup io Files
+/// Reading and writing weights and datasets.
+
+/// Options of load_weights().
+/// @ingroup io
+struct load_options {
+    /// Every parameter must be in the file and every array in the file must be a parameter.
+    /// With false, missing parameters keep their values and unknown arrays are ignored (shapes
+    /// and types of the arrays that match a name are still checked).
+    bool strict = true;
+};
+
+namespace detail {
+
+/// Anything with `parameters()` returning views: a layer or a model.
+template <class M>
+concept has_parameter_views = requires(M& m) {
+    { m.parameters() } -> std::ranges::range;
+    typename std::ranges::range_value_t<decltype(m.parameters())>;
+};
+
+struct zip_closer {
+    void operator()(zip_t* z) const { zip_discard(z); }
+};
+using zip_handle = std::unique_ptr<zip_t, zip_closer>;
+
+struct zip_file_closer {
+    void operator()(zip_file_t* f) const { zip_fclose(f); }
+};
+using zip_file_handle = std::unique_ptr<zip_file_t, zip_file_closer>;
+
+inline std::string zip_error_text(int code) {
+    zip_error_t error;
+    zip_error_init_with_code(&error, code);
+    std::string text = zip_error_strerror(&error);
+    zip_error_fini(&error);
+    return text;
+}
+
+inline std::string npz_where(std::string_view function, const std::filesystem::path& path) {
+    return std::string(function) + ": '" + path.string() + "'";
+}
+
+/// Reads exactly `size` bytes from an archive member; false if it ends sooner.
+inline bool read_exactly(zip_file_t* file, void* out, std::size_t size) {
+    auto* bytes = static_cast<char*>(out);
+    while (size > 0) {
+        const zip_int64_t got = zip_fread(file, bytes, size);
+        if (got <= 0) {
+            return false;
+        }
+        bytes += got;
+        size -= static_cast<std::size_t>(got);
+    }
+    return true;
+}
+
+} // namespace detail
+
+/// Writes every parameter of `model` to an .npz file (a zip of .npy arrays), named as in
+/// PyTorch's state dict ("0.weight", "0.bias", …) with PyTorch's layouts.
+///
+/// `numpy.load(path)` reads it, and `torch.nn.Sequential(...).load_state_dict({k:
+/// torch.from_numpy(v) for k, v in numpy.load(path).items()})` takes it. The arrays are stored
+/// uncompressed, as numpy.savez does. The file is written under a temporary name in the same
+/// directory and renamed into place, so a failed save never destroys a previous file.
+///
+/// @throws io_error naming the file if it cannot be written.
+/// @code
+/// xtnn::save_weights(model, "mnist_mlp.npz");
+/// @endcode
+/// @ingroup io
+template <detail::has_parameter_views Model>
+void save_weights(Model& model, const std::filesystem::path& path) {
+    using view_type = std::ranges::range_value_t<decltype(model.parameters())>;
+    using T = std::remove_cvref_t<decltype(*std::declval<view_type>().value.data())>;
+    const std::string where = detail::npz_where("save_weights", path);
+    auto params = model.parameters();
+    if (params.empty()) {
+        throw io_error(where + ": the model has no parameters to save");
+    }
+
+    // The temporary file: same directory (so the rename is atomic), unique name.
+    const std::filesystem::path directory =
+        path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
+    random_engine rng(
+        static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()));
+    const std::filesystem::path temporary =
+        directory / ("." + path.filename().string() + ".tmp" + std::to_string(rng() % 1000000007));
+
+    std::vector<std::string> blobs; // libzip reads them at zip_close
+    blobs.reserve(params.size());
+    int code = 0;
+    detail::zip_handle archive(zip_open(temporary.c_str(), ZIP_CREATE | ZIP_EXCL, &code));
+    if (!archive) {
+        throw io_error(where + ": cannot create '" + temporary.string() +
+                       "': " + detail::zip_error_text(code));
+    }
+    try {
+        for (const auto& p : params) {
+            std::string blob = detail::npy_prefix(detail::npy_descr<T>(), p.shape);
+            const auto* bytes = reinterpret_cast<const char*>(p.value.data());
+            blob.append(bytes, p.value.size() * sizeof(T));
+            blobs.push_back(std::move(blob));
+            zip_source_t* source =
+                zip_source_buffer(archive.get(), blobs.back().data(), blobs.back().size(), 0);
+            if (source == nullptr) {
+                throw io_error(where + ": " + zip_strerror(archive.get()));
+            }
+            const zip_int64_t index =
+                zip_file_add(archive.get(), (p.name + ".npy").c_str(), source, ZIP_FL_ENC_UTF_8);
+            if (index < 0) {
+                zip_source_free(source);
+                throw io_error(where + ": cannot add '" + p.name +
+                               "': " + zip_strerror(archive.get()));
+            }
+            zip_set_file_compression(archive.get(), static_cast<zip_uint64_t>(index), ZIP_CM_STORE,
+                                     0);
+        }
+        if (zip_close(archive.get()) != 0) {
+            throw io_error(where + ": " + zip_strerror(archive.get()));
+        }
+        archive.release(); // closed
+        std::error_code error;
+        std::filesystem::rename(temporary, path, error);
+        if (error) {
+            throw io_error(where + ": cannot replace the file: " + error.message());
+        }
+    } catch (...) {
+        archive.reset();
+        std::error_code ignored;
+        std::filesystem::remove(temporary, ignored);
+        throw;
+    }
+}
+
+/// Reads the parameters of `model` from an .npz file written by save_weights, numpy.savez or
+/// numpy.savez_compressed (deflate), e.g. a PyTorch state dict saved with numpy.
+///
+/// Every array must have the parameter's name ("0.weight" in the file as "0.weight.npy"),
+/// shape and element type (float32 for a float model), in C order. Each array's header is
+/// checked before its data is read, and the data goes straight into the parameter, so a file
+/// that claims a huge size never causes a huge allocation. Values are assigned only after the
+/// whole file checked out, so a failed load leaves the model unchanged.
+///
+/// @throws io_error naming the file and the problem: missing file, not a zip, missing or
+/// unexpected key (strict), shape or type mismatch with both shapes, truncated data.
+/// @code
+/// xtnn::load_weights(model, "mnist_mlp.npz");
+/// @endcode
+/// @ingroup io
+template <detail::has_parameter_views Model>
+void load_weights(Model& model, const std::filesystem::path& path, load_options options = {}) {
+    using view_type = std::ranges::range_value_t<decltype(model.parameters())>;
+    using T = std::remove_cvref_t<decltype(*std::declval<view_type>().value.data())>;
+    const std::string where = detail::npz_where("load_weights", path);
+    if (!std::filesystem::is_regular_file(path)) {
+        throw io_error(where + ": no such file");
+    }
+    int code = 0;
+    detail::zip_handle archive(zip_open(path.c_str(), ZIP_RDONLY | ZIP_CHECKCONS, &code));
+    if (!archive) {
+        throw io_error(where + ": not a readable .npz (zip) file: " + detail::zip_error_text(code));
+    }
+    auto params = model.parameters();
+    std::vector<std::vector<T>> staged(params.size());
+    std::set<std::string> used;
+    for (std::size_t k = 0; k < params.size(); ++k) {
+        const auto& p = params[k];
+        const std::string entry = p.name + ".npy";
+        const zip_int64_t index = zip_name_locate(archive.get(), entry.c_str(), 0);
+        if (index < 0) {
+            if (options.strict) {
+                throw io_error(where + ": missing key '" + p.name + "' (expected shape " +
+                               format_shape(p.shape) + ")");
+            }
+            continue;
+        }
+        used.insert(entry);
+        detail::zip_file_handle file(
+            zip_fopen_index(archive.get(), static_cast<zip_uint64_t>(index), 0));
+        if (!file) {
+            throw io_error(where + ": key '" + p.name + "': " + zip_strerror(archive.get()));
+        }
+        const std::string key_where = where + ": key '" + p.name + "'";
+        std::string prefix(12, '\0');
+        if (!detail::read_exactly(file.get(), prefix.data(), 10)) {
+            throw io_error(key_where + ": truncated .npy header");
+        }
+        npy_header header;
+        try {
+            const bool long_header = static_cast<unsigned char>(prefix[6]) >= 2;
+            if (long_header && !detail::read_exactly(file.get(), prefix.data() + 10, 2)) {
+                throw io_error("truncated .npy header");
+            }
+            const std::size_t length =
+                detail::npy_prefix_length(std::string_view(prefix.data(), long_header ? 12 : 10));
+            const std::size_t fixed = long_header ? 12 : 10;
+            if (length > 65536 + fixed) {
+                throw io_error("the .npy header claims " + std::to_string(length) + " bytes");
+            }
+            prefix.resize(length);
+            if (!detail::read_exactly(file.get(), prefix.data() + fixed, length - fixed)) {
+                throw io_error("truncated .npy header");
+            }
+            header = detail::parse_npy_prefix(prefix);
+        } catch (const io_error& e) {
+            throw io_error(key_where + ": " + e.what());
+        }
+        if (header.descr != detail::npy_descr<T>()) {
+            throw io_error(detail::mismatch_message(key_where, "element type mismatch",
+                                                    "'" + detail::npy_descr<T>() + "'",
+                                                    "'" + header.descr + "'"));
+        }
+        if (header.fortran_order) {
+            throw io_error(key_where + ": Fortran-ordered arrays are not supported; save a "
+                                       "C-contiguous array (numpy.ascontiguousarray)");
+        }
+        if (header.shape != p.shape) {
+            throw io_error(detail::mismatch_message(
+                key_where, "shape mismatch", format_shape(p.shape), format_shape(header.shape)));
+        }
+        staged[k].resize(p.value.size());
+        if (!detail::read_exactly(file.get(), staged[k].data(), staged[k].size() * sizeof(T))) {
+            throw io_error(key_where + ": truncated data; expected " +
+                           std::to_string(staged[k].size() * sizeof(T)) + " bytes");
+        }
+        char extra = 0;
+        if (zip_fread(file.get(), &extra, 1) != 0) {
+            throw io_error(key_where + ": data longer than its shape " +
+                           format_shape(header.shape));
+        }
+    }
+    if (options.strict) {
+        const zip_int64_t entries = zip_get_num_entries(archive.get(), 0);
+        for (zip_int64_t i = 0; i < entries; ++i) {
+            const char* name = zip_get_name(archive.get(), static_cast<zip_uint64_t>(i), 0);
+            if (name != nullptr && used.count(name) == 0) {
+                std::string key(name);
+                if (key.size() > 4 && key.ends_with(".npy")) {
+                    key.resize(key.size() - 4);
+                }
+                throw io_error(where + ": unexpected key '" + key +
+                               "' (the model has no such parameter; load with strict = false "
+                               "to ignore it)");
+            }
+        }
+    }
+    for (std::size_t k = 0; k < params.size(); ++k) {
+        if (!staged[k].empty()) {
+            std::copy(staged[k].begin(), staged[k].end(), params[k].value.begin());
+        }
+    }
+}
+
+} // namespace xtnn

@@ -1,0 +1,288 @@
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <unistd.h>
+#include <utility>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include <xtnn/xtnn.hpp>
+
+#include "support/helpers.hpp"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// A fresh directory under the system's temporary directory, removed at the end of the test.
+struct scratch_directory {
+    fs::path path;
+    scratch_directory() {
+        static int counter = 0;
+        path = fs::temp_directory_path() /
+               ("xtnn_npz_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+        fs::create_directories(path);
+    }
+    ~scratch_directory() {
+        std::error_code ignored;
+        fs::remove_all(path, ignored);
+    }
+};
+
+using model_type = xtnn::sequential<xtnn::dense<float>, xtnn::relu, xtnn::dense<float>>;
+
+model_type make_model(std::uint64_t seed) {
+    model_type model{xtnn::dense<float>{4, 3}, xtnn::relu{}, xtnn::dense<float>{3, 2}};
+    model.initialize(seed);
+    return model;
+}
+
+std::vector<float> all_values(model_type& model) {
+    std::vector<float> values;
+    for (const auto& p : model.parameters()) {
+        values.insert(values.end(), p.value.begin(), p.value.end());
+    }
+    return values;
+}
+
+// Writes a zip whose members hold the given bytes (deflated when `compress`).
+void write_zip(const fs::path& path,
+               const std::vector<std::pair<std::string, std::string>>& members,
+               bool compress = false) {
+    int code = 0;
+    zip_t* archive = zip_open(path.c_str(), ZIP_CREATE | ZIP_TRUNCATE, &code);
+    REQUIRE(archive != nullptr);
+    for (const auto& [name, bytes] : members) {
+        zip_source_t* source = zip_source_buffer(archive, bytes.data(), bytes.size(), 0);
+        const auto index = zip_file_add(archive, name.c_str(), source, ZIP_FL_OVERWRITE);
+        REQUIRE(index >= 0);
+        zip_set_file_compression(archive, static_cast<zip_uint64_t>(index),
+                                 compress ? ZIP_CM_DEFLATE : ZIP_CM_STORE, 0);
+    }
+    REQUIRE(zip_close(archive) == 0);
+}
+
+// An .npy member with the given header fields and `values` floats as data.
+std::string npy(const std::string& descr, const std::vector<std::size_t>& shape, std::size_t values,
+                bool fortran = false) {
+    std::string bytes = xtnn::detail::npy_prefix(descr, shape);
+    if (fortran) {
+        bytes.replace(bytes.find("False"), 5, "True ");
+    }
+    bytes.append(values * 4, '\0');
+    return bytes;
+}
+
+// The members of a valid file for make_model(), as save_weights writes them.
+std::vector<std::pair<std::string, std::string>> valid_members() {
+    return {{"0.weight.npy", npy("<f4", {3, 4}, 12)},
+            {"0.bias.npy", npy("<f4", {3}, 3)},
+            {"2.weight.npy", npy("<f4", {2, 3}, 6)},
+            {"2.bias.npy", npy("<f4", {2}, 2)}};
+}
+
+bool have_numpy() {
+    return std::system("/usr/bin/python3 -c 'import numpy' 2>/dev/null") == 0;
+}
+
+std::string run_python(const std::string& script) {
+    const std::string command = "/usr/bin/python3 -c \"" + script + "\"";
+    std::string output;
+    FILE* pipe = popen(command.c_str(), "r");
+    REQUIRE(pipe != nullptr);
+    char buffer[256];
+    while (fgets(buffer, sizeof buffer, pipe) != nullptr) {
+        output += buffer;
+    }
+    REQUIRE(pclose(pipe) == 0);
+    return output;
+}
+
+} // namespace
+
+TEST_CASE("npz: save then load restores every parameter", "[io][npz]") {
+    scratch_directory dir;
+    auto a = make_model(1);
+    auto b = make_model(2);
+    REQUIRE(all_values(a) != all_values(b));
+    xtnn::save_weights(a, dir.path / "w.npz");
+    xtnn::load_weights(b, dir.path / "w.npz");
+    CHECK(all_values(a) == all_values(b));
+    xtnn::tensor<float, 2> x = {{0.1f, -0.2f, 0.3f, 0.4f}};
+    CHECK(xtnn::test::equal(a.forward(x), b.forward(x)));
+}
+
+TEST_CASE("npz: saving over a file replaces it; leftovers are never left", "[io][npz]") {
+    scratch_directory dir;
+    auto a = make_model(1);
+    auto b = make_model(2);
+    xtnn::save_weights(a, dir.path / "w.npz");
+    xtnn::save_weights(b, dir.path / "w.npz");
+    auto c = make_model(3);
+    xtnn::load_weights(c, dir.path / "w.npz");
+    CHECK(all_values(c) == all_values(b));
+    CHECK(std::distance(fs::directory_iterator(dir.path), fs::directory_iterator()) == 1);
+}
+
+TEST_CASE("npz: a failed save keeps the previous file and leaves no temporary", "[io][npz]") {
+    scratch_directory dir;
+    auto a = make_model(1);
+    // The target is a non-empty directory: the final rename fails.
+    fs::create_directories(dir.path / "taken" / "inside");
+    REQUIRE_THROWS_WITH(xtnn::save_weights(a, dir.path / "taken"),
+                        Catch::Contains("save_weights: '") && Catch::Contains("taken"));
+    CHECK(fs::is_directory(dir.path / "taken" / "inside"));
+    CHECK(std::distance(fs::directory_iterator(dir.path), fs::directory_iterator()) == 1);
+    REQUIRE_THROWS_AS(xtnn::save_weights(a, dir.path / "missing" / "w.npz"), xtnn::io_error);
+    CHECK_FALSE(fs::exists(dir.path / "missing"));
+    xtnn::sequential no_parameters{xtnn::activation_layer<xtnn::relu, float, 2>{}};
+    REQUIRE_THROWS_WITH(xtnn::save_weights(no_parameters, dir.path / "none.npz"),
+                        Catch::Contains("has no parameters"));
+}
+
+TEST_CASE("npz: bad files are rejected with the reason, and the model is unchanged", "[io][npz]") {
+    scratch_directory dir;
+    struct bad_case {
+        std::string name;
+        std::vector<std::pair<std::string, std::string>> members;
+        std::string expected;
+    };
+    auto with = [](std::string key, std::string bytes) {
+        auto members = valid_members();
+        for (auto& m : members) {
+            if (m.first == key) {
+                m.second = std::move(bytes);
+            }
+        }
+        return members;
+    };
+    auto without = [](std::string key) {
+        auto members = valid_members();
+        std::erase_if(members, [&](const auto& m) { return m.first == key; });
+        return members;
+    };
+    auto plus = [](std::string key, std::string bytes) {
+        auto members = valid_members();
+        members.emplace_back(std::move(key), std::move(bytes));
+        return members;
+    };
+    const std::vector<bad_case> cases{
+        {"missing key", without("2.bias.npy"), "missing key '2.bias' (expected shape (2,))"},
+        {"unexpected key", plus("3.weight.npy", npy("<f4", {1}, 1)), "unexpected key '3.weight'"},
+        {"shape", with("0.weight.npy", npy("<f4", {3, 5}, 15)),
+         "key '0.weight': shape mismatch; expected (3, 4), got (3, 5)"},
+        {"rank", with("0.bias.npy", npy("<f4", {3, 1}, 3)),
+         "key '0.bias': shape mismatch; expected (3,), got (3, 1)"},
+        {"element type", with("0.bias.npy", npy("<f8", {3}, 6)),
+         "element type mismatch; expected '<f4', got '<f8'"},
+        {"fortran order", with("0.weight.npy", npy("<f4", {3, 4}, 12, true)),
+         "Fortran-ordered arrays are not supported"},
+        {"truncated data", with("0.weight.npy", npy("<f4", {3, 4}, 11)), "truncated data"},
+        {"trailing data", with("0.weight.npy", npy("<f4", {3, 4}, 13)), "data longer than"},
+        {"huge claimed shape", with("0.weight.npy", npy("<f4", {4611686018427387904, 4}, 1)),
+         "shape mismatch; expected (3, 4), got (4611686018427387904, 4)"},
+        {"bad magic", with("0.bias.npy", std::string("NOTNUMPY") + std::string(64, ' ')),
+         "bad magic"},
+        {"truncated header", with("0.bias.npy", std::string("\x93NUMPY\x01\x00", 8)),
+         "truncated .npy header"},
+        {"garbage header", with("0.bias.npy", std::string("\x93NUMPY\x01\x00\x08\x00{'a': 1}", 18)),
+         "bad .npy header"},
+    };
+    auto model = make_model(5);
+    const auto before = all_values(model);
+    for (const auto& c : cases) {
+        INFO(c.name);
+        const fs::path path = dir.path / (c.name + ".npz");
+        write_zip(path, c.members);
+        REQUIRE_THROWS_AS(xtnn::load_weights(model, path), xtnn::io_error);
+        REQUIRE_THROWS_WITH(xtnn::load_weights(model, path),
+                            Catch::Contains(c.expected) && Catch::Contains(path.string()));
+        REQUIRE(all_values(model) == before);
+    }
+}
+
+TEST_CASE("npz: files that are not zip archives", "[io][npz]") {
+    scratch_directory dir;
+    auto model = make_model(5);
+    REQUIRE_THROWS_WITH(xtnn::load_weights(model, dir.path / "absent.npz"),
+                        Catch::Contains("no such file"));
+    std::ofstream(dir.path / "text.npz") << "definitely not a zip file";
+    REQUIRE_THROWS_WITH(xtnn::load_weights(model, dir.path / "text.npz"),
+                        Catch::Contains("not a readable .npz (zip) file"));
+    // A real archive cut in half.
+    xtnn::save_weights(model, dir.path / "full.npz");
+    const auto size = fs::file_size(dir.path / "full.npz");
+    fs::copy_file(dir.path / "full.npz", dir.path / "cut.npz");
+    fs::resize_file(dir.path / "cut.npz", size / 2);
+    REQUIRE_THROWS_AS(xtnn::load_weights(model, dir.path / "cut.npz"), xtnn::io_error);
+}
+
+TEST_CASE("npz: non-strict loads ignore unknown keys and keep missing parameters", "[io][npz]") {
+    scratch_directory dir;
+    auto members = valid_members();
+    members.erase(members.begin()); // no 0.weight
+    members.emplace_back("optimizer_state.npy", npy("<f4", {7}, 7));
+    write_zip(dir.path / "partial.npz", members);
+    auto model = make_model(5);
+    const auto weight = model.layer<0>().weight();
+    xtnn::load_weights(model, dir.path / "partial.npz", {.strict = false});
+    CHECK(xtnn::test::equal(model.layer<0>().weight(), weight));
+    CHECK(xt::amax(xt::abs(model.layer<2>().weight()))() == 0.0f); // read from the file: zeros
+}
+
+TEST_CASE("npz: numpy reads what xtnn writes", "[io][npz][numpy]") {
+    if (!have_numpy()) {
+        WARN("skipped: /usr/bin/python3 cannot import numpy (scripts/setup.sh installs it)");
+        return;
+    }
+    scratch_directory dir;
+    auto model = make_model(7);
+    const fs::path path = dir.path / "w.npz";
+    xtnn::save_weights(model, path);
+    const std::string out = run_python(
+        "import numpy as np; f = np.load('" + path.string() +
+        "'); print(' "
+        "'.join(f'{k}:{f[k].dtype}:{f[k].shape}:{float(f[k].astype(np.float64).sum()):.9g}'"
+        " for k in f.files))");
+    std::ostringstream expected;
+    bool first = true;
+    for (const auto& p : model.parameters()) {
+        double sum = 0;
+        for (float v : p.value) {
+            sum += static_cast<double>(v);
+        }
+        char number[32];
+        std::snprintf(number, sizeof number, "%.9g", sum);
+        expected << (first ? "" : " ") << p.name << ":float32:" << xtnn::format_shape(p.shape)
+                 << ":" << number;
+        first = false;
+    }
+    CHECK(out == expected.str() + "\n");
+}
+
+TEST_CASE("npz: xtnn reads numpy's savez and savez_compressed", "[io][npz][numpy]") {
+    if (!have_numpy()) {
+        WARN("skipped: /usr/bin/python3 cannot import numpy (scripts/setup.sh installs it)");
+        return;
+    }
+    scratch_directory dir;
+    for (const std::string writer : {"savez", "savez_compressed"}) {
+        INFO(writer);
+        const fs::path path = dir.path / (writer + ".npz");
+        run_python("import numpy as np; r = np.arange(100, dtype=np.float32) / 7; np." + writer +
+                   "('" + path.string() +
+                   "', **{'0.weight': r[:12].reshape(3, 4), '0.bias': r[12:15], "
+                   "'2.weight': r[15:21].reshape(2, 3), '2.bias': r[21:23]})");
+        auto model = make_model(9);
+        xtnn::load_weights(model, path);
+        const auto values = all_values(model);
+        REQUIRE(values.size() == 23);
+        for (std::size_t i = 0; i < values.size(); ++i) {
+            REQUIRE(values[i] == static_cast<float>(i) / 7.0f);
+        }
+    }
+}
