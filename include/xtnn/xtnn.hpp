@@ -17,6 +17,7 @@
 #include <xtnn/core/parameter.hpp>
 #include <xtnn/core/random.hpp>
 #include <xtnn/core/tensor.hpp>
+#include <xtnn/data/batching.hpp>
 #include <xtnn/data/two_spirals.hpp>
 #include <xtnn/init/constant.hpp>
 #include <xtnn/init/glorot.hpp>
@@ -34,7 +35,16 @@
 #include <xtnn/losses/mean_absolute_error.hpp>
 #include <xtnn/losses/mean_squared_error.hpp>
 #include <xtnn/losses/softmax_cross_entropy.hpp>
+#include <xtnn/model/callbacks/callback.hpp>
+#include <xtnn/model/callbacks/progress_bar.hpp>
+#include <xtnn/model/history.hpp>
 #include <xtnn/model/sequential.hpp>
+#include <xtnn/model/trainer.hpp>
+
+#include <xtnn/metrics/accuracy.hpp>
+#include <xtnn/metrics/confusion_matrix.hpp>
+#include <xtnn/metrics/metric.hpp>
+#include <xtnn/metrics/top_k_accuracy.hpp>
 #include <xtnn/optimizers/adagrad.hpp>
 #include <xtnn/optimizers/adam.hpp>
 #include <xtnn/optimizers/rmsprop.hpp>

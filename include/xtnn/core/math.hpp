@@ -47,4 +47,16 @@ std::pair<T, T> shifted_exp_sum(const T* z, std::size_t n, T* exps) {
     return {m, sum};
 }
 
+/// The index of the largest of n > 0 values (the first one on ties).
+template <class T>
+std::size_t argmax(const T* values, std::size_t n) {
+    std::size_t best = 0;
+    for (std::size_t j = 1; j < n; ++j) {
+        if (values[j] > values[best]) {
+            best = j;
+        }
+    }
+    return best;
+}
+
 } // namespace xtnn::detail

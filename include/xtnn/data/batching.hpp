@@ -1,0 +1,37 @@
+/// @file
+/// Gathering rows of a dataset into a reused batch buffer.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <span>
+
+#include <xtnn/core/tensor.hpp>
+
+namespace xtnn {
+
+/// Copies rows `rows` (indices along the first axis) of `source` into `batch`, resizing
+/// `batch` only when the number of rows changes, so a loop over equal batches allocates
+/// nothing. One memcpy per row: shuffled batches cost what contiguous ones do.
+/// @tparam T any element type. @tparam N the rank (samples first).
+/// @code
+/// xtnn::tensor<float, 2> batch;
+/// xtnn::gather_rows(x, std::span(order).subspan(first, 32), batch);
+/// @endcode
+/// @ingroup data
+template <class T, std::size_t N>
+void gather_rows(const tensor<T, N>& source, std::span<const std::size_t> rows,
+                 tensor<T, N>& batch) {
+    shape<N> s;
+    std::copy(source.shape().begin(), source.shape().end(), s.begin());
+    s[0] = rows.size();
+    if (batch.shape() != s) {
+        batch.resize(s);
+    }
+    const std::size_t row_size = source.shape()[0] == 0 ? 0 : source.size() / source.shape()[0];
+    for (std::size_t r = 0; r < rows.size(); ++r) {
+        std::copy_n(source.data() + rows[r] * row_size, row_size, batch.data() + r * row_size);
+    }
+}
+
+} // namespace xtnn

@@ -1,0 +1,54 @@
+/// @file
+/// Classification accuracy: the fraction of rows whose highest score is the true class.
+#pragma once
+
+#include <concepts>
+#include <cstddef>
+#include <string>
+
+#include <xtnn/core/math.hpp>
+#include <xtnn/core/tensor.hpp>
+#include <xtnn/metrics/metric.hpp>
+
+namespace xtnn {
+
+/// Accuracy: the fraction of samples whose highest prediction is the target class.
+///
+/// Predictions `(batch, classes)` may be logits or probabilities (only their order matters).
+/// Targets are class indices `(batch)` or one-hot rows `(batch, classes)`. Ties go to the
+/// lower class.
+/// @throws shape_error if the shapes do not fit; std::out_of_range for a bad label.
+/// @code
+/// xtnn::accuracy acc;
+/// acc.update(logits, labels);
+/// double fraction = acc.result();
+/// @endcode
+/// @ingroup metrics
+class accuracy {
+  public:
+    /// "accuracy".
+    std::string name() const { return "accuracy"; }
+    /// Forgets all batches.
+    void reset() { right_ = total_ = 0; }
+    /// Adds one batch.
+    template <std::floating_point T, class Target>
+    void update(const tensor<T, 2>& prediction, const Target& target) {
+        detail::check_class_targets(prediction, target, "accuracy");
+        const std::size_t classes = prediction.shape()[1];
+        for (std::size_t r = 0; r < prediction.shape()[0]; ++r) {
+            const std::size_t predicted = detail::argmax(prediction.data() + r * classes, classes);
+            right_ += predicted == detail::target_class(prediction, target, r, "accuracy") ? 1 : 0;
+        }
+        total_ += prediction.shape()[0];
+    }
+    /// The fraction right so far (0 before any update).
+    double result() const {
+        return total_ == 0 ? 0.0 : static_cast<double>(right_) / static_cast<double>(total_);
+    }
+
+  private:
+    std::size_t right_ = 0;
+    std::size_t total_ = 0;
+};
+
+} // namespace xtnn

@@ -1,0 +1,86 @@
+/// @file
+/// The metric contract, and the class-target checks the classification metrics share.
+#pragma once
+
+#include <concepts>
+#include <cstddef>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include <xtnn/core/errors.hpp>
+#include <xtnn/core/math.hpp>
+#include <xtnn/core/tensor.hpp>
+
+namespace xtnn {
+
+/// @defgroup metrics Metrics
+/// Running measures of a model's predictions, accumulated over batches.
+
+/// A metric for predictions `P` and targets `Y`: accumulated batch by batch, read at the end.
+///
+/// - `reset()`: forget everything (called at the start of each epoch and evaluation);
+/// - `update(prediction, target)`: add one batch;
+/// - `result() const -> double`: the value over everything added since reset();
+/// - `name() const`: the key in histories and reports, e.g. "accuracy".
+///
+/// update() must not allocate once warmed up: fit calls it for every batch.
+/// @ingroup metrics
+template <class M, class P, class Y>
+concept metric = requires(M& m, const M& cm, const P& prediction, const Y& target) {
+    m.reset();
+    m.update(prediction, target);
+    { cm.result() } -> std::convertible_to<double>;
+    { cm.name() } -> std::convertible_to<std::string>;
+};
+
+namespace detail {
+
+/// The class of row r of a classification target: a class index, or the argmax of a one-hot
+/// (or probability) row. Checks the shapes and the index range.
+template <std::floating_point T, class Target>
+std::size_t target_class(const tensor<T, 2>& prediction, const Target& target, std::size_t r,
+                         std::string_view where) {
+    const std::size_t classes = prediction.shape()[1];
+    if constexpr (Target::rank == 1) {
+        const auto label = target.data()[r];
+        if (std::cmp_less(label, 0) || std::cmp_greater_equal(label, classes)) {
+            throw std::out_of_range(std::string(where) + ": label " + std::to_string(label) +
+                                    " of row " + std::to_string(r) +
+                                    " is out of range; expected 0.." + std::to_string(classes - 1));
+        }
+        return static_cast<std::size_t>(label);
+    } else {
+        return argmax(target.data() + r * classes, classes);
+    }
+}
+
+/// Checks that prediction (batch, classes) and target (batch) or (batch, classes) fit.
+template <std::floating_point T, class Target>
+void check_class_targets(const tensor<T, 2>& prediction, const Target& target,
+                         std::string_view where) {
+    static_assert(Target::rank == 1 || Target::rank == 2,
+                  "xtnn: classification targets are class indices (batch) or one-hot rows "
+                  "(batch, classes)");
+    if constexpr (Target::rank == 1) {
+        static_assert(std::integral<typename Target::value_type>,
+                      "xtnn: class-index targets must be integers");
+        if (target.shape()[0] != prediction.shape()[0]) {
+            throw shape_error(mismatch_message(
+                std::string(where) + "::update", "one label per row of predictions",
+                "(" + std::to_string(prediction.shape()[0]) + ",)", format_shape(target.shape())));
+        }
+    } else {
+        require_shape(prediction.shape(), target.shape(), {where, "update"},
+                      "predictions and one-hot targets differ");
+    }
+    if (prediction.shape()[1] == 0) {
+        throw shape_error(mismatch_message(std::string(where) + "::update", "no classes",
+                                           "(batch, classes > 0)",
+                                           format_shape(prediction.shape())));
+    }
+}
+
+} // namespace detail
+} // namespace xtnn

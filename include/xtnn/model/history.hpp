@@ -1,0 +1,97 @@
+/// @file
+/// history: what fit() measured, epoch by epoch.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdio>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace xtnn {
+
+/// One named value: "loss", "accuracy", "val_loss"…
+/// @ingroup model
+struct log_entry {
+    std::string name; ///< The key, e.g. "val_accuracy".
+    double value = 0; ///< Its value.
+};
+
+/// The per-epoch values fit() measured: the training loss and metrics (means over the epoch)
+/// and, with validation data, the same prefixed "val_".
+///
+/// @code
+/// auto history = trainer.fit(x, y, {.epochs = 5, .validation_split = 0.1});
+/// for (double l : history["val_loss"]) std::cout << l << "\n";
+/// history.write_csv(std::cout);
+/// @endcode
+/// @ingroup model
+class history {
+  public:
+    /// Appends one epoch's values (the keys must be the same every epoch).
+    void append(std::size_t epoch, const std::vector<log_entry>& logs) {
+        if (keys_.empty()) {
+            for (const auto& entry : logs) {
+                keys_.push_back(entry.name);
+            }
+            values_.resize(keys_.size());
+        }
+        if (logs.size() != keys_.size()) {
+            throw std::logic_error("history::append: the keys changed between epochs");
+        }
+        epochs_.push_back(epoch);
+        for (std::size_t k = 0; k < logs.size(); ++k) {
+            values_[k].push_back(logs[k].value);
+        }
+    }
+    /// The epochs recorded (0-based; fit's initial_epoch shifts them).
+    const std::vector<std::size_t>& epochs() const { return epochs_; }
+    /// The keys, in order: "loss", the metrics, then the "val_" ones.
+    const std::vector<std::string>& keys() const { return keys_; }
+    /// Whether `key` was recorded.
+    bool contains(const std::string& key) const {
+        return std::find(keys_.begin(), keys_.end(), key) != keys_.end();
+    }
+    /// The values of `key`, one per epoch.
+    /// @throws std::out_of_range naming the key and the keys there are.
+    const std::vector<double>& operator[](const std::string& key) const {
+        const auto it = std::find(keys_.begin(), keys_.end(), key);
+        if (it == keys_.end()) {
+            std::string known;
+            for (const auto& k : keys_) {
+                known += (known.empty() ? "" : ", ") + k;
+            }
+            throw std::out_of_range("history: no key '" + key + "'; keys: " + known);
+        }
+        return values_[static_cast<std::size_t>(it - keys_.begin())];
+    }
+    /// The number of epochs recorded.
+    std::size_t size() const { return epochs_.size(); }
+
+    /// Writes "epoch,loss,accuracy,…" then one line per epoch (epochs counted from 1).
+    template <class Stream>
+    void write_csv(Stream& out) const {
+        out << "epoch";
+        for (const auto& k : keys_) {
+            out << "," << k;
+        }
+        out << "\n";
+        for (std::size_t e = 0; e < epochs_.size(); ++e) {
+            out << epochs_[e] + 1;
+            for (const auto& column : values_) {
+                char number[32];
+                std::snprintf(number, sizeof number, "%.9g", column[e]);
+                out << "," << number;
+            }
+            out << "\n";
+        }
+    }
+
+  private:
+    std::vector<std::size_t> epochs_;
+    std::vector<std::string> keys_;
+    std::vector<std::vector<double>> values_;
+};
+
+} // namespace xtnn

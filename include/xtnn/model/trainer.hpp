@@ -1,0 +1,436 @@
+/// @file
+/// trainer: a model compiled with its loss, optimizer and metrics; fit, evaluate, predict.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <iostream>
+#include <numeric>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include <xtnn/core/errors.hpp>
+#include <xtnn/core/math.hpp>
+#include <xtnn/core/random.hpp>
+#include <xtnn/core/tensor.hpp>
+#include <xtnn/data/batching.hpp>
+#include <xtnn/model/callbacks/callback.hpp>
+#include <xtnn/model/callbacks/progress_bar.hpp>
+#include <xtnn/model/history.hpp>
+
+namespace xtnn {
+
+/// How much fit() prints.
+/// @ingroup model
+enum class verbosity {
+    automatic, ///< a progress bar on a terminal, one line per epoch otherwise
+    silent,    ///< nothing
+    bar,       ///< always the progress bar
+    lines      ///< always one line per epoch
+};
+
+/// Options of trainer::fit().
+/// @ingroup model
+struct fit_options {
+    std::size_t epochs = 1;        ///< Train until this epoch (exclusive), counting from 0.
+    std::size_t batch_size = 32;   ///< Samples per step (> 0); the last batch may be smaller.
+    bool shuffle = true;           ///< Reshuffle the training samples every epoch (seeded).
+    double validation_split = 0.0; ///< Fraction of samples held out for validation, [0, 1).
+    std::size_t initial_epoch = 0; ///< The epoch to start at (to resume training).
+    std::uint64_t seed = 0;        ///< Seed of the validation split and the shuffles.
+    verbosity verbose = verbosity::automatic; ///< What fit prints.
+};
+
+/// Explicit validation data for trainer::fit(), held by reference for the call.
+/// @ingroup model
+template <class X, class Y>
+struct validation_data {
+    const X& x; ///< Validation inputs.
+    const Y& y; ///< Validation targets.
+};
+/// Deduces the tensor types: `xtnn::validation_data{x_val, y_val}`.
+template <class X, class Y>
+validation_data(const X&, const Y&) -> validation_data<X, Y>;
+
+/// The loss and metrics of a model on a dataset, as trainer::evaluate() measures them.
+/// @ingroup model
+struct evaluation {
+    std::vector<log_entry> values; ///< "loss" first, then each metric.
+    /// The value named `name`.
+    /// @throws std::out_of_range for an unknown name.
+    double operator[](std::string_view name) const {
+        for (const auto& v : values) {
+            if (v.name == name) {
+                return v.value;
+            }
+        }
+        throw std::out_of_range("evaluation: no value named '" + std::string(name) + "'");
+    }
+    /// The mean loss.
+    double loss() const { return (*this)["loss"]; }
+};
+
+/// Runs `model` on `x` in inference mode, `batch_size` samples at a time, and returns all the
+/// outputs, `(samples, …)`.
+/// @throws config_error if batch_size is 0; shape_error if the model rejects x.
+/// @code
+/// auto logits = xtnn::predict(model, x_test);
+/// @endcode
+/// @ingroup model
+template <class Model>
+typename Model::output_type predict(Model& model, const typename Model::input_type& x,
+                                    std::size_t batch_size = 256) {
+    detail::require_option(batch_size > 0, "predict", "batch_size", "> 0", 0.0);
+    const std::size_t n = x.shape()[0];
+    typename Model::output_type out(model.output_shape(x.shape()));
+    const std::size_t out_row = n == 0 ? 0 : out.size() / n;
+    std::vector<std::size_t> rows;
+    typename Model::input_type batch;
+    for (std::size_t first = 0; first < n; first += batch_size) {
+        const std::size_t b = std::min(batch_size, n - first);
+        rows.resize(b);
+        std::iota(rows.begin(), rows.end(), first);
+        gather_rows(x, std::span<const std::size_t>(rows), batch);
+        const auto& y = model.forward(batch, mode::inference);
+        std::copy_n(y.data(), b * out_row, out.data() + first * out_row);
+    }
+    return out;
+}
+
+/// The predicted class of each row: the index of the largest output, `(samples)`.
+/// @code
+/// auto digits = xtnn::predict_classes(model, x_test);
+/// @endcode
+/// @ingroup model
+template <class Model>
+tensor<std::int64_t, 1> predict_classes(Model& model, const typename Model::input_type& x,
+                                        std::size_t batch_size = 256) {
+    static_assert(Model::output_rank == 2, "xtnn: predict_classes needs (batch, classes) outputs");
+    const auto scores = predict(model, x, batch_size);
+    const std::size_t classes = scores.shape()[1];
+    tensor<std::int64_t, 1> out(shape<1>{scores.shape()[0]});
+    for (std::size_t r = 0; r < out.size(); ++r) {
+        out(r) =
+            classes == 0
+                ? 0
+                : static_cast<std::int64_t>(detail::argmax(scores.data() + r * classes, classes));
+    }
+    return out;
+}
+
+/// The softmax of each row of the model's outputs (logits): class probabilities.
+/// @code
+/// auto probabilities = xtnn::predict_probabilities(model, x_test);   // rows sum to 1
+/// @endcode
+/// @ingroup model
+template <class Model>
+typename Model::output_type predict_probabilities(Model& model, const typename Model::input_type& x,
+                                                  std::size_t batch_size = 256) {
+    static_assert(Model::output_rank == 2,
+                  "xtnn: predict_probabilities needs (batch, classes) outputs");
+    auto scores = predict(model, x, batch_size);
+    const std::size_t classes = scores.shape()[1];
+    for (std::size_t r = 0; classes > 0 && r < scores.shape()[0]; ++r) {
+        auto* row = scores.data() + r * classes;
+        const auto [m, sum] = detail::shifted_exp_sum(row, classes, row);
+        (void)m;
+        for (std::size_t j = 0; j < classes; ++j) {
+            row[j] /= sum;
+        }
+    }
+    return scores;
+}
+
+/// A model compiled with a loss, an optimizer and metrics, as Keras' `compile`: trains with
+/// fit(), measures with evaluate(), runs with predict().
+///
+/// fit() runs epochs of seeded, shuffled mini-batches: rows are gathered into a reused batch
+/// buffer, then forward, loss, backward and optimizer step, with the metrics updated from the
+/// training outputs. After the first batch of a given size nothing is allocated. With
+/// `validation_split` (a seeded random subset: unlike Keras, not the last samples, so data
+/// sorted by class still gives a fair split) or validation_data, each epoch ends with an
+/// evaluation whose values are logged as "val_loss", "val_accuracy"…
+///
+/// Determinism: the same seed, data and model initialization give bit-identical weights
+/// (the shuffles, the split and dropout are all seeded; BLAS calls are deterministic for a
+/// given thread count and machine).
+///
+/// The trainer refers to the model (it must outlive the trainer) and owns the loss,
+/// optimizer and metrics.
+/// @code
+/// xtnn::trainer trainer{model, xtnn::softmax_cross_entropy{},
+///                       xtnn::adam({.learning_rate = 1e-3}), xtnn::accuracy{}};
+/// auto history = trainer.fit(x_train, y_train, {.epochs = 5, .validation_split = 0.1});
+/// auto report = trainer.evaluate(x_test, y_test);     // report.loss(), report["accuracy"]
+/// @endcode
+/// @tparam Model a sequential (or any layer). @tparam Loss a loss for its outputs.
+/// @tparam Optimizer an optimizer of its scalar type. @tparam Metrics metrics.
+/// @ingroup model
+template <class Model, class Loss, class Optimizer, class... Metrics>
+class trainer {
+  public:
+    using value_type = typename Model::value_type;   ///< The scalar type.
+    using input_type = typename Model::input_type;   ///< Model inputs.
+    using output_type = typename Model::output_type; ///< Model outputs.
+
+    /// Compiles `model` (kept by reference) with its loss, optimizer and metrics.
+    trainer(Model& model, Loss loss, Optimizer optimizer, Metrics... metrics)
+        : model_(model), loss_(std::move(loss)), optimizer_(std::move(optimizer)),
+          metrics_(std::move(metrics)...) {}
+
+    /// The model.
+    Model& model() { return model_; }
+    /// The optimizer (to read or change its learning rate).
+    Optimizer& optimizer() { return optimizer_; }
+    /// The loss.
+    const Loss& loss() const { return loss_; }
+    /// The metrics.
+    std::tuple<Metrics...>& metrics() { return metrics_; }
+
+    /// Trains on `x` and targets `y` (class indices or target tensors, one per sample) and
+    /// returns the per-epoch history. Callbacks are run in order after the progress display.
+    /// @throws shape_error if x and y differ in samples or the model rejects x;
+    /// config_error for impossible options.
+    template <class Y, class... Callbacks>
+    history fit(const input_type& x, const Y& y, const fit_options& options = {},
+                Callbacks&&... callbacks) {
+        return run_fit<Y, input_type, Y>(x, y, nullptr, nullptr, options, callbacks...);
+    }
+
+    /// Trains as above, validating on `validation` at the end of every epoch.
+    template <class Y, class XV, class YV, class... Callbacks>
+    history fit(const input_type& x, const Y& y, const validation_data<XV, YV>& validation,
+                const fit_options& options = {}, Callbacks&&... callbacks) {
+        static_assert(std::same_as<XV, input_type> && std::same_as<YV, Y>,
+                      "xtnn: validation data must have the training data's types");
+        detail::require_option(options.validation_split == 0.0, "fit", "validation_split",
+                               "0 when validation data is given", options.validation_split);
+        return run_fit<Y, XV, YV>(x, y, &validation.x, &validation.y, options, callbacks...);
+    }
+
+    /// The mean loss and the metrics of the model on `x`, `y`, in inference mode.
+    /// @throws shape_error if x and y differ in samples.
+    template <class Y>
+    evaluation evaluate(const input_type& x, const Y& y, std::size_t batch_size = 256) {
+        detail::require_option(batch_size > 0, "evaluate", "batch_size", "> 0", 0.0);
+        check_samples(x, y, "evaluate");
+        std::vector<std::size_t> rows(x.shape()[0]);
+        std::iota(rows.begin(), rows.end(), 0);
+        std::vector<log_entry> values = log_names("");
+        Y y_batch;
+        measure(x, y, rows, batch_size, values, y_batch);
+        return evaluation{std::move(values)};
+    }
+
+    /// The model's outputs on `x` (see xtnn::predict).
+    output_type predict(const input_type& x, std::size_t batch_size = 256) {
+        return xtnn::predict(model_, x, batch_size);
+    }
+
+  private:
+    template <class Y>
+    static void check_samples(const input_type& x, const Y& y, const char* where) {
+        if (x.shape()[0] != y.shape()[0]) {
+            throw shape_error(detail::mismatch_message(
+                where, "inputs and targets differ in samples",
+                std::to_string(x.shape()[0]) + " targets", format_shape(y.shape())));
+        }
+    }
+
+    std::vector<log_entry> log_names(const std::string& prefix) const {
+        std::vector<log_entry> names{{prefix + "loss", 0.0}};
+        std::apply(
+            [&](const auto&... m) {
+                (names.push_back({prefix + m.name(), 0.0}), ...);
+            },
+            metrics_);
+        return names;
+    }
+
+    void reset_metrics() {
+        std::apply([](auto&... m) { (m.reset(), ...); }, metrics_);
+    }
+
+    template <class Y>
+    void update_metrics(const output_type& prediction, const Y& target) {
+        std::apply([&](auto&... m) { (m.update(prediction, target), ...); }, metrics_);
+    }
+
+    void read_metrics(std::vector<log_entry>& logs, std::size_t first) const {
+        std::size_t k = first;
+        std::apply([&](const auto&... m) { ((logs[k++].value = m.result()), ...); }, metrics_);
+    }
+
+    /// Loss and metrics over `rows` of x and y in inference mode, into values[0..].
+    template <class Y>
+    void measure(const input_type& x, const Y& y, std::span<const std::size_t> rows,
+                 std::size_t batch_size, std::vector<log_entry>& values, Y& y_batch) {
+        reset_metrics();
+        double total = 0;
+        for (std::size_t first = 0; first < rows.size(); first += batch_size) {
+            const auto part = rows.subspan(first, std::min(batch_size, rows.size() - first));
+            gather_rows(x, part, eval_x_);
+            gather_rows(y, part, y_batch);
+            const auto& out = model_.forward(eval_x_, mode::inference);
+            total +=
+                static_cast<double>(loss_.value(out, y_batch)) * static_cast<double>(part.size());
+            update_metrics(out, y_batch);
+        }
+        values[0].value = rows.empty() ? 0.0 : total / static_cast<double>(rows.size());
+        read_metrics(values, 1);
+    }
+
+    template <class Y, class XV, class YV, class... Callbacks>
+    history run_fit(const input_type& x, const Y& y, const XV* x_validation, const YV* y_validation,
+                    const fit_options& o, Callbacks&... callbacks) {
+        detail::require_option(o.batch_size > 0, "fit", "batch_size", "> 0", 0.0);
+        detail::require_option(o.validation_split >= 0.0 && o.validation_split < 1.0, "fit",
+                               "validation_split", "in [0, 1)", o.validation_split);
+        check_samples(x, y, "fit");
+        if (x_validation != nullptr) {
+            check_samples(*x_validation, *y_validation, "fit (validation data)");
+        }
+        const std::size_t n = x.shape()[0];
+        const auto held_out =
+            static_cast<std::size_t>(std::round(o.validation_split * static_cast<double>(n)));
+        if (o.validation_split > 0.0 && (held_out == 0 || held_out >= n)) {
+            throw config_error(
+                "fit: validation_split " + detail::format_number(o.validation_split) + " of " +
+                std::to_string(n) + " samples leaves no training or no validation sample");
+        }
+        if (n == 0) {
+            throw shape_error("fit: no training samples; got x " + format_shape(x.shape()));
+        }
+
+        // Seeded split: a random subset for validation, the rest for training.
+        std::vector<std::size_t> order(n);
+        std::iota(order.begin(), order.end(), 0);
+        std::vector<std::size_t> validation_rows;
+        if (held_out > 0) {
+            random_engine split_rng(derive_seed(o.seed, 0));
+            split_rng.shuffle(std::span<std::size_t>(order));
+            validation_rows.assign(order.end() - static_cast<std::ptrdiff_t>(held_out),
+                                   order.end());
+            order.resize(n - held_out);
+            std::sort(order.begin(), order.end());
+            std::sort(validation_rows.begin(), validation_rows.end());
+        }
+        const bool validating = held_out > 0 || x_validation != nullptr;
+        std::vector<std::size_t> external_rows;
+        if (x_validation != nullptr) {
+            external_rows.resize(x_validation->shape()[0]);
+            std::iota(external_rows.begin(), external_rows.end(), 0);
+        }
+
+        auto params = model_.parameters();
+        std::vector<log_entry> train_logs = log_names("");
+        std::vector<log_entry> epoch_logs = train_logs;
+        if (validating) {
+            for (auto& entry : log_names("val_")) {
+                epoch_logs.push_back(std::move(entry));
+            }
+        }
+        std::vector<log_entry> validation_values = log_names("val_");
+
+        training_state<value_type> state;
+        state.epochs = o.epochs;
+        state.samples = order.size();
+        state.batches = (order.size() + o.batch_size - 1) / o.batch_size;
+        state.parameters = std::span<parameter_view<value_type>>(params);
+        state.learning_rate = optimizer_.learning_rate();
+
+        progress_bar bar(std::cout, o.verbose == verbosity::bar     ? progress_style::bar
+                                    : o.verbose == verbosity::lines ? progress_style::lines
+                                                                    : progress_style::automatic);
+        const bool show = o.verbose != verbosity::silent;
+        auto for_each_callback = [&](auto&& call) {
+            if (show) {
+                call(bar);
+            }
+            (call(callbacks), ...);
+        };
+
+        history result;
+        Y y_batch, y_eval;
+        input_type x_batch;
+        output_type gradient;
+        state.logs = std::span<const log_entry>(train_logs);
+        for_each_callback([&](auto& c) { detail::call_on_train_begin(c, state); });
+        for (std::size_t epoch = o.initial_epoch; epoch < o.epochs && !state.stop_training;
+             ++epoch) {
+            state.epoch = epoch;
+            state.batch = 0;
+            if (o.shuffle) {
+                random_engine shuffle_rng(derive_seed(o.seed, epoch + 1));
+                shuffle_rng.shuffle(std::span<std::size_t>(order));
+            }
+            reset_metrics();
+            for (auto& entry : train_logs) {
+                entry.value = 0;
+            }
+            state.logs = std::span<const log_entry>(train_logs);
+            for_each_callback([&](auto& c) { detail::call_on_epoch_begin(c, state); });
+            double loss_sum = 0;
+            std::size_t seen = 0;
+            for (std::size_t b = 0; b < state.batches && !state.stop_training; ++b) {
+                state.batch = b;
+                if (state.learning_rate != optimizer_.learning_rate()) {
+                    optimizer_.set_learning_rate(state.learning_rate);
+                }
+                const std::size_t first = b * o.batch_size;
+                const auto rows = std::span<const std::size_t>(order).subspan(
+                    first, std::min(o.batch_size, order.size() - first));
+                gather_rows(x, rows, x_batch);
+                gather_rows(y, rows, y_batch);
+                const auto& out = model_.forward(x_batch, mode::training);
+                const double batch_loss =
+                    static_cast<double>(loss_.value_and_gradient(out, y_batch, gradient));
+                update_metrics(out, y_batch);
+                model_.backward(x_batch, gradient);
+                optimizer_.step(std::span<parameter_view<value_type>>(params));
+                loss_sum += batch_loss * static_cast<double>(rows.size());
+                seen += rows.size();
+                train_logs[0].value = loss_sum / static_cast<double>(seen);
+                read_metrics(train_logs, 1);
+                for_each_callback([&](auto& c) { detail::call_on_batch_end(c, state); });
+            }
+            std::copy(train_logs.begin(), train_logs.end(), epoch_logs.begin());
+            if (validating) {
+                if (x_validation != nullptr) {
+                    measure(*x_validation, *y_validation,
+                            std::span<const std::size_t>(external_rows), 256, validation_values,
+                            y_eval);
+                } else {
+                    measure(x, y, std::span<const std::size_t>(validation_rows), 256,
+                            validation_values, y_eval);
+                }
+                std::copy(validation_values.begin(), validation_values.end(),
+                          epoch_logs.begin() + static_cast<std::ptrdiff_t>(train_logs.size()));
+            }
+            state.logs = std::span<const log_entry>(epoch_logs);
+            result.append(epoch, epoch_logs);
+            for_each_callback([&](auto& c) { detail::call_on_epoch_end(c, state); });
+        }
+        for_each_callback([&](auto& c) { detail::call_on_train_end(c, state); });
+        if (state.learning_rate != optimizer_.learning_rate()) {
+            optimizer_.set_learning_rate(state.learning_rate);
+        }
+        return result;
+    }
+
+    Model& model_;
+    Loss loss_;
+    Optimizer optimizer_;
+    std::tuple<Metrics...> metrics_;
+    input_type eval_x_;
+};
+
+} // namespace xtnn

@@ -1,0 +1,180 @@
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <sstream>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include <xtnn/xtnn.hpp>
+
+#include "support/helpers.hpp"
+
+namespace {
+
+auto make_model(std::uint64_t seed) {
+    xtnn::sequential model{xtnn::dense{2, 32}, xtnn::relu{}, xtnn::dense{32, 32}, xtnn::relu{},
+                           xtnn::dense{32, 2}};
+    model.initialize(seed);
+    return model;
+}
+
+template <class Model>
+std::vector<float> weights_of(Model& model) {
+    std::vector<float> all;
+    for (const auto& p : model.parameters()) {
+        all.insert(all.end(), p.value.begin(), p.value.end());
+    }
+    return all;
+}
+
+const auto spirals = xtnn::make_two_spirals<float>({.samples_per_class = 200, .seed = 1});
+const auto held_out = xtnn::make_two_spirals<float>({.samples_per_class = 100, .seed = 2});
+
+} // namespace
+
+TEST_CASE("trainer: fit learns, and its history matches an independent evaluate",
+          "[model][trainer]") {
+    auto model = make_model(1);
+    xtnn::trainer trainer{model, xtnn::softmax_cross_entropy{}, xtnn::adam({.learning_rate = 0.01}),
+                          xtnn::accuracy{}};
+    const auto history = trainer.fit(
+        spirals.features, spirals.labels, xtnn::validation_data{held_out.features, held_out.labels},
+        {.epochs = 60, .batch_size = 16, .seed = 3, .verbose = xtnn::verbosity::silent});
+    CHECK(history.keys() ==
+          std::vector<std::string>{"loss", "accuracy", "val_loss", "val_accuracy"});
+    REQUIRE(history.size() == 60);
+    CHECK(history["loss"].back() < history["loss"].front() / 5);
+    CHECK(history["val_accuracy"].back() >= 0.95);
+    const auto report = trainer.evaluate(held_out.features, held_out.labels);
+    CHECK(report.loss() == history["val_loss"].back());
+    CHECK(report["accuracy"] == history["val_accuracy"].back());
+    REQUIRE_THROWS_AS(report["nope"], std::out_of_range);
+    REQUIRE_THROWS_WITH(history["nope"], Catch::Contains("keys: loss, accuracy, val_loss"));
+}
+
+TEST_CASE("trainer: validation_split holds out a seeded random subset", "[model][trainer]") {
+    auto model = make_model(1);
+    xtnn::trainer trainer{model, xtnn::softmax_cross_entropy{}, xtnn::adam(), xtnn::accuracy{}};
+    // The data is sorted by class: a last-10% split would hold out class 1 only, and the
+    // validation accuracy of an untrained model would be 0 or 1.
+    const auto history = trainer.fit(spirals.features, spirals.labels,
+                                     {.epochs = 1,
+                                      .batch_size = 400,
+                                      .shuffle = false,
+                                      .validation_split = 0.25,
+                                      .verbose = xtnn::verbosity::silent});
+    const double val_accuracy = history["val_accuracy"][0];
+    CHECK(val_accuracy > 0.2);
+    CHECK(val_accuracy < 0.8);
+}
+
+TEST_CASE("trainer: the same seed gives bit-identical weights", "[model][trainer]") {
+    auto run = [](std::uint64_t seed) {
+        auto model = make_model(4);
+        xtnn::trainer trainer{model, xtnn::softmax_cross_entropy{}, xtnn::adam()};
+        trainer.fit(spirals.features, spirals.labels,
+                    {.epochs = 3,
+                     .batch_size = 32,
+                     .validation_split = 0.1,
+                     .seed = seed,
+                     .verbose = xtnn::verbosity::silent});
+        return weights_of(model);
+    };
+    const auto a = run(5), b = run(5), c = run(6);
+    REQUIRE(a.size() == b.size());
+    CHECK(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0);
+    CHECK(a != c);
+}
+
+TEST_CASE("trainer: callbacks see every batch and can stop or change the rate",
+          "[model][trainer]") {
+    auto model = make_model(1);
+    xtnn::trainer trainer{model, xtnn::softmax_cross_entropy{}, xtnn::sgd({.learning_rate = 0.1})};
+    std::size_t batches = 0, epochs = 0;
+    auto count = xtnn::lambda_callback(xtnn::hook::batch_end, [&](auto& s) {
+        ++batches;
+        CHECK(std::isfinite(s.log("loss")));
+        CHECK(s.parameters.size() == 6);
+    });
+    auto per_epoch = xtnn::lambda_callback(xtnn::hook::epoch_end, [&](auto& s) {
+        ++epochs;
+        s.learning_rate = 0.01;
+        if (s.epoch == 2) {
+            s.stop_training = true;
+        }
+    });
+    const auto history = trainer.fit(
+        spirals.features, spirals.labels,
+        {.epochs = 10, .batch_size = 100, .verbose = xtnn::verbosity::silent}, count, per_epoch);
+    CHECK(epochs == 3);
+    CHECK(batches == 3 * 4);
+    CHECK(history.size() == 3);
+    CHECK(trainer.optimizer().learning_rate() == 0.01);
+}
+
+TEST_CASE("trainer: initial_epoch resumes the epoch count", "[model][trainer]") {
+    auto model = make_model(1);
+    xtnn::trainer trainer{model, xtnn::softmax_cross_entropy{}, xtnn::adam()};
+    const auto history =
+        trainer.fit(spirals.features, spirals.labels,
+                    {.epochs = 4, .initial_epoch = 2, .verbose = xtnn::verbosity::silent});
+    CHECK(history.epochs() == std::vector<std::size_t>{2, 3});
+    std::ostringstream csv;
+    history.write_csv(csv);
+    CHECK_THAT(csv.str(), Catch::StartsWith("epoch,loss\n3,"));
+}
+
+TEST_CASE("trainer: the progress display, as lines and as a bar", "[model][trainer]") {
+    auto model = make_model(1);
+    xtnn::trainer trainer{model, xtnn::softmax_cross_entropy{}, xtnn::adam(), xtnn::accuracy{}};
+    std::ostringstream lines, bar;
+    trainer.fit(spirals.features, spirals.labels,
+                {.epochs = 2,
+                 .batch_size = 100,
+                 .validation_split = 0.2,
+                 .verbose = xtnn::verbosity::silent},
+                xtnn::progress_bar(lines, xtnn::progress_style::lines),
+                xtnn::progress_bar(bar, xtnn::progress_style::bar));
+    CHECK_THAT(lines.str(), Catch::Matches("Epoch 1/2 - 4/4 - [0-9]+s [0-9]+ms/step - loss: "
+                                           "[0-9.]+ - accuracy: [0-9.]+ - val_loss: [0-9.]+ - "
+                                           "val_accuracy: [0-9.]+\nEpoch 2/2 .*\n"));
+    CHECK_THAT(bar.str(), Catch::StartsWith("Epoch 1/2\n\r4/4 [==============================]"));
+    CHECK_THAT(bar.str(), Catch::Contains("Epoch 2/2\n"));
+}
+
+TEST_CASE("predict: batched outputs, classes and probabilities", "[model][trainer]") {
+    auto model = make_model(2);
+    const auto all = model.forward(held_out.features); // one batch of 200
+    const xtnn::tensor<float, 2> expected = all;
+    const auto batched = xtnn::predict(model, held_out.features, 7); // 200 = 28 * 7 + 4
+    CHECK(xtnn::test::max_abs_difference(batched, expected) < 1e-6);
+    const auto classes = xtnn::predict_classes(model, held_out.features, 64);
+    const auto probabilities = xtnn::predict_probabilities(model, held_out.features);
+    for (std::size_t r = 0; r < 200; ++r) {
+        REQUIRE(classes(r) == (expected(r, 1) > expected(r, 0) ? 1 : 0));
+        REQUIRE(probabilities(r, 0) + probabilities(r, 1) == Approx(1.0f));
+        REQUIRE((probabilities(r, 1) > probabilities(r, 0)) == (classes(r) == 1));
+    }
+}
+
+TEST_CASE("trainer: bad data and options", "[model][trainer]") {
+    auto model = make_model(1);
+    xtnn::trainer trainer{model, xtnn::softmax_cross_entropy{}, xtnn::adam()};
+    const xtnn::tensor<std::int64_t, 1> few = {0, 1, 0};
+    REQUIRE_THROWS_MATCHES(trainer.fit(spirals.features, few), xtnn::shape_error,
+                           Catch::Message("fit: inputs and targets differ in samples; expected "
+                                          "400 targets, got (3,)"));
+    REQUIRE_THROWS_WITH(trainer.fit(spirals.features, spirals.labels, {.batch_size = 0}),
+                        Catch::Contains("batch_size must be > 0"));
+    REQUIRE_THROWS_WITH(trainer.fit(spirals.features, spirals.labels, {.validation_split = 1.0}),
+                        Catch::Contains("validation_split must be in [0, 1), got 1"));
+    REQUIRE_THROWS_WITH(trainer.fit(spirals.features, spirals.labels, {.validation_split = 0.0001}),
+                        Catch::Contains("leaves no training or no validation sample"));
+    REQUIRE_THROWS_WITH(trainer.evaluate(spirals.features, few),
+                        Catch::Contains("evaluate: inputs and targets differ"));
+    xtnn::tensor<float, 2> three_features(xtnn::shape<2>{5, 3});
+    xtnn::tensor<std::int64_t, 1> five = {0, 1, 0, 1, 0};
+    REQUIRE_THROWS_WITH(trainer.fit(three_features, five, {.verbose = xtnn::verbosity::silent}),
+                        Catch::Contains("layer 0 (dense) rejects its input (5, 3)"));
+}
