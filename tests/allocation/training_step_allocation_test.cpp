@@ -114,3 +114,33 @@ TEST_CASE("allocation: a warmed-up training step allocates nothing", "[allocatio
         check_training_step(xtnn::adagrad());
     }
 }
+
+TEST_CASE("allocation: fit's steady state allocates nothing per batch", "[allocation]") {
+    const auto data = xtnn::make_two_spirals<float>({.samples_per_class = 256, .seed = 1});
+    xtnn::sequential model{xtnn::dense{2, 64}, xtnn::relu{}, xtnn::dropout{0.1},
+                           xtnn::dense{64, 2}};
+    xtnn::trainer trainer{model, xtnn::softmax_cross_entropy{}, xtnn::adam(), xtnn::accuracy{},
+                          xtnn::top_k_accuracy(1)};
+    // From the end of the first batch of the second epoch to the end of its last batch:
+    // gathering, forward, loss, backward, step, metrics, logs and callbacks, shuffled.
+    long during = -1;
+    std::size_t batches_counted = 0;
+    auto probe = xtnn::lambda_callback(xtnn::hook::batch_end, [&](auto& s) {
+        if (s.epoch != 1) {
+            return;
+        }
+        if (s.batch == 0) {
+            allocations = 0;
+            counting = true;
+        } else if (s.batch + 1 == s.batches) {
+            counting = false;
+            during = allocations.load();
+        }
+        ++batches_counted;
+    });
+    trainer.fit(data.features, data.labels,
+                {.epochs = 2, .batch_size = 32, .verbose = xtnn::verbosity::silent}, probe);
+    counting = false;
+    CHECK(batches_counted == 16);
+    CHECK(during == 0);
+}
