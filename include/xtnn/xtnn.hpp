@@ -36,7 +36,12 @@
 #include <xtnn/losses/mean_squared_error.hpp>
 #include <xtnn/losses/softmax_cross_entropy.hpp>
 #include <xtnn/model/callbacks/callback.hpp>
+#include <xtnn/model/callbacks/early_stopping.hpp>
+#include <xtnn/model/callbacks/learning_rate_schedules.hpp>
+#include <xtnn/model/callbacks/model_checkpoint.hpp>
+#include <xtnn/model/callbacks/monitor.hpp>
 #include <xtnn/model/callbacks/progress_bar.hpp>
+#include <xtnn/model/callbacks/terminate_on_nan.hpp>
 #include <xtnn/model/history.hpp>
 #include <xtnn/model/sequential.hpp>
 #include <xtnn/model/trainer.hpp>

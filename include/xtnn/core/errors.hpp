@@ -38,6 +38,14 @@ class io_error : public std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
+/// A computation produced NaN or infinity, e.g. a training loss that diverged; the message
+/// says where (epoch and batch).
+/// @ingroup core
+class numeric_error : public std::runtime_error {
+  public:
+    using std::runtime_error::runtime_error;
+};
+
 namespace detail {
 
 /// Builds `where: what; expected X, got Y`.

@@ -88,29 +88,24 @@ inline bool read_exactly(zip_file_t* file, void* out, std::size_t size) {
 
 } // namespace detail
 
-/// Writes every parameter of `model` to an .npz file (a zip of .npy arrays), named as in
-/// PyTorch's state dict ("0.weight", "0.bias", …) with PyTorch's layouts.
+/// Writes parameter views to an .npz file (a zip of .npy arrays), one array per view, named
+/// after the view: what save_weights() does for a whole model, and what callbacks use.
 ///
-/// `numpy.load(path)` reads it, and `torch.nn.Sequential(...).load_state_dict({k:
-/// torch.from_numpy(v) for k, v in numpy.load(path).items()})` takes it. The arrays are stored
-/// uncompressed, as numpy.savez does. The file is written under a temporary name in the same
-/// directory and renamed into place, so a failed save never destroys a previous file.
-///
-/// @throws io_error naming the file if it cannot be written.
+/// The arrays are stored uncompressed, as numpy.savez does. The file is written under a
+/// temporary name in the same directory and renamed into place, so a failed save never
+/// destroys a previous file.
+/// @throws io_error naming the file if it cannot be written, or if there is nothing to save.
 /// @code
-/// xtnn::save_weights(model, "mnist_mlp.npz");
+/// auto params = model.parameters();
+/// xtnn::save_parameters(std::span(params), "weights.npz");
 /// @endcode
 /// @ingroup io
-template <detail::has_parameter_views Model>
-void save_weights(Model& model, const std::filesystem::path& path) {
-    using view_type = std::ranges::range_value_t<decltype(model.parameters())>;
-    using T = std::remove_cvref_t<decltype(*std::declval<view_type>().value.data())>;
+template <std::floating_point T>
+void save_parameters(std::span<const parameter_view<T>> params, const std::filesystem::path& path) {
     const std::string where = detail::npz_where("save_weights", path);
-    auto params = model.parameters();
     if (params.empty()) {
         throw io_error(where + ": the model has no parameters to save");
     }
-
     // The temporary file: same directory (so the rename is atomic), unique name.
     const std::filesystem::path directory =
         path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
@@ -163,6 +158,27 @@ void save_weights(Model& model, const std::filesystem::path& path) {
         std::filesystem::remove(temporary, ignored);
         throw;
     }
+}
+
+/// Writes every parameter of `model` to an .npz file (a zip of .npy arrays), named as in
+/// PyTorch's state dict ("0.weight", "0.bias", …) with PyTorch's layouts.
+///
+/// `numpy.load(path)` reads it, and `torch.nn.Sequential(...).load_state_dict({k:
+/// torch.from_numpy(v) for k, v in numpy.load(path).items()})` takes it. The file is written
+/// under a temporary name and renamed into place (see save_parameters()), so a failed save
+/// never destroys a previous file.
+///
+/// @throws io_error naming the file if it cannot be written.
+/// @code
+/// xtnn::save_weights(model, "mnist_mlp.npz");
+/// @endcode
+/// @ingroup io
+template <detail::has_parameter_views Model>
+void save_weights(Model& model, const std::filesystem::path& path) {
+    using view_type = std::ranges::range_value_t<decltype(model.parameters())>;
+    using T = std::remove_cvref_t<decltype(*std::declval<view_type>().value.data())>;
+    const auto params = model.parameters();
+    save_parameters(std::span<const parameter_view<T>>(params), path);
 }
 
 /// Reads the parameters of `model` from an .npz file written by save_weights, numpy.savez or

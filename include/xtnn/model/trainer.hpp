@@ -24,6 +24,7 @@
 #include <xtnn/data/batching.hpp>
 #include <xtnn/model/callbacks/callback.hpp>
 #include <xtnn/model/callbacks/progress_bar.hpp>
+#include <xtnn/model/callbacks/terminate_on_nan.hpp>
 #include <xtnn/model/history.hpp>
 
 namespace xtnn {
@@ -47,6 +48,9 @@ struct fit_options {
     std::size_t initial_epoch = 0; ///< The epoch to start at (to resume training).
     std::uint64_t seed = 0;        ///< Seed of the validation split and the shuffles.
     verbosity verbose = verbosity::automatic; ///< What fit prints.
+    /// Throw numeric_error (naming the epoch and batch) when a batch's loss is NaN or
+    /// infinite, before that batch changes the weights.
+    bool check_finite = true;
 };
 
 /// Explicit validation data for trainer::fit(), held by reference for the call.
@@ -393,6 +397,10 @@ class trainer {
                 const auto& out = model_.forward(x_batch, mode::training);
                 const double batch_loss =
                     static_cast<double>(loss_.value_and_gradient(out, y_batch, gradient));
+                if (o.check_finite) {
+                    terminate_on_nan::check(batch_loss, epoch, b);
+                }
+                state.batch_loss = batch_loss;
                 update_metrics(out, y_batch);
                 model_.backward(x_batch, gradient);
                 optimizer_.step(std::span<parameter_view<value_type>>(params));

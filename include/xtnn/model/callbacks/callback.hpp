@@ -30,6 +30,7 @@ struct training_state {
     std::size_t batch = 0;                   ///< The current batch of the epoch, 0-based.
     std::size_t batches = 0;                 ///< Batches per epoch.
     std::size_t samples = 0;                 ///< Training samples per epoch.
+    double batch_loss = 0;                   ///< The loss of the last batch.
     std::span<const log_entry> logs;         ///< The named values so far.
     std::span<parameter_view<T>> parameters; ///< The model's parameters.
     double learning_rate = 0;                ///< The optimizer's rate; may be set.

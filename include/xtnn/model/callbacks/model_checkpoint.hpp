@@ -1,0 +1,83 @@
+/// @file
+/// model_checkpoint: save the weights every epoch, or whenever a watched value improves.
+#pragma once
+
+#include <cstddef>
+#include <cstdio>
+#include <filesystem>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <xtnn/io/npz.hpp>
+#include <xtnn/model/callbacks/monitor.hpp>
+
+namespace xtnn {
+
+/// Options of model_checkpoint.
+/// @ingroup model
+struct model_checkpoint_options {
+    /// Where to save; "{epoch}" is replaced by the epoch number from 1, two digits wide
+    /// ("weights-{epoch}.npz" -> "weights-03.npz").
+    std::filesystem::path path = "checkpoint.npz";
+    bool save_best_only = false;                 ///< Save only when the watched value improves.
+    std::string monitor = "val_loss";            ///< The value watched with save_best_only.
+    monitor_mode mode = monitor_mode::automatic; ///< Whether it should fall or rise.
+};
+
+/// Saves the model's weights (.npz, as save_weights) at the end of every epoch, or with
+/// `save_best_only` only when the watched value improved. Each save replaces the file
+/// atomically, so an interrupted run leaves the last complete checkpoint.
+/// @code
+/// xtnn::model_checkpoint checkpoint({.path = "best.npz", .save_best_only = true});
+/// trainer.fit(x, y, {.epochs = 20, .validation_split = 0.1}, checkpoint);
+/// xtnn::load_weights(model, "best.npz");
+/// @endcode
+/// @ingroup model
+class model_checkpoint {
+  public:
+    /// A callback with the given options.
+    explicit model_checkpoint(model_checkpoint_options options = {})
+        : options_(std::move(options)),
+          monitor_(options_.monitor, options_.mode, 0.0, "model_checkpoint") {}
+
+    /// The files written, in order.
+    const std::vector<std::filesystem::path>& saved() const { return saved_; }
+
+    /// Resets the watch.
+    template <class State>
+    void on_train_begin(State&) {
+        monitor_.reset();
+    }
+
+    /// Saves if due.
+    template <class State>
+    void on_epoch_end(State& s) {
+        if (options_.save_best_only && !monitor_.improves(monitor_.read(s, "model_checkpoint"))) {
+            return;
+        }
+        const auto path = path_for(s.epoch);
+        using view = typename decltype(s.parameters)::value_type;
+        save_parameters(std::span<const view>(s.parameters.data(), s.parameters.size()), path);
+        saved_.push_back(path);
+    }
+
+  private:
+    std::filesystem::path path_for(std::size_t epoch) const {
+        std::string p = options_.path.string();
+        const auto at = p.find("{epoch}");
+        if (at != std::string::npos) {
+            char number[32];
+            std::snprintf(number, sizeof number, "%02zu", epoch + 1);
+            p.replace(at, 7, number);
+        }
+        return p;
+    }
+
+    model_checkpoint_options options_;
+    detail::monitor monitor_;
+    std::vector<std::filesystem::path> saved_;
+};
+
+} // namespace xtnn
