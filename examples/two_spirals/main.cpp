@@ -1,5 +1,5 @@
-// Two spirals: trains a small MLP to separate two interleaved spirals, then draws the decision
-// regions it learned as text. A plain training loop over xtnn's sequential, loss and optimizer.
+// Two spirals: trains a small MLP to separate two interleaved spirals with xtnn's trainer,
+// then draws the decision regions it learned as text.
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
@@ -21,18 +21,8 @@ struct options {
     double learning_rate = 0.01;
     std::uint64_t seed = 42;
     bool quiet = false;
+    std::string output;
 };
-
-template <class Model>
-double accuracy(Model& model, const xtnn::labelled_data<float>& data) {
-    const auto& logits = model.forward(data.features);
-    std::size_t right = 0;
-    for (std::size_t r = 0; r < logits.shape()[0]; ++r) {
-        const auto predicted = logits(r, 1) > logits(r, 0) ? 1 : 0;
-        right += predicted == data.labels(r) ? 1 : 0;
-    }
-    return 100.0 * static_cast<double>(right) / static_cast<double>(logits.shape()[0]);
-}
 
 // Draws the plane from -1.2 to 1.2: '.' and ':' are the two predicted classes, 'o' and 'x'
 // training points of class 0 and 1.
@@ -79,6 +69,7 @@ int main(int argc, char** argv) {
         ->check(CLI::PositiveNumber);
     app.add_option("--seed", o.seed, "Seed of the data, the weights and the shuffling");
     app.add_flag("--quiet", o.quiet, "Print only the final figures");
+    app.add_option("--output", o.output, "Save the trained weights to this .npz file");
     CLI11_PARSE(app, argc, argv);
 
     try {
@@ -94,53 +85,30 @@ int main(int argc, char** argv) {
             std::cout << model.summary({o.batch_size, 2}) << "\n";
         }
 
-        xtnn::adam optimizer({.learning_rate = o.learning_rate});
-        const xtnn::softmax_cross_entropy loss;
-        auto params = model.parameters();
-        const std::size_t n = train.labels.size();
-        std::vector<std::size_t> order(n);
-        std::iota(order.begin(), order.end(), 0);
-        xtnn::random_engine shuffle_rng(xtnn::derive_seed(o.seed, 2));
-        xtnn::tensor<float, 2> x_batch, dy;
-        xtnn::tensor<std::int64_t, 1> y_batch;
-
+        xtnn::trainer trainer{model, xtnn::softmax_cross_entropy{},
+                              xtnn::adam({.learning_rate = o.learning_rate}), xtnn::accuracy{}};
         const auto start = std::chrono::steady_clock::now();
-        for (std::size_t epoch = 1; epoch <= o.epochs; ++epoch) {
-            shuffle_rng.shuffle(std::span<std::size_t>(order));
-            double total = 0;
-            std::size_t steps = 0;
-            for (std::size_t first = 0; first < n; first += o.batch_size) {
-                const std::size_t b = std::min(o.batch_size, n - first);
-                if (x_batch.shape()[0] != b) {
-                    x_batch.resize(xtnn::shape<2>{b, 2});
-                    y_batch.resize(xtnn::shape<1>{b});
-                }
-                for (std::size_t r = 0; r < b; ++r) {
-                    x_batch(r, 0) = train.features(order[first + r], 0);
-                    x_batch(r, 1) = train.features(order[first + r], 1);
-                    y_batch(r) = train.labels(order[first + r]);
-                }
-                const auto& logits = model.forward(x_batch, xtnn::mode::training);
-                total += loss.value_and_gradient(logits, y_batch, dy);
-                model.backward(x_batch, dy);
-                optimizer.step(params);
-                ++steps;
-            }
-            if (!o.quiet && (epoch % 20 == 0 || epoch == 1 || epoch == o.epochs)) {
-                std::cout << "epoch " << epoch << "/" << o.epochs << "  loss "
-                          << total / static_cast<double>(steps) << "  train accuracy "
-                          << accuracy(model, train) << "%\n";
-            }
-        }
+        const auto history = trainer.fit(
+            train.features, train.labels, xtnn::validation_data{test.features, test.labels},
+            {.epochs = o.epochs,
+             .batch_size = o.batch_size,
+             .seed = o.seed,
+             .verbose = o.quiet ? xtnn::verbosity::silent : xtnn::verbosity::automatic});
         const double seconds =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        if (!o.output.empty()) {
+            xtnn::save_weights(model, o.output);
+            std::cout << "weights saved to " << o.output << "\n";
+        }
 
         if (!o.quiet) {
             std::cout << "\nDecision regions ('.' class 0, ':' class 1; o/x training points):\n";
             draw(model, train);
         }
-        std::cout << "training time: " << seconds << " s\n";
-        std::cout << "test accuracy: " << accuracy(model, test) << "%\n";
+        const auto report = trainer.evaluate(test.features, test.labels);
+        std::cout << "training time: " << seconds << " s for " << history.size() << " epochs\n";
+        std::cout << "test loss: " << report.loss() << "\n";
+        std::cout << "test accuracy: " << 100 * report["accuracy"] << "%\n";
     } catch (const std::exception& e) {
         std::cerr << "two_spirals: " << e.what() << "\n";
         return 1;

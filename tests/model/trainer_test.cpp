@@ -136,7 +136,7 @@ TEST_CASE("trainer: the progress display, as lines and as a bar", "[model][train
                  .verbose = xtnn::verbosity::silent},
                 xtnn::progress_bar(lines, xtnn::progress_style::lines),
                 xtnn::progress_bar(bar, xtnn::progress_style::bar));
-    CHECK_THAT(lines.str(), Catch::Matches("Epoch 1/2 - 4/4 - [0-9]+s [0-9]+ms/step - loss: "
+    CHECK_THAT(lines.str(), Catch::Matches("Epoch 1/2 - 4/4 - [0-9]+s [0-9]+(ms|us)/step - loss: "
                                            "[0-9.]+ - accuracy: [0-9.]+ - val_loss: [0-9.]+ - "
                                            "val_accuracy: [0-9.]+\nEpoch 2/2 .*\n"));
     CHECK_THAT(bar.str(), Catch::StartsWith("Epoch 1/2\n\r4/4 [==============================]"));

@@ -49,6 +49,7 @@ struct training_state {
 
 namespace detail {
 
+/// @cond INTERNAL
 // Calls a hook when the callback has it; callbacks implement only the hooks they need.
 #define XTNN_DEFINE_HOOK(hook)                                                                     \
     template <class Callback, class State>                                                         \
@@ -63,6 +64,7 @@ XTNN_DEFINE_HOOK(on_batch_end)
 XTNN_DEFINE_HOOK(on_epoch_end)
 XTNN_DEFINE_HOOK(on_train_end)
 #undef XTNN_DEFINE_HOOK
+/// @endcond
 
 template <class C, class State>
 concept has_any_hook = requires(C& c, State& s) {

@@ -17,7 +17,7 @@ namespace xtnn {
 /// @ingroup model
 enum class progress_style {
     automatic, ///< bar on a terminal (std::cout to a TTY), lines otherwise
-    bar,       ///< one live line per epoch, redrawn with '\r'
+    bar,       ///< one live line per epoch, redrawn in place (carriage return)
     lines      ///< one plain line per finished epoch (logs, CI)
 };
 
@@ -110,10 +110,14 @@ class progress_bar {
             append("Epoch %zu/%zu - %zu/%zu", s.epoch + 1, s.epochs, done, s.batches);
         }
         if (finished || style_ == progress_style::lines) {
-            append(" - %.0fs %.0fms/step", elapsed, per_step * 1e3);
+            append(" - %.0fs", elapsed);
         } else {
-            append(" - ETA: %.0fs - %.0fms/step", per_step * static_cast<double>(s.batches - done),
-                   per_step * 1e3);
+            append(" - ETA: %.0fs", per_step * static_cast<double>(s.batches - done));
+        }
+        if (per_step >= 1e-3) {
+            append(" %.0fms/step", per_step * 1e3);
+        } else {
+            append(" %.0fus/step", per_step * 1e6);
         }
         for (const auto& entry : s.logs) {
             append(" - %s: %.4f", entry.name.c_str(), entry.value);
