@@ -17,7 +17,7 @@
 #include <xtnn/core/parameter.hpp>
 #include <xtnn/core/random.hpp>
 #include <xtnn/core/tensor.hpp>
-#include <xtnn/data/batching.hpp>
+#include <xtnn/core/gather_rows.hpp>
 #include <xtnn/data/two_spirals.hpp>
 #include <xtnn/init/constant.hpp>
 #include <xtnn/init/glorot.hpp>
@@ -38,7 +38,6 @@
 #include <xtnn/model/callbacks/callback.hpp>
 #include <xtnn/model/callbacks/early_stopping.hpp>
 #include <xtnn/model/callbacks/learning_rate_schedules.hpp>
-#include <xtnn/model/callbacks/model_checkpoint.hpp>
 #include <xtnn/model/callbacks/monitor.hpp>
 #include <xtnn/model/callbacks/progress_bar.hpp>
 #include <xtnn/model/callbacks/terminate_on_nan.hpp>
@@ -56,4 +55,6 @@
 #include <xtnn/optimizers/sgd.hpp>
 #include <xtnn/testing/gradient_check.hpp>
 #include <xtnn/version.hpp>
+#include <xtnn/io/model_checkpoint.hpp>
+#include <xtnn/io/npy.hpp>
 #include <xtnn/io/npz.hpp>

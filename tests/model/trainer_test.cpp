@@ -178,3 +178,44 @@ TEST_CASE("trainer: bad data and options", "[model][trainer]") {
     REQUIRE_THROWS_WITH(trainer.fit(three_features, five, {.verbose = xtnn::verbosity::silent}),
                         Catch::Contains("layer 0 (dense) rejects its input (5, 3)"));
 }
+
+namespace {
+
+// A user's own metric: the mean probability the model gives the true class.
+class mean_true_probability {
+  public:
+    std::string name() const { return "true_probability"; }
+    void reset() { sum_ = 0, count_ = 0; }
+    template <class T, class Labels>
+    void update(const xtnn::tensor<T, 2>& logits, const Labels& labels) {
+        for (std::size_t r = 0; r < logits.shape()[0]; ++r) {
+            const double a = logits(r, 0), b = logits(r, 1);
+            const double p1 = 1.0 / (1.0 + std::exp(a - b));
+            sum_ += labels(r) == 1 ? p1 : 1.0 - p1;
+            ++count_;
+        }
+    }
+    double result() const { return count_ == 0 ? 0.0 : sum_ / static_cast<double>(count_); }
+
+  private:
+    double sum_ = 0;
+    std::size_t count_ = 0;
+};
+
+} // namespace
+
+TEST_CASE("trainer: a user-defined metric is logged like the built-in ones", "[model][trainer]") {
+    STATIC_REQUIRE(
+        xtnn::metric<mean_true_probability, xtnn::tensor<float, 2>, xtnn::tensor<std::int64_t, 1>>);
+    auto model = make_model(1);
+    xtnn::trainer trainer{model, xtnn::softmax_cross_entropy{}, xtnn::adam({.learning_rate = 0.01}),
+                          mean_true_probability{}, xtnn::top_k_accuracy(1)};
+    const auto history = trainer.fit(spirals.features, spirals.labels,
+                                     xtnn::validation_data{held_out.features, held_out.labels},
+                                     {.epochs = 20, .verbose = xtnn::verbosity::silent});
+    CHECK(history.keys() == std::vector<std::string>{"loss", "true_probability", "top_1_accuracy",
+                                                     "val_loss", "val_true_probability",
+                                                     "val_top_1_accuracy"});
+    CHECK(history["val_true_probability"].back() > history["val_true_probability"].front());
+    CHECK(history["val_true_probability"].back() > 0.8);
+}

@@ -18,10 +18,10 @@
 #include <vector>
 
 #include <xtnn/core/errors.hpp>
+#include <xtnn/core/gather_rows.hpp>
 #include <xtnn/core/math.hpp>
 #include <xtnn/core/random.hpp>
 #include <xtnn/core/tensor.hpp>
-#include <xtnn/data/batching.hpp>
 #include <xtnn/model/callbacks/callback.hpp>
 #include <xtnn/model/callbacks/progress_bar.hpp>
 #include <xtnn/model/callbacks/terminate_on_nan.hpp>
@@ -163,9 +163,11 @@ typename Model::output_type predict_probabilities(Model& model, const typename M
 /// sorted by class still gives a fair split) or validation_data, each epoch ends with an
 /// evaluation whose values are logged as "val_loss", "val_accuracy"…
 ///
-/// Determinism: the same seed, data and model initialization give bit-identical weights
-/// (the shuffles, the split and dropout are all seeded; BLAS calls are deterministic for a
-/// given thread count and machine).
+/// Determinism: the same seed, data and model initialization give bit-identical weights on
+/// the same machine and BLAS thread count (the shuffles, the split and dropout are seeded, and
+/// xtnn's own loops run in a fixed order). Across BLAS thread counts the results agree only
+/// closely: OpenBLAS splits a product differently with 2 threads than with 1, which changes
+/// the rounding of some sums in the last bits.
 ///
 /// The trainer refers to the model (it must outlive the trainer) and owns the loss,
 /// optimizer and metrics.

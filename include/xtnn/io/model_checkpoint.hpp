@@ -1,5 +1,6 @@
 /// @file
 /// model_checkpoint: save the weights every epoch, or whenever a watched value improves.
+/// (A training callback that lives with the weight files it writes.)
 #pragma once
 
 #include <cstddef>

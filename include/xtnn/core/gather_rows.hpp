@@ -18,7 +18,7 @@ namespace xtnn {
 /// xtnn::tensor<float, 2> batch;
 /// xtnn::gather_rows(x, std::span(order).subspan(first, 32), batch);
 /// @endcode
-/// @ingroup data
+/// @ingroup core
 template <class T, std::size_t N>
 void gather_rows(const tensor<T, N>& source, std::span<const std::size_t> rows,
                  tensor<T, N>& batch) {

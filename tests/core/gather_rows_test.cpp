@@ -1,0 +1,35 @@
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include <xtnn/core/gather_rows.hpp>
+
+#include "support/helpers.hpp"
+
+TEST_CASE("gather_rows: copies the chosen rows in order, at any rank", "[core][gather_rows]") {
+    const auto source = xtnn::test::random_tensor<float, 3>({5, 2, 3}, 1);
+    const std::vector<std::size_t> rows{4, 0, 4};
+    xtnn::tensor<float, 3> batch;
+    xtnn::gather_rows(source, std::span<const std::size_t>(rows), batch);
+    REQUIRE(batch.shape() == xtnn::shape<3>{3, 2, 3});
+    for (std::size_t r = 0; r < rows.size(); ++r) {
+        for (std::size_t i = 0; i < 2; ++i) {
+            for (std::size_t j = 0; j < 3; ++j) {
+                REQUIRE(batch(r, i, j) == source(rows[r], i, j));
+            }
+        }
+    }
+}
+
+TEST_CASE("gather_rows: reuses the buffer for batches of the same size", "[core][gather_rows]") {
+    xtnn::tensor<int, 1> labels = {7, 8, 9, 10};
+    xtnn::tensor<int, 1> batch;
+    const std::vector<std::size_t> a{0, 1}, b{3, 2}, c{1};
+    xtnn::gather_rows(labels, std::span<const std::size_t>(a), batch);
+    const int* storage = batch.data();
+    xtnn::gather_rows(labels, std::span<const std::size_t>(b), batch);
+    CHECK(batch.data() == storage);
+    CHECK(xtnn::test::equal(batch, xtnn::tensor<int, 1>{10, 9}));
+    xtnn::gather_rows(labels, std::span<const std::size_t>(c), batch);
+    CHECK(xtnn::test::equal(batch, xtnn::tensor<int, 1>{8}));
+}
