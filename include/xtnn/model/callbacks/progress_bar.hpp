@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdarg>
 #include <cstddef>
 #include <cstdio>
 #include <iostream>
@@ -84,51 +85,62 @@ class progress_bar {
   private:
     using clock = std::chrono::steady_clock;
 
+    // A fixed buffer that printf-style appends go into (no allocation while training).
+    struct line_writer {
+        char data[1024] = {};
+        std::size_t size = 0;
+        [[gnu::format(printf, 2, 3)]] void append(const char* format, ...) {
+            va_list arguments;
+            va_start(arguments, format);
+            const int written = std::vsnprintf(data + size, sizeof data - size, format, arguments);
+            va_end(arguments);
+            if (written > 0) {
+                size = std::min(sizeof data - 1, size + static_cast<std::size_t>(written));
+            }
+        }
+    };
+
     template <class State>
     void draw(const State& s, bool finished) {
         const std::size_t done = finished ? s.batches : s.batch + 1;
         const double elapsed = std::chrono::duration<double>(clock::now() - start_).count();
         const double per_step = done == 0 ? 0.0 : elapsed / static_cast<double>(done);
-        char line[1024];
-        int n = 0;
-        const auto append = [&](const char* format, auto... values) {
-            if (n >= 0 && static_cast<std::size_t>(n) < sizeof line) {
-                n += std::snprintf(line + n, sizeof line - static_cast<std::size_t>(n), format,
-                                   values...);
-            }
-        };
+        line_writer line;
         if (style_ == progress_style::bar) {
-            append("\r%*zu/%zu [", static_cast<int>(std::to_string(s.batches).size()), done,
-                   s.batches);
+            int digits = 1;
+            for (std::size_t b = s.batches; b >= 10; b /= 10) {
+                ++digits;
+            }
+            line.append("\r%*zu/%zu [", digits, done, s.batches);
             const std::size_t width = 30;
             const std::size_t filled = s.batches == 0 ? width : width * done / s.batches;
             for (std::size_t i = 0; i < width; ++i) {
-                append("%c", i < filled ? '=' : (i == filled ? '>' : '.'));
+                line.append("%c", i < filled ? '=' : (i == filled ? '>' : '.'));
             }
-            append("]");
+            line.append("]");
         } else {
-            append("Epoch %zu/%zu - %zu/%zu", s.epoch + 1, s.epochs, done, s.batches);
+            line.append("Epoch %zu/%zu - %zu/%zu", s.epoch + 1, s.epochs, done, s.batches);
         }
         if (finished || style_ == progress_style::lines) {
-            append(" - %.0fs", elapsed);
+            line.append(" - %.0fs", elapsed);
         } else {
-            append(" - ETA: %.0fs", per_step * static_cast<double>(s.batches - done));
+            line.append(" - ETA: %.0fs", per_step * static_cast<double>(s.batches - done));
         }
         if (per_step >= 1e-3) {
-            append(" %.0fms/step", per_step * 1e3);
+            line.append(" %.0fms/step", per_step * 1e3);
         } else {
-            append(" %.0fus/step", per_step * 1e6);
+            line.append(" %.0fus/step", per_step * 1e6);
         }
         for (const auto& entry : s.logs) {
-            append(" - %s: %.4f", entry.name.c_str(), entry.value);
+            line.append(" - %s: %.4f", entry.name.c_str(), entry.value);
         }
         if (style_ == progress_style::bar) {
-            append("\033[K"); // clear what a longer previous line left
+            line.append("\033[K"); // clear what a longer previous line left
         }
         if (finished) {
-            append("\n");
+            line.append("\n");
         }
-        out_->write(line, std::min<std::streamsize>(n, sizeof line - 1));
+        out_->write(line.data, static_cast<std::streamsize>(line.size));
         out_->flush();
     }
 
