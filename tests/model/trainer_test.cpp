@@ -219,3 +219,19 @@ TEST_CASE("trainer: a user-defined metric is logged like the built-in ones", "[m
     CHECK(history["val_true_probability"].back() > history["val_true_probability"].front());
     CHECK(history["val_true_probability"].back() > 0.8);
 }
+
+TEST_CASE("trainer: resuming at initial_epoch replays an uninterrupted run", "[model][trainer]") {
+    auto straight = make_model(3);
+    xtnn::trainer a{straight, xtnn::softmax_cross_entropy{}, xtnn::sgd({.learning_rate = 0.1})};
+    a.fit(spirals.features, spirals.labels,
+          {.epochs = 4, .seed = 8, .verbose = xtnn::verbosity::silent});
+
+    auto resumed = make_model(3);
+    xtnn::trainer b{resumed, xtnn::softmax_cross_entropy{}, xtnn::sgd({.learning_rate = 0.1})};
+    b.fit(spirals.features, spirals.labels,
+          {.epochs = 2, .seed = 8, .verbose = xtnn::verbosity::silent});
+    b.fit(spirals.features, spirals.labels,
+          {.epochs = 4, .initial_epoch = 2, .seed = 8, .verbose = xtnn::verbosity::silent});
+    const auto wa = weights_of(straight), wb = weights_of(resumed);
+    CHECK(std::memcmp(wa.data(), wb.data(), wa.size() * sizeof(float)) == 0);
+}

@@ -329,6 +329,7 @@ class trainer {
             std::sort(order.begin(), order.end());
             std::sort(validation_rows.begin(), validation_rows.end());
         }
+        const std::vector<std::size_t> training_rows = order;
         const bool validating = held_out > 0 || x_validation != nullptr;
         std::vector<std::size_t> external_rows;
         if (x_validation != nullptr) {
@@ -375,6 +376,9 @@ class trainer {
             state.epoch = epoch;
             state.batch = 0;
             if (o.shuffle) {
+                // Each epoch's order depends on (seed, epoch) only, so resuming with
+                // initial_epoch replays the same batches as an uninterrupted run.
+                std::copy(training_rows.begin(), training_rows.end(), order.begin());
                 random_engine shuffle_rng(derive_seed(o.seed, epoch + 1));
                 shuffle_rng.shuffle(std::span<std::size_t>(order));
             }
