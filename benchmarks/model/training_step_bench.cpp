@@ -10,11 +10,8 @@
 
 namespace {
 
-void mlp_training_step(benchmark::State& state) {
-    const auto batch = static_cast<std::size_t>(state.range(0));
-    xtnn::sequential model{xtnn::dense{784, 128}, xtnn::relu{}, xtnn::dense{128, 10}};
-    xtnn::tensor<float, 2> x(xtnn::shape<2>{batch, 784});
-    xtnn::tensor<std::int64_t, 1> y(xtnn::shape<1>{batch});
+// Uniform pixels and random labels: MNIST-shaped data for timing (values do not matter).
+void fill_mnist_like(xtnn::tensor<float, 2>& x, xtnn::tensor<std::int64_t, 1>& y) {
     xtnn::random_engine rng(1);
     for (auto& v : x) {
         v = rng.uniform(0.0f, 1.0f);
@@ -22,6 +19,14 @@ void mlp_training_step(benchmark::State& state) {
     for (auto& v : y) {
         v = static_cast<std::int64_t>(rng.below(10));
     }
+}
+
+void mlp_training_step(benchmark::State& state) {
+    const auto batch = static_cast<std::size_t>(state.range(0));
+    xtnn::sequential model{xtnn::dense{784, 128}, xtnn::relu{}, xtnn::dense{128, 10}};
+    xtnn::tensor<float, 2> x(xtnn::shape<2>{batch, 784});
+    xtnn::tensor<std::int64_t, 1> y(xtnn::shape<1>{batch});
+    fill_mnist_like(x, y);
     auto params = model.parameters();
     xtnn::adam optimizer;
     const xtnn::softmax_cross_entropy loss;
@@ -47,13 +52,7 @@ void mlp_fit_epoch(benchmark::State& state) {
     const std::size_t samples = 8192;
     xtnn::tensor<float, 2> x(xtnn::shape<2>{samples, 784});
     xtnn::tensor<std::int64_t, 1> y(xtnn::shape<1>{samples});
-    xtnn::random_engine rng(1);
-    for (auto& v : x) {
-        v = rng.uniform(0.0f, 1.0f);
-    }
-    for (auto& v : y) {
-        v = static_cast<std::int64_t>(rng.below(10));
-    }
+    fill_mnist_like(x, y);
     xtnn::sequential model{xtnn::dense{784, 128}, xtnn::relu{}, xtnn::dense{128, 10}};
     xtnn::trainer trainer{model, xtnn::softmax_cross_entropy{}, xtnn::adam(), xtnn::accuracy{}};
     for (auto _ : state) {

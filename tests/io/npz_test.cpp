@@ -13,6 +13,7 @@
 #include <xtnn/xtnn.hpp>
 
 #include "support/helpers.hpp"
+#include "support/python.hpp"
 
 namespace fs = std::filesystem;
 
@@ -83,23 +84,6 @@ std::vector<std::pair<std::string, std::string>> valid_members() {
             {"0.bias.npy", npy("<f4", {3}, 3)},
             {"2.weight.npy", npy("<f4", {2, 3}, 6)},
             {"2.bias.npy", npy("<f4", {2}, 2)}};
-}
-
-bool have_numpy() {
-    return std::system("/usr/bin/python3 -c 'import numpy' 2>/dev/null") == 0;
-}
-
-std::string run_python(const std::string& script) {
-    const std::string command = "/usr/bin/python3 -c \"" + script + "\"";
-    std::string output;
-    FILE* pipe = popen(command.c_str(), "r");
-    REQUIRE(pipe != nullptr);
-    char buffer[256];
-    while (fgets(buffer, sizeof buffer, pipe) != nullptr) {
-        output += buffer;
-    }
-    REQUIRE(pclose(pipe) == 0);
-    return output;
 }
 
 } // namespace
@@ -235,7 +219,7 @@ TEST_CASE("npz: non-strict loads ignore unknown keys and keep missing parameters
 }
 
 TEST_CASE("npz: numpy reads what xtnn writes", "[io][npz][numpy]") {
-    if (!have_numpy()) {
+    if (!xtnn::test::python_has("numpy")) {
         WARN("skipped: /usr/bin/python3 cannot import numpy (scripts/setup.sh installs it)");
         return;
     }
@@ -243,7 +227,7 @@ TEST_CASE("npz: numpy reads what xtnn writes", "[io][npz][numpy]") {
     auto model = make_model(7);
     const fs::path path = dir.path / "w.npz";
     xtnn::save_weights(model, path);
-    const std::string out = run_python(
+    const std::string out = xtnn::test::run_python(
         "import numpy as np; f = np.load('" + path.string() +
         "'); print(' "
         "'.join(f'{k}:{f[k].dtype}:{f[k].shape}:{float(f[k].astype(np.float64).sum()):.9g}'"
@@ -265,7 +249,7 @@ TEST_CASE("npz: numpy reads what xtnn writes", "[io][npz][numpy]") {
 }
 
 TEST_CASE("npz: xtnn reads numpy's savez and savez_compressed", "[io][npz][numpy]") {
-    if (!have_numpy()) {
+    if (!xtnn::test::python_has("numpy")) {
         WARN("skipped: /usr/bin/python3 cannot import numpy (scripts/setup.sh installs it)");
         return;
     }
@@ -273,10 +257,10 @@ TEST_CASE("npz: xtnn reads numpy's savez and savez_compressed", "[io][npz][numpy
     for (const std::string writer : {"savez", "savez_compressed"}) {
         INFO(writer);
         const fs::path path = dir.path / (writer + ".npz");
-        run_python("import numpy as np; r = np.arange(100, dtype=np.float32) / 7; np." + writer +
-                   "('" + path.string() +
-                   "', **{'0.weight': r[:12].reshape(3, 4), '0.bias': r[12:15], "
-                   "'2.weight': r[15:21].reshape(2, 3), '2.bias': r[21:23]})");
+        xtnn::test::run_python("import numpy as np; r = np.arange(100, dtype=np.float32) / 7; np." +
+                               writer + "('" + path.string() +
+                               "', **{'0.weight': r[:12].reshape(3, 4), '0.bias': r[12:15], "
+                               "'2.weight': r[15:21].reshape(2, 3), '2.bias': r[21:23]})");
         auto model = make_model(9);
         xtnn::load_weights(model, path);
         const auto values = all_values(model);

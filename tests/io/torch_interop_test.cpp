@@ -11,25 +11,11 @@
 
 #include <xtnn/xtnn.hpp>
 
+#include "support/python.hpp"
+
 namespace fs = std::filesystem;
 
 namespace {
-
-bool have_torch() {
-    return std::system("/usr/bin/python3 -c 'import torch, numpy' 2>/dev/null") == 0;
-}
-
-std::string run_python(const std::string& script) {
-    std::string output;
-    FILE* pipe = popen(("/usr/bin/python3 -c \"" + script + "\"").c_str(), "r");
-    REQUIRE(pipe != nullptr);
-    char buffer[4096];
-    while (fgets(buffer, sizeof buffer, pipe) != nullptr) {
-        output += buffer;
-    }
-    REQUIRE(pclose(pipe) == 0);
-    return output;
-}
 
 // The same architecture on both sides: Linear(4, 8), ReLU, Linear(8, 3).
 const char* torch_model = "torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), "
@@ -50,10 +36,21 @@ std::vector<float> parse(const std::string& text) {
     return values;
 }
 
+// Checks xtnn's outputs on inputs() against the values PyTorch printed.
+template <class Model>
+void require_same_outputs(Model& model, const std::string& printed) {
+    const auto theirs = parse(printed);
+    const auto ours = model.forward(inputs());
+    REQUIRE(theirs.size() == ours.size());
+    for (std::size_t i = 0; i < theirs.size(); ++i) {
+        CHECK(ours.data()[i] == Approx(theirs[i]).epsilon(1e-5).margin(1e-6));
+    }
+}
+
 } // namespace
 
 TEST_CASE("torch interop: xtnn's weights in PyTorch give the same outputs", "[io][torch]") {
-    if (!have_torch()) {
+    if (!xtnn::test::python_has("torch, numpy")) {
         WARN("skipped: /usr/bin/python3 cannot import torch (Debian's python3-torch)");
         return;
     }
@@ -62,28 +59,23 @@ TEST_CASE("torch interop: xtnn's weights in PyTorch give the same outputs", "[io
     xtnn::sequential model{xtnn::dense{4, 8}, xtnn::relu{}, xtnn::dense{8, 3}};
     model.initialize(3);
     xtnn::save_weights(model, path);
-    const std::string out = run_python(
+    const std::string out = xtnn::test::run_python(
         "import numpy as np, torch; m = " + std::string(torch_model) +
         "; m.load_state_dict({k: torch.from_numpy(v) for k, v in np.load('" + path.string() +
         "').items()}); x = torch.tensor([[0.1, -0.2, 0.3, 0.4], [1.0, 0.5, -0.5, 2.0]]); "
         "print(' '.join(repr(float(v)) for v in m(x).detach().flatten()))");
     fs::remove(path);
-    const auto theirs = parse(out);
-    const auto ours = model.forward(inputs());
-    REQUIRE(theirs.size() == ours.size());
-    for (std::size_t i = 0; i < theirs.size(); ++i) {
-        CHECK(ours.data()[i] == Approx(theirs[i]).epsilon(1e-5).margin(1e-6));
-    }
+    require_same_outputs(model, out);
 }
 
 TEST_CASE("torch interop: PyTorch's state dict in xtnn gives the same outputs", "[io][torch]") {
-    if (!have_torch()) {
+    if (!xtnn::test::python_has("torch, numpy")) {
         WARN("skipped: /usr/bin/python3 cannot import torch (Debian's python3-torch)");
         return;
     }
     const fs::path path =
         fs::temp_directory_path() / ("xtnn_torch_" + std::to_string(::getpid()) + "_b.npz");
-    const std::string out = run_python(
+    const std::string out = xtnn::test::run_python(
         "import numpy as np, torch; torch.manual_seed(0); m = " + std::string(torch_model) +
         "; np.savez('" + path.string() +
         "', **{k: v.detach().numpy() for k, v in m.state_dict().items()}); "
@@ -92,10 +84,5 @@ TEST_CASE("torch interop: PyTorch's state dict in xtnn gives the same outputs", 
     xtnn::sequential model{xtnn::dense{4, 8}, xtnn::relu{}, xtnn::dense{8, 3}};
     xtnn::load_weights(model, path);
     fs::remove(path);
-    const auto theirs = parse(out);
-    const auto ours = model.forward(inputs());
-    REQUIRE(theirs.size() == ours.size());
-    for (std::size_t i = 0; i < theirs.size(); ++i) {
-        CHECK(ours.data()[i] == Approx(theirs[i]).epsilon(1e-5).margin(1e-6));
-    }
+    require_same_outputs(model, out);
 }

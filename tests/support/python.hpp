@@ -1,0 +1,32 @@
+// Running Debian's Python (/usr/bin/python3, which sees python3-numpy and python3-torch) from
+// interop tests.
+#pragma once
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include <catch2/catch.hpp>
+
+namespace xtnn::test {
+
+/// Whether /usr/bin/python3 can import `modules` (e.g. "numpy" or "torch, numpy").
+inline bool python_has(const std::string& modules) {
+    return std::system(("/usr/bin/python3 -c 'import " + modules + "' 2>/dev/null").c_str()) == 0;
+}
+
+/// Runs a one-line Python script (no double quotes inside) and returns what it printed;
+/// fails the test if Python fails.
+inline std::string run_python(const std::string& script) {
+    std::string output;
+    FILE* pipe = popen(("/usr/bin/python3 -c \"" + script + "\"").c_str(), "r");
+    REQUIRE(pipe != nullptr);
+    char buffer[4096];
+    while (fgets(buffer, sizeof buffer, pipe) != nullptr) {
+        output += buffer;
+    }
+    REQUIRE(pclose(pipe) == 0);
+    return output;
+}
+
+} // namespace xtnn::test
