@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  g++ clang cmake ninja-build ccache pkg-config
+  g++ clang clang-format cmake ninja-build ccache pkg-config git
   libxtensor-dev libxtensor-blas-dev xtl-dev libxsimd-dev libopenblas-dev libzip-dev
   catch2 libbenchmark-dev libcli11-dev
   doxygen graphviz
