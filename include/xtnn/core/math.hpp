@@ -6,6 +6,9 @@
 #include <cmath>
 #include <concepts>
 #include <cstddef>
+#include <stdexcept>
+#include <string>
+#include <string_view>
 #include <utility>
 
 namespace xtnn::detail {
@@ -45,6 +48,18 @@ std::pair<T, T> shifted_exp_sum(const T* z, std::size_t n, T* exps) {
         }
     }
     return {m, sum};
+}
+
+/// A class label checked against the number of classes: the label as an index, or
+/// std::out_of_range "<where>: label L of row R is out of range; expected 0..C-1".
+template <std::integral I>
+std::size_t class_index(I label, std::size_t classes, std::size_t row, std::string_view where) {
+    if (std::cmp_less(label, 0) || std::cmp_greater_equal(label, classes)) {
+        throw std::out_of_range(std::string(where) + ": label " + std::to_string(label) +
+                                " of row " + std::to_string(row) +
+                                " is out of range; expected 0.." + std::to_string(classes - 1));
+    }
+    return static_cast<std::size_t>(label);
 }
 
 /// The index of the largest of n > 0 values (the first one on ties).

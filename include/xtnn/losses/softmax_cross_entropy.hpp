@@ -95,14 +95,8 @@ struct softmax_cross_entropy {
             const auto [m, sum] = detail::shifted_exp_sum(z, classes, e);
             const T log_sum = m + std::log(sum); // logsumexp(z)
             if constexpr (indices) {
-                const auto label = target.data()[r];
-                if (std::cmp_less(label, 0) || std::cmp_greater_equal(label, classes)) {
-                    throw std::out_of_range("softmax_cross_entropy::value: label " +
-                                            std::to_string(label) + " of row " + std::to_string(r) +
-                                            " is out of range; expected 0.." +
-                                            std::to_string(classes - 1));
-                }
-                const auto y = static_cast<std::size_t>(label);
+                const std::size_t y = detail::class_index(target.data()[r], classes, r,
+                                                          "softmax_cross_entropy::value");
                 total += log_sum - z[y];
                 if (e != nullptr) {
                     const T inv_sum = inv_batch / sum;

@@ -44,13 +44,7 @@ std::size_t target_class(const tensor<T, 2>& prediction, const Target& target, s
                          std::string_view where) {
     const std::size_t classes = prediction.shape()[1];
     if constexpr (Target::rank == 1) {
-        const auto label = target.data()[r];
-        if (std::cmp_less(label, 0) || std::cmp_greater_equal(label, classes)) {
-            throw std::out_of_range(std::string(where) + ": label " + std::to_string(label) +
-                                    " of row " + std::to_string(r) +
-                                    " is out of range; expected 0.." + std::to_string(classes - 1));
-        }
-        return static_cast<std::size_t>(label);
+        return class_index(target.data()[r], classes, r, where);
     } else {
         return argmax(target.data() + r * classes, classes);
     }
