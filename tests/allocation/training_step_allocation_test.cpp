@@ -1,58 +1,18 @@
 // Counts heap allocations during training steps: after the first batch of a given shape,
 // forward, loss, backward and the optimizer step must allocate nothing.
-#include <atomic>
-#include <cstdlib>
-#include <new>
 
 #include <catch2/catch.hpp>
 
 #include <xtnn/xtnn.hpp>
 
-namespace {
-std::atomic<long> allocations{0};
-std::atomic<bool> counting{false};
-} // namespace
-
-// GCC cannot see that these replacements pair malloc with free by design.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-
-void* operator new(std::size_t size) {
-    if (counting.load(std::memory_order_relaxed)) {
-        allocations.fetch_add(1, std::memory_order_relaxed);
-    }
-    if (void* p = std::malloc(size == 0 ? 1 : size)) {
-        return p;
-    }
-    throw std::bad_alloc();
-}
-void* operator new[](std::size_t size) {
-    return operator new(size);
-}
-void operator delete(void* p) noexcept {
-    std::free(p);
-}
-void operator delete[](void* p) noexcept {
-    std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept {
-    std::free(p);
-}
-void operator delete[](void* p, std::size_t) noexcept {
-    std::free(p);
-}
+#include "counter.hpp"
 
 namespace {
 
-// Counts the allocations made by f.
+// The number of allocations f makes.
 template <class F>
 long allocations_in(F&& f) {
-    allocations = 0;
-    counting = true;
-    f();
-    counting = false;
-    return allocations.load();
+    return xtnn::test::allocations_in(f).count;
 }
 
 template <class Optimizer>
@@ -130,17 +90,14 @@ TEST_CASE("allocation: fit's steady state allocates nothing per batch", "[alloca
             return;
         }
         if (s.batch == 0) {
-            allocations = 0;
-            counting = true;
+            xtnn::test::start_counting();
         } else if (s.batch + 1 == s.batches) {
-            counting = false;
-            during = allocations.load();
+            during = xtnn::test::stop_counting().count;
         }
         ++batches_counted;
     });
     trainer.fit(data.features, data.labels,
                 {.epochs = 2, .batch_size = 32, .verbose = xtnn::verbosity::silent}, probe);
-    counting = false;
     CHECK(batches_counted == 16);
     CHECK(during == 0);
 }

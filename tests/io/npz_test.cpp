@@ -4,7 +4,6 @@
 #include <fstream>
 #include <sstream>
 #include <string>
-#include <unistd.h>
 #include <utility>
 #include <vector>
 
@@ -14,25 +13,13 @@
 
 #include "support/helpers.hpp"
 #include "support/python.hpp"
+#include "support/scratch_directory.hpp"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-// A fresh directory under the system's temporary directory, removed at the end of the test.
-struct scratch_directory {
-    fs::path path;
-    scratch_directory() {
-        static int counter = 0;
-        path = fs::temp_directory_path() /
-               ("xtnn_npz_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-        fs::create_directories(path);
-    }
-    ~scratch_directory() {
-        std::error_code ignored;
-        fs::remove_all(path, ignored);
-    }
-};
+using xtnn::test::scratch_directory;
 
 using model_type = xtnn::sequential<xtnn::dense<float>, xtnn::relu, xtnn::dense<float>>;
 

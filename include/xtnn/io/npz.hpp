@@ -3,7 +3,6 @@
 #pragma once
 
 #include <algorithm>
-#include <chrono>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
@@ -23,8 +22,8 @@
 
 #include <xtnn/core/errors.hpp>
 #include <xtnn/core/parameter.hpp>
-#include <xtnn/core/random.hpp>
 #include <xtnn/core/tensor.hpp>
+#include <xtnn/detail/files.hpp>
 #include <xtnn/io/npy.hpp>
 
 namespace xtnn {
@@ -106,13 +105,7 @@ void save_parameters(std::span<const parameter_view<T>> params, const std::files
     if (params.empty()) {
         throw io_error(where + ": the model has no parameters to save");
     }
-    // The temporary file: same directory (so the rename is atomic), unique name.
-    const std::filesystem::path directory =
-        path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
-    random_engine rng(
-        static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()));
-    const std::filesystem::path temporary =
-        directory / ("." + path.filename().string() + ".tmp" + std::to_string(rng() % 1000000007));
+    const std::filesystem::path temporary = detail::temporary_sibling(path);
 
     std::vector<std::string> blobs; // libzip reads them at zip_close
     blobs.reserve(params.size());
@@ -147,11 +140,7 @@ void save_parameters(std::span<const parameter_view<T>> params, const std::files
             throw io_error(where + ": " + zip_strerror(archive.get()));
         }
         archive.release(); // closed
-        std::error_code error;
-        std::filesystem::rename(temporary, path, error);
-        if (error) {
-            throw io_error(where + ": cannot replace the file: " + error.message());
-        }
+        detail::replace_file(temporary, path, where);
     } catch (...) {
         archive.reset();
         std::error_code ignored;

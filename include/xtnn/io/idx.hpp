@@ -1,0 +1,430 @@
+/// @file
+/// IDX files, the format of MNIST: read_idx / write_idx, plain or gzip-compressed.
+#pragma once
+
+#include <algorithm>
+#include <bit>
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <limits>
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <vector>
+#include <zlib.h>
+
+#include <xtensor/xtensor.hpp>
+
+#include <xtnn/core/errors.hpp>
+#include <xtnn/core/tensor.hpp>
+#include <xtnn/detail/files.hpp>
+
+namespace xtnn {
+
+/// The element types an IDX file can hold, with their codes in the file's magic number.
+/// @ingroup io
+enum class idx_type : std::uint8_t {
+    u8 = 0x08,  ///< unsigned byte (MNIST's images and labels)
+    i8 = 0x09,  ///< signed byte
+    i16 = 0x0B, ///< 16-bit signed integer, big-endian
+    i32 = 0x0C, ///< 32-bit signed integer, big-endian
+    f32 = 0x0D, ///< 32-bit float, big-endian
+    f64 = 0x0E  ///< 64-bit float, big-endian
+};
+
+/// The C++ types that map to an idx_type: std::uint8_t, std::int8_t, std::int16_t,
+/// std::int32_t, float and double.
+/// @ingroup io
+template <class T>
+concept idx_element = std::same_as<T, std::uint8_t> || std::same_as<T, std::int8_t> ||
+                      std::same_as<T, std::int16_t> || std::same_as<T, std::int32_t> ||
+                      (std::same_as<T, float> && sizeof(float) == 4) ||
+                      (std::same_as<T, double> && sizeof(double) == 8);
+
+/// What an IDX file's header says.
+/// @ingroup io
+struct idx_header {
+    idx_type type = idx_type::u8;   ///< The element type.
+    std::vector<std::size_t> shape; ///< The extents, outermost first, e.g. (60000, 28, 28).
+};
+
+namespace detail {
+
+template <idx_element T>
+constexpr idx_type idx_type_of() {
+    if constexpr (std::same_as<T, std::uint8_t>) {
+        return idx_type::u8;
+    } else if constexpr (std::same_as<T, std::int8_t>) {
+        return idx_type::i8;
+    } else if constexpr (std::same_as<T, std::int16_t>) {
+        return idx_type::i16;
+    } else if constexpr (std::same_as<T, std::int32_t>) {
+        return idx_type::i32;
+    } else if constexpr (std::same_as<T, float>) {
+        return idx_type::f32;
+    } else {
+        return idx_type::f64;
+    }
+}
+
+/// "unsigned byte (0x08)", or "unknown (0x42)" for a code that is no idx_type.
+inline std::string idx_type_name(unsigned code) {
+    const char* name = "unknown";
+    switch (code) {
+    case 0x08:
+        name = "unsigned byte";
+        break;
+    case 0x09:
+        name = "signed byte";
+        break;
+    case 0x0B:
+        name = "int16";
+        break;
+    case 0x0C:
+        name = "int32";
+        break;
+    case 0x0D:
+        name = "float32";
+        break;
+    case 0x0E:
+        name = "float64";
+        break;
+    default:
+        break;
+    }
+    char hex[8];
+    std::snprintf(hex, sizeof hex, "0x%02X", code);
+    return std::string(name) + " (" + hex + ")";
+}
+
+inline std::size_t idx_element_size(idx_type type) {
+    switch (type) {
+    case idx_type::i16:
+        return 2;
+    case idx_type::i32:
+    case idx_type::f32:
+        return 4;
+    case idx_type::f64:
+        return 8;
+    default:
+        return 1;
+    }
+}
+
+struct gz_closer {
+    void operator()(gzFile_s* file) const { gzclose(file); }
+};
+using gz_handle = std::unique_ptr<gzFile_s, gz_closer>;
+
+/// An IDX file open for reading, plain or gzip (zlib tells them apart), with its header read.
+class idx_reader {
+  public:
+    idx_reader(const std::filesystem::path& path, std::string function)
+        : path_(path), where_(std::move(function) + ": '" + path.string() + "'") {
+        std::error_code error;
+        if (!std::filesystem::is_regular_file(path, error)) {
+            fail("no such file");
+        }
+        file_.reset(gzopen(path.c_str(), "rb"));
+        if (!file_) {
+            fail("cannot open the file");
+        }
+        gzbuffer(file_.get(), 1 << 17);
+        read_header();
+    }
+
+    const idx_header& header() const { return header_; }
+    std::size_t payload_bytes() const { return payload_bytes_; }
+
+    /// Reads exactly payload_bytes() into `out` and checks that nothing follows. For a plain
+    /// file the length was checked against the file's size before this call; for a compressed
+    /// one the caller must read through read_payload_chunked() instead.
+    void read_payload_into(void* out) {
+        const std::size_t got = read(out, payload_bytes_);
+        if (got != payload_bytes_) {
+            truncated(got);
+        }
+        expect_end();
+    }
+
+    /// Reads the compressed payload into a buffer that grows with the data actually
+    /// decompressed, so a header that lies about its size costs no memory it does not hold.
+    std::vector<char> read_payload_chunked() {
+        std::vector<char> buffer;
+        std::size_t got = 0;
+        constexpr std::size_t first_chunk = std::size_t{1} << 22;
+        while (got < payload_bytes_) {
+            const std::size_t capacity =
+                std::min(payload_bytes_, std::max(first_chunk, 2 * buffer.size()));
+            buffer.resize(capacity);
+            const std::size_t n = read(buffer.data() + got, capacity - got);
+            got += n;
+            if (n == 0 || got < capacity) {
+                break;
+            }
+        }
+        if (got != payload_bytes_) {
+            truncated(got);
+        }
+        expect_end();
+        return buffer;
+    }
+
+    /// For a plain file: the data length must match the dimensions exactly, checked against
+    /// the file's size before anything is allocated.
+    void check_plain_length() const {
+        std::error_code error;
+        const auto size = static_cast<std::size_t>(std::filesystem::file_size(path_, error));
+        if (error) {
+            fail("cannot read the file size: " + error.message());
+        }
+        const std::size_t data = size - header_bytes_;
+        if (data < payload_bytes_) {
+            fail("truncated; dimensions " + format_shape(header_.shape) + " of " +
+                 idx_type_name(static_cast<unsigned>(header_.type)) + " need " +
+                 std::to_string(payload_bytes_) + " bytes of data, the file holds " +
+                 std::to_string(data));
+        }
+        if (data > payload_bytes_) {
+            fail(std::to_string(data - payload_bytes_) + " bytes of unexpected data after the " +
+                 std::to_string(payload_bytes_) + " bytes that dimensions " +
+                 format_shape(header_.shape) + " need");
+        }
+    }
+
+    bool compressed() const { return compressed_; }
+    [[noreturn]] void fail(const std::string& what) const { throw io_error(where_ + ": " + what); }
+
+  private:
+    /// Reads up to `size` bytes; fewer only at the end of the data.
+    std::size_t read(void* out, std::size_t size) {
+        auto* bytes = static_cast<char*>(out);
+        std::size_t total = 0;
+        while (total < size) {
+            const auto chunk = static_cast<unsigned>(std::min<std::size_t>(size - total, 1u << 30));
+            const int got = gzread(file_.get(), bytes + total, chunk);
+            if (got < 0) {
+                int code = 0;
+                const char* message = gzerror(file_.get(), &code);
+                fail(std::string("corrupt compressed data (zlib: ") + message + ")");
+            }
+            if (got == 0) {
+                break;
+            }
+            total += static_cast<std::size_t>(got);
+        }
+        return total;
+    }
+
+    void read_header() {
+        unsigned char magic[4];
+        const std::size_t got = read(magic, 4);
+        compressed_ = gzdirect(file_.get()) == 0;
+        if (got < 4) {
+            fail("truncated header; expected 4 bytes of magic number, got " + std::to_string(got));
+        }
+        if (magic[0] != 0 || magic[1] != 0) {
+            fail("not an IDX file (bad magic number; the first two bytes must be zero)");
+        }
+        const unsigned code = magic[2];
+        if (code != 0x08 && code != 0x09 && code != 0x0B && code != 0x0C && code != 0x0D &&
+            code != 0x0E) {
+            fail("not an IDX file (unknown element type " + idx_type_name(code) + ")");
+        }
+        header_.type = static_cast<idx_type>(code);
+        const std::size_t rank = magic[3];
+        std::vector<unsigned char> extents(4 * rank);
+        if (read(extents.data(), extents.size()) != extents.size()) {
+            fail("truncated header; expected " + std::to_string(rank) + " dimensions");
+        }
+        std::size_t count = 1;
+        bool overflow = false;
+        for (std::size_t i = 0; i < rank; ++i) {
+            const std::size_t extent = std::size_t{extents[4 * i]} << 24 |
+                                       std::size_t{extents[4 * i + 1]} << 16 |
+                                       std::size_t{extents[4 * i + 2]} << 8 | extents[4 * i + 3];
+            header_.shape.push_back(extent);
+            if (extent != 0 && count > std::numeric_limits<std::size_t>::max() / extent) {
+                overflow = true;
+            }
+            count *= extent;
+        }
+        const std::size_t element = idx_element_size(header_.type);
+        if (overflow || count > std::numeric_limits<std::size_t>::max() / element) {
+            fail("dimensions " + format_shape(header_.shape) + " are too large");
+        }
+        payload_bytes_ = count * element;
+        header_bytes_ = 4 + 4 * rank;
+    }
+
+    [[noreturn]] void truncated(std::size_t got) const {
+        fail("truncated; dimensions " + format_shape(header_.shape) + " of " +
+             idx_type_name(static_cast<unsigned>(header_.type)) + " need " +
+             std::to_string(payload_bytes_) + " bytes of data, the " +
+             (compressed_ ? "compressed stream holds " : "file holds ") + std::to_string(got));
+    }
+
+    void expect_end() {
+        char extra[64];
+        const std::size_t more = read(extra, sizeof extra);
+        if (more != 0) {
+            fail("unexpected data after the " + std::to_string(payload_bytes_) +
+                 " bytes that dimensions " + format_shape(header_.shape) + " need");
+        }
+        int code = 0;
+        const char* message = gzerror(file_.get(), &code);
+        if (code == Z_BUF_ERROR) {
+            fail(std::string("truncated compressed stream (zlib: ") + message + ")");
+        }
+        if (code != Z_OK) {
+            fail(std::string("corrupt compressed data (zlib: ") + message + ")");
+        }
+    }
+
+    std::filesystem::path path_;
+    std::string where_;
+    gz_handle file_;
+    idx_header header_;
+    std::size_t payload_bytes_ = 0;
+    std::size_t header_bytes_ = 0;
+    bool compressed_ = false;
+};
+
+/// Converts `count` big-endian elements in place to the host's byte order.
+template <class T>
+void idx_to_host_order(T* data, std::size_t count) {
+    if constexpr (sizeof(T) > 1 && std::endian::native == std::endian::little) {
+        auto* bytes = reinterpret_cast<unsigned char*>(data);
+        for (std::size_t i = 0; i < count; ++i) {
+            std::reverse(bytes + i * sizeof(T), bytes + (i + 1) * sizeof(T));
+        }
+    }
+}
+
+} // namespace detail
+
+/// Reads only the header of an IDX file (plain or gzip): its element type and shape.
+/// @throws io_error naming the file: missing, unreadable, bad magic number, unknown element
+/// type, truncated header.
+/// @ingroup io
+inline idx_header read_idx_header(const std::filesystem::path& path) {
+    return detail::idx_reader(path, "read_idx_header").header();
+}
+
+/// Reads an IDX file, plain or gzip-compressed (detected from its content, not its name),
+/// into a tensor of rank `N` whose element type `T` must be the file's.
+///
+/// Everything is checked before the data is trusted: the magic number, the element type, the
+/// rank, and the dimensions against the data actually present. A plain file's length is
+/// compared with its dimensions before any allocation; a compressed one is decompressed into
+/// a buffer that grows only with the data that arrives. Extra bytes after the data are an
+/// error too.
+/// @throws io_error naming the file and the problem, e.g. `read_idx: 'x.idx': truncated;
+/// dimensions (100, 28, 28) of unsigned byte (0x08) need 78400 bytes of data, the file holds
+/// 1000`.
+/// @code
+/// auto images = xtnn::read_idx<std::uint8_t, 3>("train-images-idx3-ubyte.gz"); // (N, 28, 28)
+/// @endcode
+/// @ingroup io
+template <idx_element T, std::size_t N>
+tensor<T, N> read_idx(const std::filesystem::path& path) {
+    detail::idx_reader reader(path, "read_idx");
+    const idx_header& header = reader.header();
+    if (header.type != detail::idx_type_of<T>()) {
+        reader.fail("element type mismatch; expected " +
+                    detail::idx_type_name(static_cast<unsigned>(detail::idx_type_of<T>())) +
+                    ", got " + detail::idx_type_name(static_cast<unsigned>(header.type)));
+    }
+    if (header.shape.size() != N) {
+        reader.fail("rank mismatch; expected " + std::to_string(N) + " dimensions, got " +
+                    std::to_string(header.shape.size()) + " " + format_shape(header.shape));
+    }
+    shape<N> extents{};
+    std::copy(header.shape.begin(), header.shape.end(), extents.begin());
+    tensor<T, N> result;
+    if (reader.compressed()) {
+        const std::vector<char> bytes = reader.read_payload_chunked();
+        result = tensor<T, N>(extents);
+        if (!bytes.empty()) {
+            std::memcpy(result.data(), bytes.data(), bytes.size());
+        }
+    } else {
+        reader.check_plain_length();
+        result = tensor<T, N>(extents);
+        reader.read_payload_into(result.data());
+    }
+    detail::idx_to_host_order(result.data(), result.size());
+    return result;
+}
+
+/// Writes a tensor as an IDX file; gzip-compressed when the name ends in ".gz".
+///
+/// The element type gives the file's type (see idx_element); every extent must fit in 32 bits
+/// and the rank in one byte, as the format requires. The file is written under a temporary
+/// name and renamed into place, so a failed write never destroys a previous file.
+/// @throws io_error naming the file if it cannot be written; shape_error for an extent the
+/// format cannot hold.
+/// @code
+/// xtnn::write_idx("labels-idx1-ubyte.gz", labels); // tensor<std::uint8_t, 1>
+/// @endcode
+/// @ingroup io
+template <idx_element T, std::size_t N>
+void write_idx(const std::filesystem::path& path, const tensor<T, N>& array) {
+    static_assert(N >= 1 && N <= 255, "xtnn: an IDX file holds 1 to 255 dimensions");
+    const std::string where = "write_idx: '" + path.string() + "'";
+    std::string header{'\0', '\0', static_cast<char>(detail::idx_type_of<T>()),
+                       static_cast<char>(N)};
+    for (const std::size_t extent : array.shape()) {
+        if (extent > std::numeric_limits<std::uint32_t>::max()) {
+            throw shape_error(where + ": extent " + std::to_string(extent) + " of shape " +
+                              format_shape(array.shape()) + " does not fit in 32 bits");
+        }
+        for (int shift = 24; shift >= 0; shift -= 8) {
+            header += static_cast<char>((extent >> shift) & 0xFF);
+        }
+    }
+    const bool compress = path.extension() == ".gz";
+    const std::filesystem::path temporary = detail::temporary_sibling(path);
+    detail::gz_handle file(gzopen(temporary.c_str(), compress ? "wb9" : "wbT"));
+    if (!file) {
+        throw io_error(where + ": cannot create '" + temporary.string() + "'");
+    }
+    const auto write = [&](const void* data, std::size_t size) {
+        const auto* bytes = static_cast<const char*>(data);
+        while (size > 0) {
+            const auto chunk = static_cast<unsigned>(std::min<std::size_t>(size, 1u << 30));
+            if (gzwrite(file.get(), bytes, chunk) != static_cast<int>(chunk)) {
+                return false;
+            }
+            bytes += chunk;
+            size -= chunk;
+        }
+        return true;
+    };
+    bool ok = write(header.data(), header.size());
+    if constexpr (sizeof(T) > 1 && std::endian::native == std::endian::little) {
+        std::vector<T> block;
+        constexpr std::size_t block_size = std::size_t{1} << 16;
+        for (std::size_t i = 0; ok && i < array.size(); i += block_size) {
+            const std::size_t n = std::min(block_size, array.size() - i);
+            block.assign(array.data() + i, array.data() + i + n);
+            detail::idx_to_host_order(block.data(), n); // the swap is its own inverse
+            ok = write(block.data(), n * sizeof(T));
+        }
+    } else {
+        ok = ok && write(array.data(), array.size() * sizeof(T));
+    }
+    ok = gzclose(file.release()) == Z_OK && ok;
+    if (!ok) {
+        std::error_code ignored;
+        std::filesystem::remove(temporary, ignored);
+        throw io_error(where + ": cannot write the file (disk full?)");
+    }
+    detail::replace_file(temporary, path, where);
+}
+
+} // namespace xtnn
