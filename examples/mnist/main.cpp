@@ -1,0 +1,153 @@
+// The MNIST digit recognizer: the Keras tutorial this project began as, as a program.
+//   xtnn_example_mnist train [--epochs 5 …]        train, evaluate, save weights and pictures
+//   xtnn_example_mnist evaluate --weights FILE      loss, accuracy, per digit, confusion matrix
+//   xtnn_example_mnist predict --weights FILE IMAGE…  read your own handwritten digits
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "recognizer.hpp"
+
+#ifndef XTNN_MNIST_DEFAULT_DATA
+#define XTNN_MNIST_DEFAULT_DATA "data/mnist"
+#endif
+
+namespace {
+
+void print_train(const mnist::train_result& result, bool quiet) {
+    if (!quiet) {
+        std::printf("\ntraining time: %.2f s for %zu epochs\n", result.seconds,
+                    result.history.size());
+    }
+    std::printf("test loss: %.4f\ntest accuracy: %.2f%%\n", result.test_loss,
+                100 * result.test_accuracy);
+    if (!quiet) {
+        std::printf("\nwrote:\n");
+        for (const auto& file : result.files) {
+            std::printf("  %s\n", file.string().c_str());
+        }
+    }
+}
+
+void print_evaluation(const mnist::evaluation_report& report) {
+    std::printf("test loss: %.4f\ntest accuracy: %.2f%%\n\naccuracy per digit:\n", report.loss,
+                100 * report.accuracy);
+    const auto recall = report.confusion.recall();
+    const auto& counts = report.confusion.matrix();
+    for (std::size_t d = 0; d < recall.size(); ++d) {
+        unsigned long long total = 0;
+        for (std::size_t j = 0; j < counts.shape(1); ++j) {
+            total += counts(d, j);
+        }
+        std::printf("  %zu: %6.2f%% of %llu\n", d, 100 * recall[d], total);
+    }
+    std::printf("\nconfusion matrix (rows: true digit, columns: predicted):\n%s",
+                report.confusion.to_string().c_str());
+}
+
+void print_prediction(const mnist::prediction& p) {
+    std::printf("%s: %d (%.1f%%)\n ", p.file.string().c_str(), p.digit,
+                100 * p.probabilities[static_cast<std::size_t>(p.digit)]);
+    for (std::size_t d = 0; d < p.probabilities.size(); ++d) {
+        std::printf(" %zu:%.3f", d, static_cast<double>(p.probabilities[d]));
+    }
+    std::printf("\n");
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"Recognize handwritten digits: the Keras MNIST tutorial with xtnn"};
+    app.require_subcommand(1);
+    std::filesystem::path data = XTNN_MNIST_DEFAULT_DATA;
+
+    mnist::train_options t;
+    t.data = data;
+    auto* train = app.add_subcommand(
+        "train", "Train the tutorial's model, evaluate it on the test digits, save the weights, "
+                 "the history and pictures");
+    train->add_option("--data", t.data, "Directory of the four MNIST IDX files (plain or .gz)")
+        ->capture_default_str();
+    train->add_option("--output", t.output, "Directory for weights, history.csv and pictures")
+        ->capture_default_str();
+    train->add_option("--epochs", t.epochs, "Passes over the training digits")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    train->add_option("--batch-size", t.batch_size, "Digits per training step")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    train->add_option("--hidden", t.hidden, "Units of the hidden layer")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    train->add_option("--dropout", t.dropout, "Dropout rate after the hidden layer")
+        ->check(CLI::Range(0.0, 0.99))
+        ->capture_default_str();
+    train->add_option("--learning-rate", t.learning_rate, "Adam's learning rate")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    train
+        ->add_option("--validation-split", t.validation_split,
+                     "Validate on this fraction of the training digits instead of the test "
+                     "digits")
+        ->check(CLI::Range(0.0, 0.9))
+        ->capture_default_str();
+    train->add_option("--seed", t.seed, "Seed of the weights, dropout and shuffling")
+        ->capture_default_str();
+    train->add_option("--limit", t.limit, "Train on the first N digits only (0: all)")
+        ->capture_default_str();
+    train->add_flag(
+        "--no-pictures", [&t](std::int64_t) { t.pictures = false; }, "Skip the PNG pictures");
+    train->add_flag("--quiet", t.quiet, "Print only the test figures");
+
+    std::filesystem::path weights = "mnist-output/mnist_mlp.npz";
+    std::size_t hidden = 128;
+    std::filesystem::path evaluate_data = data;
+    auto* evaluate = app.add_subcommand(
+        "evaluate", "Measure saved weights on the test digits: loss, accuracy, per digit, "
+                    "confusion matrix");
+    evaluate->add_option("--data", evaluate_data, "Directory of the four MNIST IDX files")
+        ->capture_default_str();
+
+    std::vector<std::filesystem::path> images;
+    std::filesystem::path preprocessed;
+    auto* predict = app.add_subcommand(
+        "predict", "Read your own handwritten digits: PNG or JPEG, any size, dark on light or "
+                   "light on dark, one digit per image");
+    predict->add_option("images", images, "Image files")->required()->check(CLI::ExistingFile);
+    predict->add_option("--save-preprocessed", preprocessed,
+                        "Also write the 28 x 28 digit the model sees for each image here");
+    for (auto* command : {evaluate, predict}) {
+        command->add_option("--weights", weights, "Weights saved by train")->capture_default_str();
+        command->add_option("--hidden", hidden, "Units of the hidden layer the weights have")
+            ->check(CLI::PositiveNumber)
+            ->capture_default_str();
+    }
+    CLI11_PARSE(app, argc, argv);
+
+    try {
+        if (train->parsed()) {
+            print_train(mnist::train(t, std::cout), t.quiet);
+        } else if (evaluate->parsed()) {
+            print_evaluation(mnist::evaluate(evaluate_data, weights, hidden));
+        } else {
+            auto model = mnist::load_model(weights, hidden);
+            int failures = 0;
+            for (const auto& image : images) {
+                try {
+                    print_prediction(mnist::predict_file(model, image, preprocessed));
+                } catch (const std::exception& e) {
+                    std::fprintf(stderr, "mnist: %s\n", e.what());
+                    ++failures;
+                }
+            }
+            return failures == 0 ? 0 : 1;
+        }
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "mnist: %s\n", e.what());
+        return 1;
+    }
+    return 0;
+}
