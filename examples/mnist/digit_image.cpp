@@ -96,14 +96,14 @@ xtnn::tensor<std::uint8_t, 2> to_mnist_digit(const gray_image& image) {
                              std::to_string(static_cast<int>(darkest)) +
                              " of 255, expected at least 32)");
     }
-    // Crop to the ink, ignoring faint noise (below a quarter of the strongest stroke).
+    // Crop to the ink, ignoring faint noise (below a tenth of the strongest stroke).
     std::size_t left = image.width, right = 0, top = image.height, bottom = 0;
     std::vector<std::uint8_t> levels(ink.size());
     for (std::size_t y = 0; y < image.height; ++y) {
         for (std::size_t x = 0; x < image.width; ++x) {
             const float v = ink[y * image.width + x] / darkest;
             levels[y * image.width + x] = static_cast<std::uint8_t>(std::lround(255.0f * v));
-            if (v >= 0.25f) {
+            if (v >= 0.10f) {
                 left = std::min(left, x);
                 right = std::max(right, x);
                 top = std::min(top, y);

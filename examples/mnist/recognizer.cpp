@@ -155,7 +155,8 @@ prediction predict_file(model_type& model, const std::filesystem::path& file,
     const auto digit = to_mnist_digit(load_gray_image(file));
     if (!preprocessed.empty()) {
         std::filesystem::create_directories(preprocessed);
-        save_gray_image(from_digit(digit), preprocessed / (file.stem().string() + ".28x28.png"));
+        save_gray_image(from_digit(digit),
+                        preprocessed / (file.filename().string() + ".28x28.png"));
     }
     xtnn::tensor<std::uint8_t, 3> batch(xtnn::shape<3>{1, 28, 28});
     std::copy_n(digit.data(), digit.size(), batch.data());

@@ -78,7 +78,7 @@ model_type load_model(const std::filesystem::path& weights, std::size_t hidden);
 
 /// Classifies an image of a handwritten digit (PNG, JPEG, … any size, either polarity) with
 /// MNIST's preprocessing (see to_mnist_digit()). With `preprocessed` non-empty, also writes the
-/// 28 × 28 digit the model saw there, as <name>.28x28.png.
+/// 28 × 28 digit the model saw there, as <file name>.28x28.png.
 /// @throws xtnn::io_error for an unreadable image or one without a digit.
 prediction predict_file(model_type& model, const std::filesystem::path& file,
                         const std::filesystem::path& preprocessed = {});
