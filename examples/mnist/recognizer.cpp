@@ -99,13 +99,14 @@ train_result train(const train_options& options, std::ostream& out) {
         const auto logits = xtnn::predict(model, x_test);
         const auto guesses = xtnn::predict_classes(model, x_test);
         std::vector<labelled_digit> first, mistakes;
+        std::size_t wrong = 0;
         for (std::size_t i = 0; i < y_test.size(); ++i) {
             const labelled_digit d{image_at(data.test.images, i), static_cast<int>(guesses(i)),
                                    static_cast<int>(y_test(i))};
             if (first.size() < 60) {
                 first.push_back(d);
             }
-            if (d.predicted != d.truth && mistakes.size() < 60) {
+            if (d.predicted != d.truth && wrong++ < 60) {
                 mistakes.push_back(d);
             }
         }
@@ -116,9 +117,12 @@ train_result train(const train_options& options, std::ostream& out) {
                         digits_png);
         const auto mistakes_png = options.output / "mistakes.png";
         draw_digit_grid(mistakes, 10,
-                        "Mistakes: " + std::to_string(mistakes.size()) +
-                            " of the test digits "
-                            "the model got wrong",
+                        "Mistakes: " +
+                            (wrong > mistakes.size()
+                                 ? "the first " + std::to_string(mistakes.size()) + " of "
+                                 : std::string()) +
+                            std::to_string(wrong) + " test digits the model got wrong (of " +
+                            std::to_string(y_test.size()) + ")",
                         mistakes_png);
         const auto curves_png = options.output / "training_curves.png";
         draw_training_curves(result.history, curves_png);
