@@ -132,7 +132,9 @@ TEST_CASE("predict recovers the labels of held-out digits turned into PNG and JP
             fs::copy_file(jpg, samples / ("sample-" + std::to_string(label) + ".jpg"));
         }
     }
-    const auto rate = [n](std::size_t right) { return static_cast<double>(right) / n; };
+    const auto rate = [&](std::size_t right) {
+        return static_cast<double>(right) / static_cast<double>(n);
+    };
     std::printf("model trained to %.2f%%; on the first %zu test digits: %.1f%% as 28x28 "
                 "originals, %.1f%% as PNG scans, %.1f%% as JPEG scans\n",
                 100 * trained.test_accuracy, n, 100 * rate(original_right), 100 * rate(png_right),
