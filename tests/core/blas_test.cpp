@@ -34,7 +34,10 @@ xtnn::tensor<T, 2> reference_gemm(const xtnn::tensor<T, 2>& a, const xtnn::tenso
 
 TEMPLATE_TEST_CASE("gemm: matches the definition for every transpose and scale", "[core][blas]",
                    float, double) {
-    const std::size_t m = 5, n = 7, k = 3;
+    // General products, and the single row or column products that go to gemv.
+    const auto [m, n, k] = GENERATE(table<std::size_t, std::size_t, std::size_t>(
+        {{5, 7, 3}, {1, 7, 3}, {5, 1, 3}, {1, 1, 4}, {1, 7, 0}, {5, 1, 0}}));
+    INFO("m " << m << ", n " << n << ", k " << k);
     for (bool ta : {false, true}) {
         for (bool tb : {false, true}) {
             for (double beta : {0.0, 1.0, -0.5}) {
@@ -60,6 +63,14 @@ TEST_CASE("gemm: beta 0 overwrites NaN in the output", "[core][blas]") {
     xtnn::tensor<float, 2> c = {{std::nanf("")}};
     xtnn::gemm(a, b, c);
     CHECK(c(0, 0) == 11.0f);
+    // A row (gemv) and a matrix (gemm) too.
+    xtnn::tensor<float, 2> row = {{std::nanf(""), std::nanf("")}};
+    xtnn::gemm(a, xtnn::tensor<float, 2>{{1, 0}, {0, 1}}, row);
+    CHECK(xtnn::test::equal(row, a));
+    xtnn::tensor<float, 2> square = {{std::nanf(""), 1}, {2, std::nanf("")}};
+    xtnn::gemm(xtnn::tensor<float, 2>{{1, 0}, {0, 1}}, xtnn::tensor<float, 2>{{1, 2}, {3, 4}},
+               square);
+    CHECK(xtnn::test::equal(square, xtnn::tensor<float, 2>{{1, 2}, {3, 4}}));
 }
 
 TEST_CASE("gemm: an empty inner extent gives beta C", "[core][blas]") {
