@@ -1,0 +1,141 @@
+// The xtnn side of benchmarks/compare: trains the MNIST MLP (784-128-10, relu, Adam 1e-3,
+// softmax cross-entropy) for one epoch on the data in --data, and measures inference, printing
+// one line of key=value pairs per measurement for compare.py to read.
+//
+//   xtnn_compare --data DIR --batch 32 --repeats 3
+//
+// DIR holds images.idx (float32, (N, 784)) and labels.idx (int32, (N)), written by
+// `xtnn_compare --make-data DIR` so that PyTorch reads the very same values. The BLAS thread
+// count is OpenBLAS's: set OPENBLAS_NUM_THREADS.
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <vector>
+
+#include <xtnn/xtnn.hpp>
+
+extern "C" int openblas_get_num_threads(void);
+extern "C" char* openblas_get_config(void);
+extern "C" char* openblas_get_corename(void);
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+double seconds_since(clock_type::time_point start) {
+    return std::chrono::duration<double>(clock_type::now() - start).count();
+}
+
+double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+}
+
+void make_data(const std::filesystem::path& dir, std::size_t samples) {
+    xtnn::tensor<float, 2> x(xtnn::shape<2>{samples, 784});
+    xtnn::tensor<std::int32_t, 1> y(xtnn::shape<1>{samples});
+    xtnn::random_engine rng(2026);
+    for (auto& v : x) {
+        v = rng.uniform(0.0f, 1.0f);
+    }
+    for (auto& v : y) {
+        v = static_cast<std::int32_t>(rng.below(10));
+    }
+    std::filesystem::create_directories(dir);
+    xtnn::write_idx(dir / "images.idx", x);
+    xtnn::write_idx(dir / "labels.idx", y);
+}
+
+auto make_model(std::uint64_t seed) {
+    xtnn::sequential model{xtnn::dense{784, 128}, xtnn::relu{}, xtnn::dense{128, 10}};
+    model.initialize(seed);
+    return model;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"xtnn's side of the PyTorch comparison (benchmarks/compare)"};
+    std::filesystem::path data;
+    std::filesystem::path make;
+    std::size_t samples = 60000, batch = 32, repeats = 3, latency_calls = 20000;
+    app.add_option("--data", data, "Directory with images.idx and labels.idx");
+    app.add_option("--make-data", make, "Write seeded MNIST-shaped data into this directory");
+    app.add_option("--samples", samples, "Samples to make with --make-data")->capture_default_str();
+    app.add_option("--batch", batch, "Training batch size")->capture_default_str();
+    app.add_option("--repeats", repeats, "Epochs timed (the median is reported)")
+        ->capture_default_str();
+    app.add_option("--latency-calls", latency_calls, "Single-sample predictions timed")
+        ->capture_default_str();
+    bool info = false;
+    app.add_flag("--info", info, "Print OpenBLAS's configuration and kernel, then exit");
+    CLI11_PARSE(app, argc, argv);
+    if (info) {
+        std::printf("openblas_config=%s\nopenblas_corename=%s\n", openblas_get_config(),
+                    openblas_get_corename());
+        return 0;
+    }
+
+    try {
+        if (!make.empty()) {
+            make_data(make, samples);
+            std::printf("wrote %zu samples to %s\n", samples, make.string().c_str());
+            return 0;
+        }
+        const auto x = xtnn::read_idx<float, 2>(data / "images.idx");
+        const auto labels = xtnn::read_idx<std::int32_t, 1>(data / "labels.idx");
+        const int threads = openblas_get_num_threads();
+        const std::size_t n = x.shape(0);
+
+        // Training: one epoch through trainer::fit per repeat, fresh model each time.
+        std::vector<double> epochs;
+        for (std::size_t r = 0; r < repeats; ++r) {
+            auto model = make_model(r);
+            xtnn::trainer trainer{model, xtnn::softmax_cross_entropy{},
+                                  xtnn::adam({.learning_rate = 1e-3})};
+            const auto start = clock_type::now();
+            trainer.fit(
+                x, labels,
+                {.epochs = 1, .batch_size = batch, .seed = r, .verbose = xtnn::verbosity::silent});
+            epochs.push_back(seconds_since(start));
+        }
+        std::printf("library=xtnn task=train batch=%zu threads=%d samples_per_s=%.1f "
+                    "seconds=%.4f\n",
+                    batch, threads, static_cast<double>(n) / median(epochs), median(epochs));
+
+        // Inference: the whole set in batches of 1000, and one sample at a time.
+        auto model = make_model(0);
+        std::vector<double> passes;
+        for (std::size_t r = 0; r < repeats; ++r) {
+            const auto start = clock_type::now();
+            const auto out = xtnn::predict(model, x, 1000);
+            passes.push_back(seconds_since(start));
+            if (out.shape(0) != n) {
+                return 1;
+            }
+        }
+        std::printf("library=xtnn task=infer batch=1000 threads=%d samples_per_s=%.1f\n", threads,
+                    static_cast<double>(n) / median(passes));
+
+        xtnn::tensor<float, 2> one(xtnn::shape<2>{1, 784});
+        std::vector<double> calls;
+        calls.reserve(latency_calls);
+        float sink = 0;
+        for (std::size_t i = 0; i < latency_calls; ++i) {
+            std::copy_n(x.data() + (i % n) * 784, 784, one.data());
+            const auto start = clock_type::now();
+            const auto& y = model.forward(one, xtnn::mode::inference);
+            sink += y(0, 0);
+            calls.push_back(seconds_since(start));
+        }
+        std::printf("library=xtnn task=latency batch=1 threads=%d microseconds=%.2f check=%g\n",
+                    threads, 1e6 * median(calls), static_cast<double>(sink));
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "xtnn_compare: %s\n", e.what());
+        return 1;
+    }
+    return 0;
+}
