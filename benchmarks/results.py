@@ -1,0 +1,215 @@
+#!/usr/bin/python3
+"""Writes benchmarks/RESULTS.md: runs every microbenchmark (single thread, medians of
+repetitions) and the side-by-side comparison with PyTorch (benchmarks/compare), and formats
+the tables. Never edit RESULTS.md by hand; run benchmarks/run.sh (which builds first).
+
+    benchmarks/results.py [--build build/bench] [--repetitions 5] [--output benchmarks/RESULTS.md]
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(HERE, "compare"))
+import compare  # noqa: E402
+
+BINARIES = ["xtnn_bench_training_step", "xtnn_bench_dense", "xtnn_bench_activations",
+            "xtnn_bench_losses", "xtnn_bench_optimizers"]
+
+
+def run_benchmark(build, name, repetitions):
+    """{run name: median row} of one Google Benchmark binary, one BLAS thread."""
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
+    command = [os.path.join(build, "benchmarks", name), "--benchmark_format=json",
+               f"--benchmark_repetitions={repetitions}", "--benchmark_report_aggregates_only=true"]
+    print(f"results: {name} …", file=sys.stderr)
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+    rows = json.loads(done.stdout)["benchmarks"]
+    return {r["run_name"]: r for r in rows if r.get("aggregate_name") == "median"}
+
+
+def machine(build):
+    lines = []
+    cpu = "unknown"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    flags = open("/proc/cpuinfo").read()
+    simd = "AVX-512" if " avx512f" in flags else ("AVX2" if " avx2" in flags else "SSE")
+    info = subprocess.run([os.path.join(build, "benchmarks", "xtnn_compare"), "--info"],
+                          capture_output=True, text=True).stdout
+    blas = dict(line.split("=", 1) for line in info.splitlines() if "=" in line)
+    compiler = subprocess.run(["c++", "--version"], capture_output=True,
+                              text=True).stdout.splitlines()[0]
+    torch = subprocess.run(["/usr/bin/python3", "-c", "import torch; print(torch.__version__)"],
+                           capture_output=True, text=True).stdout.strip() or "not installed"
+    lines.append(f"| CPU | {cpu}, {os.cpu_count()} logical cores, {simd} |")
+    lines.append(f"| OpenBLAS | {blas.get('openblas_config', '?')}; kernel "
+                 f"{blas.get('openblas_corename', '?')} |")
+    lines.append(f"| compiler | {compiler}, `-O3 -march=native` (preset bench) |")
+    lines.append(f"| PyTorch | {torch} (Debian python3-torch, /usr/bin/python3) |")
+    lines.append(f"| OS | {platform.platform()} |")
+    lines.append(f"| measured | {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC |")
+    return "\n".join(lines)
+
+
+def microseconds(row):
+    scale = {"ns": 1e-3, "us": 1.0, "ms": 1e3, "s": 1e6}[row["time_unit"]]
+    return row["real_time"] * scale
+
+
+def per_second(row):
+    return row.get("items_per_second", 0.0)
+
+
+def fmt(value, digits=0):
+    return f"{value:,.{digits}f}"
+
+
+def step_table(b):
+    out = ["| batch | step: samples/s | GFLOP/s | ceiling (5 sgemm alone): samples/s | "
+           "step / ceiling |", "|---|---|---|---|---|"]
+    for batch in (1, 32, 128, 256):
+        step = b[f"mlp_training_step/batch:{batch}"]
+        ceiling = b[f"mlp_sgemm_ceiling/batch:{batch}"]
+        out.append(f"| {batch} | {fmt(per_second(step))} | {step['GFLOP/s']:.1f} | "
+                   f"{fmt(per_second(ceiling))} | **{per_second(step) / per_second(ceiling):.0%}** |")
+    out += ["", "| | batch | samples/s | GFLOP/s |", "|---|---|---|---|"]
+    for batch in (32, 128):
+        fit = b[f"mlp_fit_epoch/batch:{batch}"]
+        step = b[f"mlp_training_step/batch:{batch}"]
+        out.append(f"| `trainer::fit`, one epoch of 8,192 (vs the bare step: "
+                   f"{per_second(fit) / per_second(step):.0%}) | {batch} | "
+                   f"{fmt(per_second(fit))} | {fit['GFLOP/s']:.1f} |")
+    for batch in (32, 128, 256):
+        wide = b[f"wide_mlp_training_step/batch:{batch}"]
+        out.append(f"| wide MLP 784-1024-1024-10, step | {batch} | {fmt(per_second(wide))} | "
+                   f"{wide['GFLOP/s']:.1f} |")
+    for batch in (1, 32, 256, 1000):
+        inf = b[f"mlp_inference/batch:{batch}"]
+        latency = f" ({microseconds(inf):.2f} µs per call)" if batch == 1 else ""
+        out.append(f"| inference, forward only{latency} | {batch} | {fmt(per_second(inf))} | "
+                   f"{inf['GFLOP/s']:.1f} |")
+    return "\n".join(out)
+
+
+def dense_table(b):
+    out = ["| layer | batch | forward GFLOP/s | of sgemm | backward GFLOP/s | of 2 sgemm |",
+           "|---|---|---|---|---|---|"]
+    pattern = re.compile(r"dense_forward/batch:(\d+)/in:(\d+)/out:(\d+)")
+    for name, row in b.items():
+        m = pattern.fullmatch(name)
+        if not m:
+            continue
+        suffix = name[len("dense_forward"):]
+        fwd_ceiling = b["sgemm_forward_ceiling" + suffix]["GFLOP/s"]
+        bwd = b["dense_backward" + suffix]["GFLOP/s"]
+        bwd_ceiling = b["sgemm_backward_ceiling" + suffix]["GFLOP/s"]
+        batch, fan_in, fan_out = m.groups()
+        out.append(f"| {fan_in} → {fan_out} | {batch} | {row['GFLOP/s']:.1f} | "
+                   f"{row['GFLOP/s'] / fwd_ceiling:.0%} | {bwd:.1f} | {bwd / bwd_ceiling:.0%} |")
+    return "\n".join(out)
+
+
+def simple_table(b, prefix, unit, header):
+    out = [header, "|---|---|---|"]
+    for name, row in b.items():
+        if name.startswith(prefix):
+            out.append(f"| `{name}` | {microseconds(row):,.2f} µs | "
+                       f"{per_second(row) / unit:,.2f} |")
+    return "\n".join(out)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--build", default=os.path.join(ROOT, "build", "bench"))
+    parser.add_argument("--repetitions", type=int, default=5)
+    parser.add_argument("--output", default=os.path.join(HERE, "RESULTS.md"))
+    args = parser.parse_args()
+
+    b = {}
+    for name in BINARIES:
+        b.update(run_benchmark(args.build, name, args.repetitions))
+    threads, batches = [1, 2], [32, 128]
+    rows = compare.measure(args.build, os.path.join(args.build, "compare-data"), threads,
+                           batches, 3)
+    comparison = compare.tables(rows, threads, batches)
+    train_vs, infer_vs = comparison.split("\n\n", 1)
+
+    text = f"""# Benchmark results
+
+Generated by `benchmarks/run.sh` (which builds the `bench` preset and runs
+`benchmarks/results.py`); do not edit by hand. Microbenchmarks run with one BLAS thread
+(`OPENBLAS_NUM_THREADS=1`) and report the median of {args.repetitions} repetitions; the
+comparison runs each library back to back, median of 3 epochs. The machine is a shared virtual
+machine: expect ±10 % between runs on one thread and much more on two (the neighbour's load).
+
+## Machine
+
+| | |
+|---|---|
+{machine(args.build)}
+
+## xtnn and PyTorch side by side
+
+The MNIST MLP (784-128-10, relu, Adam 1e-3, softmax cross-entropy), one epoch of 60,000
+MNIST-shaped samples (seeded, the same file for both), shuffled; xtnn through `trainer::fit`,
+PyTorch through the usual loop with `torch.set_flush_denormal(True)`. Threads: both
+`OPENBLAS_NUM_THREADS` and `torch.set_num_threads`. Command: `benchmarks/compare/compare.py`.
+
+{train_vs}
+
+Inference over the same 60,000 samples in batches of 1,000 (samples/s), then the median
+latency of one sample at a time (PyTorch under `torch.inference_mode()`):
+
+{infer_vs}
+
+## The MNIST MLP's training step and its sgemm ceiling
+
+One step (forward, loss, backward, Adam) on a fixed batch, next to its five matrix products
+timed alone with the same shapes and transposes (`xtnn_bench_training_step`). GFLOP/s count
+the GEMM work only (409,088 FLOP per sample).
+
+{step_table(b)}
+
+## Dense layers against their sgemm calls
+
+`xtnn_bench_dense`: forward (one product) and backward (weight and input gradients: two
+products, bias included in the layer's time), each next to the bare sgemm calls.
+
+{dense_table(b)}
+
+## Elementwise work
+
+Activations over a (256, 1024) batch (`xtnn_bench_activations`), in giga-elements per second:
+
+{simple_table(b, "activation_", 1e9, "| benchmark | time | Gelem/s |")}
+
+The fused softmax cross-entropy, 10 classes (`xtnn_bench_losses`), in million samples per
+second:
+
+{simple_table(b, "softmax_cross_entropy", 1e6, "| benchmark | time | M samples/s |")}
+
+One optimizer step over the MLP's 101,770 parameters (`xtnn_bench_optimizers`), in giga-
+parameters per second:
+
+{simple_table(b, "optimizer_step", 1e9, "| benchmark | time | G params/s |")}
+"""
+    with open(args.output, "w") as f:
+        f.write(text)
+    print(f"results: wrote {args.output}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
