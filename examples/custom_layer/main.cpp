@@ -10,16 +10,20 @@
 
 // [activation]
 // SiLU (swish): y = x σ(x); dy/dx = σ(x) (1 + x (1 - σ(x))).
+// Written for any xtnn::real_value V, so activation_layer runs it on whole SIMD batches too:
+// `V(1)` broadcasts, and `exp` is std::exp for scalars and xsimd's exp for batches.
 struct silu {
     static constexpr std::string_view name = "silu";
-    template <std::floating_point T>
-    T value(T x) const {
-        return x / (T(1) + std::exp(-x));
+    template <xtnn::real_value V>
+    V value(V x) const {
+        using std::exp;
+        return x / (V(1) + exp(-x));
     }
-    template <std::floating_point T>
-    T derivative(T x, T /*y*/) const {
-        const T s = T(1) / (T(1) + std::exp(-x));
-        return s * (T(1) + x * (T(1) - s));
+    template <xtnn::real_value V>
+    V derivative(V x, V /*y*/) const {
+        using std::exp;
+        const V s = V(1) / (V(1) + exp(-x));
+        return s * (V(1) + x * (V(1) - s));
     }
 };
 static_assert(xtnn::check_activation<silu>());

@@ -3,8 +3,10 @@
 #pragma once
 
 #include <cmath>
-#include <concepts>
 #include <string_view>
+
+#include <xtnn/core/concepts.hpp>
+#include <xtnn/detail/simd.hpp>
 
 namespace xtnn {
 
@@ -19,14 +21,15 @@ struct elu {
     static constexpr std::string_view name = "elu"; ///< The name in summaries.
     double alpha = 1.0; ///< The saturation value for large negative x is -alpha.
     /// x for x > 0, else alpha (eˣ - 1).
-    template <std::floating_point T>
-    T value(T x) const {
-        return x > T(0) ? x : static_cast<T>(alpha) * std::expm1(x);
+    template <real_value V>
+    V value(V x) const {
+        using std::expm1;
+        return detail::select(x > V(0), x, detail::constant<V>(alpha) * expm1(x));
     }
     /// 1 for x > 0, else y + alpha.
-    template <std::floating_point T>
-    T derivative(T x, T y) const {
-        return x > T(0) ? T(1) : y + static_cast<T>(alpha);
+    template <real_value V>
+    V derivative(V x, V y) const {
+        return detail::select(x > V(0), V(1), y + detail::constant<V>(alpha));
     }
 };
 

@@ -3,9 +3,11 @@
 #pragma once
 
 #include <cmath>
-#include <concepts>
 #include <numbers>
 #include <string_view>
+
+#include <xtnn/core/concepts.hpp>
+#include <xtnn/detail/simd.hpp>
 
 namespace xtnn {
 
@@ -23,39 +25,44 @@ struct gelu {
     bool approximate = false;                        ///< Use the tanh approximation.
 
     /// x Φ(x).
-    template <std::floating_point T>
-    T value(T x) const {
+    template <real_value V>
+    V value(V x) const {
+        using std::erf;
+        using std::tanh;
         if (approximate) {
-            return T(0.5) * x * (T(1) + std::tanh(inner(x)));
+            return V(0.5) * x * (V(1) + tanh(inner(x)));
         }
-        return T(0.5) * x * (T(1) + std::erf(x * static_cast<T>(std::numbers::sqrt2 / 2)));
+        return V(0.5) * x * (V(1) + erf(x * detail::constant<V>(std::numbers::sqrt2 / 2)));
     }
     /// Φ(x) + x φ(x) (or the derivative of the tanh form).
-    template <std::floating_point T>
-    T derivative(T x, T /*y*/) const {
+    template <real_value V>
+    V derivative(V x, V /*y*/) const {
+        using std::erf;
+        using std::exp;
+        using std::tanh;
         if (approximate) {
-            const T t = std::tanh(inner(x));
-            const T d_inner = k0<T>() * (T(1) + T(3) * k1<T>() * x * x);
-            return T(0.5) * (T(1) + t) + T(0.5) * x * (T(1) - t * t) * d_inner;
+            const V t = tanh(inner(x));
+            const V d_inner = k0<V>() * (V(1) + V(3) * k1<V>() * x * x);
+            return V(0.5) * (V(1) + t) + V(0.5) * x * (V(1) - t * t) * d_inner;
         }
-        const T cdf = T(0.5) * (T(1) + std::erf(x * static_cast<T>(std::numbers::sqrt2 / 2)));
-        const T pdf = std::exp(T(-0.5) * x * x) *
-                      static_cast<T>(std::numbers::inv_sqrtpi / std::numbers::sqrt2);
+        const V cdf = V(0.5) * (V(1) + erf(x * detail::constant<V>(std::numbers::sqrt2 / 2)));
+        const V pdf = exp(V(-0.5) * x * x) *
+                      detail::constant<V>(std::numbers::inv_sqrtpi / std::numbers::sqrt2);
         return cdf + x * pdf;
     }
 
   private:
-    template <std::floating_point T>
-    static constexpr T k0() {
-        return static_cast<T>(std::numbers::sqrt2 * std::numbers::inv_sqrtpi); // √(2/π)
+    template <class V>
+    static V k0() {
+        return detail::constant<V>(std::numbers::sqrt2 * std::numbers::inv_sqrtpi); // √(2/π)
     }
-    template <std::floating_point T>
-    static constexpr T k1() {
-        return static_cast<T>(0.044715);
+    template <class V>
+    static V k1() {
+        return detail::constant<V>(0.044715);
     }
-    template <std::floating_point T>
-    static T inner(T x) {
-        return k0<T>() * (x + k1<T>() * x * x * x);
+    template <class V>
+    static V inner(V x) {
+        return k0<V>() * (x + k1<V>() * x * x * x);
     }
 };
 

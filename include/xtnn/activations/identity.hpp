@@ -2,8 +2,9 @@
 /// The identity activation, y = x.
 #pragma once
 
-#include <concepts>
 #include <string_view>
+
+#include <xtnn/core/concepts.hpp>
 
 namespace xtnn {
 
@@ -15,14 +16,14 @@ namespace xtnn {
 struct identity {
     static constexpr std::string_view name = "identity"; ///< The name in summaries.
     /// x.
-    template <std::floating_point T>
-    T value(T x) const {
+    template <real_value V>
+    V value(V x) const {
         return x;
     }
     /// 1.
-    template <std::floating_point T>
-    T derivative(T /*x*/, T /*y*/) const {
-        return T(1);
+    template <real_value V>
+    V derivative(V /*x*/, V /*y*/) const {
+        return V(1);
     }
 };
 

@@ -2,12 +2,14 @@
 /// The leaky rectified linear unit, x for x > 0 and slope * x otherwise.
 #pragma once
 
-#include <concepts>
 #include <string_view>
+
+#include <xtnn/core/concepts.hpp>
+#include <xtnn/detail/simd.hpp>
 
 namespace xtnn {
 
-/// Leaky ReLU: `y = x` for x > 0, else `negative_slope * x`.
+/// Leaky ReLU: `y = x` for x > 0, else `negative_slope * x`; NaN stays NaN.
 ///
 /// The derivative is 1 for x > 0, else `negative_slope`. The default slope, 0.01, is
 /// PyTorch's.
@@ -19,14 +21,14 @@ struct leaky_relu {
     static constexpr std::string_view name = "leaky_relu"; ///< The name in summaries.
     double negative_slope = 0.01;                          ///< The slope for x <= 0.
     /// x for x > 0, else negative_slope * x.
-    template <std::floating_point T>
-    T value(T x) const {
-        return x > T(0) ? x : static_cast<T>(negative_slope) * x;
+    template <real_value V>
+    V value(V x) const {
+        return detail::select(x > V(0), x, detail::constant<V>(negative_slope) * x);
     }
     /// 1 for x > 0, else negative_slope.
-    template <std::floating_point T>
-    T derivative(T x, T /*y*/) const {
-        return x > T(0) ? T(1) : static_cast<T>(negative_slope);
+    template <real_value V>
+    V derivative(V x, V /*y*/) const {
+        return detail::select(x > V(0), V(1), detail::constant<V>(negative_slope));
     }
 };
 

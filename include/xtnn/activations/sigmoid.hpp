@@ -2,9 +2,9 @@
 /// The logistic sigmoid, 1 / (1 + e⁻ˣ).
 #pragma once
 
-#include <concepts>
 #include <string_view>
 
+#include <xtnn/core/concepts.hpp>
 #include <xtnn/core/math.hpp>
 
 namespace xtnn {
@@ -19,14 +19,14 @@ namespace xtnn {
 struct sigmoid {
     static constexpr std::string_view name = "sigmoid"; ///< The name in summaries.
     /// 1 / (1 + e⁻ˣ).
-    template <std::floating_point T>
-    T value(T x) const {
+    template <real_value V>
+    V value(V x) const {
         return detail::logistic(x);
     }
     /// y (1 - y).
-    template <std::floating_point T>
-    T derivative(T /*x*/, T y) const {
-        return y * (T(1) - y);
+    template <real_value V>
+    V derivative(V /*x*/, V y) const {
+        return y * (V(1) - y);
     }
 };
 

@@ -2,9 +2,9 @@
 /// Softplus, a smooth ReLU: log(1 + eˣ).
 #pragma once
 
-#include <concepts>
 #include <string_view>
 
+#include <xtnn/core/concepts.hpp>
 #include <xtnn/core/math.hpp>
 
 namespace xtnn {
@@ -19,13 +19,13 @@ namespace xtnn {
 struct softplus {
     static constexpr std::string_view name = "softplus"; ///< The name in summaries.
     /// log(1 + eˣ).
-    template <std::floating_point T>
-    T value(T x) const {
+    template <real_value V>
+    V value(V x) const {
         return detail::log1p_exp(x);
     }
     /// 1 / (1 + e⁻ˣ).
-    template <std::floating_point T>
-    T derivative(T x, T /*y*/) const {
+    template <real_value V>
+    V derivative(V x, V /*y*/) const {
         return detail::logistic(x);
     }
 };

@@ -3,8 +3,9 @@
 #pragma once
 
 #include <cmath>
-#include <concepts>
 #include <string_view>
+
+#include <xtnn/core/concepts.hpp>
 
 namespace xtnn {
 
@@ -16,14 +17,15 @@ namespace xtnn {
 struct tanh {
     static constexpr std::string_view name = "tanh"; ///< The name in summaries.
     /// tanh(x).
-    template <std::floating_point T>
-    T value(T x) const {
-        return std::tanh(x);
+    template <real_value V>
+    V value(V x) const {
+        using std::tanh;
+        return tanh(x);
     }
     /// 1 - y².
-    template <std::floating_point T>
-    T derivative(T /*x*/, T y) const {
-        return T(1) - y * y;
+    template <real_value V>
+    V derivative(V /*x*/, V y) const {
+        return V(1) - y * y;
     }
 };
 

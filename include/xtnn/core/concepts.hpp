@@ -11,6 +11,7 @@
 
 #include <xtnn/core/parameter.hpp>
 #include <xtnn/core/tensor.hpp>
+#include <xtnn/detail/simd.hpp>
 
 namespace xtnn {
 
@@ -116,11 +117,23 @@ consteval bool check_layer() {
     return true;
 }
 
+/// What elementwise code computes on: a floating-point scalar, or an xsimd batch of them.
+///
+/// An activation whose `value` and `derivative` take any `real_value` (as the built-in ones
+/// do) is run by activation_layer a whole SIMD register at a time. In such code `V(1)`
+/// broadcasts a constant, and after `using std::exp;` a call `exp(x)` finds xsimd's `exp` for
+/// batches; a branch on x becomes `xsimd::select` (see docs/extending.md).
+/// @ingroup concepts
+template <class V>
+concept real_value = std::floating_point<V> ||
+    (xsimd::is_batch<V>::value&& std::floating_point<detail::scalar_t<V>>);
+
 /// An elementwise activation: `y = value(x)` and `dy/dx = derivative(x, y)`.
 ///
 /// It must work for float and double (usually a member template), be callable on a const
-/// object, and have a `name`. activation_layer turns it into a layer, and sequential does so
-/// by itself: `xtnn::sequential{xtnn::dense{4, 8}, xtnn::relu{}}`.
+/// object, and have a `name`. Written for any xtnn::real_value, it also runs on SIMD batches.
+/// activation_layer turns it into a layer, and sequential does so by itself:
+/// `xtnn::sequential{xtnn::dense{4, 8}, xtnn::relu{}}`.
 /// @ingroup concepts
 template <class A>
 concept activation = detail::has_name<A> && requires(const A& a, float f, double d) {

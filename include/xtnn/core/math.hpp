@@ -11,23 +11,30 @@
 #include <string_view>
 #include <utility>
 
+#include <xtnn/core/concepts.hpp>
+#include <xtnn/detail/simd.hpp>
+
 namespace xtnn::detail {
 
-/// The logistic function 1 / (1 + e⁻ˣ), computed without overflow: e^(±x) is only formed
-/// for a non-positive exponent.
-template <std::floating_point T>
-T logistic(T x) {
-    if (x >= T(0)) {
-        return T(1) / (T(1) + std::exp(-x));
-    }
-    const T e = std::exp(x);
-    return e / (T(1) + e);
+/// The logistic function 1 / (1 + e⁻ˣ), computed without overflow: the exponential is only
+/// formed as e^-|x| ≤ 1. For scalars and xsimd batches alike; NaN gives NaN.
+template <xtnn::real_value V>
+V logistic(V x) {
+    using std::abs;
+    using std::exp;
+    const V e = exp(-abs(x));
+    const V r = V(1) / (V(1) + e);
+    return detail::select(x >= V(0), r, e * r);
 }
 
-/// log(1 + eˣ), exact and overflow-free for any x: max(x, 0) + log1p(e^-|x|).
-template <std::floating_point T>
-T log1p_exp(T x) {
-    return (x > T(0) ? x : T(0)) + std::log1p(std::exp(-std::abs(x)));
+/// log(1 + eˣ), exact and overflow-free for any x: max(x, 0) + log1p(e^-|x|). For scalars
+/// and xsimd batches alike; NaN gives NaN.
+template <xtnn::real_value V>
+V log1p_exp(V x) {
+    using std::abs;
+    using std::exp;
+    using std::log1p;
+    return detail::select(x > V(0), x, V(0)) + log1p(exp(-abs(x)));
 }
 
 /// For one row z of length n > 0: returns {m, s} with m = max z and s = Σ exp(z_j - m), and

@@ -11,6 +11,39 @@
 
 namespace xtnn::detail {
 
+/// The scalar type of `V`: `V` itself, or the element type of an xsimd batch.
+template <class V>
+struct scalar_of {
+    using type = V; ///< The scalar type.
+};
+/// The element type of an xsimd batch.
+template <class T, class Arch>
+struct scalar_of<xsimd::batch<T, Arch>> {
+    using type = T; ///< The scalar type.
+};
+/// The scalar type of `V`.
+template <class V>
+using scalar_t = typename scalar_of<V>::type;
+
+/// The number `c` as a `V`: rounded to V's scalar type, in every lane of a batch.
+template <class V>
+V constant(double c) {
+    return V(static_cast<scalar_t<V>>(c));
+}
+
+/// `condition ? a : b` for scalars, lane by lane (xsimd::select) for batches: one kernel
+/// serves both, and its scalar and SIMD forms agree element for element, NaN included.
+template <std::floating_point T>
+T select(bool condition, T a, T b) {
+    return condition ? a : b;
+}
+/// Lane by lane: `condition[i] ? a[i] : b[i]`.
+template <class T, class Arch>
+xsimd::batch<T, Arch> select(const xsimd::batch_bool<T, Arch>& condition,
+                             const xsimd::batch<T, Arch>& a, const xsimd::batch<T, Arch>& b) {
+    return xsimd::select(condition, a, b);
+}
+
 /// Calls `kernel(x0, x1, …)` for each index i of n, where x_k is array k's element i, loaded
 /// by value and written back afterwards unless array k is const. The kernel is written once
 /// for both kinds of value: whole SIMD batches (xsimd, the widest the compiler targets) and

@@ -11,14 +11,35 @@
 #include <xtnn/core/errors.hpp>
 #include <xtnn/core/parameter.hpp>
 #include <xtnn/core/tensor.hpp>
+#include <xtnn/detail/simd.hpp>
 
 namespace xtnn {
+
+namespace detail {
+
+/// True when activation `A` also takes whole xsimd batches of `T` (the built-in ones do), so
+/// activation_layer can run it a SIMD register at a time.
+template <class A, class T>
+concept simd_activation =
+#if defined(XSIMD_NO_SUPPORTED_ARCHITECTURE)
+    false;
+#else
+    requires(const A& a, xsimd::batch<T> b) {
+    { a.value(b) } -> std::same_as<xsimd::batch<T>>;
+    { a.derivative(b, b) } -> std::same_as<xsimd::batch<T>>;
+};
+#endif
+
+} // namespace detail
 
 /// A parameter-free layer applying activation `A` to every element.
 ///
 /// Forward: `y[i] = A.value(x[i])`. Backward: `dx[i] = dy[i] · A.derivative(x[i], y[i])`.
-/// Shapes: any rank `N`; y and dx have x's shape. One plain loop over contiguous memory each
-/// way. sequential builds these by itself from activations (`xtnn::relu{}`), taking `T` and
+/// Shapes: any rank `N`; y and dx have x's shape. One loop over contiguous memory each way:
+/// in SIMD batches (detail::simd_for_each) when `A` takes xsimd batches, as the built-in
+/// activations do, else element by element. (GCC leaves `x > 0 ? a : b` loops scalar under
+/// its default -ftrapping-math; the batch form keeps relu's backward from branching on every
+/// element.) sequential builds these by itself from activations (`xtnn::relu{}`), taking `T` and
 /// `N` from the previous layer.
 ///
 /// @tparam A an xtnn::activation.
@@ -55,8 +76,13 @@ class activation_layer {
         const T* in = x.data();
         T* out = y.data();
         const std::size_t n = x.size();
-        for (std::size_t i = 0; i < n; ++i) {
-            out[i] = activation_.value(in[i]);
+        if constexpr (detail::simd_activation<A, T>) {
+            detail::simd_for_each<T>(
+                n, [this](const auto& xi, auto& yi) { yi = activation_.value(xi); }, in, out);
+        } else {
+            for (std::size_t i = 0; i < n; ++i) {
+                out[i] = activation_.value(in[i]);
+            }
         }
     }
 
@@ -77,8 +103,17 @@ class activation_layer {
         const T* g = dy.data();
         T* d = dx->data();
         const std::size_t n = x.size();
-        for (std::size_t i = 0; i < n; ++i) {
-            d[i] = g[i] * activation_.derivative(in[i], out[i]);
+        if constexpr (detail::simd_activation<A, T>) {
+            detail::simd_for_each<T>(
+                n,
+                [this](const auto& xi, const auto& yi, const auto& gi, auto& di) {
+                    di = gi * activation_.derivative(xi, yi);
+                },
+                in, out, g, d);
+        } else {
+            for (std::size_t i = 0; i < n; ++i) {
+                d[i] = g[i] * activation_.derivative(in[i], out[i]);
+            }
         }
     }
 
