@@ -48,7 +48,8 @@ xsimd::batch<T, Arch> select(const xsimd::batch_bool<T, Arch>& condition,
 /// by value and written back afterwards unless array k is const. The kernel is written once
 /// for both kinds of value: whole SIMD batches (xsimd, the widest the compiler targets) and
 /// the scalar tail. In the kernel, `using std::sqrt;` then `sqrt(x)` finds xsimd's sqrt for
-/// batches by argument-dependent lookup.
+/// batches by argument-dependent lookup. The kernel is copied once (so it must be copyable):
+/// capture by value, so that its constants stay in registers.
 ///
 /// Why: compilers do not vectorize loops calling std::sqrt (errno handling), which made the
 /// optimizers' updates scalar.
@@ -56,6 +57,9 @@ template <std::floating_point T, class Kernel, class... Elements>
 void simd_for_each(std::size_t n, Kernel&& kernel, Elements*... arrays) {
     static_assert((std::same_as<std::remove_const_t<Elements>, T> && ...),
                   "xtnn: simd_for_each arrays must all hold the scalar type T");
+    // A local copy: the compiler then knows the stores below cannot change the kernel's
+    // captured values, and keeps them in registers instead of reloading them every batch.
+    std::decay_t<Kernel> local = kernel;
     std::size_t i = 0;
 #if !defined(XSIMD_NO_SUPPORTED_ARCHITECTURE)
     using batch = xsimd::batch<T>;
@@ -64,7 +68,7 @@ void simd_for_each(std::size_t n, Kernel&& kernel, Elements*... arrays) {
         std::tuple<std::conditional_t<true, batch, Elements>...> values{
             (void(arrays), batch::load_unaligned(arrays + i))...};
         [&]<std::size_t... K>(std::index_sequence<K...>) {
-            kernel(std::get<K>(values)...);
+            local(std::get<K>(values)...);
             auto store = [&]<std::size_t J>(auto* array) {
                 if constexpr (!std::is_const_v<std::remove_pointer_t<decltype(array)>>) {
                     std::get<J>(values).store_unaligned(array + i);
@@ -78,7 +82,7 @@ void simd_for_each(std::size_t n, Kernel&& kernel, Elements*... arrays) {
     for (; i < n; ++i) {
         std::tuple<std::remove_const_t<Elements>...> values{arrays[i]...};
         [&]<std::size_t... K>(std::index_sequence<K...>) {
-            kernel(std::get<K>(values)...);
+            local(std::get<K>(values)...);
             auto store = [&]<std::size_t J>(auto* array) {
                 if constexpr (!std::is_const_v<std::remove_pointer_t<decltype(array)>>) {
                     array[i] = std::get<J>(values);

@@ -78,7 +78,7 @@ class activation_layer {
         const std::size_t n = x.size();
         if constexpr (detail::simd_activation<A, T>) {
             detail::simd_for_each<T>(
-                n, [this](const auto& xi, auto& yi) { yi = activation_.value(xi); }, in, out);
+                n, [a = activation_](const auto& xi, auto& yi) { yi = a.value(xi); }, in, out);
         } else {
             for (std::size_t i = 0; i < n; ++i) {
                 out[i] = activation_.value(in[i]);
@@ -106,8 +106,8 @@ class activation_layer {
         if constexpr (detail::simd_activation<A, T>) {
             detail::simd_for_each<T>(
                 n,
-                [this](const auto& xi, const auto& yi, const auto& gi, auto& di) {
-                    di = gi * activation_.derivative(xi, yi);
+                [a = activation_](const auto& xi, const auto& yi, const auto& gi, auto& di) {
+                    di = gi * a.derivative(xi, yi);
                 },
                 in, out, g, d);
         } else {

@@ -67,7 +67,7 @@ class adagrad : public detail::optimizer_base<adagrad<T>, T, 1> {
         }
         detail::simd_for_each<T>(
             w.size(),
-            [&](auto& wi, auto gi, auto& si) {
+            [=](auto& wi, auto gi, auto& si) {
                 using std::sqrt;
                 gi += decay * wi;
                 si += gi * gi;

@@ -71,7 +71,7 @@ class adam_rule : public optimizer_base<Derived, T, 2> {
         const T decay = static_cast<T>(*options_.weight_decay);
         simd_for_each<T>(
             w.size(),
-            [&](auto& wi, auto gi, auto& mi, auto& vi) {
+            [=](auto& wi, auto gi, auto& mi, auto& vi) {
                 using std::sqrt;
                 if constexpr (Decoupled) {
                     wi -= rate * decay * wi; // AdamW: w ← w (1 - ηλ), outside the moments

@@ -71,7 +71,7 @@ class rmsprop : public detail::optimizer_base<rmsprop<T>, T, 3> {
         const bool momentum = options_.momentum > 0.0;
         detail::simd_for_each<T>(
             w.size(),
-            [&](auto& wi, auto gi, auto& si, auto& mean, auto& bi) {
+            [=](auto& wi, auto gi, auto& si, auto& mean, auto& bi) {
                 using std::sqrt;
                 gi += decay * wi;
                 si = a * si + (T(1) - a) * gi * gi;
