@@ -33,3 +33,15 @@ TEST_CASE("gather_rows: reuses the buffer for batches of the same size", "[core]
     xtnn::gather_rows(labels, std::span<const std::size_t>(c), batch);
     CHECK(xtnn::test::equal(batch, xtnn::tensor<int, 1>{8}));
 }
+
+TEST_CASE("gather_rows: an index past the end is an error and leaves the batch alone",
+          "[core][gather_rows]") {
+    xtnn::tensor<int, 1> labels = {7, 8, 9};
+    xtnn::tensor<int, 1> batch = {1, 2};
+    const std::vector<std::size_t> rows{0, 3};
+    REQUIRE_THROWS_MATCHES(
+        xtnn::gather_rows(labels, std::span<const std::size_t>(rows), batch), std::out_of_range,
+        Catch::Message(
+            "gather_rows: row index 3 at position 1 is out of range; expected an index below 3"));
+    CHECK(xtnn::test::equal(batch, xtnn::tensor<int, 1>{1, 2}));
+}

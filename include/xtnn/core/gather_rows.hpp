@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cstddef>
 #include <span>
+#include <stdexcept>
+#include <string>
 
 #include <xtnn/core/tensor.hpp>
 
@@ -14,6 +16,8 @@ namespace xtnn {
 /// `batch` only when the number of rows changes, so a loop over equal batches allocates
 /// nothing. One memcpy per row: shuffled batches cost what contiguous ones do.
 /// @tparam T any element type. @tparam N the rank (samples first).
+/// @throws std::out_of_range if a row index is not below `source.shape()[0]` (checked before
+/// `batch` is touched).
 /// @code
 /// xtnn::tensor<float, 2> batch;
 /// xtnn::gather_rows(x, std::span(order).subspan(first, 32), batch);
@@ -22,6 +26,15 @@ namespace xtnn {
 template <class T, std::size_t N>
 void gather_rows(const tensor<T, N>& source, std::span<const std::size_t> rows,
                  tensor<T, N>& batch) {
+    const std::size_t available = source.shape()[0];
+    for (std::size_t r = 0; r < rows.size(); ++r) {
+        if (rows[r] >= available) {
+            throw std::out_of_range("gather_rows: row index " + std::to_string(rows[r]) +
+                                    " at position " + std::to_string(r) +
+                                    " is out of range; expected an index below " +
+                                    std::to_string(available));
+        }
+    }
     shape<N> s;
     std::copy(source.shape().begin(), source.shape().end(), s.begin());
     s[0] = rows.size();
