@@ -4,6 +4,7 @@ cross-entropy): one epoch of 60,000 samples at batch 32 and 128, inference at ba
 single-sample latency, with 1 and 2 threads, each library run back to back on the same data:
 
     benchmarks/compare/compare.py [--build build/bench] [--threads 1 2] [--batches 32 128]
+                                  [--repeats 3] [--rounds 3]
 
 xtnn's side is build/bench/benchmarks/xtnn_compare (cmake --preset bench && cmake --build
 --preset bench --target xtnn_compare); PyTorch's is torch_compare.py under /usr/bin/python3
@@ -36,8 +37,12 @@ def run(command, threads):
     return parse(done.stdout)
 
 
-def measure(build, data, threads_list, batches, repeats):
-    """Every measurement, as dicts with library, task, batch, threads and the figures."""
+def measure(build, data, threads_list, batches, repeats, rounds=3):
+    """Every measurement, as dicts with library, task, batch, threads, round and the figures.
+
+    For each thread count and batch, `rounds` rounds each run xtnn and then PyTorch (each
+    timing `repeats` epochs): pairs measured seconds apart see the same background load, and
+    the per-round ratios show how far that load moved the result."""
     binary = os.path.join(build, "benchmarks", "xtnn_compare")
     if not os.path.exists(os.path.join(data, "images.idx")):
         subprocess.run([binary, "--make-data", data], check=True, stdout=subprocess.DEVNULL)
@@ -45,41 +50,68 @@ def measure(build, data, threads_list, batches, repeats):
     for threads in threads_list:
         for batch in batches:
             common = ["--data", data, "--batch", str(batch), "--repeats", str(repeats)]
-            print(f"compare: {threads} thread(s), batch {batch}: xtnn …", file=sys.stderr)
-            rows += run([binary] + common, threads)
-            print(f"compare: {threads} thread(s), batch {batch}: PyTorch …", file=sys.stderr)
-            rows += run(["/usr/bin/python3", os.path.join(HERE, "torch_compare.py"),
-                         "--threads", str(threads)] + common, threads)
+            for r in range(rounds):
+                tag = f"compare: {threads} thread(s), batch {batch}, round {r + 1}/{rounds}"
+                print(f"{tag}: xtnn …", file=sys.stderr)
+                measured = run([binary] + common, threads)
+                print(f"{tag}: PyTorch …", file=sys.stderr)
+                measured += run(["/usr/bin/python3", os.path.join(HERE, "torch_compare.py"),
+                                 "--threads", str(threads)] + common, threads)
+                for row in measured:
+                    row["round"] = str(r)
+                rows += measured
     return rows
 
 
-def find(rows, library, task, threads, batch=None):
-    """The median over the runs that measured this (inference is measured once per batch)."""
-    values = [float(r.get("samples_per_s", r.get("microseconds"))) for r in rows
-              if r["library"] == library and r["task"] == task and
-              int(r["threads"]) == threads and (batch is None or int(r["batch"]) == batch)]
-    values.sort()
-    return values[len(values) // 2] if values else float("nan")
+def values(rows, library, task, threads, batch=None):
+    """{round: figure} of one measurement (inference is measured once per batch: median)."""
+    by_round = {}
+    for r in rows:
+        if (r["library"] == library and r["task"] == task and int(r["threads"]) == threads and
+                (batch is None or int(r["batch"]) == batch)):
+            by_round.setdefault(r["round"], []).append(
+                float(r.get("samples_per_s", r.get("microseconds"))))
+    return {k: median(v) for k, v in by_round.items()}
+
+
+def median(v):
+    v = sorted(v)
+    if not v:
+        return float("nan")
+    return v[len(v) // 2] if len(v) % 2 else 0.5 * (v[len(v) // 2 - 1] + v[len(v) // 2])
+
+
+def pair(rows, task, threads, batch=None, faster=lambda x, t: x / t):
+    """Medians over the rounds of xtnn, PyTorch, and their per-round ratio, with its range."""
+    x = values(rows, "xtnn", task, threads, batch)
+    t = values(rows, "pytorch", task, threads, batch)
+    ratios = [faster(x[k], t[k]) for k in x if k in t]
+    return median(list(x.values())), median(list(t.values())), median(ratios), ratios
+
+
+def spread(ratios):
+    return f"{min(ratios):.2f}-{max(ratios):.2f}" if len(ratios) > 1 else "-"
 
 
 def tables(rows, threads_list, batches):
     """The results as Markdown tables."""
-    out = ["| threads | batch | xtnn samples/s | PyTorch samples/s | xtnn / PyTorch |",
-           "|---|---|---|---|---|"]
+    out = ["| threads | batch | xtnn samples/s | PyTorch samples/s | xtnn / PyTorch | "
+           "range over rounds |", "|---|---|---|---|---|---|"]
     for threads in threads_list:
         for batch in batches:
-            x = find(rows, "xtnn", "train", threads, batch)
-            t = find(rows, "pytorch", "train", threads, batch)
-            out.append(f"| {threads} | {batch} | {x:,.0f} | {t:,.0f} | **{x / t:.2f}×** |")
-    out += ["", "| threads | xtnn | PyTorch | xtnn / PyTorch |", "|---|---|---|---|"]
+            x, t, ratio, ratios = pair(rows, "train", threads, batch)
+            out.append(f"| {threads} | {batch} | {x:,.0f} | {t:,.0f} | **{ratio:.2f}×** | "
+                       f"{spread(ratios)} |")
+    out += ["", "| threads | xtnn | PyTorch | xtnn / PyTorch | range over rounds |",
+            "|---|---|---|---|---|"]
     for threads in threads_list:
-        x = find(rows, "xtnn", "infer", threads)
-        t = find(rows, "pytorch", "infer", threads)
-        out.append(f"| {threads} | {x:,.0f} samples/s | {t:,.0f} samples/s | **{x / t:.2f}×** |")
+        x, t, ratio, ratios = pair(rows, "infer", threads)
+        out.append(f"| {threads} | {x:,.0f} samples/s | {t:,.0f} samples/s | "
+                   f"**{ratio:.2f}×** | {spread(ratios)} |")
     for threads in threads_list:
-        x = find(rows, "xtnn", "latency", threads)
-        t = find(rows, "pytorch", "latency", threads)
-        out.append(f"| {threads} | {x:.2f} µs | {t:.2f} µs | **{t / x:.2f}× faster** |")
+        x, t, ratio, ratios = pair(rows, "latency", threads, faster=lambda x, t: t / x)
+        out.append(f"| {threads} | {x:.2f} µs | {t:.2f} µs | **{ratio:.2f}× faster** | "
+                   f"{spread(ratios)} |")
     return "\n".join(out)
 
 
@@ -89,12 +121,14 @@ def main():
     parser.add_argument("--data", help="default: BUILD/compare-data (made on first use)")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--batches", type=int, nargs="+", default=[32, 128])
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=3, help="epochs timed per run")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="runs of each library, alternating xtnn and PyTorch")
     args = parser.parse_args()
     data = args.data or os.path.join(args.build, "compare-data")
-    rows = measure(args.build, data, args.threads, args.batches, args.repeats)
-    print("Training, one epoch of 60,000 samples (median of "
-          f"{args.repeats} epochs):\n")
+    rows = measure(args.build, data, args.threads, args.batches, args.repeats, args.rounds)
+    print(f"Training, one epoch of 60,000 samples ({args.rounds} rounds, each the median of "
+          f"{args.repeats} epochs per library; medians over the rounds):\n")
     text = tables(rows, args.threads, args.batches)
     train, rest = text.split("\n\n", 1)
     print(train)

@@ -1,6 +1,6 @@
 // Whole-model figures: one training step of the MNIST MLP (784-128-10, relu, softmax
 // cross-entropy, Adam) next to the sgemm ceiling of its five matrix products, the same through
-// trainer::fit, a wider MLP's step, and batched inference.
+// trainer::fit, a wider MLP's step, and batched inference next to its two products.
 // Run: OPENBLAS_NUM_THREADS=1 build/bench/benchmarks/xtnn_bench_training_step
 #include <cstddef>
 #include <cstdint>
@@ -107,6 +107,21 @@ void mlp_inference(benchmark::State& state) {
     set_counters(state, batch, 2.0 * (784.0 * 128 + 128.0 * 10));
 }
 
+// The ceiling of inference: its two products alone, with the same shapes and transposes.
+void mlp_inference_sgemm_ceiling(benchmark::State& state) {
+    const auto batch = static_cast<std::size_t>(state.range(0));
+    const auto x = filled(batch, 784, 0.0f, 1.0f);
+    const auto w1 = filled(128, 784), w2 = filled(10, 128);
+    xtnn::tensor<float, 2> h(xtnn::shape<2>{batch, 128}), z(xtnn::shape<2>{batch, 10});
+    for (auto _ : state) {
+        xtnn::gemm(x, w1, h, {.transpose_b = true});
+        xtnn::gemm(h, w2, z, {.transpose_b = true});
+        benchmark::DoNotOptimize(z.data());
+        benchmark::ClobberMemory();
+    }
+    set_counters(state, batch, 2.0 * (784.0 * 128 + 128.0 * 10));
+}
+
 } // namespace
 
 BENCHMARK(mlp_training_step)->ArgName("batch")->Arg(1)->Arg(32)->Arg(128)->Arg(256);
@@ -114,3 +129,4 @@ BENCHMARK(mlp_sgemm_ceiling)->ArgName("batch")->Arg(1)->Arg(32)->Arg(128)->Arg(2
 BENCHMARK(wide_mlp_training_step)->ArgName("batch")->Arg(32)->Arg(128)->Arg(256);
 BENCHMARK(mlp_fit_epoch)->ArgName("batch")->Arg(32)->Arg(128)->Unit(benchmark::kMillisecond);
 BENCHMARK(mlp_inference)->ArgName("batch")->Arg(1)->Arg(32)->Arg(256)->Arg(1000);
+BENCHMARK(mlp_inference_sgemm_ceiling)->ArgName("batch")->Arg(1)->Arg(32)->Arg(256)->Arg(1000);
