@@ -2,6 +2,7 @@
 /// The fully connected layer, `y = x Wᵀ + b`, with PyTorch's parameter layout.
 #pragma once
 
+#include <algorithm>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
@@ -120,19 +121,19 @@ class dense {
     /// `y = x Wᵀ + b` into `y`, which must be `(batch, out)`.
     void forward(const input_type& x, output_type& y, mode = mode::inference) const {
         check_output(x, y, "dense::forward");
-        gemm(x, weight_, y, {.transpose_b = true});
-        if (options_.bias) {
-            const std::size_t rows = y.shape()[0];
-            const std::size_t cols = options_.out;
-            const T* b = bias_.data();
-            T* out = y.data();
-            for (std::size_t r = 0; r < rows; ++r) {
-                T* row = out + r * cols;
-                for (std::size_t c = 0; c < cols; ++c) {
-                    row[c] += b[c];
-                }
-            }
+        if (!options_.bias) {
+            gemm(x, weight_, y, {.transpose_b = true});
+            return;
         }
+        // The bias goes in first and the product accumulates onto it: one pass over y fewer
+        // than clearing y, multiplying, then adding the bias.
+        const std::size_t rows = y.shape()[0];
+        const std::size_t cols = options_.out;
+        T* out = y.data();
+        for (std::size_t r = 0; r < rows; ++r) {
+            std::copy_n(bias_.data(), cols, out + r * cols);
+        }
+        gemm(x, weight_, y, {.transpose_b = true, .beta = 1.0});
     }
 
     /// Writes dW = dyᵀ x, db = Σ_batch dy and, if `dx` is not null, dx = dy W.
