@@ -35,7 +35,11 @@ def run_benchmark(build, name, repetitions):
     print(f"results: {name} …", file=sys.stderr)
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
     rows = json.loads(done.stdout)["benchmarks"]
-    return {r["run_name"]: r for r in rows if r.get("aggregate_name") == "median"}
+    medians = {r["run_name"]: r for r in rows if r.get("aggregate_name") == "median"}
+    # Interleaved runs report in random order: list them in the binary's own order.
+    listed = subprocess.run(command[:1] + ["--benchmark_list_tests=true"], env=env,
+                            capture_output=True, text=True, check=True).stdout.split()
+    return {name: medians[name] for name in listed if name in medians}
 
 
 def machine(build):
