@@ -18,6 +18,7 @@
 #include <xtnn/core/parameter.hpp>
 #include <xtnn/core/random.hpp>
 #include <xtnn/core/tensor.hpp>
+#include <xtnn/core/tensor_traits.hpp>
 #include <xtnn/data/mnist.hpp>
 #include <xtnn/data/two_spirals.hpp>
 #include <xtnn/init/constant.hpp>

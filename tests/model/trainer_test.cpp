@@ -1,10 +1,13 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <sstream>
 #include <vector>
 
 #include <catch2/catch.hpp>
+
+#include <xtensor/xview.hpp>
 
 #include <xtnn/xtnn.hpp>
 
@@ -26,6 +29,14 @@ std::vector<float> weights_of(Model& model) {
         all.insert(all.end(), p.value.begin(), p.value.end());
     }
     return all;
+}
+
+template <class Model>
+bool trainer_predict_matches(Model& model, const xtnn::tensor<float, 1>& sample,
+                             const xtnn::tensor<float, 1>& expected) {
+    xtnn::trainer trainer{model, xtnn::softmax_cross_entropy{}, xtnn::adam()};
+    const xtnn::tensor<float, 1> got = trainer.predict(sample);
+    return got == expected;
 }
 
 const auto spirals = xtnn::make_two_spirals<float>({.samples_per_class = 200, .seed = 1});
@@ -177,6 +188,102 @@ TEST_CASE("trainer: bad data and options", "[model][trainer]") {
     xtnn::tensor<std::int64_t, 1> five = {0, 1, 0, 1, 0};
     REQUIRE_THROWS_WITH(trainer.fit(three_features, five, {.verbose = xtnn::verbosity::silent}),
                         Catch::Contains("layer 0 (dense) rejects its input (5, 3)"));
+}
+
+TEST_CASE("predict: one sample without the batch axis gives one output", "[model][trainer]") {
+    auto model = make_model(2);
+    const auto all = xtnn::predict(model, held_out.features);
+    const auto classes = xtnn::predict_classes(model, held_out.features);
+    const auto probabilities = xtnn::predict_probabilities(model, held_out.features);
+    for (std::size_t r : {0, 57, 199}) {
+        const xtnn::tensor<float, 1> sample = xt::view(held_out.features, r, xt::all());
+        const xtnn::tensor<float, 1> one = xtnn::predict(model, sample);
+        REQUIRE(one.shape() == std::array<std::size_t, 1>{2});
+        // A batch of one goes to BLAS gemv rather than gemm: equal but for the last bits.
+        CHECK(one(0) == Approx(all(r, 0)).margin(1e-6));
+        CHECK(one(1) == Approx(all(r, 1)).margin(1e-6));
+        CHECK(xtnn::predict_classes(model, sample) == classes(r));
+        const xtnn::tensor<float, 1> p = xtnn::predict_probabilities(model, sample);
+        CHECK(p(1) == Approx(probabilities(r, 1)).margin(1e-6));
+        CHECK(trainer_predict_matches(model, sample, one));
+    }
+    const xtnn::tensor<float, 1> wrong(xtnn::shape<1>{3});
+    REQUIRE_THROWS_WITH(xtnn::predict(model, wrong),
+                        Catch::Contains("layer 0 (dense) rejects its input (1, 3)"));
+}
+
+TEST_CASE("predict_classes and evaluate refuse non-finite outputs unless allowed",
+          "[model][trainer]") {
+    auto model = make_model(2);
+    xtnn::tensor<float, 2> x = held_out.features;
+    x(123, 1) = std::numeric_limits<float>::quiet_NaN();
+    REQUIRE_THROWS_MATCHES(xtnn::predict_classes(model, x), xtnn::numeric_error,
+                           Catch::Message("predict_classes: the model's output for sample 123 is "
+                                          "not finite (NaN or infinity in the input or the "
+                                          "weights); no class can be read from it "
+                                          "(check_finite = false allows it)"));
+    CHECK(xtnn::predict_classes(model, x, 256, false).size() == 200);
+    xtnn::trainer trainer{model, xtnn::softmax_cross_entropy{}, xtnn::adam(), xtnn::accuracy{}};
+    REQUIRE_THROWS_AS(trainer.evaluate(x, held_out.labels, 50), xtnn::numeric_error);
+    REQUIRE_THROWS_WITH(trainer.evaluate(x, held_out.labels, 50),
+                        Catch::Contains("evaluate: the model's output for sample 123 is not "
+                                        "finite"));
+    const auto allowed = trainer.evaluate(x, held_out.labels, 50, false);
+    CHECK(std::isnan(allowed.loss()));
+    x(123, 1) = std::numeric_limits<float>::infinity();
+    REQUIRE_THROWS_AS(trainer.evaluate(x, held_out.labels), xtnn::numeric_error);
+    // Validation data with NaN stops fit at the end of the first epoch, naming the sample.
+    REQUIRE_THROWS_WITH(
+        trainer.fit(held_out.features, held_out.labels, xtnn::validation_data{x, held_out.labels},
+                    {.verbose = xtnn::verbosity::silent}),
+        Catch::Contains("fit (validation data): the model's output for sample 123"));
+}
+
+TEST_CASE("trainer: labels are checked by sample index before any step", "[model][trainer]") {
+    auto model = make_model(1);
+    xtnn::trainer trainer{model, xtnn::softmax_cross_entropy{}, xtnn::adam(), xtnn::accuracy{}};
+    const auto before = weights_of(model);
+    xtnn::tensor<std::int64_t, 1> labels = spirals.labels;
+    labels(345) = 2; // two outputs: labels are 0 or 1
+    REQUIRE_THROWS_MATCHES(trainer.fit(spirals.features, labels,
+                                       {.batch_size = 16, .verbose = xtnn::verbosity::silent}),
+                           std::out_of_range,
+                           Catch::Message("fit: the class label of sample 345 is out of range; "
+                                          "expected 0..1, got 2"));
+    CHECK(weights_of(model) == before); // found before the first batch changed anything
+    labels(345) = -1;
+    REQUIRE_THROWS_WITH(trainer.evaluate(spirals.features, labels),
+                        Catch::Equals("evaluate: the class label of sample 345 is out of range; "
+                                      "expected 0..1, got -1"));
+    REQUIRE_THROWS_WITH(trainer.fit(held_out.features, held_out.labels,
+                                    xtnn::validation_data{spirals.features, labels},
+                                    {.verbose = xtnn::verbosity::silent}),
+                        Catch::Contains("fit (validation data): the class label of sample 345"));
+    CHECK(weights_of(model) == before);
+}
+
+TEST_CASE("trainer: empty data and huge batch sizes", "[model][trainer]") {
+    auto model = make_model(1);
+    xtnn::trainer trainer{model, xtnn::softmax_cross_entropy{}, xtnn::sgd({.learning_rate = 0.1})};
+    const xtnn::tensor<float, 2> none(xtnn::shape<2>{0, 2});
+    const xtnn::tensor<std::int64_t, 1> no_labels(xtnn::shape<1>{0});
+    REQUIRE_THROWS_MATCHES(trainer.evaluate(none, no_labels), xtnn::shape_error,
+                           Catch::Message("evaluate: no samples to evaluate; got x (0, 2)"));
+    REQUIRE_THROWS_WITH(trainer.fit(spirals.features, spirals.labels,
+                                    xtnn::validation_data{none, no_labels},
+                                    {.verbose = xtnn::verbosity::silent}),
+                        Catch::Contains("the validation data has no samples"));
+    // SIZE_MAX once overflowed the batch count (0 batches: nothing trained, loss 0).
+    const auto before = weights_of(model);
+    const auto history = trainer.fit(spirals.features, spirals.labels,
+                                     {.batch_size = SIZE_MAX, .verbose = xtnn::verbosity::silent});
+    CHECK(history["loss"].front() > 0.1);
+    CHECK(weights_of(model) != before);
+    xtnn::sequential same = make_model(1);
+    xtnn::trainer whole{same, xtnn::softmax_cross_entropy{}, xtnn::sgd({.learning_rate = 0.1})};
+    whole.fit(spirals.features, spirals.labels,
+              {.batch_size = 400, .verbose = xtnn::verbosity::silent}); // one batch of all
+    CHECK(weights_of(model) == weights_of(same));
 }
 
 namespace {

@@ -7,25 +7,19 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 
 #include <xtnn/core/tensor.hpp>
+#include <xtnn/core/tensor_traits.hpp>
 
 namespace xtnn {
 
-/// Copies rows `rows` (indices along the first axis) of `source` into `batch`, resizing
-/// `batch` only when the number of rows changes, so a loop over equal batches allocates
-/// nothing. One memcpy per row: shuffled batches cost what contiguous ones do.
-/// @tparam T any element type. @tparam N the rank (samples first).
-/// @throws std::out_of_range if a row index is not below `source.shape()[0]` (checked before
-/// `batch` is touched).
-/// @code
-/// xtnn::tensor<float, 2> batch;
-/// xtnn::gather_rows(x, std::span(order).subspan(first, 32), batch);
-/// @endcode
-/// @ingroup core
+namespace detail {
+
+/// gather_rows for a source and batch of one tensor type.
 template <class T, std::size_t N>
-void gather_rows(const tensor<T, N>& source, std::span<const std::size_t> rows,
-                 tensor<T, N>& batch) {
+void gather_tensor_rows(const tensor<T, N>& source, std::span<const std::size_t> rows,
+                        tensor<T, N>& batch) {
     const std::size_t available = source.shape()[0];
     for (std::size_t r = 0; r < rows.size(); ++r) {
         if (rows[r] >= available) {
@@ -47,4 +41,31 @@ void gather_rows(const tensor<T, N>& source, std::span<const std::size_t> rows,
     }
 }
 
+} // namespace detail
+
+/// Copies rows `rows` (indices along the first axis) of `source` into `batch`, resizing
+/// `batch` only when the number of rows changes, so a loop over equal batches allocates
+/// nothing. One memcpy per row: shuffled batches cost what contiguous ones do.
+/// @tparam Source an xtnn::tensor of any element type and rank >= 1 (samples first).
+/// @tparam Batch the same tensor type.
+/// @throws std::out_of_range if a row index is not below `source.shape()[0]` (checked before
+/// `batch` is touched).
+/// @code
+/// xtnn::tensor<float, 2> batch;
+/// xtnn::gather_rows(x, std::span(order).subspan(first, 32), batch);
+/// @endcode
+/// @ingroup core
+template <class Source, class Batch>
+void gather_rows(const Source& source, std::span<const std::size_t> rows, Batch& batch) {
+    static_assert(any_tensor<Source> && rank_of<Source> >= 1,
+                  "xtnn: gather_rows: the source must be an xtnn::tensor of rank 1 or more (an "
+                  "xt::xtensor, samples first)");
+    static_assert(!any_tensor<Source> || std::same_as<Batch, std::remove_cvref_t<Source>>,
+                  "xtnn: gather_rows: the batch buffer must be a tensor of the source's type "
+                  "(the same rank and element type)");
+    if constexpr (any_tensor<Source> && rank_of<Source> >= 1 &&
+                  std::same_as<Batch, std::remove_cvref_t<Source>>) {
+        detail::gather_tensor_rows(source, rows, batch);
+    }
+}
 } // namespace xtnn

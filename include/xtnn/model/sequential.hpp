@@ -21,6 +21,7 @@
 #include <xtnn/core/parameter.hpp>
 #include <xtnn/core/random.hpp>
 #include <xtnn/core/tensor.hpp>
+#include <xtnn/core/tensor_traits.hpp>
 #include <xtnn/layers/bind.hpp>
 
 namespace xtnn {
@@ -225,15 +226,19 @@ class sequential {
 
     /// Runs every layer on `x` and returns the last output (a buffer the model owns, valid
     /// until the next forward).
+    ///
+    /// `x` must be exactly input_type: another rank or scalar type does not compile (the
+    /// sentence says which rank the model takes).
     /// @throws shape_error if a layer rejects x's shape (see output_shape()).
-    const output_type& forward(const input_type& x, mode m = mode::inference) {
-        flush_denormals_guard guard;
-        last_mode_ = mode::inference; // a forward that throws must not enable backward
-        build(x.shape());
-        for_each_layer(
-            [&]<std::size_t I>(auto& l) { l.forward(input_of<I>(x), std::get<I>(outputs_), m); });
-        last_mode_ = m;
-        return std::get<size - 1>(outputs_);
+    template <class X>
+    const output_type& forward(const X& x, mode m = mode::inference) {
+        XTNN_DETAIL_REQUIRE_TENSOR("xtnn: sequential::forward: the model takes", "input", input, X,
+                                   value_type, input_rank);
+        if constexpr (tensor_of<X, value_type, input_rank>) {
+            return run_forward(x, m);
+        } else {
+            return std::get<size - 1>(outputs_);
+        }
     }
 
     /// Back-propagates `dy` = d(loss)/d(output) through every layer, writing every parameter
@@ -242,23 +247,24 @@ class sequential {
     /// `x` must be the input of the last forward, which must have run in training mode.
     /// @throws std::logic_error if no training forward ran for x's shape.
     /// @throws shape_error if dy is not the output's shape.
-    void backward(const input_type& x, const output_type& dy, bool input_gradient = false) {
-        if (!built_ || *built_ != x.shape() || last_mode_ != mode::training) {
-            throw std::logic_error("sequential::backward: call forward(x, mode::training) with "
-                                   "this input first; got input shape " +
-                                   format_shape(x.shape()));
+    template <class X, class DY>
+    void backward(const X& x, const DY& dy, bool input_gradient = false) {
+        XTNN_DETAIL_REQUIRE_TENSOR("xtnn: sequential::backward: the model takes", "input", input, X,
+                                   value_type, input_rank);
+        XTNN_DETAIL_REQUIRE_TENSOR("xtnn: sequential::backward: the model takes",
+                                   "output gradients", output, DY, value_type, output_rank);
+        if constexpr (tensor_of<X, value_type, input_rank> &&
+                      tensor_of<DY, value_type, output_rank>) {
+            run_backward(x, dy, input_gradient);
         }
-        detail::require_shape(std::get<size - 1>(outputs_).shape(), dy.shape(), {name, "backward"},
-                              "output gradient shape mismatch");
-        flush_denormals_guard guard;
-        backward_layers(x, dy, input_gradient, std::make_index_sequence<size>{});
     }
 
     /// d(loss)/dx from the last backward called with `input_gradient = true`.
     const input_type& input_gradient() const { return input_gradient_; }
 
     /// The layer interface: forward into a caller's buffer `y` (a copy of the model's output).
-    void forward(const input_type& x, output_type& y, mode m = mode::inference) {
+    template <class X>
+    void forward(const X& x, output_type& y, mode m = mode::inference) {
         const output_type& out = forward(x, m);
         detail::require_shape(out.shape(), y.shape(), {name, "forward"},
                               "output buffer shape mismatch");
@@ -266,17 +272,27 @@ class sequential {
     }
 
     /// The layer interface: backward with the input gradient written into `*dx` if not null.
-    void backward(const input_type& x, const output_type& y, const output_type& dy,
-                  input_type* dx) {
-        detail::require_shape(std::get<size - 1>(outputs_).shape(), y.shape(), {name, "backward"},
-                              "output shape mismatch");
-        backward(x, dy, dx != nullptr);
-        if (dx != nullptr) {
-            if (dx->shape() != x.shape()) {
-                dx->resize(x.shape());
+    template <class X, class Y, class DY>
+    void backward(const X& x, const Y& y, const DY& dy, input_type* dx) {
+        XTNN_DETAIL_REQUIRE_TENSOR("xtnn: sequential::backward: the model takes", "input", input, X,
+                                   value_type, input_rank);
+        XTNN_DETAIL_REQUIRE_TENSOR("xtnn: sequential::backward: the model gives", "output", output,
+                                   Y, value_type, output_rank);
+        XTNN_DETAIL_REQUIRE_TENSOR("xtnn: sequential::backward: the model takes",
+                                   "output gradients", output, DY, value_type, output_rank);
+        if constexpr (tensor_of<X, value_type, input_rank> &&
+                      tensor_of<Y, value_type, output_rank> &&
+                      tensor_of<DY, value_type, output_rank>) {
+            detail::require_shape(std::get<size - 1>(outputs_).shape(), y.shape(),
+                                  {name, "backward"}, "output shape mismatch");
+            run_backward(x, dy, dx != nullptr);
+            if (dx != nullptr) {
+                if (dx->shape() != x.shape()) {
+                    dx->resize(x.shape());
+                }
+                std::copy(input_gradient_.data(), input_gradient_.data() + input_gradient_.size(),
+                          dx->data());
             }
-            std::copy(input_gradient_.data(), input_gradient_.data() + input_gradient_.size(),
-                      dx->data());
         }
     }
 
@@ -343,6 +359,28 @@ class sequential {
     }
 
   private:
+    const output_type& run_forward(const input_type& x, mode m) {
+        flush_denormals_guard guard;
+        last_mode_ = mode::inference; // a forward that throws must not enable backward
+        build(x.shape());
+        for_each_layer(
+            [&]<std::size_t I>(auto& l) { l.forward(input_of<I>(x), std::get<I>(outputs_), m); });
+        last_mode_ = m;
+        return std::get<size - 1>(outputs_);
+    }
+
+    void run_backward(const input_type& x, const output_type& dy, bool input_gradient) {
+        if (!built_ || *built_ != x.shape() || last_mode_ != mode::training) {
+            throw std::logic_error("sequential::backward: call forward(x, mode::training) with "
+                                   "this input first; got input shape " +
+                                   format_shape(x.shape()));
+        }
+        detail::require_shape(std::get<size - 1>(outputs_).shape(), dy.shape(), {name, "backward"},
+                              "output gradient shape mismatch");
+        flush_denormals_guard guard;
+        backward_layers(x, dy, input_gradient, std::make_index_sequence<size>{});
+    }
+
     template <class... Bound>
     static layers_type make_layers(detail::type_list<Bound...>, const Specs&... specs) {
         return layers_type(make_bound_layer<Bound>(specs)...);

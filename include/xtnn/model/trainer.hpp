@@ -17,11 +17,14 @@
 #include <utility>
 #include <vector>
 
+#include <xtnn/core/concepts.hpp>
 #include <xtnn/core/errors.hpp>
 #include <xtnn/core/gather_rows.hpp>
 #include <xtnn/core/math.hpp>
 #include <xtnn/core/random.hpp>
 #include <xtnn/core/tensor.hpp>
+#include <xtnn/core/tensor_traits.hpp>
+#include <xtnn/metrics/metric.hpp>
 #include <xtnn/model/callbacks/callback.hpp>
 #include <xtnn/model/callbacks/progress_bar.hpp>
 #include <xtnn/model/callbacks/terminate_on_nan.hpp>
@@ -82,17 +85,24 @@ struct evaluation {
     double loss() const { return (*this)["loss"]; }
 };
 
-/// Runs `model` on `x` in inference mode, `batch_size` samples at a time, and returns all the
-/// outputs, `(samples, …)`.
-/// @throws config_error if batch_size is 0; shape_error if the model rejects x.
-/// @code
-/// auto logits = xtnn::predict(model, x_test);
-/// @endcode
-/// @ingroup model
+namespace detail {
+
+/// The rank of one sample of a model's input, accepted by the single-sample forms of predict.
 template <class Model>
-typename Model::output_type predict(Model& model, const typename Model::input_type& x,
-                                    std::size_t batch_size = 256) {
-    detail::require_option(batch_size > 0, "predict", "batch_size", "> 0", 0.0);
+inline constexpr std::size_t sample_rank =
+    Model::input_rank >= 2 ? Model::input_rank - 1 : Model::input_rank;
+
+/// Whether X is one sample (the input without its batch axis) rather than a batch.
+template <class Model, class X>
+inline constexpr bool is_single_sample =
+    Model::input_rank >= 2 && Model::output_rank >= 2 &&
+    tensor_of<X, typename Model::value_type, Model::input_rank - 1>;
+
+/// Batched predict into a new output tensor, `(samples, …)`.
+template <class Model>
+typename Model::output_type predict_batches(Model& model, const typename Model::input_type& x,
+                                            std::size_t batch_size) {
+    require_option(batch_size > 0, "predict", "batch_size", "> 0", 0.0);
     const std::size_t n = x.shape()[0];
     typename Model::output_type out(model.output_shape(x.shape()));
     const std::size_t out_row = n == 0 ? 0 : out.size() / n;
@@ -109,48 +119,139 @@ typename Model::output_type predict(Model& model, const typename Model::input_ty
     return out;
 }
 
-/// The predicted class of each row: the index of the largest output, `(samples)`.
+/// One sample as a batch of one: `(features)` becomes `(1, features)`.
+template <class Model, class X>
+typename Model::input_type as_batch(const X& sample) {
+    shape<Model::input_rank> s{};
+    s[0] = 1;
+    std::copy(sample.shape().begin(), sample.shape().end(), s.begin() + 1);
+    typename Model::input_type batch(s);
+    std::copy(sample.data(), sample.data() + sample.size(), batch.data());
+    return batch;
+}
+
+/// The first row of a batch of outputs without its batch axis: `(1, classes)` -> `(classes)`.
+template <class Output>
+auto first_row(const Output& out) {
+    constexpr std::size_t rank = rank_of<Output>;
+    shape<rank - 1> s{};
+    std::copy(out.shape().begin() + 1, out.shape().end(), s.begin());
+    tensor<element_of<Output>, rank - 1> row(s);
+    std::copy(out.data(), out.data() + row.size(), row.data());
+    return row;
+}
+
+/// Throws numeric_error when an output holds NaN or infinity (the input held them, or the
+/// model's weights did): predictions from them would be silently wrong.
+template <class Output>
+void require_finite_outputs(const Output& out, const char* where) {
+    for (std::size_t i = 0; i < out.size(); ++i) {
+        if (!std::isfinite(static_cast<double>(out.data()[i]))) {
+            const std::size_t row_size = out.shape()[0] == 0 ? 1 : out.size() / out.shape()[0];
+            throw numeric_error(std::string(where) + ": the model's output for sample " +
+                                std::to_string(i / row_size) +
+                                " is not finite (NaN or infinity in the input or the weights); "
+                                "no class can be read from it (check_finite = false allows it)");
+        }
+    }
+}
+
+} // namespace detail
+
+/// Runs `model` on `x` in inference mode, `batch_size` samples at a time, and returns all the
+/// outputs, `(samples, …)`.
+///
+/// `x` is a batch of the model's input type, or one sample without the batch axis (e.g.
+/// `(784)` for a model taking `(batch, 784)`), which gives one output without the batch axis.
+/// Any other rank, or another scalar type, does not compile.
+/// @throws config_error if batch_size is 0; shape_error if the model rejects x.
+/// @code
+/// auto logits = xtnn::predict(model, x_test);
+/// @endcode
+/// @ingroup model
+template <class Model, class X>
+auto predict(Model& model, const X& x, std::size_t batch_size = 256) {
+    XTNN_DETAIL_REQUIRE_TENSOR_OR("xtnn: predict: the model takes", "input", input, X,
+                                  typename Model::value_type, Model::input_rank,
+                                  detail::sample_rank<Model>);
+    if constexpr (detail::is_single_sample<Model, X>) {
+        return detail::first_row(
+            detail::predict_batches(model, detail::as_batch<Model>(x), batch_size));
+    } else if constexpr (tensor_of<X, typename Model::value_type, Model::input_rank>) {
+        return detail::predict_batches(model, x, batch_size);
+    } else {
+        return typename Model::output_type{};
+    }
+}
+
+/// The predicted class of each row: the index of the largest output, `(samples)`; for one
+/// sample without the batch axis, its class.
+///
+/// With `check_finite` (the default), a NaN or infinite output (from NaN in the input or in
+/// the weights) is an error rather than a class read from garbage.
+/// @throws numeric_error naming the sample whose output is not finite.
 /// @code
 /// auto digits = xtnn::predict_classes(model, x_test);
 /// @endcode
 /// @ingroup model
-template <class Model>
-tensor<std::int64_t, 1> predict_classes(Model& model, const typename Model::input_type& x,
-                                        std::size_t batch_size = 256) {
+template <class Model, class X>
+auto predict_classes(Model& model, const X& x, std::size_t batch_size = 256,
+                     bool check_finite = true) {
     static_assert(Model::output_rank == 2, "xtnn: predict_classes needs (batch, classes) outputs");
-    const auto scores = predict(model, x, batch_size);
-    const std::size_t classes = scores.shape()[1];
-    tensor<std::int64_t, 1> out(shape<1>{scores.shape()[0]});
-    for (std::size_t r = 0; r < out.size(); ++r) {
-        out(r) =
-            classes == 0
-                ? 0
-                : static_cast<std::int64_t>(detail::argmax(scores.data() + r * classes, classes));
+    XTNN_DETAIL_REQUIRE_TENSOR_OR("xtnn: predict_classes: the model takes", "input", input, X,
+                                  typename Model::value_type, Model::input_rank,
+                                  detail::sample_rank<Model>);
+    if constexpr (detail::is_single_sample<Model, X>) {
+        return predict_classes(model, detail::as_batch<Model>(x), batch_size, check_finite)(0);
+    } else if constexpr (tensor_of<X, typename Model::value_type, Model::input_rank>) {
+        const auto scores = detail::predict_batches(model, x, batch_size);
+        if (check_finite) {
+            detail::require_finite_outputs(scores, "predict_classes");
+        }
+        const std::size_t classes = scores.shape()[1];
+        tensor<std::int64_t, 1> out(shape<1>{scores.shape()[0]});
+        for (std::size_t r = 0; r < out.size(); ++r) {
+            out(r) = classes == 0 ? 0
+                                  : static_cast<std::int64_t>(
+                                        detail::argmax(scores.data() + r * classes, classes));
+        }
+        return out;
+    } else {
+        return tensor<std::int64_t, 1>{};
     }
-    return out;
 }
 
-/// The softmax of each row of the model's outputs (logits): class probabilities.
+/// The softmax of each row of the model's outputs (logits): class probabilities; for one
+/// sample without the batch axis, its probabilities (NaN where the outputs are NaN).
 /// @code
 /// auto probabilities = xtnn::predict_probabilities(model, x_test);   // rows sum to 1
 /// @endcode
 /// @ingroup model
-template <class Model>
-typename Model::output_type predict_probabilities(Model& model, const typename Model::input_type& x,
-                                                  std::size_t batch_size = 256) {
+template <class Model, class X>
+auto predict_probabilities(Model& model, const X& x, std::size_t batch_size = 256) {
     static_assert(Model::output_rank == 2,
                   "xtnn: predict_probabilities needs (batch, classes) outputs");
-    auto scores = predict(model, x, batch_size);
-    const std::size_t classes = scores.shape()[1];
-    for (std::size_t r = 0; classes > 0 && r < scores.shape()[0]; ++r) {
-        auto* row = scores.data() + r * classes;
-        const auto [m, sum] = detail::shifted_exp_sum(row, classes, row);
-        (void)m;
-        for (std::size_t j = 0; j < classes; ++j) {
-            row[j] /= sum;
+    XTNN_DETAIL_REQUIRE_TENSOR_OR("xtnn: predict_probabilities: the model takes", "input", input, X,
+                                  typename Model::value_type, Model::input_rank,
+                                  detail::sample_rank<Model>);
+    if constexpr (detail::is_single_sample<Model, X>) {
+        return detail::first_row(
+            predict_probabilities(model, detail::as_batch<Model>(x), batch_size));
+    } else if constexpr (tensor_of<X, typename Model::value_type, Model::input_rank>) {
+        auto scores = detail::predict_batches(model, x, batch_size);
+        const std::size_t classes = scores.shape()[1];
+        for (std::size_t r = 0; classes > 0 && r < scores.shape()[0]; ++r) {
+            auto* row = scores.data() + r * classes;
+            const auto [m, sum] = detail::shifted_exp_sum(row, classes, row);
+            (void)m;
+            for (std::size_t j = 0; j < classes; ++j) {
+                row[j] /= sum;
+            }
         }
+        return scores;
+    } else {
+        return typename Model::output_type{};
     }
-    return scores;
 }
 
 /// A model compiled with a loss, an optimizer and metrics, as Keras' `compile`: trains with
@@ -203,45 +304,125 @@ class trainer {
 
     /// Trains on `x` and targets `y` (class indices or target tensors, one per sample) and
     /// returns the per-epoch history. Callbacks are run in order after the progress display.
+    ///
+    /// `x` must be exactly input_type and `y` a tensor the loss and the metrics take: other
+    /// ranks and scalar types do not compile. Class-index targets are checked against the
+    /// model's number of outputs before the first step.
     /// @throws shape_error if x and y differ in samples or the model rejects x;
+    /// std::out_of_range naming the first sample whose class label is out of range;
     /// config_error for impossible options.
-    template <class Y, class... Callbacks>
-    history fit(const input_type& x, const Y& y, const fit_options& options = {},
-                Callbacks&&... callbacks) {
-        return run_fit<Y, input_type, Y>(x, y, nullptr, nullptr, options, callbacks...);
+    template <class X, class Y, class... Callbacks>
+    history fit(const X& x, const Y& y, const fit_options& options = {}, Callbacks&&... callbacks) {
+        XTNN_DETAIL_REQUIRE_TENSOR("xtnn: fit: the model takes", "input", input, X, value_type,
+                                   Model::input_rank);
+        static_assert(any_tensor<Y>, "xtnn: fit: the targets must be an xtnn::tensor (class "
+                                     "indices (batch), one-hot rows or regression targets)");
+        static_assert(!any_tensor<Y> || takes_targets<Y>,
+                      "xtnn: fit: the loss or a metric does not take these targets for the "
+                      "model's outputs (softmax_cross_entropy and accuracy take integer class "
+                      "indices (batch) or one-hot rows (batch, classes); regression losses take "
+                      "targets of the outputs' shape and scalar type)");
+        if constexpr (tensor_of<X, value_type, Model::input_rank> && takes_targets<Y>) {
+            return run_fit<Y, input_type, Y>(x, y, nullptr, nullptr, options, callbacks...);
+        } else {
+            return {};
+        }
     }
 
     /// Trains as above, validating on `validation` at the end of every epoch.
-    template <class Y, class XV, class YV, class... Callbacks>
-    history fit(const input_type& x, const Y& y, const validation_data<XV, YV>& validation,
+    template <class X, class Y, class XV, class YV, class... Callbacks>
+    history fit(const X& x, const Y& y, const validation_data<XV, YV>& validation,
                 const fit_options& options = {}, Callbacks&&... callbacks) {
-        static_assert(std::same_as<XV, input_type> && std::same_as<YV, Y>,
-                      "xtnn: validation data must have the training data's types");
-        detail::require_option(options.validation_split == 0.0, "fit", "validation_split",
-                               "0 when validation data is given", options.validation_split);
-        return run_fit<Y, XV, YV>(x, y, &validation.x, &validation.y, options, callbacks...);
+        XTNN_DETAIL_REQUIRE_TENSOR("xtnn: fit: the model takes", "input", input, X, value_type,
+                                   Model::input_rank);
+        static_assert(any_tensor<Y>, "xtnn: fit: the targets must be an xtnn::tensor (class "
+                                     "indices (batch), one-hot rows or regression targets)");
+        static_assert(!any_tensor<Y> || takes_targets<Y>,
+                      "xtnn: fit: the loss or a metric does not take these targets for the "
+                      "model's outputs (softmax_cross_entropy and accuracy take integer class "
+                      "indices (batch) or one-hot rows (batch, classes); regression losses take "
+                      "targets of the outputs' shape and scalar type)");
+        static_assert(std::same_as<XV, X> && std::same_as<YV, Y>,
+                      "xtnn: fit: validation_data must have the training data's tensor types "
+                      "(the same ranks and scalar types as x and y)");
+        if constexpr (tensor_of<X, value_type, Model::input_rank> && takes_targets<Y> &&
+                      std::same_as<XV, X> && std::same_as<YV, Y>) {
+            detail::require_option(options.validation_split == 0.0, "fit", "validation_split",
+                                   "0 when validation data is given", options.validation_split);
+            return run_fit<Y, XV, YV>(x, y, &validation.x, &validation.y, options, callbacks...);
+        } else {
+            return {};
+        }
     }
 
     /// The mean loss and the metrics of the model on `x`, `y`, in inference mode.
-    /// @throws shape_error if x and y differ in samples.
-    template <class Y>
-    evaluation evaluate(const input_type& x, const Y& y, std::size_t batch_size = 256) {
-        detail::require_option(batch_size > 0, "evaluate", "batch_size", "> 0", 0.0);
-        check_samples(x, y, "evaluate");
-        std::vector<std::size_t> rows(x.shape()[0]);
-        std::iota(rows.begin(), rows.end(), 0);
-        std::vector<log_entry> values = log_names("");
-        Y y_batch;
-        measure(x, y, rows, batch_size, values, y_batch);
-        return evaluation{std::move(values)};
+    ///
+    /// With `check_finite` (the default), NaN or infinite outputs or losses (from NaN in the
+    /// input or the weights) are an error, as in fit, rather than figures computed from them.
+    /// @throws shape_error if x and y differ in samples or there are none; numeric_error naming
+    /// the sample whose output is not finite; std::out_of_range for a class label out of range.
+    template <class X, class Y>
+    evaluation evaluate(const X& x, const Y& y, std::size_t batch_size = 256,
+                        bool check_finite = true) {
+        XTNN_DETAIL_REQUIRE_TENSOR("xtnn: evaluate: the model takes", "input", input, X, value_type,
+                                   Model::input_rank);
+        static_assert(any_tensor<Y>, "xtnn: evaluate: the targets must be an xtnn::tensor "
+                                     "(class indices (batch), one-hot rows or regression "
+                                     "targets)");
+        static_assert(!any_tensor<Y> || takes_targets<Y>,
+                      "xtnn: evaluate: the loss or a metric does not take these targets for the "
+                      "model's outputs (softmax_cross_entropy and accuracy take integer class "
+                      "indices (batch) or one-hot rows (batch, classes); regression losses take "
+                      "targets of the outputs' shape and scalar type)");
+        if constexpr (tensor_of<X, value_type, Model::input_rank> && takes_targets<Y>) {
+            detail::require_option(batch_size > 0, "evaluate", "batch_size", "> 0", 0.0);
+            check_samples(x, y, "evaluate");
+            if (x.shape()[0] == 0) {
+                throw shape_error("evaluate: no samples to evaluate; got x " +
+                                  format_shape(x.shape()));
+            }
+            check_labels(x, y, "evaluate");
+            std::vector<std::size_t> rows(x.shape()[0]);
+            std::iota(rows.begin(), rows.end(), 0);
+            std::vector<log_entry> values = log_names("");
+            Y y_batch;
+            measure(x, y, rows, batch_size, values, y_batch, check_finite, "evaluate");
+            return evaluation{std::move(values)};
+        } else {
+            return {};
+        }
     }
 
     /// The model's outputs on `x` (see xtnn::predict).
-    output_type predict(const input_type& x, std::size_t batch_size = 256) {
+    template <class X>
+    auto predict(const X& x, std::size_t batch_size = 256) {
         return xtnn::predict(model_, x, batch_size);
     }
 
   private:
+    /// Whether the loss and every metric take targets Y for the model's outputs.
+    template <class Y>
+    static constexpr bool takes_targets = any_tensor<Y>&& xtnn::loss<Loss, output_type, Y> &&
+                                          (metric<Metrics, output_type, Y> && ...);
+
+    /// Checks class-index targets against the model's number of outputs, once, before any
+    /// step, naming the first sample whose label is out of range.
+    template <class Y>
+    void check_labels(const input_type& x, const Y& y, const char* where) const {
+        if constexpr (Model::output_rank == 2 && rank_of<Y> == 1 && std::integral<element_of<Y>>) {
+            const std::size_t classes = model_.output_shape(x.shape())[1];
+            for (std::size_t i = 0; i < y.size(); ++i) {
+                const auto label = y.data()[i];
+                if (std::cmp_less(label, 0) || std::cmp_greater_equal(label, classes)) {
+                    throw std::out_of_range(std::string(where) + ": the class label of sample " +
+                                            std::to_string(i) + " is out of range; expected 0.." +
+                                            std::to_string(classes - 1) + ", got " +
+                                            std::to_string(label));
+                }
+            }
+        }
+    }
+
     template <class Y>
     static void check_samples(const input_type& x, const Y& y, const char* where) {
         if (x.shape()[0] != y.shape()[0]) {
@@ -275,10 +456,12 @@ class trainer {
         std::apply([&](const auto&... m) { ((logs[k++].value = m.result()), ...); }, metrics_);
     }
 
-    /// Loss and metrics over `rows` of x and y in inference mode, into values[0..].
+    /// Loss and metrics over `rows` of x and y in inference mode, into values[0..]; with
+    /// `check_finite`, a non-finite output or loss is a numeric_error.
     template <class Y>
     void measure(const input_type& x, const Y& y, std::span<const std::size_t> rows,
-                 std::size_t batch_size, std::vector<log_entry>& values, Y& y_batch) {
+                 std::size_t batch_size, std::vector<log_entry>& values, Y& y_batch,
+                 bool check_finite, const char* where) {
         reset_metrics();
         double total = 0;
         for (std::size_t first = 0; first < rows.size(); first += batch_size) {
@@ -286,12 +469,36 @@ class trainer {
             gather_rows(x, part, eval_x_);
             gather_rows(y, part, y_batch);
             const auto& out = model_.forward(eval_x_, mode::inference);
-            total +=
-                static_cast<double>(loss_.value(out, y_batch)) * static_cast<double>(part.size());
+            if (check_finite) {
+                require_finite_rows(out, part, where);
+            }
+            const auto batch_loss = static_cast<double>(loss_.value(out, y_batch));
+            if (check_finite && !std::isfinite(batch_loss)) {
+                throw numeric_error(
+                    std::string(where) + ": the loss of the samples from " +
+                    std::to_string(part.front()) + " to " + std::to_string(part.back()) + " is " +
+                    detail::format_number(batch_loss) + " (check_finite = false allows it)");
+            }
+            total += batch_loss * static_cast<double>(part.size());
             update_metrics(out, y_batch);
         }
         values[0].value = rows.empty() ? 0.0 : total / static_cast<double>(rows.size());
         read_metrics(values, 1);
+    }
+
+    /// Throws numeric_error naming the first sample (its index in the data) whose output
+    /// holds NaN or infinity.
+    static void require_finite_rows(const output_type& out, std::span<const std::size_t> rows,
+                                    const char* where) {
+        const std::size_t row_size = rows.empty() ? 0 : out.size() / rows.size();
+        for (std::size_t i = 0; i < out.size(); ++i) {
+            if (!std::isfinite(static_cast<double>(out.data()[i]))) {
+                throw numeric_error(std::string(where) + ": the model's output for sample " +
+                                    std::to_string(rows[i / row_size]) +
+                                    " is not finite (NaN or infinity in the input or the "
+                                    "weights; check_finite = false allows it)");
+            }
+        }
     }
 
     template <class Y, class XV, class YV, class... Callbacks>
@@ -314,6 +521,14 @@ class trainer {
         }
         if (n == 0) {
             throw shape_error("fit: no training samples; got x " + format_shape(x.shape()));
+        }
+        check_labels(x, y, "fit");
+        if (x_validation != nullptr) {
+            if (x_validation->shape()[0] == 0) {
+                throw shape_error("fit: the validation data has no samples; got x " +
+                                  format_shape(x_validation->shape()));
+            }
+            check_labels(*x_validation, *y_validation, "fit (validation data)");
         }
 
         // Seeded split: a random subset for validation, the rest for training.
@@ -350,7 +565,8 @@ class trainer {
         training_state<value_type> state;
         state.epochs = o.epochs;
         state.samples = order.size();
-        state.batches = (order.size() + o.batch_size - 1) / o.batch_size;
+        // Without overflow for any batch_size (SIZE_MAX means one batch of every sample).
+        state.batches = order.size() / o.batch_size + (order.size() % o.batch_size != 0 ? 1 : 0);
         state.parameters = std::span<parameter_view<value_type>>(params);
         state.learning_rate = optimizer_.learning_rate();
 
@@ -421,10 +637,10 @@ class trainer {
                 if (x_validation != nullptr) {
                     measure(*x_validation, *y_validation,
                             std::span<const std::size_t>(external_rows), 256, validation_values,
-                            y_eval);
+                            y_eval, o.check_finite, "fit (validation data)");
                 } else {
                     measure(x, y, std::span<const std::size_t>(validation_rows), 256,
-                            validation_values, y_eval);
+                            validation_values, y_eval, o.check_finite, "fit (validation split)");
                 }
                 std::copy(validation_values.begin(), validation_values.end(),
                           epoch_logs.begin() + static_cast<std::ptrdiff_t>(train_logs.size()));

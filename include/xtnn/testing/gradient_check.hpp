@@ -14,6 +14,7 @@
 #include <xtnn/core/errors.hpp>
 #include <xtnn/core/random.hpp>
 #include <xtnn/core/tensor.hpp>
+#include <xtnn/core/tensor_traits.hpp>
 
 namespace xtnn {
 
@@ -73,25 +74,12 @@ inline void record_gradient(gradient_check_result& r, const std::string& where, 
 
 } // namespace detail
 
-/// Checks a layer's (or model's) backward against central differences, in double precision.
-///
-/// With a fixed random projection r (uniform in [-1, 1], one value per output element), the
-/// check takes the scalar `L(x, θ) = Σ forward(x)ᵢ rᵢ`, so `dL/dy = r`, runs backward once, and
-/// compares d(L)/dx and every parameter gradient with `(L(v+h) - L(v-h)) / 2h` for each value v
-/// of the input and of each parameter. The layer must be deterministic across forwards in
-/// `forward_mode` (use inference mode for dropout). Parameters are restored exactly.
-///
-/// @tparam L a layer (or a sequential) with `value_type` double.
-/// @return the largest error and where; `passed` compares it with the tolerance.
-/// @code
-/// xtnn::dense<double> layer(3, 2);
-/// auto result = xtnn::check_gradients(layer, x);
-/// REQUIRE(result.passed);   // INFO(result.message()) shows where it failed
-/// @endcode
-/// @ingroup testing
+namespace detail {
+
+/// check_gradients for an input of the layer's exact input type.
 template <layer L>
-requires std::same_as<typename L::value_type, double> gradient_check_result
-check_gradients(L& layer, const typename L::input_type& x, gradient_check_options options = {}) {
+gradient_check_result check_layer_gradients(L& layer, const typename L::input_type& x,
+                                            const gradient_check_options& options) {
     using input_type = typename L::input_type;
     using output_type = typename L::output_type;
     output_type y(layer.output_shape(x.shape()));
@@ -146,6 +134,36 @@ check_gradients(L& layer, const typename L::input_type& x, gradient_check_option
         }
     }
     return result;
+}
+
+} // namespace detail
+
+/// Checks a layer's (or model's) backward against central differences, in double precision.
+///
+/// With a fixed random projection r (uniform in [-1, 1], one value per output element), the
+/// check takes the scalar `L(x, θ) = Σ forward(x)ᵢ rᵢ`, so `dL/dy = r`, runs backward once, and
+/// compares d(L)/dx and every parameter gradient with `(L(v+h) - L(v-h)) / 2h` for each value v
+/// of the input and of each parameter. The layer must be deterministic across forwards in
+/// `forward_mode` (use inference mode for dropout). Parameters are restored exactly.
+///
+/// @tparam L a layer (or a sequential) with `value_type` double.
+/// @return the largest error and where; `passed` compares it with the tolerance.
+/// @code
+/// xtnn::dense<double> layer(3, 2);
+/// auto result = xtnn::check_gradients(layer, x);
+/// REQUIRE(result.passed);   // INFO(result.message()) shows where it failed
+/// @endcode
+/// @ingroup testing
+template <layer L, class X>
+requires std::same_as<typename L::value_type, double> gradient_check_result
+check_gradients(L& layer, const X& x, gradient_check_options options = {}) {
+    XTNN_DETAIL_REQUIRE_TENSOR("xtnn: check_gradients: the layer takes", "input", input, X, double,
+                               L::input_rank);
+    if constexpr (tensor_of<X, double, L::input_rank>) {
+        return detail::check_layer_gradients(layer, x, options);
+    } else {
+        return {};
+    }
 }
 
 /// Checks a loss's gradient against central differences of its value, in double precision.

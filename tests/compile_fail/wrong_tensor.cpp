@@ -1,0 +1,79 @@
+// Must not compile: each case passes a tensor of the wrong rank, scalar type or kind to one
+// public entry point. Before the checks, a rank-3 tensor bound to `const tensor<float, 2>&`
+// through xtensor's implicit conversion and overflowed a 2-extent shape array.
+// tests/CMakeLists.txt compiles this file once per case (-DXTNN_CASE_<name>) and expects the
+// case's sentence.
+#include <cstdint>
+
+#include <xtensor/xarray.hpp>
+
+#include <xtnn/xtnn.hpp>
+
+int main() {
+    xtnn::sequential model{xtnn::dense{4, 3}, xtnn::relu{}, xtnn::dense{3, 2}};
+    xtnn::tensor<float, 1> rank1(xtnn::shape<1>{4});
+    xtnn::tensor<float, 2> rank2(xtnn::shape<2>{5, 4});
+    xtnn::tensor<float, 3> rank3(xtnn::shape<3>{5, 4, 1});
+    xtnn::tensor<std::int64_t, 1> labels(xtnn::shape<1>{5});
+    xtnn::trainer trainer{model, xtnn::softmax_cross_entropy{}, xtnn::adam(), xtnn::accuracy{}};
+    (void)rank1, (void)rank2, (void)rank3, (void)labels;
+#if defined(XTNN_CASE_control)
+    // The right types compile (the control: every case below differs from it in one tensor).
+    model.forward(rank2);
+    xtnn::predict(model, rank2);
+    xtnn::predict(model, rank1); // one sample
+    xtnn::predict_classes(model, rank2);
+    trainer.fit(rank2, labels, xtnn::validation_data{rank2, labels});
+    trainer.evaluate(rank2, labels);
+    std::size_t rows[] = {0, 1};
+    xtnn::tensor<float, 3> batch;
+    xtnn::gather_rows(rank3, std::span<const std::size_t>(rows), batch);
+    xtnn::to_features(xtnn::tensor<std::uint8_t, 3>(xtnn::shape<3>{1, 28, 28}));
+#elif defined(XTNN_CASE_forward_rank3)
+    model.forward(rank3);
+#elif defined(XTNN_CASE_forward_rank1)
+    model.forward(rank1);
+#elif defined(XTNN_CASE_forward_buffer)
+    xtnn::tensor<float, 2> y;
+    model.forward(rank3, y);
+#elif defined(XTNN_CASE_backward_gradient)
+    model.backward(rank2, rank3);
+#elif defined(XTNN_CASE_backward_layer)
+    model.backward(rank2, rank3, rank2, nullptr);
+#elif defined(XTNN_CASE_predict_rank3)
+    xtnn::predict(model, rank3);
+#elif defined(XTNN_CASE_predict_double)
+    xtnn::predict(model, xtnn::tensor<double, 2>(xtnn::shape<2>{5, 4}));
+#elif defined(XTNN_CASE_predict_xarray)
+    xtnn::predict(model, xt::xarray<float>(rank2));
+#elif defined(XTNN_CASE_predict_classes)
+    xtnn::predict_classes(model, rank3);
+#elif defined(XTNN_CASE_predict_probabilities)
+    xtnn::predict_probabilities(model, xtnn::tensor<float, 4>(xtnn::shape<4>{1, 1, 2, 2}));
+#elif defined(XTNN_CASE_fit_rank3)
+    trainer.fit(rank3, labels);
+#elif defined(XTNN_CASE_fit_targets)
+    trainer.fit(rank2, xtnn::tensor<float, 1>(xtnn::shape<1>{5}));
+#elif defined(XTNN_CASE_fit_validation)
+    trainer.fit(rank2, labels, xtnn::validation_data{rank3, labels});
+#elif defined(XTNN_CASE_evaluate_rank1)
+    trainer.evaluate(rank1, labels);
+#elif defined(XTNN_CASE_trainer_predict)
+    trainer.predict(rank3);
+#elif defined(XTNN_CASE_check_gradients)
+    xtnn::dense<double> layer(4, 2);
+    xtnn::check_gradients(layer, xtnn::tensor<double, 3>(xtnn::shape<3>{2, 4, 1}));
+#elif defined(XTNN_CASE_apply)
+    xtnn::dense<float> layer(4, 2);
+    xtnn::apply(layer, rank3);
+#elif defined(XTNN_CASE_gather_rows)
+    std::size_t rows[] = {0, 1};
+    xtnn::gather_rows(rank3, std::span<const std::size_t>(rows), rank2);
+#elif defined(XTNN_CASE_to_features)
+    xtnn::to_features(xtnn::tensor<std::uint8_t, 2>(xtnn::shape<2>{28, 28}));
+#elif defined(XTNN_CASE_to_images)
+    xtnn::to_images(xtnn::tensor<float, 3>(xtnn::shape<3>{1, 28, 28}));
+#else
+#error "no XTNN_CASE_ defined"
+#endif
+}
