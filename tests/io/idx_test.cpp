@@ -170,6 +170,38 @@ TEST_CASE("idx: damaged and mismatched files are rejected with what was wrong", 
         CHECK_THROWS_WITH(read_images(),
                           Contains("need 784000 bytes of data, the compressed stream holds 7840"));
     }
+    SECTION("a zero extent does not hide huge ones") {
+        // (0, 2^32-1, 2^32-1) holds no element, but its strides overflow.
+        write_bytes(file, idx_header(0x08, {0, 0xFFFFFFFF, 0xFFFFFFFF}));
+        CHECK_THROWS_WITH(read_images(),
+                          Contains("dimensions (0, 4294967295, 4294967295) are too large"));
+    }
+    SECTION("compressed, bytes after the gzip stream") {
+        write_gzip(file, idx_header(0x08, {1, 2, 2}) + "abcd");
+        write_bytes(file, read_bytes(file) + "trailing garbage");
+        CHECK_THROWS_WITH(read_images(),
+                          Contains("bad.idx': unexpected data after the end of the gzip stream"));
+        write_gzip(file, idx_header(0x08, {1, 2, 2}) + "abcd");
+        write_bytes(file, read_bytes(file) + "x"); // a single byte
+        CHECK_THROWS_WITH(read_images(), Contains("after the end of the gzip stream"));
+    }
+    SECTION("compressed, more data in a second gzip member") {
+        write_gzip(file, idx_header(0x08, {1, 2, 2}) + "abcd");
+        const std::string first = read_bytes(file);
+        write_gzip(file, "more");
+        write_bytes(file, first + read_bytes(file));
+        CHECK_THROWS_WITH(read_images(), Contains("unexpected data after the 4 bytes"));
+    }
+    SECTION("a path through a file, and a symlink loop, are named with their reason") {
+        write_bytes(file, "plain");
+        CHECK_THROWS_WITH((xtnn::read_idx<std::uint8_t, 1>(file / "x.idx")),
+                          Contains("cannot examine the file: Not a directory"));
+        fs::create_symlink("loop", dir.path / "loop");
+        CHECK_THROWS_WITH((xtnn::read_idx<std::uint8_t, 1>(dir.path / "loop")),
+                          Contains("cannot examine the file: Too many levels of symbolic links"));
+        CHECK_THROWS_WITH((xtnn::read_idx<std::uint8_t, 1>(dir.path)),
+                          Contains("is a directory, not a file"));
+    }
     SECTION("compressed, corrupt") {
         std::string noise;
         xtnn::random_engine rng(3);
@@ -184,6 +216,31 @@ TEST_CASE("idx: damaged and mismatched files are rejected with what was wrong", 
         write_bytes(file, whole);
         CHECK_THROWS_WITH(read_images(), Contains("corrupt compressed data (zlib: "));
     }
+}
+
+TEST_CASE("idx: a file split into gzip members reads as one", "[io][idx]") {
+    scratch_directory dir;
+    const fs::path file = dir.path / "two.idx.gz";
+    write_gzip(file, idx_header(0x08, {2, 2}) + "ab");
+    const std::string first = read_bytes(file);
+    write_gzip(file, "cd");
+    write_bytes(file, first + read_bytes(file)); // as `cat a.gz b.gz` makes
+    const auto back = xtnn::read_idx<std::uint8_t, 2>(file);
+    CHECK(back(1, 1) == 'd');
+}
+
+TEST_CASE("idx: writing keeps the file's mode and writes through symlinks", "[io][idx]") {
+    scratch_directory dir;
+    const xtnn::tensor<float, 1> a = {1.0f};
+    const fs::path target = dir.path / "private.idx";
+    xtnn::write_idx(target, a);
+    fs::permissions(target, fs::perms::owner_read | fs::perms::owner_write);
+    fs::create_symlink("private.idx", dir.path / "link.idx");
+    const xtnn::tensor<float, 1> b = {2.0f, 3.0f};
+    xtnn::write_idx(dir.path / "link.idx", b);
+    CHECK(fs::is_symlink(dir.path / "link.idx"));
+    CHECK(fs::status(target).permissions() == (fs::perms::owner_read | fs::perms::owner_write));
+    CHECK((xtnn::read_idx<float, 1>(target)).size() == 2);
 }
 
 TEST_CASE("idx: a failed write leaves nothing behind and names the file", "[io][idx]") {

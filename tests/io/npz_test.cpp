@@ -2,6 +2,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <string>
 #include <utility>
@@ -174,6 +175,60 @@ TEST_CASE("npz: bad files are rejected with the reason, and the model is unchang
                             Catch::Contains(c.expected) && Catch::Contains(path.string()));
         REQUIRE(all_values(model) == before);
     }
+}
+
+TEST_CASE("npz: a damaged CRC is reported as damage, the model unchanged", "[io][npz]") {
+    scratch_directory dir;
+    auto model = make_model(1);
+    const fs::path file = dir.path / "w.npz";
+    xtnn::save_weights(model, file);
+    std::string bytes;
+    {
+        std::ifstream in(file, std::ios::binary);
+        bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    // Flip one byte of the last member's data (stored, not compressed): its CRC no longer
+    // matches, which libzip reports when the member has been read through.
+    const auto at = bytes.rfind("2.bias.npy");
+    const auto data = bytes.rfind("2.bias.npy", at - 1);
+    REQUIRE(data != std::string::npos);
+    const std::size_t flip = data + std::string("2.bias.npy").size() + 128 + 2;
+    bytes[flip] = static_cast<char>(bytes[flip] ^ 0x40);
+    std::ofstream(file, std::ios::binary) << bytes;
+    auto other = make_model(2);
+    const auto before = all_values(other);
+    CHECK_THROWS_WITH(xtnn::load_weights(other, file),
+                      Catch::Contains("key '2.bias': damaged data (CRC error)"));
+    CHECK(all_values(other) == before);
+}
+
+TEST_CASE("npz: saving keeps the file's mode and writes through symlinks", "[io][npz]") {
+    scratch_directory dir;
+    auto model = make_model(1);
+    const fs::path target = dir.path / "private.npz";
+    xtnn::save_weights(model, target);
+    fs::permissions(target, fs::perms::owner_read | fs::perms::owner_write);
+    fs::create_directory(dir.path / "links");
+    fs::create_symlink("../private.npz", dir.path / "links" / "current.npz");
+    auto other = make_model(2);
+    xtnn::save_weights(other, dir.path / "links" / "current.npz");
+    CHECK(fs::is_symlink(dir.path / "links" / "current.npz"));
+    CHECK(fs::status(target).permissions() == (fs::perms::owner_read | fs::perms::owner_write));
+    auto back = make_model(3);
+    xtnn::load_weights(back, target);
+    CHECK(all_values(back) == all_values(other));
+    // A dangling link: the file is created where it points.
+    fs::create_symlink("new.npz", dir.path / "dangling.npz");
+    xtnn::save_weights(model, dir.path / "dangling.npz");
+    CHECK(fs::is_regular_file(dir.path / "new.npz"));
+    CHECK(fs::is_symlink(dir.path / "dangling.npz"));
+    // Errors examining the path are io_error with the system's reason.
+    CHECK_THROWS_AS(xtnn::load_weights(back, target / "x.npz"), xtnn::io_error);
+    CHECK_THROWS_WITH(xtnn::load_weights(back, target / "x.npz"),
+                      Catch::Contains("cannot examine the file: Not a directory"));
+    fs::create_symlink("loop.npz", dir.path / "loop.npz");
+    CHECK_THROWS_WITH(xtnn::save_weights(model, dir.path / "loop.npz"),
+                      Catch::Contains("too many levels of symbolic links"));
 }
 
 TEST_CASE("npz: files that are not zip archives", "[io][npz]") {

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <system_error>
 
 #include <xtnn/core/errors.hpp>
 #include <xtnn/core/tensor.hpp>
@@ -104,8 +105,14 @@ void scale_pixels(const tensor<std::uint8_t, 3>& images, T* out) {
 /// @ingroup data
 inline mnist_dataset load_mnist(const std::filesystem::path& directory, std::size_t classes = 10) {
     std::error_code error;
-    if (!std::filesystem::is_directory(directory, error)) {
-        throw io_error("load_mnist: '" + directory.string() + "': no such directory");
+    const auto status = std::filesystem::status(directory, error);
+    if (error && error != std::errc::no_such_file_or_directory) {
+        throw io_error("load_mnist: '" + directory.string() +
+                       "': cannot examine the directory: " + error.message());
+    }
+    if (!std::filesystem::is_directory(status)) {
+        throw io_error("load_mnist: '" + directory.string() + "': " +
+                       (std::filesystem::exists(status) ? "not a directory" : "no such directory"));
     }
     const auto train_images = detail::find_mnist_file(directory, "train-images-idx3-ubyte");
     const auto train_labels = detail::find_mnist_file(directory, "train-labels-idx1-ubyte");

@@ -1,5 +1,6 @@
 /// @file
-/// Replacing files safely: write under a temporary name next to the target, then rename.
+/// Files, safely: checking a file before reading it (with the real reason when it cannot be
+/// read), and replacing one by writing under a temporary name next to it, then renaming.
 #pragma once
 
 #include <chrono>
@@ -13,6 +14,52 @@
 
 namespace xtnn::detail {
 
+/// Throws io_error `where: …` unless `path` names a regular file (through symlinks): "no such
+/// file", "is a directory, not a file", or the system's reason when the path cannot be
+/// examined (a folder that cannot be searched, a symlink loop).
+inline void require_regular_file(const std::filesystem::path& path, const std::string& where) {
+    std::error_code error;
+    const auto status = std::filesystem::status(path, error);
+    if (error && error != std::errc::no_such_file_or_directory) {
+        throw io_error(where + ": cannot examine the file: " + error.message());
+    }
+    if (!std::filesystem::exists(status)) {
+        throw io_error(where + ": no such file");
+    }
+    if (std::filesystem::is_directory(status)) {
+        throw io_error(where + ": is a directory, not a file");
+    }
+    if (!std::filesystem::is_regular_file(status)) {
+        throw io_error(where + ": not a regular file");
+    }
+}
+
+/// The file a write to `path` must replace: `path` itself, or the file its symlinks lead to
+/// (which need not exist yet), so that saving through a link updates the link's target and
+/// keeps the link.
+inline std::filesystem::path write_target(const std::filesystem::path& path,
+                                          const std::string& where) {
+    std::filesystem::path target = path;
+    for (int links = 0;; ++links) {
+        std::error_code error;
+        const auto status = std::filesystem::symlink_status(target, error);
+        if (error && error != std::errc::no_such_file_or_directory) {
+            throw io_error(where + ": cannot examine the file: " + error.message());
+        }
+        if (!std::filesystem::is_symlink(status)) {
+            return target;
+        }
+        if (links == 40) {
+            throw io_error(where + ": too many levels of symbolic links");
+        }
+        const auto next = std::filesystem::read_symlink(target, error);
+        if (error) {
+            throw io_error(where + ": cannot read the symbolic link: " + error.message());
+        }
+        target = next.is_absolute() ? next : target.parent_path() / next;
+    }
+}
+
 /// A unique, hidden name in the directory of `path` (".name.tmpNNN"): a rename from it to
 /// `path` stays within one file system, so it is atomic.
 inline std::filesystem::path temporary_sibling(const std::filesystem::path& path) {
@@ -24,12 +71,22 @@ inline std::filesystem::path temporary_sibling(const std::filesystem::path& path
            ("." + path.filename().string() + ".tmp" + std::to_string(rng() % 1000000007));
 }
 
-/// Renames the finished `temporary` onto `path`, or removes it and throws io_error
-/// `where: cannot replace the file: …`.
-inline void replace_file(const std::filesystem::path& temporary, const std::filesystem::path& path,
-                         const std::string& where) {
+/// Renames the finished `temporary` onto `target` (a write_target()), giving it the
+/// permissions of the file it replaces (a new file keeps those the umask gave it), or removes
+/// it and throws io_error `where: cannot replace the file: …`.
+inline void replace_file(const std::filesystem::path& temporary,
+                         const std::filesystem::path& target, const std::string& where) {
     std::error_code error;
-    std::filesystem::rename(temporary, path, error);
+    const auto old = std::filesystem::status(target, error);
+    if (!error && std::filesystem::exists(old)) {
+        std::filesystem::permissions(temporary, old.permissions(),
+                                     std::filesystem::perm_options::replace, error);
+    } else {
+        error.clear();
+    }
+    if (!error) {
+        std::filesystem::rename(temporary, target, error);
+    }
     if (error) {
         std::error_code ignored;
         std::filesystem::remove(temporary, ignored);

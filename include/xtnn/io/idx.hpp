@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cerrno>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
@@ -120,21 +121,44 @@ struct gz_closer {
 };
 using gz_handle = std::unique_ptr<gzFile_s, gz_closer>;
 
-/// An IDX file open for reading, plain or gzip (zlib tells them apart), with its header read.
+struct file_closer {
+    void operator()(std::FILE* file) const { std::fclose(file); }
+};
+using file_handle = std::unique_ptr<std::FILE, file_closer>;
+
+/// An IDX file open for reading, plain or gzip (told apart by the gzip magic number), with its
+/// header read. Compressed data goes through zlib's inflate directly, so that the end of the
+/// gzip stream is seen: bytes after it are an error unless they start another gzip member.
 class idx_reader {
   public:
     idx_reader(const std::filesystem::path& path, std::string function)
         : path_(path), where_(std::move(function) + ": '" + path.string() + "'") {
-        std::error_code error;
-        if (!std::filesystem::is_regular_file(path, error)) {
-            fail("no such file");
-        }
-        file_.reset(gzopen(path.c_str(), "rb"));
+        require_regular_file(path, where_);
+        file_.reset(std::fopen(path.c_str(), "rb"));
         if (!file_) {
-            fail("cannot open the file");
+            fail(std::string("cannot open the file: ") + std::strerror(errno));
         }
-        gzbuffer(file_.get(), 1 << 17);
+        unsigned char magic[2] = {0, 0};
+        const std::size_t got = std::fread(magic, 1, 2, file_.get());
+        compressed_ = got == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+        if (std::fseek(file_.get(), 0, SEEK_SET) != 0) {
+            fail(std::string("cannot read the file: ") + std::strerror(errno));
+        }
+        if (compressed_) {
+            input_.resize(std::size_t{1} << 17);
+            if (inflateInit2(&stream_, 16 + MAX_WBITS) != Z_OK) {
+                fail("cannot start zlib");
+            }
+            inflating_ = true;
+        }
         read_header();
+    }
+    idx_reader(const idx_reader&) = delete;
+    idx_reader& operator=(const idx_reader&) = delete;
+    ~idx_reader() {
+        if (inflating_) {
+            inflateEnd(&stream_);
+        }
     }
 
     const idx_header& header() const { return header_; }
@@ -200,30 +224,87 @@ class idx_reader {
     [[noreturn]] void fail(const std::string& what) const { throw io_error(where_ + ": " + what); }
 
   private:
-    /// Reads up to `size` bytes; fewer only at the end of the data.
+    /// Reads up to `size` bytes of data (decompressed if need be); fewer only at the end.
     std::size_t read(void* out, std::size_t size) {
-        auto* bytes = static_cast<char*>(out);
+        return compressed_ ? inflate_into(static_cast<unsigned char*>(out), size)
+                           : read_raw(out, size);
+    }
+
+    std::size_t read_raw(void* out, std::size_t size) {
+        const std::size_t got = std::fread(out, 1, size, file_.get());
+        if (got < size && std::ferror(file_.get()) != 0) {
+            fail(std::string("cannot read the file: ") + std::strerror(errno));
+        }
+        return got;
+    }
+
+    /// Refills the input buffer; false at the end of the file.
+    bool refill() {
+        if (stream_.avail_in > 0) {
+            return true;
+        }
+        const std::size_t got = read_raw(input_.data(), input_.size());
+        stream_.next_in = input_.data();
+        stream_.avail_in = static_cast<uInt>(got);
+        return got > 0;
+    }
+
+    std::size_t inflate_into(unsigned char* out, std::size_t size) {
         std::size_t total = 0;
         while (total < size) {
-            const auto chunk = static_cast<unsigned>(std::min<std::size_t>(size - total, 1u << 30));
-            const int got = gzread(file_.get(), bytes + total, chunk);
-            if (got < 0) {
-                int code = 0;
-                const char* message = gzerror(file_.get(), &code);
-                fail(std::string("corrupt compressed data (zlib: ") + message + ")");
+            if (stream_ended_) {
+                // Another gzip member may follow (as `cat a.gz b.gz` makes); anything else is
+                // data the file should not hold.
+                if (!refill()) {
+                    break;
+                }
+                if (stream_.avail_in < 2 && !more_input_starts_member()) {
+                    trailing();
+                }
+                if (stream_.next_in[0] != 0x1f || stream_.next_in[1] != 0x8b) {
+                    trailing();
+                }
+                inflateReset(&stream_);
+                stream_ended_ = false;
             }
-            if (got == 0) {
+            if (!refill()) {
+                ended_early_ = true;
                 break;
             }
-            total += static_cast<std::size_t>(got);
+            const std::size_t want = std::min<std::size_t>(size - total, 1u << 30);
+            stream_.next_out = out + total;
+            stream_.avail_out = static_cast<uInt>(want);
+            const int code = inflate(&stream_, Z_NO_FLUSH);
+            total += want - stream_.avail_out;
+            if (code == Z_STREAM_END) {
+                stream_ended_ = true;
+            } else if (code != Z_OK && code != Z_BUF_ERROR) {
+                fail(std::string("corrupt compressed data (zlib: ") +
+                     (stream_.msg != nullptr ? stream_.msg : zError(code)) + ")");
+            }
         }
         return total;
     }
 
+    /// With one byte of input left after a gzip member, reads the next so that the two bytes
+    /// of a gzip magic number can be compared.
+    bool more_input_starts_member() {
+        unsigned char pair[2] = {*stream_.next_in, 0};
+        if (read_raw(pair + 1, 1) != 1) {
+            return false;
+        }
+        input_[0] = pair[0];
+        input_[1] = pair[1];
+        stream_.next_in = input_.data();
+        stream_.avail_in = 2;
+        return true;
+    }
+
+    [[noreturn]] void trailing() const { fail("unexpected data after the end of the gzip stream"); }
+
     void read_header() {
         unsigned char magic[4];
         const std::size_t got = read(magic, 4);
-        compressed_ = gzdirect(file_.get()) == 0;
         if (got < 4) {
             fail("truncated header; expected 4 bytes of magic number, got " + std::to_string(got));
         }
@@ -241,20 +322,26 @@ class idx_reader {
         if (read(extents.data(), extents.size()) != extents.size()) {
             fail("truncated header; expected " + std::to_string(rank) + " dimensions");
         }
+        // Every extent counts, even after a zero one: a tensor of (0, 2^32-1, 2^32-1) has
+        // strides that overflow. The product of the non-zero extents, in bytes, must fit in a
+        // signed offset.
+        const std::size_t element = idx_element_size(header_.type);
+        const auto limit = static_cast<std::size_t>(std::numeric_limits<std::ptrdiff_t>::max());
         std::size_t count = 1;
+        std::size_t nonzero = element;
         bool overflow = false;
         for (std::size_t i = 0; i < rank; ++i) {
             const std::size_t extent = std::size_t{extents[4 * i]} << 24 |
                                        std::size_t{extents[4 * i + 1]} << 16 |
                                        std::size_t{extents[4 * i + 2]} << 8 | extents[4 * i + 3];
             header_.shape.push_back(extent);
-            if (extent != 0 && count > std::numeric_limits<std::size_t>::max() / extent) {
-                overflow = true;
+            if (extent != 0) {
+                overflow = overflow || nonzero > limit / extent;
+                nonzero = overflow ? nonzero : nonzero * extent;
             }
-            count *= extent;
+            count = extent == 0 || overflow ? 0 : count * extent;
         }
-        const std::size_t element = idx_element_size(header_.type);
-        if (overflow || count > std::numeric_limits<std::size_t>::max() / element) {
+        if (overflow) {
             fail("dimensions " + format_shape(header_.shape) + " are too large");
         }
         payload_bytes_ = count * element;
@@ -265,7 +352,10 @@ class idx_reader {
         fail("truncated; dimensions " + format_shape(header_.shape) + " of " +
              idx_type_name(static_cast<unsigned>(header_.type)) + " need " +
              std::to_string(payload_bytes_) + " bytes of data, the " +
-             (compressed_ ? "compressed stream holds " : "file holds ") + std::to_string(got));
+             (compressed_ ? (ended_early_ && !stream_ended_ ? "truncated compressed stream holds "
+                                                            : "compressed stream holds ")
+                          : "file holds ") +
+             std::to_string(got));
     }
 
     void expect_end() {
@@ -275,23 +365,23 @@ class idx_reader {
             fail("unexpected data after the " + std::to_string(payload_bytes_) +
                  " bytes that dimensions " + format_shape(header_.shape) + " need");
         }
-        int code = 0;
-        const char* message = gzerror(file_.get(), &code);
-        if (code == Z_BUF_ERROR) {
-            fail(std::string("truncated compressed stream (zlib: ") + message + ")");
-        }
-        if (code != Z_OK) {
-            fail(std::string("corrupt compressed data (zlib: ") + message + ")");
+        if (compressed_ && !stream_ended_) {
+            fail("truncated compressed stream (zlib: the gzip stream does not end)");
         }
     }
 
     std::filesystem::path path_;
     std::string where_;
-    gz_handle file_;
+    file_handle file_;
+    z_stream stream_{};
+    std::vector<unsigned char> input_;
     idx_header header_;
     std::size_t payload_bytes_ = 0;
     std::size_t header_bytes_ = 0;
     bool compressed_ = false;
+    bool inflating_ = false;
+    bool stream_ended_ = false;
+    bool ended_early_ = false;
 };
 
 /// Converts `count` big-endian elements in place to the host's byte order.
@@ -388,7 +478,8 @@ void write_idx(const std::filesystem::path& path, const tensor<T, N>& array) {
         }
     }
     const bool compress = path.extension() == ".gz";
-    const std::filesystem::path temporary = detail::temporary_sibling(path);
+    const std::filesystem::path target = detail::write_target(path, where);
+    const std::filesystem::path temporary = detail::temporary_sibling(target);
     detail::gz_handle file(gzopen(temporary.c_str(), compress ? "wb9" : "wbT"));
     if (!file) {
         throw io_error(where + ": cannot create '" + temporary.string() + "'");
@@ -424,7 +515,7 @@ void write_idx(const std::filesystem::path& path, const tensor<T, N>& array) {
         std::filesystem::remove(temporary, ignored);
         throw io_error(where + ": cannot write the file (disk full?)");
     }
-    detail::replace_file(temporary, path, where);
+    detail::replace_file(temporary, target, where);
 }
 
 } // namespace xtnn

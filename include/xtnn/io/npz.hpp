@@ -72,11 +72,16 @@ inline std::string npz_where(std::string_view function, const std::filesystem::p
 }
 
 /// Reads exactly `size` bytes from an archive member; false if it ends sooner.
-inline bool read_exactly(zip_file_t* file, void* out, std::size_t size) {
+/// Reads `size` bytes; false if the entry ends first. A read error (a CRC mismatch, corrupt
+/// compressed data) throws io_error `where: libzip's reason`.
+inline bool read_exactly(zip_file_t* file, void* out, std::size_t size, const std::string& where) {
     auto* bytes = static_cast<char*>(out);
     while (size > 0) {
         const zip_int64_t got = zip_fread(file, bytes, size);
-        if (got <= 0) {
+        if (got < 0) {
+            throw io_error(where + ": damaged data (" + zip_file_strerror(file) + ")");
+        }
+        if (got == 0) {
             return false;
         }
         bytes += got;
@@ -105,7 +110,8 @@ void save_parameters(std::span<const parameter_view<T>> params, const std::files
     if (params.empty()) {
         throw io_error(where + ": the model has no parameters to save");
     }
-    const std::filesystem::path temporary = detail::temporary_sibling(path);
+    const std::filesystem::path target = detail::write_target(path, where);
+    const std::filesystem::path temporary = detail::temporary_sibling(target);
 
     std::vector<std::string> blobs; // libzip reads them at zip_close
     blobs.reserve(params.size());
@@ -140,7 +146,7 @@ void save_parameters(std::span<const parameter_view<T>> params, const std::files
             throw io_error(where + ": " + zip_strerror(archive.get()));
         }
         archive.release(); // closed
-        detail::replace_file(temporary, path, where);
+        detail::replace_file(temporary, target, where);
     } catch (...) {
         archive.reset();
         std::error_code ignored;
@@ -190,9 +196,7 @@ void load_weights(Model& model, const std::filesystem::path& path, load_options 
     using view_type = std::ranges::range_value_t<decltype(model.parameters())>;
     using T = std::remove_cvref_t<decltype(*std::declval<view_type>().value.data())>;
     const std::string where = detail::npz_where("load_weights", path);
-    if (!std::filesystem::is_regular_file(path)) {
-        throw io_error(where + ": no such file");
-    }
+    detail::require_regular_file(path, where);
     int code = 0;
     detail::zip_handle archive(zip_open(path.c_str(), ZIP_RDONLY | ZIP_CHECKCONS, &code));
     if (!archive) {
@@ -220,13 +224,14 @@ void load_weights(Model& model, const std::filesystem::path& path, load_options 
         }
         const std::string key_where = where + ": key '" + p.name + "'";
         std::string prefix(12, '\0');
-        if (!detail::read_exactly(file.get(), prefix.data(), 10)) {
+        if (!detail::read_exactly(file.get(), prefix.data(), 10, key_where)) {
             throw io_error(key_where + ": truncated .npy header");
         }
         npy_header header;
         try {
             const bool long_header = static_cast<unsigned char>(prefix[6]) >= 2;
-            if (long_header && !detail::read_exactly(file.get(), prefix.data() + 10, 2)) {
+            if (long_header &&
+                !detail::read_exactly(file.get(), prefix.data() + 10, 2, key_where)) {
                 throw io_error("truncated .npy header");
             }
             const std::size_t length =
@@ -236,7 +241,8 @@ void load_weights(Model& model, const std::filesystem::path& path, load_options 
                 throw io_error("the .npy header claims " + std::to_string(length) + " bytes");
             }
             prefix.resize(length);
-            if (!detail::read_exactly(file.get(), prefix.data() + fixed, length - fixed)) {
+            if (!detail::read_exactly(file.get(), prefix.data() + fixed, length - fixed,
+                                      key_where)) {
                 throw io_error("truncated .npy header");
             }
             header = detail::parse_npy_prefix(prefix);
@@ -257,12 +263,13 @@ void load_weights(Model& model, const std::filesystem::path& path, load_options 
                 key_where, "shape mismatch", format_shape(p.shape), format_shape(header.shape)));
         }
         staged[k].resize(p.value.size());
-        if (!detail::read_exactly(file.get(), staged[k].data(), staged[k].size() * sizeof(T))) {
+        if (!detail::read_exactly(file.get(), staged[k].data(), staged[k].size() * sizeof(T),
+                                  key_where)) {
             throw io_error(key_where + ": truncated data; expected " +
                            std::to_string(staged[k].size() * sizeof(T)) + " bytes");
         }
         char extra = 0;
-        if (zip_fread(file.get(), &extra, 1) != 0) {
+        if (detail::read_exactly(file.get(), &extra, 1, key_where)) {
             throw io_error(key_where + ": data longer than its shape " +
                            format_shape(header.shape));
         }
