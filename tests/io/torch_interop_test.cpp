@@ -50,8 +50,7 @@ void require_same_outputs(Model& model, const std::string& printed) {
 } // namespace
 
 TEST_CASE("torch interop: xtnn's weights in PyTorch give the same outputs", "[io][torch]") {
-    if (!xtnn::test::python_has("torch, numpy")) {
-        WARN("skipped: /usr/bin/python3 cannot import torch (Debian's python3-torch)");
+    if (!xtnn::test::python_ready("torch, numpy", "python3-torch")) {
         return;
     }
     const fs::path path =
@@ -69,8 +68,7 @@ TEST_CASE("torch interop: xtnn's weights in PyTorch give the same outputs", "[io
 }
 
 TEST_CASE("torch interop: PyTorch's state dict in xtnn gives the same outputs", "[io][torch]") {
-    if (!xtnn::test::python_has("torch, numpy")) {
-        WARN("skipped: /usr/bin/python3 cannot import torch (Debian's python3-torch)");
+    if (!xtnn::test::python_ready("torch, numpy", "python3-torch")) {
         return;
     }
     const fs::path path =

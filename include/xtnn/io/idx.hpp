@@ -146,19 +146,12 @@ class idx_reader {
         }
         if (compressed_) {
             input_.resize(std::size_t{1} << 17);
-            if (inflateInit2(&stream_, 16 + MAX_WBITS) != Z_OK) {
+            if (inflateInit2(&inflater_.stream, 16 + MAX_WBITS) != Z_OK) {
                 fail("cannot start zlib");
             }
-            inflating_ = true;
+            inflater_.started = true;
         }
         read_header();
-    }
-    idx_reader(const idx_reader&) = delete;
-    idx_reader& operator=(const idx_reader&) = delete;
-    ~idx_reader() {
-        if (inflating_) {
-            inflateEnd(&stream_);
-        }
     }
 
     const idx_header& header() const { return header_; }
@@ -373,13 +366,26 @@ class idx_reader {
     std::filesystem::path path_;
     std::string where_;
     file_handle file_;
-    z_stream stream_{};
+    // A member of its own, so that zlib's state is freed when the constructor throws too.
+    struct inflater {
+        z_stream stream{};
+        bool started = false;
+        inflater() = default;
+        inflater(const inflater&) = delete;
+        inflater& operator=(const inflater&) = delete;
+        ~inflater() {
+            if (started) {
+                inflateEnd(&stream);
+            }
+        }
+    };
+    inflater inflater_;
+    z_stream& stream_ = inflater_.stream;
     std::vector<unsigned char> input_;
     idx_header header_;
     std::size_t payload_bytes_ = 0;
     std::size_t header_bytes_ = 0;
     bool compressed_ = false;
-    bool inflating_ = false;
     bool stream_ended_ = false;
     bool ended_early_ = false;
 };

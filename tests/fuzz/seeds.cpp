@@ -1,0 +1,57 @@
+// Writes the seed corpora of the fuzz targets with xtnn's own writers, so that fuzzing starts
+// from valid files: xtnn_fuzz_seeds DIR makes DIR/idx, DIR/npz and DIR/image.
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+
+#include <xtnn/io/idx.hpp>
+#include <xtnn/io/npz.hpp>
+
+#include "digit_image.hpp"
+#include "fuzz_model.hpp"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+template <class T, std::size_t N>
+void write_both(const fs::path& dir, const std::string& name, const xtnn::shape<N>& s) {
+    xtnn::tensor<T, N> t(s);
+    for (std::size_t i = 0; i < t.size(); ++i) {
+        t.data()[i] = static_cast<T>((i * 37) % 101);
+    }
+    xtnn::write_idx(dir / (name + ".idx"), t);
+    xtnn::write_idx(dir / (name + ".idx.gz"), t);
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    if (argc != 2) {
+        std::fprintf(stderr, "usage: xtnn_fuzz_seeds DIR\n");
+        return 2;
+    }
+    const fs::path root = argv[1];
+    for (const char* sub : {"idx", "npz", "image"}) {
+        fs::create_directories(root / sub);
+    }
+    write_both<std::uint8_t, 3>(root / "idx", "images", {3, 4, 4});
+    write_both<std::uint8_t, 1>(root / "idx", "labels", {10});
+    write_both<std::int8_t, 2>(root / "idx", "i8", {2, 3});
+    write_both<std::int16_t, 2>(root / "idx", "i16", {2, 3});
+    write_both<std::int32_t, 1>(root / "idx", "i32", {5});
+    write_both<float, 2>(root / "idx", "f32", {3, 2});
+    write_both<double, 4>(root / "idx", "f64", {1, 2, 2, 2});
+
+    auto model = xtnn::fuzz::make_model();
+    xtnn::save_weights(model, root / "npz" / "model.npz");
+
+    mnist::gray_image page{40, 30, std::vector<std::uint8_t>(40 * 30, 230)};
+    for (std::size_t i = 5; i < 25; ++i) {
+        page.at(12, i) = page.at(13, i) = 20; // a "1"
+        page.at(i + 5, 24) = 40;
+    }
+    mnist::save_gray_image(page, root / "image" / "digit.png");
+    mnist::save_gray_image(page, root / "image" / "digit.jpg");
+    return 0;
+}
