@@ -29,6 +29,14 @@ int main() {
     xtnn::tensor<float, 3> batch;
     xtnn::gather_rows(rank3, std::span<const std::size_t>(rows), batch);
     xtnn::to_features(xtnn::tensor<std::uint8_t, 3>(xtnn::shape<3>{1, 28, 28}));
+    xtnn::tensor<float, 2> g;
+    xtnn::mean_squared_error{}.value_and_gradient(rank2, rank2, g);
+    xtnn::softmax_cross_entropy{}.value(rank2, labels);
+    xtnn::accuracy metric;
+    metric.update(rank2, labels);
+    static_assert(xtnn::loss<xtnn::huber, xtnn::tensor<float, 2>, xtnn::tensor<float, 2>>);
+    static_assert(!xtnn::loss<xtnn::huber, xtnn::tensor<float, 2>, xtnn::tensor<float, 1>>);
+    static_assert(!xtnn::metric<xtnn::accuracy, xtnn::tensor<float, 3>, decltype(labels)>);
 #elif defined(XTNN_CASE_forward_rank3)
     model.forward(rank3);
 #elif defined(XTNN_CASE_forward_rank1)
@@ -71,6 +79,18 @@ int main() {
     xtnn::gather_rows(rank3, std::span<const std::size_t>(rows), rank2);
 #elif defined(XTNN_CASE_to_features)
     xtnn::to_features(xtnn::tensor<std::uint8_t, 2>(xtnn::shape<2>{28, 28}));
+#elif defined(XTNN_CASE_loss_targets)
+    xtnn::mean_squared_error{}.value(rank2, rank1);
+#elif defined(XTNN_CASE_loss_gradient)
+    xtnn::tensor<double, 2> g;
+    xtnn::huber{}.value_and_gradient(rank2, rank2, g);
+#elif defined(XTNN_CASE_softmax_float_labels)
+    xtnn::softmax_cross_entropy{}.value(rank2, xtnn::tensor<float, 1>(xtnn::shape<1>{5}));
+#elif defined(XTNN_CASE_softmax_logits)
+    xtnn::softmax_cross_entropy{}.value(rank3, labels);
+#elif defined(XTNN_CASE_metric_predictions)
+    xtnn::accuracy metric;
+    metric.update(rank3, labels);
 #elif defined(XTNN_CASE_to_images)
     xtnn::to_images(xtnn::tensor<float, 3>(xtnn::shape<3>{1, 28, 28}));
 #else

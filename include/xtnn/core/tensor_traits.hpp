@@ -77,6 +77,11 @@ inline constexpr bool element_is =
     !any_tensor<X> || std::same_as<element_of<X>, Expected> || std::same_as<Expected, float> ||
     std::same_as<Expected, double> || std::same_as<Expected, std::uint8_t>; // said above
 
+/// What the fallback overloads of losses and metrics return: they exist only to say, at compile
+/// time, what the arguments should have been, so a concept that checks the real overloads'
+/// return types sees through them.
+struct rejected {};
+
 } // namespace detail
 
 } // namespace xtnn

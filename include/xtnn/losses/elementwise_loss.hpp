@@ -9,8 +9,28 @@
 
 #include <xtnn/core/errors.hpp>
 #include <xtnn/core/tensor.hpp>
+#include <xtnn/core/tensor_traits.hpp>
 
 namespace xtnn::detail {
+
+/// The sentences of the regression losses' fallback overloads (mean_squared_error,
+/// mean_absolute_error, huber, binary_cross_entropy): called only for arguments that their
+/// real overloads do not take.
+template <class P, class Y, class G = P>
+consteval rejected reject_regression_arguments() {
+    static_assert(any_tensor<P> && std::floating_point<element_of<P>>,
+                  "xtnn: a regression loss (mean_squared_error, mean_absolute_error, huber, "
+                  "binary_cross_entropy) takes the prediction as an xtnn::tensor of floats or "
+                  "doubles");
+    static_assert(!(any_tensor<P> && std::floating_point<element_of<P>>) || std::same_as<Y, P>,
+                  "xtnn: a regression loss (mean_squared_error, mean_absolute_error, huber, "
+                  "binary_cross_entropy) takes targets of the prediction's type: the same rank "
+                  "(batch, outputs) and scalar type; the note 'required from' names the loss");
+    static_assert(!(any_tensor<P> && std::same_as<Y, P>) || std::same_as<G, P>,
+                  "xtnn: a regression loss writes its gradient into a tensor of the prediction's "
+                  "type");
+    return {};
+}
 
 /// Returns mean_i term(p_i, t_i).first and, if `gradient` is not null, writes
 /// d(mean)/dp_i = term(p_i, t_i).second / n into it (resized to p's shape if needed).

@@ -14,6 +14,7 @@
 #include <xtnn/core/errors.hpp>
 #include <xtnn/core/math.hpp>
 #include <xtnn/core/tensor.hpp>
+#include <xtnn/core/tensor_traits.hpp>
 
 namespace xtnn {
 
@@ -60,7 +61,41 @@ struct softmax_cross_entropy {
         return compute(logits, targets, &gradient);
     }
 
+    /// Any other arguments do not compile, with a sentence saying what the loss takes.
+    template <class P, class Y>
+    detail::rejected value(const P&, const Y&) const {
+        return reject<P, Y>();
+    }
+    /// Any other arguments do not compile, with a sentence saying what the loss takes.
+    template <class P, class Y, class G>
+    detail::rejected value_and_gradient(const P&, const Y&, G&) const {
+        return reject<P, Y, G>();
+    }
+
   private:
+    template <class P, class Y, class G = P>
+    static consteval detail::rejected reject() {
+        constexpr bool logits_ok =
+            any_tensor<P> && rank_of<P> == 2 && std::floating_point<element_of<P>>;
+        static_assert(logits_ok, "xtnn: softmax_cross_entropy takes logits (batch, classes): a "
+                                 "rank-2 xtnn::tensor of floats or doubles");
+        static_assert(!logits_ok || (any_tensor<Y> && (rank_of<Y> == 1 || rank_of<Y> == 2)),
+                      "xtnn: softmax_cross_entropy takes targets that are class indices (batch) "
+                      "or one-hot rows (batch, classes): a rank-1 or rank-2 xtnn::tensor");
+        static_assert(!logits_ok || !any_tensor<Y> || rank_of<Y> != 1 ||
+                          std::integral<element_of<Y>>,
+                      "xtnn: softmax_cross_entropy takes class indices (batch) as integers (for "
+                      "example std::int64_t); got rank-1 targets of floats");
+        static_assert(!logits_ok || !any_tensor<Y> || rank_of<Y> != 2 ||
+                          std::same_as<element_of<Y>, element_of<P>>,
+                      "xtnn: softmax_cross_entropy takes one-hot rows (batch, classes) of the "
+                      "logits' scalar type");
+        static_assert(!logits_ok || std::same_as<G, P>,
+                      "xtnn: softmax_cross_entropy writes its gradient into a tensor of the "
+                      "logits' type");
+        return {};
+    }
+
     template <std::floating_point T, class Target>
     static T compute(const tensor<T, 2>& logits, const Target& target,
                      std::type_identity_t<tensor<T, 2>>* gradient) {

@@ -58,6 +58,11 @@ class confusion_matrix {
             ++counts_(detail::target_class(prediction, target, r, "confusion_matrix"), predicted);
         }
     }
+    /// Any other arguments do not compile, with a sentence saying what the metric takes.
+    template <class P, class Y>
+    detail::rejected update(const P&, const Y&) {
+        return detail::reject_class_metric_arguments<P, Y>();
+    }
     /// counts(truth, predicted).
     const tensor<std::uint64_t, 2>& matrix() const { return counts_; }
     /// The accuracy: right predictions over all (0 when empty).

@@ -12,6 +12,7 @@
 #include <xtnn/core/errors.hpp>
 #include <xtnn/core/math.hpp>
 #include <xtnn/core/tensor.hpp>
+#include <xtnn/core/tensor_traits.hpp>
 
 namespace xtnn {
 
@@ -21,7 +22,7 @@ namespace xtnn {
 /// A metric for predictions `P` and targets `Y`: accumulated batch by batch, read at the end.
 ///
 /// - `reset()`: forget everything (called at the start of each epoch and evaluation);
-/// - `update(prediction, target)`: add one batch;
+/// - `update(prediction, target)`, returning void: add one batch;
 /// - `result() const -> double`: the value over everything added since reset();
 /// - `name() const`: the key in histories and reports, e.g. "accuracy".
 ///
@@ -30,12 +31,25 @@ namespace xtnn {
 template <class M, class P, class Y>
 concept metric = requires(M& m, const M& cm, const P& prediction, const Y& target) {
     m.reset();
-    m.update(prediction, target);
+    { m.update(prediction, target) } -> std::same_as<void>;
     { cm.result() } -> std::convertible_to<double>;
     { cm.name() } -> std::convertible_to<std::string>;
 };
 
 namespace detail {
+
+/// The sentence of the classification metrics' fallback update (accuracy, top_k_accuracy,
+/// confusion_matrix): called only for arguments that their real update does not take.
+template <class P, class Y>
+consteval rejected reject_class_metric_arguments() {
+    static_assert(any_tensor<P> && rank_of<P> == 2 && std::floating_point<element_of<P>>,
+                  "xtnn: a classification metric (accuracy, top_k_accuracy, confusion_matrix) "
+                  "takes predictions (batch, classes): a rank-2 xtnn::tensor of floats or "
+                  "doubles");
+    static_assert(any_tensor<Y>, "xtnn: a classification metric takes targets as an xtnn::tensor "
+                                 "of class indices (batch) or one-hot rows (batch, classes)");
+    return {};
+}
 
 /// The class of row r of a classification target: a class index, or the argmax of a one-hot
 /// (or probability) row. Checks the shapes and the index range.

@@ -48,6 +48,11 @@ class top_k_accuracy {
         }
         total_ += prediction.shape()[0];
     }
+    /// Any other arguments do not compile, with a sentence saying what the metric takes.
+    template <class P, class Y>
+    detail::rejected update(const P&, const Y&) {
+        return detail::reject_class_metric_arguments<P, Y>();
+    }
     /// The fraction right so far (0 before any update).
     double result() const {
         return total_ == 0 ? 0.0 : static_cast<double>(right_) / static_cast<double>(total_);
