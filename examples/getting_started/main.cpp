@@ -50,6 +50,10 @@ int main() {
                 static_cast<long long>(classes(0)),
                 static_cast<double>(probabilities(0, static_cast<std::size_t>(classes(0)))),
                 static_cast<long long>(test.labels(0)));
+    // One sample without the batch axis gives one answer.
+    const xtnn::tensor<float, 1> point = {0.5f, -0.25f};
+    std::printf("the point (0.5, -0.25) is class %lld\n",
+                static_cast<long long>(xtnn::predict_classes(model, point)));
     // [predict]
 
     // [save]
