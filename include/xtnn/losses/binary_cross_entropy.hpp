@@ -50,16 +50,8 @@ struct binary_cross_entropy {
                                                    probabilities<T>);
     }
 
-    /// Any other arguments do not compile, with a sentence saying what the loss takes.
-    template <class P, class Y>
-    detail::rejected value(const P&, const Y&) const {
-        return detail::reject_regression_arguments<P, Y>();
-    }
-    /// Any other arguments do not compile, with a sentence saying what the loss takes.
-    template <class P, class Y, class G>
-    detail::rejected value_and_gradient(const P&, const Y&, G&) const {
-        return detail::reject_regression_arguments<P, Y, G>();
-    }
+    // Other arguments: a compile-time sentence saying what the loss takes.
+    XTNN_DETAIL_REGRESSION_LOSS_FALLBACKS
 
   private:
     template <std::floating_point T>

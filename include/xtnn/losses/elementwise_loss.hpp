@@ -70,3 +70,18 @@ T elementwise_mean_loss(const tensor<T, N>& prediction, const tensor<T, N>& targ
 }
 
 } // namespace xtnn::detail
+
+/// @cond XTNN_DETAIL
+/// The fallback overloads of a regression loss: any arguments its real value() and
+/// value_and_gradient() do not take get reject_regression_arguments()' sentence at compile time.
+/// They return detail::rejected, so xtnn::loss still rejects such arguments.
+#define XTNN_DETAIL_REGRESSION_LOSS_FALLBACKS                                                      \
+    template <class P, class Y>                                                                    \
+    ::xtnn::detail::rejected value(const P&, const Y&) const {                                     \
+        return ::xtnn::detail::reject_regression_arguments<P, Y>();                                \
+    }                                                                                              \
+    template <class P, class Y, class G>                                                           \
+    ::xtnn::detail::rejected value_and_gradient(const P&, const Y&, G&) const {                    \
+        return ::xtnn::detail::reject_regression_arguments<P, Y, G>();                             \
+    }
+/// @endcond

@@ -39,16 +39,8 @@ struct mean_squared_error {
         return detail::elementwise_mean_loss(prediction, target, &gradient, name, term<T>);
     }
 
-    /// Any other arguments do not compile, with a sentence saying what the loss takes.
-    template <class P, class Y>
-    detail::rejected value(const P&, const Y&) const {
-        return detail::reject_regression_arguments<P, Y>();
-    }
-    /// Any other arguments do not compile, with a sentence saying what the loss takes.
-    template <class P, class Y, class G>
-    detail::rejected value_and_gradient(const P&, const Y&, G&) const {
-        return detail::reject_regression_arguments<P, Y, G>();
-    }
+    // Other arguments: a compile-time sentence saying what the loss takes.
+    XTNN_DETAIL_REGRESSION_LOSS_FALLBACKS
 
   private:
     template <std::floating_point T>

@@ -313,15 +313,7 @@ class trainer {
     /// config_error for impossible options.
     template <class X, class Y, class... Callbacks>
     history fit(const X& x, const Y& y, const fit_options& options = {}, Callbacks&&... callbacks) {
-        XTNN_DETAIL_REQUIRE_TENSOR("xtnn: fit: the model takes", "input", input, X, value_type,
-                                   Model::input_rank);
-        static_assert(any_tensor<Y>, "xtnn: fit: the targets must be an xtnn::tensor (class "
-                                     "indices (batch), one-hot rows or regression targets)");
-        static_assert(!any_tensor<Y> || takes_targets<Y>,
-                      "xtnn: fit: the loss or a metric does not take these targets for the "
-                      "model's outputs (softmax_cross_entropy and accuracy take integer class "
-                      "indices (batch) or one-hot rows (batch, classes); regression losses take "
-                      "targets of the outputs' shape and scalar type)");
+        check_training_data<X, Y>();
         if constexpr (tensor_of<X, value_type, Model::input_rank> && takes_targets<Y>) {
             return run_fit<Y, input_type, Y>(x, y, nullptr, nullptr, options, callbacks...);
         } else {
@@ -333,15 +325,7 @@ class trainer {
     template <class X, class Y, class XV, class YV, class... Callbacks>
     history fit(const X& x, const Y& y, const validation_data<XV, YV>& validation,
                 const fit_options& options = {}, Callbacks&&... callbacks) {
-        XTNN_DETAIL_REQUIRE_TENSOR("xtnn: fit: the model takes", "input", input, X, value_type,
-                                   Model::input_rank);
-        static_assert(any_tensor<Y>, "xtnn: fit: the targets must be an xtnn::tensor (class "
-                                     "indices (batch), one-hot rows or regression targets)");
-        static_assert(!any_tensor<Y> || takes_targets<Y>,
-                      "xtnn: fit: the loss or a metric does not take these targets for the "
-                      "model's outputs (softmax_cross_entropy and accuracy take integer class "
-                      "indices (batch) or one-hot rows (batch, classes); regression losses take "
-                      "targets of the outputs' shape and scalar type)");
+        check_training_data<X, Y>();
         static_assert(std::same_as<XV, X> && std::same_as<YV, Y>,
                       "xtnn: fit: validation_data must have the training data's tensor types "
                       "(the same ranks and scalar types as x and y)");
@@ -400,6 +384,20 @@ class trainer {
     }
 
   private:
+    /// fit()'s compile-time checks of its data: a sentence for each kind of mistake.
+    template <class X, class Y>
+    static consteval void check_training_data() {
+        XTNN_DETAIL_REQUIRE_TENSOR("xtnn: fit: the model takes", "input", input, X, value_type,
+                                   Model::input_rank);
+        static_assert(any_tensor<Y>, "xtnn: fit: the targets must be an xtnn::tensor (class "
+                                     "indices (batch), one-hot rows or regression targets)");
+        static_assert(!any_tensor<Y> || takes_targets<Y>,
+                      "xtnn: fit: the loss or a metric does not take these targets for the "
+                      "model's outputs (softmax_cross_entropy and accuracy take integer class "
+                      "indices (batch) or one-hot rows (batch, classes); regression losses take "
+                      "targets of the outputs' shape and scalar type)");
+    }
+
     /// Whether the loss and every metric take targets Y for the model's outputs.
     template <class Y>
     static constexpr bool takes_targets = any_tensor<Y>&& xtnn::loss<Loss, output_type, Y> &&
