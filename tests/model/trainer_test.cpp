@@ -195,7 +195,7 @@ TEST_CASE("predict: one sample without the batch axis gives one output", "[model
     const auto all = xtnn::predict(model, held_out.features);
     const auto classes = xtnn::predict_classes(model, held_out.features);
     const auto probabilities = xtnn::predict_probabilities(model, held_out.features);
-    for (std::size_t r : {0, 57, 199}) {
+    for (const std::size_t r : {std::size_t{0}, std::size_t{57}, std::size_t{199}}) {
         const xtnn::tensor<float, 1> sample = xt::view(held_out.features, r, xt::all());
         const xtnn::tensor<float, 1> one = xtnn::predict(model, sample);
         REQUIRE(one.shape() == std::array<std::size_t, 1>{2});
