@@ -141,17 +141,22 @@ auto first_row(const Output& out) {
     return row;
 }
 
-/// Throws numeric_error when an output holds NaN or infinity (the input held them, or the
-/// model's weights did): predictions from them would be silently wrong.
+/// Throws numeric_error `where: the model's output for sample N is not finite …` when a row of
+/// `out` holds NaN or infinity; row r is sample `samples[r]`, or r itself when `samples` is
+/// empty. NaN or infinity comes from the input or the weights: whatever is read from such an
+/// output (a class, an accuracy) would be silently wrong.
 template <class Output>
-void require_finite_outputs(const Output& out, const char* where) {
+void require_finite_outputs(const Output& out, std::span<const std::size_t> samples,
+                            const char* where) {
+    const std::size_t rows = out.shape()[0];
+    const std::size_t row_size = rows == 0 ? 1 : out.size() / rows;
     for (std::size_t i = 0; i < out.size(); ++i) {
         if (!std::isfinite(static_cast<double>(out.data()[i]))) {
-            const std::size_t row_size = out.shape()[0] == 0 ? 1 : out.size() / out.shape()[0];
+            const std::size_t r = i / row_size;
             throw numeric_error(std::string(where) + ": the model's output for sample " +
-                                std::to_string(i / row_size) +
+                                std::to_string(samples.empty() ? r : samples[r]) +
                                 " is not finite (NaN or infinity in the input or the weights); "
-                                "no class can be read from it (check_finite = false allows it)");
+                                "check_finite = false allows it");
         }
     }
 }
@@ -206,7 +211,7 @@ auto predict_classes(Model& model, const X& x, std::size_t batch_size = 256,
     } else if constexpr (tensor_of<X, typename Model::value_type, Model::input_rank>) {
         const auto scores = detail::predict_batches(model, x, batch_size);
         if (check_finite) {
-            detail::require_finite_outputs(scores, "predict_classes");
+            detail::require_finite_outputs(scores, {}, "predict_classes");
         }
         const std::size_t classes = scores.shape()[1];
         tensor<std::int64_t, 1> out(shape<1>{scores.shape()[0]});
@@ -468,7 +473,7 @@ class trainer {
             gather_rows(y, part, y_batch);
             const auto& out = model_.forward(eval_x_, mode::inference);
             if (check_finite) {
-                require_finite_rows(out, part, where);
+                detail::require_finite_outputs(out, part, where);
             }
             const auto batch_loss = static_cast<double>(loss_.value(out, y_batch));
             if (check_finite && !std::isfinite(batch_loss)) {
@@ -482,21 +487,6 @@ class trainer {
         }
         values[0].value = rows.empty() ? 0.0 : total / static_cast<double>(rows.size());
         read_metrics(values, 1);
-    }
-
-    /// Throws numeric_error naming the first sample (its index in the data) whose output
-    /// holds NaN or infinity.
-    static void require_finite_rows(const output_type& out, std::span<const std::size_t> rows,
-                                    const char* where) {
-        const std::size_t row_size = rows.empty() ? 0 : out.size() / rows.size();
-        for (std::size_t i = 0; i < out.size(); ++i) {
-            if (!std::isfinite(static_cast<double>(out.data()[i]))) {
-                throw numeric_error(std::string(where) + ": the model's output for sample " +
-                                    std::to_string(rows[i / row_size]) +
-                                    " is not finite (NaN or infinity in the input or the "
-                                    "weights; check_finite = false allows it)");
-            }
-        }
     }
 
     template <class Y, class XV, class YV, class... Callbacks>
