@@ -91,6 +91,8 @@ int main() {
 #elif defined(XTNN_CASE_metric_predictions)
     xtnn::accuracy metric;
     metric.update(rank3, labels);
+#elif defined(XTNN_CASE_write_idx)
+    xtnn::write_idx("labels.idx", xtnn::tensor<std::int64_t, 1>(xtnn::shape<1>{5}));
 #elif defined(XTNN_CASE_to_images)
     xtnn::to_images(xtnn::tensor<float, 3>(xtnn::shape<3>{1, 28, 28}));
 #else

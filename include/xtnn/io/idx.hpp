@@ -22,6 +22,7 @@
 
 #include <xtnn/core/errors.hpp>
 #include <xtnn/core/tensor.hpp>
+#include <xtnn/core/tensor_traits.hpp>
 #include <xtnn/detail/files.hpp>
 
 namespace xtnn {
@@ -457,19 +458,11 @@ tensor<T, N> read_idx(const std::filesystem::path& path) {
     return result;
 }
 
-/// Writes a tensor as an IDX file; gzip-compressed when the name ends in ".gz".
-///
-/// The element type gives the file's type (see idx_element); every extent must fit in 32 bits
-/// and the rank in one byte, as the format requires. The file is written under a temporary
-/// name and renamed into place, so a failed write never destroys a previous file.
-/// @throws io_error naming the file if it cannot be written; shape_error for an extent the
-/// format cannot hold.
-/// @code
-/// xtnn::write_idx("labels-idx1-ubyte.gz", labels); // tensor<std::uint8_t, 1>
-/// @endcode
-/// @ingroup io
+namespace detail {
+
+/// write_idx for a tensor of an IDX element type.
 template <idx_element T, std::size_t N>
-void write_idx(const std::filesystem::path& path, const tensor<T, N>& array) {
+void write_idx_tensor(const std::filesystem::path& path, const tensor<T, N>& array) {
     static_assert(N >= 1 && N <= 255, "xtnn: an IDX file holds 1 to 255 dimensions");
     const std::string where = "write_idx: '" + path.string() + "'";
     std::string header{'\0', '\0', static_cast<char>(detail::idx_type_of<T>()),
@@ -522,6 +515,31 @@ void write_idx(const std::filesystem::path& path, const tensor<T, N>& array) {
         throw io_error(where + ": cannot write the file (disk full?)");
     }
     detail::replace_file(temporary, target, where);
+}
+
+} // namespace detail
+
+/// Writes a tensor as an IDX file; gzip-compressed when the name ends in ".gz".
+///
+/// The element type gives the file's type (see idx_element); every extent must fit in 32 bits
+/// and the rank in one byte, as the format requires. The file is written under a temporary
+/// name and renamed into place, so a failed write never destroys a previous file.
+/// @throws io_error naming the file if it cannot be written; shape_error for an extent the
+/// format cannot hold.
+/// @code
+/// xtnn::write_idx("labels-idx1-ubyte.gz", labels); // tensor<std::uint8_t, 1>
+/// @endcode
+/// @ingroup io
+template <class Array>
+void write_idx(const std::filesystem::path& path, const Array& array) {
+    static_assert(any_tensor<Array>, "xtnn: write_idx: takes an xtnn::tensor (an xt::xtensor of "
+                                     "fixed rank); evaluate views and expressions into one");
+    static_assert(!any_tensor<Array> || idx_element<element_of<Array>>,
+                  "xtnn: write_idx: an IDX file holds std::uint8_t, std::int8_t, std::int16_t, "
+                  "std::int32_t, float or double elements");
+    if constexpr (any_tensor<Array> && idx_element<element_of<Array>>) {
+        detail::write_idx_tensor(path, array);
+    }
 }
 
 } // namespace xtnn
