@@ -15,8 +15,7 @@ presets=("$@")
 for preset in "${presets[@]}"; do
   echo "=== ${preset} ==="
   if [ "$preset" = docs ]; then
-    cmake --preset dev
-    cmake --build --preset docs
+    cmake --workflow --preset docs
     continue
   fi
   cmake --preset "$preset"

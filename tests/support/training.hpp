@@ -61,7 +61,7 @@ double accuracy(Model& model, const tensor<T, 2>& x, const tensor<Label, 1>& y) 
     for (std::size_t r = 0; r < out.shape()[0]; ++r) {
         const T* row = out.data() + r * classes;
         const auto best = static_cast<std::size_t>(std::max_element(row, row + classes) - row);
-        right += best == static_cast<std::size_t>(y(r)) ? 1 : 0;
+        right += best == static_cast<std::size_t>(y(r)) ? 1U : 0U;
     }
     return static_cast<double>(right) / static_cast<double>(out.shape()[0]);
 }

@@ -118,11 +118,11 @@ TEST_CASE("predict recovers the labels of held-out digits turned into PNG and JP
         const auto jpg = dir.path / ("scan-" + std::to_string(i) + ".jpg");
         mnist::save_gray_image(scan, png);
         mnist::save_gray_image(scan, jpg);
-        original_right += originals(i) == label ? 1 : 0;
+        original_right += originals(i) == label ? 1U : 0U;
         const auto from_png = mnist::predict_file(model, png);
         const auto from_jpg = mnist::predict_file(model, jpg);
-        png_right += from_png.digit == label ? 1 : 0;
-        jpg_right += from_jpg.digit == label ? 1 : 0;
+        png_right += from_png.digit == label ? 1U : 0U;
+        jpg_right += from_jpg.digit == label ? 1U : 0U;
         // Keep one confidently recognized scan per digit for the command-line test.
         const auto u = static_cast<std::size_t>(label);
         if (!kept[u] && from_png.digit == label && from_jpg.digit == label &&

@@ -42,9 +42,9 @@ class top_k_accuracy {
             const T score = row[detail::target_class(prediction, target, r, "top_k_accuracy")];
             std::size_t higher = 0;
             for (std::size_t j = 0; j < classes; ++j) {
-                higher += row[j] > score ? 1 : 0;
+                higher += row[j] > score ? 1U : 0U;
             }
-            right_ += higher < k_ ? 1 : 0;
+            right_ += higher < k_ ? 1U : 0U;
         }
         total_ += prediction.shape()[0];
     }
