@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include <xtnn/core/options.hpp>
 #include <xtnn/io/npz.hpp>
 #include <xtnn/model/callbacks/monitor.hpp>
 
@@ -38,6 +39,8 @@ struct model_checkpoint_options {
 /// @ingroup model
 class model_checkpoint {
   public:
+    /// `model_checkpoint({})`: the default options, as `model_checkpoint()`.
+    explicit model_checkpoint(detail::empty_braces) : model_checkpoint() {}
     /// A callback with the given options.
     explicit model_checkpoint(model_checkpoint_options options = {})
         : options_(std::move(options)),

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include <xtnn/core/errors.hpp>
+#include <xtnn/core/options.hpp>
 #include <xtnn/detail/simd.hpp>
 #include <xtnn/optimizers/optimizer_base.hpp>
 
@@ -43,6 +44,8 @@ class adagrad : public detail::optimizer_base<adagrad<T>, T, 1> {
   public:
     static constexpr std::string_view name = "adagrad"; ///< The optimizer's name.
 
+    /// `adagrad({})`: the default options, as `adagrad()`.
+    explicit adagrad(detail::empty_braces) : adagrad() {}
     /// An optimizer with the given options.
     explicit adagrad(adagrad_options options = {})
         : base(options.learning_rate), options_(options) {

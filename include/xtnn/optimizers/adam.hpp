@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include <xtnn/core/errors.hpp>
+#include <xtnn/core/options.hpp>
 #include <xtnn/detail/simd.hpp>
 #include <xtnn/optimizers/optimizer_base.hpp>
 
@@ -107,6 +108,8 @@ template <std::floating_point T = float>
 class adam : public detail::adam_rule<adam<T>, T, false> {
   public:
     static constexpr std::string_view name = "adam"; ///< The optimizer's name.
+    /// `adam({})`: the default options, as `adam()`.
+    explicit adam(detail::empty_braces) : adam() {}
     /// An optimizer with the given options (weight decay defaults to 0).
     explicit adam(adam_options options = {}) : detail::adam_rule<adam<T>, T, false>(options, 0.0) {}
 };
@@ -124,6 +127,8 @@ template <std::floating_point T = float>
 class adamw : public detail::adam_rule<adamw<T>, T, true> {
   public:
     static constexpr std::string_view name = "adamw"; ///< The optimizer's name.
+    /// `adamw({})`: the default options, as `adamw()`.
+    explicit adamw(detail::empty_braces) : adamw() {}
     /// An optimizer with the given options (weight decay defaults to 0.01).
     explicit adamw(adam_options options = {})
         : detail::adam_rule<adamw<T>, T, true>(options, 0.01) {}

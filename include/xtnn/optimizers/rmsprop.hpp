@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include <xtnn/core/errors.hpp>
+#include <xtnn/core/options.hpp>
 #include <xtnn/detail/simd.hpp>
 #include <xtnn/optimizers/optimizer_base.hpp>
 
@@ -45,6 +46,8 @@ class rmsprop : public detail::optimizer_base<rmsprop<T>, T, 3> {
   public:
     static constexpr std::string_view name = "rmsprop"; ///< The optimizer's name.
 
+    /// `rmsprop({})`: the default options, as `rmsprop()`.
+    explicit rmsprop(detail::empty_braces) : rmsprop() {}
     /// An optimizer with the given options.
     explicit rmsprop(rmsprop_options options = {})
         : base(options.learning_rate), options_(options) {

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include <xtnn/core/errors.hpp>
+#include <xtnn/core/options.hpp>
 #include <xtnn/optimizers/optimizer_base.hpp>
 
 namespace xtnn {
@@ -43,6 +44,8 @@ class sgd : public detail::optimizer_base<sgd<T>, T, 1> {
   public:
     static constexpr std::string_view name = "sgd"; ///< The optimizer's name.
 
+    /// `sgd({})`: the default options, as `sgd()`.
+    explicit sgd(detail::empty_braces) : sgd() {}
     /// An optimizer with the given options.
     explicit sgd(sgd_options options = {}) : base(options.learning_rate), options_(options) {
         detail::require_option(options.momentum >= 0.0 && options.momentum < 1.0, "sgd", "momentum",

@@ -9,6 +9,7 @@
 #include <type_traits>
 #include <vector>
 
+#include <xtnn/core/options.hpp>
 #include <xtnn/model/callbacks/monitor.hpp>
 
 namespace xtnn {
@@ -39,6 +40,8 @@ struct early_stopping_options {
 /// @ingroup model
 class early_stopping {
   public:
+    /// `early_stopping({})`: the default options, as `early_stopping()`.
+    explicit early_stopping(detail::empty_braces) : early_stopping() {}
     /// A callback with the given options.
     explicit early_stopping(early_stopping_options options = {})
         : options_(options),

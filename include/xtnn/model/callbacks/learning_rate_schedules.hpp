@@ -9,6 +9,7 @@
 #include <string>
 
 #include <xtnn/core/errors.hpp>
+#include <xtnn/core/options.hpp>
 #include <xtnn/model/callbacks/monitor.hpp>
 
 namespace xtnn {
@@ -132,6 +133,8 @@ struct reduce_on_plateau_options {
 /// @ingroup model
 class reduce_on_plateau {
   public:
+    /// `reduce_on_plateau({})`: the default options, as `reduce_on_plateau()`.
+    explicit reduce_on_plateau(detail::empty_braces) : reduce_on_plateau() {}
     /// A callback with the given options.
     explicit reduce_on_plateau(reduce_on_plateau_options options = {})
         : options_(options),
