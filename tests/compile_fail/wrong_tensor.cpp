@@ -4,6 +4,7 @@
 // tests/CMakeLists.txt compiles this file once per case (-DXTNN_CASE_<name>) and expects the
 // case's sentence.
 #include <cstdint>
+#include <vector>
 
 #include <xtensor/xarray.hpp>
 
@@ -16,7 +17,11 @@ int main() {
     xtnn::tensor<float, 3> rank3(xtnn::shape<3>{5, 4, 1});
     xtnn::tensor<std::int64_t, 1> labels(xtnn::shape<1>{5});
     xtnn::trainer trainer{model, xtnn::softmax_cross_entropy{}, xtnn::adam(), xtnn::accuracy{}};
-    (void)rank1, (void)rank2, (void)rank3, (void)labels;
+    xtnn::sequential one_output{xtnn::dense{4, 1}};
+    xtnn::trainer regression{one_output, xtnn::mean_squared_error{}, xtnn::adam()};
+    xtnn::tensor<float, 2> rank2_targets(xtnn::shape<2>{5, 1});
+    xtnn::tensor<float, 1> rank1_targets(xtnn::shape<1>{5});
+    (void)rank1, (void)rank2, (void)rank3, (void)labels, (void)rank2_targets, (void)rank1_targets;
 #if defined(XTNN_CASE_control)
     // The right types compile (the control: every case below differs from it in one tensor).
     model.forward(rank2);
@@ -35,7 +40,13 @@ int main() {
     xtnn::accuracy metric;
     metric.update(rank2, labels);
     static_assert(xtnn::loss<xtnn::huber, xtnn::tensor<float, 2>, xtnn::tensor<float, 2>>);
-    static_assert(!xtnn::loss<xtnn::huber, xtnn::tensor<float, 2>, xtnn::tensor<float, 1>>);
+    static_assert(xtnn::loss<xtnn::huber, xtnn::tensor<float, 2>, xtnn::tensor<float, 1>>);
+    static_assert(!xtnn::loss<xtnn::huber, xtnn::tensor<float, 2>, xtnn::tensor<float, 3>>);
+    static_assert(xtnn::weighted_loss<xtnn::huber, xtnn::tensor<float, 2>, xtnn::tensor<float, 2>>);
+    std::vector<float> weights(5, 1.0f);
+    xtnn::mean_squared_error{}.value_and_gradient(rank2, rank1, g, weights);
+    regression.fit(rank2, rank2_targets);
+    regression.evaluate(rank2, rank1_targets);
     static_assert(!xtnn::metric<xtnn::accuracy, xtnn::tensor<float, 3>, decltype(labels)>);
 #elif defined(XTNN_CASE_forward_rank3)
     model.forward(rank3);
@@ -80,7 +91,13 @@ int main() {
 #elif defined(XTNN_CASE_to_features)
     xtnn::to_features(xtnn::tensor<std::uint8_t, 2>(xtnn::shape<2>{28, 28}));
 #elif defined(XTNN_CASE_loss_targets)
-    xtnn::mean_squared_error{}.value(rank2, rank1);
+    xtnn::mean_squared_error{}.value(rank2, rank3);
+#elif defined(XTNN_CASE_loss_weights)
+    xtnn::mean_squared_error{}.value(rank2, rank2, std::vector<double>(5));
+#elif defined(XTNN_CASE_fit_regression_targets)
+    regression.fit(rank2, rank3);
+#elif defined(XTNN_CASE_evaluate_regression_targets)
+    regression.evaluate(rank2, xtnn::tensor<double, 2>(xtnn::shape<2>{5, 1}));
 #elif defined(XTNN_CASE_loss_gradient)
     xtnn::tensor<double, 2> g;
     xtnn::huber{}.value_and_gradient(rank2, rank2, g);

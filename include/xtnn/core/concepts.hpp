@@ -180,6 +180,19 @@ concept loss = detail::has_name<Loss> && requires(const Loss& l, const P& p, con
     { l.value_and_gradient(p, y, g) } -> std::same_as<typename P::value_type>;
 };
 
+/// A loss that also takes per-sample weights (fit's and evaluate's `class_weight` and
+/// `sample_weight` need one): `value(p, y, w)` and `value_and_gradient(p, y, g, w)` with `w` a
+/// `std::span<const value_type>` of one weight ≥ 0 per row, giving the weighted mean
+/// `Σ w_r ℓ_r / Σ w_r` of the per-sample losses ℓ_r (0 when every weight is 0), and its gradient.
+/// Every built-in loss is one.
+/// @ingroup concepts
+template <class Loss, class P, class Y>
+concept weighted_loss = loss<Loss, P, Y> && requires(const Loss& l, const P& p, const Y& y, P& g,
+                                                     std::span<const typename P::value_type> w) {
+    { l.value(p, y, w) } -> std::same_as<typename P::value_type>;
+    { l.value_and_gradient(p, y, g, w) } -> std::same_as<typename P::value_type>;
+};
+
 /// An optimizer: updates parameters in place from their gradients, once per batch.
 ///
 /// - `value_type`; `step(std::span<parameter_view<value_type>>)`: one update; per-parameter

@@ -6,7 +6,9 @@
 #include <cmath>
 #include <concepts>
 #include <cstddef>
+#include <span>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 
 #include <xtnn/core/math.hpp>
@@ -33,25 +35,26 @@ struct binary_cross_entropy {
     bool from_logits = false; ///< Whether the prediction holds logits instead of probabilities.
 
     /// The mean binary cross-entropy.
-    template <std::floating_point T, std::size_t N>
-    T value(const tensor<T, N>& prediction, const tensor<T, N>& target) const {
-        return from_logits
-                   ? detail::elementwise_mean_loss(prediction, target, nullptr, name, logits<T>)
-                   : detail::elementwise_mean_loss(prediction, target, nullptr, name,
-                                                   probabilities<T>);
+    template <std::floating_point T, std::size_t N, detail::elementwise_target<T, N> Y>
+    T value(const tensor<T, N>& prediction, const Y& target,
+            std::type_identity_t<std::span<const T>> sample_weight = {}) const {
+        return from_logits ? detail::elementwise_mean_loss(prediction, target, nullptr,
+                                                           sample_weight, name, logits<T>)
+                           : detail::elementwise_mean_loss(prediction, target, nullptr,
+                                                           sample_weight, name, probabilities<T>);
     }
     /// The mean binary cross-entropy; its gradient written into `gradient`.
-    template <std::floating_point T, std::size_t N>
-    T value_and_gradient(const tensor<T, N>& prediction, const tensor<T, N>& target,
-                         tensor<T, N>& gradient) const {
-        return from_logits
-                   ? detail::elementwise_mean_loss(prediction, target, &gradient, name, logits<T>)
-                   : detail::elementwise_mean_loss(prediction, target, &gradient, name,
-                                                   probabilities<T>);
+    template <std::floating_point T, std::size_t N, detail::elementwise_target<T, N> Y>
+    T value_and_gradient(const tensor<T, N>& prediction, const Y& target, tensor<T, N>& gradient,
+                         std::type_identity_t<std::span<const T>> sample_weight = {}) const {
+        return from_logits ? detail::elementwise_mean_loss(prediction, target, &gradient,
+                                                           sample_weight, name, logits<T>)
+                           : detail::elementwise_mean_loss(prediction, target, &gradient,
+                                                           sample_weight, name, probabilities<T>);
     }
 
     // Other arguments: a compile-time sentence saying what the loss takes.
-    XTNN_DETAIL_REGRESSION_LOSS_FALLBACKS
+    XTNN_DETAIL_REGRESSION_LOSS_FALLBACKS("binary_cross_entropy")
 
   private:
     template <std::floating_point T>

@@ -5,7 +5,9 @@
 #include <cmath>
 #include <concepts>
 #include <cstddef>
+#include <span>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 
 #include <xtnn/core/errors.hpp>
@@ -28,21 +30,24 @@ struct huber {
     double delta = 1.0;                               ///< Where the quadratic part ends (> 0).
 
     /// The Huber loss.
-    template <std::floating_point T, std::size_t N>
-    T value(const tensor<T, N>& prediction, const tensor<T, N>& target) const {
+    template <std::floating_point T, std::size_t N, detail::elementwise_target<T, N> Y>
+    T value(const tensor<T, N>& prediction, const Y& target,
+            std::type_identity_t<std::span<const T>> sample_weight = {}) const {
         check();
-        return detail::elementwise_mean_loss(prediction, target, nullptr, name, term<T>());
+        return detail::elementwise_mean_loss(prediction, target, nullptr, sample_weight, name,
+                                             term<T>());
     }
     /// The Huber loss; its gradient written into `gradient`.
-    template <std::floating_point T, std::size_t N>
-    T value_and_gradient(const tensor<T, N>& prediction, const tensor<T, N>& target,
-                         tensor<T, N>& gradient) const {
+    template <std::floating_point T, std::size_t N, detail::elementwise_target<T, N> Y>
+    T value_and_gradient(const tensor<T, N>& prediction, const Y& target, tensor<T, N>& gradient,
+                         std::type_identity_t<std::span<const T>> sample_weight = {}) const {
         check();
-        return detail::elementwise_mean_loss(prediction, target, &gradient, name, term<T>());
+        return detail::elementwise_mean_loss(prediction, target, &gradient, sample_weight, name,
+                                             term<T>());
     }
 
     // Other arguments: a compile-time sentence saying what the loss takes.
-    XTNN_DETAIL_REGRESSION_LOSS_FALLBACKS
+    XTNN_DETAIL_REGRESSION_LOSS_FALLBACKS("huber")
 
   private:
     void check() const { detail::require_option(delta > 0.0, "huber", "delta", "> 0", delta); }

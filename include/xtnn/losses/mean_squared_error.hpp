@@ -4,7 +4,9 @@
 
 #include <concepts>
 #include <cstddef>
+#include <span>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 
 #include <xtnn/core/tensor.hpp>
@@ -28,19 +30,22 @@ struct mean_squared_error {
     static constexpr std::string_view name = "mean_squared_error"; ///< The loss's name.
 
     /// The mean squared error.
-    template <std::floating_point T, std::size_t N>
-    T value(const tensor<T, N>& prediction, const tensor<T, N>& target) const {
-        return detail::elementwise_mean_loss(prediction, target, nullptr, name, term<T>);
+    template <std::floating_point T, std::size_t N, detail::elementwise_target<T, N> Y>
+    T value(const tensor<T, N>& prediction, const Y& target,
+            std::type_identity_t<std::span<const T>> sample_weight = {}) const {
+        return detail::elementwise_mean_loss(prediction, target, nullptr, sample_weight, name,
+                                             term<T>);
     }
     /// The mean squared error; its gradient written into `gradient`.
-    template <std::floating_point T, std::size_t N>
-    T value_and_gradient(const tensor<T, N>& prediction, const tensor<T, N>& target,
-                         tensor<T, N>& gradient) const {
-        return detail::elementwise_mean_loss(prediction, target, &gradient, name, term<T>);
+    template <std::floating_point T, std::size_t N, detail::elementwise_target<T, N> Y>
+    T value_and_gradient(const tensor<T, N>& prediction, const Y& target, tensor<T, N>& gradient,
+                         std::type_identity_t<std::span<const T>> sample_weight = {}) const {
+        return detail::elementwise_mean_loss(prediction, target, &gradient, sample_weight, name,
+                                             term<T>);
     }
 
     // Other arguments: a compile-time sentence saying what the loss takes.
-    XTNN_DETAIL_REGRESSION_LOSS_FALLBACKS
+    XTNN_DETAIL_REGRESSION_LOSS_FALLBACKS("mean_squared_error")
 
   private:
     template <std::floating_point T>

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <concepts>
 #include <cstddef>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -15,8 +16,25 @@
 #include <xtnn/core/math.hpp>
 #include <xtnn/core/tensor.hpp>
 #include <xtnn/core/tensor_traits.hpp>
+#include <xtnn/losses/sample_weights.hpp>
 
 namespace xtnn {
+
+namespace detail {
+
+/// Whether softmax_cross_entropy's value_and_gradient (or value, with G = P) takes these
+/// arguments: logits (batch, classes), integer class indices (batch) or one-hot rows of the
+/// logits' type, a gradient of the logits' type, and at most one span of sample weights.
+template <class P, class Y, class G, class... W>
+inline constexpr bool
+    softmax_arguments = any_tensor<P>&& rank_of<P> == 2 &&
+                        std::floating_point<element_of<P>>&& any_tensor<Y> &&
+                        ((rank_of<Y> == 1 && std::integral<element_of<Y>>) ||
+                         (rank_of<Y> == 2 && std::same_as<element_of<Y>, element_of<P>>)) &&
+                        std::same_as<G, P> && sizeof...(W) <= 1 &&
+                        (std::convertible_to<const W&, std::span<const element_of<P>>> && ...);
+
+} // namespace detail
 
 /// Softmax cross-entropy on logits (PyTorch's CrossEntropyLoss, Keras'
 /// `SparseCategoricalCrossentropy(from_logits=True)`).
@@ -38,42 +56,49 @@ namespace xtnn {
 struct softmax_cross_entropy {
     static constexpr std::string_view name = "softmax_cross_entropy"; ///< The loss's name.
 
-    /// The mean cross-entropy for class-index targets.
+    /// The mean cross-entropy for class-index targets; with `sample_weight` (one per row), the
+    /// weighted mean.
     template <std::floating_point T, std::integral I>
-    T value(const tensor<T, 2>& logits, const tensor<I, 1>& labels) const {
-        return compute(logits, labels, nullptr);
+    T value(const tensor<T, 2>& logits, const tensor<I, 1>& labels,
+            std::type_identity_t<std::span<const T>> sample_weight = {}) const {
+        return compute(logits, labels, nullptr, sample_weight);
     }
     /// The mean cross-entropy for class-index targets; its gradient written into `gradient`.
     template <std::floating_point T, std::integral I>
     T value_and_gradient(const tensor<T, 2>& logits, const tensor<I, 1>& labels,
-                         tensor<T, 2>& gradient) const {
-        return compute(logits, labels, &gradient);
+                         tensor<T, 2>& gradient,
+                         std::type_identity_t<std::span<const T>> sample_weight = {}) const {
+        return compute(logits, labels, &gradient, sample_weight);
     }
     /// The mean cross-entropy for one-hot (or probability) targets.
     template <std::floating_point T>
-    T value(const tensor<T, 2>& logits, const tensor<T, 2>& targets) const {
-        return compute(logits, targets, nullptr);
+    T value(const tensor<T, 2>& logits, const tensor<T, 2>& targets,
+            std::type_identity_t<std::span<const T>> sample_weight = {}) const {
+        return compute(logits, targets, nullptr, sample_weight);
     }
     /// The mean cross-entropy for one-hot targets; its gradient written into `gradient`.
     template <std::floating_point T>
     T value_and_gradient(const tensor<T, 2>& logits, const tensor<T, 2>& targets,
-                         tensor<T, 2>& gradient) const {
-        return compute(logits, targets, &gradient);
+                         tensor<T, 2>& gradient,
+                         std::type_identity_t<std::span<const T>> sample_weight = {}) const {
+        return compute(logits, targets, &gradient, sample_weight);
     }
 
     /// Any other arguments do not compile, with a sentence saying what the loss takes.
-    template <class P, class Y>
-    detail::rejected value(const P&, const Y&) const {
-        return reject<P, Y>();
+    template <class P, class Y, class... W>
+    std::enable_if_t<!detail::softmax_arguments<P, Y, P, W...>, detail::rejected>
+    value(const P&, const Y&, const W&...) const {
+        return reject<P, Y, P, W...>();
     }
     /// Any other arguments do not compile, with a sentence saying what the loss takes.
-    template <class P, class Y, class G>
-    detail::rejected value_and_gradient(const P&, const Y&, G&) const {
-        return reject<P, Y, G>();
+    template <class P, class Y, class G, class... W>
+    std::enable_if_t<!detail::softmax_arguments<P, Y, G, W...>, detail::rejected>
+    value_and_gradient(const P&, const Y&, G&, const W&...) const {
+        return reject<P, Y, G, W...>();
     }
 
   private:
-    template <class P, class Y, class G = P>
+    template <class P, class Y, class G, class... W>
     static consteval detail::rejected reject() {
         constexpr bool logits_ok =
             any_tensor<P> && rank_of<P> == 2 && std::floating_point<element_of<P>>;
@@ -93,12 +118,18 @@ struct softmax_cross_entropy {
         static_assert(!logits_ok || std::same_as<G, P>,
                       "xtnn: softmax_cross_entropy writes its gradient into a tensor of the "
                       "logits' type");
+        static_assert(!logits_ok ||
+                          (std::convertible_to<const W&, std::span<const element_of<P>>> && ...),
+                      "xtnn: softmax_cross_entropy takes sample weights (one per row) as a "
+                      "std::span of the logits' scalar type");
+        static_assert(sizeof...(W) <= 1,
+                      "xtnn: softmax_cross_entropy takes one list of sample weights at most");
         return {};
     }
 
     template <std::floating_point T, class Target>
     static T compute(const tensor<T, 2>& logits, const Target& target,
-                     std::type_identity_t<tensor<T, 2>>* gradient) {
+                     std::type_identity_t<tensor<T, 2>>* gradient, std::span<const T> weights) {
         constexpr bool indices = Target::rank == 1;
         const std::size_t batch = logits.shape()[0];
         const std::size_t classes = logits.shape()[1];
@@ -120,9 +151,11 @@ struct softmax_cross_entropy {
         if (gradient != nullptr && gradient->shape() != logits.shape()) {
             gradient->resize(logits.shape());
         }
-        const T inv_batch = T(1) / static_cast<T>(batch);
+        const auto rows = detail::make_row_weights(weights, batch, 1, name);
         T total = 0;
         for (std::size_t r = 0; r < batch; ++r) {
+            const T w = rows.weight(r);
+            const T inv_batch = w * rows.scale; // 1 / batch without weights
             const T* z = logits.data() + r * classes;
             // Without a gradient buffer the exponentials are not needed after the sum; with
             // one, they become the gradient row.
@@ -132,7 +165,7 @@ struct softmax_cross_entropy {
             if constexpr (indices) {
                 const std::size_t y = detail::class_index(target.data()[r], classes, r,
                                                           "softmax_cross_entropy::value");
-                total += log_sum - z[y];
+                total += w * (log_sum - z[y]);
                 if (e != nullptr) {
                     const T inv_sum = inv_batch / sum;
                     for (std::size_t j = 0; j < classes; ++j) {
@@ -143,10 +176,12 @@ struct softmax_cross_entropy {
             } else {
                 const T* t = target.data() + r * classes;
                 T mass = 0;
+                T row_total = 0;
                 for (std::size_t j = 0; j < classes; ++j) {
-                    total += t[j] * (log_sum - z[j]);
+                    row_total += t[j] * (log_sum - z[j]);
                     mass += t[j];
                 }
+                total += w * row_total;
                 if (e != nullptr) {
                     const T scale = mass * inv_batch / sum;
                     for (std::size_t j = 0; j < classes; ++j) {
@@ -155,7 +190,7 @@ struct softmax_cross_entropy {
                 }
             }
         }
-        return total * inv_batch;
+        return total * rows.scale;
     }
 };
 
