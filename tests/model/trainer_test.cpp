@@ -223,11 +223,13 @@ TEST_CASE("predict_classes and evaluate refuse non-finite outputs unless allowed
                                           "weights); check_finite = false allows it"));
     CHECK(xtnn::predict_classes(model, x, 256, false).size() == 200);
     xtnn::trainer trainer{model, xtnn::softmax_cross_entropy{}, xtnn::adam(), xtnn::accuracy{}};
-    REQUIRE_THROWS_AS(trainer.evaluate(x, held_out.labels, 50), xtnn::numeric_error);
-    REQUIRE_THROWS_WITH(trainer.evaluate(x, held_out.labels, 50),
+    REQUIRE_THROWS_AS(trainer.evaluate(x, held_out.labels, {.batch_size = 50}),
+                      xtnn::numeric_error);
+    REQUIRE_THROWS_WITH(trainer.evaluate(x, held_out.labels, {.batch_size = 50}),
                         Catch::Contains("evaluate: the model's output for sample 123 is not "
                                         "finite"));
-    const auto allowed = trainer.evaluate(x, held_out.labels, 50, false);
+    const auto allowed =
+        trainer.evaluate(x, held_out.labels, {.batch_size = 50, .check_finite = false});
     CHECK(std::isnan(allowed.loss()));
     x(123, 1) = std::numeric_limits<float>::infinity();
     REQUIRE_THROWS_AS(trainer.evaluate(x, held_out.labels), xtnn::numeric_error);

@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 #include <tuple>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -29,6 +30,7 @@
 #include <xtnn/model/callbacks/progress_bar.hpp>
 #include <xtnn/model/callbacks/terminate_on_nan.hpp>
 #include <xtnn/model/history.hpp>
+#include <xtnn/model/sample_weights.hpp>
 
 namespace xtnn {
 
@@ -54,6 +56,23 @@ struct fit_options {
     /// Throw numeric_error (naming the epoch and batch) when a batch's loss is NaN or
     /// infinite, before that batch changes the weights.
     bool check_finite = true;
+    /// The weight of each class in the training loss (Keras' `class_weight`, PyTorch's
+    /// `CrossEntropyLoss(weight=…)`); empty: every class weighs 1. One weight per class for
+    /// class indices or one-hot rows; two (classes 0 and 1) for binary targets in [0, 1].
+    std::vector<double> class_weight{};
+    /// The weight of each training sample (Keras' `sample_weight`), multiplying its class's
+    /// weight; empty: every sample weighs 1.
+    std::vector<double> sample_weight{};
+};
+
+/// Options of trainer::evaluate().
+/// @ingroup model
+struct evaluate_options {
+    std::size_t batch_size = 256; ///< Samples per forward pass (> 0).
+    /// Throw numeric_error naming the sample when an output or a loss is NaN or infinite.
+    bool check_finite = true;
+    std::vector<double> class_weight{};  ///< As fit_options::class_weight, for the reported loss.
+    std::vector<double> sample_weight{}; ///< As fit_options::sample_weight, for the reported loss.
 };
 
 /// Explicit validation data for trainer::fit(), held by reference for the call.
@@ -319,6 +338,7 @@ class trainer {
     template <class X, class Y, class... Callbacks>
     history fit(const X& x, const Y& y, const fit_options& options = {}, Callbacks&&... callbacks) {
         check_training_data<X, Y>();
+        explain_targets(y);
         if constexpr (tensor_of<X, value_type, Model::input_rank> && takes_targets<Y>) {
             return run_fit<Y, input_type, Y>(x, y, nullptr, nullptr, options, callbacks...);
         } else {
@@ -331,6 +351,7 @@ class trainer {
     history fit(const X& x, const Y& y, const validation_data<XV, YV>& validation,
                 const fit_options& options = {}, Callbacks&&... callbacks) {
         check_training_data<X, Y>();
+        explain_targets(y);
         static_assert(std::same_as<XV, X> && std::same_as<YV, Y>,
                       "xtnn: fit: validation_data must have the training data's tensor types "
                       "(the same ranks and scalar types as x and y)");
@@ -348,34 +369,40 @@ class trainer {
     ///
     /// With `check_finite` (the default), NaN or infinite outputs or losses (from NaN in the
     /// input or the weights) are an error, as in fit, rather than figures computed from them.
+    /// With class or sample weights, the loss is their weighted mean (as in fit); the metrics
+    /// count every sample once.
     /// @throws shape_error if x and y differ in samples or there are none; numeric_error naming
-    /// the sample whose output is not finite; std::out_of_range for a class label out of range.
+    /// the sample whose output is not finite; std::out_of_range for a class label out of range;
+    /// config_error for impossible options or weights.
     template <class X, class Y>
-    evaluation evaluate(const X& x, const Y& y, std::size_t batch_size = 256,
-                        bool check_finite = true) {
+    evaluation evaluate(const X& x, const Y& y, const evaluate_options& options = {}) {
         XTNN_DETAIL_REQUIRE_TENSOR("xtnn: evaluate: the model takes", "input", input, X, value_type,
                                    Model::input_rank);
         static_assert(any_tensor<Y>, "xtnn: evaluate: the targets must be an xtnn::tensor "
                                      "(class indices (batch), one-hot rows or regression "
                                      "targets)");
-        static_assert(!any_tensor<Y> || takes_targets<Y>,
+        static_assert(!any_tensor<Y> || takes_targets<Y> || explained<Y>,
                       "xtnn: evaluate: the loss or a metric does not take these targets for the "
                       "model's outputs (softmax_cross_entropy and accuracy take integer class "
                       "indices (batch) or one-hot rows (batch, classes); regression losses take "
                       "targets of the outputs' shape and scalar type)");
+        explain_targets(y);
         if constexpr (tensor_of<X, value_type, Model::input_rank> && takes_targets<Y>) {
-            detail::require_option(batch_size > 0, "evaluate", "batch_size", "> 0", 0.0);
+            detail::require_option(options.batch_size > 0, "evaluate", "batch_size", "> 0", 0.0);
             check_samples(x, y, "evaluate");
             if (x.shape()[0] == 0) {
                 throw shape_error("evaluate: no samples to evaluate; got x " +
                                   format_shape(x.shape()));
             }
             check_labels(x, y, "evaluate");
+            const auto weights =
+                weights_of(x, y, options.class_weight, options.sample_weight, "evaluate");
             std::vector<std::size_t> rows(x.shape()[0]);
             std::iota(rows.begin(), rows.end(), 0);
             std::vector<log_entry> values = log_names("");
             Y y_batch;
-            measure(x, y, rows, batch_size, values, y_batch, check_finite, "evaluate");
+            measure(x, y, weights, rows, options.batch_size, values, y_batch, options.check_finite,
+                    "evaluate");
             return evaluation{std::move(values)};
         } else {
             return {};
@@ -389,6 +416,60 @@ class trainer {
     }
 
   private:
+    /// Every sample's weight from class and sample weights (empty: all 1); the loss must take
+    /// weights if there are any.
+    template <class Y>
+    std::vector<value_type>
+    weights_of(const input_type& x, const Y& y, const std::vector<double>& class_weight,
+               const std::vector<double>& sample_weight, const char* where) const {
+        if (class_weight.empty() && sample_weight.empty()) {
+            return {};
+        }
+        if constexpr (weighted_loss<Loss, output_type, Y>) {
+            const std::size_t classes =
+                Model::output_rank == 2 ? model_.output_shape(x.shape())[1] : 0;
+            return detail::sample_weights<value_type>(y, classes, class_weight, sample_weight,
+                                                      where);
+        } else {
+            throw config_error(std::string(where) + ": the loss " + std::string(Loss::name) +
+                               " takes no sample weights (see xtnn::weighted_loss), but "
+                               "class_weight or sample_weight was given");
+        }
+    }
+
+    /// The loss of one batch, weighted when `weights` is not empty; with a gradient when
+    /// `gradient` is not null.
+    template <class Y>
+    value_type batch_loss(const output_type& out, const Y& y, std::span<const value_type> weights,
+                          output_type* gradient) const {
+        if constexpr (weighted_loss<Loss, output_type, Y>) {
+            if (!weights.empty()) {
+                return gradient != nullptr ? loss_.value_and_gradient(out, y, *gradient, weights)
+                                           : loss_.value(out, y, weights);
+            }
+        }
+        return gradient != nullptr ? loss_.value_and_gradient(out, y, *gradient)
+                                   : loss_.value(out, y);
+    }
+
+    /// Gathers the weights of `rows` into `batch` (nothing when `weights` is empty) and returns
+    /// their sum (the number of rows when unweighted).
+    static double gather_weights(const std::vector<value_type>& weights,
+                                 std::span<const std::size_t> rows,
+                                 std::vector<value_type>& batch) {
+        if (weights.empty()) {
+            batch.clear();
+            return static_cast<double>(rows.size());
+        }
+        batch.resize(rows.size());
+        double sum = 0;
+        for (std::size_t i = 0; i < rows.size(); ++i) {
+            batch[i] = weights[rows[i]];
+            sum += static_cast<double>(batch[i]);
+        }
+        return sum;
+    }
+
     /// fit()'s compile-time checks of its data: a sentence for each kind of mistake.
     template <class X, class Y>
     static consteval void check_training_data() {
@@ -396,12 +477,47 @@ class trainer {
                                    Model::input_rank);
         static_assert(any_tensor<Y>, "xtnn: fit: the targets must be an xtnn::tensor (class "
                                      "indices (batch), one-hot rows or regression targets)");
-        static_assert(!any_tensor<Y> || takes_targets<Y>,
+        static_assert(!any_tensor<Y> || takes_targets<Y> || explained<Y>,
                       "xtnn: fit: the loss or a metric does not take these targets for the "
                       "model's outputs (softmax_cross_entropy and accuracy take integer class "
                       "indices (batch) or one-hot rows (batch, classes); regression losses take "
                       "targets of the outputs' shape and scalar type)");
     }
+
+    /// When the loss or a metric does not take targets Y, calls it anyway (at compile time only:
+    /// it does not compile), so that its fallback overload names what it takes, e.g.
+    /// "xtnn: mean_squared_error: targets must have the prediction's shape: …".
+    template <class Y>
+    void explain_targets(const Y& y) {
+        if constexpr (any_tensor<Y> && !xtnn::loss<Loss, output_type, Y>) {
+            (void)loss_.value(output_type{}, y);
+        }
+        std::apply(
+            [&](auto&... m) {
+                (
+                    [&](auto& one) {
+                        using M = std::remove_cvref_t<decltype(one)>;
+                        if constexpr (any_tensor<Y> && !metric<M, output_type, Y>) {
+                            (void)one.update(output_type{}, y);
+                        }
+                    }(m),
+                    ...);
+            },
+            metrics_);
+    }
+
+    /// Whether the loss or a metric that does not take targets Y has a fallback overload (one
+    /// returning detail::rejected) whose sentence explain_targets() brings out: then fit and
+    /// evaluate say nothing more general.
+    template <class M, class Y>
+    static constexpr bool metric_explains = requires(M& m, const output_type& p, const Y& t) {
+        { m.update(p, t) } -> std::same_as<detail::rejected>;
+    };
+    template <class Y>
+    static constexpr bool explained = requires(const Loss& l, const output_type& p, const Y& t) {
+        { l.value(p, t) } -> std::same_as<detail::rejected>;
+    }
+    || (metric_explains<Metrics, Y> || ...);
 
     /// Whether the loss and every metric take targets Y for the model's outputs.
     template <class Y>
@@ -459,33 +575,38 @@ class trainer {
         std::apply([&](const auto&... m) { ((logs[k++].value = m.result()), ...); }, metrics_);
     }
 
-    /// Loss and metrics over `rows` of x and y in inference mode, into values[0..]; with
-    /// `check_finite`, a non-finite output or loss is a numeric_error.
+    /// Loss and metrics over `rows` of x and y in inference mode, into values[0..]; the loss
+    /// weighted by `weights` (one per sample of x) unless it is empty. With `check_finite`, a
+    /// non-finite output or loss is a numeric_error.
     template <class Y>
-    void measure(const input_type& x, const Y& y, std::span<const std::size_t> rows,
-                 std::size_t batch_size, std::vector<log_entry>& values, Y& y_batch,
-                 bool check_finite, const char* where) {
+    void measure(const input_type& x, const Y& y, const std::vector<value_type>& weights,
+                 std::span<const std::size_t> rows, std::size_t batch_size,
+                 std::vector<log_entry>& values, Y& y_batch, bool check_finite, const char* where) {
         reset_metrics();
         double total = 0;
+        double weight_total = 0;
         for (std::size_t first = 0; first < rows.size(); first += batch_size) {
             const auto part = rows.subspan(first, std::min(batch_size, rows.size() - first));
             gather_rows(x, part, eval_x_);
             gather_rows(y, part, y_batch);
+            const double part_weight = gather_weights(weights, part, eval_weights_);
             const auto& out = model_.forward(eval_x_, mode::inference);
             if (check_finite) {
                 detail::require_finite_outputs(out, part, where);
             }
-            const auto batch_loss = static_cast<double>(loss_.value(out, y_batch));
-            if (check_finite && !std::isfinite(batch_loss)) {
+            const auto loss = static_cast<double>(
+                batch_loss(out, y_batch, std::span<const value_type>(eval_weights_), nullptr));
+            if (check_finite && !std::isfinite(loss)) {
                 throw numeric_error(
                     std::string(where) + ": the loss of the samples from " +
                     std::to_string(part.front()) + " to " + std::to_string(part.back()) + " is " +
-                    detail::format_number(batch_loss) + " (check_finite = false allows it)");
+                    detail::format_number(loss) + " (check_finite = false allows it)");
             }
-            total += batch_loss * static_cast<double>(part.size());
+            total += loss * part_weight;
+            weight_total += part_weight;
             update_metrics(out, y_batch);
         }
-        values[0].value = rows.empty() ? 0.0 : total / static_cast<double>(rows.size());
+        values[0].value = weight_total > 0 ? total / weight_total : 0.0;
         read_metrics(values, 1);
     }
 
@@ -511,6 +632,7 @@ class trainer {
             throw shape_error("fit: no training samples; got x " + format_shape(x.shape()));
         }
         check_labels(x, y, "fit");
+        const auto weights = weights_of(x, y, o.class_weight, o.sample_weight, "fit");
         if (x_validation != nullptr) {
             if (x_validation->shape()[0] == 0) {
                 throw shape_error("fit: the validation data has no samples; got x " +
@@ -573,6 +695,9 @@ class trainer {
         Y y_batch, y_eval;
         input_type x_batch;
         output_type gradient;
+        std::vector<value_type> batch_weights;
+        batch_weights.reserve(weights.empty() ? 0 : std::min(o.batch_size, order.size()));
+        const std::vector<value_type> unweighted;
         state.logs = std::span<const log_entry>(train_logs);
         for_each_callback([&](auto& c) { detail::call_on_train_begin(c, state); });
         for (std::size_t epoch = o.initial_epoch; epoch < o.epochs && !state.stop_training;
@@ -593,7 +718,7 @@ class trainer {
             state.logs = std::span<const log_entry>(train_logs);
             for_each_callback([&](auto& c) { detail::call_on_epoch_begin(c, state); });
             double loss_sum = 0;
-            std::size_t seen = 0;
+            double seen = 0;
             for (std::size_t b = 0; b < state.batches && !state.stop_training; ++b) {
                 state.batch = b;
                 if (state.learning_rate != optimizer_.learning_rate()) {
@@ -604,30 +729,32 @@ class trainer {
                     first, std::min(o.batch_size, order.size() - first));
                 gather_rows(x, rows, x_batch);
                 gather_rows(y, rows, y_batch);
+                const double rows_weight = gather_weights(weights, rows, batch_weights);
                 const auto& out = model_.forward(x_batch, mode::training);
-                const double batch_loss =
-                    static_cast<double>(loss_.value_and_gradient(out, y_batch, gradient));
+                const auto loss = static_cast<double>(batch_loss(
+                    out, y_batch, std::span<const value_type>(batch_weights), &gradient));
                 if (o.check_finite) {
-                    terminate_on_nan::check(batch_loss, epoch, b);
+                    terminate_on_nan::check(loss, epoch, b);
                 }
-                state.batch_loss = batch_loss;
+                state.batch_loss = loss;
                 update_metrics(out, y_batch);
                 model_.backward(x_batch, gradient);
                 optimizer_.step(std::span<parameter_view<value_type>>(params));
-                loss_sum += batch_loss * static_cast<double>(rows.size());
-                seen += rows.size();
-                train_logs[0].value = loss_sum / static_cast<double>(seen);
+                // The epoch's loss so far: the weighted mean over its samples.
+                loss_sum += loss * rows_weight;
+                seen += rows_weight;
+                train_logs[0].value = seen > 0 ? loss_sum / seen : 0.0;
                 read_metrics(train_logs, 1);
                 for_each_callback([&](auto& c) { detail::call_on_batch_end(c, state); });
             }
             std::copy(train_logs.begin(), train_logs.end(), epoch_logs.begin());
             if (validating) {
                 if (x_validation != nullptr) {
-                    measure(*x_validation, *y_validation,
+                    measure(*x_validation, *y_validation, unweighted,
                             std::span<const std::size_t>(external_rows), 256, validation_values,
                             y_eval, o.check_finite, "fit (validation data)");
                 } else {
-                    measure(x, y, std::span<const std::size_t>(validation_rows), 256,
+                    measure(x, y, unweighted, std::span<const std::size_t>(validation_rows), 256,
                             validation_values, y_eval, o.check_finite, "fit (validation split)");
                 }
                 std::copy(validation_values.begin(), validation_values.end(),
@@ -649,6 +776,7 @@ class trainer {
     Optimizer optimizer_;
     std::tuple<Metrics...> metrics_;
     input_type eval_x_;
+    std::vector<value_type> eval_weights_;
 };
 
 } // namespace xtnn
