@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <fstream>
 #include <iostream>
 
 #include "digit_image.hpp"
@@ -86,13 +85,7 @@ train_result train(const train_options& options, std::ostream& out) {
     const auto weights = options.output / "mnist_mlp.npz";
     xtnn::save_weights(model, weights);
     const auto history_csv = options.output / "history.csv";
-    {
-        std::ofstream csv(history_csv);
-        result.history.write_csv(csv);
-        if (!csv.flush()) {
-            throw xtnn::io_error("mnist: '" + history_csv.string() + "': cannot write the file");
-        }
-    }
+    result.history.write_csv(history_csv);
     result.files = {weights, history_csv};
 
     if (options.pictures) {

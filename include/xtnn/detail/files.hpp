@@ -3,9 +3,12 @@
 /// read), and replacing one by writing under a temporary name next to it, then renaming.
 #pragma once
 
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <fstream>
+#include <ostream>
 #include <string>
 #include <system_error>
 
@@ -92,6 +95,38 @@ inline void replace_file(const std::filesystem::path& temporary,
         std::filesystem::remove(temporary, ignored);
         throw io_error(where + ": cannot replace the file: " + error.message());
     }
+}
+
+/// Writes a text file atomically: `write(std::ostream&)` fills a temporary sibling of `path`'s
+/// target, which then replaces it (see write_target, replace_file), so a failed write leaves the
+/// previous file whole. `where` names the caller in io_error messages.
+template <class Write>
+void write_text_file(const std::filesystem::path& path, const std::string& where, Write write) {
+    const std::filesystem::path target = write_target(path, where);
+    const std::filesystem::path temporary = temporary_sibling(target);
+    {
+        std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+        if (!out) {
+            throw io_error(where + ": cannot create '" + temporary.string() +
+                           "': " + std::generic_category().message(errno));
+        }
+        try {
+            write(static_cast<std::ostream&>(out));
+        } catch (...) {
+            out.close();
+            std::error_code ignored;
+            std::filesystem::remove(temporary, ignored);
+            throw;
+        }
+        out.flush();
+        out.close();
+        if (!out) {
+            std::error_code ignored;
+            std::filesystem::remove(temporary, ignored);
+            throw io_error(where + ": cannot write the file (disk full?)");
+        }
+    }
+    replace_file(temporary, target, where);
 }
 
 } // namespace xtnn::detail

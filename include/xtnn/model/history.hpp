@@ -5,9 +5,13 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdio>
+#include <filesystem>
+#include <ostream>
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include <xtnn/detail/files.hpp>
 
 namespace xtnn {
 
@@ -24,7 +28,7 @@ struct log_entry {
 /// @code
 /// auto history = trainer.fit(x, y, {.epochs = 5, .validation_split = 0.1});
 /// for (double l : history["val_loss"]) std::cout << l << "\n";
-/// history.write_csv(std::cout);
+/// history.write_csv("history.csv");   // or any std::ostream
 /// @endcode
 /// @ingroup model
 class history {
@@ -69,9 +73,16 @@ class history {
     /// The number of epochs recorded.
     std::size_t size() const { return epochs_.size(); }
 
+    /// Writes the history as CSV to `path`, atomically: a failed write leaves the previous file
+    /// whole, and a file replaced keeps its permissions (as save_weights).
+    /// @throws io_error naming the file.
+    void write_csv(const std::filesystem::path& path) const {
+        detail::write_text_file(path, "history::write_csv: '" + path.string() + "'",
+                                [&](std::ostream& out) { write_csv(out); });
+    }
+
     /// Writes "epoch,loss,accuracy,…" then one line per epoch (epochs counted from 1).
-    template <class Stream>
-    void write_csv(Stream& out) const {
+    void write_csv(std::ostream& out) const {
         out << "epoch";
         for (const auto& k : keys_) {
             out << "," << k;
