@@ -1,4 +1,4 @@
-# cmake -DSOURCE_DIR=<xtnn> -DREPOSITORY=<dir> -P make_repository.cmake
+# cmake -DSOURCE_DIR=<xtnn> -DREPOSITORY=<dir> [-DCONSUMERS_DIR=<dir>] -P make_repository.cmake
 #
 # Makes <dir> a git repository whose branch `main` holds this source tree as it is now (tracked
 # and untracked files, not ignored ones), so the FetchContent consumer clones what is being
@@ -8,6 +8,11 @@ cmake_minimum_required(VERSION 3.25)
 find_package(Git REQUIRED)
 
 file(REMOVE_RECURSE "${REPOSITORY}")
+# Clones of an earlier snapshot (an unrelated history) cannot be updated: consumers clone anew.
+if(CONSUMERS_DIR)
+  file(GLOB old_clones "${CONSUMERS_DIR}/fetch_content_*/_deps")
+  file(REMOVE_RECURSE ${old_clones})
+endif()
 file(MAKE_DIRECTORY "${REPOSITORY}")
 
 # Newline-separated: CMake strings cannot hold the NUL of -z (git quotes unusual names).
