@@ -37,7 +37,8 @@ class accuracy {
         const std::size_t classes = prediction.shape()[1];
         for (std::size_t r = 0; r < prediction.shape()[0]; ++r) {
             const std::size_t predicted = detail::argmax(prediction.data() + r * classes, classes);
-            right_ += predicted == detail::target_class(prediction, target, r, "accuracy") ? 1U : 0U;
+            right_ +=
+                predicted == detail::target_class(prediction, target, r, "accuracy") ? 1U : 0U;
         }
         total_ += prediction.shape()[0];
     }
