@@ -3,7 +3,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <sstream>
 #include <string>
 #include <unistd.h>
 
@@ -25,21 +24,10 @@ xtnn::tensor<float, 2> inputs() {
     return {{0.1f, -0.2f, 0.3f, 0.4f}, {1.0f, 0.5f, -0.5f, 2.0f}};
 }
 
-// Parses PyTorch's printed outputs: one float per whitespace-separated token.
-std::vector<float> parse(const std::string& text) {
-    std::istringstream in(text);
-    std::vector<float> values;
-    float v;
-    while (in >> v) {
-        values.push_back(v);
-    }
-    return values;
-}
-
 // Checks xtnn's outputs on inputs() against the values PyTorch printed.
 template <class Model>
 void require_same_outputs(Model& model, const std::string& printed) {
-    const auto theirs = parse(printed);
+    const auto theirs = xtnn::test::parse_numbers<float>(printed);
     const auto ours = model.forward(inputs());
     REQUIRE(theirs.size() == ours.size());
     for (std::size_t i = 0; i < theirs.size(); ++i) {

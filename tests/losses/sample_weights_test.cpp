@@ -1,7 +1,6 @@
 // Per-sample weights in the losses: the weighted mean Σ w ℓ / Σ w (PyTorch's normalization),
 // checked against PyTorch where it has the same loss, by hand and by gradient checks elsewhere.
 #include <cstddef>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -35,16 +34,6 @@ struct weighted {
     }
 };
 
-std::vector<double> parse(const std::string& text) {
-    std::istringstream in(text);
-    std::vector<double> values;
-    double v;
-    while (in >> v) {
-        values.push_back(v);
-    }
-    return values;
-}
-
 } // namespace
 
 TEST_CASE("sample weights: softmax_cross_entropy with class weights matches PyTorch's "
@@ -63,7 +52,7 @@ TEST_CASE("sample weights: softmax_cross_entropy with class weights matches PyTo
     }
     xtnn::tensor<double, 2> g;
     const double ours = xtnn::softmax_cross_entropy{}.value_and_gradient(logits, labels, g, w);
-    const auto theirs = parse(xtnn::test::run_python(
+    const auto theirs = xtnn::test::parse_numbers(xtnn::test::run_python(
         "import torch; "
         "z = torch.tensor([[1.0, -2.0, 0.5], [0.1, 0.2, 0.3], [-1.0, 3.0, 0.0], "
         "[2.0, 2.0, -4.0]], dtype=torch.float64, requires_grad=True); "
@@ -89,7 +78,7 @@ TEST_CASE("sample weights: mean_squared_error matches the weighted mean of PyTor
     const std::vector<double> w = {2.0, 0.0, 0.5};
     xtnn::tensor<double, 2> g;
     const double ours = xtnn::mean_squared_error{}.value_and_gradient(p, t, g, w);
-    const auto theirs = parse(xtnn::test::run_python(
+    const auto theirs = xtnn::test::parse_numbers(xtnn::test::run_python(
         "import torch; "
         "p = torch.tensor([[1.0, 2.0], [0.5, -1.0], [3.0, 0.0]], dtype=torch.float64, "
         "requires_grad=True); "

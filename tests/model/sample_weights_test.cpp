@@ -9,6 +9,7 @@
 #include <xtnn/xtnn.hpp>
 
 #include "support/helpers.hpp"
+#include "support/training.hpp"
 
 namespace {
 
@@ -16,15 +17,6 @@ auto make_model(std::uint64_t seed) {
     xtnn::sequential model{xtnn::dense{2, 16}, xtnn::tanh{}, xtnn::dense{16, 2}};
     model.initialize(seed);
     return model;
-}
-
-template <class Model>
-std::vector<float> parameters_of(Model& model) {
-    std::vector<float> all;
-    for (const auto& p : model.parameters()) {
-        all.insert(all.end(), p.value.begin(), p.value.end());
-    }
-    return all;
 }
 
 const auto data = xtnn::make_two_spirals<float>({.samples_per_class = 60, .seed = 5});
@@ -80,7 +72,7 @@ TEST_CASE("sample weights: fit with equal weights trains exactly as without",
                            .verbose = silent,
                            .class_weight = {2.0, 2.0},
                            .sample_weight = std::vector<double>(data.labels.size(), 2.0)});
-    CHECK(parameters_of(plain) == parameters_of(doubled));
+    CHECK(xtnn::test::parameters_of(plain) == xtnn::test::parameters_of(doubled));
     CHECK(ha["loss"] == hb["loss"]);
 }
 
@@ -109,8 +101,8 @@ TEST_CASE("sample weights: a sample of weight 0 does not train the model",
     const auto hb = b.fit(
         data.features, data.labels,
         {.epochs = 5, .batch_size = n, .shuffle = false, .verbose = silent, .sample_weight = w});
-    const auto pa = parameters_of(on_half);
-    const auto pb = parameters_of(weighted);
+    const auto pa = xtnn::test::parameters_of(on_half);
+    const auto pb = xtnn::test::parameters_of(weighted);
     REQUIRE(pa.size() == pb.size());
     for (std::size_t i = 0; i < pa.size(); ++i) {
         CHECK(pb[i] == Approx(pa[i]).epsilon(1e-5).margin(1e-6));
@@ -142,7 +134,7 @@ TEST_CASE("sample weights: class weights for binary targets and regression sampl
 TEST_CASE("sample weights: wrong counts and values are refused before training",
           "[model][sample_weights]") {
     auto model = make_model(4);
-    const auto before = parameters_of(model);
+    const auto before = xtnn::test::parameters_of(model);
     xtnn::trainer trainer{model, xtnn::softmax_cross_entropy{}, xtnn::adam()};
     REQUIRE_THROWS_MATCHES(
         trainer.fit(data.features, data.labels, {.verbose = silent, .class_weight = {1, 2, 3}}),
@@ -155,5 +147,5 @@ TEST_CASE("sample weights: wrong counts and values are refused before training",
     REQUIRE_THROWS_MATCHES(
         trainer.fit(data.features, data.labels, {.verbose = silent, .class_weight = {1, -2}}),
         xtnn::config_error, Catch::Message("fit: class_weight[1] must be finite and >= 0; got -2"));
-    CHECK(parameters_of(model) == before);
+    CHECK(xtnn::test::parameters_of(model) == before);
 }

@@ -12,6 +12,7 @@
 #include <xtnn/xtnn.hpp>
 
 #include "support/helpers.hpp"
+#include "support/training.hpp"
 
 namespace {
 
@@ -20,15 +21,6 @@ auto make_model(std::uint64_t seed) {
                            xtnn::dense{32, 2}};
     model.initialize(seed);
     return model;
-}
-
-template <class Model>
-std::vector<float> weights_of(Model& model) {
-    std::vector<float> all;
-    for (const auto& p : model.parameters()) {
-        all.insert(all.end(), p.value.begin(), p.value.end());
-    }
-    return all;
 }
 
 template <class Model>
@@ -90,7 +82,7 @@ TEST_CASE("trainer: the same seed gives bit-identical weights", "[model][trainer
                      .validation_split = 0.1,
                      .seed = seed,
                      .verbose = xtnn::verbosity::silent});
-        return weights_of(model);
+        return xtnn::test::parameters_of(model);
     };
     const auto a = run(5), b = run(5), c = run(6);
     REQUIRE(a.size() == b.size());
@@ -243,7 +235,7 @@ TEST_CASE("predict_classes and evaluate refuse non-finite outputs unless allowed
 TEST_CASE("trainer: labels are checked by sample index before any step", "[model][trainer]") {
     auto model = make_model(1);
     xtnn::trainer trainer{model, xtnn::softmax_cross_entropy{}, xtnn::adam(), xtnn::accuracy{}};
-    const auto before = weights_of(model);
+    const auto before = xtnn::test::parameters_of(model);
     xtnn::tensor<std::int64_t, 1> labels = spirals.labels;
     labels(345) = 2; // two outputs: labels are 0 or 1
     REQUIRE_THROWS_MATCHES(trainer.fit(spirals.features, labels,
@@ -251,7 +243,8 @@ TEST_CASE("trainer: labels are checked by sample index before any step", "[model
                            std::out_of_range,
                            Catch::Message("fit: the class label of sample 345 is out of range; "
                                           "expected 0..1, got 2"));
-    CHECK(weights_of(model) == before); // found before the first batch changed anything
+    CHECK(xtnn::test::parameters_of(model) ==
+          before); // found before the first batch changed anything
     labels(345) = -1;
     REQUIRE_THROWS_WITH(trainer.evaluate(spirals.features, labels),
                         Catch::Equals("evaluate: the class label of sample 345 is out of range; "
@@ -260,7 +253,7 @@ TEST_CASE("trainer: labels are checked by sample index before any step", "[model
                                     xtnn::validation_data{spirals.features, labels},
                                     {.verbose = xtnn::verbosity::silent}),
                         Catch::Contains("fit (validation data): the class label of sample 345"));
-    CHECK(weights_of(model) == before);
+    CHECK(xtnn::test::parameters_of(model) == before);
 }
 
 TEST_CASE("trainer: empty data and huge batch sizes", "[model][trainer]") {
@@ -275,16 +268,16 @@ TEST_CASE("trainer: empty data and huge batch sizes", "[model][trainer]") {
                                     {.verbose = xtnn::verbosity::silent}),
                         Catch::Contains("the validation data has no samples"));
     // SIZE_MAX once overflowed the batch count (0 batches: nothing trained, loss 0).
-    const auto before = weights_of(model);
+    const auto before = xtnn::test::parameters_of(model);
     const auto history = trainer.fit(spirals.features, spirals.labels,
                                      {.batch_size = SIZE_MAX, .verbose = xtnn::verbosity::silent});
     CHECK(history["loss"].front() > 0.1);
-    CHECK(weights_of(model) != before);
+    CHECK(xtnn::test::parameters_of(model) != before);
     xtnn::sequential same = make_model(1);
     xtnn::trainer whole{same, xtnn::softmax_cross_entropy{}, xtnn::sgd({.learning_rate = 0.1})};
     whole.fit(spirals.features, spirals.labels,
               {.batch_size = 400, .verbose = xtnn::verbosity::silent}); // one batch of all
-    CHECK(weights_of(model) == weights_of(same));
+    CHECK(xtnn::test::parameters_of(model) == xtnn::test::parameters_of(same));
 }
 
 namespace {
@@ -340,6 +333,6 @@ TEST_CASE("trainer: resuming at initial_epoch replays an uninterrupted run", "[m
           {.epochs = 2, .seed = 8, .verbose = xtnn::verbosity::silent});
     b.fit(spirals.features, spirals.labels,
           {.epochs = 4, .initial_epoch = 2, .seed = 8, .verbose = xtnn::verbosity::silent});
-    const auto wa = weights_of(straight), wb = weights_of(resumed);
+    const auto wa = xtnn::test::parameters_of(straight), wb = xtnn::test::parameters_of(resumed);
     CHECK(std::memcmp(wa.data(), wb.data(), wa.size() * sizeof(float)) == 0);
 }

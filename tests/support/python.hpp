@@ -4,7 +4,9 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include <catch2/catch.hpp>
 
@@ -44,6 +46,18 @@ inline std::string run_python(const std::string& script) {
     }
     REQUIRE(pclose(pipe) == 0);
     return output;
+}
+
+/// The numbers a script printed, whitespace-separated, in order.
+template <class T = double>
+std::vector<T> parse_numbers(const std::string& text) {
+    std::istringstream in(text);
+    std::vector<T> values;
+    T v;
+    while (in >> v) {
+        values.push_back(v);
+    }
+    return values;
 }
 
 } // namespace xtnn::test

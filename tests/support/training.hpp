@@ -12,6 +12,16 @@
 
 namespace xtnn::test {
 
+/// Every parameter value of a model, in order (to compare two models' weights).
+template <class Model>
+std::vector<typename Model::value_type> parameters_of(Model& model) {
+    std::vector<typename Model::value_type> all;
+    for (const auto& p : model.parameters()) {
+        all.insert(all.end(), p.value.begin(), p.value.end());
+    }
+    return all;
+}
+
 /// Trains `model` for `epochs` epochs of shuffled mini-batches; returns the last epoch's mean loss.
 template <class Model, class Loss, class Optimizer, class T, class Label>
 double train(Model& model, const Loss& loss, Optimizer& opt, const tensor<T, 2>& x,
