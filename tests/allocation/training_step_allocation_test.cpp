@@ -96,8 +96,15 @@ TEST_CASE("allocation: fit's steady state allocates nothing per batch", "[alloca
         }
         ++batches_counted;
     });
-    trainer.fit(data.features, data.labels,
-                {.epochs = 2, .batch_size = 32, .verbose = xtnn::verbosity::silent}, probe);
+    // With class and sample weights too: the batch's weights go into a buffer sized once.
+    const bool weighted = GENERATE(false, true);
+    INFO("weighted: " << weighted);
+    xtnn::fit_options options{.epochs = 2, .batch_size = 32, .verbose = xtnn::verbosity::silent};
+    if (weighted) {
+        options.class_weight = {1.0, 2.0};
+        options.sample_weight.assign(data.labels.size(), 0.5);
+    }
+    trainer.fit(data.features, data.labels, options, probe);
     CHECK(batches_counted == 16);
     CHECK(during == 0);
 }
