@@ -11,7 +11,9 @@ file(REMOVE_RECURSE "${REPOSITORY}")
 # Clones of an earlier snapshot (an unrelated history) cannot be updated: consumers clone anew.
 if(CONSUMERS_DIR)
   file(GLOB old_clones "${CONSUMERS_DIR}/fetch_content_*/_deps")
-  file(REMOVE_RECURSE ${old_clones})
+  if(old_clones)
+    file(REMOVE_RECURSE ${old_clones})
+  endif()
 endif()
 file(MAKE_DIRECTORY "${REPOSITORY}")
 
