@@ -8,12 +8,15 @@
 #include <cstddef>
 #include <string>
 
-#include <xtensor-blas/xblas.hpp>
+// The CBLAS declarations alone: xtensor-blas's xblas.hpp would add xio, xcomplex and FLENS'
+// templates (48,000 preprocessed lines, a fifth of xtnn.hpp) that xtnn never calls.
+#include <xflens/cxxblas/drivers/cblas.h>
 
 #include <xtnn/core/errors.hpp>
 #include <xtnn/core/tensor.hpp>
 
-// xtensor-blas declares the CBLAS interface itself (xflens' cblas.h, in the global namespace).
+// xtensor-blas declares the CBLAS interface itself (xflens' cblas.h, in the global namespace),
+// and xtnn uses the same header, so xtensor-blas's linear algebra can be included next to xtnn.
 // OpenBLAS's own <cblas.h> must never be included next to it: the two declarations clash.
 
 namespace xtnn {
