@@ -4,6 +4,13 @@
 #include <chrono>
 #include <iostream>
 
+#include <xtnn/data.hpp>
+#include <xtnn/io.hpp>
+#include <xtnn/losses.hpp>
+#include <xtnn/metrics.hpp>
+#include <xtnn/optimizers.hpp>
+#include <xtnn/training.hpp>
+
 #include "digit_image.hpp"
 #include "pictures.hpp"
 

@@ -10,7 +10,12 @@
 #include <string>
 #include <vector>
 
-#include <xtnn/xtnn.hpp>
+// Only the parts this interface names (main.cpp, which includes it, needs no more); the
+// training code's parts are included by recognizer.cpp alone.
+#include <xtnn/layers.hpp>
+#include <xtnn/metrics/confusion_matrix.hpp>
+#include <xtnn/model.hpp>
+#include <xtnn/model/history.hpp>
 
 namespace mnist {
 

@@ -9,6 +9,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <xtnn/data.hpp>
+
 #include "digit_image.hpp"
 #include "recognizer.hpp"
 #include "support/scratch_directory.hpp"
