@@ -8,6 +8,9 @@ A snippet in a Markdown file is a marker line followed by a fenced code block:
     ...the lines between the two `// [fit]` lines of examples/getting_started/main.cpp...
     ```
 
+A marker may name several regions (`<!-- snippet: quickstart/main.cpp include quickstart -->`):
+the block holds each in turn, separated by a blank line.
+
 The Markdown carries the code, so it reads anywhere (a clone, a code host, Doxygen); the
 example is compiled and run by the tests, so the code works. `scripts/snippets.py --check`
 (a ctest test) fails when a block differs from its example; `scripts/snippets.py` rewrites
@@ -20,7 +23,7 @@ import sys
 import textwrap
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-MARKER = re.compile(r"^<!-- snippet: (\S+) (\S+) -->\n$")
+MARKER = re.compile(r"^<!-- snippet: (\S+) (\S+(?: \S+)*) -->\n$")
 
 
 def region(source: pathlib.Path, name: str) -> str:
@@ -42,7 +45,7 @@ def process(markdown: pathlib.Path, write: bool) -> list:
         i += 1
         if not match:
             continue
-        source, name = match.groups()
+        source, names = match.groups()
         if i >= len(lines) or not lines[i].startswith("```"):
             raise SystemExit(f"{markdown}:{i}: a snippet marker must be followed by a code fence")
         fence = lines[i]
@@ -51,9 +54,9 @@ def process(markdown: pathlib.Path, write: bool) -> list:
             end += 1
         if end == len(lines):
             raise SystemExit(f"{markdown}:{i + 1}: the code block is not closed")
-        expected = region(ROOT / "examples" / source, name)
+        expected = "\n".join(region(ROOT / "examples" / source, name) for name in names.split())
         if "".join(lines[i + 1 : end]) != expected:
-            stale.append(f"{markdown.relative_to(ROOT)}:{i + 1}: '{source} {name}'")
+            stale.append(f"{markdown.relative_to(ROOT)}:{i + 1}: '{source} {names}'")
         out.extend([fence, expected, "```\n"])
         i = end + 1
     if write and stale:
