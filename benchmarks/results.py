@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Writes benchmarks/RESULTS.md: runs every microbenchmark (single thread, medians of
-repetitions) and the side-by-side comparison with PyTorch (benchmarks/compare), and formats
-the tables. Never edit RESULTS.md by hand; run benchmarks/run.sh (which builds first).
+repetitions), the side-by-side comparison with PyTorch (benchmarks/compare) and the compile
+times (benchmarks/compile), and formats the tables. Never edit RESULTS.md by hand; run benchmarks/run.sh (which builds first).
 
     benchmarks/results.py [--build build/bench] [--repetitions 15] [--output benchmarks/RESULTS.md]
 """
@@ -18,7 +18,9 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(HERE, "compare"))
+sys.path.insert(0, os.path.join(HERE, "compile"))
 import compare  # noqa: E402
+import compile_time  # noqa: E402
 
 BINARIES = ["xtnn_bench_training_step", "xtnn_bench_dense", "xtnn_bench_activations",
             "xtnn_bench_losses", "xtnn_bench_optimizers"]
@@ -118,11 +120,12 @@ def step_table(b):
     return "\n".join(out)
 
 
-def goals(b, rows):
-    """The project's speed goals (issue 5), each against what this run measured."""
+def goals(b, rows, compiled):
+    """The project's speed goals (issue 5) and compile-time goal (issue 11), each against what
+    this run measured."""
     def mark(ok):
         return "met" if ok else "**not met**"
-    out = ["## Against the speed goals", "",
+    out = ["## Against the goals", "",
            "| goal | measured | |", "|---|---|---|"]
     for batch, goal in ((32, 4.0), (128, 2.0)):
         _, _, ratio, ratios = compare.pair(rows, "train", 1, batch)
@@ -144,6 +147,7 @@ def goals(b, rows):
         two, _, _, _ = compare.pair(rows, "train", 2, batch)
         out.append(f"| training, batch {batch}: 2 threads not slower than 1 (beyond ±10 % "
                    f"noise) | {two / one:.2f}× the 1-thread rate | {mark(two / one >= 0.9)} |")
+    out.append(compile_time.goal_row(compiled))
     return "\n".join(out)
 
 
@@ -189,6 +193,7 @@ def main():
                            batches, repeats=2, rounds=5)
     comparison = compare.tables(rows, threads, batches)
     train_vs, infer_vs = comparison.split("\n\n", 1)
+    compiled = compile_time.measure(args.build, repetitions=3)
 
     text = f"""# Benchmark results
 
@@ -200,7 +205,7 @@ over 5 rounds (each run times 2 epochs) and reports medians over the rounds and 
 The machine is a shared virtual machine: expect ±10 % between runs on one thread and much
 more on two (the neighbour's load).
 
-{goals(b, rows)}
+{goals(b, rows, compiled)}
 
 ## Machine
 
@@ -253,6 +258,10 @@ One optimizer step over the MLP's 101,770 parameters (`xtnn_bench_optimizers`), 
 parameters per second:
 
 {simple_table(b, "optimizer_step", 1e9, "| benchmark | time | G params/s |")}
+
+## Compile time
+
+{compile_time.section(compiled)}
 """
     with open(args.output, "w") as f:
         f.write(text)
