@@ -106,6 +106,25 @@ TEST_CASE("sequential: initialize is seeded, per layer", "[model][sequential]") 
     CHECK(xtnn::test::equal(a.layer<2>().weight(), b.layer<2>().weight()));
 }
 
+TEST_CASE("sequential: the outer initialize re-seeds a nested model", "[model][sequential]") {
+    const xtnn::sequential inner{xtnn::dense{8, 8}, xtnn::relu{}};
+    xtnn::sequential a{inner, xtnn::dense{8, 8}};
+    xtnn::sequential b{inner, xtnn::dense{8, 8}};
+    const auto& nested = a.layer<0>().layer<0>().weight();
+    // Composing seeds the nested layers from the outer model's stream, not the inner's own.
+    CHECK_FALSE(xtnn::test::equal(nested, inner.layer<0>().weight()));
+    CHECK(xtnn::test::equal(nested, b.layer<0>().layer<0>().weight()));
+    const xtnn::tensor<float, 2> composed = nested;
+    a.initialize(7);
+    CHECK_FALSE(xtnn::test::equal(nested, composed));
+    b.initialize(7);
+    CHECK(xtnn::test::equal(nested, b.layer<0>().layer<0>().weight()));
+    CHECK(xtnn::test::equal(a.layer<1>().weight(), b.layer<1>().weight()));
+    // The nested model's stream is its own: its dense differs from the outer dense of the same
+    // shape.
+    CHECK_FALSE(xtnn::test::equal(nested, a.layer<1>().weight()));
+}
+
 TEST_CASE("sequential: summary lists layers, shapes and parameters", "[model][sequential]") {
     xtnn::sequential model{xtnn::dense{784, 128}, xtnn::relu{}, xtnn::dropout{0.2},
                            xtnn::dense{128, 10}};

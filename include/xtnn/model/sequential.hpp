@@ -142,7 +142,9 @@ struct sequential_storage<type_list<Layers...>> {
 /// Parameter names follow PyTorch's nn.Sequential: "0.weight", "0.bias", "3.weight"...
 /// Composing layers re-initializes them from the model seed (0; see initialize()), so set
 /// custom weights after composing, through layer<I>(). A sequential is itself a layer, so
-/// models nest. Moving or copying a model invalidates parameter views taken before.
+/// models nest: a nested model's parameters are named "<outer index>.<inner index>.<name>"
+/// ("1.0.weight", as PyTorch) and the outer initialize() re-seeds it. Moving or copying a model
+/// invalidates parameter views taken before.
 ///
 /// @tparam Specs the layers, activations and specs, in order.
 /// @ingroup model
@@ -195,6 +197,10 @@ class sequential {
             }
         });
     }
+
+    /// Re-initializes from a seed drawn from `rng`: how an outer model re-seeds a nested one
+    /// (its layer `i` then draws from derive_seed(that seed, i)).
+    void initialize(random_engine& rng) { initialize(rng()); }
 
     /// The output shape for an input shape, checking every layer's extents.
     /// @throws shape_error naming the first layer that rejects its input, with both shapes.
