@@ -60,6 +60,11 @@ concept has_parameters = has_value_type<L> && requires(L& l) {
     { l.parameters() } -> std::same_as<std::vector<parameter_view<typename L::value_type>>>;
 };
 
+template <class L>
+concept has_buffers = has_value_type<L> && requires(L& l) {
+    { l.buffers() } -> std::same_as<std::vector<buffer_view<typename L::value_type>>>;
+};
+
 template <class T>
 concept has_name = requires {
     { T::name } -> std::convertible_to<std::string_view>;
@@ -82,7 +87,9 @@ concept has_name = requires {
 /// - `backward(x, y, dy, dx)`: given the forward's `x` and `y` and d(loss)/dy, *writes* (not
 ///   adds) every parameter gradient and, when `dx` is not null, d(loss)/dx into `*dx`;
 /// - `parameters() -> std::vector<parameter_view<value_type>>`, empty if it has none;
-/// - `static constexpr std::string_view name`.
+/// - `static constexpr std::string_view name`;
+/// - optionally `buffers() -> std::vector<buffer_view<value_type>>`: state that is not
+///   trained (batch norm's running statistics), saved and restored with the parameters.
 /// @ingroup concepts
 template <class L>
 concept layer =

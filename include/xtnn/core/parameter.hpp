@@ -1,11 +1,14 @@
 /// @file
-/// Named views of a layer's trainable values and their gradients.
+/// Named views of a layer's trainable values and their gradients, and of its state that is
+/// not trained (buffers).
 #pragma once
 
 #include <concepts>
 #include <cstddef>
+#include <cstdint>
 #include <span>
 #include <string>
+#include <variant>
 #include <vector>
 
 namespace xtnn {
@@ -40,5 +43,27 @@ std::size_t count_values(std::span<const parameter_view<T>> parameters) {
     }
     return n;
 }
+
+/// A tensor a layer keeps but does not train, seen as flat memory: its name, values and shape.
+///
+/// Batch norm's running mean and variance are buffers of the model's scalar type; PyTorch's
+/// `num_batches_tracked` is a buffer of `std::int64_t`. Like parameters, buffers are named as
+/// in PyTorch's state dict ("1.running_mean") and saved, loaded, checkpointed and restored by
+/// early stopping with the parameters; unlike them they have no gradient, no optimizer sees
+/// them, and the summary counts them apart. Views stay valid while the owning layer lives and
+/// is not moved or copied.
+/// @tparam T the model's scalar type.
+/// @ingroup core
+template <std::floating_point T>
+struct buffer_view {
+    std::string name; ///< "running_mean", or "1.running_mean" once a model prefixes it.
+    std::variant<std::span<T>, std::span<std::int64_t>> value; ///< The values, row-major.
+    std::vector<std::size_t> shape;                            ///< The tensor's shape.
+
+    /// The number of values.
+    std::size_t size() const {
+        return std::visit([](const auto& v) { return v.size(); }, value);
+    }
+};
 
 } // namespace xtnn

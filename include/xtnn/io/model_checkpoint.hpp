@@ -28,7 +28,7 @@ struct model_checkpoint_options {
     monitor_mode mode = monitor_mode::automatic; ///< Whether it should fall or rise.
 };
 
-/// Saves the model's weights (.npz, as save_weights) at the end of every epoch, or with
+/// Saves the model's weights and buffers (.npz, as save_weights) at the end of every epoch, or with
 /// `save_best_only` only when the watched value improved. Each save replaces the file
 /// atomically, so an interrupted run leaves the last complete checkpoint.
 /// @code
@@ -62,8 +62,10 @@ class model_checkpoint {
             return;
         }
         const auto path = path_for(s.epoch);
-        using view = typename decltype(s.parameters)::value_type;
-        save_parameters(std::span<const view>(s.parameters.data(), s.parameters.size()), path);
+        using parameter = typename decltype(s.parameters)::value_type;
+        using buffer = typename decltype(s.buffers)::value_type;
+        save_state(std::span<const parameter>(s.parameters), std::span<const buffer>(s.buffers),
+                   path);
         saved_.push_back(path);
     }
 

@@ -17,6 +17,7 @@
 #include <system_error>
 #include <type_traits>
 #include <utility>
+#include <variant>
 #include <vector>
 #include <zip.h>
 
@@ -90,42 +91,53 @@ inline bool read_exactly(zip_file_t* file, void* out, std::size_t size, const st
     return true;
 }
 
-} // namespace detail
+/// One array of a weight file: its name, .npy type, shape and memory (a parameter or buffer).
+struct npz_entry {
+    std::string name;
+    std::string descr;
+    std::vector<std::size_t> shape;
+    std::span<std::byte> bytes;
+};
 
-/// Writes parameter views to an .npz file (a zip of .npy arrays), one array per view, named
-/// after the view: what save_weights() does for a whole model, and what callbacks use.
-///
-/// The arrays are stored uncompressed, as numpy.savez does. The file is written under a
-/// temporary name in the same directory and renamed into place, so a failed save never
-/// destroys a previous file.
-/// @throws io_error naming the file if it cannot be written, or if there is nothing to save.
-/// @code
-/// auto params = model.parameters();
-/// xtnn::save_parameters(std::span(params), "weights.npz");
-/// @endcode
-/// @ingroup io
 template <std::floating_point T>
-void save_parameters(std::span<const parameter_view<T>> params, const std::filesystem::path& path) {
-    const std::string where = detail::npz_where("save_weights", path);
-    if (params.empty()) {
+std::vector<npz_entry> npz_entries(std::span<const parameter_view<T>> params,
+                                   std::span<const buffer_view<T>> buffers) {
+    std::vector<npz_entry> entries;
+    entries.reserve(params.size() + buffers.size());
+    for (const auto& p : params) {
+        entries.push_back({p.name, npy_descr<T>(), p.shape, std::as_writable_bytes(p.value)});
+    }
+    for (const auto& b : buffers) {
+        std::visit(
+            [&]<class U>(std::span<U> v) {
+                entries.push_back({b.name, npy_descr<U>(), b.shape, std::as_writable_bytes(v)});
+            },
+            b.value);
+    }
+    return entries;
+}
+
+/// Writes `entries` to an .npz file under a temporary name, then renames it into place.
+inline void write_npz(std::span<const npz_entry> entries, const std::filesystem::path& path) {
+    const std::string where = npz_where("save_weights", path);
+    if (entries.empty()) {
         throw io_error(where + ": the model has no parameters to save");
     }
-    const std::filesystem::path target = detail::write_target(path, where);
-    const std::filesystem::path temporary = detail::temporary_sibling(target);
+    const std::filesystem::path target = write_target(path, where);
+    const std::filesystem::path temporary = temporary_sibling(target);
 
     std::vector<std::string> blobs; // libzip reads them at zip_close
-    blobs.reserve(params.size());
+    blobs.reserve(entries.size());
     int code = 0;
-    detail::zip_handle archive(zip_open(temporary.c_str(), ZIP_CREATE | ZIP_EXCL, &code));
+    zip_handle archive(zip_open(temporary.c_str(), ZIP_CREATE | ZIP_EXCL, &code));
     if (!archive) {
         throw io_error(where + ": cannot create '" + temporary.string() +
-                       "': " + detail::zip_error_text(code));
+                       "': " + zip_error_text(code));
     }
     try {
-        for (const auto& p : params) {
-            std::string blob = detail::npy_prefix(detail::npy_descr<T>(), p.shape);
-            const auto* bytes = reinterpret_cast<const char*>(p.value.data());
-            blob.append(bytes, p.value.size() * sizeof(T));
+        for (const auto& e : entries) {
+            std::string blob = npy_prefix(e.descr, e.shape);
+            blob.append(reinterpret_cast<const char*>(e.bytes.data()), e.bytes.size());
             blobs.push_back(std::move(blob));
             zip_source_t* source =
                 zip_source_buffer(archive.get(), blobs.back().data(), blobs.back().size(), 0);
@@ -133,10 +145,10 @@ void save_parameters(std::span<const parameter_view<T>> params, const std::files
                 throw io_error(where + ": " + zip_strerror(archive.get()));
             }
             const zip_int64_t index =
-                zip_file_add(archive.get(), (p.name + ".npy").c_str(), source, ZIP_FL_ENC_UTF_8);
+                zip_file_add(archive.get(), (e.name + ".npy").c_str(), source, ZIP_FL_ENC_UTF_8);
             if (index < 0) {
                 zip_source_free(source);
-                throw io_error(where + ": cannot add '" + p.name +
+                throw io_error(where + ": cannot add '" + e.name +
                                "': " + zip_strerror(archive.get()));
             }
             zip_set_file_compression(archive.get(), static_cast<zip_uint64_t>(index), ZIP_CM_STORE,
@@ -146,7 +158,7 @@ void save_parameters(std::span<const parameter_view<T>> params, const std::files
             throw io_error(where + ": " + zip_strerror(archive.get()));
         }
         archive.release(); // closed
-        detail::replace_file(temporary, target, where);
+        replace_file(temporary, target, where);
     } catch (...) {
         archive.reset();
         std::error_code ignored;
@@ -155,13 +167,165 @@ void save_parameters(std::span<const parameter_view<T>> params, const std::files
     }
 }
 
-/// Writes every parameter of `model` to an .npz file (a zip of .npy arrays), named as in
-/// PyTorch's state dict ("0.weight", "0.bias", …) with PyTorch's layouts.
+/// Reads the .npy header of one archive member and checks it against `e`.
+inline void read_npy_header(zip_file_t* file, const npz_entry& e, const std::string& key_where) {
+    std::string prefix(12, '\0');
+    if (!read_exactly(file, prefix.data(), 10, key_where)) {
+        throw io_error(key_where + ": truncated .npy header");
+    }
+    npy_header header;
+    try {
+        const bool long_header = static_cast<unsigned char>(prefix[6]) >= 2;
+        if (long_header && !read_exactly(file, prefix.data() + 10, 2, key_where)) {
+            throw io_error("truncated .npy header");
+        }
+        const std::size_t length =
+            npy_prefix_length(std::string_view(prefix.data(), long_header ? 12 : 10));
+        const std::size_t fixed = long_header ? 12 : 10;
+        if (length > 65536 + fixed) {
+            throw io_error("the .npy header claims " + std::to_string(length) + " bytes");
+        }
+        prefix.resize(length);
+        if (!read_exactly(file, prefix.data() + fixed, length - fixed, key_where)) {
+            throw io_error("truncated .npy header");
+        }
+        header = parse_npy_prefix(prefix);
+    } catch (const io_error& error) {
+        throw io_error(key_where + ": " + error.what());
+    }
+    if (header.descr != e.descr) {
+        throw io_error(mismatch_message(key_where, "element type mismatch", "'" + e.descr + "'",
+                                        "'" + header.descr + "'"));
+    }
+    if (header.fortran_order) {
+        throw io_error(key_where + ": Fortran-ordered arrays are not supported; save a "
+                                   "C-contiguous array (numpy.ascontiguousarray)");
+    }
+    if (header.shape != e.shape) {
+        throw io_error(mismatch_message(key_where, "shape mismatch", format_shape(e.shape),
+                                        format_shape(header.shape)));
+    }
+}
+
+/// Reads every entry from the .npz file at `path` into its memory, all or nothing: values are
+/// staged and copied only once the whole file checked out.
+inline void read_npz(std::span<const npz_entry> entries, const std::filesystem::path& path,
+                     load_options options) {
+    const std::string where = npz_where("load_weights", path);
+    require_regular_file(path, where);
+    int code = 0;
+    zip_handle archive(zip_open(path.c_str(), ZIP_RDONLY | ZIP_CHECKCONS, &code));
+    if (!archive) {
+        throw io_error(where + ": not a readable .npz (zip) file: " + zip_error_text(code));
+    }
+    std::vector<std::vector<std::byte>> staged(entries.size());
+    std::set<std::string> used;
+    for (std::size_t k = 0; k < entries.size(); ++k) {
+        const auto& e = entries[k];
+        const std::string member = e.name + ".npy";
+        const zip_int64_t index = zip_name_locate(archive.get(), member.c_str(), 0);
+        if (index < 0) {
+            if (options.strict) {
+                throw io_error(where + ": missing key '" + e.name + "' (expected shape " +
+                               format_shape(e.shape) + ")");
+            }
+            continue;
+        }
+        used.insert(member);
+        zip_file_handle file(zip_fopen_index(archive.get(), static_cast<zip_uint64_t>(index), 0));
+        if (!file) {
+            throw io_error(where + ": key '" + e.name + "': " + zip_strerror(archive.get()));
+        }
+        const std::string key_where = where + ": key '" + e.name + "'";
+        read_npy_header(file.get(), e, key_where);
+        staged[k].resize(e.bytes.size());
+        if (!read_exactly(file.get(), staged[k].data(), staged[k].size(), key_where)) {
+            throw io_error(key_where + ": truncated data; expected " +
+                           std::to_string(staged[k].size()) + " bytes");
+        }
+        char extra = 0;
+        if (read_exactly(file.get(), &extra, 1, key_where)) {
+            throw io_error(key_where + ": data longer than its shape " + format_shape(e.shape));
+        }
+    }
+    if (options.strict) {
+        const zip_int64_t count = zip_get_num_entries(archive.get(), 0);
+        for (zip_int64_t i = 0; i < count; ++i) {
+            const char* name = zip_get_name(archive.get(), static_cast<zip_uint64_t>(i), 0);
+            if (name != nullptr && used.count(name) == 0) {
+                std::string key(name);
+                if (key.size() > 4 && key.ends_with(".npy")) {
+                    key.resize(key.size() - 4);
+                }
+                throw io_error(where + ": unexpected key '" + key +
+                               "' (the model has no such parameter or buffer; load with "
+                               "strict = false to ignore it)");
+            }
+        }
+    }
+    for (std::size_t k = 0; k < entries.size(); ++k) {
+        if (!staged[k].empty()) {
+            std::copy(staged[k].begin(), staged[k].end(), entries[k].bytes.begin());
+        }
+    }
+}
+
+/// The scalar type of a model's parameter views.
+template <class Model>
+using parameter_scalar_t =
+    std::remove_cvref_t<decltype(*std::declval<std::ranges::range_value_t<
+                                      decltype(std::declval<Model&>().parameters())>>()
+                                      .value.data())>;
+
+/// A model's buffers, or none if it has no buffers().
+template <class Model>
+std::vector<buffer_view<parameter_scalar_t<Model>>> buffers_of(Model& model) {
+    if constexpr (requires { model.buffers(); }) {
+        return model.buffers();
+    } else {
+        return {};
+    }
+}
+
+} // namespace detail
+
+/// Writes parameter and buffer views to an .npz file (a zip of .npy arrays), one array per
+/// view, named after the view: what save_weights() does for a whole model, and what callbacks
+/// use. Buffers keep their element type (an `std::int64_t` counter is saved as int64).
+///
+/// The arrays are stored uncompressed, as numpy.savez does. The file is written under a
+/// temporary name in the same directory and renamed into place, so a failed save never
+/// destroys a previous file.
+/// @throws io_error naming the file if it cannot be written, or if there is nothing to save.
+/// @code
+/// auto params = model.parameters();
+/// auto buffers = model.buffers();
+/// xtnn::save_state(std::span(params), std::span(buffers), "weights.npz");
+/// @endcode
+/// @ingroup io
+template <std::floating_point T>
+void save_state(std::span<const parameter_view<T>> params, std::span<const buffer_view<T>> buffers,
+                const std::filesystem::path& path) {
+    const auto entries = detail::npz_entries(params, buffers);
+    detail::write_npz(entries, path);
+}
+
+/// Writes parameter views alone to an .npz file: save_state() without buffers.
+/// @throws io_error naming the file if it cannot be written, or if there is nothing to save.
+/// @ingroup io
+template <std::floating_point T>
+void save_parameters(std::span<const parameter_view<T>> params, const std::filesystem::path& path) {
+    save_state(params, std::span<const buffer_view<T>>(), path);
+}
+
+/// Writes every parameter and buffer of `model` to an .npz file (a zip of .npy arrays), named
+/// as in PyTorch's state dict ("0.weight", "0.bias", "1.running_mean", …) with PyTorch's
+/// layouts and element types.
 ///
 /// `numpy.load(path)` reads it, and `torch.nn.Sequential(...).load_state_dict({k:
 /// torch.from_numpy(v) for k, v in numpy.load(path).items()})` takes it. The file is written
-/// under a temporary name and renamed into place (see save_parameters()), so a failed save
-/// never destroys a previous file.
+/// under a temporary name and renamed into place (see save_state()), so a failed save never
+/// destroys a previous file.
 ///
 /// @throws io_error naming the file if it cannot be written.
 /// @code
@@ -170,20 +334,23 @@ void save_parameters(std::span<const parameter_view<T>> params, const std::files
 /// @ingroup io
 template <detail::has_parameter_views Model>
 void save_weights(Model& model, const std::filesystem::path& path) {
-    using view_type = std::ranges::range_value_t<decltype(model.parameters())>;
-    using T = std::remove_cvref_t<decltype(*std::declval<view_type>().value.data())>;
+    using T = detail::parameter_scalar_t<Model>;
     const auto params = model.parameters();
-    save_parameters(std::span<const parameter_view<T>>(params), path);
+    const auto buffers = detail::buffers_of(model);
+    save_state(std::span<const parameter_view<T>>(params), std::span<const buffer_view<T>>(buffers),
+               path);
 }
 
-/// Reads the parameters of `model` from an .npz file written by save_weights, numpy.savez or
-/// numpy.savez_compressed (deflate), e.g. a PyTorch state dict saved with numpy.
+/// Reads the parameters and buffers of `model` from an .npz file written by save_weights,
+/// numpy.savez or numpy.savez_compressed (deflate), e.g. a PyTorch state dict saved with
+/// numpy.
 ///
-/// Every array must have the parameter's name ("0.weight" in the file as "0.weight.npy"),
-/// shape and element type (float32 for a float model), in C order. Each array's header is
-/// checked before its data is read, and the data goes straight into the parameter, so a file
-/// that claims a huge size never causes a huge allocation. Values are assigned only after the
-/// whole file checked out, so a failed load leaves the model unchanged.
+/// Every array must have the parameter's or buffer's name ("0.weight" in the file as
+/// "0.weight.npy"), shape and element type (float32 for a float model, int64 for an integer
+/// buffer), in C order. Each array's header is checked before its data is read, and the data
+/// is read into memory the size of the model's own tensor, so a file that claims a huge size
+/// never causes a huge allocation. Values are assigned only after the whole file checked out,
+/// so a failed load leaves the model unchanged.
 ///
 /// @throws io_error naming the file and the problem: missing file, not a zip, missing or
 /// unexpected key (strict), shape or type mismatch with both shapes, truncated data.
@@ -193,107 +360,12 @@ void save_weights(Model& model, const std::filesystem::path& path) {
 /// @ingroup io
 template <detail::has_parameter_views Model>
 void load_weights(Model& model, const std::filesystem::path& path, load_options options = {}) {
-    using view_type = std::ranges::range_value_t<decltype(model.parameters())>;
-    using T = std::remove_cvref_t<decltype(*std::declval<view_type>().value.data())>;
-    const std::string where = detail::npz_where("load_weights", path);
-    detail::require_regular_file(path, where);
-    int code = 0;
-    detail::zip_handle archive(zip_open(path.c_str(), ZIP_RDONLY | ZIP_CHECKCONS, &code));
-    if (!archive) {
-        throw io_error(where + ": not a readable .npz (zip) file: " + detail::zip_error_text(code));
-    }
-    auto params = model.parameters();
-    std::vector<std::vector<T>> staged(params.size());
-    std::set<std::string> used;
-    for (std::size_t k = 0; k < params.size(); ++k) {
-        const auto& p = params[k];
-        const std::string entry = p.name + ".npy";
-        const zip_int64_t index = zip_name_locate(archive.get(), entry.c_str(), 0);
-        if (index < 0) {
-            if (options.strict) {
-                throw io_error(where + ": missing key '" + p.name + "' (expected shape " +
-                               format_shape(p.shape) + ")");
-            }
-            continue;
-        }
-        used.insert(entry);
-        detail::zip_file_handle file(
-            zip_fopen_index(archive.get(), static_cast<zip_uint64_t>(index), 0));
-        if (!file) {
-            throw io_error(where + ": key '" + p.name + "': " + zip_strerror(archive.get()));
-        }
-        const std::string key_where = where + ": key '" + p.name + "'";
-        std::string prefix(12, '\0');
-        if (!detail::read_exactly(file.get(), prefix.data(), 10, key_where)) {
-            throw io_error(key_where + ": truncated .npy header");
-        }
-        npy_header header;
-        try {
-            const bool long_header = static_cast<unsigned char>(prefix[6]) >= 2;
-            if (long_header &&
-                !detail::read_exactly(file.get(), prefix.data() + 10, 2, key_where)) {
-                throw io_error("truncated .npy header");
-            }
-            const std::size_t length =
-                detail::npy_prefix_length(std::string_view(prefix.data(), long_header ? 12 : 10));
-            const std::size_t fixed = long_header ? 12 : 10;
-            if (length > 65536 + fixed) {
-                throw io_error("the .npy header claims " + std::to_string(length) + " bytes");
-            }
-            prefix.resize(length);
-            if (!detail::read_exactly(file.get(), prefix.data() + fixed, length - fixed,
-                                      key_where)) {
-                throw io_error("truncated .npy header");
-            }
-            header = detail::parse_npy_prefix(prefix);
-        } catch (const io_error& e) {
-            throw io_error(key_where + ": " + e.what());
-        }
-        if (header.descr != detail::npy_descr<T>()) {
-            throw io_error(detail::mismatch_message(key_where, "element type mismatch",
-                                                    "'" + detail::npy_descr<T>() + "'",
-                                                    "'" + header.descr + "'"));
-        }
-        if (header.fortran_order) {
-            throw io_error(key_where + ": Fortran-ordered arrays are not supported; save a "
-                                       "C-contiguous array (numpy.ascontiguousarray)");
-        }
-        if (header.shape != p.shape) {
-            throw io_error(detail::mismatch_message(
-                key_where, "shape mismatch", format_shape(p.shape), format_shape(header.shape)));
-        }
-        staged[k].resize(p.value.size());
-        if (!detail::read_exactly(file.get(), staged[k].data(), staged[k].size() * sizeof(T),
-                                  key_where)) {
-            throw io_error(key_where + ": truncated data; expected " +
-                           std::to_string(staged[k].size() * sizeof(T)) + " bytes");
-        }
-        char extra = 0;
-        if (detail::read_exactly(file.get(), &extra, 1, key_where)) {
-            throw io_error(key_where + ": data longer than its shape " +
-                           format_shape(header.shape));
-        }
-    }
-    if (options.strict) {
-        const zip_int64_t entries = zip_get_num_entries(archive.get(), 0);
-        for (zip_int64_t i = 0; i < entries; ++i) {
-            const char* name = zip_get_name(archive.get(), static_cast<zip_uint64_t>(i), 0);
-            if (name != nullptr && used.count(name) == 0) {
-                std::string key(name);
-                if (key.size() > 4 && key.ends_with(".npy")) {
-                    key.resize(key.size() - 4);
-                }
-                throw io_error(where + ": unexpected key '" + key +
-                               "' (the model has no such parameter; load with strict = false "
-                               "to ignore it)");
-            }
-        }
-    }
-    for (std::size_t k = 0; k < params.size(); ++k) {
-        if (!staged[k].empty()) {
-            std::copy(staged[k].begin(), staged[k].end(), params[k].value.begin());
-        }
-    }
+    using T = detail::parameter_scalar_t<Model>;
+    const auto params = model.parameters();
+    const auto buffers = detail::buffers_of(model);
+    const auto entries = detail::npz_entries(std::span<const parameter_view<T>>(params),
+                                             std::span<const buffer_view<T>>(buffers));
+    detail::read_npz(entries, path, options);
 }
 
 } // namespace xtnn

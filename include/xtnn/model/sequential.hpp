@@ -92,6 +92,19 @@ inline std::string group_thousands(std::size_t n) {
     return out;
 }
 
+/// The number of floating-point buffer values: what the summary counts as non-trainable
+/// parameters, as Keras does (an integer counter such as num_batches_tracked is not one).
+template <class T>
+std::size_t statistic_count(const std::vector<buffer_view<T>>& buffers) {
+    std::size_t n = 0;
+    for (const auto& b : buffers) {
+        if (std::holds_alternative<std::span<T>>(b.value)) {
+            n += b.size();
+        }
+    }
+    return n;
+}
+
 template <std::size_t N>
 std::string format_batch_shape(const shape<N>& s) {
     std::string out = "(batch";
@@ -317,14 +330,32 @@ class sequential {
         return all;
     }
 
+    /// Every layer's buffers in order (state that is not trained, such as batch norm's running
+    /// statistics), named like parameters ("1.running_mean", nested "2.0.running_mean");
+    /// empty when no layer has any. Optimizers never see them; save_weights, load_weights,
+    /// model_checkpoint and early stopping carry them with the parameters.
+    std::vector<buffer_view<value_type>> buffers() {
+        std::vector<buffer_view<value_type>> all;
+        for_each_layer([&all]<std::size_t I>(auto& l) {
+            if constexpr (detail::has_buffers<std::remove_cvref_t<decltype(l)>>) {
+                for (auto& b : l.buffers()) {
+                    b.name = std::to_string(I) + "." + b.name;
+                    all.push_back(std::move(b));
+                }
+            }
+        });
+        return all;
+    }
+
     /// The number of trainable values.
     std::size_t parameter_count() const {
         auto views = const_cast<sequential*>(this)->parameters();
         return count_values(std::span<const parameter_view<value_type>>(views));
     }
 
-    /// A Keras-like table: each layer's index, type, output shape and parameter count, and
-    /// the total, for the input shape the model was last built for.
+    /// A Keras-like table: each layer's index, type, output shape and parameter count
+    /// (trainable and buffers of statistics), then the total, trainable and non-trainable
+    /// counts, for the input shape the model was last built for.
     /// @throws std::logic_error if the model has not seen an input yet (use summary(shape)).
     std::string summary() const {
         if (!built_) {
@@ -344,10 +375,16 @@ class sequential {
             s.resize(std::max(width, s.size()), ' ');
             return s;
         };
+        std::size_t trainable = 0;
         propagate(input, [&]<std::size_t I>(const auto& s) {
+            auto& l = std::get<I>(self->layers_);
             std::size_t count = 0;
-            for (const auto& p : std::get<I>(self->layers_).parameters()) {
+            for (const auto& p : l.parameters()) {
                 count += p.value.size();
+            }
+            trainable += count;
+            if constexpr (detail::has_buffers<layer_type<I>>) {
+                count += detail::statistic_count(l.buffers());
             }
             total += count;
             rows.push_back(pad(std::to_string(I), 4) + pad(std::string(layer_type<I>::name), 16) +
@@ -360,7 +397,9 @@ class sequential {
         for (const auto& r : rows) {
             out += r + "\n";
         }
-        out += rule + "\nTotal params: " + detail::group_thousands(total) + "\n";
+        out += rule + "\nTotal params: " + detail::group_thousands(total) +
+               "\nTrainable params: " + detail::group_thousands(trainable) +
+               "\nNon-trainable params: " + detail::group_thousands(total - trainable) + "\n";
         return out;
     }
 

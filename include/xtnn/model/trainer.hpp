@@ -490,6 +490,7 @@ class trainer {
         }
 
         auto params = model_.parameters();
+        auto buffers = model_.buffers();
         std::vector<log_entry> train_logs = log_names("");
         std::vector<log_entry> epoch_logs = train_logs;
         if (validating) {
@@ -505,6 +506,7 @@ class trainer {
         // Without overflow for any batch_size (SIZE_MAX means one batch of every sample).
         state.batches = order.size() / o.batch_size + (order.size() % o.batch_size != 0 ? 1 : 0);
         state.parameters = std::span<parameter_view<value_type>>(params);
+        state.buffers = std::span<buffer_view<value_type>>(buffers);
         state.learning_rate = optimizer_.learning_rate();
 
         progress_bar bar(std::cout, o.verbose == verbosity::bar     ? progress_style::bar

@@ -33,6 +33,7 @@ struct training_state {
     double batch_loss = 0;                   ///< The loss of the last batch.
     std::span<const log_entry> logs;         ///< The named values so far.
     std::span<parameter_view<T>> parameters; ///< The model's parameters.
+    std::span<buffer_view<T>> buffers;       ///< The model's buffers (state not trained).
     double learning_rate = 0;                ///< The optimizer's rate; may be set.
     bool stop_training = false;              ///< Set to stop early.
 

@@ -5,8 +5,10 @@
 #include <algorithm>
 #include <cstddef>
 #include <optional>
+#include <span>
 #include <string>
 #include <type_traits>
+#include <variant>
 #include <vector>
 
 #include <xtnn/core/options.hpp>
@@ -26,8 +28,8 @@ struct early_stopping_options {
 
 /// Stops fit() when the watched value has not improved for `patience` epochs (at least one).
 ///
-/// With `restore_best_weights`, the weights of the best epoch are copied after each
-/// improvement (one copy of the parameters, allocated once) and put back when training ends,
+/// With `restore_best_weights`, the weights and buffers of the best epoch are copied after each
+/// improvement (one copy, allocated once) and put back when training ends,
 /// whether it stopped early or ran out of epochs.
 /// @throws config_error (from fit) if the watched value is not logged, e.g. "val_loss"
 /// without validation data.
@@ -61,7 +63,7 @@ class early_stopping {
         wait_ = 0;
         best_epoch_ = 0;
         stopped_epoch_.reset();
-        best_weights_.clear();
+        best_state_.clear();
     }
 
     /// Records an improvement, or counts an epoch without one and stops after `patience`.
@@ -71,10 +73,10 @@ class early_stopping {
             wait_ = 0;
             best_epoch_ = s.epoch;
             if (options_.restore_best_weights) {
-                best_weights_.clear();
-                for (const auto& p : s.parameters) {
-                    best_weights_.insert(best_weights_.end(), p.value.begin(), p.value.end());
-                }
+                best_state_.clear();
+                for_each_tensor(s, [this](std::span<std::byte> bytes) {
+                    best_state_.insert(best_state_.end(), bytes.begin(), bytes.end());
+                });
             }
             return;
         }
@@ -88,24 +90,34 @@ class early_stopping {
     /// Restores the best weights if asked to.
     template <class State>
     void on_train_end(State& s) {
-        if (!options_.restore_best_weights || best_weights_.empty()) {
+        if (!options_.restore_best_weights || best_state_.empty()) {
             return;
         }
-        auto it = best_weights_.begin();
-        for (auto& p : s.parameters) {
-            for (auto& v : p.value) {
-                v = static_cast<std::remove_reference_t<decltype(v)>>(*it++);
-            }
-        }
+        auto it = best_state_.begin();
+        for_each_tensor(s, [&it](std::span<std::byte> bytes) {
+            std::copy_n(it, bytes.size(), bytes.begin());
+            it += static_cast<std::ptrdiff_t>(bytes.size());
+        });
     }
 
   private:
+    /// Calls f with the memory of every parameter, then of every buffer.
+    template <class State, class F>
+    static void for_each_tensor(State& s, F&& f) {
+        for (auto& p : s.parameters) {
+            f(std::as_writable_bytes(p.value));
+        }
+        for (auto& b : s.buffers) {
+            std::visit([&f](auto v) { f(std::as_writable_bytes(v)); }, b.value);
+        }
+    }
+
     early_stopping_options options_;
     detail::monitor monitor_;
     std::size_t wait_ = 0;
     std::size_t best_epoch_ = 0;
     std::optional<std::size_t> stopped_epoch_;
-    std::vector<double> best_weights_; // exact for float and double parameters
+    std::vector<std::byte> best_state_; // the best epoch's parameters and buffers, bit for bit
 };
 
 } // namespace xtnn
