@@ -2,6 +2,7 @@
 
 #include <xtnn/xtnn.hpp>
 
+#include "support/feature_tracker.hpp"
 #include "support/helpers.hpp"
 
 namespace {
@@ -27,6 +28,17 @@ struct wrong_double {
         }
     }
     std::vector<xtnn::parameter_view<double>> parameters() { return {}; }
+};
+
+// y = 2x with the right gradient, but added to dx instead of written: the checker poisons dx
+// before backward, so it must catch it.
+struct adds_to_dx : wrong_double {
+    void backward(const input_type&, const output_type&, const output_type& dy,
+                  input_type* dx) const {
+        for (std::size_t i = 0; i < dy.size(); ++i) {
+            dx->data()[i] += 2 * dy.data()[i];
+        }
+    }
 };
 
 // MSE whose gradient forgets the factor 2.
@@ -55,18 +67,53 @@ TEST_CASE("gradient_check: catches a wrong input gradient", "[testing][gradient_
     CHECK_THAT(result.message(), Catch::StartsWith("gradient check failed: max error"));
 }
 
+TEST_CASE("gradient_check: backward must write gradients, not add to them",
+          "[testing][gradient_check]") {
+    adds_to_dx layer;
+    const auto x = xtnn::test::random_tensor<double, 2>({2, 3}, 1);
+    const auto result = xtnn::check_gradients(layer, x);
+    CHECK_FALSE(result.passed);
+    CHECK_THAT(result.worst, Catch::StartsWith("input["));
+    // A parameter gradient that is added to fails the same way.
+    struct adds_to_weight_gradient : xtnn::dense<double> {
+        using xtnn::dense<double>::dense;
+        void backward(const input_type& in, const output_type& out, const output_type& dy,
+                      input_type* dx) {
+            auto p = parameters();
+            const std::vector<double> before(p[0].gradient.begin(), p[0].gradient.end());
+            xtnn::dense<double>::backward(in, out, dy, dx);
+            for (std::size_t i = 0; i < before.size(); ++i) {
+                p[0].gradient[i] += before[i];
+            }
+        }
+    } broken(3, 2);
+    const auto params = xtnn::check_gradients(broken, x);
+    CHECK_FALSE(params.passed);
+    CHECK_THAT(params.worst, Catch::StartsWith("weight["));
+}
+
+TEST_CASE("gradient_check: buffers are restored after the check", "[testing][gradient_check]") {
+    xtnn::sequential model{xtnn::dense<double>{3, 4}, xtnn::test::feature_tracker<double>{4},
+                           xtnn::dense<double>{4, 2}};
+    const auto x = xtnn::test::random_tensor<double, 2>({5, 3}, 4);
+    XTNN_REQUIRE_GRADIENTS(xtnn::check_gradients(model, x));
+    CHECK(model.layer<1>().batches() == 0); // the check ran many training forwards
+    CHECK(xt::amax(xt::abs(model.layer<1>().running_mean()))() == 0.0);
+}
+
 TEST_CASE("gradient_check: catches a wrong parameter gradient", "[testing][gradient_check]") {
     xtnn::dense<double> fc(3, 2);
     const auto x = xtnn::test::random_tensor<double, 2>({4, 3}, 2);
     REQUIRE(xtnn::check_gradients(fc, x).passed);
-    // A model whose first layer is shared would differ; here, scale a weight gradient by
-    // checking a layer whose parameters() reports the wrong gradient buffer.
-    struct swapped : xtnn::dense<double> {
+    // A layer whose backward doubles its weight gradient.
+    struct doubled : xtnn::dense<double> {
         using xtnn::dense<double>::dense;
-        std::vector<xtnn::parameter_view<double>> parameters() {
-            auto p = xtnn::dense<double>::parameters();
-            std::swap(p[0].gradient, p[0].value); // reports the weights as their gradient
-            return p;
+        void backward(const input_type& in, const output_type& out, const output_type& dy,
+                      input_type* dx) {
+            xtnn::dense<double>::backward(in, out, dy, dx);
+            for (auto& g : parameters()[0].gradient) {
+                g *= 2;
+            }
         }
     } broken(3, 2);
     const auto result = xtnn::check_gradients(broken, x);

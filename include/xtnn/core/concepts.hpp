@@ -85,7 +85,10 @@ concept has_name = requires {
 ///   an impossible input shape (the first extent is the batch);
 /// - `forward(x, y, mode)`: writes the output into `y`, already sized by output_shape();
 /// - `backward(x, y, dy, dx)`: given the forward's `x` and `y` and d(loss)/dy, *writes* (not
-///   adds) every parameter gradient and, when `dx` is not null, d(loss)/dx into `*dx`;
+///   adds) every parameter gradient and, when `dx` is not null, d(loss)/dx into `*dx`.
+///   Written, not added, is one rule for the whole library: nothing needs clearing before a
+///   step, and a block that sums paths (a residual) adds its skip itself. check_gradients
+///   enforces it by filling the gradients with NaN before backward;
 /// - `parameters() -> std::vector<parameter_view<value_type>>`, empty if it has none;
 /// - `static constexpr std::string_view name`;
 /// - optionally `buffers() -> std::vector<buffer_view<value_type>>`: state that is not

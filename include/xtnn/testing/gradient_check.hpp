@@ -7,7 +7,10 @@
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
+#include <span>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include <xtnn/core/concepts.hpp>
@@ -98,10 +101,30 @@ gradient_check_result check_layer_gradients(L& layer, const typename L::input_ty
         return total;
     };
 
+    // The forwards below update buffers (running statistics) in training mode: restore them.
+    std::vector<std::vector<std::byte>> saved_buffers;
+    if constexpr (detail::has_buffers<L>) {
+        for (const auto& b : layer.buffers()) {
+            std::visit(
+                [&saved_buffers](auto v) {
+                    const auto bytes = std::as_bytes(v);
+                    saved_buffers.emplace_back(bytes.begin(), bytes.end());
+                },
+                b.value);
+        }
+    }
+
     objective(x);
-    input_type dx(x.shape());
-    layer.backward(x, y, projection, &dx);
+    // backward writes (never adds) the input and parameter gradients: poison them first, so
+    // that a layer which adds, or leaves a value unwritten, fails the check.
     auto params = layer.parameters();
+    constexpr double poison = std::numeric_limits<double>::quiet_NaN();
+    input_type dx(x.shape());
+    dx.fill(poison);
+    for (auto& p : params) {
+        std::fill(p.gradient.begin(), p.gradient.end(), poison);
+    }
+    layer.backward(x, y, projection, &dx);
     std::vector<std::vector<double>> analytic;
     for (const auto& p : params) {
         analytic.emplace_back(p.gradient.begin(), p.gradient.end());
@@ -133,6 +156,18 @@ gradient_check_result check_layer_gradients(L& layer, const typename L::input_ty
                                     analytic[k][i], (plus - minus) / (2 * h), options.tolerance);
         }
     }
+    if constexpr (detail::has_buffers<L>) {
+        std::size_t k = 0;
+        for (const auto& b : layer.buffers()) {
+            std::visit(
+                [&](auto v) {
+                    std::copy(saved_buffers[k].begin(), saved_buffers[k].end(),
+                              std::as_writable_bytes(v).begin());
+                },
+                b.value);
+            ++k;
+        }
+    }
     return result;
 }
 
@@ -144,7 +179,12 @@ gradient_check_result check_layer_gradients(L& layer, const typename L::input_ty
 /// check takes the scalar `L(x, θ) = Σ forward(x)ᵢ rᵢ`, so `dL/dy = r`, runs backward once, and
 /// compares d(L)/dx and every parameter gradient with `(L(v+h) - L(v-h)) / 2h` for each value v
 /// of the input and of each parameter. The layer must be deterministic across forwards in
-/// `forward_mode` (use inference mode for dropout). Parameters are restored exactly.
+/// `forward_mode` (use inference mode for dropout). Parameters and buffers are restored
+/// exactly.
+///
+/// The check also enforces the layer contract that backward *writes* the input gradient and
+/// every parameter gradient (see xtnn::layer): it fills them with NaN before backward, so a
+/// layer that adds to them, or leaves a value unwritten, fails.
 ///
 /// @tparam L a layer (or a sequential) with `value_type` double.
 /// @return the largest error and where; `passed` compares it with the tolerance.
