@@ -21,4 +21,5 @@
 #include <xtnn/layers/dense.hpp>
 #include <xtnn/layers/dropout.hpp>
 #include <xtnn/layers/flatten.hpp>
+#include <xtnn/layers/residual.hpp>
 #include <xtnn/layers/softmax.hpp>

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include <xtnn/core/parameter.hpp>
+#include <xtnn/core/random.hpp>
 #include <xtnn/core/tensor.hpp>
 #include <xtnn/core/tensor_traits.hpp>
 #include <xtnn/detail/simd.hpp>
@@ -63,6 +64,12 @@ concept has_parameters = has_value_type<L> && requires(L& l) {
 template <class L>
 concept has_buffers = has_value_type<L> && requires(L& l) {
     { l.buffers() } -> std::same_as<std::vector<buffer_view<typename L::value_type>>>;
+};
+
+/// A layer with `initialize(random_engine&)`, which a model calls when it is (re)seeded.
+template <class L>
+concept initializable = requires(L& l, random_engine& rng) {
+    l.initialize(rng);
 };
 
 template <class T>

@@ -75,11 +75,6 @@ struct link_to_layer {
     static constexpr bool value = true;
 };
 
-template <class L>
-concept initializable = requires(L& l, random_engine& rng) {
-    l.initialize(rng);
-};
-
 inline std::string group_thousands(std::size_t n) {
     std::string digits = std::to_string(n);
     std::string out;

@@ -1,0 +1,224 @@
+/// @file
+/// residual: a skip connection around any layer or model, y = x + f(x) (or projection(x) + f(x)).
+#pragma once
+
+#include <algorithm>
+#include <concepts>
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <xtnn/core/concepts.hpp>
+#include <xtnn/core/errors.hpp>
+#include <xtnn/core/parameter.hpp>
+#include <xtnn/core/random.hpp>
+#include <xtnn/core/tensor.hpp>
+
+namespace xtnn {
+
+namespace detail {
+/// The projection of a residual without one: x itself.
+struct no_projection {};
+} // namespace detail
+
+/// A residual block: `y = x + f(x)`, where f is any layer or model whose output has the
+/// input's shape (ResNet's identity shortcut); with a projection p (a layer from the input to
+/// f's output, such as a dense or a 1×1 convolution), `y = p(x) + f(x)`.
+///
+/// f's parameters and buffers keep f's own names (a residual around a sequential gives
+/// "2.0.weight", "2.2.bias" in a model); the projection's are prefixed "projection."
+/// ("2.projection.weight"). That is the state dict of this PyTorch module:
+/// @code{.py}
+/// class Residual(torch.nn.Sequential):
+///     def __init__(self, *layers, projection=None):
+///         super().__init__(*layers)
+///         self.projection = projection
+///     def forward(self, x):
+///         y = x
+///         for layer in self.children():
+///             if layer is not self.projection:
+///                 y = layer(y)
+///         return (x if self.projection is None else self.projection(x)) + y
+/// @endcode
+///
+/// Forward writes f(x) into a buffer the block owns (sized once per input shape), then y in
+/// one pass; backward runs f's backward, which writes dx, and adds the shortcut's gradient
+/// (dy, or the projection's input gradient) to it.
+/// @code
+/// xtnn::sequential model{xtnn::dense{784, 64}, xtnn::relu{},
+///                        xtnn::residual{xtnn::sequential{xtnn::dense{64, 64}, xtnn::relu{},
+///                                                        xtnn::dense{64, 64}}},
+///                        xtnn::relu{}, xtnn::dense{64, 10}};
+/// xtnn::residual widen{xtnn::sequential{xtnn::dense{64, 128}, xtnn::relu{}},
+///                      xtnn::dense{64, 128}};   // with a projection
+/// @endcode
+/// @tparam Block the layer or model f. @tparam Projection the shortcut's layer, or none.
+/// @ingroup layers
+template <layer Block, class Projection = detail::no_projection>
+class residual {
+    static constexpr bool projected = !std::same_as<Projection, detail::no_projection>;
+
+  public:
+    using value_type = typename Block::value_type;                 ///< The scalar type.
+    static constexpr std::size_t input_rank = Block::input_rank;   ///< f's input rank.
+    static constexpr std::size_t output_rank = Block::output_rank; ///< f's output rank.
+    using input_type = typename Block::input_type;                 ///< f's input type.
+    using output_type = typename Block::output_type;               ///< f's output type.
+    static constexpr std::string_view name = "residual";           ///< In summaries.
+
+    static_assert(projected || std::same_as<input_type, output_type>,
+                  "xtnn: residual: the block's output type differs from its input type, so x "
+                  "cannot be added to f(x); give a projection from the input to f's output, "
+                  "e.g. xtnn::residual{block, xtnn::dense{in, out}}");
+
+    /// `y = x + block(x)`.
+    explicit residual(Block block) requires(!projected) : block_(std::move(block)) {}
+
+    /// `y = projection(x) + block(x)`.
+    residual(Block block, Projection projection) requires projected
+        : block_(std::move(block)),
+          projection_(std::move(projection)) {
+        static_assert(layer<Projection>, "xtnn: residual: the projection must be a layer");
+        static_assert(std::same_as<typename Projection::input_type, input_type> &&
+                          std::same_as<typename Projection::output_type, output_type>,
+                      "xtnn: residual: the projection must take the block's input type and "
+                      "give the block's output type");
+    }
+
+    /// f.
+    Block& block() { return block_; }
+    /// f.
+    const Block& block() const { return block_; }
+    /// The shortcut's layer.
+    Projection& projection() requires projected { return projection_; }
+
+    /// Initializes f, then the projection, from `rng` (called by sequential::initialize).
+    void initialize(random_engine& rng) {
+        if constexpr (detail::initializable<Block>) {
+            block_.initialize(rng);
+        }
+        if constexpr (projected && detail::initializable<Projection>) {
+            projection_.initialize(rng);
+        }
+    }
+
+    /// f's output shape, which must be the input's (or the projection's output shape).
+    /// @throws shape_error if f rejects the input or the shapes of the two paths differ.
+    shape<output_rank> output_shape(const shape<input_rank>& input) const {
+        const auto out = block_.output_shape(input);
+        if constexpr (projected) {
+            const auto shortcut = projection_.output_shape(input);
+            if (shortcut != out) {
+                throw shape_error(detail::mismatch_message(
+                    "residual", "the projection's output shape differs from the block's",
+                    format_shape(out), format_shape(shortcut)));
+            }
+        } else if (out != input) {
+            throw shape_error(detail::mismatch_message(
+                "residual",
+                "the block changes the shape of its input, so x cannot be added to f(x) (give "
+                "a projection)",
+                format_shape(input), format_shape(out)));
+        }
+        return out;
+    }
+
+    /// `y = x + f(x)` (or `projection(x) + f(x)`).
+    void forward(const input_type& x, output_type& y, mode m) {
+        const auto s = output_shape(x.shape());
+        detail::require_shape(s, y.shape(), {name, "forward"}, "output buffer shape mismatch");
+        if (f_.shape() != s) {
+            f_.resize(s);
+        }
+        block_.forward(x, f_, m);
+        const value_type* shortcut = x.data();
+        if constexpr (projected) {
+            if (shortcut_.shape() != s) {
+                shortcut_.resize(s);
+            }
+            projection_.forward(x, shortcut_, m);
+            shortcut = shortcut_.data();
+        }
+        const value_type* f = f_.data();
+        value_type* out = y.data();
+        for (std::size_t i = 0; i < y.size(); ++i) {
+            out[i] = shortcut[i] + f[i];
+        }
+    }
+
+    /// f's backward, then the shortcut's gradient added to dx when `dx` is not null.
+    void backward(const input_type& x, const output_type& y, const output_type& dy,
+                  input_type* dx) {
+        detail::require_shape(f_.shape(), y.shape(), {name, "backward"},
+                              "output shape mismatch (no forward for this input)");
+        detail::require_shape(y.shape(), dy.shape(), {name, "backward"},
+                              "output gradient shape mismatch");
+        if (dx != nullptr && dx->shape() != x.shape()) {
+            dx->resize(x.shape());
+        }
+        block_.backward(x, f_, dy, dx);
+        if constexpr (projected) {
+            if (dx == nullptr) {
+                projection_.backward(x, shortcut_, dy, nullptr);
+                return;
+            }
+            if (shortcut_gradient_.shape() != x.shape()) {
+                shortcut_gradient_.resize(x.shape());
+            }
+            projection_.backward(x, shortcut_, dy, &shortcut_gradient_);
+            add_to(*dx, shortcut_gradient_.data());
+        } else if (dx != nullptr) {
+            add_to(*dx, dy.data());
+        }
+    }
+
+    /// f's parameters under f's names, then the projection's as "projection.<name>".
+    std::vector<parameter_view<value_type>> parameters() {
+        auto all = block_.parameters();
+        if constexpr (projected) {
+            for (auto& p : projection_.parameters()) {
+                p.name = "projection." + p.name;
+                all.push_back(std::move(p));
+            }
+        }
+        return all;
+    }
+
+    /// f's buffers under f's names, then the projection's as "projection.<name>".
+    std::vector<buffer_view<value_type>> buffers() {
+        std::vector<buffer_view<value_type>> all;
+        if constexpr (detail::has_buffers<Block>) {
+            all = block_.buffers();
+        }
+        if constexpr (projected && detail::has_buffers<Projection>) {
+            for (auto& b : projection_.buffers()) {
+                b.name = "projection." + b.name;
+                all.push_back(std::move(b));
+            }
+        }
+        return all;
+    }
+
+  private:
+    static void add_to(input_type& dx, const value_type* g) {
+        value_type* d = dx.data();
+        for (std::size_t i = 0; i < dx.size(); ++i) {
+            d[i] += g[i];
+        }
+    }
+
+    Block block_;
+    [[no_unique_address]] Projection projection_{};
+    output_type f_;                // f(x) of the last forward
+    output_type shortcut_;         // projection(x) of the last forward
+    input_type shortcut_gradient_; // the projection's input gradient
+};
+
+template <class Block>
+residual(Block) -> residual<Block>;
+template <class Block, class Projection>
+residual(Block, Projection) -> residual<Block, Projection>;
+
+} // namespace xtnn
