@@ -17,6 +17,7 @@
 #include <xtnn/init/initializer.hpp>
 #include <xtnn/init/lecun.hpp>
 #include <xtnn/layers/activation_layer.hpp>
+#include <xtnn/layers/batch_norm.hpp>
 #include <xtnn/layers/bind.hpp>
 #include <xtnn/layers/dense.hpp>
 #include <xtnn/layers/dropout.hpp>

@@ -5,8 +5,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <iomanip>
 #include <string>
 #include <unistd.h>
+#include <utility>
+#include <variant>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -135,4 +138,104 @@ TEST_CASE("torch interop: residual blocks match PyTorch's, in inference and afte
     for (std::size_t i = 0; i < ours.size(); ++i) {
         CHECK(ours[i] == Approx(theirs[i]).epsilon(1e-5).margin(1e-6));
     }
+}
+
+TEST_CASE("torch interop: batch norm matches PyTorch's in training, running statistics and "
+          "inference",
+          "[io][torch][batch_norm]") {
+    if (!xtnn::test::python_ready("torch, numpy", "python3-torch")) {
+        return;
+    }
+    const fs::path path =
+        fs::temp_directory_path() / ("xtnn_torch_" + std::to_string(::getpid()) + "_d.npz");
+    // No bias before a batch norm (the norm removes it: its gradient is 0 up to rounding, which
+    // Adam would amplify differently on each side), as PyTorch's models do.
+    xtnn::sequential model{xtnn::batch_norm_layer<float, 4>(xtnn::batch_norm2d{3}),
+                           xtnn::relu{},
+                           xtnn::flatten{},
+                           xtnn::dense({.in = 12, .out = 6, .bias = false}),
+                           xtnn::batch_norm1d{6},
+                           xtnn::relu{},
+                           xtnn::dense{6, 2}};
+    model.initialize(5);
+    model.layer<0>().weight() = {0.5f, 1.5f, -1.0f}; // not PyTorch's initial values
+    model.layer<0>().bias() = {0.1f, -0.2f, 0.3f};
+    xtnn::save_weights(model, path);
+    // A batch of 8: with 2, batch norm over (batch, features) gives ±1 whatever the input, and
+    // the gradients before it vanish up to rounding.
+    xtnn::tensor<float, 4> x(xtnn::shape<4>{8, 3, 2, 2});
+    for (std::size_t i = 0; i < x.size(); ++i) {
+        x.data()[i] = static_cast<float>((i * 37) % 96) / 29.0f - 1.0f;
+    }
+    // PyTorch: the training-mode outputs, three Adam steps, the state dict in sorted key order
+    // (running statistics and batch counts included), then the inference-mode outputs.
+    const std::string out = xtnn::test::run_python(
+        "import numpy as np, torch; m = torch.nn.Sequential(torch.nn.BatchNorm2d(3), "
+        "torch.nn.ReLU(), torch.nn.Flatten(), torch.nn.Linear(12, 6, bias=False), "
+        "torch.nn.BatchNorm1d(6), torch.nn.ReLU(), torch.nn.Linear(6, 2)); m.load_state_dict({k: "
+        "torch.from_numpy(v) for k, v in "
+        "np.load('" +
+        path.string() +
+        "').items()}); m.train(); x = torch.from_numpy((np.arange(96) * 37 % 96).astype(np.float32)"
+        ".reshape(8, 3, 2, 2) / np.float32(29) - np.float32(1)); "
+        "print(' '.join(repr(float(v)) for v in m(x).detach().flatten())); "
+        "opt = torch.optim.Adam(m.parameters(), lr=0.01); t = torch.tensor([0, 1, 1, 0, 1, 0, 0, "
+        "1]); "
+        "[(opt.zero_grad(), torch.nn.functional.cross_entropy(m(x), t).backward(), opt.step()) "
+        "for _ in range(3)]; s = m.state_dict(); "
+        "print(' '.join(repr(float(v)) for k in sorted(s) for v in s[k].flatten())); m.eval(); "
+        "print(' '.join(repr(float(v)) for v in m(x).detach().flatten()))");
+    fs::remove(path);
+    std::vector<std::string> lines;
+    for (std::size_t at = 0, next; (next = out.find('\n', at)) != std::string::npos;
+         at = next + 1) {
+        lines.push_back(out.substr(at, next - at));
+    }
+    REQUIRE(lines.size() == 3);
+    const auto require_close = [](const std::vector<float>& ours, const std::string& printed,
+                                  double relative = 1e-5) {
+        const auto theirs = xtnn::test::parse_numbers<float>(printed);
+        REQUIRE(theirs.size() == ours.size());
+        for (std::size_t i = 0; i < ours.size(); ++i) {
+            INFO("value " << i << " of " << ours.size() << ": " << std::setprecision(9) << ours[i]);
+            CHECK(ours[i] == Approx(theirs[i]).epsilon(relative).margin(1e-6));
+        }
+    };
+    const auto values = [](const auto& t) { return std::vector<float>(t.begin(), t.end()); };
+
+    require_close(values(model.forward(x, xtnn::mode::training)), lines[0]);
+    auto params = model.parameters();
+    xtnn::adam adam({.learning_rate = 0.01});
+    const xtnn::tensor<std::int64_t, 1> labels = {0, 1, 1, 0, 1, 0, 0, 1};
+    xtnn::tensor<float, 2> dy;
+    for (int step = 0; step < 3; ++step) {
+        const auto& logits = model.forward(x, xtnn::mode::training);
+        xtnn::softmax_cross_entropy{}.value_and_gradient(logits, labels, dy);
+        model.backward(x, dy);
+        adam.step(params);
+    }
+    std::vector<std::pair<std::string, std::vector<float>>> state;
+    for (const auto& p : params) {
+        state.emplace_back(p.name, std::vector<float>(p.value.begin(), p.value.end()));
+    }
+    for (const auto& b : model.buffers()) {
+        std::visit(
+            [&](auto v) {
+                std::vector<float> converted;
+                for (const auto value : v) {
+                    converted.push_back(static_cast<float>(value));
+                }
+                state.emplace_back(b.name, converted);
+            },
+            b.value);
+    }
+    std::sort(state.begin(), state.end());
+    std::vector<float> ours;
+    for (const auto& [name, v] : state) {
+        ours.insert(ours.end(), v.begin(), v.end());
+    }
+    require_close(ours, lines[1]);
+    CHECK(model.layer<4>().num_batches_tracked() == 4); // the first forward, then three steps
+    // Computed from weights that agree within 1e-5: outputs within twice that.
+    require_close(values(model.forward(x)), lines[2], 2e-5);
 }
