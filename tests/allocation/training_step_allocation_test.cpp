@@ -15,10 +15,9 @@ long allocations_in(F&& f) {
     return xtnn::test::allocations_in(f).count;
 }
 
-template <class Optimizer>
-void check_training_step(Optimizer opt) {
-    xtnn::sequential model{xtnn::dense{784, 128}, xtnn::relu{}, xtnn::dropout{0.2},
-                           xtnn::dense{128, 10}};
+// Runs training steps of `model` (784 inputs, 10 classes) on a batch of 32 with `opt`.
+template <class Model, class Optimizer>
+void check_training_step(Model& model, Optimizer opt) {
     xtnn::tensor<float, 2> x(xtnn::shape<2>{32, 784});
     xtnn::random_engine rng(1);
     for (auto& v : x) {
@@ -47,6 +46,13 @@ void check_training_step(Optimizer opt) {
     CHECK(allocations_in([&] { model.forward(x, xtnn::mode::inference); }) == 0);
 }
 
+template <class Optimizer>
+void check_training_step(Optimizer opt) {
+    xtnn::sequential model{xtnn::dense{784, 128}, xtnn::relu{}, xtnn::dropout{0.2},
+                           xtnn::dense{128, 10}};
+    check_training_step(model, opt);
+}
+
 } // namespace
 
 TEST_CASE("allocation: the counter sees allocations", "[allocation]") {
@@ -73,6 +79,18 @@ TEST_CASE("allocation: a warmed-up training step allocates nothing", "[allocatio
     SECTION("adagrad") {
         check_training_step(xtnn::adagrad());
     }
+}
+
+TEST_CASE("allocation: batch norm and residual blocks allocate nothing once warmed up",
+          "[allocation]") {
+    xtnn::sequential model{
+        xtnn::dense({.in = 784, .out = 64, .bias = false}),
+        xtnn::batch_norm1d{64},
+        xtnn::relu{},
+        xtnn::residual{xtnn::sequential{xtnn::dense{64, 64}, xtnn::batch_norm1d{64}, xtnn::relu{}}},
+        xtnn::residual{xtnn::sequential{xtnn::dense{64, 32}}, xtnn::dense{64, 32}},
+        xtnn::dense{32, 10}};
+    check_training_step(model, xtnn::adam());
 }
 
 TEST_CASE("allocation: fit's steady state allocates nothing per batch", "[allocation]") {
