@@ -19,6 +19,7 @@
 #include <xtnn/layers/activation_layer.hpp>
 #include <xtnn/layers/batch_norm.hpp>
 #include <xtnn/layers/bind.hpp>
+#include <xtnn/layers/conv2d.hpp>
 #include <xtnn/layers/dense.hpp>
 #include <xtnn/layers/dropout.hpp>
 #include <xtnn/layers/flatten.hpp>

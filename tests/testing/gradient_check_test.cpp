@@ -111,7 +111,8 @@ TEST_CASE("gradient_check: catches a wrong parameter gradient", "[testing][gradi
         void backward(const input_type& in, const output_type& out, const output_type& dy,
                       input_type* dx) {
             xtnn::dense<double>::backward(in, out, dy, dx);
-            for (auto& g : parameters()[0].gradient) {
+            const auto views = parameters(); // a named vector: the views' spans outlive the loop
+            for (auto& g : views[0].gradient) {
                 g *= 2;
             }
         }

@@ -1,0 +1,456 @@
+/// @file
+/// The 2-D convolution over NCHW images, with PyTorch's parameter layout and options.
+#pragma once
+
+#include <algorithm>
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include <xtnn/core/blas.hpp>
+#include <xtnn/core/concepts.hpp>
+#include <xtnn/core/errors.hpp>
+#include <xtnn/core/parameter.hpp>
+#include <xtnn/core/random.hpp>
+#include <xtnn/core/tensor.hpp>
+#include <xtnn/init/fans.hpp>
+#include <xtnn/init/initializer.hpp>
+
+namespace xtnn {
+
+namespace detail {
+/// A non-negative integer as an extent. @throws config_error for a negative one.
+template <std::integral I>
+std::size_t to_extent(I value, const char* what) {
+    if constexpr (std::is_signed_v<I>) {
+        if (value < 0) {
+            throw config_error(std::string("conv2d: ") + what + " must be >= 0, got " +
+                               std::to_string(value));
+        }
+    }
+    return static_cast<std::size_t>(value);
+}
+} // namespace detail
+
+/// Two extents, (height, width): `3` means (3, 3), `{3, 5}` means height 3, width 5.
+/// @ingroup layers
+struct extent2 {
+    std::size_t height = 1; ///< Along the image's rows.
+    std::size_t width = 1;  ///< Along the image's columns.
+    extent2() = default;
+    /// The same extent both ways.
+    template <std::integral I>
+    extent2(I both) // NOLINT: implicit by design
+        : height(detail::to_extent(both, "an extent")), width(height) {}
+    /// (height, width).
+    template <std::integral I, std::integral J>
+    extent2(I h, J w)
+        : height(detail::to_extent(h, "an extent")), width(detail::to_extent(w, "an extent")) {}
+};
+
+/// A convolution's zero padding: a number for all sides, `{height, width}`, or PyTorch's
+/// `"valid"` (none) and `"same"` (the output has the input's size; stride 1 only; an odd
+/// total pads one more at the bottom and right, as PyTorch).
+/// @ingroup layers
+struct padding2 {
+    std::size_t height = 0; ///< Rows of zeros above and below.
+    std::size_t width = 0;  ///< Columns of zeros left and right.
+    bool same = false;      ///< "same": computed from the kernel and dilation.
+    padding2() = default;
+    /// The same padding on every side.
+    template <std::integral I>
+    padding2(I both) // NOLINT: implicit by design
+        : height(detail::to_extent(both, "padding")), width(height) {}
+    /// (height, width).
+    template <std::integral I, std::integral J>
+    padding2(I h, J w)
+        : height(detail::to_extent(h, "padding")), width(detail::to_extent(w, "padding")) {}
+    /// "valid" or "same".
+    /// @throws config_error for any other word.
+    padding2(const char* mode) { // NOLINT: implicit by design
+        const std::string_view m = mode == nullptr ? "" : mode;
+        if (m == "same") {
+            same = true;
+        } else if (m != "valid") {
+            throw config_error("conv2d: padding must be a number, {height, width}, \"valid\" or "
+                               "\"same\", got \"" +
+                               std::string(m) + "\"");
+        }
+    }
+};
+
+/// Options of a conv2d layer (PyTorch's nn.Conv2d, without groups).
+/// @ingroup layers
+struct conv2d_options {
+    std::size_t in_channels = 0;                ///< C of the input (> 0).
+    std::size_t out_channels = 0;               ///< Filters, C of the output (> 0).
+    extent2 kernel_size = 3;                    ///< (kh, kw), each > 0.
+    extent2 stride = 1;                         ///< Steps between outputs, each > 0.
+    padding2 padding = 0;                       ///< Zeros around the input.
+    extent2 dilation = 1;                       ///< Spacing of the kernel's taps, each > 0.
+    bool bias = true;                           ///< Whether each filter adds a learned bias.
+    initializer weight_init = glorot_uniform{}; ///< Initial weights (Keras' default).
+    initializer bias_init = zeros{};            ///< Initial bias.
+    std::uint64_t seed = 0;                     ///< Seed of the initial weights.
+};
+
+/// A 2-D convolution (cross-correlation, as in every framework) over NCHW images.
+///
+/// `y[n, o, i, j] = b[o] + Σ_{c, u, v} W[o, c, u, v] x[n, c, i·sh - pt + u·dh, j·sw - pl + v·dw]`,
+/// with zeros outside the input. Output extents: `(H + pt + pb - dh (kh - 1) - 1) / sh + 1`,
+/// likewise for the width.
+///
+/// Shapes: x `(batch, in_channels, H, W)`, weight `(out_channels, in_channels, kh, kw)` and
+/// bias `(out_channels)`, PyTorch's layout and names ("weight", "bias"), so weight files move to
+/// and from `torch.nn.Conv2d` unchanged. Initial weights: glorot_uniform with fans
+/// `(in_channels·kh·kw, out_channels·kh·kw)`, zero bias, as Keras' Conv2D and xtnn's dense, so
+/// that the Keras tutorial's convnet trains here as it does there (PyTorch's default draws from
+/// U(±1/√fan_in) instead: `.weight_init = xtnn::lecun_uniform{}` is the nearest).
+///
+/// Speed: the whole batch is unfolded once (im2col, into a buffer the layer keeps) so that the
+/// forward is one matrix product, and backward two (weights, and the unfolded input gradient,
+/// folded back by col2im); nothing is allocated after the first batch of a given shape.
+/// @tparam T float (default) or double.
+/// @throws config_error for a zero extent, 0 channels, "same" with a stride other than 1.
+/// @code
+/// xtnn::conv2d conv{1, 32, 3};                                   // 1 -> 32 channels, 3x3
+/// xtnn::conv2d<float> c({.in_channels = 32, .out_channels = 64, .kernel_size = {3, 3},
+///                        .padding = "same"});
+/// @endcode
+/// @ingroup layers
+template <std::floating_point T = float>
+class conv2d {
+  public:
+    using value_type = T;                              ///< The scalar type.
+    static constexpr std::size_t input_rank = 4;       ///< (batch, channels, height, width).
+    static constexpr std::size_t output_rank = 4;      ///< (batch, filters, height, width).
+    using input_type = tensor<T, 4>;                   ///< The input tensor type.
+    using output_type = tensor<T, 4>;                  ///< The output tensor type.
+    static constexpr std::string_view name = "conv2d"; ///< The name in summaries.
+
+    /// `in_channels` -> `out_channels` with a square `kernel` (stride 1, no padding).
+    conv2d(std::size_t in_channels, std::size_t out_channels, std::size_t kernel)
+        : conv2d(conv2d_options{
+              .in_channels = in_channels, .out_channels = out_channels, .kernel_size = kernel}) {}
+
+    /// A layer configured by `options`; the parameters are initialized from `options.seed`.
+    explicit conv2d(conv2d_options options) : options_(std::move(options)) {
+        const auto& o = options_;
+        const auto positive = [](std::size_t v) { return v > 0; };
+        detail::require_option(positive(o.in_channels), "conv2d", "in_channels", "> 0", 0.0);
+        detail::require_option(positive(o.out_channels), "conv2d", "out_channels", "> 0", 0.0);
+        detail::require_option(positive(o.kernel_size.height) && positive(o.kernel_size.width),
+                               "conv2d", "kernel_size", "> 0 both ways", 0.0);
+        detail::require_option(positive(o.stride.height) && positive(o.stride.width), "conv2d",
+                               "stride", "> 0 both ways", 0.0);
+        detail::require_option(positive(o.dilation.height) && positive(o.dilation.width), "conv2d",
+                               "dilation", "> 0 both ways", 0.0);
+        if (o.padding.same && (o.stride.height != 1 || o.stride.width != 1)) {
+            throw config_error("conv2d: padding \"same\" needs stride 1 (as PyTorch's); got "
+                               "stride (" +
+                               std::to_string(o.stride.height) + ", " +
+                               std::to_string(o.stride.width) + ")");
+        }
+        if (o.padding.same) {
+            const std::size_t span_h = o.dilation.height * (o.kernel_size.height - 1);
+            const std::size_t span_w = o.dilation.width * (o.kernel_size.width - 1);
+            pad_top_ = span_h / 2;
+            pad_bottom_ = span_h - pad_top_;
+            pad_left_ = span_w / 2;
+            pad_right_ = span_w - pad_left_;
+        } else {
+            pad_top_ = pad_bottom_ = o.padding.height;
+            pad_left_ = pad_right_ = o.padding.width;
+        }
+        const shape<4> w{o.out_channels, o.in_channels, o.kernel_size.height, o.kernel_size.width};
+        weight_.resize(w);
+        weight_grad_.resize(w);
+        weight_grad_.fill(T(0));
+        const shape<1> b{o.bias ? o.out_channels : 0};
+        bias_.resize(b);
+        bias_grad_.resize(b);
+        bias_grad_.fill(T(0));
+        random_engine rng(o.seed);
+        initialize(rng);
+    }
+
+    /// The options the layer was built with.
+    const conv2d_options& options() const { return options_; }
+    /// The weights, `(out_channels, in_channels, kh, kw)`.
+    tensor<T, 4>& weight() { return weight_; }
+    /// The weights, `(out_channels, in_channels, kh, kw)`.
+    const tensor<T, 4>& weight() const { return weight_; }
+    /// The bias, `(out_channels)`; empty without one.
+    tensor<T, 1>& bias() { return bias_; }
+    /// The bias, `(out_channels)`; empty without one.
+    const tensor<T, 1>& bias() const { return bias_; }
+
+    /// Draws new initial parameters from `rng` with the configured initializers.
+    void initialize(random_engine& rng) {
+        const std::size_t taps = options_.kernel_size.height * options_.kernel_size.width;
+        const fans f{options_.in_channels * taps, options_.out_channels * taps};
+        fill(options_.weight_init, std::span<T>(weight_.data(), weight_.size()), f, rng);
+        fill(options_.bias_init, std::span<T>(bias_.data(), bias_.size()), f, rng);
+    }
+
+    /// `(batch, in_channels, H, W)` -> `(batch, out_channels, OH, OW)`.
+    /// @throws shape_error for other channels, or a kernel that does not fit the padded input.
+    shape<4> output_shape(const shape<4>& input) const {
+        const auto& o = options_;
+        if (input[1] != o.in_channels) {
+            shape<4> expected = input;
+            expected[1] = o.in_channels;
+            throw shape_error(detail::mismatch_message("conv2d::forward", "input channels mismatch",
+                                                       format_shape(expected),
+                                                       format_shape(input)));
+        }
+        const std::size_t span_h = o.dilation.height * (o.kernel_size.height - 1) + 1;
+        const std::size_t span_w = o.dilation.width * (o.kernel_size.width - 1) + 1;
+        const std::size_t padded_h = input[2] + pad_top_ + pad_bottom_;
+        const std::size_t padded_w = input[3] + pad_left_ + pad_right_;
+        if (padded_h < span_h || padded_w < span_w) {
+            throw shape_error(detail::mismatch_message(
+                "conv2d::forward",
+                "the kernel (with dilation) is larger than the padded input; padded input "
+                "(height, width) at least",
+                "(" + std::to_string(span_h) + ", " + std::to_string(span_w) + ")",
+                "(" + std::to_string(padded_h) + ", " + std::to_string(padded_w) + ") from input " +
+                    format_shape(input)));
+        }
+        return {input[0], o.out_channels, (padded_h - span_h) / o.stride.height + 1,
+                (padded_w - span_w) / o.stride.width + 1};
+    }
+
+    /// The convolution of x into `y`, which must have output_shape(x.shape()).
+    void forward(const input_type& x, output_type& y, mode = mode::inference) {
+        const shape<4> s = output_shape(x.shape());
+        detail::require_shape(s, y.shape(), {name, "forward"}, "output buffer shape mismatch");
+        size_buffers(x.shape(), s);
+        const std::size_t n = s[0], filters = s[1], positions = s[2] * s[3];
+        if (n == 0 || positions == 0) {
+            return;
+        }
+        unfold(x, s);
+        // product (filters, n·positions) = W (filters, K) · columns (K, n·positions)
+        const std::size_t k = weight_.size() / filters, cols = n * positions;
+        detail::gemm(false, false, filters, cols, k, T(1), weight_.data(), k, columns_.data(), cols,
+                     T(0), product_.data(), cols);
+        // Into NCHW, adding the bias.
+        T* out = y.data();
+        for (std::size_t b = 0; b < n; ++b) {
+            for (std::size_t f = 0; f < filters; ++f) {
+                const T* from = product_.data() + f * cols + b * positions;
+                T* to = out + (b * filters + f) * positions;
+                const T shift = options_.bias ? bias_(f) : T(0);
+                for (std::size_t p = 0; p < positions; ++p) {
+                    to[p] = from[p] + shift;
+                }
+            }
+        }
+    }
+
+    /// Writes dW, db and, when `dx` is not null, dx (col2im of Wᵀ dy).
+    void backward(const input_type& x, const output_type& y, const output_type& dy,
+                  input_type* dx) {
+        const shape<4> s = output_shape(x.shape());
+        detail::require_shape(s, y.shape(), {name, "backward"}, "output shape mismatch");
+        detail::require_shape(s, dy.shape(), {name, "backward"}, "output gradient shape mismatch");
+        if (columns_.shape() != columns_shape(x.shape(), s)) {
+            throw std::logic_error("conv2d::backward: no forward ran for input shape " +
+                                   format_shape(x.shape()));
+        }
+        if (dx != nullptr && dx->shape() != x.shape()) {
+            dx->resize(x.shape());
+        }
+        const std::size_t n = s[0], filters = s[1], positions = s[2] * s[3];
+        const std::size_t k = weight_.size() / filters, cols = n * positions;
+        if (n == 0 || positions == 0) {
+            weight_grad_.fill(T(0));
+            bias_grad_.fill(T(0));
+            if (dx != nullptr) {
+                dx->fill(T(0));
+            }
+            return;
+        }
+        // dy into (filters, n·positions), the layout of the forward's product; db on the way.
+        const T* g = dy.data();
+        for (std::size_t f = 0; f < filters; ++f) {
+            T sum = 0;
+            for (std::size_t b = 0; b < n; ++b) {
+                const T* from = g + (b * filters + f) * positions;
+                T* to = product_.data() + f * cols + b * positions;
+                T partial = 0;
+                for (std::size_t p = 0; p < positions; ++p) {
+                    to[p] = from[p];
+                    partial += from[p];
+                }
+                sum += partial;
+            }
+            if (options_.bias) {
+                bias_grad_(f) = sum;
+            }
+        }
+        // dW (filters, K) = dY (filters, n·positions) · columnsᵀ
+        detail::gemm(false, true, filters, k, cols, T(1), product_.data(), cols, columns_.data(),
+                     cols, T(0), weight_grad_.data(), k);
+        if (dx == nullptr) {
+            return;
+        }
+        // d(columns) (K, n·positions) = Wᵀ · dY, then folded back onto the input.
+        if (column_gradient_.shape() != columns_.shape()) {
+            column_gradient_.resize(columns_.shape());
+        }
+        detail::gemm(true, false, k, cols, filters, T(1), weight_.data(), k, product_.data(), cols,
+                     T(0), column_gradient_.data(), cols);
+        fold(*dx, s);
+    }
+
+    /// "weight" `(out_channels, in_channels, kh, kw)` and, with a bias, "bias".
+    std::vector<parameter_view<T>> parameters() {
+        const auto& o = options_;
+        std::vector<parameter_view<T>> views;
+        views.push_back(
+            {"weight",
+             std::span<T>(weight_.data(), weight_.size()),
+             std::span<T>(weight_grad_.data(), weight_grad_.size()),
+             {o.out_channels, o.in_channels, o.kernel_size.height, o.kernel_size.width}});
+        if (o.bias) {
+            views.push_back({"bias",
+                             std::span<T>(bias_.data(), bias_.size()),
+                             std::span<T>(bias_grad_.data(), bias_grad_.size()),
+                             {o.out_channels}});
+        }
+        return views;
+    }
+
+  private:
+    shape<2> columns_shape(const shape<4>& in, const shape<4>& out) const {
+        return {in[1] * options_.kernel_size.height * options_.kernel_size.width,
+                out[0] * out[2] * out[3]};
+    }
+
+    void size_buffers(const shape<4>& in, const shape<4>& out) {
+        const shape<2> c = columns_shape(in, out);
+        if (columns_.shape() != c) {
+            columns_.resize(c);
+        }
+        const shape<2> p{out[1], c[1]};
+        if (product_.shape() != p) {
+            product_.resize(p);
+        }
+    }
+
+    // The output columns [first, last) of a kernel tap at offset `offset` (after padding), for
+    // an input extent `extent`, stride and output extent: those that read inside the input.
+    static std::pair<std::size_t, std::size_t> inside(std::size_t offset, std::size_t pad,
+                                                      std::size_t extent, std::size_t stride,
+                                                      std::size_t outputs) {
+        // input index = o·stride + offset - pad must be in [0, extent)
+        std::size_t first = 0;
+        if (offset < pad) {
+            first = (pad - offset + stride - 1) / stride;
+        }
+        std::size_t last = 0;
+        if (extent + pad > offset) {
+            last = std::min(outputs, (extent + pad - offset - 1) / stride + 1);
+        }
+        return {std::min(first, last), last};
+    }
+
+    // im2col: row (c, u, v) of columns_, column (b, i, j) = x[b, c, i·sh - pt + u·dh, …].
+    void unfold(const input_type& x, const shape<4>& s) {
+        const auto& o = options_;
+        const std::size_t n = s[0], oh = s[2], ow = s[3];
+        const std::size_t channels = x.shape()[1], h = x.shape()[2], w = x.shape()[3];
+        const std::size_t cols = n * oh * ow;
+        const T* in = x.data();
+        std::size_t row = 0;
+        for (std::size_t c = 0; c < channels; ++c) {
+            for (std::size_t u = 0; u < o.kernel_size.height; ++u) {
+                const auto [i0, i1] =
+                    inside(u * o.dilation.height, pad_top_, h, o.stride.height, oh);
+                for (std::size_t v = 0; v < o.kernel_size.width; ++v, ++row) {
+                    const auto [j0, j1] =
+                        inside(v * o.dilation.width, pad_left_, w, o.stride.width, ow);
+                    T* out = columns_.data() + row * cols;
+                    for (std::size_t b = 0; b < n; ++b) {
+                        const T* plane = in + (b * channels + c) * h * w;
+                        for (std::size_t i = 0; i < oh; ++i) {
+                            T* line = out + (b * oh + i) * ow;
+                            if (i < i0 || i >= i1) {
+                                std::fill(line, line + ow, T(0));
+                                continue;
+                            }
+                            const T* source =
+                                plane +
+                                (i * o.stride.height + u * o.dilation.height - pad_top_) * w;
+                            std::fill(line, line + j0, T(0));
+                            const std::size_t first =
+                                j0 * o.stride.width + v * o.dilation.width - pad_left_;
+                            if (o.stride.width == 1) {
+                                std::copy(source + first, source + first + (j1 - j0), line + j0);
+                            } else {
+                                for (std::size_t j = j0; j < j1; ++j) {
+                                    line[j] = source[first + (j - j0) * o.stride.width];
+                                }
+                            }
+                            std::fill(line + j1, line + ow, T(0));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    // col2im: dx = Σ over the taps of column_gradient_ placed back where unfold read them.
+    void fold(input_type& dx, const shape<4>& s) const {
+        const auto& o = options_;
+        const std::size_t n = s[0], oh = s[2], ow = s[3];
+        const std::size_t channels = dx.shape()[1], h = dx.shape()[2], w = dx.shape()[3];
+        const std::size_t cols = n * oh * ow;
+        dx.fill(T(0));
+        T* out = dx.data();
+        std::size_t row = 0;
+        for (std::size_t c = 0; c < channels; ++c) {
+            for (std::size_t u = 0; u < o.kernel_size.height; ++u) {
+                const auto [i0, i1] =
+                    inside(u * o.dilation.height, pad_top_, h, o.stride.height, oh);
+                for (std::size_t v = 0; v < o.kernel_size.width; ++v, ++row) {
+                    const auto [j0, j1] =
+                        inside(v * o.dilation.width, pad_left_, w, o.stride.width, ow);
+                    const T* from = column_gradient_.data() + row * cols;
+                    for (std::size_t b = 0; b < n; ++b) {
+                        T* plane = out + (b * channels + c) * h * w;
+                        for (std::size_t i = i0; i < i1; ++i) {
+                            const T* line = from + (b * oh + i) * ow;
+                            T* target =
+                                plane +
+                                (i * o.stride.height + u * o.dilation.height - pad_top_) * w +
+                                j0 * o.stride.width + v * o.dilation.width - pad_left_;
+                            for (std::size_t j = j0; j < j1; ++j) {
+                                target[(j - j0) * o.stride.width] += line[j];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    conv2d_options options_;
+    std::size_t pad_top_ = 0, pad_bottom_ = 0, pad_left_ = 0, pad_right_ = 0;
+    tensor<T, 4> weight_, weight_grad_;
+    tensor<T, 1> bias_, bias_grad_;
+    tensor<T, 2> columns_;         // the unfolded input (K, n·positions)
+    tensor<T, 2> column_gradient_; // its gradient, in backward
+    tensor<T, 2> product_; // W · columns (filters, n·positions); in backward, dy so arranged
+};
+
+} // namespace xtnn
