@@ -239,3 +239,96 @@ TEST_CASE("torch interop: batch norm matches PyTorch's in training, running stat
     // Computed from weights that agree within 1e-5: outputs within twice that.
     require_close(values(model.forward(x)), lines[2], 2e-5);
 }
+
+TEST_CASE("torch interop: a convnet with batch norm and a residual block matches PyTorch's",
+          "[io][torch][conv2d]") {
+    if (!xtnn::test::python_ready("torch, numpy", "python3-torch")) {
+        return;
+    }
+    const fs::path path =
+        fs::temp_directory_path() / ("xtnn_torch_" + std::to_string(::getpid()) + "_e.npz");
+    xtnn::sequential model{
+        xtnn::conv2d<float>({.in_channels = 1, .out_channels = 4, .padding = 1, .bias = false}),
+        xtnn::batch_norm2d{4},
+        xtnn::relu{},
+        xtnn::residual{xtnn::sequential{
+            xtnn::conv2d<float>({.in_channels = 4, .out_channels = 4, .padding = "same"}),
+            xtnn::tanh{}}},
+        xtnn::conv2d<float>({.in_channels = 4,
+                             .out_channels = 3,
+                             .kernel_size = {3, 2},
+                             .stride = 2,
+                             .dilation = {1, 2}}),
+        xtnn::flatten{},
+        xtnn::dense{3 * 3 * 2, 2}};
+    model.initialize(8);
+    xtnn::save_weights(model, path);
+    xtnn::tensor<float, 4> x(xtnn::shape<4>{6, 1, 7, 6});
+    for (std::size_t i = 0; i < x.size(); ++i) {
+        x.data()[i] = static_cast<float>((i * 53) % 252) / 126.0f - 1.0f;
+    }
+    const std::string out = xtnn::test::run_python(
+        "import numpy as np, torch; "
+        "exec('class R(torch.nn.Sequential):\\n def forward(self, x):\\n  y = x\\n"
+        "  for l in self.children():\\n   if l is not self.projection: y = l(y)\\n"
+        "  return (x if self.projection is None else self.projection(x)) + y\\n"
+        "def mk(p, *layers):\\n r = R(*layers)\\n r.projection = p\\n return r'); "
+        "C = torch.nn.Conv2d; m = torch.nn.Sequential(C(1, 4, 3, padding=1, bias=False), "
+        "torch.nn.BatchNorm2d(4), torch.nn.ReLU(), mk(None, C(4, 4, 3, padding='same'), "
+        "torch.nn.Tanh()), C(4, 3, (3, 2), stride=2, dilation=(1, 2)), torch.nn.Flatten(), "
+        "torch.nn.Linear(18, 2)); m.load_state_dict({k: torch.from_numpy(v) for k, v in "
+        "np.load('" +
+        path.string() +
+        "').items()}); x = torch.from_numpy((np.arange(252) * 53 % 252).astype(np.float32)"
+        ".reshape(6, 1, 7, 6) / np.float32(126) - np.float32(1)); m.eval(); "
+        "print(' '.join(repr(float(v)) for v in m(x).detach().flatten())); m.train(); "
+        "opt = torch.optim.Adam(m.parameters(), lr=0.01); t = torch.tensor([0, 1, 1, 0, 1, 0]); "
+        "[(opt.zero_grad(), torch.nn.functional.cross_entropy(m(x), t).backward(), opt.step()) "
+        "for _ in range(3)]; s = m.state_dict(); "
+        "print(' '.join(repr(float(v)) for k in sorted(s) for v in s[k].flatten()))");
+    fs::remove(path);
+    const auto newline = out.find('\n');
+    REQUIRE(newline != std::string::npos);
+    const auto check = [](const std::vector<float>& ours, const std::string& printed) {
+        const auto theirs = xtnn::test::parse_numbers<float>(printed);
+        REQUIRE(theirs.size() == ours.size());
+        for (std::size_t i = 0; i < ours.size(); ++i) {
+            INFO("value " << i << " of " << ours.size());
+            CHECK(ours[i] == Approx(theirs[i]).epsilon(1e-5).margin(1e-6));
+        }
+    };
+    const auto& inferred = model.forward(x);
+    check(std::vector<float>(inferred.begin(), inferred.end()), out.substr(0, newline));
+
+    auto params = model.parameters();
+    xtnn::adam adam({.learning_rate = 0.01});
+    const xtnn::tensor<std::int64_t, 1> labels = {0, 1, 1, 0, 1, 0};
+    xtnn::tensor<float, 2> dy;
+    for (int step = 0; step < 3; ++step) {
+        const auto& logits = model.forward(x, xtnn::mode::training);
+        xtnn::softmax_cross_entropy{}.value_and_gradient(logits, labels, dy);
+        model.backward(x, dy);
+        adam.step(params);
+    }
+    std::vector<std::pair<std::string, std::vector<float>>> state;
+    for (const auto& p : params) {
+        state.emplace_back(p.name, std::vector<float>(p.value.begin(), p.value.end()));
+    }
+    for (const auto& b : model.buffers()) {
+        std::visit(
+            [&](auto v) {
+                std::vector<float> converted;
+                for (const auto value : v) {
+                    converted.push_back(static_cast<float>(value));
+                }
+                state.emplace_back(b.name, converted);
+            },
+            b.value);
+    }
+    std::sort(state.begin(), state.end());
+    std::vector<float> ours;
+    for (const auto& [name, v] : state) {
+        ours.insert(ours.end(), v.begin(), v.end());
+    }
+    check(ours, out.substr(newline + 1));
+}

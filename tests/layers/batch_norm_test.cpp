@@ -79,6 +79,9 @@ TEST_CASE("batch_norm: in a model, names and counts as PyTorch's", "[layers][bat
     }
     CHECK(names ==
           std::vector<std::string>{"1.running_mean", "1.running_var", "1.num_batches_tracked"});
+    xtnn::sequential images{xtnn::conv2d{1, 2, 3}, xtnn::batch_norm2d{2}, xtnn::relu{}};
+    STATIC_REQUIRE(std::same_as<decltype(images)::layer_type<1>, xtnn::batch_norm_layer<float, 4>>);
+    CHECK(images.output_shape({3, 1, 5, 5}) == xtnn::shape<4>{3, 2, 3, 3});
     const auto s = model.summary({8, 4});
     CHECK_THAT(s, Catch::Contains("1   batch_norm1d    (batch, 6)              24\n"));
     CHECK_THAT(s, Catch::Contains("Total params: 68\nTrainable params: 56\n"

@@ -25,31 +25,14 @@ namespace xtnn {
 template <std::floating_point T, std::size_t N>
 class batch_norm_layer;
 
-namespace detail {
-template <std::size_t N>
-struct batch_norm1d_rank {
-    static_assert(N == 2 || N == 3,
-                  "xtnn: batch_norm1d takes rank 2 (batch, features) or 3 (batch, channels, "
-                  "length), and the layer before gives another rank: for images (rank 4) use "
-                  "batch_norm2d");
-    static constexpr std::size_t value = N;
-};
-template <std::size_t N>
-struct batch_norm2d_rank {
-    static_assert(N == 4, "xtnn: batch_norm2d takes rank 4 (batch, channels, height, width), and "
-                          "the layer before gives another rank: after a dense layer or a flatten "
-                          "use batch_norm1d");
-    static constexpr std::size_t value = N;
-};
-} // namespace detail
-
 /// Batch norm over (batch, channels) or (batch, channels, length), PyTorch's BatchNorm1d:
 /// `xtnn::batch_norm1d{128}` after a dense layer of 128 outputs.
 /// @ingroup layers
 struct batch_norm1d {
-    /// The layer this spec becomes after a layer with scalar `T` and rank `N` (2 or 3).
+    /// The layer this spec becomes after a layer with scalar `T` and rank `N` (2 or 3; another
+    /// rank fails to compile with a sentence).
     template <std::floating_point T, std::size_t N>
-    using bound_layer = batch_norm_layer<T, detail::batch_norm1d_rank<N>::value>;
+    using bound_layer = batch_norm_layer<T, N>;
     static constexpr std::string_view name = "batch_norm1d"; ///< The name in summaries.
     std::size_t num_features = 0;    ///< C: the channels (features) normalized one by one.
     double eps = 1e-5;               ///< Added to the variance before its square root.
@@ -62,9 +45,10 @@ struct batch_norm1d {
 /// `xtnn::batch_norm2d{32}` after a convolution with 32 output channels.
 /// @ingroup layers
 struct batch_norm2d {
-    /// The layer this spec becomes after a layer with scalar `T` and rank `N` (4).
+    /// The layer this spec becomes after a layer with scalar `T` and rank `N` (4; another rank
+    /// fails to compile with a sentence).
     template <std::floating_point T, std::size_t N>
-    using bound_layer = batch_norm_layer<T, detail::batch_norm2d_rank<N>::value>;
+    using bound_layer = batch_norm_layer<T, N>;
     static constexpr std::string_view name = "batch_norm2d"; ///< The name in summaries.
     std::size_t num_features = 0;    ///< C: the channels normalized one by one.
     double eps = 1e-5;               ///< Added to the variance before its square root.
@@ -114,6 +98,17 @@ class batch_norm_layer {
     explicit batch_norm_layer(const Spec& spec)
         : channels_(spec.num_features), eps_(spec.eps), momentum_(spec.momentum),
           affine_(spec.affine), tracking_(spec.track_running_stats) {
+        // Here rather than in the spec's bound_layer, which concepts may name for any rank.
+        if constexpr (std::same_as<Spec, batch_norm1d>) {
+            static_assert(N == 2 || N == 3,
+                          "xtnn: batch_norm1d takes rank 2 (batch, features) or 3 (batch, "
+                          "channels, length), and the layer before gives another rank: for "
+                          "images (rank 4) use batch_norm2d");
+        } else {
+            static_assert(N == 4, "xtnn: batch_norm2d takes rank 4 (batch, channels, height, "
+                                  "width), and the layer before gives another rank: after a dense "
+                                  "layer or a flatten use batch_norm1d");
+        }
         detail::require_option(spec.num_features > 0, std::string(name), "num_features", "> 0",
                                0.0);
         detail::require_option(std::isfinite(spec.eps) && spec.eps >= 0.0, std::string(name), "eps",
