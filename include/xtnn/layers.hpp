@@ -23,5 +23,6 @@
 #include <xtnn/layers/dense.hpp>
 #include <xtnn/layers/dropout.hpp>
 #include <xtnn/layers/flatten.hpp>
+#include <xtnn/layers/pooling.hpp>
 #include <xtnn/layers/residual.hpp>
 #include <xtnn/layers/softmax.hpp>

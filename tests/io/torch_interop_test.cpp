@@ -332,3 +332,71 @@ TEST_CASE("torch interop: a convnet with batch norm and a residual block matches
     }
     check(ours, out.substr(newline + 1));
 }
+
+TEST_CASE("torch interop: max, average and global pooling match PyTorch's, forward and backward",
+          "[io][torch][pooling]") {
+    if (!xtnn::test::python_ready("torch, numpy", "python3-torch")) {
+        return;
+    }
+    const fs::path path =
+        fs::temp_directory_path() / ("xtnn_torch_" + std::to_string(::getpid()) + "_f.npz");
+    xtnn::sequential model{
+        xtnn::conv2d<float>({.in_channels = 1, .out_channels = 4, .padding = 1}),
+        xtnn::max_pool2d{.kernel_size = 3, .stride = 2, .padding = 1},
+        xtnn::relu{},
+        xtnn::conv2d<float>({.in_channels = 4, .out_channels = 4, .padding = "same"}),
+        xtnn::avg_pool2d{.kernel_size = 3, .stride = 1, .padding = 1, .count_include_pad = false},
+        xtnn::global_avg_pool2d{},
+        xtnn::dense{4, 2}};
+    model.initialize(9);
+    xtnn::save_weights(model, path);
+    xtnn::tensor<float, 4> x(xtnn::shape<4>{4, 1, 7, 9});
+    for (std::size_t i = 0; i < x.size(); ++i) {
+        x.data()[i] = static_cast<float>((i * 29) % 252) / 126.0f - 1.0f;
+    }
+    // global_avg_pool2d is AdaptiveAvgPool2d(1) and Flatten in PyTorch: its dense is module 7.
+    const std::string out = xtnn::test::run_python(
+        "import numpy as np, torch; C = torch.nn.Conv2d; m = torch.nn.Sequential(C(1, 4, 3, "
+        "padding=1), torch.nn.MaxPool2d(3, 2, 1), torch.nn.ReLU(), C(4, 4, 3, padding='same'), "
+        "torch.nn.AvgPool2d(3, 1, 1, count_include_pad=False), torch.nn.AdaptiveAvgPool2d(1), "
+        "torch.nn.Flatten(), torch.nn.Linear(4, 2)); m.load_state_dict({k.replace('6.', '7.') : "
+        "torch.from_numpy(v) for k, v in np.load('" +
+        path.string() +
+        "').items()}); x = torch.from_numpy((np.arange(252) * 29 % 252).astype(np.float32)"
+        ".reshape(4, 1, 7, 9) / np.float32(126) - np.float32(1)); "
+        "print(' '.join(repr(float(v)) for v in m(x).detach().flatten())); "
+        "opt = torch.optim.Adam(m.parameters(), lr=0.01); t = torch.tensor([0, 1, 1, 0]); "
+        "[(opt.zero_grad(), torch.nn.functional.cross_entropy(m(x), t).backward(), opt.step()) "
+        "for _ in range(3)]; s = m.state_dict(); "
+        "print(' '.join(repr(float(v)) for k in sorted(s) for v in s[k].flatten()))");
+    fs::remove(path);
+    const auto newline = out.find('\n');
+    REQUIRE(newline != std::string::npos);
+    const auto check = [](const std::vector<float>& ours, const std::string& printed) {
+        const auto theirs = xtnn::test::parse_numbers<float>(printed);
+        REQUIRE(theirs.size() == ours.size());
+        for (std::size_t i = 0; i < ours.size(); ++i) {
+            INFO("value " << i << " of " << ours.size());
+            CHECK(ours[i] == Approx(theirs[i]).epsilon(1e-5).margin(1e-6));
+        }
+    };
+    const auto& inferred = model.forward(x);
+    check(std::vector<float>(inferred.begin(), inferred.end()), out.substr(0, newline));
+    auto params = model.parameters();
+    xtnn::adam adam({.learning_rate = 0.01});
+    const xtnn::tensor<std::int64_t, 1> labels = {0, 1, 1, 0};
+    xtnn::tensor<float, 2> dy;
+    for (int step = 0; step < 3; ++step) {
+        const auto& logits = model.forward(x, xtnn::mode::training);
+        xtnn::softmax_cross_entropy{}.value_and_gradient(logits, labels, dy);
+        model.backward(x, dy);
+        adam.step(params);
+    }
+    std::sort(params.begin(), params.end(),
+              [](const auto& a, const auto& b) { return a.name < b.name; });
+    std::vector<float> ours;
+    for (const auto& p : params) {
+        ours.insert(ours.end(), p.value.begin(), p.value.end());
+    }
+    check(ours, out.substr(newline + 1));
+}

@@ -54,7 +54,7 @@ TEST_CASE("dropout: backward applies the forward's mask", "[layers][dropout]") {
     XTNN_REQUIRE_GRADIENTS(xtnn::check_gradients(d, x, {.forward_mode = xtnn::mode::inference}));
 }
 
-TEST_CASE("dropout: rate must be in [0, 1)", "[layers][dropout]") {
+TEST_CASE("dropout: rate must be at least 0 and below 1", "[layers][dropout]") {
     REQUIRE_THROWS_MATCHES((xtnn::dropout_layer<float, 2>(xtnn::dropout{1.0})), xtnn::config_error,
                            Catch::Message("dropout: rate must be in [0, 1), got 1"));
     REQUIRE_THROWS_AS((xtnn::dropout_layer<float, 2>(xtnn::dropout{-0.1})), xtnn::config_error);

@@ -1,0 +1,409 @@
+/// @file
+/// Pooling over NCHW images: max_pool2d, avg_pool2d and global_avg_pool2d, as PyTorch's.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <xtnn/core/concepts.hpp>
+#include <xtnn/core/errors.hpp>
+#include <xtnn/core/parameter.hpp>
+#include <xtnn/core/tensor.hpp>
+#include <xtnn/layers/conv2d.hpp>
+
+namespace xtnn {
+
+template <std::floating_point T, std::size_t N>
+class max_pool2d_layer;
+template <std::floating_point T, std::size_t N>
+class avg_pool2d_layer;
+template <std::floating_point T, std::size_t N>
+class global_avg_pool2d_layer;
+
+/// Max pooling spec, PyTorch's MaxPool2d: `xtnn::max_pool2d{2}` halves the height and width.
+/// @ingroup layers
+struct max_pool2d {
+    /// The layer this spec becomes after a rank-4 layer with scalar `T`.
+    template <std::floating_point T, std::size_t N>
+    using bound_layer = max_pool2d_layer<T, N>;
+    static constexpr std::string_view name = "max_pool2d"; ///< The name in summaries.
+    extent2 kernel_size = 2;                               ///< The window, (kh, kw).
+    extent2 stride{0};  ///< Steps between windows; 0: the kernel size (PyTorch's None).
+    extent2 padding{0}; ///< Implicit -∞ around the input, at most half the kernel.
+};
+
+/// Average pooling spec, PyTorch's AvgPool2d: `xtnn::avg_pool2d{2}`.
+/// @ingroup layers
+struct avg_pool2d {
+    /// The layer this spec becomes after a rank-4 layer with scalar `T`.
+    template <std::floating_point T, std::size_t N>
+    using bound_layer = avg_pool2d_layer<T, N>;
+    static constexpr std::string_view name = "avg_pool2d"; ///< The name in summaries.
+    extent2 kernel_size = 2;                               ///< The window, (kh, kw).
+    extent2 stride{0};             ///< Steps between windows; 0: the kernel size (PyTorch's None).
+    extent2 padding{0};            ///< Zeros around the input, at most half the kernel.
+    bool count_include_pad = true; ///< Divide by the whole window (PyTorch's default).
+};
+
+/// Global average pooling spec: `(batch, channels, H, W)` -> `(batch, channels)`, the mean of
+/// each channel (Keras' GlobalAveragePooling2D; in PyTorch `AdaptiveAvgPool2d(1)` then
+/// `Flatten()`), so a dense layer can follow directly.
+/// @ingroup layers
+struct global_avg_pool2d {
+    /// The layer this spec becomes after a rank-4 layer with scalar `T`.
+    template <std::floating_point T, std::size_t N>
+    using bound_layer = global_avg_pool2d_layer<T, N>;
+    static constexpr std::string_view name = "global_avg_pool2d"; ///< The name in summaries.
+};
+
+namespace detail {
+
+/// What max and average pooling share: the window's geometry and the output shape.
+class pool_window {
+  public:
+    template <class Spec>
+    explicit pool_window(const Spec& spec, std::string_view name)
+        : name_(name), kernel_(spec.kernel_size),
+          stride_(spec.stride.height == 0 && spec.stride.width == 0 ? spec.kernel_size
+                                                                    : spec.stride),
+          padding_(spec.padding) {
+        const std::string where(name);
+        require_option(kernel_.height > 0 && kernel_.width > 0, where, "kernel_size",
+                       "> 0 both ways", 0.0);
+        require_option(stride_.height > 0 && stride_.width > 0, where, "stride",
+                       "> 0 both ways (or 0 both ways: the kernel size)", 0.0);
+        if (2 * padding_.height > kernel_.height || 2 * padding_.width > kernel_.width) {
+            throw config_error(where +
+                               ": padding must be at most half the kernel size (as "
+                               "PyTorch's); got padding (" +
+                               std::to_string(padding_.height) + ", " +
+                               std::to_string(padding_.width) + ") for kernel (" +
+                               std::to_string(kernel_.height) + ", " +
+                               std::to_string(kernel_.width) + ")");
+        }
+    }
+
+    /// `(batch, channels, H, W)` -> `(batch, channels, OH, OW)`.
+    /// @throws shape_error if the window does not fit the padded input.
+    shape<4> output_shape(const shape<4>& input) const {
+        if (input[2] == 0 || input[3] == 0) {
+            throw shape_error(std::string(name_) +
+                              "::forward: the images are empty, there is nothing to pool; got "
+                              "input " +
+                              format_shape(input));
+        }
+        const std::size_t padded_h = input[2] + 2 * padding_.height;
+        const std::size_t padded_w = input[3] + 2 * padding_.width;
+        if (padded_h < kernel_.height || padded_w < kernel_.width) {
+            throw shape_error(mismatch_message(
+                std::string(name_) + "::forward",
+                "the window is larger than the padded input, so pooling leaves nothing; padded "
+                "input (height, width) at least",
+                "(" + std::to_string(kernel_.height) + ", " + std::to_string(kernel_.width) + ")",
+                "(" + std::to_string(padded_h) + ", " + std::to_string(padded_w) + ") from input " +
+                    format_shape(input)));
+        }
+        return {input[0], input[1], (padded_h - kernel_.height) / stride_.height + 1,
+                (padded_w - kernel_.width) / stride_.width + 1};
+    }
+
+    /// The rows (or columns) [first, last) of the input that a window reads.
+    struct range {
+        std::size_t first, last;
+    };
+    /// The input rows that output row `o` reads.
+    range rows(std::size_t o, std::size_t extent) const {
+        return clip(o * stride_.height, padding_.height, kernel_.height, extent);
+    }
+    /// The input columns that output column `o` reads.
+    range columns(std::size_t o, std::size_t extent) const {
+        return clip(o * stride_.width, padding_.width, kernel_.width, extent);
+    }
+    std::size_t window_size() const { return kernel_.height * kernel_.width; }
+
+  private:
+    static range clip(std::size_t start, std::size_t pad, std::size_t k, std::size_t extent) {
+        // padded [start, start + k) is input [start - pad, start + k - pad)
+        const std::size_t first = start > pad ? start - pad : 0;
+        const std::size_t last = std::min(extent, start + k > pad ? start + k - pad : 0);
+        return {std::min(first, last), last};
+    }
+
+    std::string_view name_;
+    extent2 kernel_, stride_, padding_;
+};
+
+} // namespace detail
+
+/// Max pooling over NCHW images, exactly as PyTorch's MaxPool2d (no dilation, floor mode):
+/// each output is the largest input in its window (padding never wins; NaN propagates); the
+/// gradient goes to that input alone (the first one on ties).
+/// @tparam T the scalar type. @tparam N the rank: 4 (another fails to compile with a sentence).
+/// @ingroup layers
+template <std::floating_point T = float, std::size_t N = 4>
+class max_pool2d_layer {
+  public:
+    using value_type = T;                                  ///< The scalar type.
+    static constexpr std::size_t input_rank = N;           ///< (batch, channels, H, W).
+    static constexpr std::size_t output_rank = N;          ///< (batch, channels, OH, OW).
+    using input_type = tensor<T, N>;                       ///< The input tensor type.
+    using output_type = tensor<T, N>;                      ///< The output tensor type.
+    static constexpr std::string_view name = "max_pool2d"; ///< The name in summaries.
+
+    /// A layer with the spec's window.
+    /// @throws config_error for a zero kernel or stride, or padding over half the kernel.
+    explicit max_pool2d_layer(max_pool2d spec = {}) : window_(spec, name) {
+        static_assert(N == 4, "xtnn: max_pool2d takes rank 4 (batch, channels, height, width), "
+                              "and the layer before gives another rank");
+    }
+
+    /// `(batch, channels, H, W)` -> `(batch, channels, OH, OW)`.
+    shape<N> output_shape(const shape<N>& input) const { return window_.output_shape(input); }
+
+    /// The maximum of each window; remembers where it was for backward.
+    void forward(const input_type& x, output_type& y, mode = mode::inference) {
+        const shape<N> s = output_shape(x.shape());
+        detail::require_shape(s, y.shape(), {name, "forward"}, "output buffer shape mismatch");
+        if (winners_.size() != y.size()) {
+            winners_.resize(y.size());
+        }
+        const std::size_t h = x.shape()[2], w = x.shape()[3], oh = s[2], ow = s[3];
+        const T* in = x.data();
+        T* out = y.data();
+        for (std::size_t plane = 0; plane < s[0] * s[1]; ++plane) {
+            const T* image = in + plane * h * w;
+            for (std::size_t i = 0; i < oh; ++i) {
+                const auto r = window_.rows(i, h);
+                for (std::size_t j = 0; j < ow; ++j) {
+                    const auto c = window_.columns(j, w);
+                    // Every window overlaps the input (padding is at most half the kernel).
+                    std::size_t at = r.first * w + c.first;
+                    T best = image[at];
+                    for (std::size_t u = r.first; u < r.last && !std::isnan(best); ++u) {
+                        for (std::size_t v = c.first; v < c.last; ++v) {
+                            const T value = image[u * w + v];
+                            if (value > best || std::isnan(value)) {
+                                best = value;
+                                at = u * w + v;
+                                if (std::isnan(value)) {
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                    const std::size_t o = (plane * oh + i) * ow + j;
+                    out[o] = best;
+                    winners_[o] = plane * h * w + at;
+                }
+            }
+        }
+        input_shape_ = x.shape();
+    }
+
+    /// dx: each dy to the input that won its window (sums where windows overlap).
+    void backward(const input_type& x, const output_type& y, const output_type& dy,
+                  input_type* dx) {
+        detail::require_shape(output_shape(x.shape()), y.shape(), {name, "backward"},
+                              "output shape mismatch");
+        detail::require_shape(y.shape(), dy.shape(), {name, "backward"},
+                              "output gradient shape mismatch");
+        if (dx == nullptr) {
+            return;
+        }
+        if (input_shape_ != x.shape() || winners_.size() != dy.size()) {
+            throw std::logic_error("max_pool2d::backward: no forward ran for input shape " +
+                                   format_shape(x.shape()));
+        }
+        if (dx->shape() != x.shape()) {
+            dx->resize(x.shape());
+        }
+        dx->fill(T(0));
+        T* d = dx->data();
+        const T* g = dy.data();
+        for (std::size_t o = 0; o < dy.size(); ++o) {
+            d[winners_[o]] += g[o];
+        }
+    }
+
+    /// None.
+    std::vector<parameter_view<T>> parameters() { return {}; }
+
+  private:
+    detail::pool_window window_;
+    std::vector<std::size_t> winners_; // the input index of each output's maximum
+    shape<N> input_shape_{};
+};
+
+/// Average pooling over NCHW images, exactly as PyTorch's AvgPool2d (floor mode): each output
+/// is the mean of its window, padding counted as zeros in the divisor unless
+/// `count_include_pad` is false.
+/// @tparam T the scalar type. @tparam N the rank: 4 (another fails to compile with a sentence).
+/// @ingroup layers
+template <std::floating_point T = float, std::size_t N = 4>
+class avg_pool2d_layer {
+  public:
+    using value_type = T;                                  ///< The scalar type.
+    static constexpr std::size_t input_rank = N;           ///< (batch, channels, H, W).
+    static constexpr std::size_t output_rank = N;          ///< (batch, channels, OH, OW).
+    using input_type = tensor<T, N>;                       ///< The input tensor type.
+    using output_type = tensor<T, N>;                      ///< The output tensor type.
+    static constexpr std::string_view name = "avg_pool2d"; ///< The name in summaries.
+
+    /// A layer with the spec's window.
+    /// @throws config_error for a zero kernel or stride, or padding over half the kernel.
+    explicit avg_pool2d_layer(avg_pool2d spec = {})
+        : window_(spec, name), count_include_pad_(spec.count_include_pad) {
+        static_assert(N == 4, "xtnn: avg_pool2d takes rank 4 (batch, channels, height, width), "
+                              "and the layer before gives another rank");
+    }
+
+    /// `(batch, channels, H, W)` -> `(batch, channels, OH, OW)`.
+    shape<N> output_shape(const shape<N>& input) const { return window_.output_shape(input); }
+
+    /// The mean of each window.
+    void forward(const input_type& x, output_type& y, mode = mode::inference) const {
+        const shape<N> s = output_shape(x.shape());
+        detail::require_shape(s, y.shape(), {name, "forward"}, "output buffer shape mismatch");
+        visit(x.shape(), s, [&](std::size_t plane, std::size_t o, auto r, auto c, T scale) {
+            const T* image = x.data() + plane * x.shape()[2] * x.shape()[3];
+            T sum = 0;
+            for (std::size_t u = r.first; u < r.last; ++u) {
+                for (std::size_t v = c.first; v < c.last; ++v) {
+                    sum += image[u * x.shape()[3] + v];
+                }
+            }
+            y.data()[o] = sum * scale;
+        });
+    }
+
+    /// dx: each dy spread evenly over its window (sums where windows overlap).
+    void backward(const input_type& x, const output_type& y, const output_type& dy,
+                  input_type* dx) const {
+        const shape<N> s = output_shape(x.shape());
+        detail::require_shape(s, y.shape(), {name, "backward"}, "output shape mismatch");
+        detail::require_shape(s, dy.shape(), {name, "backward"}, "output gradient shape mismatch");
+        if (dx == nullptr) {
+            return;
+        }
+        if (dx->shape() != x.shape()) {
+            dx->resize(x.shape());
+        }
+        dx->fill(T(0));
+        visit(x.shape(), s, [&](std::size_t plane, std::size_t o, auto r, auto c, T scale) {
+            T* image = dx->data() + plane * x.shape()[2] * x.shape()[3];
+            const T share = dy.data()[o] * scale;
+            for (std::size_t u = r.first; u < r.last; ++u) {
+                for (std::size_t v = c.first; v < c.last; ++v) {
+                    image[u * x.shape()[3] + v] += share;
+                }
+            }
+        });
+    }
+
+    /// None.
+    std::vector<parameter_view<T>> parameters() { return {}; }
+
+  private:
+    // Calls f(plane, output index, rows, columns, 1 / divisor) for every output.
+    template <class F>
+    void visit(const shape<N>& in, const shape<N>& s, F&& f) const {
+        const std::size_t h = in[2], w = in[3], oh = s[2], ow = s[3];
+        const T whole = T(1) / static_cast<T>(window_.window_size());
+        for (std::size_t plane = 0; plane < s[0] * s[1]; ++plane) {
+            for (std::size_t i = 0; i < oh; ++i) {
+                const auto r = window_.rows(i, h);
+                for (std::size_t j = 0; j < ow; ++j) {
+                    const auto c = window_.columns(j, w);
+                    const std::size_t inside = (r.last - r.first) * (c.last - c.first);
+                    const T scale =
+                        count_include_pad_ || inside == 0 ? whole : T(1) / static_cast<T>(inside);
+                    f(plane, (plane * oh + i) * ow + j, r, c, scale);
+                }
+            }
+        }
+    }
+
+    detail::pool_window window_;
+    bool count_include_pad_;
+};
+
+/// Global average pooling: `(batch, channels, H, W)` -> `(batch, channels)`, each channel's
+/// mean (see the global_avg_pool2d spec).
+/// @tparam T the scalar type. @tparam N the rank: 4 (another fails to compile with a sentence).
+/// @ingroup layers
+template <std::floating_point T = float, std::size_t N = 4>
+class global_avg_pool2d_layer {
+  public:
+    using value_type = T;                                         ///< The scalar type.
+    static constexpr std::size_t input_rank = N;                  ///< (batch, channels, H, W).
+    static constexpr std::size_t output_rank = 2;                 ///< (batch, channels).
+    using input_type = tensor<T, N>;                              ///< The input tensor type.
+    using output_type = tensor<T, 2>;                             ///< The output tensor type.
+    static constexpr std::string_view name = "global_avg_pool2d"; ///< The name in summaries.
+
+    /// The layer (it has no options).
+    explicit global_avg_pool2d_layer(global_avg_pool2d = {}) {
+        static_assert(N == 4, "xtnn: global_avg_pool2d takes rank 4 (batch, channels, height, "
+                              "width), and the layer before gives another rank");
+    }
+
+    /// `(batch, channels, H, W)` -> `(batch, channels)`.
+    /// @throws shape_error for an empty image (no values to average).
+    shape<2> output_shape(const shape<N>& input) const {
+        if (input[2] == 0 || input[3] == 0) {
+            throw shape_error("global_avg_pool2d::forward: the images are empty, there is "
+                              "nothing to average; got input " +
+                              format_shape(input));
+        }
+        return {input[0], input[1]};
+    }
+
+    /// Each channel's mean.
+    void forward(const input_type& x, output_type& y, mode = mode::inference) const {
+        detail::require_shape(output_shape(x.shape()), y.shape(), {name, "forward"},
+                              "output buffer shape mismatch");
+        const std::size_t area = x.shape()[2] * x.shape()[3];
+        const T* in = x.data();
+        for (std::size_t plane = 0; plane < y.size(); ++plane) {
+            T sum = 0;
+            for (std::size_t p = 0; p < area; ++p) {
+                sum += in[plane * area + p];
+            }
+            y.data()[plane] = sum / static_cast<T>(area);
+        }
+    }
+
+    /// dx: each dy spread evenly over its channel's image.
+    void backward(const input_type& x, const output_type& y, const output_type& dy,
+                  input_type* dx) const {
+        detail::require_shape(output_shape(x.shape()), y.shape(), {name, "backward"},
+                              "output shape mismatch");
+        detail::require_shape(y.shape(), dy.shape(), {name, "backward"},
+                              "output gradient shape mismatch");
+        if (dx == nullptr) {
+            return;
+        }
+        if (dx->shape() != x.shape()) {
+            dx->resize(x.shape());
+        }
+        const std::size_t area = x.shape()[2] * x.shape()[3];
+        T* d = dx->data();
+        for (std::size_t plane = 0; plane < dy.size(); ++plane) {
+            const T share = dy.data()[plane] / static_cast<T>(area);
+            std::fill(d + plane * area, d + (plane + 1) * area, share);
+        }
+    }
+
+    /// None.
+    std::vector<parameter_view<T>> parameters() { return {}; }
+};
+
+} // namespace xtnn
