@@ -216,8 +216,10 @@ class residual {
     input_type shortcut_gradient_; // the projection's input gradient
 };
 
+/// `xtnn::residual{block}` is a residual<Block> (y = x + f(x)).
 template <class Block>
 residual(Block) -> residual<Block>;
+/// `xtnn::residual{block, projection}` is a residual<Block, Projection>.
 template <class Block, class Projection>
 residual(Block, Projection) -> residual<Block, Projection>;
 

@@ -367,7 +367,7 @@ class sequential {
         std::vector<std::string> rows;
         std::size_t total = 0;
         const auto pad = [](std::string s, std::size_t width) {
-            s.resize(std::max(width, s.size()), ' ');
+            s.resize(std::max(width, s.size() + 1), ' '); // a space even after a long name
             return s;
         };
         std::size_t trainable = 0;
