@@ -15,10 +15,16 @@ long allocations_in(F&& f) {
     return xtnn::test::allocations_in(f).count;
 }
 
-// Runs training steps of `model` (784 inputs, 10 classes) on a batch of 32 with `opt`.
+// Runs training steps of `model` (784 inputs as (32, 784) or (32, 1, 28, 28), 10 classes) on
+// a batch of 32 with `opt`.
 template <class Model, class Optimizer>
 void check_training_step(Model& model, Optimizer opt) {
-    xtnn::tensor<float, 2> x(xtnn::shape<2>{32, 784});
+    typename Model::input_type x;
+    if constexpr (Model::input_rank == 4) {
+        x.resize(xtnn::shape<4>{32, 1, 28, 28});
+    } else {
+        x.resize(xtnn::shape<2>{32, 784});
+    }
     xtnn::random_engine rng(1);
     for (auto& v : x) {
         v = rng.uniform(0.0f, 1.0f);
@@ -90,6 +96,21 @@ TEST_CASE("allocation: batch norm and residual blocks allocate nothing once warm
         xtnn::residual{xtnn::sequential{xtnn::dense{64, 64}, xtnn::batch_norm1d{64}, xtnn::relu{}}},
         xtnn::residual{xtnn::sequential{xtnn::dense{64, 32}}, xtnn::dense{64, 32}},
         xtnn::dense{32, 10}};
+    check_training_step(model, xtnn::adam());
+}
+
+TEST_CASE("allocation: a convnet allocates nothing once warmed up", "[allocation]") {
+    xtnn::sequential model{
+        xtnn::conv2d{1, 8, 3},
+        xtnn::relu{},
+        xtnn::max_pool2d{2},
+        xtnn::conv2d<float>({.in_channels = 8, .out_channels = 8, .bias = false}),
+        xtnn::batch_norm2d{8},
+        xtnn::relu{},
+        xtnn::avg_pool2d{2},
+        xtnn::flatten{},
+        xtnn::dropout{0.5},
+        xtnn::dense{8 * 5 * 5, 10}};
     check_training_step(model, xtnn::adam());
 }
 
