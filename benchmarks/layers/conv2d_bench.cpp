@@ -1,0 +1,135 @@
+// conv2d forward and backward for the Keras convnet's two layers (1 -> 32 on 28x28, 32 -> 64 on
+// 13x13, both 3x3) and a ResNet stage's (64 -> 64, 3x3 "same" on 32x32), at batch 1, 32 and
+// 128, next to their sgemm ceilings: the same products (forward one, backward two) alone, on
+// the unfolded shapes, so each conv2d figure reads as a fraction of its products.
+// Run: OPENBLAS_NUM_THREADS=1 build/bench/benchmarks/xtnn_bench_conv2d
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+
+#include <benchmark/benchmark.h>
+
+#include <xtnn/core/blas.hpp>
+#include <xtnn/layers/conv2d.hpp>
+
+#include "support/fill.hpp"
+
+namespace {
+
+using xtnn::bench::filled;
+
+// batch, in and out channels, image side (square), padding (1: "same" for 3x3).
+struct dims {
+    std::size_t batch, in, out, side, padding;
+    explicit dims(const benchmark::State& state)
+        : batch(static_cast<std::size_t>(state.range(0))),
+          in(static_cast<std::size_t>(state.range(1))),
+          out(static_cast<std::size_t>(state.range(2))),
+          side(static_cast<std::size_t>(state.range(3))),
+          padding(static_cast<std::size_t>(state.range(4))) {}
+    std::size_t output_side() const { return side + 2 * padding - 2; }
+    std::size_t positions() const { return batch * output_side() * output_side(); }
+    std::size_t taps() const { return in * 9; }
+    double flops() const {
+        return 2.0 * static_cast<double>(out) * static_cast<double>(taps()) *
+               static_cast<double>(positions());
+    }
+    xtnn::conv2d<float> layer() const {
+        return xtnn::conv2d<float>(
+            {.in_channels = in, .out_channels = out, .kernel_size = 3, .padding = padding});
+    }
+    xtnn::tensor<float, 4> input() const {
+        const auto flat = filled(batch, in * side * side);
+        xtnn::tensor<float, 4> x(xtnn::shape<4>{batch, in, side, side});
+        std::copy(flat.begin(), flat.end(), x.begin());
+        return x;
+    }
+};
+
+void set_counters(benchmark::State& state, double flops_per_iteration, std::size_t batch) {
+    state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(batch));
+    state.counters["GFLOP/s"] = benchmark::Counter(flops_per_iteration * 1e-9,
+                                                   benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void conv2d_forward(benchmark::State& state) {
+    const dims d(state);
+    auto layer = d.layer();
+    const auto x = d.input();
+    xtnn::tensor<float, 4> y(layer.output_shape(x.shape()));
+    for (auto _ : state) {
+        layer.forward(x, y);
+        benchmark::DoNotOptimize(y.data());
+        benchmark::ClobberMemory();
+    }
+    set_counters(state, d.flops(), d.batch);
+}
+
+// The weight gradient and the input gradient: two products, and col2im.
+void conv2d_backward(benchmark::State& state) {
+    const dims d(state);
+    auto layer = d.layer();
+    const auto x = d.input();
+    xtnn::tensor<float, 4> y(layer.output_shape(x.shape()));
+    layer.forward(x, y);
+    xtnn::tensor<float, 4> dy(y.shape());
+    const auto flat = filled(1, dy.size());
+    std::copy(flat.begin(), flat.end(), dy.begin());
+    xtnn::tensor<float, 4> dx(x.shape());
+    for (auto _ : state) {
+        layer.backward(x, y, dy, &dx);
+        benchmark::DoNotOptimize(dx.data());
+        benchmark::ClobberMemory();
+    }
+    set_counters(state, 2 * d.flops(), d.batch);
+}
+
+// The ceilings: (out, taps) · (taps, positions), then its two backward products, alone.
+void sgemm_forward_ceiling(benchmark::State& state) {
+    const dims d(state);
+    const auto w = filled(d.out, d.taps());
+    const auto columns = filled(d.taps(), d.positions());
+    xtnn::tensor<float, 2> y(xtnn::shape<2>{d.out, d.positions()});
+    for (auto _ : state) {
+        xtnn::gemm(w, columns, y);
+        benchmark::DoNotOptimize(y.data());
+        benchmark::ClobberMemory();
+    }
+    set_counters(state, d.flops(), d.batch);
+}
+
+void sgemm_backward_ceiling(benchmark::State& state) {
+    const dims d(state);
+    const auto w = filled(d.out, d.taps());
+    const auto columns = filled(d.taps(), d.positions());
+    const auto dy = filled(d.out, d.positions());
+    xtnn::tensor<float, 2> dw(w.shape());
+    xtnn::tensor<float, 2> dcolumns(columns.shape());
+    for (auto _ : state) {
+        xtnn::gemm(dy, columns, dw, {.transpose_b = true});
+        xtnn::gemm(w, dy, dcolumns, {.transpose_a = true});
+        benchmark::DoNotOptimize(dcolumns.data());
+        benchmark::ClobberMemory();
+    }
+    set_counters(state, 2 * d.flops(), d.batch);
+}
+
+void shapes(benchmark::internal::Benchmark* b) {
+    b->ArgNames({"batch", "in", "out", "side", "padding"});
+    for (std::int64_t batch : {1, 32, 128}) {
+        b->Args({batch, 1, 32, 28, 0});  // the Keras convnet's first layer
+        b->Args({batch, 32, 64, 13, 0}); // its second, after a 2x2 pooling
+        if (batch <= 32) {
+            // A ResNet stage. At batch 128 its unfolded input alone is 302 MB (whole-batch
+            // im2col): not measured until the layer unfolds in chunks.
+            b->Args({batch, 64, 64, 32, 1});
+        }
+    }
+}
+
+} // namespace
+
+BENCHMARK(conv2d_forward)->Apply(shapes);
+BENCHMARK(sgemm_forward_ceiling)->Apply(shapes);
+BENCHMARK(conv2d_backward)->Apply(shapes);
+BENCHMARK(sgemm_backward_ceiling)->Apply(shapes);
