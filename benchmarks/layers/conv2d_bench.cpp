@@ -12,11 +12,13 @@
 #include <xtnn/core/blas.hpp>
 #include <xtnn/layers/conv2d.hpp>
 
+#include "support/counters.hpp"
 #include "support/fill.hpp"
 
 namespace {
 
 using xtnn::bench::filled;
+using xtnn::bench::set_counters;
 
 // batch, in and out channels, image side (square), padding (1: "same" for 3x3).
 struct dims {
@@ -45,12 +47,6 @@ struct dims {
         return x;
     }
 };
-
-void set_counters(benchmark::State& state, double flops_per_iteration, std::size_t batch) {
-    state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(batch));
-    state.counters["GFLOP/s"] = benchmark::Counter(flops_per_iteration * 1e-9,
-                                                   benchmark::Counter::kIsIterationInvariantRate);
-}
 
 void conv2d_forward(benchmark::State& state) {
     const dims d(state);

@@ -9,11 +9,13 @@
 #include <xtnn/core/blas.hpp>
 #include <xtnn/layers/dense.hpp>
 
+#include "support/counters.hpp"
 #include "support/fill.hpp"
 
 namespace {
 
 using xtnn::bench::filled;
+using xtnn::bench::set_counters;
 
 struct dims {
     std::size_t batch, in, out;
@@ -23,12 +25,6 @@ struct dims {
           out(static_cast<std::size_t>(state.range(2))) {}
     double flops() const { return 2.0 * static_cast<double>(batch * in * out); }
 };
-
-void set_counters(benchmark::State& state, double flops_per_iteration, std::size_t batch) {
-    state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(batch));
-    state.counters["GFLOP/s"] = benchmark::Counter(flops_per_iteration * 1e-9,
-                                                   benchmark::Counter::kIsIterationInvariantRate);
-}
 
 void dense_forward(benchmark::State& state) {
     const dims d(state);
