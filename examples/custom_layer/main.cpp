@@ -33,13 +33,8 @@ static_assert(xtnn::check_activation<silu>());
 // A learned per-feature scale and shift: y[b, j] = x[b, j] * gamma[j] + beta[j].
 // Backward: dgamma[j] = Σ_b dy[b, j] x[b, j], dbeta[j] = Σ_b dy[b, j], dx = dy * gamma.
 template <std::floating_point T = float>
-class scale_shift {
+class scale_shift : public xtnn::layer_base<scale_shift<T>, T, 2, 2> {
   public:
-    using value_type = T;
-    static constexpr std::size_t input_rank = 2;
-    static constexpr std::size_t output_rank = 2;
-    using input_type = xtnn::tensor<T, 2>;
-    using output_type = xtnn::tensor<T, 2>;
     static constexpr std::string_view name = "scale_shift";
 
     explicit scale_shift(std::size_t features)
@@ -53,30 +48,6 @@ class scale_shift {
                 std::to_string(gamma_.size()) + "), got " + xtnn::format_shape(in));
         }
         return in;
-    }
-
-    void forward(const input_type& x, output_type& y, xtnn::mode = xtnn::mode::inference) const {
-        const std::size_t n = gamma_.size();
-        for (std::size_t b = 0; b < x.shape()[0]; ++b) {
-            for (std::size_t j = 0; j < n; ++j) {
-                y(b, j) = x(b, j) * gamma_(j) + beta_(j);
-            }
-        }
-    }
-
-    void backward(const input_type& x, const output_type&, const output_type& dy, input_type* dx) {
-        const std::size_t n = gamma_.size();
-        dgamma_.fill(T(0));
-        dbeta_.fill(T(0));
-        for (std::size_t b = 0; b < x.shape()[0]; ++b) {
-            for (std::size_t j = 0; j < n; ++j) {
-                dgamma_(j) += dy(b, j) * x(b, j);
-                dbeta_(j) += dy(b, j);
-                if (dx != nullptr) {
-                    (*dx)(b, j) = dy(b, j) * gamma_(j);
-                }
-            }
-        }
     }
 
     std::vector<xtnn::parameter_view<T>> parameters() {
@@ -93,6 +64,35 @@ class scale_shift {
     xtnn::tensor<T, 1>& gamma() { return gamma_; }
 
   private:
+    friend xtnn::layer_access;
+
+    // The shapes are checked: y has output_shape(x.shape()).
+    void compute_forward(const xtnn::tensor<T, 2>& x, xtnn::tensor<T, 2>& y, xtnn::mode) const {
+        const std::size_t n = gamma_.size();
+        for (std::size_t b = 0; b < x.shape()[0]; ++b) {
+            for (std::size_t j = 0; j < n; ++j) {
+                y(b, j) = x(b, j) * gamma_(j) + beta_(j);
+            }
+        }
+    }
+
+    // dy has y's shape, and *dx (when dx is not null) x's.
+    void compute_backward(const xtnn::tensor<T, 2>& x, const xtnn::tensor<T, 2>&,
+                          const xtnn::tensor<T, 2>& dy, xtnn::tensor<T, 2>* dx) {
+        const std::size_t n = gamma_.size();
+        dgamma_.fill(T(0));
+        dbeta_.fill(T(0));
+        for (std::size_t b = 0; b < x.shape()[0]; ++b) {
+            for (std::size_t j = 0; j < n; ++j) {
+                dgamma_(j) += dy(b, j) * x(b, j);
+                dbeta_(j) += dy(b, j);
+                if (dx != nullptr) {
+                    (*dx)(b, j) = dy(b, j) * gamma_(j);
+                }
+            }
+        }
+    }
+
     xtnn::tensor<T, 1> gamma_, beta_, dgamma_, dbeta_;
 };
 static_assert(xtnn::check_layer<scale_shift<float>>());

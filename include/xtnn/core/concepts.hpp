@@ -100,6 +100,10 @@ concept has_name = requires {
 /// - `static constexpr std::string_view name`;
 /// - optionally `buffers() -> std::vector<buffer_view<value_type>>`: state that is not
 ///   trained (batch norm's running statistics), saved and restored with the parameters.
+///
+/// xtnn::layer_base provides the types, forward and backward (with their shape checks) for a
+/// layer that writes its maths as `compute_forward` and `compute_backward`: every built-in
+/// layer does, and sequential then checks shapes once per input shape, not at every step.
 /// @ingroup concepts
 template <class L>
 concept layer =

@@ -9,6 +9,7 @@
 
 #include <xtnn/core/concepts.hpp>
 #include <xtnn/core/errors.hpp>
+#include <xtnn/core/layer_base.hpp>
 #include <xtnn/core/parameter.hpp>
 #include <xtnn/core/tensor.hpp>
 #include <xtnn/detail/simd.hpp>
@@ -51,13 +52,8 @@ concept simd_activation =
 /// @endcode
 /// @ingroup layers
 template <activation A, std::floating_point T = float, std::size_t N = 2>
-class activation_layer {
+class activation_layer : public layer_base<activation_layer<A, T, N>, T, N, N> {
   public:
-    using value_type = T;                             ///< The scalar type.
-    static constexpr std::size_t input_rank = N;      ///< Same rank in and out.
-    static constexpr std::size_t output_rank = N;     ///< Same rank in and out.
-    using input_type = tensor<T, N>;                  ///< The input tensor type.
-    using output_type = tensor<T, N>;                 ///< The output tensor type.
     static constexpr std::string_view name = A::name; ///< The activation's name.
 
     /// Wraps `a` (its options, e.g. a leaky slope, are kept).
@@ -69,10 +65,14 @@ class activation_layer {
     /// The output has the input's shape.
     shape<N> output_shape(const shape<N>& input) const { return input; }
 
+    /// None.
+    std::vector<parameter_view<T>> parameters() { return {}; }
+
+  private:
+    friend layer_access;
+
     /// `y[i] = value(x[i])`.
-    void forward(const input_type& x, output_type& y, mode = mode::inference) const {
-        detail::require_shape(x.shape(), y.shape(), {name, "forward"},
-                              "output buffer shape mismatch");
+    void compute_forward(const tensor<T, N>& x, tensor<T, N>& y, mode) const {
         const T* in = x.data();
         T* out = y.data();
         const std::size_t n = x.size();
@@ -87,16 +87,10 @@ class activation_layer {
     }
 
     /// `dx[i] = dy[i] · derivative(x[i], y[i])` when `dx` is not null.
-    void backward(const input_type& x, const output_type& y, const output_type& dy,
-                  input_type* dx) const {
-        const detail::location where{name, "backward"};
-        detail::require_shape(x.shape(), y.shape(), where, "output shape mismatch");
-        detail::require_shape(y.shape(), dy.shape(), where, "output gradient shape mismatch");
+    void compute_backward(const tensor<T, N>& x, const tensor<T, N>& y, const tensor<T, N>& dy,
+                          tensor<T, N>* dx) const {
         if (dx == nullptr) {
             return;
-        }
-        if (dx->shape() != x.shape()) {
-            dx->resize(x.shape());
         }
         const T* in = x.data();
         const T* out = y.data();
@@ -117,10 +111,6 @@ class activation_layer {
         }
     }
 
-    /// None.
-    std::vector<parameter_view<T>> parameters() { return {}; }
-
-  private:
     A activation_;
 };
 

@@ -16,6 +16,7 @@
 
 #include <xtnn/core/concepts.hpp>
 #include <xtnn/core/errors.hpp>
+#include <xtnn/core/layer_base.hpp>
 #include <xtnn/core/parameter.hpp>
 #include <xtnn/core/random.hpp>
 #include <xtnn/core/tensor.hpp>
@@ -80,15 +81,10 @@ struct batch_norm2d {
 /// @endcode
 /// @ingroup layers
 template <std::floating_point T = float, std::size_t N = 2>
-class batch_norm_layer {
+class batch_norm_layer : public layer_base<batch_norm_layer<T, N>, T, N, N> {
     static_assert(N >= 2 && N <= 4, "xtnn: batch norm takes rank 2, 3 or 4");
 
   public:
-    using value_type = T;                         ///< The scalar type.
-    static constexpr std::size_t input_rank = N;  ///< Same rank in and out.
-    static constexpr std::size_t output_rank = N; ///< Same rank in and out.
-    using input_type = tensor<T, N>;              ///< The input tensor type.
-    using output_type = tensor<T, N>;             ///< The output tensor type.
     /// The name in summaries and messages.
     static constexpr std::string_view name = N == 4 ? "batch_norm2d" : "batch_norm1d";
 
@@ -159,12 +155,32 @@ class batch_norm_layer {
         return input;
     }
 
+    /// "weight" and "bias" with `affine`, else none.
+    std::vector<parameter_view<T>> parameters() {
+        if (!affine_) {
+            return {};
+        }
+        return {{"weight", span_of(weight_), span_of(weight_grad_), {channels_}},
+                {"bias", span_of(bias_), span_of(bias_grad_), {channels_}}};
+    }
+
+    /// "running_mean", "running_var" and "num_batches_tracked" with `track_running_stats`.
+    std::vector<buffer_view<T>> buffers() {
+        if (!tracking_) {
+            return {};
+        }
+        return {{"running_mean", span_of(running_mean_), {channels_}},
+                {"running_var", span_of(running_var_), {channels_}},
+                {"num_batches_tracked", std::span<std::int64_t>(count_.data(), 1), {}}};
+    }
+
+  private:
+    friend layer_access;
+
     /// Normalizes each channel: with the batch's statistics in training (updating the running
     /// estimates), with the running estimates in inference.
     /// @throws shape_error in training when a channel has a single value (as PyTorch).
-    void forward(const input_type& x, output_type& y, mode m = mode::inference) {
-        detail::require_shape(output_shape(x.shape()), y.shape(), {name, "forward"},
-                              "output buffer shape mismatch");
+    void compute_forward(const tensor<T, N>& x, tensor<T, N>& y, mode m) {
         const std::size_t batch = x.shape()[0];
         const std::size_t inner = x.size() / std::max<std::size_t>(batch * channels_, 1);
         const std::size_t per_channel = batch * inner;
@@ -205,14 +221,8 @@ class batch_norm_layer {
 
     /// Writes dγ, dβ and, when `dx` is not null, dx: through the batch statistics after a
     /// training forward, through the running estimates after an inference forward.
-    void backward(const input_type& x, const output_type& y, const output_type& dy,
-                  input_type* dx) {
-        detail::require_shape(x.shape(), y.shape(), {name, "backward"}, "output shape mismatch");
-        detail::require_shape(y.shape(), dy.shape(), {name, "backward"},
-                              "output gradient shape mismatch");
-        if (dx != nullptr && dx->shape() != x.shape()) {
-            dx->resize(x.shape());
-        }
+    void compute_backward(const tensor<T, N>& x, const tensor<T, N>&, const tensor<T, N>& dy,
+                          tensor<T, N>* dx) {
         const std::size_t batch = x.shape()[0];
         const std::size_t inner = x.size() / std::max<std::size_t>(batch * channels_, 1);
         const double m = static_cast<double>(batch * inner);
@@ -263,26 +273,6 @@ class batch_norm_layer {
         }
     }
 
-    /// "weight" and "bias" with `affine`, else none.
-    std::vector<parameter_view<T>> parameters() {
-        if (!affine_) {
-            return {};
-        }
-        return {{"weight", span_of(weight_), span_of(weight_grad_), {channels_}},
-                {"bias", span_of(bias_), span_of(bias_grad_), {channels_}}};
-    }
-
-    /// "running_mean", "running_var" and "num_batches_tracked" with `track_running_stats`.
-    std::vector<buffer_view<T>> buffers() {
-        if (!tracking_) {
-            return {};
-        }
-        return {{"running_mean", span_of(running_mean_), {channels_}},
-                {"running_var", span_of(running_var_), {channels_}},
-                {"num_batches_tracked", std::span<std::int64_t>(count_.data(), 1), {}}};
-    }
-
-  private:
     template <class U>
     static std::span<U> span_of(tensor<U, 1>& t) {
         return std::span<U>(t.data(), t.size());
@@ -300,7 +290,7 @@ class batch_norm_layer {
 
     // The batch's mean and 1/√(σ² + ε) per channel, two passes (mean, then centred squares);
     // each contiguous run is summed in T, the runs in double.
-    void measure(const input_type& x, std::size_t batch, std::size_t inner) {
+    void measure(const tensor<T, N>& x, std::size_t batch, std::size_t inner) {
         const T* in = x.data();
         const double m = static_cast<double>(batch * inner);
         for (std::size_t c = 0; c < channels_; ++c) {

@@ -17,6 +17,7 @@
 #include <xtnn/core/blas.hpp>
 #include <xtnn/core/concepts.hpp>
 #include <xtnn/core/errors.hpp>
+#include <xtnn/core/layer_base.hpp>
 #include <xtnn/core/parameter.hpp>
 #include <xtnn/core/random.hpp>
 #include <xtnn/core/tensor.hpp>
@@ -126,13 +127,8 @@ struct conv2d_options {
 /// @endcode
 /// @ingroup layers
 template <std::floating_point T = float>
-class conv2d {
+class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
   public:
-    using value_type = T;                              ///< The scalar type.
-    static constexpr std::size_t input_rank = 4;       ///< (batch, channels, height, width).
-    static constexpr std::size_t output_rank = 4;      ///< (batch, filters, height, width).
-    using input_type = tensor<T, 4>;                   ///< The input tensor type.
-    using output_type = tensor<T, 4>;                  ///< The output tensor type.
     static constexpr std::string_view name = "conv2d"; ///< The name in summaries.
 
     /// `in_channels` -> `out_channels` with a square `kernel` (stride 1, no padding).
@@ -228,10 +224,30 @@ class conv2d {
                 (padded_w - span_w) / o.stride.width + 1};
     }
 
+    /// "weight" `(out_channels, in_channels, kh, kw)` and, with a bias, "bias".
+    std::vector<parameter_view<T>> parameters() {
+        const auto& o = options_;
+        std::vector<parameter_view<T>> views;
+        views.push_back(
+            {"weight",
+             std::span<T>(weight_.data(), weight_.size()),
+             std::span<T>(weight_grad_.data(), weight_grad_.size()),
+             {o.out_channels, o.in_channels, o.kernel_size.height, o.kernel_size.width}});
+        if (o.bias) {
+            views.push_back({"bias",
+                             std::span<T>(bias_.data(), bias_.size()),
+                             std::span<T>(bias_grad_.data(), bias_grad_.size()),
+                             {o.out_channels}});
+        }
+        return views;
+    }
+
+  private:
+    friend layer_access;
+
     /// The convolution of x into `y`, which must have output_shape(x.shape()).
-    void forward(const input_type& x, output_type& y, mode = mode::inference) {
-        const shape<4> s = output_shape(x.shape());
-        detail::require_shape(s, y.shape(), {name, "forward"}, "output buffer shape mismatch");
+    void compute_forward(const tensor<T, 4>& x, tensor<T, 4>& y, mode) {
+        const shape<4> s = y.shape();
         size_buffers(x.shape(), s);
         const std::size_t n = s[0], filters = s[1], positions = s[2] * s[3];
         if (n == 0 || positions == 0) {
@@ -257,17 +273,12 @@ class conv2d {
     }
 
     /// Writes dW, db and, when `dx` is not null, dx (col2im of Wᵀ dy).
-    void backward(const input_type& x, const output_type& y, const output_type& dy,
-                  input_type* dx) {
-        const shape<4> s = output_shape(x.shape());
-        detail::require_shape(s, y.shape(), {name, "backward"}, "output shape mismatch");
-        detail::require_shape(s, dy.shape(), {name, "backward"}, "output gradient shape mismatch");
+    void compute_backward(const tensor<T, 4>& x, const tensor<T, 4>&, const tensor<T, 4>& dy,
+                          tensor<T, 4>* dx) {
+        const shape<4> s = dy.shape();
         if (columns_.shape() != columns_shape(x.shape(), s)) {
             throw std::logic_error("conv2d::backward: no forward ran for input shape " +
                                    format_shape(x.shape()));
-        }
-        if (dx != nullptr && dx->shape() != x.shape()) {
-            dx->resize(x.shape());
         }
         const std::size_t n = s[0], filters = s[1], positions = s[2] * s[3];
         const std::size_t k = weight_.size() / filters, cols = n * positions;
@@ -312,25 +323,6 @@ class conv2d {
         fold(*dx, s);
     }
 
-    /// "weight" `(out_channels, in_channels, kh, kw)` and, with a bias, "bias".
-    std::vector<parameter_view<T>> parameters() {
-        const auto& o = options_;
-        std::vector<parameter_view<T>> views;
-        views.push_back(
-            {"weight",
-             std::span<T>(weight_.data(), weight_.size()),
-             std::span<T>(weight_grad_.data(), weight_grad_.size()),
-             {o.out_channels, o.in_channels, o.kernel_size.height, o.kernel_size.width}});
-        if (o.bias) {
-            views.push_back({"bias",
-                             std::span<T>(bias_.data(), bias_.size()),
-                             std::span<T>(bias_grad_.data(), bias_grad_.size()),
-                             {o.out_channels}});
-        }
-        return views;
-    }
-
-  private:
     shape<2> columns_shape(const shape<4>& in, const shape<4>& out) const {
         return {in[1] * options_.kernel_size.height * options_.kernel_size.width,
                 out[0] * out[2] * out[3]};
@@ -365,7 +357,7 @@ class conv2d {
     }
 
     // im2col: row (c, u, v) of columns_, column (b, i, j) = x[b, c, i·sh - pt + u·dh, …].
-    void unfold(const input_type& x, const shape<4>& s) {
+    void unfold(const tensor<T, 4>& x, const shape<4>& s) {
         const auto& o = options_;
         const std::size_t n = s[0], oh = s[2], ow = s[3];
         const std::size_t channels = x.shape()[1], h = x.shape()[2], w = x.shape()[3];
@@ -410,7 +402,7 @@ class conv2d {
     }
 
     // col2im: dx = Σ over the taps of column_gradient_ placed back where unfold read them.
-    void fold(input_type& dx, const shape<4>& s) const {
+    void fold(tensor<T, 4>& dx, const shape<4>& s) const {
         const auto& o = options_;
         const std::size_t n = s[0], oh = s[2], ow = s[3];
         const std::size_t channels = dx.shape()[1], h = dx.shape()[2], w = dx.shape()[3];

@@ -13,6 +13,7 @@
 
 #include <xtnn/core/blas.hpp>
 #include <xtnn/core/errors.hpp>
+#include <xtnn/core/layer_base.hpp>
 #include <xtnn/core/parameter.hpp>
 #include <xtnn/core/random.hpp>
 #include <xtnn/core/tensor.hpp>
@@ -55,13 +56,8 @@ struct dense_options {
 /// @endcode
 /// @ingroup layers
 template <std::floating_point T = float>
-class dense {
+class dense : public layer_base<dense<T>, T, 2, 2> {
   public:
-    using value_type = T;                             ///< The scalar type.
-    static constexpr std::size_t input_rank = 2;      ///< (batch, in).
-    static constexpr std::size_t output_rank = 2;     ///< (batch, out).
-    using input_type = tensor<T, 2>;                  ///< The input tensor type.
-    using output_type = tensor<T, 2>;                 ///< The output tensor type.
     static constexpr std::string_view name = "dense"; ///< The layer's name in summaries.
 
     /// A layer with `in` inputs and `out` outputs, a bias and the default initializers.
@@ -115,56 +111,12 @@ class dense {
     /// `(batch, in)` -> `(batch, out)`.
     /// @throws shape_error if the feature extent is not `in`.
     shape<2> output_shape(const shape<2>& input) const {
-        return checked_output_shape(input, "dense::forward");
-    }
-
-    /// `y = x Wᵀ + b` into `y`, which must be `(batch, out)`.
-    void forward(const input_type& x, output_type& y, mode = mode::inference) const {
-        check_output(x, y, "dense::forward");
-        if (!options_.bias) {
-            gemm(x, weight_, y, {.transpose_b = true});
-            return;
+        if (input[1] != options_.in) {
+            throw shape_error(detail::mismatch_message(
+                "dense::forward", "input shape mismatch",
+                "(batch, " + std::to_string(options_.in) + ")", format_shape(input)));
         }
-        // The bias goes in first and the product accumulates onto it: one pass over y fewer
-        // than clearing y, multiplying, then adding the bias.
-        const std::size_t rows = y.shape()[0];
-        const std::size_t cols = options_.out;
-        T* out = y.data();
-        for (std::size_t r = 0; r < rows; ++r) {
-            std::copy_n(bias_.data(), cols, out + r * cols);
-        }
-        gemm(x, weight_, y, {.transpose_b = true, .beta = 1.0});
-    }
-
-    /// Writes dW = dyᵀ x, db = Σ_batch dy and, if `dx` is not null, dx = dy W.
-    void backward(const input_type& x, const output_type& y, const output_type& dy,
-                  input_type* dx) {
-        check_output(x, y, "dense::backward");
-        if (dy.shape() != y.shape()) {
-            throw shape_error(
-                detail::mismatch_message("dense::backward", "output gradient shape mismatch",
-                                         format_shape(y.shape()), format_shape(dy.shape())));
-        }
-        if (dx != nullptr) {
-            if (dx->shape() != x.shape()) {
-                dx->resize(x.shape());
-            }
-            gemm(dy, weight_, *dx);
-        }
-        gemm(dy, x, weight_grad_, {.transpose_a = true});
-        if (options_.bias) {
-            const std::size_t rows = dy.shape()[0];
-            const std::size_t cols = options_.out;
-            T* db = bias_grad_.data();
-            const T* g = dy.data();
-            std::fill(db, db + cols, T(0));
-            for (std::size_t r = 0; r < rows; ++r) {
-                const T* row = g + r * cols;
-                for (std::size_t c = 0; c < cols; ++c) {
-                    db[c] += row[c];
-                }
-            }
-        }
+        return {input[0], options_.out};
     }
 
     /// "weight" `(out, in)` and, with a bias, "bias" `(out)`.
@@ -184,21 +136,44 @@ class dense {
     }
 
   private:
-    shape<2> checked_output_shape(const shape<2>& input, const char* where) const {
-        if (input[1] != options_.in) {
-            throw shape_error(detail::mismatch_message(
-                where, "input shape mismatch", "(batch, " + std::to_string(options_.in) + ")",
-                format_shape(input)));
+    friend layer_access;
+
+    /// `y = x Wᵀ + b`.
+    void compute_forward(const tensor<T, 2>& x, tensor<T, 2>& y, mode) const {
+        if (!options_.bias) {
+            gemm(x, weight_, y, {.transpose_b = true});
+            return;
         }
-        return {input[0], options_.out};
+        // The bias goes in first and the product accumulates onto it: one pass over y fewer
+        // than clearing y, multiplying, then adding the bias.
+        const std::size_t rows = y.shape()[0];
+        const std::size_t cols = options_.out;
+        T* out = y.data();
+        for (std::size_t r = 0; r < rows; ++r) {
+            std::copy_n(bias_.data(), cols, out + r * cols);
+        }
+        gemm(x, weight_, y, {.transpose_b = true, .beta = 1.0});
     }
 
-    void check_output(const input_type& x, const output_type& y, const char* where) const {
-        const shape<2> expected = checked_output_shape(x.shape(), where);
-        if (y.shape() != expected) {
-            throw shape_error(detail::mismatch_message(where, "output buffer shape mismatch",
-                                                       format_shape(expected),
-                                                       format_shape(y.shape())));
+    /// Writes dW = dyᵀ x, db = Σ_batch dy and, if `dx` is not null, dx = dy W.
+    void compute_backward(const tensor<T, 2>& x, const tensor<T, 2>&, const tensor<T, 2>& dy,
+                          tensor<T, 2>* dx) {
+        if (dx != nullptr) {
+            gemm(dy, weight_, *dx);
+        }
+        gemm(dy, x, weight_grad_, {.transpose_a = true});
+        if (options_.bias) {
+            const std::size_t rows = dy.shape()[0];
+            const std::size_t cols = options_.out;
+            T* db = bias_grad_.data();
+            const T* g = dy.data();
+            std::fill(db, db + cols, T(0));
+            for (std::size_t r = 0; r < rows; ++r) {
+                const T* row = g + r * cols;
+                for (std::size_t c = 0; c < cols; ++c) {
+                    db[c] += row[c];
+                }
+            }
         }
     }
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include <xtnn/core/errors.hpp>
+#include <xtnn/core/layer_base.hpp>
 #include <xtnn/core/parameter.hpp>
 #include <xtnn/core/random.hpp>
 #include <xtnn/core/tensor.hpp>
@@ -50,13 +51,8 @@ struct dropout {
 /// @endcode
 /// @ingroup layers
 template <std::floating_point T = float, std::size_t N = 2>
-class dropout_layer {
+class dropout_layer : public layer_base<dropout_layer<T, N>, T, N, N> {
   public:
-    using value_type = T;                               ///< The scalar type.
-    static constexpr std::size_t input_rank = N;        ///< Same rank in and out.
-    static constexpr std::size_t output_rank = N;       ///< Same rank in and out.
-    using input_type = tensor<T, N>;                    ///< The input tensor type.
-    using output_type = tensor<T, N>;                   ///< The output tensor type.
     static constexpr std::string_view name = "dropout"; ///< The name in summaries.
 
     /// A dropout layer with the spec's rate and seed.
@@ -77,10 +73,14 @@ class dropout_layer {
     /// The output has the input's shape.
     shape<N> output_shape(const shape<N>& input) const { return input; }
 
+    /// None.
+    std::vector<parameter_view<T>> parameters() { return {}; }
+
+  private:
+    friend layer_access;
+
     /// Training: `y = x ⊙ mask` with a fresh mask; inference: `y = x`.
-    void forward(const input_type& x, output_type& y, mode m = mode::inference) {
-        detail::require_shape(x.shape(), y.shape(), {name, "forward"},
-                              "output buffer shape mismatch");
+    void compute_forward(const tensor<T, N>& x, tensor<T, N>& y, mode m) {
         const std::size_t n = x.size();
         const T* in = x.data();
         T* out = y.data();
@@ -110,16 +110,10 @@ class dropout_layer {
 
     /// `dx = dy ⊙ mask` of the last training forward (`dx = dy` after an inference forward).
     /// @throws std::logic_error if no forward ran for this shape.
-    void backward(const input_type& x, const output_type& y, const output_type& dy,
-                  input_type* dx) const {
-        detail::require_shape(x.shape(), y.shape(), {name, "backward"}, "output shape mismatch");
-        detail::require_shape(y.shape(), dy.shape(), {name, "backward"},
-                              "output gradient shape mismatch");
+    void compute_backward(const tensor<T, N>& x, const tensor<T, N>&, const tensor<T, N>& dy,
+                          tensor<T, N>* dx) const {
         if (dx == nullptr) {
             return;
-        }
-        if (dx->shape() != x.shape()) {
-            dx->resize(x.shape());
         }
         const std::size_t n = x.size();
         const T* g = dy.data();
@@ -138,10 +132,6 @@ class dropout_layer {
         }
     }
 
-    /// None.
-    std::vector<parameter_view<T>> parameters() { return {}; }
-
-  private:
     double rate_;
     std::uint64_t threshold_ = 0;
     T scale_ = 1;

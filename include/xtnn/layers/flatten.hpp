@@ -9,6 +9,7 @@
 #include <vector>
 
 #include <xtnn/core/errors.hpp>
+#include <xtnn/core/layer_base.hpp>
 #include <xtnn/core/parameter.hpp>
 #include <xtnn/core/tensor.hpp>
 
@@ -25,15 +26,10 @@ namespace xtnn {
 /// @endcode
 /// @ingroup layers
 template <std::floating_point T = float, std::size_t N = 4>
-class flatten_layer {
+class flatten_layer : public layer_base<flatten_layer<T, N>, T, N, 2> {
     static_assert(N >= 2, "xtnn: flatten needs an input of rank >= 2 (batch first)");
 
   public:
-    using value_type = T;                               ///< The scalar type.
-    static constexpr std::size_t input_rank = N;        ///< (batch, d1, …).
-    static constexpr std::size_t output_rank = 2;       ///< (batch, features).
-    using input_type = tensor<T, N>;                    ///< The input tensor type.
-    using output_type = tensor<T, 2>;                   ///< The output tensor type.
     static constexpr std::string_view name = "flatten"; ///< The name in summaries.
 
     /// `(batch, d1, …, dk)` -> `(batch, d1·…·dk)`.
@@ -45,31 +41,25 @@ class flatten_layer {
         return {input[0], features};
     }
 
+    /// None.
+    std::vector<parameter_view<T>> parameters() { return {}; }
+
+  private:
+    friend layer_access;
+
     /// Copies x into y row by row (same memory order).
-    void forward(const input_type& x, output_type& y, mode = mode::inference) const {
-        detail::require_shape(output_shape(x.shape()), y.shape(), {name, "forward"},
-                              "output buffer shape mismatch");
+    void compute_forward(const tensor<T, N>& x, tensor<T, 2>& y, mode) const {
         std::copy(x.data(), x.data() + x.size(), y.data());
     }
 
     /// Copies dy back into dx's shape when `dx` is not null.
-    void backward(const input_type& x, const output_type& y, const output_type& dy,
-                  input_type* dx) const {
-        detail::require_shape(output_shape(x.shape()), y.shape(), {name, "backward"},
-                              "output shape mismatch");
-        detail::require_shape(y.shape(), dy.shape(), {name, "backward"},
-                              "output gradient shape mismatch");
+    void compute_backward(const tensor<T, N>&, const tensor<T, 2>&, const tensor<T, 2>& dy,
+                          tensor<T, N>* dx) const {
         if (dx == nullptr) {
             return;
         }
-        if (dx->shape() != x.shape()) {
-            dx->resize(x.shape());
-        }
         std::copy(dy.data(), dy.data() + dy.size(), dx->data());
     }
-
-    /// None.
-    std::vector<parameter_view<T>> parameters() { return {}; }
 };
 
 /// The flatten spec for sequential: becomes a flatten_layer of the previous layer's type.

@@ -15,6 +15,7 @@
 
 #include <xtnn/core/concepts.hpp>
 #include <xtnn/core/errors.hpp>
+#include <xtnn/core/layer_base.hpp>
 #include <xtnn/core/parameter.hpp>
 #include <xtnn/core/tensor.hpp>
 #include <xtnn/layers/conv2d.hpp>
@@ -149,13 +150,8 @@ class pool_window {
 /// @tparam T the scalar type. @tparam N the rank: 4 (another fails to compile with a sentence).
 /// @ingroup layers
 template <std::floating_point T = float, std::size_t N = 4>
-class max_pool2d_layer {
+class max_pool2d_layer : public layer_base<max_pool2d_layer<T, N>, T, N, N> {
   public:
-    using value_type = T;                                  ///< The scalar type.
-    static constexpr std::size_t input_rank = N;           ///< (batch, channels, H, W).
-    static constexpr std::size_t output_rank = N;          ///< (batch, channels, OH, OW).
-    using input_type = tensor<T, N>;                       ///< The input tensor type.
-    using output_type = tensor<T, N>;                      ///< The output tensor type.
     static constexpr std::string_view name = "max_pool2d"; ///< The name in summaries.
 
     /// A layer with the spec's window.
@@ -168,10 +164,15 @@ class max_pool2d_layer {
     /// `(batch, channels, H, W)` -> `(batch, channels, OH, OW)`.
     shape<N> output_shape(const shape<N>& input) const { return window_.output_shape(input); }
 
+    /// None.
+    std::vector<parameter_view<T>> parameters() { return {}; }
+
+  private:
+    friend layer_access;
+
     /// The maximum of each window; remembers where it was for backward.
-    void forward(const input_type& x, output_type& y, mode = mode::inference) {
-        const shape<N> s = output_shape(x.shape());
-        detail::require_shape(s, y.shape(), {name, "forward"}, "output buffer shape mismatch");
+    void compute_forward(const tensor<T, N>& x, tensor<T, N>& y, mode) {
+        const shape<N> s = y.shape();
         if (winners_.size() != y.size()) {
             winners_.resize(y.size());
         }
@@ -209,21 +210,14 @@ class max_pool2d_layer {
     }
 
     /// dx: each dy to the input that won its window (sums where windows overlap).
-    void backward(const input_type& x, const output_type& y, const output_type& dy,
-                  input_type* dx) {
-        detail::require_shape(output_shape(x.shape()), y.shape(), {name, "backward"},
-                              "output shape mismatch");
-        detail::require_shape(y.shape(), dy.shape(), {name, "backward"},
-                              "output gradient shape mismatch");
+    void compute_backward(const tensor<T, N>& x, const tensor<T, N>&, const tensor<T, N>& dy,
+                          tensor<T, N>* dx) const {
         if (dx == nullptr) {
             return;
         }
         if (input_shape_ != x.shape() || winners_.size() != dy.size()) {
             throw std::logic_error("max_pool2d::backward: no forward ran for input shape " +
                                    format_shape(x.shape()));
-        }
-        if (dx->shape() != x.shape()) {
-            dx->resize(x.shape());
         }
         dx->fill(T(0));
         T* d = dx->data();
@@ -233,10 +227,6 @@ class max_pool2d_layer {
         }
     }
 
-    /// None.
-    std::vector<parameter_view<T>> parameters() { return {}; }
-
-  private:
     detail::pool_window window_;
     std::vector<std::size_t> winners_; // the input index of each output's maximum
     shape<N> input_shape_{};
@@ -248,13 +238,8 @@ class max_pool2d_layer {
 /// @tparam T the scalar type. @tparam N the rank: 4 (another fails to compile with a sentence).
 /// @ingroup layers
 template <std::floating_point T = float, std::size_t N = 4>
-class avg_pool2d_layer {
+class avg_pool2d_layer : public layer_base<avg_pool2d_layer<T, N>, T, N, N> {
   public:
-    using value_type = T;                                  ///< The scalar type.
-    static constexpr std::size_t input_rank = N;           ///< (batch, channels, H, W).
-    static constexpr std::size_t output_rank = N;          ///< (batch, channels, OH, OW).
-    using input_type = tensor<T, N>;                       ///< The input tensor type.
-    using output_type = tensor<T, N>;                      ///< The output tensor type.
     static constexpr std::string_view name = "avg_pool2d"; ///< The name in summaries.
 
     /// A layer with the spec's window.
@@ -268,11 +253,15 @@ class avg_pool2d_layer {
     /// `(batch, channels, H, W)` -> `(batch, channels, OH, OW)`.
     shape<N> output_shape(const shape<N>& input) const { return window_.output_shape(input); }
 
+    /// None.
+    std::vector<parameter_view<T>> parameters() { return {}; }
+
+  private:
+    friend layer_access;
+
     /// The mean of each window.
-    void forward(const input_type& x, output_type& y, mode = mode::inference) const {
-        const shape<N> s = output_shape(x.shape());
-        detail::require_shape(s, y.shape(), {name, "forward"}, "output buffer shape mismatch");
-        visit(x.shape(), s, [&](std::size_t plane, std::size_t o, auto r, auto c, T scale) {
+    void compute_forward(const tensor<T, N>& x, tensor<T, N>& y, mode) const {
+        visit(x.shape(), y.shape(), [&](std::size_t plane, std::size_t o, auto r, auto c, T scale) {
             const T* image = x.data() + plane * x.shape()[2] * x.shape()[3];
             T sum = 0;
             for (std::size_t u = r.first; u < r.last; ++u) {
@@ -285,33 +274,24 @@ class avg_pool2d_layer {
     }
 
     /// dx: each dy spread evenly over its window (sums where windows overlap).
-    void backward(const input_type& x, const output_type& y, const output_type& dy,
-                  input_type* dx) const {
-        const shape<N> s = output_shape(x.shape());
-        detail::require_shape(s, y.shape(), {name, "backward"}, "output shape mismatch");
-        detail::require_shape(s, dy.shape(), {name, "backward"}, "output gradient shape mismatch");
+    void compute_backward(const tensor<T, N>& x, const tensor<T, N>&, const tensor<T, N>& dy,
+                          tensor<T, N>* dx) const {
         if (dx == nullptr) {
             return;
         }
-        if (dx->shape() != x.shape()) {
-            dx->resize(x.shape());
-        }
         dx->fill(T(0));
-        visit(x.shape(), s, [&](std::size_t plane, std::size_t o, auto r, auto c, T scale) {
-            T* image = dx->data() + plane * x.shape()[2] * x.shape()[3];
-            const T share = dy.data()[o] * scale;
-            for (std::size_t u = r.first; u < r.last; ++u) {
-                for (std::size_t v = c.first; v < c.last; ++v) {
-                    image[u * x.shape()[3] + v] += share;
-                }
-            }
-        });
+        visit(x.shape(), dy.shape(),
+              [&](std::size_t plane, std::size_t o, auto r, auto c, T scale) {
+                  T* image = dx->data() + plane * x.shape()[2] * x.shape()[3];
+                  const T share = dy.data()[o] * scale;
+                  for (std::size_t u = r.first; u < r.last; ++u) {
+                      for (std::size_t v = c.first; v < c.last; ++v) {
+                          image[u * x.shape()[3] + v] += share;
+                      }
+                  }
+              });
     }
 
-    /// None.
-    std::vector<parameter_view<T>> parameters() { return {}; }
-
-  private:
     // Calls f(plane, output index, rows, columns, 1 / divisor) for every output.
     template <class F>
     void visit(const shape<N>& in, const shape<N>& s, F&& f) const {
@@ -340,13 +320,8 @@ class avg_pool2d_layer {
 /// @tparam T the scalar type. @tparam N the rank: 4 (another fails to compile with a sentence).
 /// @ingroup layers
 template <std::floating_point T = float, std::size_t N = 4>
-class global_avg_pool2d_layer {
+class global_avg_pool2d_layer : public layer_base<global_avg_pool2d_layer<T, N>, T, N, 2> {
   public:
-    using value_type = T;                                         ///< The scalar type.
-    static constexpr std::size_t input_rank = N;                  ///< (batch, channels, H, W).
-    static constexpr std::size_t output_rank = 2;                 ///< (batch, channels).
-    using input_type = tensor<T, N>;                              ///< The input tensor type.
-    using output_type = tensor<T, 2>;                             ///< The output tensor type.
     static constexpr std::string_view name = "global_avg_pool2d"; ///< The name in summaries.
 
     /// The layer (it has no options).
@@ -366,10 +341,14 @@ class global_avg_pool2d_layer {
         return {input[0], input[1]};
     }
 
+    /// None.
+    std::vector<parameter_view<T>> parameters() { return {}; }
+
+  private:
+    friend layer_access;
+
     /// Each channel's mean.
-    void forward(const input_type& x, output_type& y, mode = mode::inference) const {
-        detail::require_shape(output_shape(x.shape()), y.shape(), {name, "forward"},
-                              "output buffer shape mismatch");
+    void compute_forward(const tensor<T, N>& x, tensor<T, 2>& y, mode) const {
         const std::size_t area = x.shape()[2] * x.shape()[3];
         const T* in = x.data();
         for (std::size_t plane = 0; plane < y.size(); ++plane) {
@@ -382,17 +361,10 @@ class global_avg_pool2d_layer {
     }
 
     /// dx: each dy spread evenly over its channel's image.
-    void backward(const input_type& x, const output_type& y, const output_type& dy,
-                  input_type* dx) const {
-        detail::require_shape(output_shape(x.shape()), y.shape(), {name, "backward"},
-                              "output shape mismatch");
-        detail::require_shape(y.shape(), dy.shape(), {name, "backward"},
-                              "output gradient shape mismatch");
+    void compute_backward(const tensor<T, N>& x, const tensor<T, 2>&, const tensor<T, 2>& dy,
+                          tensor<T, N>* dx) const {
         if (dx == nullptr) {
             return;
-        }
-        if (dx->shape() != x.shape()) {
-            dx->resize(x.shape());
         }
         const std::size_t area = x.shape()[2] * x.shape()[3];
         T* d = dx->data();
@@ -401,9 +373,6 @@ class global_avg_pool2d_layer {
             std::fill(d + plane * area, d + (plane + 1) * area, share);
         }
     }
-
-    /// None.
-    std::vector<parameter_view<T>> parameters() { return {}; }
 };
 
 } // namespace xtnn

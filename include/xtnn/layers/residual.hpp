@@ -12,6 +12,7 @@
 
 #include <xtnn/core/concepts.hpp>
 #include <xtnn/core/errors.hpp>
+#include <xtnn/core/layer_base.hpp>
 #include <xtnn/core/parameter.hpp>
 #include <xtnn/core/random.hpp>
 #include <xtnn/core/tensor.hpp>
@@ -57,18 +58,17 @@ struct no_projection {};
 /// @tparam Block the layer or model f. @tparam Projection the shortcut's layer, or none.
 /// @ingroup layers
 template <layer Block, class Projection = detail::no_projection>
-class residual {
+class residual : public layer_base<residual<Block, Projection>, typename Block::value_type,
+                                   Block::input_rank, Block::output_rank> {
     static constexpr bool projected = !std::same_as<Projection, detail::no_projection>;
+    using T = typename Block::value_type;
+    using x_type = typename Block::input_type;
+    using y_type = typename Block::output_type;
 
   public:
-    using value_type = typename Block::value_type;                 ///< The scalar type.
-    static constexpr std::size_t input_rank = Block::input_rank;   ///< f's input rank.
-    static constexpr std::size_t output_rank = Block::output_rank; ///< f's output rank.
-    using input_type = typename Block::input_type;                 ///< f's input type.
-    using output_type = typename Block::output_type;               ///< f's output type.
-    static constexpr std::string_view name = "residual";           ///< In summaries.
+    static constexpr std::string_view name = "residual"; ///< In summaries.
 
-    static_assert(projected || std::same_as<input_type, output_type>,
+    static_assert(projected || std::same_as<x_type, y_type>,
                   "xtnn: residual: the block's output type differs from its input type, so x "
                   "cannot be added to f(x); give a projection from the input to f's output, "
                   "e.g. xtnn::residual{block, xtnn::dense{in, out}}");
@@ -81,8 +81,8 @@ class residual {
         : block_(std::move(block)),
           projection_(std::move(projection)) {
         static_assert(layer<Projection>, "xtnn: residual: the projection must be a layer");
-        static_assert(std::same_as<typename Projection::input_type, input_type> &&
-                          std::same_as<typename Projection::output_type, output_type>,
+        static_assert(std::same_as<typename Projection::input_type, x_type> &&
+                          std::same_as<typename Projection::output_type, y_type>,
                       "xtnn: residual: the projection must take the block's input type and "
                       "give the block's output type");
     }
@@ -106,7 +106,7 @@ class residual {
 
     /// f's output shape, which must be the input's (or the projection's output shape).
     /// @throws shape_error if f rejects the input or the shapes of the two paths differ.
-    shape<output_rank> output_shape(const shape<input_rank>& input) const {
+    shape<Block::output_rank> output_shape(const shape<Block::input_rank>& input) const {
         const auto out = block_.output_shape(input);
         if constexpr (projected) {
             const auto shortcut = projection_.output_shape(input);
@@ -125,15 +125,44 @@ class residual {
         return out;
     }
 
+    /// f's parameters under f's names, then the projection's as "projection.<name>".
+    std::vector<parameter_view<T>> parameters() {
+        auto all = block_.parameters();
+        if constexpr (projected) {
+            for (auto& p : projection_.parameters()) {
+                p.name = "projection." + p.name;
+                all.push_back(std::move(p));
+            }
+        }
+        return all;
+    }
+
+    /// f's buffers under f's names, then the projection's as "projection.<name>".
+    std::vector<buffer_view<T>> buffers() {
+        std::vector<buffer_view<T>> all;
+        if constexpr (detail::has_buffers<Block>) {
+            all = block_.buffers();
+        }
+        if constexpr (projected && detail::has_buffers<Projection>) {
+            for (auto& b : projection_.buffers()) {
+                b.name = "projection." + b.name;
+                all.push_back(std::move(b));
+            }
+        }
+        return all;
+    }
+
+  private:
+    friend layer_access;
+
     /// `y = x + f(x)` (or `projection(x) + f(x)`).
-    void forward(const input_type& x, output_type& y, mode m) {
-        const auto s = output_shape(x.shape());
-        detail::require_shape(s, y.shape(), {name, "forward"}, "output buffer shape mismatch");
+    void compute_forward(const x_type& x, y_type& y, mode m) {
+        const auto s = y.shape();
         if (f_.shape() != s) {
             f_.resize(s);
         }
         block_.forward(x, f_, m);
-        const value_type* shortcut = x.data();
+        const T* shortcut = x.data();
         if constexpr (projected) {
             if (shortcut_.shape() != s) {
                 shortcut_.resize(s);
@@ -141,23 +170,17 @@ class residual {
             projection_.forward(x, shortcut_, m);
             shortcut = shortcut_.data();
         }
-        const value_type* f = f_.data();
-        value_type* out = y.data();
+        const T* f = f_.data();
+        T* out = y.data();
         for (std::size_t i = 0; i < y.size(); ++i) {
             out[i] = shortcut[i] + f[i];
         }
     }
 
     /// f's backward, then the shortcut's gradient added to dx when `dx` is not null.
-    void backward(const input_type& x, const output_type& y, const output_type& dy,
-                  input_type* dx) {
+    void compute_backward(const x_type& x, const y_type& y, const y_type& dy, x_type* dx) {
         detail::require_shape(f_.shape(), y.shape(), {name, "backward"},
                               "output shape mismatch (no forward for this input)");
-        detail::require_shape(y.shape(), dy.shape(), {name, "backward"},
-                              "output gradient shape mismatch");
-        if (dx != nullptr && dx->shape() != x.shape()) {
-            dx->resize(x.shape());
-        }
         block_.backward(x, f_, dy, dx);
         if constexpr (projected) {
             if (dx == nullptr) {
@@ -174,36 +197,8 @@ class residual {
         }
     }
 
-    /// f's parameters under f's names, then the projection's as "projection.<name>".
-    std::vector<parameter_view<value_type>> parameters() {
-        auto all = block_.parameters();
-        if constexpr (projected) {
-            for (auto& p : projection_.parameters()) {
-                p.name = "projection." + p.name;
-                all.push_back(std::move(p));
-            }
-        }
-        return all;
-    }
-
-    /// f's buffers under f's names, then the projection's as "projection.<name>".
-    std::vector<buffer_view<value_type>> buffers() {
-        std::vector<buffer_view<value_type>> all;
-        if constexpr (detail::has_buffers<Block>) {
-            all = block_.buffers();
-        }
-        if constexpr (projected && detail::has_buffers<Projection>) {
-            for (auto& b : projection_.buffers()) {
-                b.name = "projection." + b.name;
-                all.push_back(std::move(b));
-            }
-        }
-        return all;
-    }
-
-  private:
-    static void add_to(input_type& dx, const value_type* g) {
-        value_type* d = dx.data();
+    static void add_to(x_type& dx, const T* g) {
+        T* d = dx.data();
         for (std::size_t i = 0; i < dx.size(); ++i) {
             d[i] += g[i];
         }
@@ -211,9 +206,9 @@ class residual {
 
     Block block_;
     [[no_unique_address]] Projection projection_{};
-    output_type f_;                // f(x) of the last forward
-    output_type shortcut_;         // projection(x) of the last forward
-    input_type shortcut_gradient_; // the projection's input gradient
+    y_type f_;                 // f(x) of the last forward
+    y_type shortcut_;          // projection(x) of the last forward
+    x_type shortcut_gradient_; // the projection's input gradient
 };
 
 /// `xtnn::residual{block}` is a residual<Block> (y = x + f(x)).

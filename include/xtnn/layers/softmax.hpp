@@ -10,6 +10,7 @@
 #include <vector>
 
 #include <xtnn/core/errors.hpp>
+#include <xtnn/core/layer_base.hpp>
 #include <xtnn/core/math.hpp>
 #include <xtnn/core/parameter.hpp>
 #include <xtnn/core/tensor.hpp>
@@ -20,14 +21,9 @@ namespace detail {
 
 /// What softmax_layer and log_softmax_layer share: types, shapes and checks.
 template <std::floating_point T, std::size_t N, bool Log>
-class normalized_exponential {
+class normalized_exponential : public layer_base<normalized_exponential<T, N, Log>, T, N, N> {
   public:
     static_assert(N >= 1, "xtnn: softmax needs a tensor of rank >= 1");
-    using value_type = T;
-    static constexpr std::size_t input_rank = N;
-    static constexpr std::size_t output_rank = N;
-    using input_type = tensor<T, N>;
-    using output_type = tensor<T, N>;
     static constexpr std::string_view name = Log ? "log_softmax" : "softmax";
 
     shape<N> output_shape(const shape<N>& input) const {
@@ -39,9 +35,12 @@ class normalized_exponential {
         return input;
     }
 
-    void forward(const input_type& x, output_type& y, mode = mode::inference) const {
-        require_shape(output_shape(x.shape()), y.shape(), {name, "forward"},
-                      "output buffer shape mismatch");
+    std::vector<parameter_view<T>> parameters() { return {}; }
+
+  private:
+    friend layer_access;
+
+    void compute_forward(const tensor<T, N>& x, tensor<T, N>& y, mode) const {
         const std::size_t n = x.shape()[N - 1];
         const std::size_t rows = x.size() / n;
         for (std::size_t r = 0; r < rows; ++r) {
@@ -63,15 +62,10 @@ class normalized_exponential {
         }
     }
 
-    void backward(const input_type& x, const output_type& y, const output_type& dy,
-                  input_type* dx) const {
-        require_shape(x.shape(), y.shape(), {name, "backward"}, "output shape mismatch");
-        require_shape(y.shape(), dy.shape(), {name, "backward"}, "output gradient shape mismatch");
+    void compute_backward(const tensor<T, N>& x, const tensor<T, N>& y, const tensor<T, N>& dy,
+                          tensor<T, N>* dx) const {
         if (dx == nullptr) {
             return;
-        }
-        if (dx->shape() != x.shape()) {
-            dx->resize(x.shape());
         }
         const std::size_t n = x.shape()[N - 1];
         const std::size_t rows = x.size() / n;
@@ -100,8 +94,6 @@ class normalized_exponential {
             }
         }
     }
-
-    std::vector<parameter_view<T>> parameters() { return {}; }
 };
 
 } // namespace detail

@@ -18,6 +18,7 @@
 #include <xtnn/core/concepts.hpp>
 #include <xtnn/core/denormals.hpp>
 #include <xtnn/core/errors.hpp>
+#include <xtnn/core/layer_base.hpp>
 #include <xtnn/core/parameter.hpp>
 #include <xtnn/core/random.hpp>
 #include <xtnn/core/tensor.hpp>
@@ -132,8 +133,9 @@ struct sequential_storage<type_list<Layers...>> {
 /// softmax) take their scalar type and rank from the layer before them. At compile time each
 /// layer's output type must be the next one's input type. When the model meets a new input
 /// shape it checks every layer's extents before any work (the error names the layer and both
-/// shapes) and sizes the buffers it owns: every layer's output and output gradient. After the
-/// first batch of a given shape, forward and backward allocate nothing.
+/// shapes) and sizes the buffers it owns: every layer's output and output gradient, and the
+/// input gradient. Layers built on layer_base then run their maths without checking again.
+/// After the first batch of a given shape, forward and backward allocate nothing.
 ///
 /// Training step (the loss writes d(loss)/d(output) into a buffer the caller keeps):
 /// @code
@@ -223,6 +225,9 @@ class sequential {
             return;
         }
         built_.reset();
+        if (input_gradient_.shape() != input) {
+            input_gradient_.resize(input);
+        }
         propagate(input, [this]<std::size_t I>(const auto& s) {
             auto& y = std::get<I>(outputs_);
             if (y.shape() != s) {
@@ -403,8 +408,15 @@ class sequential {
         flush_denormals_guard guard;
         last_mode_ = mode::inference; // a forward that throws must not enable backward
         build(x.shape());
-        for_each_layer(
-            [&]<std::size_t I>(auto& l) { l.forward(input_of<I>(x), std::get<I>(outputs_), m); });
+        for_each_layer([&]<std::size_t I>(auto& l) {
+            // build() checked every shape and sized every buffer: a layer_base layer runs its
+            // maths directly.
+            if constexpr (detail::based_layer<layer_type<I>>) {
+                layer_access::forward(l, input_of<I>(x), std::get<I>(outputs_), m);
+            } else {
+                l.forward(input_of<I>(x), std::get<I>(outputs_), m);
+            }
+        });
         last_mode_ = m;
         return std::get<size - 1>(outputs_);
     }
@@ -502,8 +514,13 @@ class sequential {
         } else {
             in_gradient = &std::get<J - 1>(gradients_);
         }
-        std::get<J>(layers_).backward(input_of<J>(x), std::get<J>(outputs_), out_gradient,
-                                      in_gradient);
+        auto& l = std::get<J>(layers_);
+        if constexpr (detail::based_layer<layer_type<J>>) {
+            layer_access::backward(l, input_of<J>(x), std::get<J>(outputs_), out_gradient,
+                                   in_gradient);
+        } else {
+            l.backward(input_of<J>(x), std::get<J>(outputs_), out_gradient, in_gradient);
+        }
     }
 
     layers_type layers_;

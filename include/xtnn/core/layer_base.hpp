@@ -1,0 +1,123 @@
+/// @file
+/// layer_base: what every built-in layer shares (its tensor types and the shape checks of
+/// forward and backward), so that a layer holds its maths.
+#pragma once
+
+#include <concepts>
+#include <cstddef>
+#include <string_view>
+
+#include <xtnn/core/errors.hpp>
+#include <xtnn/core/tensor.hpp>
+
+namespace xtnn {
+
+template <class Derived, std::floating_point T, std::size_t InputRank, std::size_t OutputRank>
+class layer_base;
+
+/// The door through which layer_base and sequential reach a layer's `compute_forward` and
+/// `compute_backward`, which a layer keeps private: `friend xtnn::layer_access;`.
+/// @ingroup concepts
+struct layer_access {
+    /// `l.compute_forward(x, y, m)`, without checks.
+    template <class L, class X, class Y>
+    static void forward(L& l, const X& x, Y& y, mode m) {
+        l.compute_forward(x, y, m);
+    }
+    /// `l.compute_backward(x, y, dy, dx)`, without checks.
+    template <class L, class X, class Y>
+    static void backward(L& l, const X& x, const Y& y, const Y& dy, X* dx) {
+        l.compute_backward(x, y, dy, dx);
+    }
+};
+
+/// The base of a layer: its scalar type, ranks and tensor types, and a forward and backward
+/// that check every shape once and then run the layer's maths.
+///
+/// A layer derived from it (CRTP) writes what is its own: `name`, `output_shape` (which
+/// rejects impossible inputs with shape_error), `parameters()`, and two private functions,
+/// reached through `friend xtnn::layer_access;`:
+/// - `compute_forward(x, y, m)`: `y` already has `output_shape(x.shape())`;
+/// - `compute_backward(x, y, dy, dx)`: `y` and `dy` have the output shape and `*dx`, when
+///   `dx` is not null, has x's shape; it writes (not adds) every gradient.
+///
+/// forward() and backward() check exactly that for a caller that calls the layer by itself
+/// (and size `*dx`); a sequential checks every layer's shapes once when it meets an input
+/// shape, sizes every buffer, and then calls the compute functions directly.
+///
+/// @code
+/// template <std::floating_point T>
+/// class scale : public xtnn::layer_base<scale<T>, T, 2, 2> {
+///   public:
+///     static constexpr std::string_view name = "scale";
+///     xtnn::shape<2> output_shape(const xtnn::shape<2>& input) const { return input; }
+///     std::vector<xtnn::parameter_view<T>> parameters() { return {}; }
+///
+///   private:
+///     friend xtnn::layer_access;
+///     void compute_forward(const xtnn::tensor<T, 2>& x, xtnn::tensor<T, 2>& y, xtnn::mode);
+///     void compute_backward(const xtnn::tensor<T, 2>& x, const xtnn::tensor<T, 2>& y,
+///                           const xtnn::tensor<T, 2>& dy, xtnn::tensor<T, 2>* dx);
+/// };
+/// @endcode
+///
+/// @tparam Derived the layer.
+/// @tparam T its scalar type.
+/// @tparam InputRank, OutputRank the ranks of its input and output (the batch included).
+/// @ingroup concepts
+template <class Derived, std::floating_point T, std::size_t InputRank, std::size_t OutputRank>
+class layer_base {
+  public:
+    using value_type = T;                                  ///< The scalar type.
+    static constexpr std::size_t input_rank = InputRank;   ///< The input's rank.
+    static constexpr std::size_t output_rank = OutputRank; ///< The output's rank.
+    using input_type = tensor<T, InputRank>;               ///< The input tensor type.
+    using output_type = tensor<T, OutputRank>;             ///< The output tensor type.
+    using layer_base_type = layer_base;                    ///< This base, for detection.
+
+    /// Runs the layer on `x` into `y`, which must have output_shape(x.shape()).
+    /// @throws shape_error naming the layer if x's shape is impossible or y's is not the output's.
+    void forward(const input_type& x, output_type& y, mode m = mode::inference) {
+        check_output(x, y, "forward", "output buffer shape mismatch");
+        layer_access::forward(self(), x, y, m);
+    }
+
+    /// Writes every parameter gradient and, when `dx` is not null, d(loss)/dx into `*dx`
+    /// (resized to x's shape if it has another), given the forward's `x` and `y` and
+    /// `dy` = d(loss)/dy.
+    /// @throws shape_error naming the layer if y or dy is not the output shape for x.
+    void backward(const input_type& x, const output_type& y, const output_type& dy,
+                  input_type* dx) {
+        check_output(x, y, "backward", "output shape mismatch");
+        detail::require_shape(y.shape(), dy.shape(), {Derived::name, "backward"},
+                              "output gradient shape mismatch");
+        if (dx != nullptr && dx->shape() != x.shape()) {
+            dx->resize(x.shape());
+        }
+        layer_access::backward(self(), x, y, dy, dx);
+    }
+
+  private:
+    Derived& self() { return static_cast<Derived&>(*this); }
+
+    void check_output(const input_type& x, const output_type& y, std::string_view function,
+                      std::string_view what) const {
+        const auto& layer = static_cast<const Derived&>(*this);
+        detail::require_shape(layer.output_shape(x.shape()), y.shape(), {Derived::name, function},
+                              what);
+    }
+};
+
+namespace detail {
+
+/// A layer derived from layer_base, whose compute functions a caller that checked the shapes
+/// may call directly.
+template <class L>
+concept based_layer = requires {
+    typename L::layer_base_type;
+}
+&&std::derived_from<L, typename L::layer_base_type>;
+
+} // namespace detail
+
+} // namespace xtnn
