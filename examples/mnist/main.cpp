@@ -1,11 +1,14 @@
 // The MNIST digit recognizer: the Keras tutorial this project began as, as a program.
-//   xtnn_example_mnist train [--epochs 5 …]        train, evaluate, save weights and pictures
+//   xtnn_example_mnist train [--model cnn] [--epochs 5 …]  train, evaluate, save weights, pictures
 //   xtnn_example_mnist evaluate --weights FILE      loss, accuracy, per digit, confusion matrix
 //   xtnn_example_mnist predict --weights FILE IMAGE…  read your own handwritten digits
+// evaluate and predict tell from the weight file which model it holds.
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <map>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -67,27 +70,51 @@ int main(int argc, char** argv) {
     mnist::train_options t;
     t.data = data;
     auto* train = app.add_subcommand(
-        "train", "Train the tutorial's model, evaluate it on the test digits, save the weights, "
-                 "the history and pictures");
+        "train", "Train the tutorial's MLP or convnet, evaluate it on the test digits, save the "
+                 "weights, the history and pictures");
     train->add_option("--data", t.data, "Directory of the four MNIST IDX files (plain or .gz)")
         ->capture_default_str();
     train->add_option("--output", t.output, "Directory for weights, history.csv and pictures")
         ->capture_default_str();
-    train->add_option("--epochs", t.epochs, "Passes over the training digits")
+    const auto mlp = mnist::recipe(mnist::architecture::mlp);
+    const auto cnn = mnist::recipe(mnist::architecture::cnn);
+    const auto per_model = [&](const std::string& what, auto field) {
+        std::ostringstream text;
+        text << what << " (default: mlp " << mlp.*field << ", cnn " << cnn.*field << ")";
+        return text.str();
+    };
+    train
+        ->add_option("--model", t.model,
+                     "mlp: the tutorial's dense network; cnn: its convnet (slower, more accurate)")
+        ->transform(CLI::CheckedTransformer(
+            std::map<std::string, mnist::architecture>{{"mlp", mnist::architecture::mlp},
+                                                       {"cnn", mnist::architecture::cnn}},
+            CLI::ignore_case))
+        ->default_str("mlp");
+    train
+        ->add_option("--epochs", t.epochs,
+                     per_model("Passes over the training digits", &mnist::training_recipe::epochs))
+        ->check(CLI::PositiveNumber);
+    train
+        ->add_option("--batch-size", t.batch_size,
+                     per_model("Digits per training step", &mnist::training_recipe::batch_size))
+        ->check(CLI::PositiveNumber);
+    train->add_option("--hidden", t.hidden, "Units of the MLP's hidden layer")
         ->check(CLI::PositiveNumber)
         ->capture_default_str();
-    train->add_option("--batch-size", t.batch_size, "Digits per training step")
-        ->check(CLI::PositiveNumber)
-        ->capture_default_str();
-    train->add_option("--hidden", t.hidden, "Units of the hidden layer")
-        ->check(CLI::PositiveNumber)
-        ->capture_default_str();
-    train->add_option("--dropout", t.dropout, "Dropout rate after the hidden layer")
-        ->check(CLI::Range(0.0, 0.99))
-        ->capture_default_str();
-    train->add_option("--learning-rate", t.learning_rate, "Adam's learning rate")
-        ->check(CLI::PositiveNumber)
-        ->capture_default_str();
+    train
+        ->add_option(
+            "--dropout", t.dropout,
+            per_model("Dropout rate before the last layer", &mnist::training_recipe::dropout))
+        ->check(CLI::Range(0.0, 0.99));
+    train->add_option("--cosine-decay", t.cosine_decay,
+                      "Decay the learning rate to 0 over the epochs, along a cosine (true or "
+                      "false; default: mlp false, cnn true)");
+    train
+        ->add_option(
+            "--learning-rate", t.learning_rate,
+            per_model("Adam's (starting) learning rate", &mnist::training_recipe::learning_rate))
+        ->check(CLI::PositiveNumber);
     train
         ->add_option("--validation-split", t.validation_split,
                      "Validate on this fraction of the training digits instead of the test "
@@ -102,8 +129,11 @@ int main(int argc, char** argv) {
         "--no-pictures", [&t](std::int64_t) { t.pictures = false; }, "Skip the PNG pictures");
     train->add_flag("--quiet", t.quiet, "Print only the test figures");
 
-    std::filesystem::path weights = "mnist-output/mnist_mlp.npz";
-    std::size_t hidden = 128;
+    // By default the CNN's weights when train wrote them (it reads people's digits better),
+    // else the MLP's.
+    std::filesystem::path weights = std::filesystem::exists("mnist-output/mnist_cnn.npz")
+                                        ? "mnist-output/mnist_cnn.npz"
+                                        : "mnist-output/mnist_mlp.npz";
     std::filesystem::path evaluate_data = data;
     auto* evaluate = app.add_subcommand(
         "evaluate", "Measure saved weights on the test digits: loss, accuracy, per digit, "
@@ -120,9 +150,10 @@ int main(int argc, char** argv) {
     predict->add_option("--save-preprocessed", preprocessed,
                         "Also write the 28 x 28 digit the model sees for each image here");
     for (auto* command : {evaluate, predict}) {
-        command->add_option("--weights", weights, "Weights saved by train")->capture_default_str();
-        command->add_option("--hidden", hidden, "Units of the hidden layer the weights have")
-            ->check(CLI::PositiveNumber)
+        command
+            ->add_option("--weights", weights,
+                         "Weights saved by train, the MLP's or the CNN's: the file tells which "
+                         "(default: mnist-output/mnist_cnn.npz if it exists)")
             ->capture_default_str();
     }
     CLI11_PARSE(app, argc, argv);
@@ -131,9 +162,9 @@ int main(int argc, char** argv) {
         if (train->parsed()) {
             print_train(mnist::train(t, std::cout), t.quiet);
         } else if (evaluate->parsed()) {
-            print_evaluation(mnist::evaluate(evaluate_data, weights, hidden));
+            print_evaluation(mnist::evaluate(evaluate_data, weights));
         } else {
-            auto model = mnist::load_model(weights, hidden);
+            auto model = mnist::load_model(weights);
             int failures = 0;
             for (const auto& image : images) {
                 try {

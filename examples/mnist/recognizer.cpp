@@ -46,31 +46,35 @@ xtnn::mnist_dataset load_checked(const std::filesystem::path& directory) {
     return data;
 }
 
-} // namespace
-
-train_result train(const train_options& options, std::ostream& out) {
-    auto data = load_checked(options.data);
-    if (options.limit > 0 && options.limit < data.train.labels.size()) {
-        data.train = head(data.train, options.limit);
+// The model's input: rows of 784 features for the MLP, (N, 1, 28, 28) images for the CNN.
+template <class Model>
+auto inputs_for(const xtnn::tensor<std::uint8_t, 3>& images) {
+    if constexpr (Model::input_rank == 4) {
+        return xtnn::to_images(images);
+    } else {
+        return xtnn::to_features(images);
     }
-    const auto x_train = xtnn::to_features(data.train.images);
-    const auto x_test = xtnn::to_features(data.test.images);
+}
+
+// Fits `model`, evaluates it, saves its weights and draws the pictures.
+template <class Model>
+train_result fit_and_report(Model& model, const xtnn::mnist_dataset& data,
+                            const train_options& options, const training_recipe& r,
+                            std::ostream& out) {
+    const auto x_train = inputs_for<Model>(data.train.images);
+    const auto x_test = inputs_for<Model>(data.test.images);
     const auto& y_train = data.train.labels;
     const auto& y_test = data.test.labels;
-    if (!options.quiet) {
-        out << "MNIST from " << options.data.string() << ": " << y_train.size() << " training and "
-            << y_test.size() << " test digits\n";
-    }
-
-    auto model = make_model(options.hidden, options.dropout);
     model.initialize(options.seed);
     if (!options.quiet) {
-        out << model.summary({options.batch_size, 784}) << "\n";
+        auto batch_shape = x_train.shape();
+        batch_shape[0] = r.batch_size;
+        out << model.summary(batch_shape) << "\n";
     }
     xtnn::trainer trainer{model, xtnn::softmax_cross_entropy{},
-                          xtnn::adam({.learning_rate = options.learning_rate}), xtnn::accuracy{}};
-    const xtnn::fit_options fit{.epochs = options.epochs,
-                                .batch_size = options.batch_size,
+                          xtnn::adam({.learning_rate = r.learning_rate}), xtnn::accuracy{}};
+    const xtnn::fit_options fit{.epochs = r.epochs,
+                                .batch_size = r.batch_size,
                                 .validation_split = options.validation_split,
                                 .seed = options.seed,
                                 .verbose = options.quiet ? xtnn::verbosity::silent
@@ -78,10 +82,13 @@ train_result train(const train_options& options, std::ostream& out) {
 
     train_result result;
     const auto start = std::chrono::steady_clock::now();
-    result.history =
-        options.validation_split > 0
-            ? trainer.fit(x_train, y_train, fit)
-            : trainer.fit(x_train, y_train, xtnn::validation_data{x_test, y_test}, fit);
+    const auto fit_with = [&](auto&&... callbacks) {
+        return options.validation_split > 0
+                   ? trainer.fit(x_train, y_train, fit, callbacks...)
+                   : trainer.fit(x_train, y_train, xtnn::validation_data{x_test, y_test}, fit,
+                                 callbacks...);
+    };
+    result.history = r.cosine_decay ? fit_with(xtnn::cosine_decay(r.epochs)) : fit_with();
     result.seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     const auto report = trainer.evaluate(x_test, y_test);
@@ -89,7 +96,7 @@ train_result train(const train_options& options, std::ostream& out) {
     result.test_accuracy = report["accuracy"];
 
     std::filesystem::create_directories(options.output);
-    const auto weights = options.output / "mnist_mlp.npz";
+    const auto weights = options.output / ("mnist_" + to_string(options.model) + ".npz");
     xtnn::save_weights(model, weights);
     const auto history_csv = options.output / "history.csv";
     result.history.write_csv(history_csv);
@@ -138,26 +145,107 @@ train_result train(const train_options& options, std::ostream& out) {
     return result;
 }
 
-model_type load_model(const std::filesystem::path& weights, std::size_t hidden) {
-    auto model = make_model(hidden);
-    xtnn::load_weights(model, weights);
+// The shape of array `name` in `arrays`, if it is there.
+const std::vector<std::size_t>* shape_of(const std::vector<xtnn::npz_array>& arrays,
+                                         std::string_view name) {
+    for (const auto& a : arrays) {
+        if (a.name == name) {
+            return &a.header.shape;
+        }
+    }
+    return nullptr;
+}
+
+} // namespace
+
+std::string to_string(architecture a) {
+    return a == architecture::cnn ? "cnn" : "mlp";
+}
+
+training_recipe recipe(architecture model) {
+    if (model == architecture::cnn) {
+        return {.epochs = 12,
+                .batch_size = 32,
+                .dropout = 0.5,
+                .learning_rate = 3e-3,
+                .cosine_decay = true};
+    }
+    return {.epochs = 5,
+            .batch_size = 32,
+            .dropout = 0.2,
+            .learning_rate = 1e-3,
+            .cosine_decay = false};
+}
+
+train_result train(const train_options& options, std::ostream& out) {
+    auto data = load_checked(options.data);
+    if (options.limit > 0 && options.limit < data.train.labels.size()) {
+        data.train = head(data.train, options.limit);
+    }
+    training_recipe r = recipe(options.model);
+    r.epochs = options.epochs.value_or(r.epochs);
+    r.batch_size = options.batch_size.value_or(r.batch_size);
+    r.dropout = options.dropout.value_or(r.dropout);
+    r.learning_rate = options.learning_rate.value_or(r.learning_rate);
+    r.cosine_decay = options.cosine_decay.value_or(r.cosine_decay);
+    if (!options.quiet) {
+        out << "MNIST from " << options.data.string() << ": " << data.train.labels.size()
+            << " training and " << data.test.labels.size() << " test digits\nmodel "
+            << to_string(options.model) << ", epochs " << r.epochs << ", batch size "
+            << r.batch_size << ", dropout " << r.dropout << ", learning rate " << r.learning_rate
+            << (r.cosine_decay ? " with cosine decay" : "") << "\n";
+    }
+    if (options.model == architecture::cnn) {
+        auto model = make_cnn(r.dropout);
+        return fit_and_report(model, data, options, r, out);
+    }
+    auto model = make_mlp(options.hidden, r.dropout);
+    return fit_and_report(model, data, options, r, out);
+}
+
+model_description describe_weights(const std::filesystem::path& weights) {
+    const auto arrays = xtnn::read_npz_headers(weights);
+    const auto* first = shape_of(arrays, "0.weight");
+    if (first != nullptr && first->size() == 4) {
+        return {architecture::cnn, 0};
+    }
+    if (first != nullptr && first->size() == 2 && shape_of(arrays, "3.weight") != nullptr) {
+        return {architecture::mlp, (*first)[0]};
+    }
+    throw xtnn::io_error(
+        "mnist: '" + weights.string() +
+        "' holds neither model train writes: its first array '0.weight' is " +
+        (first == nullptr ? std::string("missing") : "of shape " + xtnn::format_shape(*first)) +
+        "; expected (hidden, 784) with '3.weight' (the MLP) or (32, 1, 3, 3) "
+        "(the CNN)");
+}
+
+any_model load_model(const std::filesystem::path& weights) {
+    const auto description = describe_weights(weights);
+    any_model model = description.kind == architecture::cnn
+                          ? any_model(make_cnn())
+                          : any_model(make_mlp(description.hidden));
+    std::visit([&](auto& m) { xtnn::load_weights(m, weights); }, model);
     return model;
 }
 
 evaluation_report evaluate(const std::filesystem::path& data_directory,
-                           const std::filesystem::path& weights, std::size_t hidden) {
-    auto model = load_model(weights, hidden);
+                           const std::filesystem::path& weights) {
+    auto model = load_model(weights);
     const auto data = load_checked(data_directory);
-    const auto x_test = xtnn::to_features(data.test.images);
-    // One forward pass: the loss, the confusion matrix and, from it, the accuracy.
-    const auto logits = xtnn::predict(model, x_test);
-    xtnn::confusion_matrix confusion(10);
-    confusion.update(logits, data.test.labels);
-    const double loss = xtnn::softmax_cross_entropy{}.value(logits, data.test.labels);
-    return {loss, confusion.result(), confusion};
+    return std::visit(
+        [&]<class Model>(Model& m) -> evaluation_report {
+            // One forward pass: the loss, the confusion matrix and, from it, the accuracy.
+            const auto logits = xtnn::predict(m, inputs_for<Model>(data.test.images));
+            xtnn::confusion_matrix confusion(10);
+            confusion.update(logits, data.test.labels);
+            const double loss = xtnn::softmax_cross_entropy{}.value(logits, data.test.labels);
+            return {loss, confusion.result(), confusion};
+        },
+        model);
 }
 
-prediction predict_file(model_type& model, const std::filesystem::path& file,
+prediction predict_file(any_model& model, const std::filesystem::path& file,
                         const std::filesystem::path& preprocessed) {
     const auto digit = to_mnist_digit(load_gray_image(file));
     if (!preprocessed.empty()) {
@@ -167,7 +255,11 @@ prediction predict_file(model_type& model, const std::filesystem::path& file,
     }
     xtnn::tensor<std::uint8_t, 3> batch(xtnn::shape<3>{1, 28, 28});
     std::copy_n(digit.data(), digit.size(), batch.data());
-    const auto probabilities = xtnn::predict_probabilities(model, xtnn::to_features(batch));
+    const auto probabilities = std::visit(
+        [&]<class Model>(Model& m) {
+            return xtnn::predict_probabilities(m, inputs_for<Model>(batch));
+        },
+        model);
     prediction p{file, 0, {}};
     std::copy_n(probabilities.data(), 10, p.probabilities.begin());
     p.digit = static_cast<int>(std::max_element(p.probabilities.begin(), p.probabilities.end()) -

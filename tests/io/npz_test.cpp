@@ -310,3 +310,46 @@ TEST_CASE("npz: xtnn reads numpy's savez and savez_compressed", "[io][npz][numpy
         }
     }
 }
+
+TEST_CASE("npz: read_npz_headers lists every array's name, type and shape without its data",
+          "[io][npz]") {
+    scratch_directory dir;
+    xtnn::sequential model{xtnn::conv2d{1, 4, 3}, xtnn::batch_norm2d{4}, xtnn::relu{},
+                           xtnn::flatten{}, xtnn::dense{4 * 4 * 4, 2}};
+    xtnn::save_weights(model, dir.path / "cnn.npz");
+    const auto arrays = xtnn::read_npz_headers(dir.path / "cnn.npz");
+    std::vector<std::string> names;
+    for (const auto& a : arrays) {
+        names.push_back(a.name + " " + a.header.descr + " " + xtnn::format_shape(a.header.shape));
+    }
+    CHECK(names == std::vector<std::string>{"0.weight <f4 (4, 1, 3, 3)", "0.bias <f4 (4,)",
+                                            "1.weight <f4 (4,)", "1.bias <f4 (4,)",
+                                            "4.weight <f4 (2, 64)", "4.bias <f4 (2,)",
+                                            "1.running_mean <f4 (4,)", "1.running_var <f4 (4,)",
+                                            "1.num_batches_tracked <i8 ()"});
+
+    // A header that claims a huge array is listed as it is: nothing is read or allocated.
+    write_zip(dir.path / "huge.npz", {{"w.npy", npy("<f4", {4611686018427387904, 4}, 1)}});
+    const auto huge = xtnn::read_npz_headers(dir.path / "huge.npz");
+    REQUIRE(huge.size() == 1);
+    CHECK(huge[0].header.shape == std::vector<std::size_t>{4611686018427387904, 4});
+}
+
+TEST_CASE("npz: read_npz_headers names the file and the member it cannot read", "[io][npz]") {
+    scratch_directory dir;
+    REQUIRE_THROWS_WITH(xtnn::read_npz_headers(dir.path / "absent.npz"),
+                        Catch::Contains("read_npz_headers") && Catch::Contains("no such file"));
+    std::ofstream(dir.path / "text.npz") << "definitely not a zip file";
+    REQUIRE_THROWS_WITH(xtnn::read_npz_headers(dir.path / "text.npz"),
+                        Catch::Contains("not a readable .npz (zip) file"));
+    write_zip(dir.path / "readme.npz", {{"0.bias.npy", npy("<f4", {3}, 3)}, {"README", "hello"}});
+    REQUIRE_THROWS_WITH(xtnn::read_npz_headers(dir.path / "readme.npz"),
+                        Catch::Contains("member 'README' is not an .npy array"));
+    write_zip(dir.path / "bad.npz",
+              {{"0.bias.npy", std::string("NOTNUMPY") + std::string(64, ' ')}});
+    REQUIRE_THROWS_WITH(xtnn::read_npz_headers(dir.path / "bad.npz"),
+                        Catch::Contains("key '0.bias'") && Catch::Contains("bad magic"));
+    write_zip(dir.path / "short.npz", {{"0.bias.npy", std::string("\x93NUMPY\x01\x00", 8)}});
+    REQUIRE_THROWS_WITH(xtnn::read_npz_headers(dir.path / "short.npz"),
+                        Catch::Contains("truncated .npy header"));
+}

@@ -167,13 +167,12 @@ inline void write_npz(std::span<const npz_entry> entries, const std::filesystem:
     }
 }
 
-/// Reads the .npy header of one archive member and checks it against `e`.
-inline void read_npy_header(zip_file_t* file, const npz_entry& e, const std::string& key_where) {
+/// Reads the .npy header of one archive member.
+inline npy_header read_npy_header(zip_file_t* file, const std::string& key_where) {
     std::string prefix(12, '\0');
     if (!read_exactly(file, prefix.data(), 10, key_where)) {
         throw io_error(key_where + ": truncated .npy header");
     }
-    npy_header header;
     try {
         const bool long_header = static_cast<unsigned char>(prefix[6]) >= 2;
         if (long_header && !read_exactly(file, prefix.data() + 10, 2, key_where)) {
@@ -189,10 +188,15 @@ inline void read_npy_header(zip_file_t* file, const npz_entry& e, const std::str
         if (!read_exactly(file, prefix.data() + fixed, length - fixed, key_where)) {
             throw io_error("truncated .npy header");
         }
-        header = parse_npy_prefix(prefix);
+        return parse_npy_prefix(prefix);
     } catch (const io_error& error) {
         throw io_error(key_where + ": " + error.what());
     }
+}
+
+/// Reads the .npy header of one archive member and checks it against `e`.
+inline void read_npy_header(zip_file_t* file, const npz_entry& e, const std::string& key_where) {
+    const npy_header header = read_npy_header(file, key_where);
     if (header.descr != e.descr) {
         throw io_error(mismatch_message(key_where, "element type mismatch", "'" + e.descr + "'",
                                         "'" + header.descr + "'"));
@@ -209,15 +213,20 @@ inline void read_npy_header(zip_file_t* file, const npz_entry& e, const std::str
 
 /// Reads every entry from the .npz file at `path` into its memory, all or nothing: values are
 /// staged and copied only once the whole file checked out.
-inline void read_npz(std::span<const npz_entry> entries, const std::filesystem::path& path,
-                     load_options options) {
-    const std::string where = npz_where("load_weights", path);
+inline zip_handle open_npz(const std::filesystem::path& path, const std::string& where) {
     require_regular_file(path, where);
     int code = 0;
     zip_handle archive(zip_open(path.c_str(), ZIP_RDONLY | ZIP_CHECKCONS, &code));
     if (!archive) {
         throw io_error(where + ": not a readable .npz (zip) file: " + zip_error_text(code));
     }
+    return archive;
+}
+
+inline void read_npz(std::span<const npz_entry> entries, const std::filesystem::path& path,
+                     load_options options) {
+    const std::string where = npz_where("load_weights", path);
+    const zip_handle archive = open_npz(path, where);
     std::vector<std::vector<std::byte>> staged(entries.size());
     std::set<std::string> used;
     for (std::size_t k = 0; k < entries.size(); ++k) {
@@ -366,6 +375,48 @@ void load_weights(Model& model, const std::filesystem::path& path, load_options 
     const auto entries = detail::npz_entries(std::span<const parameter_view<T>>(params),
                                              std::span<const buffer_view<T>>(buffers));
     detail::read_npz(entries, path, options);
+}
+
+/// One array of an .npz file: its name (the member's, without ".npy") and its header.
+/// @ingroup io
+struct npz_array {
+    std::string name;  ///< "0.weight" for the member "0.weight.npy".
+    npy_header header; ///< Its element type, order and shape.
+};
+
+/// The arrays of an .npz file, in the archive's order, read from their headers alone (no data
+/// is read): what a program needs to tell which model a weight file belongs to before it
+/// builds one.
+///
+/// @throws io_error naming the file for a missing file, one that is not a zip, a member that
+/// is not an .npy array or a damaged header.
+/// @code
+/// for (const auto& a : xtnn::read_npz_headers("mnist_cnn.npz")) {
+///     std::cout << a.name << " " << a.header.descr << " " << xtnn::format_shape(a.header.shape);
+/// }
+/// @endcode
+/// @ingroup io
+inline std::vector<npz_array> read_npz_headers(const std::filesystem::path& path) {
+    const std::string where = detail::npz_where("read_npz_headers", path);
+    const detail::zip_handle archive = detail::open_npz(path, where);
+    const zip_int64_t count = zip_get_num_entries(archive.get(), 0);
+    std::vector<npz_array> arrays;
+    for (zip_int64_t i = 0; i < count; ++i) {
+        const auto index = static_cast<zip_uint64_t>(i);
+        const char* member = zip_get_name(archive.get(), index, 0);
+        std::string name = member == nullptr ? std::string() : std::string(member);
+        if (!name.ends_with(".npy")) {
+            throw io_error(where + ": member '" + name + "' is not an .npy array");
+        }
+        name.resize(name.size() - 4);
+        const std::string key_where = where + ": key '" + name + "'";
+        detail::zip_file_handle file(zip_fopen_index(archive.get(), index, 0));
+        if (!file) {
+            throw io_error(key_where + ": " + zip_strerror(archive.get()));
+        }
+        arrays.push_back({name, detail::read_npy_header(file.get(), key_where)});
+    }
+    return arrays;
 }
 
 } // namespace xtnn
