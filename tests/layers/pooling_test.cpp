@@ -1,4 +1,5 @@
 #include <cmath>
+#include <cstddef>
 #include <limits>
 #include <vector>
 
@@ -105,4 +106,71 @@ TEST_CASE("pooling: windows that do not fit, and impossible options", "[layers][
     REQUIRE_THROWS_AS(max_layer(xtnn::max_pool2d{.kernel_size = 0}), xtnn::config_error);
     xtnn::global_avg_pool2d_layer<float> global;
     REQUIRE_THROWS_AS(global.output_shape({1, 1, 0, 3}), xtnn::shape_error);
+}
+
+TEST_CASE("pooling: every max pooling path picks the first maximum and the first NaN",
+          "[layers][pooling]") {
+    // Small integers tie often; a few NaNs. Reference: a plain scan of each window.
+    auto x = xtnn::test::random_tensor<double, 4>({2, 2, 7, 9}, 11, 0.0, 3.0);
+    for (auto& v : x) {
+        v = std::floor(v);
+    }
+    x(0, 0, 2, 2) = x(0, 0, 3, 4) = x(1, 1, 5, 0) = std::numeric_limits<double>::quiet_NaN();
+    for (const xtnn::max_pool2d spec :
+         {xtnn::max_pool2d{2}, xtnn::max_pool2d{.kernel_size = 3, .stride = 1},
+          xtnn::max_pool2d{.kernel_size = {2, 3}, .stride = {1, 2}},
+          xtnn::max_pool2d{.kernel_size = 3, .stride = 2, .padding = 1}}) {
+        INFO("kernel " << spec.kernel_size.height << "x" << spec.kernel_size.width << ", padding "
+                       << spec.padding.height);
+        xtnn::max_pool2d_layer<double> pool(spec);
+        xtnn::tensor<double, 4> y(pool.output_shape(x.shape()));
+        pool.forward(x, y, xtnn::mode::training);
+        xtnn::tensor<double, 4> dy(y.shape());
+        dy.fill(1.0);
+        xtnn::tensor<double, 4> dx;
+        pool.backward(x, y, dy, &dx);
+        const std::size_t sh =
+            spec.stride.height == 0 ? spec.kernel_size.height : spec.stride.height;
+        const std::size_t sw = spec.stride.width == 0 ? spec.kernel_size.width : spec.stride.width;
+        xtnn::tensor<double, 4> expected_dx = xt::zeros<double>(x.shape());
+        for (std::size_t b = 0; b < 2; ++b) {
+            for (std::size_t c = 0; c < 2; ++c) {
+                for (std::size_t i = 0; i < y.shape()[2]; ++i) {
+                    for (std::size_t j = 0; j < y.shape()[3]; ++j) {
+                        bool found = false;
+                        double best = 0;
+                        std::size_t bu = 0, bv = 0;
+                        for (std::size_t du = 0; du < spec.kernel_size.height; ++du) {
+                            for (std::size_t dv = 0; dv < spec.kernel_size.width; ++dv) {
+                                const auto u = static_cast<std::ptrdiff_t>(i * sh + du) -
+                                               static_cast<std::ptrdiff_t>(spec.padding.height);
+                                const auto v = static_cast<std::ptrdiff_t>(j * sw + dv) -
+                                               static_cast<std::ptrdiff_t>(spec.padding.width);
+                                if (u < 0 || v < 0 || u >= 7 || v >= 9) {
+                                    continue;
+                                }
+                                const double value = x(b, c, static_cast<std::size_t>(u),
+                                                       static_cast<std::size_t>(v));
+                                const bool take = !found || (!std::isnan(best) &&
+                                                             (value > best || std::isnan(value)));
+                                if (take) {
+                                    found = true;
+                                    best = value;
+                                    bu = static_cast<std::size_t>(u);
+                                    bv = static_cast<std::size_t>(v);
+                                }
+                            }
+                        }
+                        if (std::isnan(best)) {
+                            CHECK(std::isnan(y(b, c, i, j)));
+                        } else {
+                            CHECK(y(b, c, i, j) == best);
+                        }
+                        expected_dx(b, c, bu, bv) += 1.0;
+                    }
+                }
+            }
+        }
+        CHECK((dx == expected_dx));
+    }
 }

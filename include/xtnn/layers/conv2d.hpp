@@ -372,28 +372,29 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
                     const auto [j0, j1] =
                         inside(v * o.dilation.width, pad_left_, w, o.stride.width, ow);
                     T* out = columns_.data() + row * cols;
+                    // Output column j reads input column j·sw + shift (inside for j in [j0, j1)).
+                    const std::ptrdiff_t shift = static_cast<std::ptrdiff_t>(v * o.dilation.width) -
+                                                 static_cast<std::ptrdiff_t>(pad_left_);
                     for (std::size_t b = 0; b < n; ++b) {
                         const T* plane = in + (b * channels + c) * h * w;
                         for (std::size_t i = 0; i < oh; ++i) {
                             T* line = out + (b * oh + i) * ow;
                             if (i < i0 || i >= i1) {
-                                std::fill(line, line + ow, T(0));
+                                for (std::size_t j = 0; j < ow; ++j) {
+                                    line[j] = T(0);
+                                }
                                 continue;
                             }
                             const T* source =
                                 plane +
                                 (i * o.stride.height + u * o.dilation.height - pad_top_) * w;
-                            std::fill(line, line + j0, T(0));
-                            const std::size_t first =
-                                j0 * o.stride.width + v * o.dilation.width - pad_left_;
-                            if (o.stride.width == 1) {
-                                std::copy(source + first, source + first + (j1 - j0), line + j0);
-                            } else {
-                                for (std::size_t j = j0; j < j1; ++j) {
-                                    line[j] = source[first + (j - j0) * o.stride.width];
-                                }
+                            // One loop, no library calls: rows are short (11-26 values in the
+                            // Keras convnet), where memcpy's and memset's call costs dominate.
+                            for (std::size_t j = 0; j < ow; ++j) {
+                                const std::ptrdiff_t at =
+                                    static_cast<std::ptrdiff_t>(j * o.stride.width) + shift;
+                                line[j] = j >= j0 && j < j1 ? source[at] : T(0);
                             }
-                            std::fill(line + j1, line + ow, T(0));
                         }
                     }
                 }

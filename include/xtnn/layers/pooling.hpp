@@ -129,6 +129,12 @@ class pool_window {
         return clip(o * stride_.width, padding_.width, kernel_.width, extent);
     }
     std::size_t window_size() const { return kernel_.height * kernel_.width; }
+    /// The window's extents.
+    extent2 kernel() const { return kernel_; }
+    /// The steps between windows.
+    extent2 stride() const { return stride_; }
+    /// Whether no window reaches into padding (then every window is whole).
+    bool unpadded() const { return padding_.height == 0 && padding_.width == 0; }
 
   private:
     static range clip(std::size_t start, std::size_t pad, std::size_t k, std::size_t extent) {
@@ -179,30 +185,47 @@ class max_pool2d_layer : public layer_base<max_pool2d_layer<T, N>, T, N, N> {
         const std::size_t h = x.shape()[2], w = x.shape()[3], oh = s[2], ow = s[3];
         const T* in = x.data();
         T* out = y.data();
+        if (window_.unpadded()) {
+            // Every window whole: fixed trip counts, unrolled for the usual 2 × 2 and 3 × 3.
+            const extent2 k = window_.kernel(), st = window_.stride();
+            if (k.height == 2 && k.width == 2) {
+                whole_windows<2, 2>(x, y, k, st);
+            } else if (k.height == 3 && k.width == 3) {
+                whole_windows<3, 3>(x, y, k, st);
+            } else {
+                whole_windows<0, 0>(x, y, k, st);
+            }
+            input_shape_ = x.shape();
+            return;
+        }
+        if (columns_.size() != ow) {
+            columns_.resize(ow);
+        }
+        for (std::size_t j = 0; j < ow; ++j) {
+            columns_[j] = window_.columns(j, w);
+        }
         for (std::size_t plane = 0; plane < s[0] * s[1]; ++plane) {
             const T* image = in + plane * h * w;
             for (std::size_t i = 0; i < oh; ++i) {
                 const auto r = window_.rows(i, h);
+                const std::size_t o = (plane * oh + i) * ow;
                 for (std::size_t j = 0; j < ow; ++j) {
-                    const auto c = window_.columns(j, w);
+                    const auto c = columns_[j];
                     // Every window overlaps the input (padding is at most half the kernel).
+                    // Branch-free: the larger value wins, the first on ties; the first NaN
+                    // wins and stays (best == best is false once best is NaN).
                     std::size_t at = r.first * w + c.first;
                     T best = image[at];
-                    for (std::size_t u = r.first; u < r.last && !std::isnan(best); ++u) {
+                    for (std::size_t u = r.first; u < r.last; ++u) {
                         for (std::size_t v = c.first; v < c.last; ++v) {
                             const T value = image[u * w + v];
-                            if (value > best || std::isnan(value)) {
-                                best = value;
-                                at = u * w + v;
-                                if (std::isnan(value)) {
-                                    break;
-                                }
-                            }
+                            const bool take = value > best || (value != value && best == best);
+                            best = take ? value : best;
+                            at = take ? u * w + v : at;
                         }
                     }
-                    const std::size_t o = (plane * oh + i) * ow + j;
-                    out[o] = best;
-                    winners_[o] = plane * h * w + at;
+                    out[o + j] = best;
+                    winners_[o + j] = plane * h * w + at;
                 }
             }
         }
@@ -227,8 +250,65 @@ class max_pool2d_layer : public layer_base<max_pool2d_layer<T, N>, T, N, N> {
         }
     }
 
+    // The position of the first NaN of the window at `corner` (there is one).
+    static std::size_t first_nan(const T* image, std::size_t corner, std::size_t kh, std::size_t kw,
+                                 std::size_t w) {
+        for (std::size_t u = 0; u < kh; ++u) {
+            for (std::size_t v = 0; v < kw; ++v) {
+                if (std::isnan(image[corner + u * w + v])) {
+                    return corner + u * w + v;
+                }
+            }
+        }
+        return corner;
+    }
+
+    // The forward of unpadded windows, KH × KW when known at compile time (0: k's).
+    template <std::size_t KH, std::size_t KW>
+    void whole_windows(const tensor<T, N>& x, tensor<T, N>& y, extent2 k, extent2 st) {
+        const std::size_t kh = KH != 0 ? KH : k.height, kw = KW != 0 ? KW : k.width;
+        const std::size_t h = x.shape()[2], w = x.shape()[3];
+        const std::size_t oh = y.shape()[2], ow = y.shape()[3];
+        const std::size_t planes = y.shape()[0] * y.shape()[1];
+        for (std::size_t plane = 0; plane < planes; ++plane) {
+            const T* image = x.data() + plane * h * w;
+            T* out = y.data() + plane * oh * ow;
+            std::size_t* won = winners_.data() + plane * oh * ow;
+            for (std::size_t i = 0; i < oh; ++i) {
+                for (std::size_t j = 0; j < ow; ++j) {
+                    // Without data-dependent branches (ReLU outputs tie often, and a
+                    // mispredicted branch per value costs more than the comparisons): the
+                    // maximum first, then the first position holding it, found backwards.
+                    const std::size_t corner = i * st.height * w + j * st.width;
+                    T best = image[corner];
+                    bool nan = false;
+                    for (std::size_t u = 0; u < kh; ++u) {
+                        for (std::size_t v = 0; v < kw; ++v) {
+                            const T value = image[corner + u * w + v];
+                            best = value > best ? value : best;
+                            nan = nan || value != value;
+                        }
+                    }
+                    std::size_t at = corner;
+                    for (std::size_t q = kh * kw; q-- > 0;) {
+                        const std::size_t p = corner + (q / kw) * w + q % kw;
+                        const std::size_t hit = 0 - static_cast<std::size_t>(image[p] == best);
+                        at ^= (at ^ p) & hit;
+                    }
+                    if (nan) { // rare: the first NaN wins, as PyTorch's
+                        at = first_nan(image, corner, kh, kw, w);
+                        best = image[at];
+                    }
+                    out[i * ow + j] = best;
+                    won[i * ow + j] = plane * h * w + at;
+                }
+            }
+        }
+    }
+
     detail::pool_window window_;
-    std::vector<std::size_t> winners_; // the input index of each output's maximum
+    std::vector<std::size_t> winners_;                // the input index of each output's maximum
+    std::vector<detail::pool_window::range> columns_; // the input columns of each output column
     shape<N> input_shape_{};
 };
 
