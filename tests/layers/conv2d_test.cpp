@@ -95,6 +95,18 @@ std::vector<configuration> configurations() {
          2,
          1},
         {"1x1", {.in_channels = 4, .out_channels = 2, .kernel_size = 1}, {2, 4, 3, 3}, 0, 0},
+        // 18 taps x 20 positions per sample: workspace 1 unfolds one sample at a time, 720
+        // two (chunks of 2 and 1).
+        {"chunks of one sample",
+         {.in_channels = 2, .out_channels = 3, .kernel_size = 3, .padding = 1, .workspace = 1},
+         {3, 2, 5, 4},
+         1,
+         1},
+        {"uneven chunks",
+         {.in_channels = 2, .out_channels = 3, .kernel_size = 3, .padding = 1, .workspace = 720},
+         {3, 2, 5, 4},
+         1,
+         1},
     };
 }
 

@@ -100,6 +100,9 @@ struct conv2d_options {
     initializer weight_init = glorot_uniform{}; ///< Initial weights (Keras' default).
     initializer bias_init = zeros{};            ///< Initial bias.
     std::uint64_t seed = 0;                     ///< Seed of the initial weights.
+    /// Values the unfolded input (im2col) may hold at once: the batch is processed in chunks of
+    /// samples that fit (at least one sample, however large). 2^20 floats is 4 MiB.
+    std::size_t workspace = std::size_t{1} << 20;
 };
 
 /// A 2-D convolution (cross-correlation, as in every framework) over NCHW images.
@@ -115,9 +118,13 @@ struct conv2d_options {
 /// that the Keras tutorial's convnet trains here as it does there (PyTorch's default draws from
 /// U(±1/√fan_in) instead: `.weight_init = xtnn::lecun_uniform{}` is the nearest).
 ///
-/// Speed: the whole batch is unfolded once (im2col, into a buffer the layer keeps) so that the
-/// forward is one matrix product, and backward two (weights, and the unfolded input gradient,
-/// folded back by col2im); nothing is allocated after the first batch of a given shape.
+/// Speed: the batch is unfolded (im2col) a chunk of samples at a time, as many as fit in a
+/// buffer of `workspace` values the layer keeps (by default 2^20: 30 samples for the Keras
+/// convnet's second layer: 288 taps × 121 positions each; chunks are balanced, so batch 64 is 3
+/// chunks of 22), so that the forward is one large matrix product per chunk and backward two
+/// (weights, and the unfolded input gradient, folded back by col2im); a large batch or image needs
+/// a bounded buffer (a ResNet stage at batch 128 would need 302 MB at once), and nothing is
+/// allocated after the first batch of a given shape.
 /// @tparam T float (default) or double.
 /// @throws config_error for a zero extent, 0 channels, "same" with a stride other than 1.
 /// @code
@@ -250,23 +257,26 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         const shape<4> s = y.shape();
         size_buffers(x.shape(), s);
         const std::size_t n = s[0], filters = s[1], positions = s[2] * s[3];
+        input_shape_ = x.shape();
         if (n == 0 || positions == 0) {
             return;
         }
-        unfold(x, s);
-        // product (filters, n·positions) = W (filters, K) · columns (K, n·positions)
-        const std::size_t k = weight_.size() / filters, cols = n * positions;
-        detail::gemm(false, false, filters, cols, k, T(1), weight_.data(), k, columns_.data(), cols,
-                     T(0), product_.data(), cols);
-        // Into NCHW, adding the bias.
-        T* out = y.data();
-        for (std::size_t b = 0; b < n; ++b) {
-            for (std::size_t f = 0; f < filters; ++f) {
-                const T* from = product_.data() + f * cols + b * positions;
-                T* to = out + (b * filters + f) * positions;
-                const T shift = options_.bias ? bias_(f) : T(0);
-                for (std::size_t p = 0; p < positions; ++p) {
-                    to[p] = from[p] + shift;
+        const std::size_t k = weight_.size() / filters;
+        for (std::size_t b0 = 0; b0 < n; b0 += chunk_) {
+            const std::size_t count = std::min(chunk_, n - b0), cols = count * positions;
+            unfold(x, s, b0, count);
+            // product (filters, count·positions) = W (filters, K) · columns (K, count·positions)
+            detail::gemm(false, false, filters, cols, k, T(1), weight_.data(), k, columns_.data(),
+                         cols, T(0), product_.data(), cols);
+            // Into NCHW, adding the bias.
+            for (std::size_t b = 0; b < count; ++b) {
+                for (std::size_t f = 0; f < filters; ++f) {
+                    const T* from = product_.data() + f * cols + b * positions;
+                    T* to = y.data() + ((b0 + b) * filters + f) * positions;
+                    const T shift = options_.bias ? bias_(f) : T(0);
+                    for (std::size_t p = 0; p < positions; ++p) {
+                        to[p] = from[p] + shift;
+                    }
                 }
             }
         }
@@ -276,60 +286,68 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
     void compute_backward(const tensor<T, 4>& x, const tensor<T, 4>&, const tensor<T, 4>& dy,
                           tensor<T, 4>* dx) {
         const shape<4> s = dy.shape();
-        if (columns_.shape() != columns_shape(x.shape(), s)) {
+        if (input_shape_ != x.shape() || chunk_ == 0) {
             throw std::logic_error("conv2d::backward: no forward ran for input shape " +
                                    format_shape(x.shape()));
         }
         const std::size_t n = s[0], filters = s[1], positions = s[2] * s[3];
-        const std::size_t k = weight_.size() / filters, cols = n * positions;
+        const std::size_t k = weight_.size() / filters;
+        weight_grad_.fill(T(0));
+        bias_grad_.fill(T(0));
+        if (dx != nullptr) {
+            dx->fill(T(0));
+        }
         if (n == 0 || positions == 0) {
-            weight_grad_.fill(T(0));
-            bias_grad_.fill(T(0));
-            if (dx != nullptr) {
-                dx->fill(T(0));
-            }
             return;
         }
-        // dy into (filters, n·positions), the layout of the forward's product; db on the way.
-        const T* g = dy.data();
-        for (std::size_t f = 0; f < filters; ++f) {
-            T sum = 0;
-            for (std::size_t b = 0; b < n; ++b) {
-                const T* from = g + (b * filters + f) * positions;
-                T* to = product_.data() + f * cols + b * positions;
-                T partial = 0;
-                for (std::size_t p = 0; p < positions; ++p) {
-                    to[p] = from[p];
-                    partial += from[p];
+        for (std::size_t b0 = 0; b0 < n; b0 += chunk_) {
+            const std::size_t count = std::min(chunk_, n - b0), cols = count * positions;
+            if (chunk_ < n) {
+                unfold(x, s, b0, count); // the forward's columns hold the last chunk only
+            }
+            // dy into (filters, count·positions), the layout of the forward's product; db on
+            // the way.
+            for (std::size_t f = 0; f < filters; ++f) {
+                T sum = 0;
+                for (std::size_t b = 0; b < count; ++b) {
+                    const T* from = dy.data() + ((b0 + b) * filters + f) * positions;
+                    T* to = product_.data() + f * cols + b * positions;
+                    T partial = 0;
+                    for (std::size_t p = 0; p < positions; ++p) {
+                        to[p] = from[p];
+                        partial += from[p];
+                    }
+                    sum += partial;
                 }
-                sum += partial;
+                if (options_.bias) {
+                    bias_grad_(f) += sum;
+                }
             }
-            if (options_.bias) {
-                bias_grad_(f) = sum;
+            // dW (filters, K) += dY (filters, count·positions) · columnsᵀ
+            detail::gemm(false, true, filters, k, cols, T(1), product_.data(), cols,
+                         columns_.data(), cols, T(1), weight_grad_.data(), k);
+            if (dx != nullptr) {
+                // d(columns) (K, count·positions) = Wᵀ · dY, then folded back onto the input.
+                if (column_gradient_.shape() != columns_.shape()) {
+                    column_gradient_.resize(columns_.shape());
+                }
+                detail::gemm(true, false, k, cols, filters, T(1), weight_.data(), k,
+                             product_.data(), cols, T(0), column_gradient_.data(), cols);
+                fold(*dx, s, b0, count);
             }
         }
-        // dW (filters, K) = dY (filters, n·positions) · columnsᵀ
-        detail::gemm(false, true, filters, k, cols, T(1), product_.data(), cols, columns_.data(),
-                     cols, T(0), weight_grad_.data(), k);
-        if (dx == nullptr) {
-            return;
-        }
-        // d(columns) (K, n·positions) = Wᵀ · dY, then folded back onto the input.
-        if (column_gradient_.shape() != columns_.shape()) {
-            column_gradient_.resize(columns_.shape());
-        }
-        detail::gemm(true, false, k, cols, filters, T(1), weight_.data(), k, product_.data(), cols,
-                     T(0), column_gradient_.data(), cols);
-        fold(*dx, s);
-    }
-
-    shape<2> columns_shape(const shape<4>& in, const shape<4>& out) const {
-        return {in[1] * options_.kernel_size.height * options_.kernel_size.width,
-                out[0] * out[2] * out[3]};
     }
 
     void size_buffers(const shape<4>& in, const shape<4>& out) {
-        const shape<2> c = columns_shape(in, out);
+        const std::size_t taps = in[1] * options_.kernel_size.height * options_.kernel_size.width;
+        const std::size_t per_sample = std::max<std::size_t>(taps * out[2] * out[3], 1);
+        // Balanced: batch 64 with room for 30 is 3 chunks of 22, not 30, 30 and 4.
+        const std::size_t n = std::max<std::size_t>(out[0], 1);
+        // A bounded buffer, still in cache when the products read each chunk.
+        const std::size_t most = std::clamp<std::size_t>(options_.workspace / per_sample, 1, n);
+        const std::size_t chunks = (n + most - 1) / most;
+        chunk_ = (n + chunks - 1) / chunks;
+        const shape<2> c{taps, chunk_ * out[2] * out[3]};
         if (columns_.shape() != c) {
             columns_.resize(c);
         }
@@ -357,9 +375,9 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
     }
 
     // im2col: row (c, u, v) of columns_, column (b, i, j) = x[b, c, i·sh - pt + u·dh, …].
-    void unfold(const tensor<T, 4>& x, const shape<4>& s) {
+    void unfold(const tensor<T, 4>& x, const shape<4>& s, std::size_t b0, std::size_t n) {
         const auto& o = options_;
-        const std::size_t n = s[0], oh = s[2], ow = s[3];
+        const std::size_t oh = s[2], ow = s[3];
         const std::size_t channels = x.shape()[1], h = x.shape()[2], w = x.shape()[3];
         const std::size_t cols = n * oh * ow;
         const T* in = x.data();
@@ -376,7 +394,7 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
                     const std::ptrdiff_t shift = static_cast<std::ptrdiff_t>(v * o.dilation.width) -
                                                  static_cast<std::ptrdiff_t>(pad_left_);
                     for (std::size_t b = 0; b < n; ++b) {
-                        const T* plane = in + (b * channels + c) * h * w;
+                        const T* plane = in + ((b0 + b) * channels + c) * h * w;
                         for (std::size_t i = 0; i < oh; ++i) {
                             T* line = out + (b * oh + i) * ow;
                             if (i < i0 || i >= i1) {
@@ -402,13 +420,13 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         }
     }
 
-    // col2im: dx = Σ over the taps of column_gradient_ placed back where unfold read them.
-    void fold(tensor<T, 4>& dx, const shape<4>& s) const {
+    // col2im: dx += Σ over the taps of column_gradient_ placed back where unfold read them,
+    // for the samples [b0, b0 + n).
+    void fold(tensor<T, 4>& dx, const shape<4>& s, std::size_t b0, std::size_t n) const {
         const auto& o = options_;
-        const std::size_t n = s[0], oh = s[2], ow = s[3];
+        const std::size_t oh = s[2], ow = s[3];
         const std::size_t channels = dx.shape()[1], h = dx.shape()[2], w = dx.shape()[3];
         const std::size_t cols = n * oh * ow;
-        dx.fill(T(0));
         T* out = dx.data();
         std::size_t row = 0;
         for (std::size_t c = 0; c < channels; ++c) {
@@ -420,7 +438,7 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
                         inside(v * o.dilation.width, pad_left_, w, o.stride.width, ow);
                     const T* from = column_gradient_.data() + row * cols;
                     for (std::size_t b = 0; b < n; ++b) {
-                        T* plane = out + (b * channels + c) * h * w;
+                        T* plane = out + ((b0 + b) * channels + c) * h * w;
                         for (std::size_t i = i0; i < i1; ++i) {
                             const T* line = from + (b * oh + i) * ow;
                             T* target =
@@ -441,9 +459,11 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
     std::size_t pad_top_ = 0, pad_bottom_ = 0, pad_left_ = 0, pad_right_ = 0;
     tensor<T, 4> weight_, weight_grad_;
     tensor<T, 1> bias_, bias_grad_;
-    tensor<T, 2> columns_;         // the unfolded input (K, n·positions)
+    tensor<T, 2> columns_;         // one chunk of the unfolded input (K, chunk·positions)
     tensor<T, 2> column_gradient_; // its gradient, in backward
-    tensor<T, 2> product_; // W · columns (filters, n·positions); in backward, dy so arranged
+    tensor<T, 2> product_;  // W · columns (filters, chunk·positions); in backward, dy so arranged
+    std::size_t chunk_ = 0; // samples per chunk (0 before the first forward)
+    shape<4> input_shape_{}; // of the last forward
 };
 
 } // namespace xtnn
