@@ -265,19 +265,18 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         for (std::size_t b0 = 0; b0 < n; b0 += chunk_) {
             const std::size_t count = std::min(chunk_, n - b0), cols = count * positions;
             unfold(x, s, b0, count);
-            // product (filters, count·positions) = W (filters, K) · columns (K, count·positions)
-            detail::gemm(false, false, filters, cols, k, T(1), weight_.data(), k, columns_.data(),
-                         cols, T(0), product_.data(), cols);
-            // Into NCHW, adding the bias.
             for (std::size_t b = 0; b < count; ++b) {
+                // y_b (filters, positions) = W (filters, K) · columns_b (K, positions), straight
+                // into NCHW onto the bias: columns_b is a block of the chunk (stride cols).
+                T* out = y.data() + (b0 + b) * filters * positions;
                 for (std::size_t f = 0; f < filters; ++f) {
-                    const T* from = product_.data() + f * cols + b * positions;
-                    T* to = y.data() + ((b0 + b) * filters + f) * positions;
                     const T shift = options_.bias ? bias_(f) : T(0);
                     for (std::size_t p = 0; p < positions; ++p) {
-                        to[p] = from[p] + shift;
+                        out[f * positions + p] = shift;
                     }
                 }
+                detail::gemm(false, false, filters, positions, k, T(1), weight_.data(), k,
+                             columns_.data() + b * positions, cols, T(1), out, positions);
             }
         }
     }
@@ -300,39 +299,40 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         if (n == 0 || positions == 0) {
             return;
         }
-        for (std::size_t b0 = 0; b0 < n; b0 += chunk_) {
+        // Last chunk first: the forward left it unfolded; the others are unfolded again.
+        const std::size_t chunks = (n + chunk_ - 1) / chunk_;
+        for (std::size_t chunk = chunks; chunk-- > 0;) {
+            const std::size_t b0 = chunk * chunk_;
             const std::size_t count = std::min(chunk_, n - b0), cols = count * positions;
-            if (chunk_ < n) {
-                unfold(x, s, b0, count); // the forward's columns hold the last chunk only
+            if (chunk + 1 != chunks) {
+                unfold(x, s, b0, count);
             }
-            // dy into (filters, count·positions), the layout of the forward's product; db on
-            // the way.
-            for (std::size_t f = 0; f < filters; ++f) {
-                T sum = 0;
-                for (std::size_t b = 0; b < count; ++b) {
-                    const T* from = dy.data() + ((b0 + b) * filters + f) * positions;
-                    T* to = product_.data() + f * cols + b * positions;
-                    T partial = 0;
-                    for (std::size_t p = 0; p < positions; ++p) {
-                        to[p] = from[p];
-                        partial += from[p];
-                    }
-                    sum += partial;
-                }
+            if (dx != nullptr && column_gradient_.shape() != columns_.shape()) {
+                column_gradient_.resize(columns_.shape());
+            }
+            for (std::size_t b = 0; b < count; ++b) {
+                // Per sample, straight from NCHW: dy_b (filters, positions), and columns_b a
+                // block of the chunk (stride cols).
+                const T* g = dy.data() + (b0 + b) * filters * positions;
                 if (options_.bias) {
-                    bias_grad_(f) += sum;
+                    for (std::size_t f = 0; f < filters; ++f) {
+                        T sum = 0;
+                        for (std::size_t p = 0; p < positions; ++p) {
+                            sum += g[f * positions + p];
+                        }
+                        bias_grad_(f) += sum;
+                    }
+                }
+                // dW (filters, K) += dy_b · columns_bᵀ
+                detail::gemm(false, true, filters, k, positions, T(1), g, positions,
+                             columns_.data() + b * positions, cols, T(1), weight_grad_.data(), k);
+                if (dx != nullptr) {
+                    // d(columns_b) (K, positions) = Wᵀ · dy_b, folded back below.
+                    detail::gemm(true, false, k, positions, filters, T(1), weight_.data(), k, g,
+                                 positions, T(0), column_gradient_.data() + b * positions, cols);
                 }
             }
-            // dW (filters, K) += dY (filters, count·positions) · columnsᵀ
-            detail::gemm(false, true, filters, k, cols, T(1), product_.data(), cols,
-                         columns_.data(), cols, T(1), weight_grad_.data(), k);
             if (dx != nullptr) {
-                // d(columns) (K, count·positions) = Wᵀ · dY, then folded back onto the input.
-                if (column_gradient_.shape() != columns_.shape()) {
-                    column_gradient_.resize(columns_.shape());
-                }
-                detail::gemm(true, false, k, cols, filters, T(1), weight_.data(), k,
-                             product_.data(), cols, T(0), column_gradient_.data(), cols);
                 fold(*dx, s, b0, count);
             }
         }
@@ -350,10 +350,6 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         const shape<2> c{taps, chunk_ * out[2] * out[3]};
         if (columns_.shape() != c) {
             columns_.resize(c);
-        }
-        const shape<2> p{out[1], c[1]};
-        if (product_.shape() != p) {
-            product_.resize(p);
         }
     }
 
@@ -461,9 +457,8 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
     tensor<T, 1> bias_, bias_grad_;
     tensor<T, 2> columns_;         // one chunk of the unfolded input (K, chunk·positions)
     tensor<T, 2> column_gradient_; // its gradient, in backward
-    tensor<T, 2> product_;  // W · columns (filters, chunk·positions); in backward, dy so arranged
-    std::size_t chunk_ = 0; // samples per chunk (0 before the first forward)
-    shape<4> input_shape_{}; // of the last forward
+    std::size_t chunk_ = 0;        // samples per chunk (0 before the first forward)
+    shape<4> input_shape_{};       // of the last forward
 };
 
 } // namespace xtnn
