@@ -120,11 +120,14 @@ struct conv2d_options {
 ///
 /// Speed: the batch is unfolded (im2col) a chunk of samples at a time, as many as fit in a
 /// buffer of `workspace` values the layer keeps (by default 2^20: 30 samples for the Keras
-/// convnet's second layer: 288 taps × 121 positions each; chunks are balanced, so batch 64 is 3
-/// chunks of 22), so that the forward is one large matrix product per chunk and backward two
-/// (weights, and the unfolded input gradient, folded back by col2im); a large batch or image needs
-/// a bounded buffer (a ResNet stage at batch 128 would need 302 MB at once), and nothing is
-/// allocated after the first batch of a given shape.
+/// convnet's second layer, 288 taps × 121 positions each; chunks are balanced, so batch 64 is
+/// 3 chunks of 22). Each sample is then one BLAS product on its block of the chunk, written
+/// straight into the NCHW output (onto the bias), and backward two (the weight gradient,
+/// accumulated, and the unfolded input gradient, folded back by col2im), read straight from
+/// the NCHW output gradient: no transposed copies. A large batch or image needs a bounded
+/// buffer (a ResNet stage at batch 128 would need 302 MB at once), each chunk is still in
+/// cache when the products read it, and nothing is allocated after the first batch of a given
+/// shape.
 /// @tparam T float (default) or double.
 /// @throws config_error for a zero extent, 0 channels, "same" with a stride other than 1.
 /// @code
