@@ -23,7 +23,7 @@ import compare  # noqa: E402
 import compile_time  # noqa: E402
 
 BINARIES = ["xtnn_bench_training_step", "xtnn_bench_dense", "xtnn_bench_activations",
-            "xtnn_bench_losses", "xtnn_bench_optimizers"]
+            "xtnn_bench_losses", "xtnn_bench_optimizers", "xtnn_bench_conv2d", "xtnn_bench_cnn"]
 
 
 def run_benchmark(build, name, repetitions):
@@ -120,11 +120,79 @@ def step_table(b):
     return "\n".join(out)
 
 
-def goals(b, rows, compiled):
-    """The project's speed goals (issue 5) and compile-time goal (issue 11), each against what
-    this run measured."""
-    def mark(ok):
-        return "met" if ok else "**not met**"
+def mark(ok):
+    return "met" if ok else "**not met**"
+
+
+def cnn_goals(b, rows):
+    """The convnet's goals (issue 12), each against what this run measured."""
+    out = []
+    for batch in (64, 128):
+        _, _, ratio, ratios = compare.pair(rows, "train", 1, batch)
+        out.append(f"| convnet training, batch {batch}, 1 thread: ≥ 2× PyTorch | {ratio:.2f}× "
+                   f"(rounds {compare.spread(ratios)}) | {mark(ratio >= 2.0)} |")
+    worst = min((row["GFLOP/s"] / b["sgemm_" + name[len("conv2d_"):].replace(
+        "/", "_ceiling/", 1)]["GFLOP/s"], name) for name, row in b.items()
+        if name.startswith("conv2d_") and "batch:1/" not in name)
+    out.append(f"| conv layers at batch ≥ 32: ≥ 60% of their products' sgemm ceiling | lowest "
+               f"{worst[0]:.0%} (`{worst[1]}`) | {mark(worst[0] >= 0.6)} |")
+    _, _, ratio, ratios = compare.pair(rows, "latency", 1, faster=lambda x, t: t / x)
+    out.append(f"| convnet single-image latency, 1 thread: ≥ 3× faster than PyTorch | "
+               f"{ratio:.2f}× (rounds {compare.spread(ratios)}) | {mark(ratio >= 3.0)} |")
+    one, _, _, _ = compare.pair(rows, "train", 1, 128)
+    two, _, _, _ = compare.pair(rows, "train", 2, 128)
+    out.append(f"| convnet training, batch 128: 2 threads ≥ 1.5× 1 thread | {two / one:.2f}× | "
+               f"{mark(two / one >= 1.5)} |")
+    return out
+
+
+def conv_table(b):
+    out = ["| layer | batch | forward GFLOP/s | of sgemm | backward GFLOP/s | of 2 sgemm |",
+           "|---|---|---|---|---|---|"]
+    pattern = re.compile(r"conv2d_forward/batch:(\d+)/in:(\d+)/out:(\d+)/side:(\d+)/"
+                         r"padding:(\d+)")
+    for name, row in b.items():
+        m = pattern.fullmatch(name)
+        if not m:
+            continue
+        suffix = name[len("conv2d_forward"):]
+        fwd_ceiling = b["sgemm_forward_ceiling" + suffix]["GFLOP/s"]
+        bwd = b["conv2d_backward" + suffix]["GFLOP/s"]
+        bwd_ceiling = b["sgemm_backward_ceiling" + suffix]["GFLOP/s"]
+        batch, c_in, c_out, side, padding = m.groups()
+        same = ", same" if padding == "1" else ""
+        out.append(f"| {c_in} → {c_out}, 3×3 on {side}×{side}{same} | {batch} | "
+                   f"{row['GFLOP/s']:.1f} | {row['GFLOP/s'] / fwd_ceiling:.0%} | {bwd:.1f} | "
+                   f"{bwd / bwd_ceiling:.0%} |")
+    return "\n".join(out)
+
+
+def cnn_table(b):
+    out = ["| batch | step: samples/s | GFLOP/s | ceiling (its products alone): samples/s | "
+           "step / ceiling |", "|---|---|---|---|---|"]
+    for batch in (32, 64, 128):
+        step = b[f"cnn_training_step/batch:{batch}"]
+        ceiling = b[f"cnn_sgemm_ceiling/batch:{batch}"]
+        out.append(f"| {batch} | {fmt(per_second(step))} | {step['GFLOP/s']:.1f} | "
+                   f"{fmt(per_second(ceiling))} | **{per_second(step) / per_second(ceiling):.0%}** |")
+    out += ["", "| inference, forward only | batch | samples/s | GFLOP/s |", "|---|---|---|---|"]
+    for batch in (1, 1000):
+        inf = b[f"cnn_inference/batch:{batch}"]
+        latency = f" ({microseconds(inf):.1f} µs per image)" if batch == 1 else ""
+        out.append(f"| forward{latency} | {batch} | {fmt(per_second(inf))} | "
+                   f"{inf['GFLOP/s']:.1f} |")
+    out += ["", "| memory-bound layer, batch 64 × 32 × 26 × 26 | time | GB/s |", "|---|---|---|"]
+    for name in ("max_pool2d_forward", "max_pool2d_backward", "batch_norm2d_forward",
+                 "batch_norm2d_backward"):
+        row = b[f"{name}/batch:64"]
+        out.append(f"| `{name}` | {microseconds(row):,.0f} µs | "
+                   f"{row.get('bytes_per_second', 0.0) / 1e9:.1f} |")
+    return "\n".join(out)
+
+
+def goals(b, rows, compiled, cnn_rows):
+    """The project's speed goals (issue 5), compile-time goal (issue 11) and the convnet's
+    (issue 12), each against what this run measured."""
     out = ["## Against the goals", "",
            "| goal | measured | |", "|---|---|---|"]
     for batch, goal in ((32, 4.0), (128, 2.0)):
@@ -148,6 +216,7 @@ def goals(b, rows, compiled):
         out.append(f"| training, batch {batch}: 2 threads not slower than 1 (beyond ±10 % "
                    f"noise) | {two / one:.2f}× the 1-thread rate | {mark(two / one >= 0.9)} |")
     out.append(compile_time.goal_row(compiled))
+    out += cnn_goals(b, cnn_rows)
     return "\n".join(out)
 
 
@@ -193,6 +262,10 @@ def main():
                            batches, repeats=2, rounds=5)
     comparison = compare.tables(rows, threads, batches)
     train_vs, infer_vs = comparison.split("\n\n", 1)
+    cnn_batches = [64, 128]
+    cnn_rows = compare.measure(args.build, os.path.join(args.build, "compare-data"), threads,
+                               cnn_batches, repeats=1, rounds=3, model="cnn")
+    cnn_train_vs, cnn_infer_vs = compare.tables(cnn_rows, threads, cnn_batches).split("\n\n", 1)
     compiled = compile_time.measure(args.build, repetitions=3)
 
     text = f"""# Benchmark results
@@ -205,7 +278,7 @@ over 5 rounds (each run times 2 epochs) and reports medians over the rounds and 
 The machine is a shared virtual machine: expect ±10 % between runs on one thread and much
 more on two (the neighbour's load).
 
-{goals(b, rows, compiled)}
+{goals(b, rows, compiled, cnn_rows)}
 
 ## Machine
 
@@ -226,6 +299,33 @@ Inference over the same 60,000 samples in batches of 1,000 (samples/s), then the
 latency of one sample at a time (PyTorch under `torch.inference_mode()`):
 
 {infer_vs}
+
+## The Keras convnet side by side with PyTorch
+
+The Keras tutorial's convnet (conv 32 3×3, relu, max-pool 2, conv 64 3×3, relu, max-pool 2,
+flatten, dropout 0.5, dense 10; Adam 1e-3, softmax cross-entropy), one epoch of the first
+6,000 samples of the same file as (N, 1, 28, 28) images; PyTorch's `nn.Sequential` of the
+same layers. 3 rounds, each one epoch per library. Command:
+`benchmarks/compare/compare.py --model cnn --batches 64 128`.
+
+{cnn_train_vs}
+
+Inference over the 6,000 images in batches of 1,000, then one image at a time (median):
+
+{cnn_infer_vs}
+
+## The convnet's training step, its layers and their sgemm ceilings
+
+One training step of the convnet (`xtnn_bench_cnn`) next to its eight products alone, each
+one sgemm over the whole batch's unfolded shapes (2.48 MFLOP per sample of GEMM work);
+single-image and batched inference; and the memory-bound layers in bytes moved per second.
+
+{cnn_table(b)}
+
+Each convolution (`xtnn_bench_conv2d`), forward and backward (weight and input gradients,
+col2im included), next to its products as single sgemm calls over the whole batch:
+
+{conv_table(b)}
 
 ## The MNIST MLP's training step and its sgemm ceiling
 

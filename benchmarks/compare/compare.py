@@ -1,10 +1,11 @@
 #!/usr/bin/python3
 """xtnn side by side with PyTorch on the MNIST MLP (784-128-10, relu, Adam 1e-3, softmax
 cross-entropy): one epoch of 60,000 samples at batch 32 and 128, inference at batch 1000 and
-single-sample latency, with 1 and 2 threads, each library run back to back on the same data:
+single-sample latency, with 1 and 2 threads, each library run back to back on the same data;
+with --model cnn the Keras convnet, on the first 6,000 samples as (N, 1, 28, 28) images:
 
     benchmarks/compare/compare.py [--build build/bench] [--threads 1 2] [--batches 32 128]
-                                  [--repeats 3] [--rounds 3]
+                                  [--repeats 3] [--rounds 3] [--model mlp|cnn]
 
 xtnn's side is build/bench/benchmarks/xtnn_compare (cmake --preset bench && cmake --build
 --preset bench --target xtnn_compare); PyTorch's is torch_compare.py under /usr/bin/python3
@@ -37,7 +38,12 @@ def run(command, threads):
     return parse(done.stdout)
 
 
-def measure(build, data, threads_list, batches, repeats, rounds=3):
+# Samples per training epoch and single-sample calls timed, per model: the convnet's epoch
+# is ~50x the MLP's work per sample.
+SIZES = {"mlp": (0, 20000), "cnn": (6000, 2000)}
+
+
+def measure(build, data, threads_list, batches, repeats, rounds=3, model="mlp"):
     """Every measurement, as dicts with library, task, batch, threads, round and the figures.
 
     For each thread count and batch, `rounds` rounds each run xtnn and then PyTorch (each
@@ -49,9 +55,13 @@ def measure(build, data, threads_list, batches, repeats, rounds=3):
     rows = []
     for threads in threads_list:
         for batch in batches:
-            common = ["--data", data, "--batch", str(batch), "--repeats", str(repeats)]
+            train_samples, calls = SIZES[model]
+            common = ["--data", data, "--batch", str(batch), "--repeats", str(repeats),
+                      "--model", model, "--train-samples", str(train_samples),
+                      "--latency-calls", str(calls)]
             for r in range(rounds):
-                tag = f"compare: {threads} thread(s), batch {batch}, round {r + 1}/{rounds}"
+                tag = (f"compare: {model}, {threads} thread(s), batch {batch}, "
+                       f"round {r + 1}/{rounds}")
                 print(f"{tag}: xtnn …", file=sys.stderr)
                 measured = run([binary] + common, threads)
                 print(f"{tag}: PyTorch …", file=sys.stderr)
@@ -124,15 +134,18 @@ def main():
     parser.add_argument("--repeats", type=int, default=3, help="epochs timed per run")
     parser.add_argument("--rounds", type=int, default=3,
                         help="runs of each library, alternating xtnn and PyTorch")
+    parser.add_argument("--model", choices=["mlp", "cnn"], default="mlp")
     args = parser.parse_args()
     data = args.data or os.path.join(args.build, "compare-data")
-    rows = measure(args.build, data, args.threads, args.batches, args.repeats, args.rounds)
-    print(f"Training, one epoch of 60,000 samples ({args.rounds} rounds, each the median of "
-          f"{args.repeats} epochs per library; medians over the rounds):\n")
+    rows = measure(args.build, data, args.threads, args.batches, args.repeats, args.rounds,
+                   args.model)
+    samples = SIZES[args.model][0] or 60000
+    print(f"Training the {args.model}, one epoch of {samples:,} samples ({args.rounds} rounds, "
+          f"each the median of {args.repeats} epochs per library; medians over the rounds):\n")
     text = tables(rows, args.threads, args.batches)
     train, rest = text.split("\n\n", 1)
     print(train)
-    print("\nInference: batch 1000 over the 60,000 samples, then one sample at a time "
+    print(f"\nInference: batch 1000 over the {samples:,} samples, then one sample at a time "
           "(median latency):\n")
     print(rest)
 

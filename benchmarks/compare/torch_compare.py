@@ -1,9 +1,11 @@
 #!/usr/bin/python3
-"""The PyTorch side of benchmarks/compare: the same MLP, data, schedule and measurements as
-xtnn_compare, with PyTorch at its best on the CPU (flush-denormal on, inference under
-torch.inference_mode). Prints the same key=value lines.
+"""The PyTorch side of benchmarks/compare: the same model (the MLP, or with --model cnn the
+Keras convnet), data, schedule and measurements as xtnn_compare, with PyTorch at its best on
+the CPU (flush-denormal on, inference under torch.inference_mode). Prints the same key=value
+lines.
 
     OPENBLAS_NUM_THREADS=T /usr/bin/python3 torch_compare.py --data DIR --batch 32 --threads T
+        [--model cnn --train-samples 6000]
 """
 
 import argparse
@@ -22,10 +24,14 @@ def read_idx(path, dtype):
     return np.frombuffer(data, dtype=dtype, offset=4 + 4 * rank).reshape(shape)
 
 
-def make_model(seed):
+def make_model(seed, cnn):
     torch.manual_seed(seed)
-    return torch.nn.Sequential(torch.nn.Linear(784, 128), torch.nn.ReLU(),
-                               torch.nn.Linear(128, 10))
+    nn = torch.nn
+    if cnn:
+        return nn.Sequential(nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(32, 64, 3),
+                             nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Dropout(0.5),
+                             nn.Linear(1600, 10))
+    return nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10))
 
 
 def main():
@@ -35,16 +41,23 @@ def main():
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--latency-calls", type=int, default=20000)
+    parser.add_argument("--model", choices=["mlp", "cnn"], default="mlp")
+    parser.add_argument("--train-samples", type=int, default=0)
     args = parser.parse_args()
+    cnn = args.model == "cnn"
     torch.set_num_threads(args.threads)
     torch.set_flush_denormal(True)
     x = torch.from_numpy(read_idx(os.path.join(args.data, "images.idx"), ">f4").astype(np.float32))
     y = torch.from_numpy(read_idx(os.path.join(args.data, "labels.idx"), ">i4").astype(np.int64))
+    if args.train_samples:
+        x, y = x[:args.train_samples], y[:args.train_samples]
+    if cnn:
+        x = x.reshape(len(x), 1, 28, 28)
     n = len(x)
 
     epochs = []
     for r in range(args.repeats):
-        model = make_model(r)
+        model = make_model(r, cnn)
         optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
         loss_fn = torch.nn.CrossEntropyLoss()
         generator = torch.Generator().manual_seed(r)
@@ -58,7 +71,7 @@ def main():
     print(f"library=pytorch task=train batch={args.batch} threads={torch.get_num_threads()} "
           f"samples_per_s={n / seconds:.1f} seconds={seconds:.4f}")
 
-    model = make_model(0).eval()
+    model = make_model(0, cnn).eval()
     passes = []
     with torch.inference_mode():
         for _ in range(args.repeats):

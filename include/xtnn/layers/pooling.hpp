@@ -286,7 +286,7 @@ class max_pool2d_layer : public layer_base<max_pool2d_layer<T, N>, T, N, N> {
                         for (std::size_t v = 0; v < kw; ++v) {
                             const T value = image[corner + u * w + v];
                             best = value > best ? value : best;
-                            nan = nan || value != value;
+                            nan |= value != value; // not ||: no branch
                         }
                     }
                     std::size_t at = corner;

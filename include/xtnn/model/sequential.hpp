@@ -68,11 +68,24 @@ struct bind_all {
 /// position and both layer types.
 template <std::size_t Position, class Previous, class Next>
 struct link_to_layer {
-    static_assert(std::same_as<typename Previous::output_type, typename Next::input_type>,
-                  "xtnn: sequential: a layer's output type is not the next layer's input type "
-                  "(rank or scalar type differs); the note 'in instantiation of "
-                  "link_to_layer<N, previous, next>' names layer N and both types. Add a flatten "
-                  "between image and dense layers, and use one scalar type");
+    static constexpr bool same_scalar =
+        std::same_as<typename Previous::value_type, typename Next::value_type>;
+    static constexpr bool same_rank = Previous::output_rank == Next::input_rank;
+    static constexpr bool images_into_features = Previous::output_rank > 2 && Next::input_rank == 2;
+    static_assert(same_scalar,
+                  "xtnn: sequential: a layer's scalar type differs from the layer before it's; "
+                  "use one scalar type (float or double) throughout. The note 'in instantiation "
+                  "of link_to_layer<N, previous, next>' names layer N and both types");
+    static_assert(!same_scalar || !images_into_features,
+                  "xtnn: sequential: a layer takes rank 2 (batch, features) but the layer "
+                  "before it gives images (rank 3 or 4): add xtnn::flatten{} between them. The "
+                  "note 'in instantiation of link_to_layer<N, previous, next>' names layer N "
+                  "and both types");
+    static_assert(!same_scalar || images_into_features || same_rank,
+                  "xtnn: sequential: a layer takes another rank than the layer before it gives "
+                  "(its output type is not the next layer's input type). The note 'in "
+                  "instantiation of link_to_layer<N, previous, next>' names layer N and both "
+                  "types");
     static constexpr bool value = true;
 };
 
