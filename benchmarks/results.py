@@ -147,24 +147,11 @@ def cnn_goals(b, rows):
 
 
 def conv_table(b):
-    out = ["| layer | batch | forward GFLOP/s | of sgemm | backward GFLOP/s | of 2 sgemm |",
-           "|---|---|---|---|---|---|"]
-    pattern = re.compile(r"conv2d_forward/batch:(\d+)/in:(\d+)/out:(\d+)/side:(\d+)/"
-                         r"padding:(\d+)")
-    for name, row in b.items():
-        m = pattern.fullmatch(name)
-        if not m:
-            continue
-        suffix = name[len("conv2d_forward"):]
-        fwd_ceiling = b["sgemm_forward_ceiling" + suffix]["GFLOP/s"]
-        bwd = b["conv2d_backward" + suffix]["GFLOP/s"]
-        bwd_ceiling = b["sgemm_backward_ceiling" + suffix]["GFLOP/s"]
-        batch, c_in, c_out, side, padding = m.groups()
+    def label(groups):
+        c_in, c_out, side, padding = groups
         same = ", same" if padding == "1" else ""
-        out.append(f"| {c_in} → {c_out}, 3×3 on {side}×{side}{same} | {batch} | "
-                   f"{row['GFLOP/s']:.1f} | {row['GFLOP/s'] / fwd_ceiling:.0%} | {bwd:.1f} | "
-                   f"{bwd / bwd_ceiling:.0%} |")
-    return "\n".join(out)
+        return f"{c_in} → {c_out}, 3×3 on {side}×{side}{same}"
+    return layer_table(b, "conv2d", r"/in:(\d+)/out:(\d+)/side:(\d+)/padding:(\d+)", label)
 
 
 def cnn_table(b):
@@ -220,22 +207,27 @@ def goals(b, rows, compiled, cnn_rows):
     return "\n".join(out)
 
 
-def dense_table(b):
+def layer_table(b, layer, dims, label):
+    """Forward and backward of each `layer` benchmark next to its sgemm ceilings; `dims` matches
+    what follows the batch in the name, `label` turns its groups into the layer's column."""
     out = ["| layer | batch | forward GFLOP/s | of sgemm | backward GFLOP/s | of 2 sgemm |",
            "|---|---|---|---|---|---|"]
-    pattern = re.compile(r"dense_forward/batch:(\d+)/in:(\d+)/out:(\d+)")
+    pattern = re.compile(layer + r"_forward/batch:(\d+)" + dims)
     for name, row in b.items():
         m = pattern.fullmatch(name)
         if not m:
             continue
-        suffix = name[len("dense_forward"):]
+        suffix = name[len(layer + "_forward"):]
         fwd_ceiling = b["sgemm_forward_ceiling" + suffix]["GFLOP/s"]
-        bwd = b["dense_backward" + suffix]["GFLOP/s"]
+        bwd = b[layer + "_backward" + suffix]["GFLOP/s"]
         bwd_ceiling = b["sgemm_backward_ceiling" + suffix]["GFLOP/s"]
-        batch, fan_in, fan_out = m.groups()
-        out.append(f"| {fan_in} → {fan_out} | {batch} | {row['GFLOP/s']:.1f} | "
+        out.append(f"| {label(m.groups()[1:])} | {m.group(1)} | {row['GFLOP/s']:.1f} | "
                    f"{row['GFLOP/s'] / fwd_ceiling:.0%} | {bwd:.1f} | {bwd / bwd_ceiling:.0%} |")
     return "\n".join(out)
+
+
+def dense_table(b):
+    return layer_table(b, "dense", r"/in:(\d+)/out:(\d+)", lambda g: f"{g[0]} → {g[1]}")
 
 
 def simple_table(b, prefix, unit, header):

@@ -11,7 +11,9 @@
 
 #include <xtnn/xtnn.hpp>
 
+#include "support/counters.hpp"
 #include "support/fill.hpp"
+#include "support/training.hpp"
 
 namespace {
 
@@ -38,27 +40,13 @@ constexpr double dense_flops = 2.0 * 1600 * 10;
 constexpr double step_flops = 2 * conv1_flops + 3 * conv2_flops + 3 * dense_flops;
 
 void set_counters(benchmark::State& state, std::size_t batch, double flops_per_sample) {
-    state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(batch));
-    state.counters["GFLOP/s"] =
-        benchmark::Counter(flops_per_sample * static_cast<double>(batch) * 1e-9,
-                           benchmark::Counter::kIsIterationInvariantRate);
+    xtnn::bench::set_counters(state, flops_per_sample * static_cast<double>(batch), batch);
 }
 
 void cnn_training_step(benchmark::State& state) {
     const auto batch = static_cast<std::size_t>(state.range(0));
     auto model = keras_convnet();
-    const auto x = images(batch, 1, 28);
-    const auto y = xtnn::bench::labels(batch);
-    auto params = model.parameters();
-    xtnn::adam optimizer;
-    const xtnn::softmax_cross_entropy loss;
-    xtnn::tensor<float, 2> dy;
-    for (auto _ : state) {
-        const auto& logits = model.forward(x, xtnn::mode::training);
-        benchmark::DoNotOptimize(loss.value_and_gradient(logits, y, dy));
-        model.backward(x, dy);
-        optimizer.step(params);
-    }
+    xtnn::bench::training_steps(state, model, images(batch, 1, 28));
     set_counters(state, batch, step_flops);
 }
 

@@ -9,7 +9,9 @@
 
 #include <xtnn/xtnn.hpp>
 
+#include "support/counters.hpp"
 #include "support/fill.hpp"
+#include "support/training.hpp"
 
 namespace {
 
@@ -21,27 +23,13 @@ using xtnn::bench::filled;
 constexpr double mlp_step_flops = 2.0 * (2.0 * (784.0 * 128 + 128.0 * 10) + 128.0 * 10);
 
 void set_counters(benchmark::State& state, std::size_t batch, double flops_per_sample) {
-    state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(batch));
-    state.counters["GFLOP/s"] =
-        benchmark::Counter(flops_per_sample * static_cast<double>(batch) * 1e-9,
-                           benchmark::Counter::kIsIterationInvariantRate);
+    xtnn::bench::set_counters(state, flops_per_sample * static_cast<double>(batch), batch);
 }
 
 template <class Model>
 void training_steps(benchmark::State& state, Model& model, std::size_t in) {
     const auto batch = static_cast<std::size_t>(state.range(0));
-    const auto x = filled(batch, in, 0.0f, 1.0f);
-    const auto y = xtnn::bench::labels(batch);
-    auto params = model.parameters();
-    xtnn::adam optimizer;
-    const xtnn::softmax_cross_entropy loss;
-    xtnn::tensor<float, 2> dy;
-    for (auto _ : state) {
-        const auto& logits = model.forward(x, xtnn::mode::training);
-        benchmark::DoNotOptimize(loss.value_and_gradient(logits, y, dy));
-        model.backward(x, dy);
-        optimizer.step(params);
-    }
+    xtnn::bench::training_steps(state, model, filled(batch, in, 0.0f, 1.0f));
 }
 
 void mlp_training_step(benchmark::State& state) {
