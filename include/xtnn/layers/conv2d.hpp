@@ -101,8 +101,8 @@ struct conv2d_options {
     initializer bias_init = zeros{};            ///< Initial bias.
     std::uint64_t seed = 0;                     ///< Seed of the initial weights.
     /// Values the unfolded input (im2col) may hold at once: the batch is processed in chunks of
-    /// samples that fit (at least one sample, however large). 2^20 floats is 4 MiB.
-    std::size_t workspace = std::size_t{1} << 20;
+    /// samples that fit (at least one sample, however large). 2^22 floats is 16 MiB.
+    std::size_t workspace = std::size_t{1} << 22;
 };
 
 /// A 2-D convolution (cross-correlation, as in every framework) over NCHW images.
@@ -119,15 +119,15 @@ struct conv2d_options {
 /// U(±1/√fan_in) instead: `.weight_init = xtnn::lecun_uniform{}` is the nearest).
 ///
 /// Speed: the batch is unfolded (im2col) a chunk of samples at a time, as many as fit in a
-/// buffer of `workspace` values the layer keeps (by default 2^20: 30 samples for the Keras
-/// convnet's second layer, 288 taps × 121 positions each; chunks are balanced, so batch 64 is
-/// 3 chunks of 22). Each sample is then one BLAS product on its block of the chunk, written
+/// buffer of `workspace` values the layer keeps (by default 2^22: 120 samples for the Keras
+/// convnet's second layer, 288 taps × 121 positions each; chunks are balanced, so batch 128 is
+/// 2 chunks of 64). Each sample is then one BLAS product on its block of the chunk, written
 /// straight into the NCHW output (onto the bias), and backward two (the weight gradient,
 /// accumulated, and the unfolded input gradient, folded back by col2im), read straight from
 /// the NCHW output gradient: no transposed copies. A large batch or image needs a bounded
-/// buffer (a ResNet stage at batch 128 would need 302 MB at once), each chunk is still in
-/// cache when the products read it, and nothing is allocated after the first batch of a given
-/// shape.
+/// buffer (a ResNet stage at batch 128 would need 302 MB at once), backward reuses the
+/// forward's columns when the batch is one chunk (and unfolds the others again), and nothing is
+/// allocated after the first batch of a given shape.
 /// @tparam T float (default) or double.
 /// @throws config_error for a zero extent, 0 channels, "same" with a stride other than 1.
 /// @code
@@ -346,7 +346,7 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         const std::size_t per_sample = std::max<std::size_t>(taps * out[2] * out[3], 1);
         // Balanced: batch 64 with room for 30 is 3 chunks of 22, not 30, 30 and 4.
         const std::size_t n = std::max<std::size_t>(out[0], 1);
-        // A bounded buffer, still in cache when the products read each chunk.
+        // A bounded buffer.
         const std::size_t most = std::clamp<std::size_t>(options_.workspace / per_sample, 1, n);
         const std::size_t chunks = (n + most - 1) / most;
         chunk_ = (n + chunks - 1) / chunks;
