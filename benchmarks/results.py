@@ -274,11 +274,11 @@ more on two (the neighbour's load).
 
 The convnet's goals are not met yet. Where its training step's time goes (`perf record` of
 `xtnn_bench_cnn --benchmark_filter=cnn_training_step/batch:64`, one thread, 2026-12-03):
-BLAS 47% (the sgemm kernel 36%, packing 9%, small-matrix kernels 3%); conv2d's own loops 25%
-(backward 16%: col2im, the bias gradient and unfolding again all but the last chunk; forward
-9%: im2col and the bias); max pooling 9% (forward 7%); memset 5% (zeroing input gradients
-before col2im and pooling's scatter); relu, dropout, the loss and Adam the rest. The step runs
-at 54-60% of its products' ceiling, and those products are small (a sample's 64 × 288 · 288 ×
+BLAS 50% (the sgemm kernel 35%, packing 12%, small-matrix kernels 3%); conv2d's own loops
+21% (backward 12%: col2im and the bias gradient; forward 10%: im2col and the bias); max
+pooling 9% (forward 7%); memset 6% (zeroing input gradients before col2im and pooling's
+scatter); relu, dropout, the loss and Adam the rest (10%). The step runs at 52-64% of its
+products' ceiling, and those products are small (a sample's 64 × 288 · 288 ×
 121 for the second convolution) where Debian's PyTorch (built with oneDNN 2.6) runs oneDNN's
 convolution kernels; with two
 threads, OpenBLAS parallelizes only inside those small products and every other loop runs on
