@@ -22,7 +22,6 @@ class doubler : public xtnn::layer_base<doubler, double, 2, 2> {
         }
         return input;
     }
-    std::vector<xtnn::parameter_view<double>> parameters() { return {}; }
 
     mutable std::size_t shape_checks = 0;
     std::size_t forwards = 0;

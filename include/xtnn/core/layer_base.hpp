@@ -6,8 +6,10 @@
 #include <concepts>
 #include <cstddef>
 #include <string_view>
+#include <vector>
 
 #include <xtnn/core/errors.hpp>
+#include <xtnn/core/parameter.hpp>
 #include <xtnn/core/tensor.hpp>
 
 namespace xtnn {
@@ -35,7 +37,8 @@ struct layer_access {
 /// that check every shape once and then run the layer's maths.
 ///
 /// A layer derived from it (CRTP) writes what is its own: `name`, `output_shape` (which
-/// rejects impossible inputs with shape_error), `parameters()`, and two private functions,
+/// rejects impossible inputs with shape_error), `parameters()` if it has any, and two private
+/// functions,
 /// reached through `friend xtnn::layer_access;`:
 /// - `compute_forward(x, y, m)`: `y` already has `output_shape(x.shape())`;
 /// - `compute_backward(x, y, dy, dx)`: `y` and `dy` have the output shape and `*dx`, when
@@ -51,7 +54,6 @@ struct layer_access {
 ///   public:
 ///     static constexpr std::string_view name = "scale";
 ///     xtnn::shape<2> output_shape(const xtnn::shape<2>& input) const { return input; }
-///     std::vector<xtnn::parameter_view<T>> parameters() { return {}; }
 ///
 ///   private:
 ///     friend xtnn::layer_access;
@@ -96,6 +98,9 @@ class layer_base {
         }
         layer_access::backward(self(), x, y, dy, dx);
     }
+
+    /// None: a layer with parameters declares its own parameters(), which hides this one.
+    std::vector<parameter_view<T>> parameters() { return {}; }
 
   private:
     Derived& self() { return static_cast<Derived&>(*this); }

@@ -65,9 +65,6 @@ class activation_layer : public layer_base<activation_layer<A, T, N>, T, N, N> {
     /// The output has the input's shape.
     shape<N> output_shape(const shape<N>& input) const { return input; }
 
-    /// None.
-    std::vector<parameter_view<T>> parameters() { return {}; }
-
   private:
     friend layer_access;
 

@@ -73,9 +73,6 @@ class dropout_layer : public layer_base<dropout_layer<T, N>, T, N, N> {
     /// The output has the input's shape.
     shape<N> output_shape(const shape<N>& input) const { return input; }
 
-    /// None.
-    std::vector<parameter_view<T>> parameters() { return {}; }
-
   private:
     friend layer_access;
 

@@ -41,9 +41,6 @@ class flatten_layer : public layer_base<flatten_layer<T, N>, T, N, 2> {
         return {input[0], features};
     }
 
-    /// None.
-    std::vector<parameter_view<T>> parameters() { return {}; }
-
   private:
     friend layer_access;
 

@@ -170,9 +170,6 @@ class max_pool2d_layer : public layer_base<max_pool2d_layer<T, N>, T, N, N> {
     /// `(batch, channels, H, W)` -> `(batch, channels, OH, OW)`.
     shape<N> output_shape(const shape<N>& input) const { return window_.output_shape(input); }
 
-    /// None.
-    std::vector<parameter_view<T>> parameters() { return {}; }
-
   private:
     friend layer_access;
 
@@ -333,9 +330,6 @@ class avg_pool2d_layer : public layer_base<avg_pool2d_layer<T, N>, T, N, N> {
     /// `(batch, channels, H, W)` -> `(batch, channels, OH, OW)`.
     shape<N> output_shape(const shape<N>& input) const { return window_.output_shape(input); }
 
-    /// None.
-    std::vector<parameter_view<T>> parameters() { return {}; }
-
   private:
     friend layer_access;
 
@@ -420,9 +414,6 @@ class global_avg_pool2d_layer : public layer_base<global_avg_pool2d_layer<T, N>,
         }
         return {input[0], input[1]};
     }
-
-    /// None.
-    std::vector<parameter_view<T>> parameters() { return {}; }
 
   private:
     friend layer_access;

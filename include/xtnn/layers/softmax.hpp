@@ -35,8 +35,6 @@ class normalized_exponential : public layer_base<normalized_exponential<T, N, Lo
         return input;
     }
 
-    std::vector<parameter_view<T>> parameters() { return {}; }
-
   private:
     friend layer_access;
 
