@@ -172,5 +172,24 @@ TEST_CASE("pooling: every max pooling path picks the first maximum and the first
             }
         }
         CHECK((dx == expected_dx));
+        // Inference takes the same maxima without remembering them: no backward follows it.
+        xtnn::tensor<double, 4> inferred(y.shape());
+        pool.forward(x, inferred, xtnn::mode::inference);
+        for (std::size_t o = 0; o < y.size(); ++o) {
+            CHECK((std::isnan(y.data()[o]) ? std::isnan(inferred.data()[o])
+                                           : inferred.data()[o] == y.data()[o]));
+        }
+        REQUIRE_THROWS_WITH(pool.backward(x, y, dy, &dx),
+                            Catch::Contains("no forward in training mode"));
     }
+}
+
+TEST_CASE("pooling: a max pooling window of more than 65,536 values is refused",
+          "[layers][pooling]") {
+    REQUIRE_THROWS_MATCHES(
+        xtnn::max_pool2d_layer<float>(xtnn::max_pool2d{.kernel_size = {257, 256}}),
+        xtnn::config_error,
+        Catch::Message("max_pool2d: kernel_size must be at most 65,536 values per window (256 x "
+                       "256), got 65792"));
+    CHECK_NOTHROW(xtnn::max_pool2d_layer<float>(xtnn::max_pool2d{.kernel_size = 256}));
 }

@@ -133,6 +133,8 @@ class pool_window {
     extent2 kernel() const { return kernel_; }
     /// The steps between windows.
     extent2 stride() const { return stride_; }
+    /// The padding on each side.
+    extent2 padding() const { return padding_; }
     /// Whether no window reaches into padding (then every window is whole).
     bool unpadded() const { return padding_.height == 0 && padding_.width == 0; }
 
@@ -161,10 +163,14 @@ class max_pool2d_layer : public layer_base<max_pool2d_layer<T, N>, T, N, N> {
     static constexpr std::string_view name = "max_pool2d"; ///< The name in summaries.
 
     /// A layer with the spec's window.
-    /// @throws config_error for a zero kernel or stride, or padding over half the kernel.
+    /// @throws config_error for a zero kernel or stride, padding over half the kernel, or a
+    /// window of more than 65,536 values.
     explicit max_pool2d_layer(max_pool2d spec = {}) : window_(spec, name) {
         static_assert(N == 4, "xtnn: max_pool2d takes rank 4 (batch, channels, height, width), "
                               "and the layer before gives another rank");
+        detail::require_option(window_.window_size() <= std::size_t{1} << 16, std::string(name),
+                               "kernel_size", "at most 65,536 values per window (256 x 256)",
+                               static_cast<double>(window_.window_size()));
     }
 
     /// `(batch, channels, H, W)` -> `(batch, channels, OH, OW)`.
@@ -173,60 +179,36 @@ class max_pool2d_layer : public layer_base<max_pool2d_layer<T, N>, T, N, N> {
   private:
     friend layer_access;
 
-    /// The maximum of each window; remembers where it was for backward.
-    void compute_forward(const tensor<T, N>& x, tensor<T, N>& y, mode) {
-        const shape<N> s = y.shape();
-        if (winners_.size() != y.size()) {
+    // A window's tap, row-major from its padded corner (kernels up to 256 × 256).
+    using tap = std::uint16_t;
+
+    /// The maximum of each window; in training, remembers where it was for backward.
+    void compute_forward(const tensor<T, N>& x, tensor<T, N>& y, mode m) {
+        const bool record = m == mode::training;
+        recorded_ = false;
+        if (record && winners_.size() != y.size()) {
             winners_.resize(y.size());
         }
-        const std::size_t h = x.shape()[2], w = x.shape()[3], oh = s[2], ow = s[3];
-        const T* in = x.data();
-        T* out = y.data();
-        if (window_.unpadded()) {
-            // Every window whole: fixed trip counts, unrolled for the usual 2 × 2 and 3 × 3.
-            const extent2 k = window_.kernel(), st = window_.stride();
-            if (k.height == 2 && k.width == 2) {
-                whole_windows<2, 2>(x, y, k, st);
-            } else if (k.height == 3 && k.width == 3) {
-                whole_windows<3, 3>(x, y, k, st);
-            } else {
-                whole_windows<0, 0>(x, y, k, st);
-            }
-            input_shape_ = x.shape();
-            return;
+        const extent2 k = window_.kernel(), st = window_.stride();
+        if (window_.unpadded() && k.height == 2 && k.width == 2 && st.width == 2) {
+            record ? whole_windows<true, 2, 2, 2>(x, y) : whole_windows<false, 2, 2, 2>(x, y);
+        } else if (window_.unpadded()) {
+            record ? whole_windows<true, 0, 0, 0>(x, y) : whole_windows<false, 0, 0, 0>(x, y);
+        } else {
+            record ? padded_windows<true>(x, y) : padded_windows<false>(x, y);
         }
-        if (columns_.size() != ow) {
-            columns_.resize(ow);
-        }
-        for (std::size_t j = 0; j < ow; ++j) {
-            columns_[j] = window_.columns(j, w);
-        }
-        for (std::size_t plane = 0; plane < s[0] * s[1]; ++plane) {
-            const T* image = in + plane * h * w;
-            for (std::size_t i = 0; i < oh; ++i) {
-                const auto r = window_.rows(i, h);
-                const std::size_t o = (plane * oh + i) * ow;
-                for (std::size_t j = 0; j < ow; ++j) {
-                    const auto c = columns_[j];
-                    // Every window overlaps the input (padding is at most half the kernel).
-                    // Branch-free: the larger value wins, the first on ties; the first NaN
-                    // wins and stays (best == best is false once best is NaN).
-                    std::size_t at = r.first * w + c.first;
-                    T best = image[at];
-                    for (std::size_t u = r.first; u < r.last; ++u) {
-                        for (std::size_t v = c.first; v < c.last; ++v) {
-                            const T value = image[u * w + v];
-                            const bool take = value > best || (value != value && best == best);
-                            best = take ? value : best;
-                            at = take ? u * w + v : at;
-                        }
-                    }
-                    out[o + j] = best;
-                    winners_[o + j] = plane * h * w + at;
+        input_shape_ = x.shape();
+        recorded_ = record;
+        if (record) {
+            // Where each tap of a window is, from the window's corner (padding included).
+            const std::size_t w = x.shape()[3];
+            offsets_.resize(window_.window_size());
+            for (std::size_t u = 0; u < k.height; ++u) {
+                for (std::size_t v = 0; v < k.width; ++v) {
+                    offsets_[u * k.width + v] = static_cast<std::ptrdiff_t>(u * w + v);
                 }
             }
         }
-        input_shape_ = x.shape();
     }
 
     /// dx: each dy to the input that won its window (sums where windows overlap).
@@ -235,78 +217,152 @@ class max_pool2d_layer : public layer_base<max_pool2d_layer<T, N>, T, N, N> {
         if (dx == nullptr) {
             return;
         }
-        if (input_shape_ != x.shape() || winners_.size() != dy.size()) {
-            throw std::logic_error("max_pool2d::backward: no forward ran for input shape " +
+        if (!recorded_ || input_shape_ != x.shape() || winners_.size() != dy.size()) {
+            throw std::logic_error("max_pool2d::backward: no forward in training mode ran for "
+                                   "input shape " +
                                    format_shape(x.shape()));
         }
         dx->fill(T(0));
-        T* d = dx->data();
+        const std::size_t h = x.shape()[2], w = x.shape()[3];
+        const std::size_t oh = dy.shape()[2], ow = dy.shape()[3];
+        const extent2 st = window_.stride(), pad = window_.padding();
+        const std::size_t planes = dy.shape()[0] * dy.shape()[1];
         const T* g = dy.data();
-        for (std::size_t o = 0; o < dy.size(); ++o) {
-            d[winners_[o]] += g[o];
-        }
-    }
-
-    // The position of the first NaN of the window at `corner` (there is one).
-    static std::size_t first_nan(const T* image, std::size_t corner, std::size_t kh, std::size_t kw,
-                                 std::size_t w) {
-        for (std::size_t u = 0; u < kh; ++u) {
-            for (std::size_t v = 0; v < kw; ++v) {
-                if (std::isnan(image[corner + u * w + v])) {
-                    return corner + u * w + v;
+        const tap* won = winners_.data();
+        const std::ptrdiff_t* offset = offsets_.data();
+        for (std::size_t plane = 0; plane < planes; ++plane) {
+            T* image = dx->data() + plane * h * w;
+            for (std::size_t i = 0; i < oh; ++i) {
+                // The window's padded corner, as an offset into the image (the winner is
+                // always inside it).
+                const std::ptrdiff_t row = (static_cast<std::ptrdiff_t>(i * st.height) -
+                                            static_cast<std::ptrdiff_t>(pad.height)) *
+                                               static_cast<std::ptrdiff_t>(w) -
+                                           static_cast<std::ptrdiff_t>(pad.width);
+                const std::size_t o = (plane * oh + i) * ow;
+                for (std::size_t j = 0; j < ow; ++j) {
+                    image[row + static_cast<std::ptrdiff_t>(j * st.width) + offset[won[o + j]]] +=
+                        g[o + j];
                 }
             }
         }
-        return corner;
     }
 
-    // The forward of unpadded windows, KH × KW when known at compile time (0: k's).
-    template <std::size_t KH, std::size_t KW>
-    void whole_windows(const tensor<T, N>& x, tensor<T, N>& y, extent2 k, extent2 st) {
+    // The forward of unpadded windows, KH × KW and column stride SW when known at compile time
+    // (0: the window's).
+    template <bool Record, std::size_t KH, std::size_t KW, std::size_t SW>
+    void whole_windows(const tensor<T, N>& x, tensor<T, N>& y) {
+        const extent2 k = window_.kernel(), st = window_.stride();
         const std::size_t kh = KH != 0 ? KH : k.height, kw = KW != 0 ? KW : k.width;
+        const std::size_t sw = SW != 0 ? SW : st.width;
         const std::size_t h = x.shape()[2], w = x.shape()[3];
         const std::size_t oh = y.shape()[2], ow = y.shape()[3];
         const std::size_t planes = y.shape()[0] * y.shape()[1];
         for (std::size_t plane = 0; plane < planes; ++plane) {
             const T* image = x.data() + plane * h * w;
             T* out = y.data() + plane * oh * ow;
-            std::size_t* won = winners_.data() + plane * oh * ow;
+            tap* won = Record ? winners_.data() + plane * oh * ow : nullptr;
             for (std::size_t i = 0; i < oh; ++i) {
                 for (std::size_t j = 0; j < ow; ++j) {
                     // Without data-dependent branches (ReLU outputs tie often, and a
                     // mispredicted branch per value costs more than the comparisons): the
-                    // maximum first, then the first position holding it, found backwards.
-                    const std::size_t corner = i * st.height * w + j * st.width;
-                    T best = image[corner];
+                    // maximum first, then (in training) the first tap holding it, found
+                    // backwards.
+                    const T* corner = image + i * st.height * w + j * sw;
+                    T best = corner[0];
                     bool nan = false;
                     for (std::size_t u = 0; u < kh; ++u) {
                         for (std::size_t v = 0; v < kw; ++v) {
-                            const T value = image[corner + u * w + v];
+                            const T value = corner[u * w + v];
                             best = value > best ? value : best;
                             nan |= value != value; // not ||: no branch
                         }
                     }
-                    std::size_t at = corner;
-                    for (std::size_t q = kh * kw; q-- > 0;) {
-                        const std::size_t p = corner + (q / kw) * w + q % kw;
-                        const std::size_t hit = 0 - static_cast<std::size_t>(image[p] == best);
-                        at ^= (at ^ p) & hit;
+                    std::size_t at = 0;
+                    if constexpr (Record) {
+                        for (std::size_t q = kh * kw; q-- > 0;) {
+                            // at = hit ? q : at, as a mask (a select here becomes a branch)
+                            const std::size_t hit =
+                                0 - static_cast<std::size_t>(corner[(q / kw) * w + q % kw] == best);
+                            at ^= (at ^ q) & hit;
+                        }
                     }
                     if (nan) { // rare: the first NaN wins, as PyTorch's
-                        at = first_nan(image, corner, kh, kw, w);
-                        best = image[at];
+                        at = first_nan(corner, kh, kw, w);
+                        best = corner[(at / kw) * w + at % kw];
                     }
                     out[i * ow + j] = best;
-                    won[i * ow + j] = plane * h * w + at;
+                    if constexpr (Record) {
+                        won[i * ow + j] = static_cast<tap>(at);
+                    }
+                }
+            }
+        }
+    }
+
+    // The tap of the first NaN of the window at `corner` (there is one).
+    static tap first_nan(const T* corner, std::size_t kh, std::size_t kw, std::size_t w) {
+        for (std::size_t u = 0; u < kh; ++u) {
+            for (std::size_t v = 0; v < kw; ++v) {
+                if (std::isnan(corner[u * w + v])) {
+                    return static_cast<tap>(u * kw + v);
+                }
+            }
+        }
+        return 0;
+    }
+
+    // The forward with padding (which never wins): each window clipped to the input.
+    template <bool Record>
+    void padded_windows(const tensor<T, N>& x, tensor<T, N>& y) {
+        const extent2 k = window_.kernel(), pad = window_.padding();
+        const std::size_t h = x.shape()[2], w = x.shape()[3];
+        const std::size_t oh = y.shape()[2], ow = y.shape()[3];
+        const std::size_t planes = y.shape()[0] * y.shape()[1];
+        if (columns_.size() != ow) {
+            columns_.resize(ow);
+        }
+        for (std::size_t j = 0; j < ow; ++j) {
+            columns_[j] = window_.columns(j, w);
+        }
+        for (std::size_t plane = 0; plane < planes; ++plane) {
+            const T* image = x.data() + plane * h * w;
+            for (std::size_t i = 0; i < oh; ++i) {
+                const auto r = window_.rows(i, h);
+                const std::size_t o = (plane * oh + i) * ow;
+                // Padded coordinates of the window's corner: row i·sh, column j·sw.
+                const std::size_t top = i * window_.stride().height;
+                for (std::size_t j = 0; j < ow; ++j) {
+                    const auto c = columns_[j];
+                    const std::size_t left = j * window_.stride().width;
+                    // Every window overlaps the input (padding is at most half the kernel).
+                    std::size_t at_u = r.first, at_v = c.first;
+                    T best = image[r.first * w + c.first];
+                    for (std::size_t u = r.first; u < r.last; ++u) {
+                        for (std::size_t v = c.first; v < c.last; ++v) {
+                            const T value = image[u * w + v];
+                            const bool take = value > best || (value != value && best == best);
+                            best = take ? value : best;
+                            at_u = take ? u : at_u;
+                            at_v = take ? v : at_v;
+                        }
+                    }
+                    y.data()[o + j] = best;
+                    if constexpr (Record) {
+                        winners_[o + j] = static_cast<tap>((at_u + pad.height - top) * k.width +
+                                                           at_v + pad.width - left);
+                    }
                 }
             }
         }
     }
 
     detail::pool_window window_;
-    std::vector<std::size_t> winners_;                // the input index of each output's maximum
+    std::vector<tap> winners_;                        // the winning tap of each output
+    std::vector<std::ptrdiff_t> offsets_;             // each tap's offset from its corner
     std::vector<detail::pool_window::range> columns_; // the input columns of each output column
     shape<N> input_shape_{};
+    bool recorded_ = false; // the last forward was in training mode
 };
 
 /// Average pooling over NCHW images, exactly as PyTorch's AvgPool2d (floor mode): each output
