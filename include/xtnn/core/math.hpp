@@ -1,5 +1,5 @@
 /// @file
-/// Scalar helpers shared by activations and losses.
+/// Scalar helpers shared by activations, losses and layers.
 #pragma once
 
 #include <algorithm>
@@ -67,6 +67,31 @@ std::size_t class_index(I label, std::size_t classes, std::size_t row, std::stri
                                 " is out of range; expected 0.." + std::to_string(classes - 1));
     }
     return static_cast<std::size_t>(label);
+}
+
+/// Σ term(i) over i in [0, n), in 16 interleaved partial sums added at the end. One running
+/// sum is a chain of dependent additions (4 cycles each) that compilers may not reorder
+/// without -ffast-math; 16 independent ones become SIMD additions. `term(i)` must be cheap
+/// and free of side effects (a load, a product). The order of the additions, and so the
+/// rounding, depends only on n.
+template <std::floating_point T, class Term>
+T lane_sum(std::size_t n, Term term) {
+    constexpr std::size_t lanes = 16;
+    T partial[lanes] = {};
+    std::size_t i = 0;
+    for (; i + lanes <= n; i += lanes) {
+        for (std::size_t l = 0; l < lanes; ++l) {
+            partial[l] += term(i + l);
+        }
+    }
+    T sum = 0;
+    for (; i < n; ++i) {
+        sum += term(i);
+    }
+    for (std::size_t l = 0; l < lanes; ++l) {
+        sum += partial[l];
+    }
+    return sum;
 }
 
 /// The index of the largest of n > 0 values (the first one on ties).

@@ -17,6 +17,7 @@
 #include <xtnn/core/concepts.hpp>
 #include <xtnn/core/errors.hpp>
 #include <xtnn/core/layer_base.hpp>
+#include <xtnn/core/math.hpp>
 #include <xtnn/core/parameter.hpp>
 #include <xtnn/core/random.hpp>
 #include <xtnn/core/tensor.hpp>
@@ -234,13 +235,12 @@ class batch_norm_layer : public layer_base<batch_norm_layer<T, N>, T, N, N> {
             const T mean = mean_(c), inv_std = inv_std_(c);
             for (std::size_t b = 0; b < batch; ++b) {
                 const std::size_t at = (b * channels_ + c) * inner;
-                T partial_dy = 0, partial_dy_xhat = 0;
-                for (std::size_t s = 0; s < inner; ++s) {
-                    partial_dy += g[at + s];
-                    partial_dy_xhat += g[at + s] * (in[at + s] - mean);
-                }
-                sum_dy += partial_dy;
-                sum_dy_xhat += static_cast<double>(partial_dy_xhat) * inv_std;
+                const T* run = in + at;
+                const T* grad = g + at;
+                sum_dy += detail::lane_sum<T>(inner, [grad](std::size_t s) { return grad[s]; });
+                const T dy_centred = detail::lane_sum<T>(
+                    inner, [run, grad, mean](std::size_t s) { return grad[s] * (run[s] - mean); });
+                sum_dy_xhat += static_cast<double>(dy_centred) * inv_std;
             }
             weight_grad_(c) = affine_ ? static_cast<T>(sum_dy_xhat) : T(0);
             bias_grad_(c) = affine_ ? static_cast<T>(sum_dy) : T(0);
@@ -297,22 +297,16 @@ class batch_norm_layer : public layer_base<batch_norm_layer<T, N>, T, N, N> {
             double sum = 0;
             for (std::size_t b = 0; b < batch; ++b) {
                 const T* run = in + (b * channels_ + c) * inner;
-                T partial = 0;
-                for (std::size_t s = 0; s < inner; ++s) {
-                    partial += run[s];
-                }
-                sum += partial;
+                sum += detail::lane_sum<T>(inner, [run](std::size_t s) { return run[s]; });
             }
             const T mean = static_cast<T>(sum / m);
             double squares = 0;
             for (std::size_t b = 0; b < batch; ++b) {
                 const T* run = in + (b * channels_ + c) * inner;
-                T partial = 0;
-                for (std::size_t s = 0; s < inner; ++s) {
+                squares += detail::lane_sum<T>(inner, [run, mean](std::size_t s) {
                     const T d = run[s] - mean;
-                    partial += d * d;
-                }
-                squares += partial;
+                    return d * d;
+                });
             }
             mean_(c) = mean;
             variance_[c] = squares / m;

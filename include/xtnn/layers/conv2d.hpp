@@ -18,6 +18,7 @@
 #include <xtnn/core/concepts.hpp>
 #include <xtnn/core/errors.hpp>
 #include <xtnn/core/layer_base.hpp>
+#include <xtnn/core/math.hpp>
 #include <xtnn/core/parameter.hpp>
 #include <xtnn/core/random.hpp>
 #include <xtnn/core/tensor.hpp>
@@ -319,11 +320,9 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
                 const T* g = dy.data() + (b0 + b) * filters * positions;
                 if (options_.bias) {
                     for (std::size_t f = 0; f < filters; ++f) {
-                        T sum = 0;
-                        for (std::size_t p = 0; p < positions; ++p) {
-                            sum += g[f * positions + p];
-                        }
-                        bias_grad_(f) += sum;
+                        const T* plane = g + f * positions;
+                        bias_grad_(f) += detail::lane_sum<T>(
+                            positions, [plane](std::size_t p) { return plane[p]; });
                     }
                 }
                 // dW (filters, K) += dy_b · columns_bᵀ

@@ -16,6 +16,7 @@
 #include <xtnn/core/concepts.hpp>
 #include <xtnn/core/errors.hpp>
 #include <xtnn/core/layer_base.hpp>
+#include <xtnn/core/math.hpp>
 #include <xtnn/core/parameter.hpp>
 #include <xtnn/core/tensor.hpp>
 #include <xtnn/layers/conv2d.hpp>
@@ -479,11 +480,10 @@ class global_avg_pool2d_layer : public layer_base<global_avg_pool2d_layer<T, N>,
         const std::size_t area = x.shape()[2] * x.shape()[3];
         const T* in = x.data();
         for (std::size_t plane = 0; plane < y.size(); ++plane) {
-            T sum = 0;
-            for (std::size_t p = 0; p < area; ++p) {
-                sum += in[plane * area + p];
-            }
-            y.data()[plane] = sum / static_cast<T>(area);
+            const T* image = in + plane * area;
+            y.data()[plane] =
+                detail::lane_sum<T>(area, [image](std::size_t p) { return image[p]; }) /
+                static_cast<T>(area);
         }
     }
 
