@@ -19,6 +19,7 @@
 #include <xtnn/core/errors.hpp>
 #include <xtnn/core/layer_base.hpp>
 #include <xtnn/core/math.hpp>
+#include <xtnn/core/parallel.hpp>
 #include <xtnn/core/parameter.hpp>
 #include <xtnn/core/random.hpp>
 #include <xtnn/core/tensor.hpp>
@@ -260,29 +261,34 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
     void compute_forward(const tensor<T, 4>& x, tensor<T, 4>& y, mode) {
         const shape<4> s = y.shape();
         size_buffers(x.shape(), s);
-        const std::size_t n = s[0], filters = s[1], positions = s[2] * s[3];
+        const std::size_t filters = s[1], positions = s[2] * s[3];
         input_shape_ = x.shape();
-        if (n == 0 || positions == 0) {
+        if (s[0] == 0 || positions == 0) {
             return;
         }
         const std::size_t k = weight_.size() / filters;
-        for (std::size_t b0 = 0; b0 < n; b0 += chunk_) {
-            const std::size_t count = std::min(chunk_, n - b0), cols = count * positions;
-            unfold(x, s, b0, count);
-            for (std::size_t b = 0; b < count; ++b) {
-                // y_b (filters, positions) = W (filters, K) · columns_b (K, positions), straight
-                // into NCHW onto the bias: columns_b is a block of the chunk (stride cols).
-                T* out = y.data() + (b0 + b) * filters * positions;
-                for (std::size_t f = 0; f < filters; ++f) {
-                    const T shift = options_.bias ? bias_(f) : T(0);
-                    for (std::size_t p = 0; p < positions; ++p) {
-                        out[f * positions + p] = shift;
+        // Each part (thread) its samples, in chunks unfolded into its own columns.
+        detail::parallel_for(split_, [&](std::size_t first, std::size_t last, std::size_t part) {
+            tensor<T, 2>& columns = parts_[part].columns;
+            for (std::size_t b0 = first; b0 < last; b0 += chunk_) {
+                const std::size_t count = std::min(chunk_, last - b0), cols = count * positions;
+                unfold(x, s, b0, count, columns);
+                for (std::size_t b = 0; b < count; ++b) {
+                    // y_b (filters, positions) = W (filters, K) · columns_b (K, positions),
+                    // straight into NCHW onto the bias: columns_b is a block of the chunk
+                    // (stride cols).
+                    T* out = y.data() + (b0 + b) * filters * positions;
+                    for (std::size_t f = 0; f < filters; ++f) {
+                        const T shift = options_.bias ? bias_(f) : T(0);
+                        for (std::size_t p = 0; p < positions; ++p) {
+                            out[f * positions + p] = shift;
+                        }
                     }
+                    detail::gemm(false, false, filters, positions, k, T(1), weight_.data(), k,
+                                 columns.data() + b * positions, cols, T(1), out, positions);
                 }
-                detail::gemm(false, false, filters, positions, k, T(1), weight_.data(), k,
-                             columns_.data() + b * positions, cols, T(1), out, positions);
             }
-        }
+        });
     }
 
     /// Writes dW, db and, when `dx` is not null, dx (col2im of Wᵀ dy).
@@ -293,65 +299,97 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
             throw std::logic_error("conv2d::backward: no forward ran for input shape " +
                                    format_shape(x.shape()));
         }
-        const std::size_t n = s[0], filters = s[1], positions = s[2] * s[3];
+        const std::size_t filters = s[1], positions = s[2] * s[3];
         const std::size_t k = weight_.size() / filters;
-        weight_grad_.fill(T(0));
-        bias_grad_.fill(T(0));
-        if (dx != nullptr) {
-            dx->fill(T(0));
-        }
-        if (n == 0 || positions == 0) {
-            return;
-        }
-        // Last chunk first: the forward left it unfolded; the others are unfolded again.
-        const std::size_t chunks = (n + chunk_ - 1) / chunk_;
-        for (std::size_t chunk = chunks; chunk-- > 0;) {
-            const std::size_t b0 = chunk * chunk_;
-            const std::size_t count = std::min(chunk_, n - b0), cols = count * positions;
-            if (chunk + 1 != chunks) {
-                unfold(x, s, b0, count);
+        const std::size_t sample = x.size() / std::max<std::size_t>(s[0], 1);
+        // The forward's parts: part 0 accumulates into the layer's gradients, the others into
+        // their own, added in order afterwards (the same sums for the same thread count).
+        detail::parallel_for(split_, [&](std::size_t first, std::size_t last, std::size_t part) {
+            part_buffers& buffers = parts_[part];
+            T* dw = part == 0 ? weight_grad_.data() : buffers.weight_grad.data();
+            T* db = part == 0 ? bias_grad_.data() : buffers.bias_grad.data();
+            std::fill(dw, dw + weight_.size(), T(0));
+            std::fill(db, db + bias_.size(), T(0));
+            if (dx != nullptr) {
+                std::fill(dx->data() + first * sample, dx->data() + last * sample, T(0));
             }
-            if (dx != nullptr && column_gradient_.shape() != columns_.shape()) {
-                column_gradient_.resize(columns_.shape());
+            if (positions == 0) {
+                return;
             }
-            for (std::size_t b = 0; b < count; ++b) {
-                // Per sample, straight from NCHW: dy_b (filters, positions), and columns_b a
-                // block of the chunk (stride cols).
-                const T* g = dy.data() + (b0 + b) * filters * positions;
-                if (options_.bias) {
-                    for (std::size_t f = 0; f < filters; ++f) {
-                        const T* plane = g + f * positions;
-                        bias_grad_(f) += detail::lane_sum<T>(
-                            positions, [plane](std::size_t p) { return plane[p]; });
+            // Last chunk first: the forward left it unfolded; the others are unfolded again.
+            const std::size_t chunks = (last - first + chunk_ - 1) / chunk_;
+            for (std::size_t chunk = chunks; chunk-- > 0;) {
+                const std::size_t b0 = first + chunk * chunk_;
+                const std::size_t count = std::min(chunk_, last - b0), cols = count * positions;
+                if (chunk + 1 != chunks) {
+                    unfold(x, s, b0, count, buffers.columns);
+                }
+                for (std::size_t b = 0; b < count; ++b) {
+                    // Per sample, straight from NCHW: dy_b (filters, positions), and columns_b
+                    // a block of the chunk (stride cols).
+                    const T* g = dy.data() + (b0 + b) * filters * positions;
+                    if (options_.bias) {
+                        for (std::size_t f = 0; f < filters; ++f) {
+                            const T* plane = g + f * positions;
+                            db[f] += detail::lane_sum<T>(
+                                positions, [plane](std::size_t p) { return plane[p]; });
+                        }
+                    }
+                    // dW (filters, K) += dy_b · columns_bᵀ
+                    detail::gemm(false, true, filters, k, positions, T(1), g, positions,
+                                 buffers.columns.data() + b * positions, cols, T(1), dw, k);
+                    if (dx != nullptr) {
+                        // d(columns_b) (K, positions) = Wᵀ · dy_b, folded back below.
+                        detail::gemm(true, false, k, positions, filters, T(1), weight_.data(), k, g,
+                                     positions, T(0),
+                                     buffers.column_gradient.data() + b * positions, cols);
                     }
                 }
-                // dW (filters, K) += dy_b · columns_bᵀ
-                detail::gemm(false, true, filters, k, positions, T(1), g, positions,
-                             columns_.data() + b * positions, cols, T(1), weight_grad_.data(), k);
                 if (dx != nullptr) {
-                    // d(columns_b) (K, positions) = Wᵀ · dy_b, folded back below.
-                    detail::gemm(true, false, k, positions, filters, T(1), weight_.data(), k, g,
-                                 positions, T(0), column_gradient_.data() + b * positions, cols);
+                    fold(*dx, s, b0, count, buffers.column_gradient);
                 }
             }
-            if (dx != nullptr) {
-                fold(*dx, s, b0, count);
-            }
+        });
+        // In place (xtensor's += would assign a temporary: a new buffer, and dangling views).
+        for (std::size_t part = 1; part < split_.parts; ++part) {
+            const auto add = [](auto& total, const T* share) {
+                for (std::size_t i = 0; i < total.size(); ++i) {
+                    total.data()[i] += share[i];
+                }
+            };
+            add(weight_grad_, parts_[part].weight_grad.data());
+            add(bias_grad_, parts_[part].bias_grad.data());
         }
     }
 
+    // Splits the batch over the threads and each part into balanced chunks that fit the
+    // workspace (shared by the parts), and sizes each part's buffers.
     void size_buffers(const shape<4>& in, const shape<4>& out) {
         const std::size_t taps = in[1] * options_.kernel_size.height * options_.kernel_size.width;
-        const std::size_t per_sample = std::max<std::size_t>(taps * out[2] * out[3], 1);
-        // Balanced: batch 64 with room for 30 is 3 chunks of 22, not 30, 30 and 4.
-        const std::size_t n = std::max<std::size_t>(out[0], 1);
-        // A bounded buffer.
-        const std::size_t most = std::clamp<std::size_t>(options_.workspace / per_sample, 1, n);
+        const std::size_t positions = out[2] * out[3];
+        const std::size_t per_sample = std::max<std::size_t>(taps * positions, 1);
+        split_ = detail::partition(out[0], 1, num_threads());
+        // The first part is the largest. Balanced: 64 samples with room for 30 are 3 chunks
+        // of 22, not 30, 30 and 4.
+        const std::size_t n = std::max<std::size_t>(split_.begin(1), 1);
+        const std::size_t most =
+            std::clamp<std::size_t>(options_.workspace / split_.parts / per_sample, 1, n);
         const std::size_t chunks = (n + most - 1) / most;
         chunk_ = (n + chunks - 1) / chunks;
-        const shape<2> c{taps, chunk_ * out[2] * out[3]};
-        if (columns_.shape() != c) {
-            columns_.resize(c);
+        if (parts_.size() < split_.parts) {
+            parts_.resize(split_.parts);
+        }
+        const shape<2> c{taps, chunk_ * positions};
+        for (std::size_t part = 0; part < split_.parts; ++part) {
+            part_buffers& buffers = parts_[part];
+            if (buffers.columns.shape() != c) {
+                buffers.columns.resize(c);
+                buffers.column_gradient.resize(c);
+            }
+            if (part > 0 && buffers.weight_grad.shape() != weight_.shape()) {
+                buffers.weight_grad.resize(weight_.shape());
+                buffers.bias_grad.resize(bias_.shape());
+            }
         }
     }
 
@@ -372,8 +410,9 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         return {std::min(first, last), last};
     }
 
-    // im2col: row (c, u, v) of columns_, column (b, i, j) = x[b, c, i·sh - pt + u·dh, …].
-    void unfold(const tensor<T, 4>& x, const shape<4>& s, std::size_t b0, std::size_t n) {
+    // im2col into `columns`: row (c, u, v), column (b, i, j) = x[b, c, i·sh - pt + u·dh, …].
+    void unfold(const tensor<T, 4>& x, const shape<4>& s, std::size_t b0, std::size_t n,
+                tensor<T, 2>& columns) const {
         const auto& o = options_;
         const std::size_t oh = s[2], ow = s[3];
         const std::size_t channels = x.shape()[1], h = x.shape()[2], w = x.shape()[3];
@@ -387,7 +426,7 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
                 for (std::size_t v = 0; v < o.kernel_size.width; ++v, ++row) {
                     const auto [j0, j1] =
                         inside(v * o.dilation.width, pad_left_, w, o.stride.width, ow);
-                    T* out = columns_.data() + row * cols;
+                    T* out = columns.data() + row * cols;
                     // Output column j reads input column j·sw + shift (inside for j in [j0, j1)).
                     const std::ptrdiff_t shift = static_cast<std::ptrdiff_t>(v * o.dilation.width) -
                                                  static_cast<std::ptrdiff_t>(pad_left_);
@@ -418,9 +457,10 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         }
     }
 
-    // col2im: dx += Σ over the taps of column_gradient_ placed back where unfold read them,
+    // col2im: dx += Σ over the taps of `column_gradient` placed back where unfold read them,
     // for the samples [b0, b0 + n).
-    void fold(tensor<T, 4>& dx, const shape<4>& s, std::size_t b0, std::size_t n) const {
+    void fold(tensor<T, 4>& dx, const shape<4>& s, std::size_t b0, std::size_t n,
+              const tensor<T, 2>& column_gradient) const {
         const auto& o = options_;
         const std::size_t oh = s[2], ow = s[3];
         const std::size_t channels = dx.shape()[1], h = dx.shape()[2], w = dx.shape()[3];
@@ -434,7 +474,7 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
                 for (std::size_t v = 0; v < o.kernel_size.width; ++v, ++row) {
                     const auto [j0, j1] =
                         inside(v * o.dilation.width, pad_left_, w, o.stride.width, ow);
-                    const T* from = column_gradient_.data() + row * cols;
+                    const T* from = column_gradient.data() + row * cols;
                     for (std::size_t b = 0; b < n; ++b) {
                         T* plane = out + ((b0 + b) * channels + c) * h * w;
                         for (std::size_t i = i0; i < i1; ++i) {
@@ -457,10 +497,17 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
     std::size_t pad_top_ = 0, pad_bottom_ = 0, pad_left_ = 0, pad_right_ = 0;
     tensor<T, 4> weight_, weight_grad_;
     tensor<T, 1> bias_, bias_grad_;
-    tensor<T, 2> columns_;         // one chunk of the unfolded input (K, chunk·positions)
-    tensor<T, 2> column_gradient_; // its gradient, in backward
-    std::size_t chunk_ = 0;        // samples per chunk (0 before the first forward)
-    shape<4> input_shape_{};       // of the last forward
+    // What each part (thread) of the batch has of its own.
+    struct part_buffers {
+        tensor<T, 2> columns;         // one chunk of the unfolded input (K, chunk·positions)
+        tensor<T, 2> column_gradient; // its gradient, in backward
+        tensor<T, 4> weight_grad;     // the part's dW (parts after the first)
+        tensor<T, 1> bias_grad;       // the part's db (parts after the first)
+    };
+    std::vector<part_buffers> parts_;
+    detail::partition split_; // the batch over the parts, of the last forward
+    std::size_t chunk_ = 0;   // samples per chunk (0 before the first forward)
+    shape<4> input_shape_{};  // of the last forward
 };
 
 } // namespace xtnn

@@ -1,0 +1,277 @@
+/// @file
+/// xtnn's own threads: the loops BLAS does not run (a convolution's unfolding, per-sample
+/// products, pooling) split over samples or planes, each part calling BLAS single-threaded.
+#pragma once
+
+#include <algorithm>
+#include <condition_variable>
+#include <cstddef>
+#include <exception>
+#include <mutex>
+#include <thread>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+// OpenBLAS's control of its own threads, declared weak (ELF): null when xtnn is linked against
+// another BLAS, whose threads are then the user's to set.
+#if defined(__GNUC__) && defined(__ELF__)
+extern "C" {
+int openblas_get_num_threads(void) __attribute__((weak));
+void openblas_set_num_threads(int threads) __attribute__((weak));
+}
+#define XTNN_OPENBLAS_THREADS 1
+#else
+#define XTNN_OPENBLAS_THREADS 0
+#endif
+
+namespace xtnn {
+
+namespace detail {
+
+/// A fixed team of worker threads, the caller the first member: `run(parts, task)` calls
+/// `task(part)` for each part on its own thread and returns when all are done. Workers sleep
+/// between runs (a condition variable: no spinning on a 2-core machine, where a spinning
+/// thread takes a core from the work). A run from inside a run, or from a second thread while
+/// the team is busy, runs its parts one after another on the calling thread instead: never a
+/// deadlock, never two runs sharing a worker.
+class thread_team {
+  public:
+    /// The process-wide team.
+    static thread_team& instance() {
+        static thread_team team;
+        return team;
+    }
+
+    thread_team() = default;
+    thread_team(const thread_team&) = delete;
+    thread_team& operator=(const thread_team&) = delete;
+    ~thread_team() { resize(1); }
+
+    /// Threads in the team, the caller included.
+    std::size_t size() const {
+        const std::lock_guard lock(mutex_);
+        return workers_.size() + 1;
+    }
+
+    /// Makes the team `threads` strong (the caller included; at least 1).
+    void resize(std::size_t threads) {
+        const std::lock_guard busy(busy_);
+        std::vector<std::thread> leaving;
+        {
+            const std::lock_guard lock(mutex_);
+            if (workers_.size() + 1 == std::max<std::size_t>(threads, 1)) {
+                return;
+            }
+            stop_ = true;
+            ++generation_;
+            leaving.swap(workers_);
+        }
+        wake_.notify_all();
+        for (auto& worker : leaving) {
+            worker.join();
+        }
+        const std::lock_guard lock(mutex_);
+        stop_ = false;
+        for (std::size_t w = 1; w < std::max<std::size_t>(threads, 1); ++w) {
+            workers_.emplace_back([this, w, seen = generation_] { work(w, seen); });
+        }
+    }
+
+    /// Calls `task(part)` for part in [0, parts), parts ≤ size(), part 0 on the calling thread;
+    /// rethrows the first exception a part threw, after every part has finished.
+    template <class Task>
+    void run(std::size_t parts, Task& task) {
+        std::unique_lock busy(busy_, std::defer_lock);
+        if (in_part() || !busy.try_lock() || parts > size()) {
+            for (std::size_t part = 0; part < parts; ++part) {
+                task(part);
+            }
+            return;
+        }
+        {
+            const std::lock_guard lock(mutex_);
+            task_ = &task;
+            call_ = [](void* t, std::size_t part) { (*static_cast<Task*>(t))(part); };
+            parts_ = parts;
+            pending_ = parts - 1;
+            error_ = nullptr;
+            ++generation_;
+        }
+        if (parts > 1) {
+            wake_.notify_all();
+        }
+        std::exception_ptr error;
+        in_part() = true;
+        try {
+            task(0);
+        } catch (...) {
+            error = std::current_exception();
+        }
+        in_part() = false;
+        std::unique_lock lock(mutex_);
+        done_.wait(lock, [this] { return pending_ == 0; });
+        if (error == nullptr) {
+            error = error_;
+        }
+        task_ = nullptr;
+        lock.unlock();
+        if (error != nullptr) {
+            std::rethrow_exception(error);
+        }
+    }
+
+    /// Whether the calling thread is running a part of a run (then a nested run is serial).
+    static bool& in_part() {
+        thread_local bool inside = false;
+        return inside;
+    }
+
+  private:
+    void work(std::size_t index, std::size_t seen) {
+        in_part() = true;
+        std::unique_lock lock(mutex_);
+        for (;;) {
+            wake_.wait(lock, [&] { return generation_ != seen; });
+            seen = generation_;
+            if (stop_) {
+                return;
+            }
+            if (index >= parts_) {
+                continue;
+            }
+            void* task = task_;
+            auto* call = call_;
+            lock.unlock();
+            std::exception_ptr error;
+            try {
+                call(task, index);
+            } catch (...) {
+                error = std::current_exception();
+            }
+            lock.lock();
+            if (error != nullptr && error_ == nullptr) {
+                error_ = error;
+            }
+            if (--pending_ == 0) {
+                done_.notify_one();
+            }
+        }
+    }
+
+    mutable std::mutex mutex_;
+    std::mutex busy_; // held for a whole run
+    std::condition_variable wake_, done_;
+    std::vector<std::thread> workers_;
+    void* task_ = nullptr;
+    void (*call_)(void*, std::size_t) = nullptr;
+    std::size_t parts_ = 0, pending_ = 0, generation_ = 0;
+    std::exception_ptr error_;
+    bool stop_ = false;
+};
+
+/// The thread count set by set_num_threads (0: not set).
+inline std::size_t& chosen_threads() {
+    static std::size_t threads = 0;
+    return threads;
+}
+
+/// Holds BLAS to one thread (OpenBLAS; other BLAS untouched) for the lifetime of the guard:
+/// inside xtnn's parallel loops, each part's products run on its own thread.
+class single_threaded_blas {
+  public:
+    single_threaded_blas() {
+#if XTNN_OPENBLAS_THREADS
+        if (openblas_get_num_threads != nullptr && openblas_set_num_threads != nullptr) {
+            previous_ = openblas_get_num_threads();
+            if (previous_ != 1) {
+                openblas_set_num_threads(1);
+            }
+        }
+#endif
+    }
+    single_threaded_blas(const single_threaded_blas&) = delete;
+    single_threaded_blas& operator=(const single_threaded_blas&) = delete;
+    ~single_threaded_blas() {
+#if XTNN_OPENBLAS_THREADS
+        if (previous_ > 1) {
+            openblas_set_num_threads(previous_);
+        }
+#endif
+    }
+
+  private:
+    int previous_ = 1;
+};
+
+} // namespace detail
+
+/// The threads xtnn's own loops use (convolutions and pooling, split over samples and planes):
+/// the count given to set_num_threads, else OpenBLAS's (so `OPENBLAS_NUM_THREADS` sets both),
+/// else 1. Dense layers' products are BLAS's own to thread.
+/// @ingroup core
+inline std::size_t num_threads() {
+    if (detail::chosen_threads() != 0) {
+        return detail::chosen_threads();
+    }
+#if XTNN_OPENBLAS_THREADS
+    if (openblas_get_num_threads != nullptr) {
+        return static_cast<std::size_t>(std::max(openblas_get_num_threads(), 1));
+    }
+#endif
+    return 1;
+}
+
+/// Sets the threads of xtnn's loops and, with OpenBLAS, of BLAS; 0 returns to the default
+/// (OpenBLAS's count). Call it between training steps, not during one.
+/// @ingroup core
+inline void set_num_threads(std::size_t threads) {
+    detail::chosen_threads() = threads;
+#if XTNN_OPENBLAS_THREADS
+    if (threads != 0 && openblas_set_num_threads != nullptr) {
+        openblas_set_num_threads(static_cast<int>(threads));
+    }
+#endif
+}
+
+namespace detail {
+
+/// How [0, n) is split for parallel_for: `parts` contiguous ranges, none smaller than `grain`
+/// items (fewer parts when n is small), at most one per thread.
+struct partition {
+    std::size_t n = 0, parts = 1;
+
+    partition() = default;
+    partition(std::size_t items, std::size_t grain, std::size_t threads)
+        : n(items), parts(std::clamp<std::size_t>(items / std::max<std::size_t>(grain, 1), 1,
+                                                  std::max<std::size_t>(threads, 1))) {}
+
+    /// The first item of part p (part `parts` gives n): balanced, sizes differ by at most 1.
+    std::size_t begin(std::size_t p) const { return n / parts * p + std::min(p, n % parts); }
+};
+
+/// Calls `f(begin, end, part)` for the parts of `split`, in parallel when there are several,
+/// with BLAS single-threaded inside; returns when all are done (rethrowing the first error).
+template <class F>
+void parallel_for(const partition& split, F&& f) {
+    if (split.parts <= 1) {
+        f(std::size_t{0}, split.n, std::size_t{0});
+        return;
+    }
+    auto& team = thread_team::instance();
+    if (!thread_team::in_part() && team.size() < split.parts) {
+        team.resize(split.parts);
+    }
+    const single_threaded_blas blas;
+    auto task = [&](std::size_t part) { f(split.begin(part), split.begin(part + 1), part); };
+    team.run(split.parts, task);
+}
+
+/// parallel_for over [0, n) in parts of at least `grain` items, one per xtnn thread at most.
+template <class F>
+void parallel_for(std::size_t n, std::size_t grain, F&& f) {
+    parallel_for(partition(n, grain, num_threads()), std::forward<F>(f));
+}
+
+} // namespace detail
+} // namespace xtnn
