@@ -99,19 +99,26 @@ TEST_CASE("allocation: batch norm and residual blocks allocate nothing once warm
     check_training_step(model, xtnn::adam());
 }
 
-TEST_CASE("allocation: a convnet allocates nothing once warmed up", "[allocation]") {
-    xtnn::sequential model{
-        xtnn::conv2d{1, 8, 3},
-        xtnn::relu{},
-        xtnn::max_pool2d{2},
-        xtnn::conv2d<float>({.in_channels = 8, .out_channels = 8, .bias = false}),
-        xtnn::batch_norm2d{8},
-        xtnn::relu{},
-        xtnn::avg_pool2d{2},
-        xtnn::flatten{},
-        xtnn::dropout{0.5},
-        xtnn::dense{8 * 5 * 5, 10}};
-    check_training_step(model, xtnn::adam());
+TEST_CASE("allocation: a convnet allocates nothing once warmed up, on one thread or two",
+          "[allocation]") {
+    for (const std::size_t threads : {1UL, 2UL}) {
+        INFO(threads << " threads");
+        xtnn::set_num_threads(threads);
+        xtnn::sequential model{
+            xtnn::conv2d{1, 8, 3},
+            xtnn::relu{},
+            xtnn::max_pool2d{2},
+            xtnn::conv2d<float>({.in_channels = 8, .out_channels = 8, .bias = false}),
+            xtnn::batch_norm2d{8},
+            xtnn::relu{},
+            xtnn::avg_pool2d{2},
+            xtnn::flatten{},
+            xtnn::dropout{0.5},
+            xtnn::dense{8 * 5 * 5, 10}};
+        check_training_step(model, xtnn::adam());
+    }
+    xtnn::set_num_threads(1);
+    xtnn::set_num_threads(0);
 }
 
 TEST_CASE("allocation: fit's steady state allocates nothing per batch", "[allocation]") {

@@ -56,4 +56,44 @@ class flush_denormals_guard {
 #endif
 };
 
+namespace detail {
+
+/// Whether the calling thread flushes denormals (inside a flush_denormals_guard): xtnn's
+/// worker threads then flush too while they run a part of its work.
+inline bool flushing_denormals() noexcept {
+#if XTNN_HAS_MXCSR
+    return (_mm_getcsr() & 0x8040U) == 0x8040U;
+#else
+    return false;
+#endif
+}
+
+/// Flushes denormals, or not, as `flush` says, while it lives (a worker thread taking its
+/// caller's mode: threads inherit the mode of the thread that created them, which may differ).
+class denormals_as {
+  public:
+    explicit denormals_as(bool flush) noexcept {
+#if XTNN_HAS_MXCSR
+        saved_ = _mm_getcsr();
+        _mm_setcsr(flush ? saved_ | 0x8040U : saved_ & ~0x8040U);
+#else
+        (void)flush;
+#endif
+    }
+    ~denormals_as() {
+#if XTNN_HAS_MXCSR
+        _mm_setcsr((_mm_getcsr() & ~0x8040U) | (saved_ & 0x8040U));
+#endif
+    }
+    denormals_as(const denormals_as&) = delete;
+    denormals_as& operator=(const denormals_as&) = delete;
+
+  private:
+#if XTNN_HAS_MXCSR
+    unsigned int saved_ = 0;
+#endif
+};
+
+} // namespace detail
+
 } // namespace xtnn

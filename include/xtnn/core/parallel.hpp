@@ -4,6 +4,7 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <cstddef>
 #include <exception>
@@ -12,6 +13,8 @@
 #include <type_traits>
 #include <utility>
 #include <vector>
+
+#include <xtnn/core/denormals.hpp>
 
 // OpenBLAS's control of its own threads, declared weak (ELF): null when xtnn is linked against
 // another BLAS, whose threads are then the user's to set.
@@ -171,8 +174,8 @@ class thread_team {
 };
 
 /// The thread count set by set_num_threads (0: not set).
-inline std::size_t& chosen_threads() {
-    static std::size_t threads = 0;
+inline std::atomic<std::size_t>& chosen_threads() {
+    static std::atomic<std::size_t> threads{0};
     return threads;
 }
 
@@ -180,14 +183,17 @@ inline std::size_t& chosen_threads() {
 /// inside xtnn's parallel loops, each part's products run on its own thread.
 class single_threaded_blas {
   public:
-    single_threaded_blas() {
+    /// Holds BLAS to one thread if `active`.
+    explicit single_threaded_blas(bool active = true) {
 #if XTNN_OPENBLAS_THREADS
-        if (openblas_get_num_threads != nullptr && openblas_set_num_threads != nullptr) {
+        if (active && openblas_get_num_threads != nullptr && openblas_set_num_threads != nullptr) {
             previous_ = openblas_get_num_threads();
             if (previous_ != 1) {
                 openblas_set_num_threads(1);
             }
         }
+#else
+        (void)active;
 #endif
     }
     single_threaded_blas(const single_threaded_blas&) = delete;
@@ -206,13 +212,24 @@ class single_threaded_blas {
 
 } // namespace detail
 
+/// Whether layer `L` splits its batch over xtnn's threads (it declares
+/// `static constexpr bool splits_batch = true`). A model holding such a layer runs all its BLAS
+/// products single-threaded while it works (see sequential): two thread pools, BLAS's and
+/// xtnn's, would otherwise compete for the cores, BLAS's idle threads spinning while xtnn's
+/// work.
+/// @ingroup core
+template <class L>
+inline constexpr bool splits_batch_v = requires {
+    requires L::splits_batch;
+};
+
 /// The threads xtnn's own loops use (convolutions and pooling, split over samples and planes):
 /// the count given to set_num_threads, else OpenBLAS's (so `OPENBLAS_NUM_THREADS` sets both),
 /// else 1. Dense layers' products are BLAS's own to thread.
 /// @ingroup core
 inline std::size_t num_threads() {
-    if (detail::chosen_threads() != 0) {
-        return detail::chosen_threads();
+    if (const std::size_t chosen = detail::chosen_threads(); chosen != 0) {
+        return chosen;
     }
 #if XTNN_OPENBLAS_THREADS
     if (openblas_get_num_threads != nullptr) {
@@ -263,7 +280,16 @@ void parallel_for(const partition& split, F&& f) {
         team.resize(split.parts);
     }
     const single_threaded_blas blas;
-    auto task = [&](std::size_t part) { f(split.begin(part), split.begin(part + 1), part); };
+    // The workers flush denormals exactly when the caller does (inside a training step).
+    const bool flush = flushing_denormals();
+    auto task = [&](std::size_t part) {
+        if (part != 0) {
+            const denormals_as mode(flush);
+            f(split.begin(part), split.begin(part + 1), part);
+        } else {
+            f(split.begin(part), split.begin(part + 1), part);
+        }
+    };
     team.run(split.parts, task);
 }
 

@@ -10,6 +10,7 @@
 #include <xtnn/core/concepts.hpp>
 #include <xtnn/core/errors.hpp>
 #include <xtnn/core/layer_base.hpp>
+#include <xtnn/core/parallel.hpp>
 #include <xtnn/core/parameter.hpp>
 #include <xtnn/core/tensor.hpp>
 #include <xtnn/detail/simd.hpp>
@@ -55,6 +56,8 @@ template <activation A, std::floating_point T = float, std::size_t N = 2>
 class activation_layer : public layer_base<activation_layer<A, T, N>, T, N, N> {
   public:
     static constexpr std::string_view name = A::name; ///< The activation's name.
+    /// Over xtnn's threads, for images (rank 4).
+    static constexpr bool splits_batch = N == 4;
 
     /// Wraps `a` (its options, e.g. a leaky slope, are kept).
     explicit activation_layer(A a = {}) : activation_(a) {}
@@ -70,17 +73,20 @@ class activation_layer : public layer_base<activation_layer<A, T, N>, T, N, N> {
 
     /// `y[i] = value(x[i])`.
     void compute_forward(const tensor<T, N>& x, tensor<T, N>& y, mode) const {
-        const T* in = x.data();
-        T* out = y.data();
-        const std::size_t n = x.size();
-        if constexpr (detail::simd_activation<A, T>) {
-            detail::simd_for_each<T>(
-                n, [a = activation_](const auto& xi, auto& yi) { yi = a.value(xi); }, in, out);
-        } else {
-            for (std::size_t i = 0; i < n; ++i) {
-                out[i] = activation_.value(in[i]);
+        detail::parallel_for(split(x.size()), [&](std::size_t first, std::size_t last,
+                                                  std::size_t) {
+            const T* in = x.data() + first;
+            T* out = y.data() + first;
+            const std::size_t n = last - first;
+            if constexpr (detail::simd_activation<A, T>) {
+                detail::simd_for_each<T>(
+                    n, [a = activation_](const auto& xi, auto& yi) { yi = a.value(xi); }, in, out);
+            } else {
+                for (std::size_t i = 0; i < n; ++i) {
+                    out[i] = activation_.value(in[i]);
+                }
             }
-        }
+        });
     }
 
     /// `dx[i] = dy[i] · derivative(x[i], y[i])` when `dx` is not null.
@@ -89,23 +95,31 @@ class activation_layer : public layer_base<activation_layer<A, T, N>, T, N, N> {
         if (dx == nullptr) {
             return;
         }
-        const T* in = x.data();
-        const T* out = y.data();
-        const T* g = dy.data();
-        T* d = dx->data();
-        const std::size_t n = x.size();
-        if constexpr (detail::simd_activation<A, T>) {
-            detail::simd_for_each<T>(
-                n,
-                [a = activation_](const auto& xi, const auto& yi, const auto& gi, auto& di) {
-                    di = gi * a.derivative(xi, yi);
-                },
-                in, out, g, d);
-        } else {
-            for (std::size_t i = 0; i < n; ++i) {
-                d[i] = g[i] * activation_.derivative(in[i], out[i]);
-            }
-        }
+        detail::parallel_for(
+            split(x.size()), [&](std::size_t first, std::size_t last, std::size_t) {
+                const T* in = x.data() + first;
+                const T* out = y.data() + first;
+                const T* g = dy.data() + first;
+                T* d = dx->data() + first;
+                const std::size_t n = last - first;
+                if constexpr (detail::simd_activation<A, T>) {
+                    detail::simd_for_each<T>(
+                        n,
+                        [a = activation_](const auto& xi, const auto& yi, const auto& gi,
+                                          auto& di) { di = gi * a.derivative(xi, yi); },
+                        in, out, g, d);
+                } else {
+                    for (std::size_t i = 0; i < n; ++i) {
+                        d[i] = g[i] * activation_.derivative(in[i], out[i]);
+                    }
+                }
+            });
+    }
+
+    // Images (rank 4) split over xtnn's threads, at least 2^16 values per part; features
+    // (an MLP's rank 2) stay on the calling thread, BLAS's threads being the MLP's.
+    static detail::partition split(std::size_t n) {
+        return {n, std::size_t{1} << 16, N == 4 ? num_threads() : 1};
     }
 
     A activation_;

@@ -142,6 +142,7 @@ template <std::floating_point T = float>
 class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
   public:
     static constexpr std::string_view name = "conv2d"; ///< The name in summaries.
+    static constexpr bool splits_batch = true;         ///< Over xtnn's threads (xtnn::num_threads).
 
     /// `in_channels` -> `out_channels` with a square `kernel` (stride 1, no padding).
     conv2d(std::size_t in_channels, std::size_t out_channels, std::size_t kernel)

@@ -17,6 +17,7 @@
 #include <xtnn/core/errors.hpp>
 #include <xtnn/core/layer_base.hpp>
 #include <xtnn/core/math.hpp>
+#include <xtnn/core/parallel.hpp>
 #include <xtnn/core/parameter.hpp>
 #include <xtnn/core/tensor.hpp>
 #include <xtnn/layers/conv2d.hpp>
@@ -37,7 +38,8 @@ struct max_pool2d {
     template <std::floating_point T, std::size_t N>
     using bound_layer = max_pool2d_layer<T, N>;
     static constexpr std::string_view name = "max_pool2d"; ///< The name in summaries.
-    extent2 kernel_size = 2;                               ///< The window, (kh, kw).
+    static constexpr bool splits_batch = true; ///< Over xtnn's threads (xtnn::num_threads).
+    extent2 kernel_size = 2;                   ///< The window, (kh, kw).
     extent2 stride{0};  ///< Steps between windows; 0: the kernel size (PyTorch's None).
     extent2 padding{0}; ///< Implicit -∞ around the input, at most half the kernel.
 };
@@ -191,18 +193,33 @@ class max_pool2d_layer : public layer_base<max_pool2d_layer<T, N>, T, N, N> {
             winners_.resize(y.size());
         }
         const extent2 k = window_.kernel(), st = window_.stride();
-        if (window_.unpadded() && k.height == 2 && k.width == 2 && st.width == 2) {
-            record ? whole_windows<true, 2, 2, 2>(x, y) : whole_windows<false, 2, 2, 2>(x, y);
-        } else if (window_.unpadded()) {
-            record ? whole_windows<true, 0, 0, 0>(x, y) : whole_windows<false, 0, 0, 0>(x, y);
-        } else {
-            record ? padded_windows<true>(x, y) : padded_windows<false>(x, y);
+        const std::size_t w = x.shape()[3];
+        if (!window_.unpadded()) {
+            if (columns_.size() != y.shape()[3]) {
+                columns_.resize(y.shape()[3]);
+            }
+            for (std::size_t j = 0; j < columns_.size(); ++j) {
+                columns_[j] = window_.columns(j, w);
+            }
         }
+        // Planes (image, channel) split over the threads.
+        detail::parallel_for(
+            plane_split(x.shape()), [&](std::size_t first, std::size_t last, std::size_t) {
+                if (window_.unpadded() && k.height == 2 && k.width == 2 && st.width == 2) {
+                    record ? whole_windows<true, 2, 2, 2>(x, y, first, last)
+                           : whole_windows<false, 2, 2, 2>(x, y, first, last);
+                } else if (window_.unpadded()) {
+                    record ? whole_windows<true, 0, 0, 0>(x, y, first, last)
+                           : whole_windows<false, 0, 0, 0>(x, y, first, last);
+                } else {
+                    record ? padded_windows<true>(x, y, first, last)
+                           : padded_windows<false>(x, y, first, last);
+                }
+            });
         input_shape_ = x.shape();
         recorded_ = record;
         if (record) {
             // Where each tap of a window is, from the window's corner (padding included).
-            const std::size_t w = x.shape()[3];
             offsets_.resize(window_.window_size());
             for (std::size_t u = 0; u < k.height; ++u) {
                 for (std::size_t v = 0; v < k.width; ++v) {
@@ -223,43 +240,52 @@ class max_pool2d_layer : public layer_base<max_pool2d_layer<T, N>, T, N, N> {
                                    "input shape " +
                                    format_shape(x.shape()));
         }
-        dx->fill(T(0));
         const std::size_t h = x.shape()[2], w = x.shape()[3];
         const std::size_t oh = dy.shape()[2], ow = dy.shape()[3];
         const extent2 st = window_.stride(), pad = window_.padding();
-        const std::size_t planes = dy.shape()[0] * dy.shape()[1];
         const T* g = dy.data();
         const tap* won = winners_.data();
         const std::ptrdiff_t* offset = offsets_.data();
-        for (std::size_t plane = 0; plane < planes; ++plane) {
-            T* image = dx->data() + plane * h * w;
-            for (std::size_t i = 0; i < oh; ++i) {
-                // The window's padded corner, as an offset into the image (the winner is
-                // always inside it).
-                const std::ptrdiff_t row = (static_cast<std::ptrdiff_t>(i * st.height) -
-                                            static_cast<std::ptrdiff_t>(pad.height)) *
-                                               static_cast<std::ptrdiff_t>(w) -
-                                           static_cast<std::ptrdiff_t>(pad.width);
-                const std::size_t o = (plane * oh + i) * ow;
-                for (std::size_t j = 0; j < ow; ++j) {
-                    image[row + static_cast<std::ptrdiff_t>(j * st.width) + offset[won[o + j]]] +=
-                        g[o + j];
+        detail::parallel_for(
+            plane_split(x.shape()), [&](std::size_t first, std::size_t last, std::size_t) {
+                std::fill(dx->data() + first * h * w, dx->data() + last * h * w, T(0));
+                for (std::size_t plane = first; plane < last; ++plane) {
+                    T* image = dx->data() + plane * h * w;
+                    for (std::size_t i = 0; i < oh; ++i) {
+                        // The window's padded corner, as an offset into the image (the winner is
+                        // always inside it).
+                        const std::ptrdiff_t row = (static_cast<std::ptrdiff_t>(i * st.height) -
+                                                    static_cast<std::ptrdiff_t>(pad.height)) *
+                                                       static_cast<std::ptrdiff_t>(w) -
+                                                   static_cast<std::ptrdiff_t>(pad.width);
+                        const std::size_t o = (plane * oh + i) * ow;
+                        for (std::size_t j = 0; j < ow; ++j) {
+                            image[row + static_cast<std::ptrdiff_t>(j * st.width) +
+                                  offset[won[o + j]]] += g[o + j];
+                        }
+                    }
                 }
-            }
-        }
+            });
+    }
+
+    // Planes (image, channel) over the threads, at least 2^15 input values per part: fewer
+    // are quicker on one thread than the wake-up of another.
+    static detail::partition plane_split(const shape<N>& input) {
+        const std::size_t area = std::max<std::size_t>(input[2] * input[3], 1);
+        return {input[0] * input[1], (std::size_t{1} << 15) / area + 1, num_threads()};
     }
 
     // The forward of unpadded windows, KH × KW and column stride SW when known at compile time
     // (0: the window's).
     template <bool Record, std::size_t KH, std::size_t KW, std::size_t SW>
-    void whole_windows(const tensor<T, N>& x, tensor<T, N>& y) {
+    void whole_windows(const tensor<T, N>& x, tensor<T, N>& y, std::size_t first,
+                       std::size_t last) {
         const extent2 k = window_.kernel(), st = window_.stride();
         const std::size_t kh = KH != 0 ? KH : k.height, kw = KW != 0 ? KW : k.width;
         const std::size_t sw = SW != 0 ? SW : st.width;
         const std::size_t h = x.shape()[2], w = x.shape()[3];
         const std::size_t oh = y.shape()[2], ow = y.shape()[3];
-        const std::size_t planes = y.shape()[0] * y.shape()[1];
-        for (std::size_t plane = 0; plane < planes; ++plane) {
+        for (std::size_t plane = first; plane < last; ++plane) {
             const T* image = x.data() + plane * h * w;
             T* out = y.data() + plane * oh * ow;
             tap* won = Record ? winners_.data() + plane * oh * ow : nullptr;
@@ -315,18 +341,12 @@ class max_pool2d_layer : public layer_base<max_pool2d_layer<T, N>, T, N, N> {
 
     // The forward with padding (which never wins): each window clipped to the input.
     template <bool Record>
-    void padded_windows(const tensor<T, N>& x, tensor<T, N>& y) {
+    void padded_windows(const tensor<T, N>& x, tensor<T, N>& y, std::size_t first,
+                        std::size_t last) {
         const extent2 k = window_.kernel(), pad = window_.padding();
         const std::size_t h = x.shape()[2], w = x.shape()[3];
         const std::size_t oh = y.shape()[2], ow = y.shape()[3];
-        const std::size_t planes = y.shape()[0] * y.shape()[1];
-        if (columns_.size() != ow) {
-            columns_.resize(ow);
-        }
-        for (std::size_t j = 0; j < ow; ++j) {
-            columns_[j] = window_.columns(j, w);
-        }
-        for (std::size_t plane = 0; plane < planes; ++plane) {
+        for (std::size_t plane = first; plane < last; ++plane) {
             const T* image = x.data() + plane * h * w;
             for (std::size_t i = 0; i < oh; ++i) {
                 const auto r = window_.rows(i, h);

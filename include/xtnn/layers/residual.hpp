@@ -13,6 +13,7 @@
 #include <xtnn/core/concepts.hpp>
 #include <xtnn/core/errors.hpp>
 #include <xtnn/core/layer_base.hpp>
+#include <xtnn/core/parallel.hpp>
 #include <xtnn/core/parameter.hpp>
 #include <xtnn/core/random.hpp>
 #include <xtnn/core/tensor.hpp>
@@ -67,6 +68,8 @@ class residual : public layer_base<residual<Block, Projection>, typename Block::
 
   public:
     static constexpr std::string_view name = "residual"; ///< In summaries.
+    /// Whether f or the projection splits its batch over xtnn's threads.
+    static constexpr bool splits_batch = splits_batch_v<Block> || splits_batch_v<Projection>;
 
     static_assert(projected || std::same_as<x_type, y_type>,
                   "xtnn: residual: the block's output type differs from its input type, so x "

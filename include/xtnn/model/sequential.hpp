@@ -19,6 +19,7 @@
 #include <xtnn/core/denormals.hpp>
 #include <xtnn/core/errors.hpp>
 #include <xtnn/core/layer_base.hpp>
+#include <xtnn/core/parallel.hpp>
 #include <xtnn/core/parameter.hpp>
 #include <xtnn/core/random.hpp>
 #include <xtnn/core/tensor.hpp>
@@ -135,6 +136,7 @@ template <class... Layers>
 struct sequential_storage<type_list<Layers...>> {
     using layers = std::tuple<Layers...>;
     using outputs = std::tuple<typename Layers::output_type...>;
+    static constexpr bool splits_batch = (splits_batch_v<Layers> || ...);
 };
 } // namespace detail
 
@@ -192,6 +194,9 @@ class sequential {
     using input_type = tensor<value_type, input_rank>;     ///< The input tensor type.
     using output_type = tensor<value_type, output_rank>;   ///< The output tensor type.
     static constexpr std::string_view name = "sequential"; ///< The name when nested.
+    /// Whether a layer splits its batch over xtnn's threads: then the model's BLAS products
+    /// run single-threaded while it works, each on its part's thread.
+    static constexpr bool splits_batch = storage::splits_batch;
 
     /// Composes the layers in order and initializes them from seed 0.
     explicit sequential(Specs... specs) : layers_(make_layers(bound_list{}, specs...)) {
@@ -419,6 +424,7 @@ class sequential {
   private:
     const output_type& run_forward(const input_type& x, mode m) {
         flush_denormals_guard guard;
+        const detail::single_threaded_blas blas(splits_batch && num_threads() > 1);
         last_mode_ = mode::inference; // a forward that throws must not enable backward
         build(x.shape());
         for_each_layer([&]<std::size_t I>(auto& l) {
@@ -443,6 +449,7 @@ class sequential {
         detail::require_shape(std::get<size - 1>(outputs_).shape(), dy.shape(), {name, "backward"},
                               "output gradient shape mismatch");
         flush_denormals_guard guard;
+        const detail::single_threaded_blas blas(splits_batch && num_threads() > 1);
         backward_layers(x, dy, input_gradient, std::make_index_sequence<size>{});
     }
 

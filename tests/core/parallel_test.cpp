@@ -1,0 +1,231 @@
+// xtnn's own threads: the team covers every item once, errors come back, nested and concurrent
+// loops run; a convnet trains the same on one thread and on two. (These run under
+// ThreadSanitizer too: scripts/test.sh tsan.)
+#include <algorithm>
+#include <atomic>
+#include <cfloat>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include <xtnn/xtnn.hpp>
+
+#include "support/helpers.hpp"
+
+namespace {
+
+// Sets xtnn's threads for a scope, then returns to the default.
+struct threads_for_scope {
+    explicit threads_for_scope(std::size_t n) { xtnn::set_num_threads(n); }
+    threads_for_scope(const threads_for_scope&) = delete;
+    threads_for_scope& operator=(const threads_for_scope&) = delete;
+    ~threads_for_scope() {
+        xtnn::set_num_threads(1);
+        xtnn::set_num_threads(0);
+    }
+};
+
+// Read through volatile so the compiler cannot fold the product at compile time.
+volatile float half = 0.5f;
+
+auto convnet() {
+    return xtnn::sequential{xtnn::conv2d{1, 8, 3},  xtnn::relu{},        xtnn::max_pool2d{},
+                            xtnn::conv2d{8, 16, 3}, xtnn::relu{},        xtnn::max_pool2d{},
+                            xtnn::flatten{},        xtnn::dense{400, 10}};
+}
+
+struct step_result {
+    std::vector<float> logits, gradients, weights;
+};
+
+// Three Adam steps of the convnet on a fixed batch with `threads` threads.
+step_result train(std::size_t threads, std::size_t batch) {
+    const threads_for_scope scope(threads);
+    auto model = convnet();
+    model.initialize(7);
+    const auto x = xtnn::test::random_tensor<float, 4>({batch, 1, 28, 28}, 3, 0.0, 1.0);
+    xtnn::tensor<std::int64_t, 1> y(xtnn::shape<1>{batch});
+    for (std::size_t i = 0; i < batch; ++i) {
+        y(i) = static_cast<std::int64_t>(i % 10);
+    }
+    auto params = model.parameters();
+    xtnn::adam optimizer;
+    const xtnn::softmax_cross_entropy loss;
+    xtnn::tensor<float, 2> dy;
+    step_result r;
+    for (int step = 0; step < 3; ++step) {
+        const auto& logits = model.forward(x, xtnn::mode::training);
+        if (step == 0) {
+            r.logits.assign(logits.begin(), logits.end());
+        }
+        loss.value_and_gradient(logits, y, dy);
+        model.backward(x, dy);
+        if (step == 0) {
+            for (const auto& p : params) {
+                r.gradients.insert(r.gradients.end(), p.gradient.begin(), p.gradient.end());
+            }
+        }
+        optimizer.step(params);
+    }
+    for (const auto& p : params) {
+        r.weights.insert(r.weights.end(), p.value.begin(), p.value.end());
+    }
+    return r;
+}
+
+double worst_relative(const std::vector<float>& a, const std::vector<float>& b) {
+    double worst = 0;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        const double scale = std::max({1e-3, std::abs(double(a[i])), std::abs(double(b[i]))});
+        worst = std::max(worst, std::abs(double(a[i]) - double(b[i])) / scale);
+    }
+    return worst;
+}
+
+} // namespace
+
+TEST_CASE("threads: parallel_for covers every item once, in balanced parts", "[core][threads]") {
+    const threads_for_scope scope(2);
+    CHECK(xtnn::num_threads() == 2);
+    for (const std::size_t n : {0UL, 1UL, 2UL, 3UL, 7UL, 1000UL}) {
+        for (const std::size_t grain : {1UL, 4UL, 600UL}) {
+            INFO("n " << n << ", grain " << grain);
+            const xtnn::detail::partition split(n, grain, xtnn::num_threads());
+            CHECK(split.parts == std::clamp<std::size_t>(n / grain, 1, 2));
+            std::vector<std::atomic<int>> seen(n);
+            std::vector<std::size_t> sizes(split.parts);
+            xtnn::detail::parallel_for(split,
+                                       [&](std::size_t first, std::size_t last, std::size_t part) {
+                                           sizes[part] = last - first;
+                                           for (std::size_t i = first; i < last; ++i) {
+                                               seen[i].fetch_add(1);
+                                           }
+                                       });
+            for (std::size_t i = 0; i < n; ++i) {
+                CHECK(seen[i].load() == 1);
+            }
+            CHECK(split.begin(split.parts) == n);
+            if (split.parts == 2) {
+                CHECK(sizes[0] - sizes[1] <= 1);
+            }
+        }
+    }
+}
+
+TEST_CASE("threads: a part's error reaches the caller, and the team works on", "[core][threads]") {
+    const threads_for_scope scope(2);
+    const xtnn::detail::partition split(10, 1, 2);
+    REQUIRE(split.parts == 2);
+    for (const std::size_t failing : {0UL, 1UL}) {
+        REQUIRE_THROWS_MATCHES(
+            xtnn::detail::parallel_for(split,
+                                       [&](std::size_t, std::size_t, std::size_t part) {
+                                           if (part == failing) {
+                                               throw std::runtime_error("part failed");
+                                           }
+                                       }),
+            std::runtime_error, Catch::Message("part failed"));
+    }
+    std::atomic<std::size_t> total{0};
+    xtnn::detail::parallel_for(
+        split, [&](std::size_t first, std::size_t last, std::size_t) { total += last - first; });
+    CHECK(total.load() == 10);
+}
+
+TEST_CASE("threads: nested loops and loops from two threads at once run, serially if need be",
+          "[core][threads]") {
+    const threads_for_scope scope(2);
+    std::atomic<std::size_t> inner{0};
+    xtnn::detail::parallel_for(4, 1, [&](std::size_t first, std::size_t last, std::size_t) {
+        for (std::size_t i = first; i < last; ++i) {
+            xtnn::detail::parallel_for(
+                8, 1, [&](std::size_t a, std::size_t b, std::size_t) { inner += b - a; });
+        }
+    });
+    CHECK(inner.load() == 32);
+
+    // Two user threads each train their own model: each gets the team or runs serially.
+    std::vector<float> first, second;
+    std::thread a([&] { first = train(2, 6).weights; });
+    std::thread b([&] { second = train(2, 6).weights; });
+    a.join();
+    b.join();
+    REQUIRE(first.size() == second.size());
+    CHECK(worst_relative(first, second) < 1e-5);
+}
+
+TEST_CASE("threads: the workers flush denormals when the caller does", "[core][threads]") {
+#if XTNN_HAS_MXCSR
+    const threads_for_scope scope(2);
+    std::vector<float> products(2, -1.0f);
+    {
+        const xtnn::flush_denormals_guard guard;
+        xtnn::detail::parallel_for(2, 1, [&](std::size_t first, std::size_t, std::size_t) {
+            products[first] = FLT_MIN * half;
+        });
+    }
+    CHECK(products[0] == 0.0f);
+    CHECK(products[1] == 0.0f);
+    xtnn::detail::parallel_for(2, 1, [&](std::size_t first, std::size_t, std::size_t) {
+        products[first] = FLT_MIN * half;
+    });
+    CHECK(std::fpclassify(products[1]) == FP_SUBNORMAL);
+#else
+    SUCCEED("no MXCSR on this CPU: nothing to flush");
+#endif
+}
+
+TEST_CASE("threads: a convnet trains the same on one thread and on two", "[core][threads]") {
+    // Odd batch: uneven parts. The forward splits samples and planes, so its outputs are
+    // bit-identical; the weight gradient adds the parts' sums (another rounding order).
+    const auto one = train(1, 9);
+    const auto two = train(2, 9);
+    CHECK(one.logits == two.logits);
+    CHECK(worst_relative(one.gradients, two.gradients) < 1e-5);
+    CHECK(worst_relative(one.weights, two.weights) < 1e-4);
+    // The same thread count gives the same bits.
+    CHECK(two.weights == train(2, 9).weights);
+}
+
+TEST_CASE("threads: gradients of the split layers are right on two threads", "[core][threads]") {
+    const threads_for_scope scope(2);
+    const auto x = xtnn::test::random_tensor<double, 4>({5, 2, 7, 6}, 4);
+    xtnn::sequential model{xtnn::conv2d<double>({.in_channels = 2,
+                                                 .out_channels = 3,
+                                                 .kernel_size = 3,
+                                                 .padding = 1,
+                                                 .workspace = 200}),
+                           xtnn::tanh{}, xtnn::max_pool2d{}, xtnn::flatten{},
+                           xtnn::dense<double>{3 * 3 * 3, 2}};
+    XTNN_REQUIRE_GRADIENTS(xtnn::check_gradients(model, x));
+}
+
+TEST_CASE("threads: set_num_threads, and BLAS held to one thread inside a convnet only",
+          "[core][threads]") {
+    {
+        const threads_for_scope scope(3);
+        CHECK(xtnn::num_threads() == 3);
+#if XTNN_OPENBLAS_THREADS
+        if (openblas_get_num_threads != nullptr) {
+            CHECK(openblas_get_num_threads() == 3);
+            auto model = convnet();
+            const auto x = xtnn::test::random_tensor<float, 4>({4, 1, 28, 28}, 1);
+            model.forward(x, xtnn::mode::training);
+            // The model set BLAS to one thread while it worked, and gave the 3 back.
+            CHECK(openblas_get_num_threads() == 3);
+        }
+#endif
+    }
+    CHECK(xtnn::num_threads() >= 1); // the default again: OpenBLAS's count
+    CHECK(xtnn::splits_batch_v<xtnn::conv2d<float>>);
+    CHECK(xtnn::splits_batch_v<decltype(convnet())>);
+    CHECK_FALSE(xtnn::splits_batch_v<xtnn::dense<float>>);
+    CHECK_FALSE(xtnn::splits_batch_v<xtnn::activation_layer<xtnn::relu, float, 2>>);
+    using mlp = xtnn::sequential<xtnn::dense<float>, xtnn::relu, xtnn::dense<float>>;
+    CHECK_FALSE(xtnn::splits_batch_v<mlp>);
+}
