@@ -222,6 +222,21 @@ TEST_CASE("threads: set_num_threads, and BLAS held to one thread inside a convne
 #endif
     }
     CHECK(xtnn::num_threads() >= 1); // the default again: OpenBLAS's count
+#if XTNN_OPENBLAS_THREADS
+    if (openblas_set_num_threads != nullptr) {
+        // OPENBLAS_NUM_THREADS (here set at run time) is the default count, also while a
+        // model holds BLAS to one thread.
+        openblas_set_num_threads(2);
+        CHECK(xtnn::num_threads() == 2);
+        {
+            const xtnn::detail::single_threaded_blas hold;
+            CHECK(openblas_get_num_threads() == 1);
+            CHECK(xtnn::num_threads() == 2);
+        }
+        CHECK(openblas_get_num_threads() == 2);
+        openblas_set_num_threads(1);
+    }
+#endif
     CHECK(xtnn::splits_batch_v<xtnn::conv2d<float>>);
     CHECK(xtnn::splits_batch_v<decltype(convnet())>);
     CHECK_FALSE(xtnn::splits_batch_v<xtnn::dense<float>>);

@@ -179,6 +179,13 @@ inline std::atomic<std::size_t>& chosen_threads() {
     return threads;
 }
 
+/// OpenBLAS's thread count while a single_threaded_blas holds it to one (0: not held), so that
+/// num_threads() still answers the user's count meanwhile.
+inline std::atomic<int>& held_blas_threads() {
+    static std::atomic<int> threads{0};
+    return threads;
+}
+
 /// Holds BLAS to one thread (OpenBLAS; other BLAS untouched) for the lifetime of the guard:
 /// inside xtnn's parallel loops, each part's products run on its own thread.
 class single_threaded_blas {
@@ -188,7 +195,8 @@ class single_threaded_blas {
 #if XTNN_OPENBLAS_THREADS
         if (active && openblas_get_num_threads != nullptr && openblas_set_num_threads != nullptr) {
             previous_ = openblas_get_num_threads();
-            if (previous_ != 1) {
+            if (previous_ > 1) {
+                held_blas_threads() = previous_;
                 openblas_set_num_threads(1);
             }
         }
@@ -202,6 +210,7 @@ class single_threaded_blas {
 #if XTNN_OPENBLAS_THREADS
         if (previous_ > 1) {
             openblas_set_num_threads(previous_);
+            held_blas_threads() = 0;
         }
 #endif
     }
@@ -232,6 +241,9 @@ inline std::size_t num_threads() {
         return chosen;
     }
 #if XTNN_OPENBLAS_THREADS
+    if (const int held = detail::held_blas_threads(); held > 0) {
+        return static_cast<std::size_t>(held);
+    }
     if (openblas_get_num_threads != nullptr) {
         return static_cast<std::size_t>(std::max(openblas_get_num_threads(), 1));
     }
