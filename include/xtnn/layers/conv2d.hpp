@@ -444,8 +444,20 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
                             const T* source =
                                 plane +
                                 (i * o.stride.height + u * o.dilation.height - pad_top_) * w;
-                            // One loop, no library calls: rows are short (11-26 values in the
+                            // Loops, no library calls: rows are short (11-26 values in the
                             // Keras convnet), where memcpy's and memset's call costs dominate.
+                            if (o.stride.width == 1) { // a contiguous copy between zeros
+                                for (std::size_t j = 0; j < j0; ++j) {
+                                    line[j] = T(0);
+                                }
+                                for (std::size_t j = j0; j < j1; ++j) {
+                                    line[j] = source[static_cast<std::ptrdiff_t>(j) + shift];
+                                }
+                                for (std::size_t j = j1; j < ow; ++j) {
+                                    line[j] = T(0);
+                                }
+                                continue;
+                            }
                             for (std::size_t j = 0; j < ow; ++j) {
                                 const std::ptrdiff_t at =
                                     static_cast<std::ptrdiff_t>(j * o.stride.width) + shift;
@@ -484,6 +496,12 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
                                 plane +
                                 (i * o.stride.height + u * o.dilation.height - pad_top_) * w +
                                 j0 * o.stride.width + v * o.dilation.width - pad_left_;
+                            if (o.stride.width == 1) { // contiguous: vectorized
+                                for (std::size_t j = j0; j < j1; ++j) {
+                                    target[j - j0] += line[j];
+                                }
+                                continue;
+                            }
                             for (std::size_t j = j0; j < j1; ++j) {
                                 target[(j - j0) * o.stride.width] += line[j];
                             }
