@@ -272,20 +272,22 @@ more on two (the neighbour's load).
 
 {goals(b, rows, compiled, cnn_rows)}
 
-The convnet's goals are not met yet. Where its training step's time goes (`perf record` of
-`xtnn_bench_cnn --benchmark_filter=cnn_training_step/batch:64`, one thread, 2026-12-03):
-BLAS 50% (the sgemm kernel 35%, packing 12%, small-matrix kernels 3%); conv2d's own loops
-21% (backward 12%: col2im and the bias gradient; forward 10%: im2col and the bias); max
-pooling 9% (forward 7%); memset 6% (zeroing input gradients before col2im and pooling's
-scatter); relu, dropout, the loss and Adam the rest (10%). The step runs at 52-64% of its
-products' ceiling, and those products are small (a sample's 64 × 288 · 288 ×
-121 for the second convolution) where Debian's PyTorch (built with oneDNN 2.6) runs oneDNN's
-convolution kernels; with two
-threads, OpenBLAS parallelizes only inside those small products and every other loop runs on
-one core. What would close the gap: threads over samples (each with one-thread BLAS) for the
-convolutions, pooling and elementwise layers; a direct 3 × 3 kernel for the first convolution
-(9 taps: im2col and a K = 9 product waste most of their time); and fusing ReLU into the
-pooling that follows it.
+Where the convnet's goals are missed, the reason. Its training step on one thread (`perf
+record` of `xtnn_bench_cnn --benchmark_filter=cnn_training_step/batch:128`, 2026-12-03): BLAS
+49% (the sgemm kernel 34%, packing 11%, small-matrix kernels 3%); conv2d's own loops 21%
+(backward 12%: col2im, the bias gradient and unfolding the first chunk again; forward 9%:
+im2col and the bias); max pooling 11%; ReLU 8%; memset 5% (zeroing input gradients before
+col2im and pooling's scatter); dropout, the loss and Adam 3%. The products are small (a
+sample's 64 × 288 · 288 × 121 for the second convolution) and reach 50-60% of the core's peak,
+where Debian's PyTorch (oneDNN 2.6) runs oneDNN's direct convolution kernels; and xtnn's cost
+per sample grows with the batch (at 128 each image layer's activations, 11 MB, leave the
+caches) while PyTorch's barely does. With two threads xtnn splits every convolution, pooling
+and image activation over samples or planes, each part calling BLAS single-threaded (a model
+with such layers holds OpenBLAS to one thread while it works, so that BLAS's idle threads do
+not spin against xtnn's). What would close the one-thread gap: a direct 3 × 3 kernel for the
+first convolution (9 taps: im2col and a K = 9 product waste most of their time), ReLU fused
+into the pooling that follows it (one pass over the 11 MB instead of three), and running the
+batch through the layers in cache-sized groups of samples.
 
 ## Machine
 
