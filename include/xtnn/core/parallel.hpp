@@ -16,6 +16,11 @@
 
 #include <xtnn/core/denormals.hpp>
 
+/// @def XTNN_OPENBLAS_THREADS
+/// 1 where xtnn declares OpenBLAS's thread functions weakly (GCC or Clang, ELF), so that it can
+/// read and hold OpenBLAS's thread count when linked against OpenBLAS (and leaves another
+/// BLAS's threads to the user); else 0.
+
 // OpenBLAS's control of its own threads, declared weak (ELF): null when xtnn is linked against
 // another BLAS, whose threads are then the user's to set.
 #if defined(__GNUC__) && defined(__ELF__)
