@@ -184,12 +184,12 @@ TEST_CASE("pooling: every max pooling path picks the first maximum and the first
     }
 }
 
-TEST_CASE("pooling: a max pooling window of more than 65,536 values is refused",
-          "[layers][pooling]") {
-    REQUIRE_THROWS_MATCHES(
-        xtnn::max_pool2d_layer<float>(xtnn::max_pool2d{.kernel_size = {257, 256}}),
-        xtnn::config_error,
-        Catch::Message("max_pool2d: kernel_size must be at most 65,536 values per window (256 x "
-                       "256), got 65792"));
-    CHECK_NOTHROW(xtnn::max_pool2d_layer<float>(xtnn::max_pool2d{.kernel_size = 256}));
+TEST_CASE("pooling: max pooling refuses images of more than 2^32 values", "[layers][pooling]") {
+    // It remembers each maximum as a 32-bit index into its image.
+    const xtnn::max_pool2d_layer<float> pool(xtnn::max_pool2d{2});
+    REQUIRE_THROWS_MATCHES(pool.output_shape({1, 1, 65536, 65537}), xtnn::shape_error,
+                           Catch::Message("max_pool2d::forward: an image (height x width) must "
+                                          "hold at most 2^32 - 1 values; got input (1, 1, "
+                                          "65536, 65537)"));
+    CHECK(pool.output_shape({1, 1, 65535, 65537}) == xtnn::shape<4>{1, 1, 32767, 32768});
 }

@@ -166,24 +166,28 @@ class max_pool2d_layer : public layer_base<max_pool2d_layer<T, N>, T, N, N> {
     static constexpr std::string_view name = "max_pool2d"; ///< The name in summaries.
 
     /// A layer with the spec's window.
-    /// @throws config_error for a zero kernel or stride, padding over half the kernel, or a
-    /// window of more than 65,536 values.
+    /// @throws config_error for a zero kernel or stride, or padding over half the kernel.
     explicit max_pool2d_layer(max_pool2d spec = {}) : window_(spec, name) {
         static_assert(N == 4, "xtnn: max_pool2d takes rank 4 (batch, channels, height, width), "
                               "and the layer before gives another rank");
-        detail::require_option(window_.window_size() <= std::size_t{1} << 16, std::string(name),
-                               "kernel_size", "at most 65,536 values per window (256 x 256)",
-                               static_cast<double>(window_.window_size()));
     }
 
     /// `(batch, channels, H, W)` -> `(batch, channels, OH, OW)`.
-    shape<N> output_shape(const shape<N>& input) const { return window_.output_shape(input); }
+    /// @throws shape_error for images of more than 2^32 values (one channel of one image).
+    shape<N> output_shape(const shape<N>& input) const {
+        if (input[2] * input[3] > std::numeric_limits<index>::max()) {
+            throw shape_error("max_pool2d::forward: an image (height x width) must hold at "
+                              "most 2^32 - 1 values; got input " +
+                              format_shape(input));
+        }
+        return window_.output_shape(input);
+    }
 
   private:
     friend layer_access;
 
-    // A window's tap, row-major from its padded corner (kernels up to 256 × 256).
-    using tap = std::uint16_t;
+    // Where a window's maximum is: its index in its image (channel of one sample).
+    using index = std::uint32_t;
 
     /// The maximum of each window; in training, remembers where it was for backward.
     void compute_forward(const tensor<T, N>& x, tensor<T, N>& y, mode m) {
@@ -192,7 +196,7 @@ class max_pool2d_layer : public layer_base<max_pool2d_layer<T, N>, T, N, N> {
         if (record && winners_.size() != y.size()) {
             winners_.resize(y.size());
         }
-        const extent2 k = window_.kernel(), st = window_.stride();
+        const extent2 k = window_.kernel();
         const std::size_t w = x.shape()[3];
         if (!window_.unpadded()) {
             if (columns_.size() != y.shape()[3]) {
@@ -203,30 +207,21 @@ class max_pool2d_layer : public layer_base<max_pool2d_layer<T, N>, T, N, N> {
             }
         }
         // Planes (image, channel) split over the threads.
-        detail::parallel_for(
-            plane_split(x.shape()), [&](std::size_t first, std::size_t last, std::size_t) {
-                if (window_.unpadded() && k.height == 2 && k.width == 2 && st.width == 2) {
-                    record ? whole_windows<true, 2, 2, 2>(x, y, first, last)
-                           : whole_windows<false, 2, 2, 2>(x, y, first, last);
-                } else if (window_.unpadded()) {
-                    record ? whole_windows<true, 0, 0, 0>(x, y, first, last)
-                           : whole_windows<false, 0, 0, 0>(x, y, first, last);
-                } else {
-                    record ? padded_windows<true>(x, y, first, last)
-                           : padded_windows<false>(x, y, first, last);
-                }
-            });
+        detail::parallel_for(plane_split(x.shape()),
+                             [&](std::size_t first, std::size_t last, std::size_t) {
+                                 if (window_.unpadded() && k.height == 2 && k.width == 2) {
+                                     record ? whole_windows<true, 2, 2>(x, y, first, last)
+                                            : whole_windows<false, 2, 2>(x, y, first, last);
+                                 } else if (window_.unpadded()) {
+                                     record ? whole_windows<true, 0, 0>(x, y, first, last)
+                                            : whole_windows<false, 0, 0>(x, y, first, last);
+                                 } else {
+                                     record ? padded_windows<true>(x, y, first, last)
+                                            : padded_windows<false>(x, y, first, last);
+                                 }
+                             });
         input_shape_ = x.shape();
         recorded_ = record;
-        if (record) {
-            // Where each tap of a window is, from the window's corner (padding included).
-            offsets_.resize(window_.window_size());
-            for (std::size_t u = 0; u < k.height; ++u) {
-                for (std::size_t v = 0; v < k.width; ++v) {
-                    offsets_[u * k.width + v] = static_cast<std::ptrdiff_t>(u * w + v);
-                }
-            }
-        }
     }
 
     /// dx: each dy to the input that won its window (sums where windows overlap).
@@ -240,29 +235,17 @@ class max_pool2d_layer : public layer_base<max_pool2d_layer<T, N>, T, N, N> {
                                    "input shape " +
                                    format_shape(x.shape()));
         }
-        const std::size_t h = x.shape()[2], w = x.shape()[3];
-        const std::size_t oh = dy.shape()[2], ow = dy.shape()[3];
-        const extent2 st = window_.stride(), pad = window_.padding();
-        const T* g = dy.data();
-        const tap* won = winners_.data();
-        const std::ptrdiff_t* offset = offsets_.data();
+        const std::size_t area = x.shape()[2] * x.shape()[3];
+        const std::size_t outputs = dy.shape()[2] * dy.shape()[3];
         detail::parallel_for(
             plane_split(x.shape()), [&](std::size_t first, std::size_t last, std::size_t) {
-                std::fill(dx->data() + first * h * w, dx->data() + last * h * w, T(0));
+                std::fill(dx->data() + first * area, dx->data() + last * area, T(0));
                 for (std::size_t plane = first; plane < last; ++plane) {
-                    T* image = dx->data() + plane * h * w;
-                    for (std::size_t i = 0; i < oh; ++i) {
-                        // The window's padded corner, as an offset into the image (the winner is
-                        // always inside it).
-                        const std::ptrdiff_t row = (static_cast<std::ptrdiff_t>(i * st.height) -
-                                                    static_cast<std::ptrdiff_t>(pad.height)) *
-                                                       static_cast<std::ptrdiff_t>(w) -
-                                                   static_cast<std::ptrdiff_t>(pad.width);
-                        const std::size_t o = (plane * oh + i) * ow;
-                        for (std::size_t j = 0; j < ow; ++j) {
-                            image[row + static_cast<std::ptrdiff_t>(j * st.width) +
-                                  offset[won[o + j]]] += g[o + j];
-                        }
+                    T* image = dx->data() + plane * area;
+                    const T* g = dy.data() + plane * outputs;
+                    const index* won = winners_.data() + plane * outputs;
+                    for (std::size_t o = 0; o < outputs; ++o) {
+                        image[won[o]] += g[o];
                     }
                 }
             });
@@ -275,75 +258,73 @@ class max_pool2d_layer : public layer_base<max_pool2d_layer<T, N>, T, N, N> {
         return {input[0] * input[1], (std::size_t{1} << 15) / area + 1, num_threads()};
     }
 
-    // The forward of unpadded windows, KH × KW and column stride SW when known at compile time
-    // (0: the window's).
-    template <bool Record, std::size_t KH, std::size_t KW, std::size_t SW>
+    // The forward of unpadded windows, KH × KW when known at compile time (0: the window's).
+    template <bool Record, std::size_t KH, std::size_t KW>
     void whole_windows(const tensor<T, N>& x, tensor<T, N>& y, std::size_t first,
                        std::size_t last) {
         const extent2 k = window_.kernel(), st = window_.stride();
         const std::size_t kh = KH != 0 ? KH : k.height, kw = KW != 0 ? KW : k.width;
-        const std::size_t sw = SW != 0 ? SW : st.width;
         const std::size_t h = x.shape()[2], w = x.shape()[3];
         const std::size_t oh = y.shape()[2], ow = y.shape()[3];
         for (std::size_t plane = first; plane < last; ++plane) {
             const T* image = x.data() + plane * h * w;
             T* out = y.data() + plane * oh * ow;
-            tap* won = Record ? winners_.data() + plane * oh * ow : nullptr;
+            index* won = Record ? winners_.data() + plane * oh * ow : nullptr;
             for (std::size_t i = 0; i < oh; ++i) {
                 for (std::size_t j = 0; j < ow; ++j) {
                     // Without data-dependent branches (ReLU outputs tie often, and a
                     // mispredicted branch per value costs more than the comparisons): the
-                    // maximum first, then (in training) the first tap holding it, found
+                    // maximum first, then (in training) the first position holding it, found
                     // backwards.
-                    const T* corner = image + i * st.height * w + j * sw;
-                    T best = corner[0];
+                    const std::size_t corner = i * st.height * w + j * st.width;
+                    T best = image[corner];
                     bool nan = false;
                     for (std::size_t u = 0; u < kh; ++u) {
                         for (std::size_t v = 0; v < kw; ++v) {
-                            const T value = corner[u * w + v];
+                            const T value = image[corner + u * w + v];
                             best = value > best ? value : best;
                             nan |= value != value; // not ||: no branch
                         }
                     }
-                    std::size_t at = 0;
+                    std::size_t at = corner;
                     if constexpr (Record) {
                         for (std::size_t q = kh * kw; q-- > 0;) {
-                            // at = hit ? q : at, as a mask (a select here becomes a branch)
-                            const std::size_t hit =
-                                0 - static_cast<std::size_t>(corner[(q / kw) * w + q % kw] == best);
-                            at ^= (at ^ q) & hit;
+                            // at = hit ? p : at, as a mask (a select here becomes a branch)
+                            const std::size_t p = corner + (q / kw) * w + q % kw;
+                            const std::size_t hit = 0 - static_cast<std::size_t>(image[p] == best);
+                            at ^= (at ^ p) & hit;
                         }
                     }
                     if (nan) { // rare: the first NaN wins, as PyTorch's
-                        at = first_nan(corner, kh, kw, w);
-                        best = corner[(at / kw) * w + at % kw];
+                        at = first_nan(image, corner, kh, kw, w);
+                        best = image[at];
                     }
                     out[i * ow + j] = best;
                     if constexpr (Record) {
-                        won[i * ow + j] = static_cast<tap>(at);
+                        won[i * ow + j] = static_cast<index>(at);
                     }
                 }
             }
         }
     }
 
-    // The tap of the first NaN of the window at `corner` (there is one).
-    static tap first_nan(const T* corner, std::size_t kh, std::size_t kw, std::size_t w) {
+    // The position of the first NaN of the window at `corner` (there is one).
+    static std::size_t first_nan(const T* image, std::size_t corner, std::size_t kh, std::size_t kw,
+                                 std::size_t w) {
         for (std::size_t u = 0; u < kh; ++u) {
             for (std::size_t v = 0; v < kw; ++v) {
-                if (std::isnan(corner[u * w + v])) {
-                    return static_cast<tap>(u * kw + v);
+                if (std::isnan(image[corner + u * w + v])) {
+                    return corner + u * w + v;
                 }
             }
         }
-        return 0;
+        return corner;
     }
 
     // The forward with padding (which never wins): each window clipped to the input.
     template <bool Record>
     void padded_windows(const tensor<T, N>& x, tensor<T, N>& y, std::size_t first,
                         std::size_t last) {
-        const extent2 k = window_.kernel(), pad = window_.padding();
         const std::size_t h = x.shape()[2], w = x.shape()[3];
         const std::size_t oh = y.shape()[2], ow = y.shape()[3];
         for (std::size_t plane = first; plane < last; ++plane) {
@@ -351,11 +332,8 @@ class max_pool2d_layer : public layer_base<max_pool2d_layer<T, N>, T, N, N> {
             for (std::size_t i = 0; i < oh; ++i) {
                 const auto r = window_.rows(i, h);
                 const std::size_t o = (plane * oh + i) * ow;
-                // Padded coordinates of the window's corner: row i·sh, column j·sw.
-                const std::size_t top = i * window_.stride().height;
                 for (std::size_t j = 0; j < ow; ++j) {
                     const auto c = columns_[j];
-                    const std::size_t left = j * window_.stride().width;
                     // Every window overlaps the input (padding is at most half the kernel).
                     std::size_t at_u = r.first, at_v = c.first;
                     T best = image[r.first * w + c.first];
@@ -370,8 +348,7 @@ class max_pool2d_layer : public layer_base<max_pool2d_layer<T, N>, T, N, N> {
                     }
                     y.data()[o + j] = best;
                     if constexpr (Record) {
-                        winners_[o + j] = static_cast<tap>((at_u + pad.height - top) * k.width +
-                                                           at_v + pad.width - left);
+                        winners_[o + j] = static_cast<index>(at_u * w + at_v);
                     }
                 }
             }
@@ -379,8 +356,7 @@ class max_pool2d_layer : public layer_base<max_pool2d_layer<T, N>, T, N, N> {
     }
 
     detail::pool_window window_;
-    std::vector<tap> winners_;                        // the winning tap of each output
-    std::vector<std::ptrdiff_t> offsets_;             // each tap's offset from its corner
+    std::vector<index> winners_;                      // where each output's maximum is in its image
     std::vector<detail::pool_window::range> columns_; // the input columns of each output column
     shape<N> input_shape_{};
     bool recorded_ = false; // the last forward was in training mode
