@@ -13,6 +13,50 @@
 
 namespace xtnn {
 
+namespace detail {
+
+/// MXCSR's flush-to-zero (bit 15) and denormals-are-zero (bit 6).
+inline constexpr unsigned int flush_bits = 0x8040;
+
+/// Whether the calling thread flushes denormals (inside a flush_denormals_guard): xtnn's
+/// worker threads then flush too while they run a part of its work.
+inline bool flushing_denormals() noexcept {
+#if XTNN_HAS_MXCSR
+    return (_mm_getcsr() & flush_bits) == flush_bits;
+#else
+    return false;
+#endif
+}
+
+/// Flushes denormals, or not, as `flush` says, while it lives, then restores the two bits it
+/// found (the exception status flags raised meanwhile are kept). A worker thread takes its
+/// caller's mode with it: threads inherit the mode of the thread that created them instead.
+class denormals_as {
+  public:
+    explicit denormals_as(bool flush) noexcept {
+#if XTNN_HAS_MXCSR
+        saved_ = _mm_getcsr();
+        _mm_setcsr(flush ? saved_ | flush_bits : saved_ & ~flush_bits);
+#else
+        (void)flush;
+#endif
+    }
+    ~denormals_as() {
+#if XTNN_HAS_MXCSR
+        _mm_setcsr((_mm_getcsr() & ~flush_bits) | (saved_ & flush_bits));
+#endif
+    }
+    denormals_as(const denormals_as&) = delete;
+    denormals_as& operator=(const denormals_as&) = delete;
+
+  private:
+#if XTNN_HAS_MXCSR
+    unsigned int saved_ = 0;
+#endif
+};
+
+} // namespace detail
+
 /// Flushes denormal floats to zero (MXCSR FTZ and DAZ) while it lives, then restores the
 /// caller's floating-point state exactly.
 ///
@@ -32,68 +76,15 @@ namespace xtnn {
 /// @ingroup core
 class flush_denormals_guard {
   public:
-    /// Saves the current mode and turns flush-to-zero and denormals-are-zero on.
-    flush_denormals_guard() noexcept {
-#if XTNN_HAS_MXCSR
-        saved_ = _mm_getcsr();
-        _mm_setcsr(saved_ | flush_bits);
-#endif
-    }
-    /// Restores the flush-to-zero and denormals-are-zero bits saved at construction. The
-    /// exception status flags raised meanwhile are kept, as they would be without the guard.
-    ~flush_denormals_guard() {
-#if XTNN_HAS_MXCSR
-        _mm_setcsr((_mm_getcsr() & ~flush_bits) | (saved_ & flush_bits));
-#endif
-    }
+    /// Saves the current mode and turns flush-to-zero and denormals-are-zero on; the
+    /// destructor restores those two bits (the exception status flags raised meanwhile are
+    /// kept, as they would be without the guard).
+    flush_denormals_guard() noexcept : mode_(true) {}
     flush_denormals_guard(const flush_denormals_guard&) = delete;
     flush_denormals_guard& operator=(const flush_denormals_guard&) = delete;
 
   private:
-#if XTNN_HAS_MXCSR
-    static constexpr unsigned int flush_bits = 0x8040; // FTZ (bit 15) | DAZ (bit 6)
-    unsigned int saved_ = 0;
-#endif
+    detail::denormals_as mode_;
 };
-
-namespace detail {
-
-/// Whether the calling thread flushes denormals (inside a flush_denormals_guard): xtnn's
-/// worker threads then flush too while they run a part of its work.
-inline bool flushing_denormals() noexcept {
-#if XTNN_HAS_MXCSR
-    return (_mm_getcsr() & 0x8040U) == 0x8040U;
-#else
-    return false;
-#endif
-}
-
-/// Flushes denormals, or not, as `flush` says, while it lives (a worker thread taking its
-/// caller's mode: threads inherit the mode of the thread that created them, which may differ).
-class denormals_as {
-  public:
-    explicit denormals_as(bool flush) noexcept {
-#if XTNN_HAS_MXCSR
-        saved_ = _mm_getcsr();
-        _mm_setcsr(flush ? saved_ | 0x8040U : saved_ & ~0x8040U);
-#else
-        (void)flush;
-#endif
-    }
-    ~denormals_as() {
-#if XTNN_HAS_MXCSR
-        _mm_setcsr((_mm_getcsr() & ~0x8040U) | (saved_ & 0x8040U));
-#endif
-    }
-    denormals_as(const denormals_as&) = delete;
-    denormals_as& operator=(const denormals_as&) = delete;
-
-  private:
-#if XTNN_HAS_MXCSR
-    unsigned int saved_ = 0;
-#endif
-};
-
-} // namespace detail
 
 } // namespace xtnn
