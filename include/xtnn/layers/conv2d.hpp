@@ -303,6 +303,14 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         const std::size_t filters = s[1], positions = s[2] * s[3];
         const std::size_t k = weight_.size() / filters;
         const std::size_t sample = x.size() / std::max<std::size_t>(s[0], 1);
+        if (dx != nullptr) { // only backward with an input gradient needs it (not the first layer)
+            for (std::size_t part = 0; part < split_.parts; ++part) {
+                part_buffers& buffers = parts_[part];
+                if (buffers.column_gradient.shape() != buffers.columns.shape()) {
+                    buffers.column_gradient.resize(buffers.columns.shape());
+                }
+            }
+        }
         // The forward's parts: part 0 accumulates into the layer's gradients, the others into
         // their own, added in order afterwards (the same sums for the same thread count).
         detail::parallel_for(split_, [&](std::size_t first, std::size_t last, std::size_t part) {
@@ -352,12 +360,12 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
             }
         });
         // In place (xtensor's += would assign a temporary: a new buffer, and dangling views).
+        const auto add = [](auto& total, const T* share) {
+            for (std::size_t i = 0; i < total.size(); ++i) {
+                total.data()[i] += share[i];
+            }
+        };
         for (std::size_t part = 1; part < split_.parts; ++part) {
-            const auto add = [](auto& total, const T* share) {
-                for (std::size_t i = 0; i < total.size(); ++i) {
-                    total.data()[i] += share[i];
-                }
-            };
             add(weight_grad_, parts_[part].weight_grad.data());
             add(bias_grad_, parts_[part].bias_grad.data());
         }
@@ -385,7 +393,6 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
             part_buffers& buffers = parts_[part];
             if (buffers.columns.shape() != c) {
                 buffers.columns.resize(c);
-                buffers.column_gradient.resize(c);
             }
             if (part > 0 && buffers.weight_grad.shape() != weight_.shape()) {
                 buffers.weight_grad.resize(weight_.shape());

@@ -136,8 +136,6 @@ class pool_window {
     extent2 kernel() const { return kernel_; }
     /// The steps between windows.
     extent2 stride() const { return stride_; }
-    /// The padding on each side.
-    extent2 padding() const { return padding_; }
     /// Whether no window reaches into padding (then every window is whole).
     bool unpadded() const { return padding_.height == 0 && padding_.width == 0; }
 
