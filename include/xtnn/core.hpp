@@ -6,6 +6,7 @@
 #include <xtnn/core/blas.hpp>
 #include <xtnn/core/concepts.hpp>
 #include <xtnn/core/denormals.hpp>
+#include <xtnn/core/description.hpp>
 #include <xtnn/core/errors.hpp>
 #include <xtnn/core/gather_rows.hpp>
 #include <xtnn/core/layer_base.hpp>

@@ -3,6 +3,7 @@
 /// (read_idx, write_idx).
 #pragma once
 
+#include <xtnn/io/architecture.hpp>
 #include <xtnn/io/idx.hpp>
 #include <xtnn/io/npy.hpp>
 #include <xtnn/io/npz.hpp>

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <span>
 #include <sstream>
 #include <string>
 #include <utility>
@@ -352,4 +353,162 @@ TEST_CASE("npz: read_npz_headers names the file and the member it cannot read", 
     write_zip(dir.path / "short.npz", {{"0.bias.npy", std::string("\x93NUMPY\x01\x00", 8)}});
     REQUIRE_THROWS_WITH(xtnn::read_npz_headers(dir.path / "short.npz"),
                         Catch::Contains("truncated .npy header"));
+}
+
+TEST_CASE("npz: save_weights records the architecture; read_architecture reads it alone",
+          "[io][npz][architecture]") {
+    scratch_directory dir;
+    auto model = make_model(3);
+    xtnn::save_weights(model, dir.path / "w.npz");
+    const auto record = xtnn::read_architecture(dir.path / "w.npz");
+    REQUIRE(record.has_value());
+    CHECK(record->model == xtnn::describe(model));
+    CHECK(record->model.to_string() ==
+          "sequential(dense(in=4, out=3, bias=true), relu, dense(in=3, out=2, bias=true))");
+    CHECK(record->dtype == "float32");
+    CHECK(record->xtnn_version == xtnn::architecture_of(model).xtnn_version);
+
+    // Files from NumPy, PyTorch or save_state() record none, and still load by names.
+    write_zip(dir.path / "plain.npz", valid_members());
+    CHECK_FALSE(xtnn::read_architecture(dir.path / "plain.npz").has_value());
+    CHECK_NOTHROW(xtnn::load_weights(model, dir.path / "plain.npz"));
+    auto params = model.parameters();
+    xtnn::save_parameters(std::span<const xtnn::parameter_view<float>>(params),
+                          dir.path / "state.npz");
+    CHECK_FALSE(xtnn::read_architecture(dir.path / "state.npz").has_value());
+
+    REQUIRE_THROWS_AS(xtnn::read_architecture(dir.path / "absent.npz"), xtnn::io_error);
+    REQUIRE_THROWS_WITH(xtnn::read_architecture(dir.path / "absent.npz"),
+                        Catch::Matchers::Contains("absent.npz"));
+}
+
+TEST_CASE("npz: a model of another architecture is refused, naming the first difference",
+          "[io][npz][architecture]") {
+    scratch_directory dir;
+    auto model = make_model(3);
+    const fs::path path = dir.path / "relu.npz";
+    xtnn::save_weights(model, path);
+
+    // Same names and shapes, another activation.
+    xtnn::sequential other{xtnn::dense<float>{4, 3}, xtnn::tanh{}, xtnn::dense<float>{3, 2}};
+    const auto before = other.layer<0>().weight();
+    REQUIRE_THROWS_AS(xtnn::load_weights(other, path), xtnn::io_error);
+    REQUIRE_THROWS_WITH(
+        xtnn::load_weights(other, path),
+        Catch::Matchers::Contains(path.string()) &&
+            Catch::Matchers::Contains("layer 1 differs: the file has relu, the model has tanh"));
+    CHECK(xtnn::test::equal(other.layer<0>().weight(), before)); // unchanged
+
+    // Asked not to compare (or a partial load), names and shapes decide.
+    xtnn::load_weights(other, path, {.check_architecture = false});
+    CHECK(xtnn::test::equal(other.layer<0>().weight(), model.layer<0>().weight()));
+    CHECK_NOTHROW(xtnn::load_weights(other, path, {.strict = false}));
+
+    // Another option of a layer with the same shapes: a dense without bias has fewer arrays,
+    // but the record is compared first and names the layer.
+    xtnn::sequential no_bias{xtnn::dense<float>{{.in = 4, .out = 3, .bias = false}}, xtnn::relu{},
+                             xtnn::dense<float>{3, 2}};
+    REQUIRE_THROWS_WITH(xtnn::load_weights(no_bias, path),
+                        Catch::Matchers::Contains(
+                            "layer 0 differs: the file has dense(in=4, out=3, bias=true), the "
+                            "model has dense(in=4, out=3, bias=false)"));
+
+    // The same model loads, of course.
+    auto same = make_model(11);
+    xtnn::load_weights(same, path);
+    CHECK(all_values(same) == all_values(model));
+}
+
+TEST_CASE("npz: a damaged architecture record is an io_error; other zip comments are ignored",
+          "[io][npz][architecture]") {
+    scratch_directory dir;
+    const auto with_comment = [&](const std::string& name, const std::string& comment) {
+        const fs::path path = dir.path / name;
+        write_zip(path, valid_members());
+        int code = 0;
+        zip_t* archive = zip_open(path.c_str(), 0, &code);
+        REQUIRE(archive != nullptr);
+        REQUIRE(zip_set_archive_comment(archive, comment.data(),
+                                        static_cast<zip_uint16_t>(comment.size())) == 0);
+        REQUIRE(zip_close(archive) == 0);
+        return path;
+    };
+    const std::string head = R"({"format":"xtnn-architecture/1","xtnn_version":"0.1.0",)";
+    const std::pair<std::string, std::string> bad[] = {
+        {head + R"("dtype":"float32","model":{"kind":"sequential")", "not valid JSON"},
+        {head + R"("dtype":"float32"})", "no \"model\""},
+        {head + R"("model":{"kind":"dense"}})", "no \"dtype\" word"},
+        {head + R"("dtype":"float32","model":{"layers":[]}})", "a \"kind\" word"},
+        {head + R"("dtype":"float32","model":{"kind":"dense","options":{"in":{"x":1}}}})",
+         "option 'in': an option must be a flag, a number, a word or a list of whole numbers"},
+        {head + R"("dtype":"float32","model":{"kind":"dense","options":{"in":[1,-2.5]}}})",
+         "expected a whole number, got -2.5"},
+        {head + R"("dtype":"float32","model":{"kind":"d","options":{"n":18446744073709551615}}})",
+         "out of range"},
+        {head + R"("dtype":"float32","model":{"kind":"dense","weights":[1]}})",
+         "unexpected member 'weights'"},
+        {R"({"format":"xtnn-architecture/9","model":{}})", "unknown format"},
+    };
+    auto model = make_model(3);
+    for (std::size_t i = 0; i < std::size(bad); ++i) {
+        INFO(bad[i].first);
+        const auto path = with_comment("bad" + std::to_string(i) + ".npz", bad[i].first);
+        REQUIRE_THROWS_AS(xtnn::read_architecture(path), xtnn::io_error);
+        REQUIRE_THROWS_WITH(xtnn::read_architecture(path),
+                            Catch::Matchers::Contains(path.string()) &&
+                                Catch::Matchers::Contains(bad[i].second));
+        REQUIRE_THROWS_AS(xtnn::load_weights(model, path), xtnn::io_error);
+    }
+
+    // Nesting deeper than any model: refused before it can exhaust the stack.
+    std::string deep = head + R"("dtype":"float32","model":)";
+    for (int i = 0; i < 1500; ++i) {
+        deep += R"({"kind":"sequential","layers":[)";
+    }
+    deep += R"({"kind":"relu"})";
+    for (int i = 0; i < 1500; ++i) {
+        deep += "]}";
+    }
+    deep += "}";
+    REQUIRE(deep.size() < 65536);
+    REQUIRE_THROWS_WITH(xtnn::read_architecture(with_comment("deep.npz", deep)),
+                        Catch::Matchers::Contains("nest deeper than 64 levels"));
+
+    // A comment that is not a record (another tool's) is no record.
+    const auto other = with_comment("other.npz", "written by some archiver");
+    CHECK_FALSE(xtnn::read_architecture(other).has_value());
+    CHECK_NOTHROW(xtnn::load_weights(model, other));
+}
+
+TEST_CASE("npz: model_checkpoint's files record the architecture", "[io][npz][architecture]") {
+    scratch_directory dir;
+    auto model = make_model(3);
+    xtnn::tensor<float, 2> x = xt::ones<float>({8, 4});
+    xtnn::tensor<std::uint8_t, 1> y = xt::zeros<std::uint8_t>({8});
+    xtnn::trainer trainer{model, xtnn::softmax_cross_entropy{}, xtnn::sgd({.learning_rate = 0.1})};
+    xtnn::model_checkpoint checkpoint({.path = dir.path / "epoch-{epoch}.npz"});
+    trainer.fit(x, y, {.epochs = 1, .batch_size = 4, .verbose = xtnn::verbosity::silent},
+                checkpoint);
+    const auto record = xtnn::read_architecture(dir.path / "epoch-01.npz");
+    REQUIRE(record.has_value());
+    CHECK(record->model == xtnn::describe(model));
+}
+
+TEST_CASE("npz: the record keeps the file a plain state dict for NumPy; Python reads it",
+          "[io][npz][architecture][numpy]") {
+    if (!xtnn::test::python_ready("numpy", "python3-numpy")) {
+        return;
+    }
+    scratch_directory dir;
+    auto model = make_model(7);
+    const fs::path path = dir.path / "w.npz";
+    xtnn::save_weights(model, path);
+    const std::string out = xtnn::test::run_python(
+        "import json, zipfile, numpy as np; d = dict(np.load('" + path.string() +
+        "')); print(sorted(d), all(isinstance(v, np.ndarray) for v in d.values())); r = "
+        "json.loads(zipfile.ZipFile('" +
+        path.string() +
+        "').comment); print(r['dtype'], [l['kind'] for l in r['model']['layers']])");
+    CHECK(out == "['0.bias', '0.weight', '2.bias', '2.weight'] True\n"
+                 "float32 ['dense', 'relu', 'dense']\n");
 }

@@ -137,29 +137,58 @@ TEST_CASE("the CNN trains, and its weight file is evaluated and read without fla
     }
 }
 
-TEST_CASE("describe_weights tells the models apart and names a file of another model",
+TEST_CASE("describe_weights reads the model from the file's record and names another model",
           "[weights]") {
     xtnn::test::scratch_directory dir;
-    auto mlp = mnist::make_mlp(64);
+    // Any MLP or CNN train writes: the file tells its hidden units and dropout rate.
+    auto mlp = mnist::make_mlp(64, 0.3);
+    mlp.initialize(5);
     xtnn::save_weights(mlp, dir.path / "mlp.npz");
     const auto d = mnist::describe_weights(dir.path / "mlp.npz");
     CHECK(d.kind == mnist::architecture::mlp);
     CHECK(d.hidden == 64);
+    CHECK(d.dropout == 0.3);
     auto loaded = mnist::load_model(dir.path / "mlp.npz");
     REQUIRE(std::holds_alternative<mnist::mlp_type>(loaded));
     CHECK((std::get<mnist::mlp_type>(loaded).layer<0>().weight() == mlp.layer<0>().weight()));
+    CHECK(std::get<mnist::mlp_type>(loaded).layer<2>().rate() == 0.3);
 
+    auto cnn = mnist::make_cnn(0.25);
+    xtnn::save_weights(cnn, dir.path / "cnn.npz");
+    const auto c = mnist::describe_weights(dir.path / "cnn.npz");
+    CHECK(c.kind == mnist::architecture::cnn);
+    CHECK(c.dropout == 0.25);
+
+    // A file without a record (PyTorch's, NumPy's) is told by its arrays' shapes.
+    auto params = mlp.parameters();
+    xtnn::save_parameters(std::span<const xtnn::parameter_view<float>>(params),
+                          dir.path / "plain.npz");
+    const auto p = mnist::describe_weights(dir.path / "plain.npz");
+    CHECK(p.kind == mnist::architecture::mlp);
+    CHECK(p.hidden == 64);
+    CHECK(p.dropout == 0.2); // the recipe's: the arrays do not say
+    CHECK_NOTHROW(mnist::load_model(dir.path / "plain.npz"));
+
+    // Another model is named by its record.
     xtnn::sequential other{xtnn::dense{784, 10}};
     xtnn::save_weights(other, dir.path / "other.npz");
     CHECK_THROWS_WITH(mnist::describe_weights(dir.path / "other.npz"),
+                      Catch::Matchers::Contains("holds a model this program does not build: "
+                                                "sequential(dense(in=784, out=10, bias=true))"));
+    auto plain_other = other.parameters();
+    xtnn::save_parameters(std::span<const xtnn::parameter_view<float>>(plain_other),
+                          dir.path / "plain_other.npz");
+    CHECK_THROWS_WITH(mnist::describe_weights(dir.path / "plain_other.npz"),
                       Catch::Matchers::Contains("holds neither model") &&
                           Catch::Matchers::Contains("(10, 784)"));
-    // A CNN-looking file with other shapes is refused by load_weights, naming the array.
-    xtnn::sequential small_cnn{xtnn::conv2d{1, 8, 3}};
-    xtnn::save_weights(small_cnn, dir.path / "small_cnn.npz");
-    CHECK_THROWS_WITH(mnist::load_model(dir.path / "small_cnn.npz"),
-                      Catch::Matchers::Contains("key '0.weight': shape mismatch; expected (32, "
-                                                "1, 3, 3), got (8, 1, 3, 3)"));
+    // A convnet like the program's but for one layer: load_weights names that layer.
+    xtnn::sequential tanh_cnn{xtnn::conv2d{1, 32, 3},  xtnn::relu{},    xtnn::max_pool2d{},
+                              xtnn::conv2d{32, 64, 3}, xtnn::tanh{},    xtnn::max_pool2d{},
+                              xtnn::flatten{},         xtnn::dropout{}, xtnn::dense{1600, 10}};
+    xtnn::save_weights(tanh_cnn, dir.path / "tanh_cnn.npz");
+    CHECK_THROWS_WITH(mnist::load_model(dir.path / "tanh_cnn.npz"),
+                      Catch::Matchers::Contains("layer 4 differs: the file has tanh, the model "
+                                                "has relu"));
     CHECK_THROWS_AS(mnist::load_model(dir.path / "absent.npz"), xtnn::io_error);
 }
 

@@ -3,9 +3,11 @@
 #pragma once
 
 #include <cmath>
+#include <string>
 #include <string_view>
 
 #include <xtnn/core/concepts.hpp>
+#include <xtnn/core/description.hpp>
 #include <xtnn/detail/simd.hpp>
 
 namespace xtnn {
@@ -20,6 +22,10 @@ namespace xtnn {
 struct elu {
     static constexpr std::string_view name = "elu"; ///< The name in summaries.
     double alpha = 1.0; ///< The saturation value for large negative x is -alpha.
+    /// `elu(alpha=…)`: what a weight file records (layer_description).
+    layer_description describe() const {
+        return layer_description{std::string(name)}.with("alpha", alpha);
+    }
     /// x for x > 0, else alpha (eˣ - 1).
     template <real_value V>
     V value(V x) const {

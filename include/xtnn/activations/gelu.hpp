@@ -4,9 +4,11 @@
 
 #include <cmath>
 #include <numbers>
+#include <string>
 #include <string_view>
 
 #include <xtnn/core/concepts.hpp>
+#include <xtnn/core/description.hpp>
 #include <xtnn/detail/simd.hpp>
 
 namespace xtnn {
@@ -23,6 +25,10 @@ namespace xtnn {
 struct gelu {
     static constexpr std::string_view name = "gelu"; ///< The name in summaries.
     bool approximate = false;                        ///< Use the tanh approximation.
+    /// `gelu(approximate=…)`: what a weight file records (layer_description).
+    layer_description describe() const {
+        return layer_description{std::string(name)}.with("approximate", approximate);
+    }
 
     /// x Φ(x).
     template <real_value V>

@@ -2,9 +2,11 @@
 /// The leaky rectified linear unit, x for x > 0 and slope * x otherwise.
 #pragma once
 
+#include <string>
 #include <string_view>
 
 #include <xtnn/core/concepts.hpp>
+#include <xtnn/core/description.hpp>
 #include <xtnn/detail/simd.hpp>
 
 namespace xtnn {
@@ -20,6 +22,10 @@ namespace xtnn {
 struct leaky_relu {
     static constexpr std::string_view name = "leaky_relu"; ///< The name in summaries.
     double negative_slope = 0.01;                          ///< The slope for x <= 0.
+    /// `leaky_relu(negative_slope=…)`: what a weight file records (layer_description).
+    layer_description describe() const {
+        return layer_description{std::string(name)}.with("negative_slope", negative_slope);
+    }
     /// x for x > 0, else negative_slope * x.
     template <real_value V>
     V value(V x) const {

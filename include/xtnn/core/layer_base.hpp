@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include <xtnn/core/description.hpp>
 #include <xtnn/core/errors.hpp>
 #include <xtnn/core/parameter.hpp>
 #include <xtnn/core/tensor.hpp>

@@ -65,7 +65,9 @@ class model_checkpoint {
         using parameter = typename decltype(s.parameters)::value_type;
         using buffer = typename decltype(s.buffers)::value_type;
         save_state(std::span<const parameter>(s.parameters), std::span<const buffer>(s.buffers),
-                   path);
+                   path,
+                   s.architecture == nullptr ? std::nullopt
+                                             : std::optional<model_architecture>(*s.architecture));
         saved_.push_back(path);
     }
 

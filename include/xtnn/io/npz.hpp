@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <ranges>
 #include <set>
 #include <span>
@@ -21,10 +22,12 @@
 #include <vector>
 #include <zip.h>
 
+#include <xtnn/core/description.hpp>
 #include <xtnn/core/errors.hpp>
 #include <xtnn/core/parameter.hpp>
 #include <xtnn/core/tensor.hpp>
 #include <xtnn/detail/files.hpp>
+#include <xtnn/io/architecture.hpp>
 #include <xtnn/io/npy.hpp>
 
 namespace xtnn {
@@ -37,8 +40,14 @@ namespace xtnn {
 struct load_options {
     /// Every parameter must be in the file and every array in the file must be a parameter.
     /// With false, missing parameters keep their values and unknown arrays are ignored (shapes
-    /// and types of the arrays that match a name are still checked).
+    /// and types of the arrays that match a name are still checked), and the architecture is
+    /// not compared: a partial load is into another model by design.
     bool strict = true;
+    /// Compare the model with the architecture the file records, if it records one
+    /// (save_weights() does): a model of another architecture is refused even where every
+    /// shape matches. With false, or for a file without a record (written by NumPy or
+    /// PyTorch), only names, element types and shapes are checked.
+    bool check_architecture = true;
 };
 
 namespace detail {
@@ -117,11 +126,21 @@ std::vector<npz_entry> npz_entries(std::span<const parameter_view<T>> params,
     return entries;
 }
 
-/// Writes `entries` to an .npz file under a temporary name, then renames it into place.
-inline void write_npz(std::span<const npz_entry> entries, const std::filesystem::path& path) {
+/// Writes `entries` to an .npz file under a temporary name, then renames it into place, with
+/// `architecture` (if any) as the zip archive's comment.
+inline void write_npz(std::span<const npz_entry> entries, const std::filesystem::path& path,
+                      const model_architecture* architecture = nullptr) {
     const std::string where = npz_where("save_weights", path);
     if (entries.empty()) {
         throw io_error(where + ": the model has no parameters to save");
+    }
+    const std::string comment =
+        architecture == nullptr ? std::string() : architecture_to_json(*architecture);
+    if (comment.size() > 65535) {
+        throw io_error(where + ": the model's architecture record takes " +
+                       std::to_string(comment.size()) +
+                       " bytes, more than a zip comment holds (65,535); save its parameters with "
+                       "save_state(), which records none");
     }
     const std::filesystem::path target = write_target(path, where);
     const std::filesystem::path temporary = temporary_sibling(target);
@@ -153,6 +172,11 @@ inline void write_npz(std::span<const npz_entry> entries, const std::filesystem:
             }
             zip_set_file_compression(archive.get(), static_cast<zip_uint64_t>(index), ZIP_CM_STORE,
                                      0);
+        }
+        if (!comment.empty() &&
+            zip_set_archive_comment(archive.get(), comment.data(),
+                                    static_cast<zip_uint16_t>(comment.size())) != 0) {
+            throw io_error(where + ": " + zip_strerror(archive.get()));
         }
         if (zip_close(archive.get()) != 0) {
             throw io_error(where + ": " + zip_strerror(archive.get()));
@@ -223,10 +247,37 @@ inline zip_handle open_npz(const std::filesystem::path& path, const std::string&
     return archive;
 }
 
+/// The architecture record in the comment of an open .npz archive, if it has one (another
+/// comment is not a record).
+/// @throws io_error `where: …` for a damaged record.
+inline std::optional<model_architecture> npz_architecture(zip_t* archive,
+                                                          const std::string& where) {
+    int length = 0;
+    const char* comment = zip_get_archive_comment(archive, &length, ZIP_FL_ENC_RAW);
+    if (comment == nullptr || length <= 0) {
+        return std::nullopt;
+    }
+    const std::string_view text(comment, static_cast<std::size_t>(length));
+    if (!is_architecture_record(text)) {
+        return std::nullopt;
+    }
+    return architecture_from_json(text, where);
+}
+
 inline void read_npz(std::span<const npz_entry> entries, const std::filesystem::path& path,
-                     load_options options) {
+                     load_options options, const model_architecture* expected = nullptr) {
     const std::string where = npz_where("load_weights", path);
     const zip_handle archive = open_npz(path, where);
+    if (expected != nullptr && options.strict && options.check_architecture) {
+        if (const auto recorded = npz_architecture(archive.get(), where)) {
+            if (const auto difference =
+                    recorded->first_difference(*expected, "the file", "the model")) {
+                throw io_error(where + ": the file holds another model's weights: " + *difference +
+                               " (load with check_architecture = false to compare only names "
+                               "and shapes)");
+            }
+        }
+    }
     std::vector<std::vector<std::byte>> staged(entries.size());
     std::set<std::string> used;
     for (std::size_t k = 0; k < entries.size(); ++k) {
@@ -286,6 +337,25 @@ using parameter_scalar_t =
                                       decltype(std::declval<Model&>().parameters())>>()
                                       .value.data())>;
 
+/// A model whose architecture save_weights() records: a layer or sequential of float or
+/// double (each layer described by its own describe() or its name).
+template <class Model>
+concept recordable_model = requires(const Model& m) {
+    { architecture_of(m) } -> std::same_as<model_architecture>;
+}
+&&(std::same_as<typename Model::value_type, float> ||
+   std::same_as<typename Model::value_type, double>);
+
+/// The record of `model`, if it is a recordable_model.
+template <class Model>
+std::optional<model_architecture> architecture_if_any(const Model& model) {
+    if constexpr (recordable_model<Model>) {
+        return architecture_of(model);
+    } else {
+        return std::nullopt;
+    }
+}
+
 /// A model's buffers, or none if it has no buffers().
 template <class Model>
 std::vector<buffer_view<parameter_scalar_t<Model>>> buffers_of(Model& model) {
@@ -300,7 +370,8 @@ std::vector<buffer_view<parameter_scalar_t<Model>>> buffers_of(Model& model) {
 
 /// Writes parameter and buffer views to an .npz file (a zip of .npy arrays), one array per
 /// view, named after the view: what save_weights() does for a whole model, and what callbacks
-/// use. Buffers keep their element type (an `std::int64_t` counter is saved as int64).
+/// use. Buffers keep their element type (an `std::int64_t` counter is saved as int64). With
+/// an `architecture` (architecture_of(model)), the file records it as save_weights() does.
 ///
 /// The arrays are stored uncompressed, as numpy.savez does. The file is written under a
 /// temporary name in the same directory and renamed into place, so a failed save never
@@ -314,9 +385,10 @@ std::vector<buffer_view<parameter_scalar_t<Model>>> buffers_of(Model& model) {
 /// @ingroup io
 template <std::floating_point T>
 void save_state(std::span<const parameter_view<T>> params, std::span<const buffer_view<T>> buffers,
-                const std::filesystem::path& path) {
+                const std::filesystem::path& path,
+                const std::optional<model_architecture>& architecture = std::nullopt) {
     const auto entries = detail::npz_entries(params, buffers);
-    detail::write_npz(entries, path);
+    detail::write_npz(entries, path, architecture ? &*architecture : nullptr);
 }
 
 /// Writes parameter views alone to an .npz file: save_state() without buffers.
@@ -329,12 +401,16 @@ void save_parameters(std::span<const parameter_view<T>> params, const std::files
 
 /// Writes every parameter and buffer of `model` to an .npz file (a zip of .npy arrays), named
 /// as in PyTorch's state dict ("0.weight", "0.bias", "1.running_mean", …) with PyTorch's
-/// layouts and element types.
+/// layouts and element types, and records the model's architecture (architecture_of(): every
+/// layer's kind and options, the scalar type, xtnn's version) as JSON in the zip archive's
+/// comment, which load_weights() checks and read_architecture() reads.
 ///
-/// `numpy.load(path)` reads it, and `torch.nn.Sequential(...).load_state_dict({k:
-/// torch.from_numpy(v) for k, v in numpy.load(path).items()})` takes it. The file is written
-/// under a temporary name and renamed into place (see save_state()), so a failed save never
-/// destroys a previous file.
+/// The record leaves the file a plain state dict: `numpy.load(path)` reads it (NumPy ignores
+/// the comment), and `torch.nn.Sequential(...).load_state_dict({k: torch.from_numpy(v) for
+/// k, v in numpy.load(path).items()})` takes it; Python reads the record with
+/// `json.loads(zipfile.ZipFile(path).comment)`. The file is written under a temporary name
+/// and renamed into place (see save_state()), so a failed save never destroys a previous
+/// file.
 ///
 /// @throws io_error naming the file if it cannot be written.
 /// @code
@@ -347,7 +423,7 @@ void save_weights(Model& model, const std::filesystem::path& path) {
     const auto params = model.parameters();
     const auto buffers = detail::buffers_of(model);
     save_state(std::span<const parameter_view<T>>(params), std::span<const buffer_view<T>>(buffers),
-               path);
+               path, detail::architecture_if_any(model));
 }
 
 /// Reads the parameters and buffers of `model` from an .npz file written by save_weights,
@@ -361,8 +437,15 @@ void save_weights(Model& model, const std::filesystem::path& path) {
 /// never causes a huge allocation. Values are assigned only after the whole file checked out,
 /// so a failed load leaves the model unchanged.
 ///
-/// @throws io_error naming the file and the problem: missing file, not a zip, missing or
-/// unexpected key (strict), shape or type mismatch with both shapes, truncated data.
+/// A file that records its architecture (save_weights() writes one) must describe this
+/// model: a model of another architecture is refused before any array is read, naming the
+/// first differing layer and both descriptions, even where every shape matches (`tanh` where
+/// the file has `relu`, another dropout rate). `options.check_architecture = false` or
+/// `options.strict = false` skip that comparison.
+///
+/// @throws io_error naming the file and the problem: missing file, not a zip, another
+/// architecture, a damaged record, missing or unexpected key (strict), shape or type mismatch
+/// with both shapes, truncated data.
 /// @code
 /// xtnn::load_weights(model, "mnist_mlp.npz");
 /// @endcode
@@ -374,7 +457,8 @@ void load_weights(Model& model, const std::filesystem::path& path, load_options 
     const auto buffers = detail::buffers_of(model);
     const auto entries = detail::npz_entries(std::span<const parameter_view<T>>(params),
                                              std::span<const buffer_view<T>>(buffers));
-    detail::read_npz(entries, path, options);
+    const auto expected = detail::architecture_if_any(model);
+    detail::read_npz(entries, path, options, expected ? &*expected : nullptr);
 }
 
 /// One array of an .npz file: its name (the member's, without ".npy") and its header.
@@ -417,6 +501,25 @@ inline std::vector<npz_array> read_npz_headers(const std::filesystem::path& path
         arrays.push_back({name, detail::read_npy_header(file.get(), key_where)});
     }
     return arrays;
+}
+
+/// The architecture a weight file records (see save_weights()), read without a model: what a
+/// program reads to build the model a file belongs to before loading it. `std::nullopt` for
+/// a file without a record (written by NumPy, PyTorch or save_state()).
+///
+/// @throws io_error naming the file for a missing file, one that is not a zip, or a damaged
+/// record.
+/// @code
+/// if (auto a = xtnn::read_architecture("mnist_cnn.npz")) {
+///     std::cout << a->model.to_string() << "\n"; // sequential(conv2d(in_channels=1, …), …)
+///     for (const auto& layer : a->model.layers) { … layer.kind, layer.option("out") … }
+/// }
+/// @endcode
+/// @ingroup io
+inline std::optional<model_architecture> read_architecture(const std::filesystem::path& path) {
+    const std::string where = detail::npz_where("read_architecture", path);
+    const detail::zip_handle archive = detail::open_npz(path, where);
+    return detail::npz_architecture(archive.get(), where);
 }
 
 } // namespace xtnn

@@ -64,6 +64,8 @@ class activation_layer : public layer_base<activation_layer<A, T, N>, T, N, N> {
 
     /// The wrapped activation.
     const A& function() const { return activation_; }
+    /// The activation's description: `relu`, `leaky_relu(negative_slope=0.01)`…
+    layer_description describe() const { return xtnn::describe(activation_); }
 
     /// The output has the input's shape.
     shape<N> output_shape(const shape<N>& input) const { return input; }

@@ -128,6 +128,16 @@ class batch_norm_layer : public layer_base<batch_norm_layer<T, N>, T, N, N> {
 
     /// The number of channels C.
     std::size_t num_features() const { return channels_; }
+    /// `batch_norm2d(num_features=…, eps=…, momentum=…, affine=…, track_running_stats=…)`
+    /// (layer_description).
+    layer_description describe() const {
+        return layer_description{std::string(name)}
+            .with("num_features", channels_)
+            .with("eps", eps_)
+            .with("momentum", momentum_)
+            .with("affine", affine_)
+            .with("track_running_stats", tracking_);
+    }
     /// γ, (C).
     tensor<T, 1>& weight() { return weight_; }
     /// β, (C).

@@ -192,6 +192,22 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
 
     /// The options the layer was built with.
     const conv2d_options& options() const { return options_; }
+    /// Its kind and options, what a weight file records (layer_description); padding is
+    /// "same" or (height, width).
+    layer_description describe() const {
+        const auto& o = options_;
+        layer_description d{std::string(name)};
+        d.with("in_channels", o.in_channels)
+            .with("out_channels", o.out_channels)
+            .with("kernel_size", o.kernel_size)
+            .with("stride", o.stride);
+        if (o.padding.same) {
+            d.with("padding", "same");
+        } else {
+            d.with("padding", o.padding);
+        }
+        return d.with("dilation", o.dilation).with("bias", o.bias);
+    }
     /// The weights, `(out_channels, in_channels, kh, kw)`.
     tensor<T, 4>& weight() { return weight_; }
     /// The weights, `(out_channels, in_channels, kh, kw)`.

@@ -80,6 +80,13 @@ class dense : public layer_base<dense<T>, T, 2, 2> {
 
     /// The options the layer was built with.
     const dense_options& options() const { return options_; }
+    /// `dense(in=…, out=…, bias=…)`: what a weight file records (layer_description).
+    layer_description describe() const {
+        return layer_description{std::string(name)}
+            .with("in", options_.in)
+            .with("out", options_.out)
+            .with("bias", options_.bias);
+    }
     /// Input features.
     std::size_t in_features() const { return options_.in; }
     /// Output features.

@@ -66,6 +66,10 @@ class dropout_layer : public layer_base<dropout_layer<T, N>, T, N, N> {
 
     /// The drop probability.
     double rate() const { return rate_; }
+    /// `dropout(rate=…)` (layer_description).
+    layer_description describe() const {
+        return layer_description{std::string(name)}.with("rate", rate_);
+    }
 
     /// Reseeds the masks from `rng` (called by sequential::initialize).
     void initialize(random_engine& rng) { rng_ = random_engine(rng()); }

@@ -136,6 +136,15 @@ class pool_window {
     extent2 kernel() const { return kernel_; }
     /// The steps between windows.
     extent2 stride() const { return stride_; }
+    /// The implicit padding.
+    extent2 padding() const { return padding_; }
+    /// The layer's description: its kind, kernel_size, stride (resolved) and padding.
+    layer_description describe() const {
+        return layer_description{std::string(name_)}
+            .with("kernel_size", kernel_)
+            .with("stride", stride_)
+            .with("padding", padding_);
+    }
     /// Whether no window reaches into padding (then every window is whole).
     bool unpadded() const { return padding_.height == 0 && padding_.width == 0; }
 
@@ -169,6 +178,9 @@ class max_pool2d_layer : public layer_base<max_pool2d_layer<T, N>, T, N, N> {
         static_assert(N == 4, "xtnn: max_pool2d takes rank 4 (batch, channels, height, width), "
                               "and the layer before gives another rank");
     }
+
+    /// `max_pool2d(kernel_size=…, stride=…, padding=…)` (layer_description).
+    layer_description describe() const { return window_.describe(); }
 
     /// `(batch, channels, H, W)` -> `(batch, channels, OH, OW)`.
     /// @throws shape_error for images of more than 2^32 values (one channel of one image).
@@ -376,6 +388,12 @@ class avg_pool2d_layer : public layer_base<avg_pool2d_layer<T, N>, T, N, N> {
         : window_(spec, name), count_include_pad_(spec.count_include_pad) {
         static_assert(N == 4, "xtnn: avg_pool2d takes rank 4 (batch, channels, height, width), "
                               "and the layer before gives another rank");
+    }
+
+    /// `avg_pool2d(kernel_size=…, stride=…, padding=…, count_include_pad=…)`
+    /// (layer_description).
+    layer_description describe() const {
+        return window_.describe().with("count_include_pad", count_include_pad_);
     }
 
     /// `(batch, channels, H, W)` -> `(batch, channels, OH, OW)`.

@@ -97,6 +97,17 @@ class residual : public layer_base<residual<Block, Projection>, typename Block::
     /// The shortcut's layer.
     Projection& projection() requires projected { return projection_; }
 
+    /// `residual(f)` or `residual(f, projection)`: the block's description (and the
+    /// projection's) as its layers 0 (and 1).
+    layer_description describe() const {
+        layer_description d{std::string(name)};
+        d.layers.push_back(xtnn::describe(block_));
+        if constexpr (projected) {
+            d.layers.push_back(xtnn::describe(projection_));
+        }
+        return d;
+    }
+
     /// Initializes f, then the projection, from `rng` (called by sequential::initialize).
     void initialize(random_engine& rng) {
         if constexpr (detail::initializable<Block>) {

@@ -365,6 +365,17 @@ class sequential {
         return all;
     }
 
+    /// `sequential(layer 0, layer 1, …)`: every layer's description, in order; what
+    /// save_weights() records in a weight file (architecture_of()).
+    layer_description describe() const {
+        layer_description d{std::string(name)};
+        [&]<std::size_t... I>(std::index_sequence<I...>) {
+            (d.layers.push_back(xtnn::describe(std::get<I>(layers_))), ...);
+        }
+        (std::make_index_sequence<size>{});
+        return d;
+    }
+
     /// The number of trainable values.
     std::size_t parameter_count() const {
         auto views = const_cast<sequential*>(this)->parameters();

@@ -507,6 +507,11 @@ class trainer {
         state.batches = order.size() / o.batch_size + (order.size() % o.batch_size != 0 ? 1 : 0);
         state.parameters = std::span<parameter_view<value_type>>(params);
         state.buffers = std::span<buffer_view<value_type>>(buffers);
+        std::optional<model_architecture> architecture;
+        if constexpr (requires { architecture_of(model_); }) {
+            architecture = architecture_of(model_);
+            state.architecture = &*architecture;
+        }
         state.learning_rate = optimizer_.learning_rate();
 
         progress_bar bar(std::cout, o.verbose == verbosity::bar     ? progress_style::bar

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <utility>
 
+#include <xtnn/core/description.hpp>
 #include <xtnn/core/parameter.hpp>
 #include <xtnn/model/history.hpp>
 
@@ -34,8 +35,11 @@ struct training_state {
     std::span<const log_entry> logs;         ///< The named values so far.
     std::span<parameter_view<T>> parameters; ///< The model's parameters.
     std::span<buffer_view<T>> buffers;       ///< The model's buffers (state not trained).
-    double learning_rate = 0;                ///< The optimizer's rate; may be set.
-    bool stop_training = false;              ///< Set to stop early.
+    /// The model's architecture (what model_checkpoint records in its files); null for a model
+    /// that cannot describe itself.
+    const model_architecture* architecture = nullptr;
+    double learning_rate = 0;   ///< The optimizer's rate; may be set.
+    bool stop_training = false; ///< Set to stop early.
 
     /// The value of log `name`, or NaN if there is none (yet).
     double log(std::string_view name) const {
