@@ -1,0 +1,303 @@
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include <xtnn/onnx.hpp>
+#include <xtnn/xtnn.hpp>
+
+#include "models.hpp"
+#include "support/helpers.hpp"
+#include "support/python.hpp"
+#include "support/scratch_directory.hpp"
+
+namespace fs = std::filesystem;
+using xtnn::test::scratch_directory;
+
+namespace {
+
+// Every parameter and buffer of two models, equal bit for bit.
+template <class Model>
+void require_same_state(Model& a, Model& b) {
+    auto pa = a.parameters();
+    auto pb = b.parameters();
+    REQUIRE(pa.size() == pb.size());
+    for (std::size_t i = 0; i < pa.size(); ++i) {
+        INFO(pa[i].name);
+        REQUIRE(std::equal(pa[i].value.begin(), pa[i].value.end(), pb[i].value.begin()));
+    }
+    if constexpr (requires { a.buffers(); }) {
+        auto ba = a.buffers();
+        auto bb = b.buffers();
+        for (std::size_t i = 0; i < ba.size(); ++i) {
+            INFO(ba[i].name);
+            if (ba[i].name.ends_with("num_batches_tracked")) {
+                continue; // not in ONNX
+            }
+            const auto& va = std::get<std::span<float>>(ba[i].value);
+            const auto& vb = std::get<std::span<float>>(bb[i].value);
+            REQUIRE(std::equal(va.begin(), va.end(), vb.begin()));
+        }
+    }
+}
+
+// save_onnx, then load_onnx into a model initialized otherwise: the same state and outputs.
+template <class Make, class X>
+void round_trip(Make make, const X& x, const fs::path& dir) {
+    auto saved = make();
+    saved.initialize(1);
+    xtnn::test::warm_up_statistics(saved, x);
+    xtnn::save_onnx(saved, dir / "m.onnx", x.shape());
+    auto loaded = make();
+    loaded.initialize(2);
+    xtnn::load_onnx(loaded, dir / "m.onnx");
+    require_same_state(saved, loaded);
+    REQUIRE(xtnn::test::equal(xtnn::predict(saved, x), xtnn::predict(loaded, x)));
+}
+
+// Runs a Python script file with Debian's Python; returns what it printed.
+std::string run_script(const fs::path& dir, const std::string& script) {
+    const fs::path file = dir / "script.py";
+    std::ofstream(file) << script;
+    return xtnn::test::run_python("exec(open('" + file.string() + "').read())");
+}
+
+template <std::size_t N>
+xtnn::tensor<float, N> read_raw(const fs::path& path, const xtnn::shape<N>& shape) {
+    xtnn::tensor<float, N> x(shape);
+    std::ifstream in(path, std::ios::binary);
+    in.read(reinterpret_cast<char*>(x.data()), static_cast<std::streamsize>(x.size() * 4));
+    REQUIRE(in.good());
+    return x;
+}
+
+} // namespace
+
+TEST_CASE("load_onnx: what save_onnx wrote loads back bit for bit, for every layer kind",
+          "[onnx][load]") {
+    scratch_directory dir;
+    round_trip(xtnn::test::onnx_mlp, xtnn::test::random_tensor<float>(xtnn::shape<2>{3, 784}, 1),
+               dir.path);
+    round_trip(xtnn::test::onnx_convnet,
+               xtnn::test::random_tensor<float>(xtnn::shape<4>{2, 1, 28, 28}, 2), dir.path);
+    round_trip(xtnn::test::onnx_residual,
+               xtnn::test::random_tensor<float>(xtnn::shape<2>{4, 20}, 3), dir.path);
+    round_trip(
+        [] {
+            return xtnn::sequential{
+                xtnn::conv2d<float>{{.in_channels = 2, .out_channels = 4, .padding = "same"}},
+                xtnn::elu{0.5},
+                xtnn::conv2d<float>{{.in_channels = 4,
+                                     .out_channels = 6,
+                                     .kernel_size = {3, 2},
+                                     .stride = 2,
+                                     .padding = {1, 0},
+                                     .bias = false}},
+                xtnn::batch_norm2d{.num_features = 6, .affine = false},
+                xtnn::leaky_relu{0.1},
+                xtnn::avg_pool2d{
+                    .kernel_size = 3, .stride = 1, .padding = 1, .count_include_pad = false},
+                xtnn::sigmoid{},
+                xtnn::avg_pool2d{.kernel_size = 2, .stride = 1, .padding = 1},
+                xtnn::max_pool2d{.kernel_size = 3, .stride = 2, .padding = 1},
+                xtnn::softplus{},
+                xtnn::global_avg_pool2d{},
+                xtnn::dense{6, 5},
+                xtnn::identity{},
+                xtnn::softmax{}};
+        },
+        xtnn::test::random_tensor<float>(xtnn::shape<4>{2, 2, 9, 8}, 4), dir.path);
+    round_trip(
+        [] {
+            return xtnn::sequential{xtnn::dense{6, 8},
+                                    xtnn::gelu{},
+                                    xtnn::batch_norm1d{8},
+                                    xtnn::dense{8, 8},
+                                    xtnn::gelu{.approximate = true},
+                                    xtnn::dense{8, 3},
+                                    xtnn::log_softmax{}};
+        },
+        xtnn::test::random_tensor<float>(xtnn::shape<2>{5, 6}, 5), dir.path);
+}
+
+TEST_CASE("load_onnx: PyTorch's exports give PyTorch's outputs (batch norm folded into Conv)",
+          "[onnx][load][torch]") {
+    if (!xtnn::test::python_ready("torch, onnx, numpy", "python3-torch, python3-onnx")) {
+        return;
+    }
+    scratch_directory dir;
+    const std::string d = dir.path.string() + "/";
+    // Four nn.Sequential models, exported with torch.onnx.export's defaults (eval mode: batch
+    // norm folded into the Conv before it), their inputs and PyTorch's outputs.
+    const std::string out = run_script(dir.path, R"(
+import numpy as np, torch
+nn = torch.nn
+torch.manual_seed(0)
+class Residual(nn.Module):
+    def __init__(self, f, p=None):
+        super().__init__()
+        self.f, self.p = f, p
+    def forward(self, x):
+        return (x if self.p is None else self.p(x)) + self.f(x)
+models = {
+    'mlp': (nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Dropout(0.2), nn.Linear(128, 10)),
+            (3, 784)),
+    'convnet': (nn.Sequential(nn.Conv2d(1, 8, 3), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2),
+                              nn.Conv2d(8, 16, 3), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
+                              nn.Flatten(), nn.Dropout(0.5), nn.Linear(400, 10)), (2, 1, 28, 28)),
+    'residual': (nn.Sequential(nn.Linear(20, 16), nn.ReLU(),
+                               Residual(nn.Sequential(nn.Linear(16, 16), nn.ReLU(),
+                                                      nn.Linear(16, 16))), nn.ReLU(),
+                               Residual(nn.Sequential(nn.Linear(16, 8), nn.Tanh()),
+                                        nn.Linear(16, 8)),
+                               nn.Linear(8, 4)), (4, 20)),
+    'nobias': (nn.Sequential(nn.Conv2d(1, 4, 3, padding=1, bias=False), nn.BatchNorm2d(4),
+                             nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 3),
+                             nn.GELU(), nn.Linear(3, 3), nn.LogSoftmax(1)), (2, 1, 6, 6)),
+}
+rng = np.random.default_rng(0)
+for name, (m, shape) in models.items():
+    x = torch.from_numpy(rng.random(shape, dtype=np.float32))
+    m.train()
+    for _ in range(3):
+        m(x)  # running statistics other than 0 and 1
+    m.eval()
+    torch.onnx.export(m, x, ')" + d + R"(' + name + '.onnx', input_names=['input'],
+                      output_names=['output'], dynamic_axes={'input': {0: 'batch'}})
+    x.numpy().tofile(')" + d + R"(' + name + '.input')
+    print(' '.join(repr(float(v)) for v in m(x).detach().flatten()))
+)");
+    const auto lines = [&] {
+        std::vector<std::vector<float>> l;
+        std::istringstream in(out);
+        std::string line;
+        while (std::getline(in, line)) {
+            l.push_back(xtnn::test::parse_numbers<float>(line));
+        }
+        return l;
+    }();
+    REQUIRE(lines.size() == 4);
+
+    auto mlp = xtnn::test::onnx_mlp();
+    xtnn::load_onnx(mlp, dir.path / "mlp.onnx");
+    xtnn::test::require_close(
+        xtnn::predict(mlp, read_raw(dir.path / "mlp.input", xtnn::shape<2>{3, 784})), lines[0]);
+
+    auto convnet = xtnn::test::onnx_convnet();
+    xtnn::load_onnx(convnet, dir.path / "convnet.onnx");
+    xtnn::test::require_close(
+        xtnn::predict(convnet, read_raw(dir.path / "convnet.input", xtnn::shape<4>{2, 1, 28, 28})),
+        lines[1]);
+
+    auto residual = xtnn::test::onnx_residual();
+    xtnn::load_onnx(residual, dir.path / "residual.onnx");
+    xtnn::test::require_close(
+        xtnn::predict(residual, read_raw(dir.path / "residual.input", xtnn::shape<2>{4, 20})),
+        lines[2]);
+
+    // A convolution without bias before batch norm: the folded Conv's bias becomes the batch
+    // norm's shift.
+    xtnn::sequential nobias{
+        xtnn::conv2d<float>{{.in_channels = 1, .out_channels = 4, .padding = 1, .bias = false}},
+        xtnn::batch_norm2d{4},
+        xtnn::relu{},
+        xtnn::global_avg_pool2d{},
+        xtnn::dense{4, 3},
+        xtnn::gelu{},
+        xtnn::dense{3, 3},
+        xtnn::log_softmax{}};
+    xtnn::load_onnx(nobias, dir.path / "nobias.onnx");
+    xtnn::test::require_close(
+        xtnn::predict(nobias, read_raw(dir.path / "nobias.input", xtnn::shape<4>{2, 1, 6, 6})),
+        lines[3]);
+}
+
+TEST_CASE("load_onnx: bad files and other models are refused, naming the node and both sides",
+          "[onnx][load]") {
+    scratch_directory dir;
+    auto saved = xtnn::test::onnx_mlp();
+    saved.initialize(1);
+    const fs::path file = dir.path / "mlp.onnx";
+    xtnn::save_onnx(saved, file, {1, 784});
+
+    auto model = xtnn::test::onnx_mlp();
+    model.initialize(2);
+    const auto before = model.layer<0>().weight();
+    const auto unchanged = [&] { REQUIRE(xtnn::test::equal(model.layer<0>().weight(), before)); };
+
+    // Truncated, not ONNX at all, missing.
+    std::string bytes(fs::file_size(file), '\0');
+    std::ifstream(file, std::ios::binary).read(bytes.data(), static_cast<long>(bytes.size()));
+    std::ofstream(dir.path / "half.onnx", std::ios::binary)
+        .write(bytes.data(), static_cast<long>(bytes.size() / 2));
+    REQUIRE_THROWS_AS(xtnn::load_onnx(model, dir.path / "half.onnx"), xtnn::io_error);
+    REQUIRE_THROWS_WITH(xtnn::load_onnx(model, dir.path / "half.onnx"),
+                        Catch::Contains("half.onnx") &&
+                            Catch::Contains("not an ONNX model (truncated, corrupt"));
+    std::ofstream(dir.path / "text.onnx") << "hello, this is not a model";
+    REQUIRE_THROWS_AS(xtnn::load_onnx(model, dir.path / "text.onnx"), xtnn::io_error);
+    REQUIRE_THROWS_WITH(xtnn::load_onnx(model, dir.path / "absent.onnx"),
+                        Catch::Contains("absent.onnx"));
+    unchanged();
+
+    // Another architecture with the same shapes: the record names it; without the record, the
+    // node does.
+    xtnn::sequential tanh_model{xtnn::dense{784, 128}, xtnn::tanh{}, xtnn::dropout{0.2},
+                                xtnn::dense{128, 10}};
+    REQUIRE_THROWS_WITH(xtnn::load_onnx(tanh_model, file),
+                        Catch::Contains("layer 1 differs: the file has relu, the model has tanh"));
+    REQUIRE_THROWS_WITH(
+        xtnn::load_onnx(tanh_model, file, {.check_architecture = false}),
+        Catch::Contains("layer 1 (tanh): expected a Tanh node reading '0.Gemm'; found node "
+                        "'1.Relu' (Relu)"));
+
+    // Other shapes.
+    xtnn::sequential narrow{xtnn::dense{784, 64}, xtnn::relu{}, xtnn::dropout{0.2},
+                            xtnn::dense{64, 10}};
+    REQUIRE_THROWS_WITH(xtnn::load_onnx(narrow, file, {.check_architecture = false}),
+                        Catch::Contains("node '0.Gemm' (Gemm): layer 0 (dense(in=784, out=64, "
+                                        "bias=true)): shape of '0.weight' mismatch; expected "
+                                        "(64, 784), got (128, 784)"));
+    // A model that ends before the graph does.
+    xtnn::sequential shorter{xtnn::dense{784, 128}, xtnn::relu{}};
+    REQUIRE_THROWS_WITH(xtnn::load_onnx(shorter, file, {.check_architecture = false}),
+                        Catch::Contains("node '3.Gemm' (Gemm) is not part of the model's layers"));
+
+    if (!xtnn::test::python_ready("onnx, numpy", "python3-onnx")) {
+        return;
+    }
+    // Edited files: an initializer of another type, a missing weight, an operator xtnn lacks.
+    const std::string edit =
+        "import onnx, onnx.helper, onnx.numpy_helper, numpy as np; m = onnx.load('" +
+        file.string() + "'); g = m.graph; ";
+    xtnn::test::run_python(edit +
+                           "t = [i for i in g.initializer if i.name == '3.bias'][0]; "
+                           "t.CopyFrom(onnx.numpy_helper.from_array(np.zeros(10, np.int32), "
+                           "'3.bias')); onnx.save(m, '" +
+                           (dir.path / "int32.onnx").string() + "')");
+    REQUIRE_THROWS_WITH(xtnn::load_onnx(model, dir.path / "int32.onnx"),
+                        Catch::Contains("tensor '3.bias': element type 6 (ONNX's code); expected "
+                                        "float, double or int64"));
+    xtnn::test::run_python(edit +
+                           "g.initializer.remove([i for i in g.initializer if i.name == "
+                           "'0.weight'][0]); onnx.save(m, '" +
+                           (dir.path / "missing.onnx").string() + "')");
+    REQUIRE_THROWS_WITH(xtnn::load_onnx(model, dir.path / "missing.onnx"),
+                        Catch::Contains("'0.weight' is not a constant of the graph"));
+    xtnn::test::run_python(edit + "g.node[1].op_type = 'HardSwish'; onnx.save(m, '" +
+                           (dir.path / "op.onnx").string() + "')");
+    REQUIRE_THROWS_WITH(xtnn::load_onnx(model, dir.path / "op.onnx"),
+                        Catch::Contains("layer 1 (relu): expected a Relu node reading '0.Gemm'; "
+                                        "found node '1.Relu' (HardSwish)"));
+    xtnn::test::run_python(edit +
+                           "g.node[0].attribute.append(onnx.helper.make_attribute('transA', "
+                           "1)); onnx.save(m, '" +
+                           (dir.path / "attribute.onnx").string() + "')");
+    REQUIRE_THROWS_WITH(xtnn::load_onnx(model, dir.path / "attribute.onnx"),
+                        Catch::Contains("node '0.Gemm' (Gemm): layer 0") &&
+                            Catch::Contains("transA mismatch; expected 0, got 1"));
+    unchanged();
+}
