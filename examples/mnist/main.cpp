@@ -2,7 +2,8 @@
 //   xtnn_example_mnist train [--model cnn] [--epochs 5 …]  train, evaluate, save weights, pictures
 //   xtnn_example_mnist evaluate --weights FILE      loss, accuracy, per digit, confusion matrix
 //   xtnn_example_mnist predict --weights FILE IMAGE…  read your own handwritten digits
-// evaluate and predict tell from the weight file which model it holds.
+//   xtnn_example_mnist export --weights FILE --onnx OUT.onnx   the model as an ONNX file
+// evaluate and predict tell from the weight file (.npz or .onnx) which model it holds.
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <filesystem>
@@ -149,11 +150,23 @@ int main(int argc, char** argv) {
     predict->add_option("images", images, "Image files")->required()->check(CLI::ExistingFile);
     predict->add_option("--save-preprocessed", preprocessed,
                         "Also write the 28 x 28 digit the model sees for each image here");
-    for (auto* command : {evaluate, predict}) {
+    std::vector<CLI::App*> reading{evaluate, predict};
+    std::filesystem::path onnx;
+    CLI::App* export_command = nullptr;
+    if (mnist::has_onnx()) {
+        export_command = app.add_subcommand(
+            "export", "Write the model of a weight file as an ONNX file (for ONNX runtimes, "
+                      "OpenCV, PyTorch's tools)");
+        export_command->add_option("--onnx", onnx, "The ONNX file to write")->required();
+        reading.push_back(export_command);
+    }
+    for (auto* command : reading) {
         command
             ->add_option("--weights", weights,
-                         "Weights saved by train, the MLP's or the CNN's: the file tells which "
-                         "(default: mnist-output/mnist_cnn.npz if it exists)")
+                         std::string("Weights saved by train, the MLP's or the CNN's: the file "
+                                     "tells which (default: mnist-output/mnist_cnn.npz if it "
+                                     "exists)") +
+                             (mnist::has_onnx() ? "; or a model exported as .onnx" : ""))
             ->capture_default_str();
     }
     CLI11_PARSE(app, argc, argv);
@@ -163,6 +176,10 @@ int main(int argc, char** argv) {
             print_train(mnist::train(t, std::cout), t.quiet);
         } else if (evaluate->parsed()) {
             print_evaluation(mnist::evaluate(evaluate_data, weights));
+        } else if (export_command != nullptr && export_command->parsed()) {
+            mnist::export_onnx(weights, onnx);
+            std::printf("wrote %s (ONNX, opset 13) from %s\n", onnx.string().c_str(),
+                        weights.string().c_str());
         } else {
             auto model = mnist::load_model(weights);
             int failures = 0;

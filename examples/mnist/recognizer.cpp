@@ -11,6 +11,10 @@
 #include <xtnn/optimizers.hpp>
 #include <xtnn/training.hpp>
 
+#ifdef XTNN_MNIST_ONNX
+#include <xtnn/onnx.hpp>
+#endif
+
 #include "digit_image.hpp"
 #include "pictures.hpp"
 
@@ -203,8 +207,37 @@ train_result train(const train_options& options, std::ostream& out) {
     return fit_and_report(model, data, options, r, out);
 }
 
+bool has_onnx() {
+#ifdef XTNN_MNIST_ONNX
+    return true;
+#else
+    return false;
+#endif
+}
+
+namespace {
+
+bool is_onnx(const std::filesystem::path& file) {
+    return file.extension() == ".onnx";
+}
+
+std::optional<xtnn::model_architecture> recorded_architecture(const std::filesystem::path& file) {
+    if (!is_onnx(file)) {
+        return xtnn::read_architecture(file);
+    }
+#ifdef XTNN_MNIST_ONNX
+    return xtnn::read_onnx_architecture(file);
+#else
+    throw xtnn::io_error("mnist: '" + file.string() +
+                         "': this program was built without xtnn's ONNX component "
+                         "(libonnx-dev), so it reads .npz weight files only");
+#endif
+}
+
+} // namespace
+
 model_description describe_weights(const std::filesystem::path& weights) {
-    if (const auto record = xtnn::read_architecture(weights)) {
+    if (const auto record = recorded_architecture(weights)) {
         // The file says what it holds; load_weights then checks every layer against it.
         model_description d;
         const auto& layers = record->model.layers;
@@ -225,6 +258,9 @@ model_description describe_weights(const std::filesystem::path& weights) {
         throw xtnn::io_error(
             "mnist: '" + weights.string() +
             "' holds a model this program does not build: " + record->model.to_string());
+    }
+    if (is_onnx(weights)) { // from another exporter: the CNN, if every node says so
+        return {architecture::cnn, 0, recipe(architecture::cnn).dropout};
     }
     const auto arrays = xtnn::read_npz_headers(weights);
     const auto* first = shape_of(arrays, "0.weight");
@@ -247,8 +283,36 @@ any_model load_model(const std::filesystem::path& weights) {
     any_model model = description.kind == architecture::cnn
                           ? any_model(make_cnn(description.dropout))
                           : any_model(make_mlp(description.hidden, description.dropout));
-    std::visit([&](auto& m) { xtnn::load_weights(m, weights); }, model);
+    std::visit(
+        [&](auto& m) {
+            if (!is_onnx(weights)) {
+                xtnn::load_weights(m, weights);
+                return;
+            }
+#ifdef XTNN_MNIST_ONNX
+            xtnn::load_onnx(m, weights);
+#endif
+        },
+        model);
     return model;
+}
+
+void export_onnx(const std::filesystem::path& weights, const std::filesystem::path& onnx) {
+#ifdef XTNN_MNIST_ONNX
+    auto model = load_model(weights);
+    std::visit(
+        [&]<class Model>(Model& m) {
+            if constexpr (Model::input_rank == 4) {
+                xtnn::save_onnx(m, onnx, {1, 1, 28, 28});
+            } else {
+                xtnn::save_onnx(m, onnx, {1, 784});
+            }
+        },
+        model);
+#else
+    throw xtnn::io_error("mnist: cannot write '" + onnx.string() +
+                         "': this program was built without xtnn's ONNX component (libonnx-dev)");
+#endif
 }
 
 evaluation_report evaluate(const std::filesystem::path& data_directory,

@@ -63,8 +63,10 @@ struct model_description {
     double dropout = 0;     ///< The dropout layer's rate.
 };
 
-/// Reads the architecture a weight file records (xtnn::read_architecture), or for a file
-/// without one (saved by PyTorch or NumPy) tells the model from its arrays' names and shapes.
+/// Reads the architecture a weight file records (xtnn::read_architecture, or for an .onnx file
+/// xtnn::read_onnx_architecture), or for a file without one tells the model from its arrays'
+/// names and shapes (.npz from PyTorch or NumPy) or takes it for the CNN (.onnx from another
+/// exporter; load_model then checks every node).
 /// @throws xtnn::io_error naming the file if it is unreadable or holds neither model.
 model_description describe_weights(const std::filesystem::path& weights);
 
@@ -136,9 +138,19 @@ struct prediction {
     std::array<float, 10> probabilities{};
 };
 
-/// Loads weights saved by train() into a new model of the kind the file holds.
+/// Loads weights saved by train() (.npz), or a model exported from them (.onnx), into a new
+/// model of the kind the file holds.
 /// @throws xtnn::io_error for a missing file or one that holds neither model.
 any_model load_model(const std::filesystem::path& weights);
+
+/// Whether the program reads and writes ONNX files (it was built with xtnn's ONNX component).
+bool has_onnx();
+
+/// Writes the model of `weights` (.npz or .onnx) as an ONNX file for any ONNX runtime, OpenCV
+/// or PyTorch's tooling (xtnn::save_onnx).
+/// @throws xtnn::io_error for an unreadable weight file or an unwritable `onnx`; without the
+/// ONNX component, io_error saying so.
+void export_onnx(const std::filesystem::path& weights, const std::filesystem::path& onnx);
 
 /// Classifies an image of a handwritten digit (PNG, JPEG, … any size, either polarity) with
 /// MNIST's preprocessing (see to_mnist_digit()). With `preprocessed` non-empty, also writes the

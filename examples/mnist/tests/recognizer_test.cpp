@@ -109,6 +109,12 @@ TEST_CASE("the CNN trains, and its weight file is evaluated and read without fla
     CHECK(description.kind == mnist::architecture::cnn);
     const auto report = mnist::evaluate(data_dir, weights);
     CHECK(report.accuracy == Approx(result.test_accuracy));
+    if (mnist::has_onnx()) { // the same model through an ONNX file
+        mnist::export_onnx(weights, dir.path / "mnist_cnn.onnx");
+        const auto from_onnx = mnist::evaluate(data_dir, dir.path / "mnist_cnn.onnx");
+        CHECK(from_onnx.accuracy == report.accuracy);
+        CHECK(from_onnx.loss == Approx(report.loss).epsilon(1e-6));
+    }
     auto model = mnist::load_model(weights);
     REQUIRE(std::holds_alternative<mnist::cnn_type>(model));
 
@@ -190,6 +196,21 @@ TEST_CASE("describe_weights reads the model from the file's record and names ano
                       Catch::Matchers::Contains("layer 4 differs: the file has tanh, the model "
                                                 "has relu"));
     CHECK_THROWS_AS(mnist::load_model(dir.path / "absent.npz"), xtnn::io_error);
+
+    // An exported model tells its architecture too, and loads with the same weights.
+    if (mnist::has_onnx()) {
+        mnist::export_onnx(dir.path / "mlp.npz", dir.path / "mlp.onnx");
+        const auto o = mnist::describe_weights(dir.path / "mlp.onnx");
+        CHECK(o.kind == mnist::architecture::mlp);
+        CHECK(o.hidden == 64);
+        CHECK(o.dropout == 0.3);
+        auto from_onnx = mnist::load_model(dir.path / "mlp.onnx");
+        REQUIRE(std::holds_alternative<mnist::mlp_type>(from_onnx));
+        CHECK(
+            (std::get<mnist::mlp_type>(from_onnx).layer<3>().weight() == mlp.layer<3>().weight()));
+        CHECK_THROWS_WITH(mnist::export_onnx(dir.path / "absent.npz", dir.path / "x.onnx"),
+                          Catch::Matchers::Contains("absent.npz"));
+    }
 }
 
 TEST_CASE("predict recovers the labels of held-out digits turned into PNG and JPEG scans",

@@ -980,4 +980,21 @@ void load_onnx(Model& model, const std::filesystem::path& path, onnx_load_option
     reader.finish(y);
 }
 
+/// The architecture an ONNX file written by save_onnx() records in its metadata (see
+/// read_architecture() for weight files), read without a model; `std::nullopt` for a file
+/// from another exporter.
+/// @throws io_error naming the file for a missing, truncated or corrupt file, or a damaged
+/// record.
+/// @ingroup onnx
+inline std::optional<model_architecture> read_onnx_architecture(const std::filesystem::path& path) {
+    const std::string where = "read_onnx_architecture: '" + path.string() + "'";
+    const onnx::ModelProto proto = detail::read_onnx_model(path, where);
+    for (const auto& p : proto.metadata_props()) {
+        if (p.key() == detail::onnx_architecture_key) {
+            return detail::architecture_from_json(p.value(), where);
+        }
+    }
+    return std::nullopt;
+}
+
 } // namespace xtnn
