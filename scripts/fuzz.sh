@@ -2,7 +2,7 @@
 # Fuzzes xtnn's file readers with libFuzzer: scripts/fuzz.sh [SECONDS] [TARGET ...]
 #   SECONDS  how long each target runs (default 60)
 #   TARGET   idx (read_idx), npz (load_weights), image (the MNIST program's image decoding and
-#            digit preprocessing); default: all three
+#            digit preprocessing), onnx (load_onnx); default: all four
 # Builds the fuzz preset (Clang, -fsanitize=fuzzer,address,undefined, no recovery), writes seed
 # files with xtnn's own writers and runs each target from those seeds, the saved regressions
 # (tests/fuzz/regressions/TARGET) and the corpus of earlier runs (build/fuzz/corpus/TARGET,
@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 [ $# -gt 0 ] && shift
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(idx npz image)
+[ ${#targets[@]} -gt 0 ] || targets=(idx npz image onnx)
 
 scripts/setup.sh
 export CCACHE_BASEDIR="$PWD"

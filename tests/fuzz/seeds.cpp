@@ -1,11 +1,14 @@
 // Writes the seed corpora of the fuzz targets with xtnn's own writers, so that fuzzing starts
-// from valid files: xtnn_fuzz_seeds DIR makes DIR/idx, DIR/npz and DIR/image.
+// from valid files: xtnn_fuzz_seeds DIR makes DIR/idx, DIR/npz, DIR/image and DIR/onnx.
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
 
 #include <xtnn/io/idx.hpp>
 #include <xtnn/io/npz.hpp>
+#ifdef XTNN_FUZZ_ONNX
+#include <xtnn/onnx.hpp>
+#endif
 
 #include "digit_image.hpp"
 #include "fuzz_model.hpp"
@@ -32,7 +35,7 @@ int main(int argc, char** argv) {
         return 2;
     }
     const fs::path root = argv[1];
-    for (const char* sub : {"idx", "npz", "image"}) {
+    for (const char* sub : {"idx", "npz", "image", "onnx"}) {
         fs::create_directories(root / sub);
     }
     write_both<std::uint8_t, 3>(root / "idx", "images", {3, 4, 4});
@@ -45,6 +48,14 @@ int main(int argc, char** argv) {
 
     auto model = xtnn::fuzz::make_model();
     xtnn::save_weights(model, root / "npz" / "model.npz");
+#ifdef XTNN_FUZZ_ONNX
+    // (PyTorch's exports of the same models are among the regressions.)
+    xtnn::save_onnx(model, root / "onnx" / "mlp.onnx", {1, 4});
+    auto convnet = xtnn::fuzz::make_convnet();
+    xtnn::save_onnx(convnet, root / "onnx" / "convnet.onnx", {1, 1, 6, 6});
+    auto residual = xtnn::fuzz::make_residual();
+    xtnn::save_onnx(residual, root / "onnx" / "residual.onnx", {1, 4});
+#endif
 
     mnist::gray_image page{40, 30, std::vector<std::uint8_t>(40 * 30, 230)};
     for (std::size_t i = 5; i < 25; ++i) {

@@ -1,5 +1,7 @@
-// A consumer of xtnn: composes a model, runs one training step, prints a line the test expects.
+// A consumer of xtnn: composes a model, runs one training step, saves and loads its weights,
+// prints a line the test expects.
 #include <cmath>
+#include <filesystem>
 #include <iostream>
 
 #include <xtnn/xtnn.hpp>
@@ -18,6 +20,16 @@ int main() {
     const float after = xtnn::softmax_cross_entropy{}.value(model.forward(x), labels);
     if (!(after < before) || !std::isfinite(after)) {
         std::cerr << "loss did not decrease: " << before << " -> " << after << "\n";
+        return 1;
+    }
+    // A weight file with its architecture record, written and read back.
+    const auto file = std::filesystem::temp_directory_path() / "xtnn_consumer.npz";
+    xtnn::save_weights(model, file);
+    xtnn::sequential loaded{xtnn::dense{4, 8}, xtnn::relu{}, xtnn::dense{8, 3}};
+    xtnn::load_weights(loaded, file);
+    std::filesystem::remove(file);
+    if (!(loaded.forward(x) == model.forward(x))) {
+        std::cerr << "the weight file changed the model\n";
         return 1;
     }
     std::cout << "xtnn consumer ok (xtnn " << xtnn::version_string << ", loss " << before << " -> "

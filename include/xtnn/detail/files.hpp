@@ -70,8 +70,13 @@ inline std::filesystem::path temporary_sibling(const std::filesystem::path& path
         path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
     random_engine rng(
         static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()));
-    return directory /
-           ("." + path.filename().string() + ".tmp" + std::to_string(rng() % 1000000007));
+    // Appended piece by piece: GCC 12 reports a false -Wrestrict in `"." + std::string`
+    // (GCC bug 105329), which a user's -Wall -Werror would turn into an error.
+    std::string name(1, '.');
+    name.append(path.filename().string());
+    name.append(".tmp");
+    name.append(std::to_string(rng() % 1000000007));
+    return directory / name;
 }
 
 /// Renames the finished `temporary` onto `target` (a write_target()), giving it the

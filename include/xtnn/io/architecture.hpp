@@ -30,8 +30,8 @@ inline nlohmann::ordered_json description_json(const layer_description& d) {
     j["kind"] = d.kind;
     if (!d.options.empty()) {
         auto& options = j["options"] = nlohmann::ordered_json::object();
-        for (const auto& [key, value] : d.options) {
-            std::visit([&](const auto& v) { options[key] = v; }, value);
+        for (const auto& option : d.options) {
+            std::visit([&](const auto& v) { options[option.first] = v; }, option.second);
         }
     }
     if (!d.layers.empty()) {

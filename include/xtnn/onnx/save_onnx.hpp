@@ -388,6 +388,8 @@ inline void onnx_value_info(onnx::ValueInfoProto& v, const std::string& name, in
 /// load_onnx() checks. The graph is validated with ONNX's checker before it is written, under a
 /// temporary name renamed into place.
 ///
+/// @param model the model to write (its parameters and running statistics are the weights).
+/// @param path the file to write.
 /// @param input_shape the shape of an input (the batch extent is any; it is written as free).
 /// @throws shape_error if the model rejects `input_shape`; io_error naming the file and the
 /// layer for a layer without an ONNX form (a layer of your own, or batch norm without running
