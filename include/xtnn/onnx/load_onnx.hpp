@@ -66,6 +66,12 @@ class onnx_reader {
         }
         for (int i = 0; i < graph_.node_size(); ++i) {
             const auto& n = graph_.node(i);
+            for (int k = 0; k < n.input_size(); ++k) {
+                auto& list = readers_[n.input(k)];
+                if (list.empty() || list.back() != i) {
+                    list.push_back(i);
+                }
+            }
             if (n.op_type() == "Constant") {
                 consumed_.insert(i);
                 const auto* value = onnx_attribute(n, "value");
@@ -251,7 +257,7 @@ class onnx_reader {
                  const std::string& weight = {},
                  const std::vector<std::size_t>* weight_shape = nullptr) const {
         std::vector<int> candidates;
-        for (int i = 0; i < graph_.node_size(); ++i) {
+        for (const int i : readers(x)) {
             const auto& n = graph_.node(i);
             if (consumed_.count(i) == 0 && n.input_size() > 0 && n.input(0) == x &&
                 std::find(ops.begin(), ops.end(), n.op_type()) != ops.end()) {
@@ -287,10 +293,8 @@ class onnx_reader {
             wanted += (wanted.empty() ? "" : " or ") + std::string(op);
         }
         std::string found;
-        for (int i = 0; i < graph_.node_size(); ++i) {
-            const auto& reader = graph_.node(i);
-            if (consumed_.count(i) == 0 && std::find(reader.input().begin(), reader.input().end(),
-                                                     x) != reader.input().end()) {
+        for (const int i : readers(x)) {
+            if (consumed_.count(i) == 0) {
                 found = "node " + describe_node(i);
                 break;
             }
@@ -300,7 +304,7 @@ class onnx_reader {
     }
 
     int find_add(const std::string& a, const std::string& b) const {
-        for (int i = 0; i < graph_.node_size(); ++i) {
+        for (const int i : readers(a)) {
             const auto& n = graph_.node(i);
             if (consumed_.count(i) == 0 && n.op_type() == "Add" && n.input_size() == 2 &&
                 ((n.input(0) == a && n.input(1) == b) || (n.input(0) == b && n.input(1) == a))) {
@@ -308,6 +312,13 @@ class onnx_reader {
             }
         }
         return -1;
+    }
+
+    // The nodes reading tensor `x`, in graph order.
+    const std::vector<int>& readers(const std::string& x) const {
+        static const std::vector<int> none;
+        const auto found = readers_.find(x);
+        return found == readers_.end() ? none : found->second;
     }
 
     std::string take(int i) {
@@ -541,7 +552,7 @@ class onnx_reader {
             require_close(n, layer, "beta", float_attribute(n, "beta", 1.0), 1.0);
             bias = node.input(2);
         } else if (!gemm) { // MatMul, then Add of the bias
-            for (int i = 0; i < graph_.node_size(); ++i) {
+            for (const int i : readers(y)) {
                 const auto& a = graph_.node(i);
                 if (consumed_.count(i) == 0 && a.op_type() == "Add" && a.input_size() == 2 &&
                     (a.input(0) == y || a.input(1) == y)) {
@@ -769,10 +780,11 @@ class onnx_reader {
                        ": load_onnx reads xtnn's own layers; this one has no ONNX form");
     }
 
-    // The next node of `op` reading `y` with a constant near `c` as its other input (or `y2`).
+    // The next node of `op` reading `y`, with a constant near `c` (or tensor `other`) as its
+    // other input.
     std::string step(const std::string& y, const char* op, std::optional<double> c,
                      const std::string& other, const std::string& layer) {
-        for (int i = 0; i < graph_.node_size(); ++i) {
+        for (const int i : readers(y)) {
             const auto& n = graph_.node(i);
             if (consumed_.count(i) != 0 || n.op_type() != op) {
                 continue;
@@ -820,6 +832,7 @@ class onnx_reader {
     std::map<std::string, destination> state_;
     std::string where_;
     std::map<std::string, const onnx::TensorProto*> tensors_;
+    std::map<std::string, std::vector<int>> readers_; // tensor -> the nodes reading it
     std::set<int> consumed_;
     std::map<std::string, std::vector<T>> staged_;
     std::int64_t opset_ = onnx_opset;
