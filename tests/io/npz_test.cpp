@@ -261,7 +261,8 @@ TEST_CASE("npz: non-strict loads ignore unknown keys and keep missing parameters
     CHECK(xt::amax(xt::abs(model.layer<2>().weight()))() == 0.0f); // read from the file: zeros
 }
 
-TEST_CASE("npz: numpy reads what xtnn writes", "[io][npz][numpy]") {
+TEST_CASE("npz: numpy reads what xtnn writes, and the record leaves it a plain state dict",
+          "[io][npz][numpy]") {
     if (!xtnn::test::python_ready("numpy", "python3-numpy")) {
         return;
     }
@@ -288,6 +289,16 @@ TEST_CASE("npz: numpy reads what xtnn writes", "[io][npz][numpy]") {
         first = false;
     }
     CHECK(out == expected.str() + "\n");
+
+    // The architecture record leaves it a plain state dict of arrays; Python reads it too.
+    const std::string record = xtnn::test::run_python(
+        "import json, zipfile, numpy as np; d = dict(np.load('" + path.string() +
+        "')); print(sorted(d), all(isinstance(v, np.ndarray) for v in d.values())); r = "
+        "json.loads(zipfile.ZipFile('" +
+        path.string() +
+        "').comment); print(r['dtype'], [l['kind'] for l in r['model']['layers']])");
+    CHECK(record == "['0.bias', '0.weight', '2.bias', '2.weight'] True\n"
+                    "float32 ['dense', 'relu', 'dense']\n");
 }
 
 TEST_CASE("npz: xtnn reads numpy's savez and savez_compressed", "[io][npz][numpy]") {
@@ -492,23 +503,4 @@ TEST_CASE("npz: model_checkpoint's files record the architecture", "[io][npz][ar
     const auto record = xtnn::read_architecture(dir.path / "epoch-01.npz");
     REQUIRE(record.has_value());
     CHECK(record->model == xtnn::describe(model));
-}
-
-TEST_CASE("npz: the record keeps the file a plain state dict for NumPy; Python reads it",
-          "[io][npz][architecture][numpy]") {
-    if (!xtnn::test::python_ready("numpy", "python3-numpy")) {
-        return;
-    }
-    scratch_directory dir;
-    auto model = make_model(7);
-    const fs::path path = dir.path / "w.npz";
-    xtnn::save_weights(model, path);
-    const std::string out = xtnn::test::run_python(
-        "import json, zipfile, numpy as np; d = dict(np.load('" + path.string() +
-        "')); print(sorted(d), all(isinstance(v, np.ndarray) for v in d.values())); r = "
-        "json.loads(zipfile.ZipFile('" +
-        path.string() +
-        "').comment); print(r['dtype'], [l['kind'] for l in r['model']['layers']])");
-    CHECK(out == "['0.bias', '0.weight', '2.bias', '2.weight'] True\n"
-                 "float32 ['dense', 'relu', 'dense']\n");
 }

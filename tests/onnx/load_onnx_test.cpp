@@ -85,42 +85,10 @@ TEST_CASE("load_onnx: what save_onnx wrote loads back bit for bit, for every lay
                xtnn::test::random_tensor<float>(xtnn::shape<4>{2, 1, 28, 28}, 2), dir.path);
     round_trip(xtnn::test::onnx_residual,
                xtnn::test::random_tensor<float>(xtnn::shape<2>{4, 20}, 3), dir.path);
-    round_trip(
-        [] {
-            return xtnn::sequential{
-                xtnn::conv2d<float>{{.in_channels = 2, .out_channels = 4, .padding = "same"}},
-                xtnn::elu{0.5},
-                xtnn::conv2d<float>{{.in_channels = 4,
-                                     .out_channels = 6,
-                                     .kernel_size = {3, 2},
-                                     .stride = 2,
-                                     .padding = {1, 0},
-                                     .bias = false}},
-                xtnn::batch_norm2d{.num_features = 6, .affine = false},
-                xtnn::leaky_relu{0.1},
-                xtnn::avg_pool2d{
-                    .kernel_size = 3, .stride = 1, .padding = 1, .count_include_pad = false},
-                xtnn::sigmoid{},
-                xtnn::avg_pool2d{.kernel_size = 2, .stride = 1, .padding = 1},
-                xtnn::max_pool2d{.kernel_size = 3, .stride = 2, .padding = 1},
-                xtnn::softplus{},
-                xtnn::global_avg_pool2d{},
-                xtnn::dense{6, 5},
-                xtnn::identity{},
-                xtnn::softmax{}};
-        },
-        xtnn::test::random_tensor<float>(xtnn::shape<4>{2, 2, 9, 8}, 4), dir.path);
-    round_trip(
-        [] {
-            return xtnn::sequential{xtnn::dense{6, 8},
-                                    xtnn::gelu{},
-                                    xtnn::batch_norm1d{8},
-                                    xtnn::dense{8, 8},
-                                    xtnn::gelu{.approximate = true},
-                                    xtnn::dense{8, 3},
-                                    xtnn::log_softmax{}};
-        },
-        xtnn::test::random_tensor<float>(xtnn::shape<2>{5, 6}, 5), dir.path);
+    round_trip(xtnn::test::onnx_images,
+               xtnn::test::random_tensor<float>(xtnn::shape<4>{2, 2, 9, 8}, 4), dir.path);
+    round_trip(xtnn::test::onnx_features, xtnn::test::random_tensor<float>(xtnn::shape<2>{5, 6}, 5),
+               dir.path);
 }
 
 TEST_CASE("load_onnx: PyTorch's exports give PyTorch's outputs (batch norm folded into Conv)",

@@ -39,6 +39,39 @@ inline auto onnx_residual() {
                       dense{8, 4}};
 }
 
+// Every other layer kind on images: "same" and strided convolutions without bias, average
+// pooling with and without padding counted, global pooling, batch norm without affine
+// parameters, and activations.
+inline auto onnx_images() {
+    return sequential{
+        conv2d<float>{{.in_channels = 2, .out_channels = 4, .padding = "same"}},
+        elu{0.5},
+        conv2d<float>{{.in_channels = 4,
+                       .out_channels = 6,
+                       .kernel_size = {3, 2},
+                       .stride = 2,
+                       .padding = {1, 0},
+                       .bias = false}},
+        batch_norm2d{.num_features = 6, .affine = false},
+        leaky_relu{0.1},
+        avg_pool2d{.kernel_size = 3, .stride = 1, .padding = 1, .count_include_pad = false},
+        sigmoid{},
+        avg_pool2d{.kernel_size = 2, .stride = 1, .padding = 1},
+        max_pool2d{.kernel_size = 3, .stride = 2, .padding = 1},
+        softplus{},
+        global_avg_pool2d{},
+        dense{6, 5},
+        identity{},
+        softmax{}};
+}
+
+// gelu (both forms), batch norm of features, log_softmax.
+inline auto onnx_features() {
+    return sequential{
+        dense{6, 8}, gelu{},       batch_norm1d{8}, dense{8, 8}, gelu{.approximate = true},
+        dense{8, 3}, log_softmax{}};
+}
+
 // Gives every batch norm running statistics other than 0 and 1 (a few training forwards).
 template <class Model, class X>
 void warm_up_statistics(Model& model, const X& x) {

@@ -117,28 +117,7 @@ TEST_CASE("save_onnx: every other layer kind and activation", "[onnx][save]") {
         return;
     }
     scratch_directory dir;
-    // Images: "same" and strided convolutions without bias, average pooling with and without
-    // padding counted, global pooling, batch norm without affine parameters.
-    xtnn::sequential images{
-        xtnn::conv2d<float>{{.in_channels = 2, .out_channels = 4, .padding = "same"}},
-        xtnn::elu{0.5},
-        xtnn::conv2d<float>{{.in_channels = 4,
-                             .out_channels = 6,
-                             .kernel_size = {3, 2},
-                             .stride = 2,
-                             .padding = {1, 0},
-                             .bias = false}},
-        xtnn::batch_norm2d{.num_features = 6, .affine = false},
-        xtnn::leaky_relu{0.1},
-        xtnn::avg_pool2d{.kernel_size = 3, .stride = 1, .padding = 1, .count_include_pad = false},
-        xtnn::sigmoid{},
-        xtnn::avg_pool2d{.kernel_size = 2, .stride = 1, .padding = 1},
-        xtnn::max_pool2d{.kernel_size = 3, .stride = 2, .padding = 1},
-        xtnn::softplus{},
-        xtnn::global_avg_pool2d{},
-        xtnn::dense{6, 5},
-        xtnn::identity{},
-        xtnn::softmax{}};
+    auto images = xtnn::test::onnx_images();
     images.initialize(6);
     const auto x = xtnn::test::random_tensor<float>(xtnn::shape<4>{2, 2, 9, 8}, 4);
     xtnn::test::warm_up_statistics(images, x);
@@ -149,13 +128,7 @@ TEST_CASE("save_onnx: every other layer kind and activation", "[onnx][save]") {
         "Softmax\n"));
 
     // gelu as its formulas, log_softmax, batch norm of features.
-    xtnn::sequential features{xtnn::dense{6, 8},
-                              xtnn::gelu{},
-                              xtnn::batch_norm1d{8},
-                              xtnn::dense{8, 8},
-                              xtnn::gelu{.approximate = true},
-                              xtnn::dense{8, 3},
-                              xtnn::log_softmax{}};
+    auto features = xtnn::test::onnx_features();
     features.initialize(7);
     const auto f = xtnn::test::random_tensor<float>(xtnn::shape<2>{5, 6}, 5, -2.0, 2.0);
     xtnn::test::warm_up_statistics(features, f);

@@ -1,14 +1,18 @@
 /// @file
 /// What save_onnx and load_onnx share: Debian's ONNX protobuf classes, the opset, the
-/// metadata key of the architecture record, and the walk that gives each layer of a model
-/// description its state-dict prefix.
+/// metadata key of the architecture record, the walk that gives each layer of a model
+/// description its state-dict prefix, the options of descriptions and the model's arrays.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <onnx/onnx_pb.h>
+#include <span>
 #include <string>
 #include <string_view>
+#include <variant>
+#include <vector>
 
 #include <xtnn/core/description.hpp>
 
@@ -40,6 +44,60 @@ inline std::string child_prefix(const layer_description& container, const std::s
         return i == 0 ? prefix : prefix + "projection.";
     }
     return prefix + std::to_string(i) + ".";
+}
+
+/// Options of a description written by xtnn's own layers (their types are known).
+inline bool option_flag(const layer_description& d, const char* key) {
+    return std::get<bool>(*d.option(key));
+}
+inline double option_real(const layer_description& d, const char* key) {
+    return std::get<double>(*d.option(key));
+}
+inline std::int64_t option_integer(const layer_description& d, const char* key) {
+    return std::get<std::int64_t>(*d.option(key));
+}
+inline std::vector<std::int64_t> option_list(const layer_description& d, const char* key) {
+    return std::get<std::vector<std::int64_t>>(*d.option(key));
+}
+
+/// ONNX's pads, [top, left, bottom, right], of a conv2d or pooling description: its (height,
+/// width) padding on both sides, or for a conv2d's "same" the padding PyTorch computes (one
+/// more at the bottom and right for an odd total).
+inline std::vector<std::int64_t> onnx_pads(const layer_description& d) {
+    if (std::holds_alternative<std::string>(*d.option("padding"))) {
+        const auto kernel = option_list(d, "kernel_size");
+        const auto dilation = option_list(d, "dilation");
+        const std::int64_t h = dilation[0] * (kernel[0] - 1), w = dilation[1] * (kernel[1] - 1);
+        return {h / 2, w / 2, h - h / 2, w - w / 2};
+    }
+    const auto hw = option_list(d, "padding");
+    return {hw[0], hw[1], hw[0], hw[1]};
+}
+
+/// One array of a model's state: its values and shape.
+template <class T>
+struct onnx_array {
+    std::span<T> values;
+    std::vector<std::size_t> shape;
+};
+
+/// A model's parameters and floating-point buffers by state-dict name (the integer
+/// num_batches_tracked has no ONNX counterpart).
+template <class Model>
+std::map<std::string, onnx_array<typename Model::value_type>> state_arrays(Model& model) {
+    using T = typename Model::value_type;
+    std::map<std::string, onnx_array<T>> state;
+    for (const auto& p : model.parameters()) {
+        state[p.name] = {p.value, p.shape};
+    }
+    if constexpr (requires { model.buffers(); }) {
+        for (const auto& b : model.buffers()) {
+            if (const auto* values = std::get_if<std::span<T>>(&b.value)) {
+                state[b.name] = {*values, b.shape};
+            }
+        }
+    }
+    return state;
 }
 
 /// An ONNX attribute of `node`, or null.

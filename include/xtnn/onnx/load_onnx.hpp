@@ -53,12 +53,7 @@ struct onnx_constant {
 template <class T>
 class onnx_reader {
   public:
-    struct destination {
-        std::span<T> values;
-        std::vector<std::size_t> shape;
-    };
-
-    onnx_reader(const onnx::GraphProto& graph, std::map<std::string, destination> state,
+    onnx_reader(const onnx::GraphProto& graph, std::map<std::string, onnx_array<T>> state,
                 std::string where)
         : graph_(graph), state_(std::move(state)), where_(std::move(where)) {
         for (const auto& t : graph_.initializer()) {
@@ -517,14 +512,10 @@ class onnx_reader {
 
     // -- layers -------------------------------------------------------------------------------
 
-    static bool flag(const layer_description& d, const char* key) {
-        return std::get<bool>(*d.option(key));
-    }
-    static double real(const layer_description& d, const char* key) {
-        return std::get<double>(*d.option(key));
-    }
+    static bool flag(const layer_description& d, const char* key) { return option_flag(d, key); }
+    static double real(const layer_description& d, const char* key) { return option_real(d, key); }
     static std::vector<std::int64_t> list(const layer_description& d, const char* key) {
-        return std::get<std::vector<std::int64_t>>(*d.option(key));
+        return option_list(d, key);
     }
 
     std::string dense(const layer_description& d, const std::string& prefix, const std::string& x,
@@ -593,7 +584,7 @@ class onnx_reader {
         }
         require_ints(n, layer, "strides", {1, 1}, list(d, "stride"));
         require_ints(n, layer, "dilations", {1, 1}, list(d, "dilation"));
-        require_ints(n, layer, "pads", {0, 0, 0, 0}, conv_pads(d));
+        require_ints(n, layer, "pads", {0, 0, 0, 0}, onnx_pads(d));
         stage(w, constant(node.input(1), layer), n, layer);
         const bool has_bias = node.input_size() > 2 && !node.input(2).empty();
         pending_bias_.reset();
@@ -609,18 +600,6 @@ class onnx_reader {
         after_conv_ = true;
         conv_layer_ = layer;
         return y;
-    }
-
-    static std::vector<std::int64_t> conv_pads(const layer_description& d) {
-        const auto* p = d.option("padding");
-        if (std::holds_alternative<std::string>(*p)) { // "same", as save_onnx writes it
-            const auto kernel = std::get<std::vector<std::int64_t>>(*d.option("kernel_size"));
-            const auto dilation = std::get<std::vector<std::int64_t>>(*d.option("dilation"));
-            const std::int64_t h = dilation[0] * (kernel[0] - 1), w = dilation[1] * (kernel[1] - 1);
-            return {h / 2, w / 2, h - h / 2, w - w / 2};
-        }
-        const auto hw = std::get<std::vector<std::int64_t>>(*p);
-        return {hw[0], hw[1], hw[0], hw[1]};
     }
 
     std::string batch_norm(const layer_description& d, const std::string& prefix,
@@ -684,8 +663,7 @@ class onnx_reader {
     std::string pool(const layer_description& d, const std::string&, const std::string& x,
                      const std::string& layer) {
         const bool max = d.kind == "max_pool2d";
-        const auto padding = list(d, "padding");
-        std::vector<std::int64_t> pads{padding[0], padding[1], padding[0], padding[1]};
+        std::vector<std::int64_t> pads = onnx_pads(d);
         std::string in = x;
         if (!max && flag(d, "count_include_pad") && pads != std::vector<std::int64_t>(4, 0)) {
             // counted zeros as an explicit Pad (PyTorch's and save_onnx's form), or pads
@@ -829,7 +807,7 @@ class onnx_reader {
     }
 
     const onnx::GraphProto& graph_;
-    std::map<std::string, destination> state_;
+    std::map<std::string, onnx_array<T>> state_;
     std::string where_;
     std::map<std::string, const onnx::TensorProto*> tensors_;
     std::map<std::string, std::vector<int>> readers_; // tensor -> the nodes reading it
@@ -975,18 +953,7 @@ void load_onnx(Model& model, const std::filesystem::path& path, onnx_load_option
         }
     }
 
-    std::map<std::string, typename detail::onnx_reader<T>::destination> state;
-    for (const auto& p : model.parameters()) {
-        state[p.name] = {p.value, p.shape};
-    }
-    if constexpr (requires { model.buffers(); }) {
-        for (const auto& b : model.buffers()) {
-            if (const auto* values = std::get_if<std::span<T>>(&b.value)) {
-                state[b.name] = {*values, b.shape};
-            }
-        }
-    }
-    detail::onnx_reader<T> reader(graph, std::move(state), where);
+    detail::onnx_reader<T> reader(graph, detail::state_arrays(model), where);
     reader.set_opset(opset);
     std::size_t rank = Model::input_rank;
     const std::string y = reader.match(architecture.model, "", input->name(), rank, "");

@@ -42,12 +42,8 @@ constexpr int onnx_element_type() {
 template <class T>
 class onnx_writer {
   public:
-    struct array {
-        std::vector<std::size_t> shape;
-        std::span<const T> values;
-    };
-
-    onnx_writer(onnx::GraphProto& graph, std::map<std::string, array> state, std::string where)
+    onnx_writer(onnx::GraphProto& graph, std::map<std::string, onnx_array<T>> state,
+                std::string where)
         : graph_(graph), state_(std::move(state)), where_(std::move(where)) {}
 
     /// Adds the nodes of layer `d` (state-dict prefix `prefix`, shown as `path`) reading tensor
@@ -84,31 +80,15 @@ class onnx_writer {
             if (flag(d, "bias")) {
                 in.push_back(weight(prefix + "bias", path));
             }
-            const auto kernel = list(d, "kernel_size");
-            const auto dilation = list(d, "dilation");
-            std::vector<std::int64_t> pads;
-            if (const auto* p = d.option("padding"); std::holds_alternative<std::string>(*p)) {
-                // "same": PyTorch's, one more at the bottom and right for an odd total
-                for (std::size_t a = 0; a < 2; ++a) {
-                    const std::int64_t span = dilation[a] * (kernel[a] - 1);
-                    pads.push_back(span / 2);
-                }
-                for (std::size_t a = 0; a < 2; ++a) {
-                    const std::int64_t span = dilation[a] * (kernel[a] - 1);
-                    pads.push_back(span - span / 2);
-                }
-            } else {
-                pads = symmetric(list(d, "padding"));
-            }
             auto& n = add_node("Conv", prefix, in);
-            set_ints(n, "kernel_shape", kernel);
+            set_ints(n, "kernel_shape", list(d, "kernel_size"));
             set_ints(n, "strides", list(d, "stride"));
-            set_ints(n, "pads", pads);
-            set_ints(n, "dilations", dilation);
+            set_ints(n, "pads", onnx_pads(d));
+            set_ints(n, "dilations", list(d, "dilation"));
             return n.output(0);
         }
         if (k == "max_pool2d" || k == "avg_pool2d") {
-            auto pads = symmetric(list(d, "padding"));
+            auto pads = onnx_pads(d);
             std::string in = x;
             const bool padded = pads != std::vector<std::int64_t>(4, 0);
             if (k == "avg_pool2d" && flag(d, "count_include_pad") && padded) {
@@ -335,26 +315,17 @@ class onnx_writer {
         a.set_f(static_cast<float>(v));
     }
 
-    // Options of a description written by xtnn's layers (their types are known).
-    static bool flag(const layer_description& d, const char* key) {
-        return std::get<bool>(*d.option(key));
-    }
-    static double real(const layer_description& d, const char* key) {
-        return std::get<double>(*d.option(key));
-    }
+    static bool flag(const layer_description& d, const char* key) { return option_flag(d, key); }
+    static double real(const layer_description& d, const char* key) { return option_real(d, key); }
     static std::int64_t integer(const layer_description& d, const char* key) {
-        return std::get<std::int64_t>(*d.option(key));
+        return option_integer(d, key);
     }
     static std::vector<std::int64_t> list(const layer_description& d, const char* key) {
-        return std::get<std::vector<std::int64_t>>(*d.option(key));
-    }
-    // (h, w) -> ONNX pads [top, left, bottom, right]
-    static std::vector<std::int64_t> symmetric(const std::vector<std::int64_t>& hw) {
-        return {hw.at(0), hw.at(1), hw.at(0), hw.at(1)};
+        return option_list(d, key);
     }
 
     onnx::GraphProto& graph_;
-    std::map<std::string, array> state_;
+    std::map<std::string, onnx_array<T>> state_;
     std::string where_;
     std::set<std::string> used_;
 };
@@ -408,18 +379,6 @@ void save_onnx(Model& model, const std::filesystem::path& path,
     const auto output_shape = model.output_shape(probe);
     const auto architecture = architecture_of(model);
 
-    std::map<std::string, typename detail::onnx_writer<T>::array> state;
-    for (const auto& p : model.parameters()) {
-        state[p.name] = {p.shape, p.value};
-    }
-    if constexpr (requires { model.buffers(); }) {
-        for (const auto& b : model.buffers()) {
-            if (const auto* values = std::get_if<std::span<T>>(&b.value)) {
-                state[b.name] = {b.shape, *values};
-            }
-        }
-    }
-
     onnx::ModelProto proto;
     proto.set_ir_version(detail::onnx_ir_version);
     proto.set_producer_name("xtnn");
@@ -433,7 +392,7 @@ void save_onnx(Model& model, const std::filesystem::path& path,
 
     auto& graph = *proto.mutable_graph();
     graph.set_name(architecture.model.kind);
-    detail::onnx_writer<T> writer(graph, std::move(state), where);
+    detail::onnx_writer<T> writer(graph, detail::state_arrays(model), where);
     const std::string y = writer.emit(architecture.model, "", "input", "");
     writer.rename_output(y, "output");
     constexpr int element = detail::onnx_element_type<T>();
