@@ -124,7 +124,10 @@ struct layer_description {
                 } else {
                     std::string list = "(";
                     for (std::size_t i = 0; i < v.size(); ++i) {
-                        list += (i > 0 ? ", " : "") + std::to_string(v[i]);
+                        if (i > 0) { // (`", " + std::string`: GCC 12's false -Wrestrict)
+                            list += ", ";
+                        }
+                        list += std::to_string(v[i]);
                     }
                     return list + ")";
                 }

@@ -3,7 +3,10 @@
 /// read back.
 #pragma once
 
+#include <cmath>
+#include <concepts>
 #include <cstdint>
+#include <cstdio>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -25,51 +28,117 @@ inline constexpr std::string_view architecture_format = "xtnn-architecture/1";
 /// a hostile record must not exhaust the stack).
 inline constexpr std::size_t architecture_max_depth = 64;
 
-inline nlohmann::ordered_json description_json(const layer_description& d) {
-    nlohmann::ordered_json j;
-    j["kind"] = d.kind;
-    if (!d.options.empty()) {
-        auto& options = j["options"] = nlohmann::ordered_json::object();
-        for (const auto& option : d.options) {
-            std::visit([&](const auto& v) { options[option.first] = v; }, option.second);
+// The record is written by hand (a fixed shape, like the .npy header), so that saving weights
+// does not instantiate nlohmann's serializer in every program that saves: it costs about two
+// seconds of compile time per source file. Reading a file's record goes through nlohmann.
+
+/// Appends `s` as a JSON string: quotes, backslashes and control characters escaped, other
+/// bytes (UTF-8) as they are.
+inline void append_json_string(std::string& out, std::string_view s) {
+    out += '"';
+    for (const char c : s) {
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += c;
+        } else if (static_cast<unsigned char>(c) < 0x20) {
+            char escaped[8];
+            std::snprintf(escaped, sizeof escaped, "\\u%04x", static_cast<unsigned>(c));
+            out += escaped;
+        } else {
+            out += c;
         }
+    }
+    out += '"';
+}
+
+/// Appends an option's value as JSON; a real number always with a point or an exponent, so
+/// that it reads back as a real number (1.0, not 1); a non-finite one as null, which no reader
+/// accepts.
+inline void append_json_value(std::string& out, const option_value& value) {
+    std::visit(
+        [&]<class V>(const V& v) {
+            if constexpr (std::same_as<V, double>) {
+                if (!std::isfinite(v)) {
+                    out += "null";
+                    return;
+                }
+                std::string text = layer_description::value_text(v);
+                if (text.find_first_of(".eE") == std::string::npos) {
+                    text += ".0";
+                }
+                out += text;
+            } else if constexpr (std::same_as<V, std::string>) {
+                append_json_string(out, v);
+            } else if constexpr (std::same_as<V, std::vector<std::int64_t>>) {
+                out += '[';
+                for (std::size_t i = 0; i < v.size(); ++i) {
+                    if (i > 0) { // (`"," + std::string`: GCC 12's false -Wrestrict)
+                        out += ',';
+                    }
+                    out += std::to_string(v[i]);
+                }
+                out += ']';
+            } else {
+                out += layer_description::value_text(v); // true, false, a whole number
+            }
+        },
+        value);
+}
+
+/// Appends `{"kind":…,"options":{…},"layers":[…]}` (options and layers only if any).
+inline void append_description_json(std::string& out, const layer_description& d) {
+    out += "{\"kind\":";
+    append_json_string(out, d.kind);
+    if (!d.options.empty()) {
+        out += ",\"options\":{";
+        for (std::size_t i = 0; i < d.options.size(); ++i) {
+            out += i > 0 ? "," : "";
+            append_json_string(out, d.options[i].first);
+            out += ':';
+            append_json_value(out, d.options[i].second);
+        }
+        out += '}';
     }
     if (!d.layers.empty()) {
-        auto& layers = j["layers"] = nlohmann::ordered_json::array();
-        for (const auto& l : d.layers) {
-            layers.push_back(description_json(l));
+        out += ",\"layers\":[";
+        for (std::size_t i = 0; i < d.layers.size(); ++i) {
+            out += i > 0 ? "," : "";
+            append_description_json(out, d.layers[i]);
         }
+        out += ']';
     }
-    return j;
+    out += '}';
 }
 
 /// A whole number of a record, within std::int64_t.
-inline std::int64_t record_integer(const nlohmann::ordered_json& j, const std::string& where) {
+template <class Json>
+std::int64_t record_integer(const Json& j, const std::string& where) {
     if (j.is_number_unsigned()) {
-        const auto u = j.get<std::uint64_t>();
+        const auto u = j.template get<std::uint64_t>();
         if (u > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
             throw io_error(where + ": the number " + std::to_string(u) + " is out of range");
         }
         return static_cast<std::int64_t>(u);
     }
     if (j.is_number_integer()) {
-        return j.get<std::int64_t>();
+        return j.template get<std::int64_t>();
     }
     throw io_error(where + ": expected a whole number, got " + j.dump());
 }
 
-inline option_value record_value(const nlohmann::ordered_json& j, const std::string& where) {
+template <class Json>
+option_value record_value(const Json& j, const std::string& where) {
     if (j.is_boolean()) {
-        return j.get<bool>();
+        return j.template get<bool>();
     }
     if (j.is_number_integer()) {
         return record_integer(j, where);
     }
     if (j.is_number_float()) {
-        return j.get<double>();
+        return j.template get<double>();
     }
     if (j.is_string()) {
-        return j.get<std::string>();
+        return j.template get<std::string>();
     }
     if (j.is_array()) {
         std::vector<std::int64_t> list;
@@ -84,8 +153,9 @@ inline option_value record_value(const nlohmann::ordered_json& j, const std::str
                    std::string(j.type_name()));
 }
 
-inline layer_description description_from_json(const nlohmann::ordered_json& j,
-                                               const std::string& where, std::size_t depth) {
+template <class Json>
+layer_description description_from_json(const Json& j, const std::string& where,
+                                        std::size_t depth) {
     if (depth > architecture_max_depth) {
         throw io_error(where + ": layers nest deeper than " +
                        std::to_string(architecture_max_depth) + " levels");
@@ -93,7 +163,7 @@ inline layer_description description_from_json(const nlohmann::ordered_json& j,
     if (!j.is_object() || !j.contains("kind") || !j["kind"].is_string()) {
         throw io_error(where + ": a layer must be an object with a \"kind\" word");
     }
-    layer_description d{j["kind"].get<std::string>()};
+    layer_description d{j["kind"].template get<std::string>()};
     const std::string here = where + " (" + d.kind + ")";
     for (const auto& [key, value] : j.items()) {
         if (key == "kind") {
@@ -115,15 +185,18 @@ inline layer_description description_from_json(const nlohmann::ordered_json& j,
     return d;
 }
 
-/// The record of `a` as one line of JSON (ASCII):
+/// The record of `a` as one line of JSON:
 /// `{"format":"xtnn-architecture/1","xtnn_version":…,"dtype":…,"model":{"kind":…}}`.
 inline std::string architecture_to_json(const model_architecture& a) {
-    nlohmann::ordered_json j;
-    j["format"] = architecture_format;
-    j["xtnn_version"] = a.xtnn_version;
-    j["dtype"] = a.dtype;
-    j["model"] = description_json(a.model);
-    return j.dump(-1, ' ', true);
+    std::string out = "{\"format\":";
+    append_json_string(out, architecture_format);
+    out += ",\"xtnn_version\":";
+    append_json_string(out, a.xtnn_version);
+    out += ",\"dtype\":";
+    append_json_string(out, a.dtype);
+    out += ",\"model\":";
+    append_description_json(out, a.model);
+    return out + '}';
 }
 
 /// Whether `text` is an architecture record (of any version of the format), as opposed to
@@ -134,27 +207,30 @@ inline bool is_architecture_record(std::string_view text) {
 
 /// Reads a record written by architecture_to_json().
 /// @throws io_error `where: …` for text that is not a record of this format.
-inline model_architecture architecture_from_json(std::string_view text, const std::string& where) {
+// Reading is a template (of nlohmann's JSON type) so that its parser is compiled only in a
+// program that reads a record, not in every one that includes this header.
+template <class Json = nlohmann::ordered_json>
+model_architecture architecture_from_json(std::string_view text, const std::string& where) {
     const std::string record = where + ": architecture record";
-    nlohmann::ordered_json j;
+    Json j;
     try {
-        j = nlohmann::ordered_json::parse(text);
+        j = Json::parse(text);
     } catch (const nlohmann::json::exception& e) {
         throw io_error(record + ": not valid JSON (" + e.what() + ")");
     }
     if (!j.is_object() || !j.contains("format") || !j["format"].is_string()) {
         throw io_error(record + ": no \"format\"");
     }
-    if (j["format"].get<std::string>() != architecture_format) {
+    if (j["format"].template get<std::string>() != architecture_format) {
         throw io_error(mismatch_message(record, "unknown format (written by a newer xtnn?)",
                                         std::string(architecture_format),
-                                        j["format"].get<std::string>()));
+                                        j["format"].template get<std::string>()));
     }
     const auto word = [&](const char* key) {
         if (!j.contains(key) || !j[key].is_string()) {
             throw io_error(record + ": no \"" + key + "\" word");
         }
-        return j[key].get<std::string>();
+        return j[key].template get<std::string>();
     };
     model_architecture a;
     a.xtnn_version = word("xtnn_version");

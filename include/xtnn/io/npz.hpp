@@ -250,8 +250,8 @@ inline zip_handle open_npz(const std::filesystem::path& path, const std::string&
 /// The architecture record in the comment of an open .npz archive, if it has one (another
 /// comment is not a record).
 /// @throws io_error `where: …` for a damaged record.
-inline std::optional<model_architecture> npz_architecture(zip_t* archive,
-                                                          const std::string& where) {
+template <class Json = nlohmann::ordered_json>
+std::optional<model_architecture> npz_architecture(zip_t* archive, const std::string& where) {
     int length = 0;
     const char* comment = zip_get_archive_comment(archive, &length, ZIP_FL_ENC_RAW);
     if (comment == nullptr || length <= 0) {
@@ -261,11 +261,13 @@ inline std::optional<model_architecture> npz_architecture(zip_t* archive,
     if (!is_architecture_record(text)) {
         return std::nullopt;
     }
-    return architecture_from_json(text, where);
+    return architecture_from_json<Json>(text, where);
 }
 
-inline void read_npz(std::span<const npz_entry> entries, const std::filesystem::path& path,
-                     load_options options, const model_architecture* expected = nullptr) {
+// A template (of nothing) so that the record's parser is compiled only where weights are loaded.
+template <class = void>
+void read_npz(std::span<const npz_entry> entries, const std::filesystem::path& path,
+              load_options options, const model_architecture* expected = nullptr) {
     const std::string where = npz_where("load_weights", path);
     const zip_handle archive = open_npz(path, where);
     if (expected != nullptr && options.strict && options.check_architecture) {
@@ -516,10 +518,11 @@ inline std::vector<npz_array> read_npz_headers(const std::filesystem::path& path
 /// }
 /// @endcode
 /// @ingroup io
-inline std::optional<model_architecture> read_architecture(const std::filesystem::path& path) {
+template <class Json = nlohmann::ordered_json> // parsed only in programs that call it
+std::optional<model_architecture> read_architecture(const std::filesystem::path& path) {
     const std::string where = detail::npz_where("read_architecture", path);
     const detail::zip_handle archive = detail::open_npz(path, where);
-    return detail::npz_architecture(archive.get(), where);
+    return detail::npz_architecture<Json>(archive.get(), where);
 }
 
 } // namespace xtnn
