@@ -512,12 +512,6 @@ class onnx_reader {
 
     // -- layers -------------------------------------------------------------------------------
 
-    static bool flag(const layer_description& d, const char* key) { return option_flag(d, key); }
-    static double real(const layer_description& d, const char* key) { return option_real(d, key); }
-    static std::vector<std::int64_t> list(const layer_description& d, const char* key) {
-        return option_list(d, key);
-    }
-
     std::string dense(const layer_description& d, const std::string& prefix, const std::string& x,
                       const std::string& layer) {
         const std::string w = prefix + "weight";
@@ -556,8 +550,8 @@ class onnx_reader {
                 }
             }
         }
-        if (bias.has_value() != flag(d, "bias")) {
-            throw mismatch(n, layer, "bias", flag(d, "bias") ? "a bias" : "no bias",
+        if (bias.has_value() != option_flag(d, "bias")) {
+            throw mismatch(n, layer, "bias", option_flag(d, "bias") ? "a bias" : "no bias",
                            bias ? "a bias" : "none");
         }
         if (bias) {
@@ -578,22 +572,22 @@ class onnx_reader {
             throw mismatch(n, layer, "group", "1", std::to_string(int_attribute(n, "group", 1)));
         }
         require_no_auto_pad(n, layer);
-        const auto kernel = list(d, "kernel_size");
+        const auto kernel = option_list(d, "kernel_size");
         if (onnx_attribute(node, "kernel_shape") != nullptr) {
             require_ints(n, layer, "kernel_shape", {}, kernel);
         }
-        require_ints(n, layer, "strides", {1, 1}, list(d, "stride"));
-        require_ints(n, layer, "dilations", {1, 1}, list(d, "dilation"));
+        require_ints(n, layer, "strides", {1, 1}, option_list(d, "stride"));
+        require_ints(n, layer, "dilations", {1, 1}, option_list(d, "dilation"));
         require_ints(n, layer, "pads", {0, 0, 0, 0}, onnx_pads(d));
         stage(w, constant(node.input(1), layer), n, layer);
         const bool has_bias = node.input_size() > 2 && !node.input(2).empty();
         pending_bias_.reset();
-        if (has_bias && flag(d, "bias")) {
+        if (has_bias && option_flag(d, "bias")) {
             stage(prefix + "bias", constant(node.input(2), layer), n, layer);
         } else if (has_bias) { // a batch norm folded into the Conv: its shift goes there
             pending_bias_ = constant(node.input(2), layer);
             pending_node_ = n;
-        } else if (flag(d, "bias")) {
+        } else if (option_flag(d, "bias")) {
             throw mismatch(n, layer, "bias", "a bias", "none");
         }
         const std::string y = take(n);
@@ -606,12 +600,12 @@ class onnx_reader {
                            const std::string& x, const std::string& layer) {
         const bool folded_here = after_conv_;
         after_conv_ = false;
-        const bool affine = flag(d, "affine");
+        const bool affine = option_flag(d, "affine");
         const int n = consumer(x, {"BatchNormalization"});
         if (n < 0 && folded_here) {
             // PyTorch's exporter folds an eval-mode batch norm into the Conv before it: the
             // Conv holds both, and this layer becomes the identity (x - 0) / √(1 - ε + ε).
-            const double eps = real(d, "eps");
+            const double eps = option_real(d, "eps");
             stage_filled(prefix + "running_mean", T(0));
             stage_filled(prefix + "running_var", static_cast<T>(1.0 - eps));
             if (affine) {
@@ -642,7 +636,8 @@ class onnx_reader {
         if (int_attribute(n, "training_mode", 0) != 0) {
             throw mismatch(n, layer, "training_mode", "0 (inference)", "1");
         }
-        require_close(n, layer, "epsilon", float_attribute(n, "epsilon", 1e-5), real(d, "eps"));
+        require_close(n, layer, "epsilon", float_attribute(n, "epsilon", 1e-5),
+                      option_real(d, "eps"));
         const auto scale = constant(node.input(1), layer);
         const auto shift = constant(node.input(2), layer);
         if (affine) {
@@ -665,7 +660,8 @@ class onnx_reader {
         const bool max = d.kind == "max_pool2d";
         std::vector<std::int64_t> pads = onnx_pads(d);
         std::string in = x;
-        if (!max && flag(d, "count_include_pad") && pads != std::vector<std::int64_t>(4, 0)) {
+        if (!max && option_flag(d, "count_include_pad") &&
+            pads != std::vector<std::int64_t>(4, 0)) {
             // counted zeros as an explicit Pad (PyTorch's and save_onnx's form), or pads
             // with count_include_pad = 1
             if (const int p = consumer(x, {"Pad"}); p >= 0) {
@@ -688,8 +684,8 @@ class onnx_reader {
         }
         const int n = require(in, {max ? "MaxPool" : "AveragePool"}, layer);
         require_no_auto_pad(n, layer);
-        require_ints(n, layer, "kernel_shape", {}, list(d, "kernel_size"));
-        require_ints(n, layer, "strides", {1, 1}, list(d, "stride"));
+        require_ints(n, layer, "kernel_shape", {}, option_list(d, "kernel_size"));
+        require_ints(n, layer, "strides", {1, 1}, option_list(d, "stride"));
         require_ints(n, layer, "pads", {0, 0, 0, 0}, pads);
         if (int_attribute(n, "ceil_mode", 0) != 0) {
             throw mismatch(n, layer, "ceil_mode", "0", "1");
@@ -698,9 +694,10 @@ class onnx_reader {
             require_ints(n, layer, "dilations", {1, 1}, {1, 1});
         } else if (pads != std::vector<std::int64_t>(4, 0) &&
                    (int_attribute(n, "count_include_pad", 0) != 0) !=
-                       flag(d, "count_include_pad")) {
-            throw mismatch(n, layer, "count_include_pad", flag(d, "count_include_pad") ? "1" : "0",
-                           flag(d, "count_include_pad") ? "0" : "1");
+                       option_flag(d, "count_include_pad")) {
+            throw mismatch(n, layer, "count_include_pad",
+                           option_flag(d, "count_include_pad") ? "1" : "0",
+                           option_flag(d, "count_include_pad") ? "0" : "1");
         }
         return take(n);
     }
@@ -744,15 +741,15 @@ class onnx_reader {
             const int n = require(x, {op->second}, layer);
             if (k == "leaky_relu") {
                 require_close(n, layer, "alpha", float_attribute(n, "alpha", 0.01),
-                              real(d, "negative_slope"));
+                              option_real(d, "negative_slope"));
             } else if (k == "elu") {
                 require_close(n, layer, "alpha", float_attribute(n, "alpha", 1.0),
-                              real(d, "alpha"));
+                              option_real(d, "alpha"));
             }
             return take(n);
         }
         if (k == "gelu") {
-            return flag(d, "approximate") ? gelu_tanh(x, layer) : gelu_erf(x, layer);
+            return option_flag(d, "approximate") ? gelu_tanh(x, layer) : gelu_erf(x, layer);
         }
         throw io_error(where_ + ": " + layer +
                        ": load_onnx reads xtnn's own layers; this one has no ONNX form");

@@ -68,7 +68,7 @@ class onnx_writer {
         }
         if (k == "dense") {
             std::vector<std::string> in{x, weight(prefix + "weight", path)};
-            if (flag(d, "bias")) {
+            if (option_flag(d, "bias")) {
                 in.push_back(weight(prefix + "bias", path));
             }
             auto& n = add_node("Gemm", prefix, in);
@@ -77,21 +77,21 @@ class onnx_writer {
         }
         if (k == "conv2d") {
             std::vector<std::string> in{x, weight(prefix + "weight", path)};
-            if (flag(d, "bias")) {
+            if (option_flag(d, "bias")) {
                 in.push_back(weight(prefix + "bias", path));
             }
             auto& n = add_node("Conv", prefix, in);
-            set_ints(n, "kernel_shape", list(d, "kernel_size"));
-            set_ints(n, "strides", list(d, "stride"));
+            set_ints(n, "kernel_shape", option_list(d, "kernel_size"));
+            set_ints(n, "strides", option_list(d, "stride"));
             set_ints(n, "pads", onnx_pads(d));
-            set_ints(n, "dilations", list(d, "dilation"));
+            set_ints(n, "dilations", option_list(d, "dilation"));
             return n.output(0);
         }
         if (k == "max_pool2d" || k == "avg_pool2d") {
             auto pads = onnx_pads(d);
             std::string in = x;
             const bool padded = pads != std::vector<std::int64_t>(4, 0);
-            if (k == "avg_pool2d" && flag(d, "count_include_pad") && padded) {
+            if (k == "avg_pool2d" && option_flag(d, "count_include_pad") && padded) {
                 // Zeros counted in the mean: an explicit Pad, as PyTorch's exporter writes it
                 // (OpenCV 4.6 ignores count_include_pad)
                 in = node("Pad", prefix,
@@ -100,8 +100,8 @@ class onnx_writer {
                 pads.assign(4, 0);
             }
             auto& n = add_node(k == "max_pool2d" ? "MaxPool" : "AveragePool", prefix, {in});
-            set_ints(n, "kernel_shape", list(d, "kernel_size"));
-            set_ints(n, "strides", list(d, "stride"));
+            set_ints(n, "kernel_shape", option_list(d, "kernel_size"));
+            set_ints(n, "strides", option_list(d, "stride"));
             set_ints(n, "pads", pads);
             return n.output(0);
         }
@@ -168,14 +168,14 @@ class onnx_writer {
         }
         if (k == "leaky_relu" || k == "elu") {
             auto& n = add_node(k == "elu" ? "Elu" : "LeakyRelu", prefix, {x});
-            set_float(n, "alpha", real(d, k == "elu" ? "alpha" : "negative_slope"));
+            set_float(n, "alpha", option_real(d, k == "elu" ? "alpha" : "negative_slope"));
             return n.output(0);
         }
         if (k == "gelu") {
             const std::string half = constant(prefix + "gelu.half", 0.5);
             const std::string one = constant(prefix + "gelu.one", 1.0);
             std::string inner;
-            if (flag(d, "approximate")) {
+            if (option_flag(d, "approximate")) {
                 // tanh(√(2/π) (x + 0.044715 x³))
                 const std::string x3 = node("Mul", prefix, {node("Mul", prefix, {x, x}), x});
                 const std::string cubic =
@@ -201,15 +201,15 @@ class onnx_writer {
 
     std::string batch_norm(const layer_description& d, const std::string& prefix,
                            const std::string& x, const std::string& path) {
-        if (!flag(d, "track_running_stats")) {
+        if (!option_flag(d, "track_running_stats")) {
             throw io_error(where_ + ": layer " + path +
                            " (batch norm without running statistics) has no inference form: it "
                            "normalizes each batch by its own statistics, which ONNX's "
                            "BatchNormalization cannot express");
         }
-        const std::size_t channels = static_cast<std::size_t>(integer(d, "num_features"));
+        const std::size_t channels = static_cast<std::size_t>(option_integer(d, "num_features"));
         std::string scale, shift;
-        if (flag(d, "affine")) {
+        if (option_flag(d, "affine")) {
             scale = weight(prefix + "weight", path);
             shift = weight(prefix + "bias", path);
         } else { // no learned scale and shift: 1 and 0
@@ -219,9 +219,9 @@ class onnx_writer {
         auto& n = add_node("BatchNormalization", prefix,
                            {x, scale, shift, weight(prefix + "running_mean", path),
                             weight(prefix + "running_var", path)});
-        set_float(n, "epsilon", real(d, "eps"));
+        set_float(n, "epsilon", option_real(d, "eps"));
         // ONNX weighs the old estimate by momentum; PyTorch (and xtnn) the new one
-        set_float(n, "momentum", 1.0 - real(d, "momentum"));
+        set_float(n, "momentum", 1.0 - option_real(d, "momentum"));
         return n.output(0);
     }
 
@@ -313,15 +313,6 @@ class onnx_writer {
         a.set_name(name);
         a.set_type(onnx::AttributeProto::FLOAT);
         a.set_f(static_cast<float>(v));
-    }
-
-    static bool flag(const layer_description& d, const char* key) { return option_flag(d, key); }
-    static double real(const layer_description& d, const char* key) { return option_real(d, key); }
-    static std::int64_t integer(const layer_description& d, const char* key) {
-        return option_integer(d, key);
-    }
-    static std::vector<std::int64_t> list(const layer_description& d, const char* key) {
-        return option_list(d, key);
     }
 
     onnx::GraphProto& graph_;
