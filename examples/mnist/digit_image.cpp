@@ -8,7 +8,6 @@
 #include <limits>
 #include <memory>
 #include <png.h>
-#include <stb_image_resize.h>
 #include <stb_image_write.h>
 #include <string>
 #include <system_error>
@@ -24,26 +23,6 @@ std::string where(const char* function, const std::filesystem::path& path) {
     return std::string(function) + ": '" + path.string() + "'";
 }
 
-// The median of the pixels on the image's border: the paper's level.
-std::uint8_t border_level(const gray_image& image) {
-    std::vector<std::uint8_t> border;
-    for (std::size_t x = 0; x < image.width; ++x) {
-        border.push_back(image.at(x, 0));
-        border.push_back(image.at(x, image.height - 1));
-    }
-    for (std::size_t y = 1; y + 1 < image.height; ++y) {
-        border.push_back(image.at(0, y));
-        border.push_back(image.at(image.width - 1, y));
-    }
-    const auto middle = border.begin() + static_cast<std::ptrdiff_t>(border.size() / 2);
-    std::nth_element(border.begin(), middle, border.end());
-    return *middle;
-}
-
-} // namespace
-
-namespace {
-
 void require_pixels(std::size_t width, std::size_t height, const std::string& name,
                     const image_limits& limits) {
     if (width == 0 || height == 0) {
@@ -56,11 +35,6 @@ void require_pixels(std::size_t width, std::size_t height, const std::string& na
                              " pixels; expected at most " + std::to_string(limits.max_pixels) +
                              " pixels in all");
     }
-}
-
-// Gray + alpha over white paper: a transparent background must become paper, not black.
-std::uint8_t over_paper(int gray, int alpha) {
-    return static_cast<std::uint8_t>((gray * alpha + 255 * (255 - alpha) + 127) / 255);
 }
 
 gray_image decode_png(std::span<const std::uint8_t> bytes, const std::string& name,
@@ -82,16 +56,12 @@ gray_image decode_png(std::span<const std::uint8_t> bytes, const std::string& na
     }
     require_pixels(png.width, png.height, name, limits);
     png.format = PNG_FORMAT_GA;
-    std::vector<std::uint8_t> gray_alpha(std::size_t{2} * png.width * png.height);
-    if (png_image_finish_read(&png, nullptr, gray_alpha.data(), 0, nullptr) == 0) {
+    xtnn::tensor<std::uint8_t, 3> pixels(xtnn::shape<3>{png.height, png.width, 2});
+    if (png_image_finish_read(&png, nullptr, pixels.data(), 0, nullptr) == 0) {
         throw failure("data");
     }
-    gray_image image{png.width, png.height, {}};
-    image.pixels.resize(image.width * image.height);
-    for (std::size_t i = 0; i < image.pixels.size(); ++i) {
-        image.pixels[i] = over_paper(gray_alpha[2 * i], gray_alpha[2 * i + 1]);
-    }
-    return image;
+    // Gray + alpha over white paper: a transparent background becomes paper, not black.
+    return xtnn::vision::to_gray(pixels);
 }
 
 gray_image decode_jpeg(std::span<const std::uint8_t> bytes, const std::string& name,
@@ -116,12 +86,12 @@ gray_image decode_jpeg(std::span<const std::uint8_t> bytes, const std::string& n
         throw failure("header");
     }
     require_pixels(static_cast<std::size_t>(width), static_cast<std::size_t>(height), name, limits);
-    gray_image image{static_cast<std::size_t>(width), static_cast<std::size_t>(height), {}};
-    image.pixels.resize(image.width * image.height);
+    gray_image image(
+        xtnn::shape<2>{static_cast<std::size_t>(height), static_cast<std::size_t>(width)});
     // Damaged data is an error, not a half-grey picture; a progressive file may not make the
     // decoder loop over thousands of scans.
     if (tjDecompress2(decoder.get(), bytes.data(), static_cast<unsigned long>(bytes.size()),
-                      image.pixels.data(), width, 0, height, TJPF_GRAY,
+                      image.data(), width, 0, height, TJPF_GRAY,
                       TJFLAG_STOPONWARNING | TJFLAG_LIMITSCANS) != 0) {
         throw failure("data");
     }
@@ -186,94 +156,13 @@ gray_image load_gray_image(const std::filesystem::path& path, const image_limits
 
 void save_gray_image(const gray_image& image, const std::filesystem::path& path) {
     const auto extension = path.extension().string();
-    const int w = static_cast<int>(image.width), h = static_cast<int>(image.height);
+    const int w = static_cast<int>(image.shape(1)), h = static_cast<int>(image.shape(0));
     const int ok = extension == ".jpg" || extension == ".jpeg"
-                       ? stbi_write_jpg(path.c_str(), w, h, 1, image.pixels.data(), 90)
-                       : stbi_write_png(path.c_str(), w, h, 1, image.pixels.data(), w);
+                       ? stbi_write_jpg(path.c_str(), w, h, 1, image.data(), 90)
+                       : stbi_write_png(path.c_str(), w, h, 1, image.data(), w);
     if (ok == 0) {
         throw xtnn::io_error(where("save_image", path) + ": cannot write the file");
     }
-}
-
-gray_image from_digit(const xtnn::tensor<std::uint8_t, 2>& digit) {
-    return {digit.shape(1), digit.shape(0),
-            std::vector<std::uint8_t>(digit.data(), digit.data() + digit.size())};
-}
-
-xtnn::tensor<std::uint8_t, 2> to_mnist_digit(const gray_image& image) {
-    if (image.width == 0 || image.height == 0) {
-        throw xtnn::io_error("to_mnist_digit: the image is empty");
-    }
-    // Light on dark, background at 0, ink up to 255.
-    const std::uint8_t paper = border_level(image);
-    const bool invert = paper > 127;
-    std::vector<float> ink(image.pixels.size());
-    float darkest = 0.0f;
-    for (std::size_t i = 0; i < ink.size(); ++i) {
-        const float v = invert ? 255.0f - image.pixels[i] : image.pixels[i];
-        const float background = invert ? 255.0f - paper : paper;
-        ink[i] = std::max(0.0f, v - background);
-        darkest = std::max(darkest, ink[i]);
-    }
-    if (darkest < 32.0f) {
-        throw xtnn::io_error("to_mnist_digit: no digit found; the image is nearly uniform "
-                             "(ink contrast " +
-                             std::to_string(static_cast<int>(darkest)) +
-                             " of 255, expected at least 32)");
-    }
-    // Crop to the ink, ignoring faint noise (below a tenth of the strongest stroke).
-    std::size_t left = image.width, right = 0, top = image.height, bottom = 0;
-    std::vector<std::uint8_t> levels(ink.size());
-    for (std::size_t y = 0; y < image.height; ++y) {
-        for (std::size_t x = 0; x < image.width; ++x) {
-            const float v = ink[y * image.width + x] / darkest;
-            levels[y * image.width + x] = static_cast<std::uint8_t>(std::lround(255.0f * v));
-            if (v >= 0.10f) {
-                left = std::min(left, x);
-                right = std::max(right, x);
-                top = std::min(top, y);
-                bottom = std::max(bottom, y);
-            }
-        }
-    }
-    const std::size_t crop_w = right - left + 1, crop_h = bottom - top + 1;
-    // Fit into 20 × 20, keeping the aspect ratio.
-    const double scale = 20.0 / static_cast<double>(std::max(crop_w, crop_h));
-    const auto fit_w = static_cast<std::size_t>(
-        std::clamp(std::lround(static_cast<double>(crop_w) * scale), 1L, 20L));
-    const auto fit_h = static_cast<std::size_t>(
-        std::clamp(std::lround(static_cast<double>(crop_h) * scale), 1L, 20L));
-    std::vector<std::uint8_t> fitted(fit_w * fit_h);
-    stbir_resize_uint8_generic(levels.data() + top * image.width + left, static_cast<int>(crop_w),
-                               static_cast<int>(crop_h), static_cast<int>(image.width),
-                               fitted.data(), static_cast<int>(fit_w), static_cast<int>(fit_h),
-                               static_cast<int>(fit_w), 1, STBIR_ALPHA_CHANNEL_NONE, 0,
-                               STBIR_EDGE_ZERO, STBIR_FILTER_DEFAULT, STBIR_COLORSPACE_LINEAR,
-                               nullptr);
-    // Centre of mass to the centre of the 28 × 28 field.
-    double mass = 0, mx = 0, my = 0;
-    for (std::size_t y = 0; y < fit_h; ++y) {
-        for (std::size_t x = 0; x < fit_w; ++x) {
-            const double v = fitted[y * fit_w + x];
-            mass += v;
-            mx += v * (static_cast<double>(x) + 0.5);
-            my += v * (static_cast<double>(y) + 0.5);
-        }
-    }
-    const auto place = [&](double centre, std::size_t extent) {
-        const long offset =
-            std::lround(14.0 - (mass > 0 ? centre / mass : static_cast<double>(extent) / 2.0));
-        return static_cast<std::size_t>(std::clamp(offset, 0L, static_cast<long>(28 - extent)));
-    };
-    const std::size_t x0 = place(mx, fit_w), y0 = place(my, fit_h);
-    xtnn::tensor<std::uint8_t, 2> digit(xtnn::shape<2>{28, 28});
-    digit.fill(0);
-    for (std::size_t y = 0; y < fit_h; ++y) {
-        for (std::size_t x = 0; x < fit_w; ++x) {
-            digit(y0 + y, x0 + x) = fitted[y * fit_w + x];
-        }
-    }
-    return digit;
 }
 
 } // namespace mnist

@@ -1,5 +1,6 @@
 // Images of handwritten digits: reading PNG (libpng) and JPEG (libjpeg-turbo) files from people,
-// with size limits checked before decoding, and MNIST's preprocessing.
+// with size limits checked before decoding, and writing them. What is done with the pixels
+// (finding the digits) is the library's: xtnn/vision.hpp.
 #pragma once
 
 #include <cstddef>
@@ -9,19 +10,12 @@
 #include <string>
 #include <vector>
 
-#include <xtnn/core/tensor.hpp>
+#include <xtnn/vision/image.hpp>
 
 namespace mnist {
 
-/// A grayscale image, row-major, one byte per pixel.
-struct gray_image {
-    std::size_t width = 0;
-    std::size_t height = 0;
-    std::vector<std::uint8_t> pixels; ///< height × width values.
-
-    std::uint8_t& at(std::size_t x, std::size_t y) { return pixels[y * width + x]; }
-    std::uint8_t at(std::size_t x, std::size_t y) const { return pixels[y * width + x]; }
-};
+/// A grayscale image, `(height, width)` bytes.
+using gray_image = xtnn::vision::gray_image;
 
 /// What an image file may hold before it is decoded: a file from a person is hostile until its
 /// declared size has been checked.
@@ -48,15 +42,5 @@ gray_image load_gray_image(const std::filesystem::path& path, const image_limits
 /// Writes a grayscale image as PNG (or JPEG when the name ends in .jpg/.jpeg, quality 90).
 /// @throws xtnn::io_error naming the file.
 void save_gray_image(const gray_image& image, const std::filesystem::path& path);
-
-/// A 28 × 28 MNIST digit as an image.
-gray_image from_digit(const xtnn::tensor<std::uint8_t, 2>& digit);
-
-/// MNIST's preprocessing, for a photo or drawing of one digit of any size: invert when the
-/// background is light (MNIST digits are light on dark), stretch the contrast from the
-/// background to the darkest ink, crop to the ink, scale to fit 20 × 20 keeping the aspect
-/// ratio, and place it in 28 × 28 so that its centre of mass is the centre.
-/// @throws xtnn::io_error if the image holds no ink (uniform).
-xtnn::tensor<std::uint8_t, 2> to_mnist_digit(const gray_image& image);
 
 } // namespace mnist

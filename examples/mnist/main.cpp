@@ -1,7 +1,8 @@
 // The MNIST digit recognizer: the Keras tutorial this project began as, as a program.
 //   xtnn_example_mnist train [--model cnn] [--epochs 5 …]  train, evaluate, save weights, pictures
 //   xtnn_example_mnist evaluate --weights FILE      loss, accuracy, per digit, confusion matrix
-//   xtnn_example_mnist predict --weights FILE IMAGE…  read your own handwritten digits
+//   xtnn_example_mnist predict --weights FILE IMAGE…  read your own handwritten digits, numbers
+//   xtnn_example_mnist photos --weights FILE        measure it on photos of held-out digits
 //   xtnn_example_mnist export --weights FILE --onnx OUT.onnx   the model as an ONNX file
 // evaluate and predict tell from the weight file (.npz or .onnx) which model it holds.
 #include <CLI/CLI.hpp>
@@ -53,12 +54,37 @@ void print_evaluation(const mnist::evaluation_report& report) {
 }
 
 void print_prediction(const mnist::prediction& p) {
-    std::printf("%s: %d (%.1f%%)\n ", p.file.string().c_str(), p.digit,
-                100 * p.probabilities[static_cast<std::size_t>(p.digit)]);
-    for (std::size_t d = 0; d < p.probabilities.size(); ++d) {
-        std::printf(" %zu:%.3f", d, static_cast<double>(p.probabilities[d]));
+    std::printf("%s: %s (", p.file.string().c_str(), p.reading.number.c_str());
+    for (std::size_t i = 0; i < p.reading.digits.size(); ++i) {
+        std::printf("%s%.1f%%", i == 0 ? "" : " ", 100 * p.reading.digits[i].confidence());
     }
-    std::printf("\n");
+    std::printf(")\n");
+    for (const auto& d : p.reading.digits) {
+        std::printf("  %d:", d.digit);
+        for (std::size_t c = 0; c < d.probabilities.size(); ++c) {
+            std::printf(" %zu:%.3f", c, static_cast<double>(d.probabilities[c]));
+        }
+        std::printf("\n");
+    }
+}
+
+void print_photos(const mnist::photo_report& r, bool mistakes) {
+    const auto percent = [](std::size_t a, std::size_t b) {
+        return b == 0 ? 0.0 : 100.0 * static_cast<double>(a) / static_cast<double>(b);
+    };
+    std::printf("single digits: %zu of %zu right (%.1f%%)\n", r.singles_right, r.singles,
+                percent(r.singles_right, r.singles));
+    std::printf("whole numbers: %zu of %zu right (%.1f%%)\n", r.numbers_right, r.numbers,
+                percent(r.numbers_right, r.numbers));
+    std::printf("digits of the numbers: %zu of %zu right in place (%.1f%%)\n",
+                r.number_digits_right, r.number_digits,
+                percent(r.number_digits_right, r.number_digits));
+    std::printf("photos where no digit was found: %zu\n", r.refused);
+    if (mistakes) {
+        for (const auto& m : r.mistakes) {
+            std::printf("  %s\n", m.c_str());
+        }
+    }
 }
 
 } // namespace
@@ -145,12 +171,29 @@ int main(int argc, char** argv) {
     std::vector<std::filesystem::path> images;
     std::filesystem::path preprocessed;
     auto* predict = app.add_subcommand(
-        "predict", "Read your own handwritten digits: PNG or JPEG, any size, dark on light or "
-                   "light on dark, one digit per image");
+        "predict", "Read your own handwritten digits: photos, scans or drawings of a digit or a "
+                   "row of digits (a number), PNG or JPEG, any size, dark on light or light on "
+                   "dark");
     predict->add_option("images", images, "Image files")->required()->check(CLI::ExistingFile);
     predict->add_option("--save-preprocessed", preprocessed,
                         "Also write the 28 x 28 digit the model sees for each image here");
-    std::vector<CLI::App*> reading{evaluate, predict};
+    mnist::photo_options photo_options;
+    std::filesystem::path photo_data = data, photo_output;
+    bool list_mistakes = false;
+    auto* photos = app.add_subcommand(
+        "photos", "Measure the recognizer on photos of held-out test digits on paper (uneven "
+                  "light, shadows, pens, blur, JPEG): single digits and numbers of 2-6 digits");
+    photos->add_option("--data", photo_data, "Directory of the four MNIST IDX files")
+        ->capture_default_str();
+    photos->add_option("--singles", photo_options.singles, "Photos of one digit")
+        ->capture_default_str();
+    photos->add_option("--numbers", photo_options.numbers, "Photos of 2-6 digits")
+        ->capture_default_str();
+    photos->add_option("--seed", photo_options.seed, "Seed of the photos")->capture_default_str();
+    photos->add_option("--output", photo_output,
+                       "Also write the photos and labels.csv into this directory");
+    photos->add_flag("--mistakes", list_mistakes, "List the photos read wrong");
+    std::vector<CLI::App*> reading{evaluate, predict, photos};
     std::filesystem::path onnx;
     CLI::App* export_command = nullptr;
     if (mnist::has_onnx()) {
@@ -180,6 +223,10 @@ int main(int argc, char** argv) {
             mnist::export_onnx(weights, onnx);
             std::printf("wrote %s (ONNX, opset 13) from %s\n", onnx.string().c_str(),
                         weights.string().c_str());
+        } else if (photos->parsed()) {
+            auto model = mnist::load_model(weights);
+            print_photos(mnist::read_photos(model, photo_data, photo_options, photo_output),
+                         list_mistakes);
         } else {
             auto model = mnist::load_model(weights);
             int failures = 0;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <fstream>
 #include <iostream>
 
 #include <xtnn/data.hpp>
@@ -331,26 +332,72 @@ evaluation_report evaluate(const std::filesystem::path& data_directory,
         model);
 }
 
+xtnn::vision::number_reading read_image(any_model& model, const xtnn::vision::gray_image& image,
+                                        const xtnn::vision::digit_options& options) {
+    return std::visit([&](auto& m) { return xtnn::vision::read_number(m, image, options); }, model);
+}
+
 prediction predict_file(any_model& model, const std::filesystem::path& file,
-                        const std::filesystem::path& preprocessed) {
-    const auto digit = to_mnist_digit(load_gray_image(file));
+                        const std::filesystem::path& preprocessed,
+                        const xtnn::vision::digit_options& options) {
+    prediction p{file, read_image(model, load_gray_image(file), options)};
     if (!preprocessed.empty()) {
         std::filesystem::create_directories(preprocessed);
-        save_gray_image(from_digit(digit),
-                        preprocessed / (file.filename().string() + ".28x28.png"));
+        for (std::size_t i = 0; i < p.reading.digits.size(); ++i) {
+            save_gray_image(p.reading.digits[i].input,
+                            preprocessed / (file.filename().string() + "." + std::to_string(i + 1) +
+                                            ".28x28.png"));
+        }
     }
-    xtnn::tensor<std::uint8_t, 3> batch(xtnn::shape<3>{1, 28, 28});
-    std::copy_n(digit.data(), digit.size(), batch.data());
-    const auto probabilities = std::visit(
-        [&]<class Model>(Model& m) {
-            return xtnn::predict_probabilities(m, inputs_for<Model>(batch));
-        },
-        model);
-    prediction p{file, 0, {}};
-    std::copy_n(probabilities.data(), 10, p.probabilities.begin());
-    p.digit = static_cast<int>(std::max_element(p.probabilities.begin(), p.probabilities.end()) -
-                               p.probabilities.begin());
     return p;
+}
+
+photo_report read_photos(any_model& model, const std::filesystem::path& data,
+                         const photo_options& options, const std::filesystem::path& output) {
+    const auto photos = make_photos(load_checked(data).test, options);
+    std::ofstream labels;
+    if (!output.empty()) {
+        std::filesystem::create_directories(output);
+        labels.open(output / "labels.csv");
+        labels << "file,label,conditions\n";
+    }
+    photo_report report;
+    for (const auto& photo : photos) {
+        if (!output.empty()) {
+            std::ofstream file(output / photo.name, std::ios::binary);
+            file.write(reinterpret_cast<const char*>(photo.bytes.data()),
+                       static_cast<std::streamsize>(photo.bytes.size()));
+            labels << photo.name << "," << photo.label << ",\"" << photo.conditions << "\"\n";
+            if (!file || !labels) {
+                throw xtnn::io_error("read_photos: cannot write '" +
+                                     (output / photo.name).string() + "'");
+            }
+        }
+        std::string read;
+        try {
+            read = read_image(model, decode_gray_image(photo.bytes, photo.name)).number;
+        } catch (const xtnn::vision::no_digit_error& e) {
+            ++report.refused;
+            read = std::string("(") + e.what() + ")";
+        }
+        const bool single = photo.label.size() == 1;
+        const bool right = read == photo.label;
+        (single ? report.singles : report.numbers) += 1;
+        (single ? report.singles_right : report.numbers_right) += right ? 1U : 0U;
+        if (!single) {
+            report.number_digits += photo.label.size();
+            if (read.size() == photo.label.size()) {
+                for (std::size_t i = 0; i < read.size(); ++i) {
+                    report.number_digits_right += read[i] == photo.label[i] ? 1U : 0U;
+                }
+            }
+        }
+        if (!right) {
+            report.mistakes.push_back(photo.name + ": read " + read + ", written " + photo.label +
+                                      " (" + photo.conditions + ")");
+        }
+    }
+    return report;
 }
 
 } // namespace mnist

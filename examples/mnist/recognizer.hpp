@@ -18,6 +18,9 @@
 #include <xtnn/metrics/confusion_matrix.hpp>
 #include <xtnn/model.hpp>
 #include <xtnn/model/history.hpp>
+#include <xtnn/vision/read_number.hpp>
+
+#include "photos.hpp"
 
 namespace mnist {
 
@@ -131,11 +134,10 @@ struct evaluation_report {
 /// the test split of `data`. @throws xtnn::io_error for a missing or unrecognized weight file.
 evaluation_report evaluate(const std::filesystem::path& data, const std::filesystem::path& weights);
 
-/// The model's answer for one image file.
+/// The model's answer for one image file: the digits it holds, left to right.
 struct prediction {
     std::filesystem::path file;
-    int digit = 0;
-    std::array<float, 10> probabilities{};
+    xtnn::vision::number_reading reading; ///< The number, and each digit's probabilities.
 };
 
 /// Loads weights saved by train() (.npz), or a model exported from them (.onnx), into a new
@@ -152,11 +154,35 @@ bool has_onnx();
 /// ONNX component, io_error saying so.
 void export_onnx(const std::filesystem::path& weights, const std::filesystem::path& onnx);
 
-/// Classifies an image of a handwritten digit (PNG, JPEG, … any size, either polarity) with
-/// MNIST's preprocessing (see to_mnist_digit()). With `preprocessed` non-empty, also writes the
-/// 28 × 28 digit the model saw there, as <file name>.28x28.png.
-/// @throws xtnn::io_error for an unreadable image or one without a digit.
+/// Reads the digits of an image with `model` (xtnn::vision::read_number: background and
+/// shadows removed, specks dropped, a row of digits split, each digit made like MNIST's).
+/// @throws xtnn::vision::no_digit_error when the image holds no digit or row of digits.
+xtnn::vision::number_reading read_image(any_model& model, const xtnn::vision::gray_image& image,
+                                        const xtnn::vision::digit_options& options = {});
+
+/// Reads the digits of an image file (PNG or JPEG, any size, either polarity, colour or
+/// gray: see read_image()). With `preprocessed` non-empty, also writes each 28 × 28 digit the
+/// model saw there, as <file name>.<position>.28x28.png.
+/// @throws xtnn::io_error for an unreadable image; xtnn::vision::no_digit_error for one
+/// without digits.
 prediction predict_file(any_model& model, const std::filesystem::path& file,
-                        const std::filesystem::path& preprocessed = {});
+                        const std::filesystem::path& preprocessed = {},
+                        const xtnn::vision::digit_options& options = {});
+
+/// What read_photos() measured on the photo set (photos.hpp).
+struct photo_report {
+    std::size_t singles = 0, singles_right = 0; ///< Photos of one digit, and those read right.
+    std::size_t numbers = 0, numbers_right = 0; ///< Photos of 2-6 digits, and those read whole.
+    std::size_t number_digits = 0, number_digits_right = 0; ///< Digits of the numbers, by place.
+    std::size_t refused = 0;           ///< Photos where no digit was found (counted wrong).
+    std::vector<std::string> mistakes; ///< "name: read X, written Y (conditions)".
+};
+
+/// Makes the photo set of held-out test digits (make_photos()) and reads every photo as
+/// predict does: through the decoder and read_image(). With `output` non-empty, also writes
+/// the photos there with labels.csv (name, label, conditions).
+/// @throws xtnn::io_error for unreadable data or an unwritable output.
+photo_report read_photos(any_model& model, const std::filesystem::path& data,
+                         const photo_options& options, const std::filesystem::path& output = {});
 
 } // namespace mnist

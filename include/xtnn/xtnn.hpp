@@ -14,3 +14,4 @@
 #include <xtnn/testing.hpp>
 #include <xtnn/training.hpp>
 #include <xtnn/version.hpp>
+#include <xtnn/vision.hpp>

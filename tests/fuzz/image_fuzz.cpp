@@ -1,11 +1,13 @@
 // Fuzz target: what the MNIST program does with a person's image file: decode it (PNG with
-// libpng, JPEG with libjpeg-turbo, everything else refused) and turn it into a 28 x 28 digit.
-// Every failure must be an xtnn::io_error.
+// libpng, JPEG with libjpeg-turbo, everything else refused) and find its digits
+// (xtnn::vision::find_digits). Every failure must be an xtnn::io_error or, for an image
+// without digits, xtnn::vision::no_digit_error.
 #include <cstddef>
 #include <cstdint>
 #include <span>
 
 #include <xtnn/core/errors.hpp>
+#include <xtnn/vision/digits.hpp>
 
 #include "digit_image.hpp"
 
@@ -17,8 +19,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     try {
         const auto image =
             mnist::decode_gray_image(std::span<const std::uint8_t>(data, size), "fuzz", limits);
-        (void)mnist::to_mnist_digit(image);
+        (void)xtnn::vision::find_digits(image);
     } catch (const xtnn::io_error&) {
+    } catch (const xtnn::vision::no_digit_error&) {
     }
     return 0;
 }

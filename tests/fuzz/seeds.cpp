@@ -57,10 +57,11 @@ int main(int argc, char** argv) {
     xtnn::save_onnx(residual, root / "onnx" / "residual.onnx", {1, 4});
 #endif
 
-    mnist::gray_image page{40, 30, std::vector<std::uint8_t>(40 * 30, 230)};
+    mnist::gray_image page(xtnn::shape<2>{30, 40});
+    page.fill(230);
     for (std::size_t i = 5; i < 25; ++i) {
-        page.at(12, i) = page.at(13, i) = 20; // a "1"
-        page.at(i + 5, 24) = 40;
+        page(i, 12) = page(i, 13) = 20; // a "1"
+        page(24, i + 5) = 40;
     }
     mnist::save_gray_image(page, root / "image" / "digit.png");
     mnist::save_gray_image(page, root / "image" / "digit.jpg");

@@ -38,10 +38,11 @@ mnist::gray_image as_scan(const xtnn::tensor<std::uint8_t, 2>& digit, int scale,
     std::vector<std::uint8_t> big(side * side);
     stbir_resize_uint8(digit.data(), 28, 28, 0, big.data(), static_cast<int>(side),
                        static_cast<int>(side), 0, 1);
-    mnist::gray_image page{width, height, std::vector<std::uint8_t>(width * height, 235)};
+    mnist::gray_image page(xtnn::shape<2>{height, width});
+    page.fill(235);
     for (std::size_t r = 0; r < side; ++r) {
         for (std::size_t c = 0; c < side; ++c) {
-            page.at(x + c, y + r) = static_cast<std::uint8_t>(235 - big[r * side + c] * 215 / 255);
+            page(y + r, x + c) = static_cast<std::uint8_t>(235 - big[r * side + c] * 215 / 255);
         }
     }
     return page;
@@ -231,7 +232,7 @@ TEST_CASE("the command line's sample images: the first test digit of each kind, 
         for (const char* extension : {".png", ".jpg"}) {
             const auto file = samples / ("sample-" + std::to_string(label) + extension);
             mnist::save_gray_image(scan, file);
-            CHECK(mnist::load_gray_image(file).pixels.size() == 220 * 180);
+            CHECK(mnist::load_gray_image(file).shape() == xtnn::shape<2>{180, 220});
         }
     }
     CHECK(std::all_of(written.begin(), written.end(), [](bool w) { return w; }));
@@ -289,10 +290,12 @@ TEST_CASE("predict recovers the labels of held-out digits turned into PNG and JP
             original_right[k] += static_cast<int>(originals[k](i)) == label ? 1U : 0U;
             const auto from_png = mnist::predict_file(models[k], png);
             const auto from_jpg = mnist::predict_file(models[k], jpg);
-            png_right[k] += from_png.digit == label ? 1U : 0U;
-            jpg_right[k] += from_jpg.digit == label ? 1U : 0U;
-            all_sure = all_sure && from_png.digit == label && from_jpg.digit == label &&
-                       from_png.probabilities[static_cast<std::size_t>(label)] > 0.9f;
+            const std::string written = std::to_string(label);
+            png_right[k] += from_png.reading.number == written ? 1U : 0U;
+            jpg_right[k] += from_jpg.reading.number == written ? 1U : 0U;
+            all_sure = all_sure && from_png.reading.number == written &&
+                       from_jpg.reading.number == written &&
+                       from_png.reading.digits[0].confidence() > 0.9f;
         }
         // At least one scan per digit must be read confidently by every model.
         kept[static_cast<std::size_t>(label)] = kept[static_cast<std::size_t>(label)] || all_sure;

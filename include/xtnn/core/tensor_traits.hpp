@@ -103,6 +103,11 @@ struct rejected {};
 #define XTNN_DETAIL_SHAPE_images_3 " (images, rows, columns)"
 #define XTNN_DETAIL_SHAPE_images_4 ""
 #define XTNN_DETAIL_SHAPE_images_5 ""
+#define XTNN_DETAIL_SHAPE_pixels_1 ""
+#define XTNN_DETAIL_SHAPE_pixels_2 " (height, width)"
+#define XTNN_DETAIL_SHAPE_pixels_3 " (height, width, channels)"
+#define XTNN_DETAIL_SHAPE_pixels_4 ""
+#define XTNN_DETAIL_SHAPE_pixels_5 ""
 
 // One sentence for expected rank e and given rank g (none when e == g).
 #define XTNN_DETAIL_RANK_CASE(PREFIX, NOUN, KIND, E, G, e, g)                                      \
@@ -122,7 +127,7 @@ struct rejected {};
 /// Rejects rank G where rank E is taken, with the sentence
 /// `PREFIX rank-E NOUN (shape); got a rank-G tensor`. PREFIX and NOUN are string literals
 /// ("xtnn: predict: the model takes", "input"); KIND picks the shape words (input, output,
-/// images); E and G are constant expressions.
+/// images, pixels); E and G are constant expressions.
 #define XTNN_DETAIL_REQUIRE_RANK(PREFIX, NOUN, KIND, E, G)                                         \
     XTNN_DETAIL_RANK_ROW(PREFIX, NOUN, KIND, E, G, 1)                                              \
     XTNN_DETAIL_RANK_ROW(PREFIX, NOUN, KIND, E, G, 2)                                              \
