@@ -1,5 +1,6 @@
 /// @file
-/// Part header: every layer (dense, dropout, flatten, softmax, log_softmax), every activation
+/// Part header: every layer (dense, conv2d, pooling, batch norm, residual, dropout, random_affine,
+/// flatten, softmax, log_softmax), every activation
 /// and the weight initializers the layers take.
 #pragma once
 
@@ -24,5 +25,6 @@
 #include <xtnn/layers/dropout.hpp>
 #include <xtnn/layers/flatten.hpp>
 #include <xtnn/layers/pooling.hpp>
+#include <xtnn/layers/random_affine.hpp>
 #include <xtnn/layers/residual.hpp>
 #include <xtnn/layers/softmax.hpp>

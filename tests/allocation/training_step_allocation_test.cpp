@@ -105,7 +105,8 @@ TEST_CASE("allocation: a convnet allocates nothing once warmed up, on one thread
         INFO(threads << " threads");
         xtnn::set_num_threads(threads);
         xtnn::sequential model{
-            xtnn::conv2d{1, 8, 3},
+            xtnn::random_affine<float>({.translation = 0.1, .rotation = 0.05, .zoom = 0.1}),
+            xtnn::conv2d<float>{1, 8, 3},
             xtnn::relu{},
             xtnn::max_pool2d{2},
             xtnn::conv2d<float>({.in_channels = 8, .out_channels = 8, .bias = false}),

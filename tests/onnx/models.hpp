@@ -39,11 +39,12 @@ inline auto onnx_residual() {
                       dense{8, 4}};
 }
 
-// Every other layer kind on images: "same" and strided convolutions without bias, average
-// pooling with and without padding counted, global pooling, batch norm without affine
-// parameters, and activations.
+// Every other layer kind on images: augmentation (nothing at inference), "same" and strided
+// convolutions without bias, average pooling with and without padding counted, global pooling,
+// batch norm without affine parameters, and activations.
 inline auto onnx_images() {
     return sequential{
+        random_affine<float>({.translation = 0.1, .rotation = 0.05, .zoom = 0.1}),
         conv2d<float>{{.in_channels = 2, .out_channels = 4, .padding = "same"}},
         elu{0.5},
         conv2d<float>{{.in_channels = 4,

@@ -114,6 +114,9 @@ class onnx_reader {
                 return residual(d, prefix, x, rank, path, layer, false); // the first error
             }
         }
+        if (k == "random_affine") { // augmentation: nothing at inference
+            return x;
+        }
         if (k == "dropout") { // nothing, an Identity or a Dropout (inference)
             if (const int n = consumer(x, {"Dropout", "Identity"}); n >= 0) {
                 return take(n);
@@ -851,7 +854,8 @@ inline onnx::ModelProto read_onnx_model(const std::filesystem::path& path,
 /// nodes it is exported as (dense: Gemm, or MatMul then Add; conv2d: Conv; batch norm:
 /// BatchNormalization; the poolings: MaxPool, AveragePool (after a Pad of zeros, as PyTorch
 /// writes counted padding), GlobalAveragePool; flatten: Flatten or a Reshape to (batch, -1);
-/// softmax, log_softmax and each activation: their operators, gelu as its formula; dropout:
+/// softmax, log_softmax and each activation: their operators, gelu as its formula; random_affine:
+/// nothing; dropout:
 /// nothing, Dropout or Identity; residual: its block and an Add), with the attributes the layer
 /// has (kernel, strides, pads, dilations, epsilon, alpha, transB...) and initializers of its
 /// arrays' shapes, in float or double. A batch norm that PyTorch's exporter folded into the

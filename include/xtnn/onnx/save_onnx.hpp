@@ -114,7 +114,7 @@ class onnx_writer {
         if (k == "batch_norm1d" || k == "batch_norm2d") {
             return batch_norm(d, prefix, x, path);
         }
-        if (k == "dropout") {
+        if (k == "dropout" || k == "random_affine") {
             return x; // inference: the identity
         }
         if (k == "softmax" || k == "log_softmax") {
@@ -148,7 +148,7 @@ class onnx_writer {
                 produced = produced || out == name;
             }
         }
-        if (!produced) { // the model computes nothing (only dropout): output = input
+        if (!produced) { // the model computes nothing (only dropout, augmentation): output = input
             add_node("Identity", "output_", {y}).set_output(0, name);
         }
     }
@@ -345,10 +345,10 @@ inline void onnx_value_info(onnx::ValueInfoProto& v, const std::string& name, in
 /// then Flatten), flatten, batch norm (BatchNormalization with the running statistics: the
 /// inference form), softmax and log_softmax (axis -1), each activation (its ONNX operator;
 /// gelu as its formula with Erf, or Tanh when approximate), residual (Add), nested
-/// sequentials; dropout, the identity at inference, writes nothing. The file also records the
-/// model's architecture (see save_weights()) in its metadata, key "xtnn_architecture", which
-/// load_onnx() checks. The graph is validated with ONNX's checker before it is written, under a
-/// temporary name renamed into place.
+/// sequentials; dropout and random_affine, the identity at inference, write nothing. The file also
+/// records the model's architecture (see save_weights()) in its metadata, key "xtnn_architecture",
+/// which load_onnx() checks. The graph is validated with ONNX's checker before it is written, under
+/// a temporary name renamed into place.
 ///
 /// @param model the model to write (its parameters and running statistics are the weights).
 /// @param path the file to write.
