@@ -105,9 +105,14 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     const auto mlp = mnist::recipe(mnist::architecture::mlp);
     const auto cnn = mnist::recipe(mnist::architecture::cnn);
+    const auto plain_cnn = mnist::recipe(mnist::architecture::cnn, false);
     const auto per_model = [&](const std::string& what, auto field) {
         std::ostringstream text;
-        text << what << " (default: mlp " << mlp.*field << ", cnn " << cnn.*field << ")";
+        text << what << " (default: mlp " << mlp.*field << ", cnn " << cnn.*field;
+        if (plain_cnn.*field != cnn.*field) {
+            text << ", cnn --augment false " << plain_cnn.*field;
+        }
+        text << ")";
         return text.str();
     };
     train
@@ -134,6 +139,9 @@ int main(int argc, char** argv) {
             "--dropout", t.dropout,
             per_model("Dropout rate before the last layer", &mnist::training_recipe::dropout))
         ->check(CLI::Range(0.0, 0.99));
+    train->add_option("--augment", t.augment,
+                      "Train the CNN on randomly shifted, turned and zoomed digits: better on "
+                      "people's handwriting (true or false; default: cnn true)");
     train->add_option("--cosine-decay", t.cosine_decay,
                       "Decay the learning rate to 0 over the epochs, along a cosine (true or "
                       "false; default: mlp false, cnn true)");

@@ -167,19 +167,22 @@ std::string to_string(architecture a) {
     return a == architecture::cnn ? "cnn" : "mlp";
 }
 
-training_recipe recipe(architecture model) {
+training_recipe recipe(architecture model, std::optional<bool> augment) {
     if (model == architecture::cnn) {
-        return {.epochs = 12,
+        const bool augmented = augment.value_or(true);
+        return {.epochs = augmented ? std::size_t{20} : std::size_t{12},
                 .batch_size = 32,
                 .dropout = 0.5,
                 .learning_rate = 3e-3,
-                .cosine_decay = true};
+                .cosine_decay = true,
+                .augment = augmented};
     }
     return {.epochs = 5,
             .batch_size = 32,
             .dropout = 0.2,
             .learning_rate = 1e-3,
-            .cosine_decay = false};
+            .cosine_decay = false,
+            .augment = false};
 }
 
 train_result train(const train_options& options, std::ostream& out) {
@@ -187,18 +190,27 @@ train_result train(const train_options& options, std::ostream& out) {
     if (options.limit > 0 && options.limit < data.train.labels.size()) {
         data.train = head(data.train, options.limit);
     }
-    training_recipe r = recipe(options.model);
+    training_recipe r = recipe(options.model, options.augment);
     r.epochs = options.epochs.value_or(r.epochs);
     r.batch_size = options.batch_size.value_or(r.batch_size);
     r.dropout = options.dropout.value_or(r.dropout);
     r.learning_rate = options.learning_rate.value_or(r.learning_rate);
     r.cosine_decay = options.cosine_decay.value_or(r.cosine_decay);
+    if (options.augment.value_or(false) && options.model != architecture::cnn) {
+        throw xtnn::config_error("train: augmentation turns and shifts images; it needs the CNN "
+                                 "(--model cnn), got the MLP");
+    }
     if (!options.quiet) {
         out << "MNIST from " << options.data.string() << ": " << data.train.labels.size()
             << " training and " << data.test.labels.size() << " test digits\nmodel "
             << to_string(options.model) << ", epochs " << r.epochs << ", batch size "
             << r.batch_size << ", dropout " << r.dropout << ", learning rate " << r.learning_rate
-            << (r.cosine_decay ? " with cosine decay" : "") << "\n";
+            << (r.cosine_decay ? " with cosine decay" : "")
+            << (r.augment ? ", augmented (random shifts, turns, zoom)" : "") << "\n";
+    }
+    if (options.model == architecture::cnn && r.augment) {
+        auto model = make_augmented_cnn(r.dropout);
+        return fit_and_report(model, data, options, r, out);
     }
     if (options.model == architecture::cnn) {
         auto model = make_cnn(r.dropout);
@@ -245,10 +257,22 @@ model_description describe_weights(const std::filesystem::path& weights) {
         const auto number = [&](std::size_t i, const char* key) -> const xtnn::option_value* {
             return i < layers.size() ? layers[i].option(key) : nullptr;
         };
-        const auto* hidden = number(0, "out");
+        // The CNN may train behind random_affine augmentation: its options, then the convnet.
+        const bool augmented = !layers.empty() && layers[0].kind == "random_affine";
+        const std::size_t first = augmented ? 1 : 0;
+        const auto* hidden = number(first, "out");
         const auto* rate = number(layers.size() - 2, "rate");
-        const bool cnn = !layers.empty() && layers[0].kind == "conv2d";
-        if (rate != nullptr && std::holds_alternative<double>(*rate) &&
+        const bool cnn = layers.size() > first && layers[first].kind == "conv2d";
+        const auto real = [&](const char* key) {
+            const auto* v = number(0, key);
+            return v != nullptr && std::holds_alternative<double>(*v) ? std::get<double>(*v) : -1.0;
+        };
+        if (augmented && cnn) {
+            d.augmentation = xtnn::random_affine_options{.translation = real("translation"),
+                                                         .rotation = real("rotation"),
+                                                         .zoom = real("zoom")};
+        }
+        if (rate != nullptr && std::holds_alternative<double>(*rate) && (!augmented || cnn) &&
             (cnn || (hidden != nullptr && std::holds_alternative<std::int64_t>(*hidden) &&
                      std::get<std::int64_t>(*hidden) > 0))) {
             d.kind = cnn ? architecture::cnn : architecture::mlp;
@@ -281,9 +305,22 @@ model_description describe_weights(const std::filesystem::path& weights) {
 
 any_model load_model(const std::filesystem::path& weights) {
     const auto description = describe_weights(weights);
-    any_model model = description.kind == architecture::cnn
-                          ? any_model(make_cnn(description.dropout))
-                          : any_model(make_mlp(description.hidden, description.dropout));
+    // An augmentation's options out of range make random_affine throw config_error: the
+    // file's record is then what is wrong.
+    auto model = [&]() -> any_model {
+        if (description.kind == architecture::mlp) {
+            return make_mlp(description.hidden, description.dropout);
+        }
+        if (!description.augmentation) {
+            return make_cnn(description.dropout);
+        }
+        try {
+            return make_augmented_cnn(description.dropout, *description.augmentation);
+        } catch (const xtnn::config_error& e) {
+            throw xtnn::io_error("mnist: '" + weights.string() +
+                                 "' records an impossible augmentation: " + e.what());
+        }
+    }();
     std::visit(
         [&](auto& m) {
             if (!is_onnx(weights)) {

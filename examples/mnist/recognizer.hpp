@@ -41,10 +41,13 @@ inline auto make_mlp(std::size_t hidden = 128, double dropout_rate = 0.2) {
 using mlp_type = decltype(make_mlp());
 
 /// The Keras tutorial's convnet (keras.io/examples/vision/mnist_convnet) on (N, 1, 28, 28)
-/// images: conv 32 3×3 → relu → max-pool 2 → conv 64 3×3 → relu → max-pool 2 → flatten →
-/// dropout → dense(10) logits; 34,826 parameters.
-inline auto make_cnn(double dropout_rate = 0.5) {
-    return xtnn::sequential{xtnn::conv2d<float>{1, 32, 3},
+/// images, after the layers `front` (augmentation, or none): conv 32 3×3 → relu → max-pool 2
+/// → conv 64 3×3 → relu → max-pool 2 → flatten → dropout → dense(10) logits; 34,826
+/// parameters.
+template <class... Front>
+auto make_convnet(double dropout_rate, Front... front) {
+    return xtnn::sequential{front...,
+                            xtnn::conv2d<float>{1, 32, 3},
                             xtnn::relu{},
                             xtnn::max_pool2d{},
                             xtnn::conv2d<float>{32, 64, 3},
@@ -54,16 +57,36 @@ inline auto make_cnn(double dropout_rate = 0.5) {
                             xtnn::dropout{dropout_rate},
                             xtnn::dense<float>{1600, 10}};
 }
+
+/// The tutorial's convnet as it is: its layers are nn.Sequential's in PyTorch.
+inline auto make_cnn(double dropout_rate = 0.5) {
+    return make_convnet(dropout_rate);
+}
 using cnn_type = decltype(make_cnn());
 
-/// A model of either kind, as read from a weight file.
-using any_model = std::variant<mlp_type, cnn_type>;
+/// How the model for people's digits varies the training digits: shifts of up to 10 % of a
+/// side, turns of up to ±10.8° (0.03 of a turn) and zoom of ±10 %, as handwriting varies.
+inline constexpr xtnn::random_affine_options people_augmentation{
+    .translation = 0.1, .rotation = 0.03, .zoom = 0.1};
+
+/// The recommended model for people's digits: the convnet behind random_affine augmentation
+/// (the identity at inference and in exported files).
+inline auto make_augmented_cnn(double dropout_rate = 0.5,
+                               xtnn::random_affine_options augmentation = people_augmentation) {
+    return make_convnet(dropout_rate, xtnn::random_affine<float>(augmentation));
+}
+using augmented_cnn_type = decltype(make_augmented_cnn());
+
+/// A model of any kind the program trains, as read from a weight file.
+using any_model = std::variant<mlp_type, cnn_type, augmented_cnn_type>;
 
 /// What a weight file holds: the model's kind and the options train() lets one choose.
 struct model_description {
     architecture kind = architecture::mlp;
     std::size_t hidden = 0; ///< The MLP's hidden units.
     double dropout = 0;     ///< The dropout layer's rate.
+    /// The CNN's augmentation, when it trained with it (random_affine before the convnet).
+    std::optional<xtnn::random_affine_options> augmentation{};
 };
 
 /// Reads the architecture a weight file records (xtnn::read_architecture, or for an .onnx file
@@ -85,6 +108,8 @@ struct train_options {
     std::optional<double> dropout{};         ///< Unset: the recipe's.
     std::optional<double> learning_rate{};   ///< Adam's (starting) rate; unset: the recipe's.
     std::optional<bool> cosine_decay{};      ///< Unset: the recipe's.
+    /// Train the CNN behind people_augmentation (make_augmented_cnn); unset: the recipe's.
+    std::optional<bool> augment{};
     /// Hold out this fraction of the training set for validation; 0 validates on the test set
     /// (as the tutorial does: it only draws the curves, nothing is tuned on it).
     double validation_split = 0.0;
@@ -101,12 +126,15 @@ struct training_recipe {
     double dropout;
     double learning_rate; ///< Adam's (starting) learning rate.
     bool cosine_decay;    ///< Whether the learning rate decays to 0 over the epochs (a cosine).
+    bool augment;         ///< Whether the CNN trains behind people_augmentation.
 };
 
 /// The recipe of `model`: the MLP's is the Keras tutorial's (5 epochs of 32, dropout 0.2, Adam
 /// 1e-3); the CNN's is what gave the best test accuracy on the default split in under a minute
-/// here (12 epochs of 32, dropout 0.5, Adam 3e-3 decaying to 0 along a cosine: docs/mnist.md).
-training_recipe recipe(architecture model);
+/// here (12 epochs of 32, dropout 0.5, Adam 3e-3 decaying to 0 along a cosine: docs/mnist.md),
+/// and with augmentation (the default: `augment` unset or true) the same over 20 epochs, which
+/// people's digits need (docs/mnist.md, "Your own digits").
+training_recipe recipe(architecture model, std::optional<bool> augment = {});
 
 /// What train() measured and where it wrote its files.
 struct train_result {

@@ -66,6 +66,17 @@ std::pair<std::size_t, std::size_t> ink_extent(const gray_image& d, std::uint8_t
     return {bottom >= top ? bottom - top + 1 : 0, right >= left ? right - left + 1 : 0};
 }
 
+// Whether a found box is `expected` give or take `slack` pixels on each side (the soft edge of
+// a stroke, or a reduced picture's pixel).
+bool near(const xtnn::vision::box& found, const xtnn::vision::box& expected, std::size_t slack) {
+    const auto close = [&](std::size_t a, std::size_t b) {
+        return (a > b ? a - b : b - a) <= slack;
+    };
+    return close(found.x, expected.x) && close(found.y, expected.y) &&
+           close(found.x + found.width, expected.x + expected.width) &&
+           close(found.y + found.height, expected.y + expected.height);
+}
+
 } // namespace
 
 TEST_CASE("find_digits: a digit is cropped, fitted to 20 x 20 and centred by mass", "[vision]") {
@@ -85,7 +96,7 @@ TEST_CASE("find_digits: a digit is cropped, fitted to 20 x 20 and centred by mas
     CHECK(cy == Approx(14.5).margin(0.6));
     CHECK(digit(0, 0) == 0);                                     // the background is 0, as in MNIST
     CHECK(*std::max_element(digit.begin(), digit.end()) == 255); // solid strokes saturate
-    CHECK(digits[0].bounds == xtnn::vision::box{40, 31, 120, 120});
+    CHECK(near(digits[0].bounds, {40, 31, 120, 120}, 1));
 }
 
 TEST_CASE("find_digits: position, size, polarity, gradients and shadows change nothing",
@@ -118,7 +129,7 @@ TEST_CASE("find_digits: position, size, polarity, gradients and shadows change n
     const auto found = xtnn::vision::find_digits(lit);
     REQUIRE(found.size() == 1); // the shadow's edge is not a mark
     CHECK(xtnn::test::max_abs_difference(found[0].digit, reference) <= 40);
-    CHECK(found[0].bounds == xtnn::vision::box{40, 31, 120, 120});
+    CHECK(near(found[0].bounds, {40, 31, 120, 120}, 1));
 }
 
 TEST_CASE("find_digits: thin strokes keep their aspect and are thickened to MNIST's", "[vision]") {
@@ -149,16 +160,15 @@ TEST_CASE("find_digits: a row of digits, left to right, with broken strokes and 
     l_shape(image, 400, 130, 90);
     const auto digits = xtnn::vision::find_digits(image);
     REQUIRE(digits.size() == 4);
-    CHECK(digits[0].bounds.x == 40);
-    CHECK(digits[1].bounds.x == 200);
-    CHECK(digits[2].bounds == xtnn::vision::box{280, 40, 90, 91});
-    CHECK(digits[3].bounds.x == 400);
+    CHECK(near(digits[0].bounds, {40, 41, 90, 90}, 1));
+    CHECK(near(digits[1].bounds, {200, 40, 14, 91}, 1));
+    CHECK(near(digits[2].bounds, {280, 40, 90, 91}, 1));
+    CHECK(near(digits[3].bounds, {400, 41, 90, 90}, 1));
     CHECK(xtnn::test::equal(digits[3].digit, digits[0].digit));
     // All the ink as one digit.
     const auto one = xtnn::vision::find_digits(image, {.single_digit = true});
     REQUIRE(one.size() == 1);
-    CHECK(one[0].bounds.x == 40);
-    CHECK(one[0].bounds.width == 450);
+    CHECK(near(one[0].bounds, {40, 40, 450, 91}, 1));
 }
 
 TEST_CASE("find_digits: what is not a digit or a number says so", "[vision]") {
@@ -244,8 +254,7 @@ TEST_CASE("find_digits: a 40-megapixel photo is reduced first, with the same dig
     l_shape(big, 1000, 2509, 1800);
     const auto found = xtnn::vision::find_digits(big).at(0);
     CHECK(xtnn::test::max_abs_difference(found.digit, reference.digit) <= 40);
-    CHECK(found.bounds.x == 1000);
-    CHECK(found.bounds.width == Approx(1800).margin(10));
+    CHECK(near(found.bounds, {1000, 710, 1800, 1800}, 10)); // a working pixel is 4 of these
 }
 
 TEST_CASE("read_number: each digit through the model, left to right, as probabilities",
@@ -277,7 +286,7 @@ TEST_CASE("read_number: each digit through the model, left to right, as probabil
     }
     CHECK(reading.digits[0].confidence() > 0.99f);
     CHECK(reading.digits[1].confidence() == Approx(std::exp(1.0f) / (std::exp(1.0f) + 9)));
-    CHECK(reading.digits[1].bounds.x == 200);
+    CHECK(near(reading.digits[1].bounds, {200, 30, 14, 91}, 1));
 
     xtnn::sequential conv{xtnn::conv2d<float>{1, 10, 28}, xtnn::flatten{}};
     conv.layer<0>().weight().fill(0);

@@ -98,6 +98,7 @@ TEST_CASE("the CNN trains, and its weight file is evaluated and read without fla
                                  .output = dir.path,
                                  .model = mnist::architecture::cnn,
                                  .epochs = 1,
+                                 .augment = false,
                                  .limit = 2000,
                                  .quiet = true,
                                  .pictures = false};
@@ -142,6 +143,41 @@ TEST_CASE("the CNN trains, and its weight file is evaluated and read without fla
     for (std::size_t i = 0; i < logits.size(); ++i) {
         CHECK(logits.data()[i] == Approx(torch_logits[i]).epsilon(1e-4).margin(1e-4));
     }
+}
+
+TEST_CASE("the CNN for people trains behind augmentation, which inference and ONNX leave out",
+          "[training]") {
+    xtnn::test::scratch_directory dir;
+    mnist::train_options options{.data = data_dir,
+                                 .output = dir.path,
+                                 .model = mnist::architecture::cnn,
+                                 .epochs = 1,
+                                 .limit = 2000,
+                                 .quiet = true,
+                                 .pictures = false};
+    std::ostringstream out;
+    const auto result = mnist::train(options, out);
+    CHECK(result.test_accuracy > 0.8); // measured: 87.10% (seed 42)
+    const auto weights = dir.path / "mnist_cnn.npz";
+    const auto description = mnist::describe_weights(weights);
+    CHECK(description.kind == mnist::architecture::cnn);
+    REQUIRE(description.augmentation.has_value());
+    CHECK(description.augmentation->translation == mnist::people_augmentation.translation);
+    CHECK(description.augmentation->rotation == mnist::people_augmentation.rotation);
+    CHECK(description.augmentation->zoom == mnist::people_augmentation.zoom);
+    auto model = mnist::load_model(weights);
+    REQUIRE(std::holds_alternative<mnist::augmented_cnn_type>(model));
+    // Evaluation is inference: the same figure as train's, whatever the augmentation draws.
+    const auto report = mnist::evaluate(data_dir, weights);
+    CHECK(report.accuracy == Approx(result.test_accuracy));
+    if (mnist::has_onnx()) {
+        mnist::export_onnx(weights, dir.path / "people.onnx");
+        CHECK(mnist::evaluate(data_dir, dir.path / "people.onnx").accuracy == report.accuracy);
+    }
+    // The MLP takes rows, which cannot turn.
+    options.model = mnist::architecture::mlp;
+    options.augment = true;
+    CHECK_THROWS_WITH(mnist::train(options, out), Catch::Matchers::Contains("needs the CNN"));
 }
 
 TEST_CASE("describe_weights reads the model from the file's record and names another model",
@@ -238,83 +274,38 @@ TEST_CASE("the command line's sample images: the first test digit of each kind, 
     CHECK(std::all_of(written.begin(), written.end(), [](bool w) { return w; }));
 }
 
-TEST_CASE("predict recovers the labels of held-out digits turned into PNG and JPEG scans",
-          "[samples]") {
-    // Both models, each trained by its recipe.
+TEST_CASE("the recognizer reads photos of held-out digits and numbers on paper", "[photos]") {
+    // Both models, each trained by its recipe, read the photo set (photos.hpp) as predict does.
     xtnn::test::scratch_directory dir;
     const std::array<mnist::architecture, 2> kinds{mnist::architecture::mlp,
                                                    mnist::architecture::cnn};
-    std::vector<mnist::any_model> models;
-    std::vector<double> trained;
+    std::vector<mnist::photo_report> reports;
     for (const auto kind : kinds) {
         mnist::train_options options{
             .data = data_dir, .output = dir.path, .model = kind, .quiet = true, .pictures = false};
-        trained.push_back(mnist::train(options, std::cout).test_accuracy);
-        models.push_back(
-            mnist::load_model(dir.path / ("mnist_" + mnist::to_string(kind) + ".npz")));
+        const double accuracy = mnist::train(options, std::cout).test_accuracy;
+        auto model = mnist::load_model(dir.path / ("mnist_" + mnist::to_string(kind) + ".npz"));
+        reports.push_back(mnist::read_photos(model, data_dir, {}));
+        const auto& r = reports.back();
+        std::printf("%s (test accuracy %.2f%%): single digits %.1f%%, whole numbers %.1f%%, "
+                    "digits of numbers %.1f%%\n",
+                    mnist::to_string(kind).c_str(), 100 * accuracy,
+                    100.0 * static_cast<double>(r.singles_right) / static_cast<double>(r.singles),
+                    100.0 * static_cast<double>(r.numbers_right) / static_cast<double>(r.numbers),
+                    100.0 * static_cast<double>(r.number_digits_right) /
+                        static_cast<double>(r.number_digits));
     }
-    const auto data = xtnn::load_mnist(data_dir);
-
-    // The first 300 test digits, each scaled 3-8x onto a page at a seeded position.
-    xtnn::random_engine rng(7);
-    const std::size_t n = 300;
-    std::array<std::size_t, 2> original_right{}, png_right{}, jpg_right{};
-    std::array<bool, 10> kept{};
-    xtnn::tensor<std::uint8_t, 3> first(xtnn::shape<3>{n, 28, 28});
-    std::copy_n(data.test.images.data(), first.size(), first.data());
-    std::vector<xtnn::tensor<std::size_t, 1>> originals;
-    for (auto& model : models) {
-        originals.push_back(std::visit(
-            [&]<class Model>(Model& m) {
-                if constexpr (Model::input_rank == 4) {
-                    return xtnn::predict_classes(m, xtnn::to_images(first));
-                } else {
-                    return xtnn::predict_classes(m, xtnn::to_features(first));
-                }
-            },
-            model));
-    }
-    for (std::size_t i = 0; i < n; ++i) {
-        const int label = data.test.labels(i);
-        const int scale = 3 + static_cast<int>(rng() % 6);
-        const std::size_t side = 28 * static_cast<std::size_t>(scale);
-        const std::size_t width = side + 40 + rng() % 200, height = side + 40 + rng() % 100;
-        const std::size_t x = rng() % (width - side), y = rng() % (height - side);
-        const auto scan = as_scan(test_digit(data.test, i), scale, width, height, x, y);
-        const auto png = dir.path / ("scan-" + std::to_string(i) + ".png");
-        const auto jpg = dir.path / ("scan-" + std::to_string(i) + ".jpg");
-        mnist::save_gray_image(scan, png);
-        mnist::save_gray_image(scan, jpg);
-        bool all_sure = true;
-        for (std::size_t k = 0; k < models.size(); ++k) {
-            original_right[k] += static_cast<int>(originals[k](i)) == label ? 1U : 0U;
-            const auto from_png = mnist::predict_file(models[k], png);
-            const auto from_jpg = mnist::predict_file(models[k], jpg);
-            const std::string written = std::to_string(label);
-            png_right[k] += from_png.reading.number == written ? 1U : 0U;
-            jpg_right[k] += from_jpg.reading.number == written ? 1U : 0U;
-            all_sure = all_sure && from_png.reading.number == written &&
-                       from_jpg.reading.number == written &&
-                       from_png.reading.digits[0].confidence() > 0.9f;
-        }
-        // At least one scan per digit must be read confidently by every model.
-        kept[static_cast<std::size_t>(label)] = kept[static_cast<std::size_t>(label)] || all_sure;
-    }
-    const auto rate = [&](std::size_t right) {
-        return static_cast<double>(right) / static_cast<double>(n);
+    const auto rate = [](std::size_t right, std::size_t of) {
+        return static_cast<double>(right) / static_cast<double>(of);
     };
-    for (std::size_t k = 0; k < models.size(); ++k) {
-        std::printf("%s trained to %.2f%%; on the first %zu test digits: %.1f%% as 28x28 "
-                    "originals, %.1f%% as PNG scans, %.1f%% as JPEG scans\n",
-                    mnist::to_string(kinds[k]).c_str(), 100 * trained[k], n,
-                    100 * rate(original_right[k]), 100 * rate(png_right[k]),
-                    100 * rate(jpg_right[k]));
-    }
-    // Measured: the MLP (94.50%) 96.0% of the originals, 92.7% of the PNG and of the JPEG
-    // scans; the CNN (98.50%) 98.0% of each.
-    CHECK(rate(png_right[0]) >= 0.88);
-    CHECK(rate(jpg_right[0]) >= 0.88);
-    CHECK(rate(png_right[1]) >= 0.95);
-    CHECK(rate(jpg_right[1]) >= 0.95);
-    CHECK(std::all_of(kept.begin(), kept.end(), [](bool k) { return k; }));
+    const auto& mlp = reports[0];
+    const auto& cnn = reports[1];
+    REQUIRE(cnn.singles == 400);
+    REQUIRE(cnn.numbers == 200);
+    // The issue's targets for the recommended model (the CNN with augmentation). Measured:
+    // 97.2% and 94.5% (the MLP: 91.5% and 73.5%).
+    CHECK(rate(cnn.singles_right, cnn.singles) >= 0.95);
+    CHECK(rate(cnn.numbers_right, cnn.numbers) >= 0.90);
+    CHECK(rate(mlp.singles_right, mlp.singles) >= 0.85);
+    CHECK(cnn.refused <= 2);
 }

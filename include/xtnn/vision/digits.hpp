@@ -36,6 +36,13 @@ struct box {
 struct found_digit {
     gray_image digit; ///< 28 × 28, light ink on black as in MNIST (0-255).
     box bounds;       ///< Where its ink is in the image.
+    /// Other readings of the same ink, for a reader to choose by the model's confidence
+    /// (read_number does): `halves` holds the two digits this one is when it is two touching
+    /// digits (present when it is wider than tall), `joined` this digit and the next as
+    /// one broken digit (present when they are close and together at most 1.4 times as wide as
+    /// tall).
+    std::vector<found_digit> halves;
+    std::vector<found_digit> joined; ///< Empty, or this digit and the next one as one.
 };
 
 /// Why an image holds no digit or row of digits.
@@ -100,6 +107,8 @@ struct digit_group {
     std::vector<std::uint32_t> marks;
     std::size_t area = 0;
     std::size_t x0 = 0, y0 = 0, x1 = 0, y1 = 0;
+    /// Only the marks' pixels in the columns [from, to) belong (one half of touching digits).
+    std::size_t from = 0, to = static_cast<std::size_t>(-1);
     std::size_t width() const { return x1 - x0; }
     std::size_t height() const { return y1 - y0; }
 };
@@ -243,10 +252,11 @@ inline void add_mark(digit_group& g, std::uint32_t index, const mark& m) {
 
 /// Groups marks into digits, left to right. Marks at least half as tall as the tallest are
 /// strokes of their own digit; two of them join when stacked in the same columns (the halves
-/// of a broken 8). Shorter marks are fragments (the bar of a 5, a 4 drawn in two strokes, a
-/// stroke cut by the threshold): each joins the digit whose columns it shares most, or the
-/// nearest one within a quarter of the row's height; failing that, a dot or dash (a decimal
-/// point, a date's separator) is dropped and anything larger stands alone.
+/// of a broken 8) or when one stands within the other's columns (the stem and loop of a 6). Shorter
+/// marks are fragments (the bar of a 5, a 4 drawn in two strokes, a stroke cut by the threshold):
+/// each joins the digit whose columns it shares most, or the nearest one within a quarter of the
+/// row's height; failing that, a dot or dash (a decimal point, a date's separator) is dropped and
+/// anything larger stands alone.
 inline std::vector<digit_group> group_marks(const std::vector<mark>& marks,
                                             const std::vector<std::uint32_t>& kept) {
     std::size_t tallest = 0;
@@ -268,8 +278,9 @@ inline std::vector<digit_group> group_marks(const std::vector<mark>& marks,
         for (auto& g : groups) {
             const std::size_t shared = overlap(m.x0, m.x1, g.x0, g.x1);
             const std::size_t stacked = overlap(m.y0, m.y1, g.y0, g.y1);
-            if (2 * shared >= std::min(m.width(), g.width()) &&
-                10 * stacked <= 3 * std::min(m.height(), g.height())) {
+            const std::size_t narrower = std::min(m.width(), g.width());
+            if ((2 * shared >= narrower && 10 * stacked <= 3 * std::min(m.height(), g.height())) ||
+                10 * shared >= 7 * narrower) {
                 home = &g;
             }
         }
@@ -350,32 +361,28 @@ inline ink_map make_ink_map(const gray_image& image, const digit_options& option
     for (auto& p : v) {
         p /= 255.0f;
     }
-    // Polarity: ink lies on the far side of the paper. The paper's level is the border's
-    // median; ink is whichever extreme (0.5th or 99.5th percentile) lies farther from it.
-    std::vector<float> border;
-    for (std::size_t x = 0; x < map.w; ++x) {
-        border.push_back(v[x]);
-        border.push_back(v[(map.h - 1) * map.w + x]);
+    // Sensor noise and JPEG's blocks would pass for ink in dim light: a light blur first.
+    box_blur(v.data(), map.h, map.w, std::max<std::size_t>(1, std::min(map.h, map.w) / 250));
+    // Polarity: the paper is most of any neighbourhood, so ink stands out of the local mean on
+    // one side, sparse and strong: the sign of the skew (Σ d³ of the differences from the
+    // local mean) tells it. Noise and the edges of light and shadow weigh alike both ways.
+    const std::size_t r = std::max<std::size_t>(3, std::min(map.h, map.w) / 12);
+    std::vector<float> local = v;
+    box_blur(local.data(), map.h, map.w, r);
+    double skew = 0;
+    for (std::size_t i = 0; i < v.size(); ++i) {
+        const double d = v[i] - local[i];
+        skew += d * d * d;
     }
-    for (std::size_t y = 0; y < map.h; ++y) {
-        border.push_back(v[y * map.w]);
-        border.push_back(v[y * map.w + map.w - 1]);
-    }
-    const float paper = quantile(border, 0.5);
-    std::vector<float> sorted = v;
-    const float darkest = quantile(sorted, 0.005), lightest = quantile(sorted, 0.995);
-    if (lightest - paper > paper - darkest) {
+    if (skew > 0) {
         for (auto& p : v) {
             p = 1.0f - p;
         }
     }
-    // Sensor noise and JPEG's blocks would pass for ink in dim light: a light blur first.
-    box_blur(v.data(), map.h, map.w, std::max<std::size_t>(1, std::min(map.h, map.w) / 250));
     // The paper's level everywhere: a closing (the brightest pixel nearby, then the darkest of
     // those) with a window wider than any stroke removes the ink and keeps the light, its
     // gradients and shadow edges included.
     std::vector<float> background = v;
-    const std::size_t r = std::max<std::size_t>(3, std::min(map.h, map.w) / 12);
     square_extreme(background.data(), map.h, map.w, r, std::greater<float>{});
     square_extreme(background.data(), map.h, map.w, r, std::less<float>{});
     map.ink.resize(v.size());
@@ -390,12 +397,15 @@ inline ink_map make_ink_map(const gray_image& image, const digit_options& option
 /// options.min_stroke, fitted into 20 × 20 keeping the aspect ratio, and placed so that its
 /// centre of mass is the centre, as MNIST's digits were made.
 inline gray_image normalize_digit(const ink_map& map, const std::vector<std::uint32_t>& labels,
-                                  const std::vector<std::int32_t>& group_of_mark,
-                                  std::int32_t group, const digit_group& g, float threshold,
+                                  std::size_t mark_count, const digit_group& g, float threshold,
                                   const digit_options& options) {
+    std::vector<char> in_group(mark_count, 0);
+    for (const auto i : g.marks) {
+        in_group[i] = 1;
+    }
     const auto member = [&](std::size_t y, std::size_t x) {
         const std::uint32_t l = labels[y * map.w + x];
-        return l != 0 && group_of_mark[l - 1] == group;
+        return l != 0 && in_group[l - 1] != 0 && x >= g.from && x < g.to;
     };
     const std::size_t gw = g.width(), gh = g.height();
     // The stroke's width: area over half the boundary (a stroke of width s and length L has
@@ -487,19 +497,78 @@ inline gray_image normalize_digit(const ink_map& map, const std::vector<std::uin
     return digit;
 }
 
+/// The pixels of `g` in the columns [from, to), with their tight box and area.
+inline digit_group columns_of(const digit_group& g, const std::vector<std::uint32_t>& labels,
+                              const std::vector<char>& in_group, std::size_t w, std::size_t from,
+                              std::size_t to) {
+    digit_group part = g;
+    part.from = std::max(from, g.from);
+    part.to = std::min(to, g.to);
+    part.area = 0;
+    part.x0 = part.y0 = static_cast<std::size_t>(-1);
+    part.x1 = part.y1 = 0;
+    for (std::size_t y = g.y0; y < g.y1; ++y) {
+        for (std::size_t x = std::max(g.x0, part.from); x < std::min(g.x1, part.to); ++x) {
+            const std::uint32_t l = labels[y * w + x];
+            if (l != 0 && in_group[l - 1] != 0) {
+                ++part.area;
+                part.x0 = std::min(part.x0, x);
+                part.x1 = std::max(part.x1, x + 1);
+                part.y0 = std::min(part.y0, y);
+                part.y1 = std::max(part.y1, y + 1);
+            }
+        }
+    }
+    return part;
+}
+
+/// The two halves of a group wide enough to be two touching digits, cut at the column of
+/// least ink in its middle 40 %; none if it is narrower or a half would be a sliver.
+inline std::vector<digit_group> halves_of(const digit_group& g,
+                                          const std::vector<std::uint32_t>& labels,
+                                          std::size_t mark_count, std::size_t w) {
+    if (10 * g.width() < 11 * g.height()) {
+        return {};
+    }
+    std::vector<char> in_group(mark_count, 0);
+    for (const auto i : g.marks) {
+        in_group[i] = 1;
+    }
+    std::size_t cut = 0, least = static_cast<std::size_t>(-1);
+    const std::size_t middle = g.x0 + g.width() / 2;
+    for (std::size_t x = g.x0 + 3 * g.width() / 10; x <= g.x0 + 7 * g.width() / 10; ++x) {
+        std::size_t count = 0;
+        for (std::size_t y = g.y0; y < g.y1; ++y) {
+            const std::uint32_t l = labels[y * w + x];
+            count += l != 0 && in_group[l - 1] != 0 ? 1U : 0U;
+        }
+        const auto distance = [&](std::size_t c) { return c > middle ? c - middle : middle - c; };
+        if (count < least || (count == least && distance(x) < distance(cut))) {
+            least = count;
+            cut = x;
+        }
+    }
+    auto left = columns_of(g, labels, in_group, w, 0, cut);
+    auto right = columns_of(g, labels, in_group, w, cut, static_cast<std::size_t>(-1));
+    if (10 * left.area < g.area || 10 * right.area < g.area) {
+        return {};
+    }
+    return {std::move(left), std::move(right)};
+}
+
 } // namespace detail
 
 /// Finds the handwritten digits in a photo, scan or drawing, left to right, each as an MNIST
 /// digit: gray image of any size in (dark ink on light paper or light on dark), 28 × 28
 /// digits out, ready for xtnn::to_images or xtnn::to_features.
 ///
-/// The steps: reduce to options.working_size; tell the ink's polarity (the border is paper);
-/// estimate the paper's light everywhere (a grey-level closing wider than the strokes) and
-/// divide by it, which removes gradients and shadows; threshold the ink (Otsu, at least
-/// options.min_contrast); label the 8-connected marks and drop specks (options.speck_fraction
-/// of the largest); group marks into digits (broken strokes stacked in the same columns join
-/// their digit, shorter fragments the digit they touch or share columns with); then MNIST's
-/// steps for each digit: crop to the ink, thicken thin strokes
+/// The steps: reduce to options.working_size; estimate the paper's light everywhere (a grey-level
+/// closing wider than the strokes) and divide by it, which removes gradients and shadows (first
+/// inverted if the ink is light: ink is sparse and stands out of the local mean on its side);
+/// threshold the ink (Otsu, at least options.min_contrast); label the 8-connected marks and drop
+/// specks (options.speck_fraction of the largest); group marks into digits (broken strokes stacked
+/// in the same columns join their digit, shorter fragments the digit they touch or share columns
+/// with); then MNIST's steps for each digit: crop to the ink, thicken thin strokes
 /// (options.min_stroke), fit 20 × 20 keeping the aspect ratio, centre the centre of mass in
 /// 28 × 28.
 /// @param image `(height, width)` gray pixels (see to_gray() for colour and alpha).
@@ -543,23 +612,40 @@ std::vector<found_digit> find_digits(const Image& image, const digit_options& op
                              "darker than its paper by " +
                                  xtnn::detail::format_number(100 * options.min_contrast) + "%)");
     }
+    // Hysteresis: marks are what is above half of Otsu's threshold and holds some ink above
+    // it, so that a thin, faint stroke stays one mark where it fades.
     const float threshold =
         std::max(detail::otsu_threshold(map.ink), static_cast<float>(options.min_contrast));
+    const float low = std::max(0.5f * threshold, static_cast<float>(options.min_contrast));
     std::vector<std::uint8_t> mask(n);
     for (std::size_t i = 0; i < n; ++i) {
-        mask[i] = map.ink[i] >= threshold ? 1U : 0U;
+        mask[i] = map.ink[i] >= low ? 1U : 0U;
     }
     std::vector<std::uint32_t> labels;
     const auto marks = detail::label_marks(mask, map.h, map.w, labels);
+    std::vector<bool> strong_mark(marks.size(), false);
+    for (std::size_t i = 0; i < n; ++i) {
+        if (labels[i] != 0 && map.ink[i] >= threshold) {
+            strong_mark[labels[i] - 1] = true;
+        }
+    }
+    // A mark across most of the picture's width or height along its edge is a shadow's band or
+    // the paper's edge, not writing.
+    const auto band = [&](const detail::mark& m) {
+        const bool edge = m.x0 == 0 || m.y0 == 0 || m.x1 == map.w || m.y1 == map.h;
+        return edge && (10 * m.width() >= 8 * map.w || 10 * m.height() >= 8 * map.h);
+    };
     std::size_t largest = 0;
-    for (const auto& m : marks) {
-        largest = std::max(largest, m.area);
+    for (std::size_t i = 0; i < marks.size(); ++i) {
+        if (strong_mark[i] && !band(marks[i])) {
+            largest = std::max(largest, marks[i].area);
+        }
     }
     const auto min_area = std::max<std::size_t>(
         4, static_cast<std::size_t>(options.speck_fraction * static_cast<double>(largest)));
     std::vector<std::uint32_t> kept;
     for (std::uint32_t i = 0; i < marks.size(); ++i) {
-        if (marks[i].area >= min_area) {
+        if (strong_mark[i] && !band(marks[i]) && marks[i].area >= min_area) {
             kept.push_back(i);
         }
     }
@@ -609,25 +695,40 @@ std::vector<found_digit> find_digits(const Image& image, const digit_options& op
             }
         }
     }
-    std::vector<std::int32_t> group_of_mark(marks.size(), -1);
-    for (std::size_t g = 0; g < groups.size(); ++g) {
-        for (const auto i : groups[g].marks) {
-            group_of_mark[i] = static_cast<std::int32_t>(g);
-        }
-    }
-    std::vector<found_digit> found;
-    for (std::size_t gi = 0; gi < groups.size(); ++gi) {
-        const auto& g = groups[gi];
+    const auto make = [&](const detail::digit_group& g) {
         found_digit d;
-        d.digit = detail::normalize_digit(map, labels, group_of_mark, static_cast<std::int32_t>(gi),
-                                          g, threshold, options);
+        d.digit = detail::normalize_digit(map, labels, marks.size(), g, threshold, options);
         const auto to_image = [&](std::size_t v) {
             return static_cast<std::size_t>(static_cast<double>(v) / map.scale);
         };
         d.bounds = box{to_image(g.x0), to_image(g.y0),
                        std::max<std::size_t>(1, to_image(g.x1) - to_image(g.x0)),
                        std::max<std::size_t>(1, to_image(g.y1) - to_image(g.y0))};
-        found.push_back(std::move(d));
+        return d;
+    };
+    std::vector<found_digit> found;
+    for (std::size_t gi = 0; gi < groups.size(); ++gi) {
+        const auto& g = groups[gi];
+        found.push_back(make(g));
+        if (options.single_digit) {
+            continue;
+        }
+        for (const auto& half : detail::halves_of(g, labels, marks.size(), map.w)) {
+            found.back().halves.push_back(make(half));
+        }
+        if (gi + 1 < groups.size()) {
+            // The next group as the other piece of one broken digit: close (a fifth of their
+            // height apart at most), and together not much wider than tall.
+            const auto& next = groups[gi + 1];
+            detail::digit_group both = g;
+            for (const auto i : next.marks) {
+                detail::add_mark(both, i, marks[i]);
+            }
+            const std::size_t gap = next.x0 > g.x1 ? next.x0 - g.x1 : 0;
+            if (5 * gap <= both.height() && 10 * both.width() <= 14 * both.height()) {
+                found.back().joined.push_back(make(both));
+            }
+        }
     }
     return found;
 }

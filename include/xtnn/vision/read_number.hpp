@@ -37,8 +37,13 @@ struct number_reading {
 /// through the model (`(n, 1, 28, 28)` images for a model of rank-4 input, `(n, 784)` rows for
 /// a dense one), its ten outputs taken as logits (the outputs of a model trained with
 /// softmax_cross_entropy) and turned into probabilities.
+///
+/// Where find_digits offers other readings of the same ink, the model's confidence chooses:
+/// two halves replace a digit the model is unsure of (below 60 %) when it is sure of each half
+/// (above 90 %: digits that touch), and two neighbours are read as one digit when the model is
+/// unsure of one of them and sure of the pair as one (a digit broken in two).
 /// @throws no_digit_error when the image holds no digit or row of digits (see find_digits);
-/// shape_error if the model does not take 28 × 28 digits or give ten outputs.
+/// shape_error if the model does not give ten outputs.
 /// @code
 /// auto reading = xtnn::vision::read_number(model, xtnn::vision::to_gray(pixels));
 /// std::printf("%s\n", reading.number.c_str());          // "2026"
@@ -50,7 +55,21 @@ number_reading read_number(Model& model, const Image& image, const digit_options
                   "xtnn: read_number needs a model of (batch, 784) or (batch, 1, 28, 28) inputs");
     static_assert(Model::output_rank == 2, "xtnn: read_number needs (batch, 10) outputs");
     const auto found = find_digits(image, options);
-    const auto batch = stack(found);
+    // Every reading of every digit in one batch: the digit, its halves, it joined with the next.
+    std::vector<const found_digit*> candidates;
+    for (const auto& d : found) {
+        candidates.push_back(&d);
+        for (const auto& h : d.halves) {
+            candidates.push_back(&h);
+        }
+        for (const auto& j : d.joined) {
+            candidates.push_back(&j);
+        }
+    }
+    tensor<std::uint8_t, 3> batch(shape<3>{candidates.size(), 28, 28});
+    for (std::size_t i = 0; i < candidates.size(); ++i) {
+        std::copy(candidates[i]->digit.begin(), candidates[i]->digit.end(), batch.data() + i * 784);
+    }
     using T = typename Model::value_type;
     const auto probabilities = [&] {
         if constexpr (Model::input_rank == 4) {
@@ -64,19 +83,50 @@ number_reading read_number(Model& model, const Image& image, const digit_options
             "read_number", "the model must give one output per digit class", "(batch, 10)",
             format_shape(probabilities.shape())));
     }
-    number_reading reading;
-    for (std::size_t i = 0; i < found.size(); ++i) {
+    const auto reading_of = [&](const found_digit& f) {
+        const auto row = static_cast<std::size_t>(
+            std::find(candidates.begin(), candidates.end(), &f) - candidates.begin());
         digit_reading d;
         for (std::size_t c = 0; c < 10; ++c) {
-            d.probabilities[c] = static_cast<float>(probabilities(i, c));
+            d.probabilities[c] = static_cast<float>(probabilities(row, c));
         }
         d.digit =
             static_cast<int>(std::max_element(d.probabilities.begin(), d.probabilities.end()) -
                              d.probabilities.begin());
-        d.bounds = found[i].bounds;
-        d.input = found[i].digit;
+        d.bounds = f.bounds;
+        d.input = f.digit;
+        return d;
+    };
+    // A model trained on MNIST is confident about much that is not a digit: another reading
+    // wins only where the first is unsure and the other sure.
+    constexpr float sure = 0.9f, unsure = 0.6f;
+    number_reading reading;
+    for (std::size_t i = 0; i < found.size(); ++i) {
+        const auto whole = reading_of(found[i]);
+        if (!found[i].joined.empty()) {
+            const auto next = reading_of(found[i + 1]);
+            auto both = reading_of(found[i].joined.front());
+            if (both.confidence() > sure &&
+                std::min(whole.confidence(), next.confidence()) < unsure) {
+                reading.digits.push_back(std::move(both));
+                ++i;
+                continue;
+            }
+        }
+        if (found[i].halves.size() == 2) {
+            auto left = reading_of(found[i].halves[0]);
+            auto right = reading_of(found[i].halves[1]);
+            if (whole.confidence() < unsure &&
+                std::min(left.confidence(), right.confidence()) > sure) {
+                reading.digits.push_back(std::move(left));
+                reading.digits.push_back(std::move(right));
+                continue;
+            }
+        }
+        reading.digits.push_back(whole);
+    }
+    for (const auto& d : reading.digits) {
         reading.number += static_cast<char>('0' + d.digit);
-        reading.digits.push_back(std::move(d));
     }
     return reading;
 }
