@@ -3,18 +3,22 @@
 //   xtnn_example_mnist evaluate --weights FILE      loss, accuracy, per digit, confusion matrix
 //   xtnn_example_mnist predict --weights FILE IMAGE…  read your own handwritten digits, numbers
 //   xtnn_example_mnist photos --weights FILE        measure it on photos of held-out digits
+//   xtnn_example_mnist serve --weights FILE [--host 127.0.0.1] [--port 8000]   the page
 //   xtnn_example_mnist export --weights FILE --onnx OUT.onnx   the model as an ONNX file
 // evaluate and predict tell from the weight file (.npz or .onnx) which model it holds.
 #include <CLI/CLI.hpp>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <map>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "recognizer.hpp"
+#include "server.hpp"
 
 #ifndef XTNN_MNIST_DEFAULT_DATA
 #define XTNN_MNIST_DEFAULT_DATA "data/mnist"
@@ -201,7 +205,23 @@ int main(int argc, char** argv) {
     photos->add_option("--output", photo_output,
                        "Also write the photos and labels.csv into this directory");
     photos->add_flag("--mistakes", list_mistakes, "List the photos read wrong");
-    std::vector<CLI::App*> reading{evaluate, predict, photos};
+    mnist::serve_options serve_options;
+    auto* serve = app.add_subcommand(
+        "serve", "Serve the draw-a-digit page and its API (POST /api/predict) over HTTP");
+    serve
+        ->add_option("--host", serve_options.host,
+                     "Address to listen on (127.0.0.1: this machine only; 0.0.0.0: every "
+                     "network)")
+        ->capture_default_str();
+    serve->add_option("--port", serve_options.port, "Port (0: any free port)")
+        ->check(CLI::Range(0, 65535))
+        ->capture_default_str();
+    serve
+        ->add_option("--workers", serve_options.workers,
+                     "Models answering at once (one request each)")
+        ->check(CLI::Range(1, 64))
+        ->capture_default_str();
+    std::vector<CLI::App*> reading{evaluate, predict, photos, serve};
     std::filesystem::path onnx;
     CLI::App* export_command = nullptr;
     if (mnist::has_onnx()) {
@@ -231,6 +251,24 @@ int main(int argc, char** argv) {
             mnist::export_onnx(weights, onnx);
             std::printf("wrote %s (ONNX, opset 13) from %s\n", onnx.string().c_str(),
                         weights.string().c_str());
+        } else if (serve->parsed()) {
+            // SIGINT and SIGTERM are waited for here, not handled in whichever thread they hit:
+            // the workers start with them blocked.
+            sigset_t signals;
+            sigemptyset(&signals);
+            sigaddset(&signals, SIGINT);
+            sigaddset(&signals, SIGTERM);
+            pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+            mnist::digit_server server(weights, serve_options);
+            std::thread serving([&] { server.run(); });
+            std::printf("serving http://%s:%d (model %s; Ctrl-C stops)\n",
+                        serve_options.host.c_str(), server.port(), weights.string().c_str());
+            std::fflush(stdout);
+            int signal = 0;
+            sigwait(&signals, &signal);
+            server.stop();
+            serving.join();
+            std::printf("stopped\n");
         } else if (photos->parsed()) {
             auto model = mnist::load_model(weights);
             print_photos(mnist::read_photos(model, photo_data, photo_options, photo_output),
