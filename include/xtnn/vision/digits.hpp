@@ -28,6 +28,7 @@ struct box {
     std::size_t y = 0;      ///< The top row.
     std::size_t width = 0;  ///< Columns.
     std::size_t height = 0; ///< Rows.
+    /// Equal when every field is.
     friend bool operator==(const box&, const box&) = default;
 };
 
@@ -572,6 +573,7 @@ inline std::vector<digit_group> halves_of(const digit_group& g,
 /// (options.min_stroke), fit 20 × 20 keeping the aspect ratio, centre the centre of mass in
 /// 28 × 28.
 /// @param image `(height, width)` gray pixels (see to_gray() for colour and alpha).
+/// @param options thresholds and limits; the defaults read photos, scans and drawings.
 /// @throws no_digit_error (with its reason) when the image holds no ink, too many marks,
 /// too many digits or several rows; shape_error for an empty image; config_error for
 /// impossible options.
