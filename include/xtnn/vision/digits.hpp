@@ -95,24 +95,43 @@ struct digit_options {
 
 namespace detail {
 
-/// A connected mark of ink: its pixel count and bounding box (working pixels).
-struct mark {
-    std::size_t area = 0;
-    std::size_t x0 = 0, y0 = 0, x1 = 0, y1 = 0; // inclusive-exclusive
+/// A bounding box in working pixels: columns [x0, x1), rows [y0, y1); empty until it
+/// includes a pixel.
+struct extent {
+    std::size_t x0 = static_cast<std::size_t>(-1), y0 = static_cast<std::size_t>(-1);
+    std::size_t x1 = 0, y1 = 0;
     std::size_t width() const { return x1 - x0; }
     std::size_t height() const { return y1 - y0; }
+    void include(std::size_t x, std::size_t y) { include(extent{x, y, x + 1, y + 1}); }
+    void include(const extent& e) {
+        x0 = std::min(x0, e.x0);
+        y0 = std::min(y0, e.y0);
+        x1 = std::max(x1, e.x1);
+        y1 = std::max(y1, e.y1);
+    }
+};
+
+/// A connected mark of ink: its pixel count and bounding box.
+struct mark : extent {
+    std::size_t area = 0;
 };
 
 /// A digit being assembled: the marks it holds and their bounding box.
-struct digit_group {
+struct digit_group : extent {
     std::vector<std::uint32_t> marks;
     std::size_t area = 0;
-    std::size_t x0 = 0, y0 = 0, x1 = 0, y1 = 0;
     /// Only the marks' pixels in the columns [from, to) belong (one half of touching digits).
     std::size_t from = 0, to = static_cast<std::size_t>(-1);
-    std::size_t width() const { return x1 - x0; }
-    std::size_t height() const { return y1 - y0; }
 };
+
+/// Whether each mark (by index) belongs to `g`.
+inline std::vector<char> membership(const digit_group& g, std::size_t mark_count) {
+    std::vector<char> in_group(mark_count, 0);
+    for (const auto i : g.marks) {
+        in_group[i] = 1;
+    }
+    return in_group;
+}
 
 inline std::size_t overlap(std::size_t a0, std::size_t a1, std::size_t b0, std::size_t b1) {
     const std::size_t lo = std::max(a0, b0), hi = std::min(a1, b1);
@@ -220,33 +239,20 @@ inline std::vector<mark> label_marks(const std::vector<std::uint8_t>& mask, std:
             }
             const std::uint32_t root = find(l);
             if (final_label[root] == 0) {
-                marks.push_back({0, x, y, x + 1, y + 1});
+                marks.emplace_back();
                 final_label[root] = static_cast<std::uint32_t>(marks.size());
             }
             l = final_label[root];
             mark& m = marks[l - 1];
             ++m.area;
-            m.x0 = std::min(m.x0, x);
-            m.x1 = std::max(m.x1, x + 1);
-            m.y0 = std::min(m.y0, y);
-            m.y1 = std::max(m.y1, y + 1);
+            m.include(x, y);
         }
     }
     return marks;
 }
 
 inline void add_mark(digit_group& g, std::uint32_t index, const mark& m) {
-    if (g.marks.empty()) {
-        g.x0 = m.x0;
-        g.x1 = m.x1;
-        g.y0 = m.y0;
-        g.y1 = m.y1;
-    } else {
-        g.x0 = std::min(g.x0, m.x0);
-        g.x1 = std::max(g.x1, m.x1);
-        g.y0 = std::min(g.y0, m.y0);
-        g.y1 = std::max(g.y1, m.y1);
-    }
+    g.include(m);
     g.marks.push_back(index);
     g.area += m.area;
 }
@@ -400,10 +406,7 @@ inline ink_map make_ink_map(const gray_image& image, const digit_options& option
 inline gray_image normalize_digit(const ink_map& map, const std::vector<std::uint32_t>& labels,
                                   std::size_t mark_count, const digit_group& g, float threshold,
                                   const digit_options& options) {
-    std::vector<char> in_group(mark_count, 0);
-    for (const auto i : g.marks) {
-        in_group[i] = 1;
-    }
+    const auto in_group = membership(g, mark_count);
     const auto member = [&](std::size_t y, std::size_t x) {
         const std::uint32_t l = labels[y * map.w + x];
         return l != 0 && in_group[l - 1] != 0 && x >= g.from && x < g.to;
@@ -506,17 +509,13 @@ inline digit_group columns_of(const digit_group& g, const std::vector<std::uint3
     part.from = std::max(from, g.from);
     part.to = std::min(to, g.to);
     part.area = 0;
-    part.x0 = part.y0 = static_cast<std::size_t>(-1);
-    part.x1 = part.y1 = 0;
+    static_cast<extent&>(part) = extent{};
     for (std::size_t y = g.y0; y < g.y1; ++y) {
         for (std::size_t x = std::max(g.x0, part.from); x < std::min(g.x1, part.to); ++x) {
             const std::uint32_t l = labels[y * w + x];
             if (l != 0 && in_group[l - 1] != 0) {
                 ++part.area;
-                part.x0 = std::min(part.x0, x);
-                part.x1 = std::max(part.x1, x + 1);
-                part.y0 = std::min(part.y0, y);
-                part.y1 = std::max(part.y1, y + 1);
+                part.include(x, y);
             }
         }
     }
@@ -531,10 +530,7 @@ inline std::vector<digit_group> halves_of(const digit_group& g,
     if (10 * g.width() < 11 * g.height()) {
         return {};
     }
-    std::vector<char> in_group(mark_count, 0);
-    for (const auto i : g.marks) {
-        in_group[i] = 1;
-    }
+    const auto in_group = membership(g, mark_count);
     std::size_t cut = 0, least = static_cast<std::size_t>(-1);
     const std::size_t middle = g.x0 + g.width() / 2;
     for (std::size_t x = g.x0 + 3 * g.width() / 10; x <= g.x0 + 7 * g.width() / 10; ++x) {
