@@ -18,6 +18,16 @@ std::string error_json(const std::string& message) {
     return nlohmann::json{{"error", message}}.dump();
 }
 
+// What a request said (a path, a header), fit to quote in a message: printable ASCII, at most
+// 80 characters; anything else (bytes that are not UTF-8 among them) becomes '?'.
+std::string as_quoted(std::string_view said) {
+    std::string out;
+    for (const char c : said.substr(0, 80)) {
+        out += c >= 0x20 && c < 0x7f ? c : '?';
+    }
+    return "'" + out + (said.size() > 80 ? "…'" : "'");
+}
+
 const char* reason_name(xtnn::vision::no_digit_reason r) {
     switch (r) {
     case xtnn::vision::no_digit_reason::nothing:
@@ -40,8 +50,7 @@ api_answer answer_predict(any_model& model, std::span<const std::uint8_t> body,
     const auto type = content_type.substr(0, content_type.find(';'));
     if (type != "image/png" && type != "image/jpeg") {
         return {415, error_json("expected the image's bytes as image/png or image/jpeg, got " +
-                                (type.empty() ? std::string("no Content-Type")
-                                              : "'" + std::string(type) + "'"))};
+                                (type.empty() ? std::string("no Content-Type") : as_quoted(type)))};
     }
     if (body.size() > limits.max_file_bytes) {
         return {413,
@@ -159,7 +168,7 @@ digit_server::digit_server(const std::filesystem::path& weights, const serve_opt
     }
     server.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
         if (res.body.empty()) {
-            const std::string what = res.status == 404   ? "no such page: " + req.path
+            const std::string what = res.status == 404   ? "no such page: " + as_quoted(req.path)
                                      : res.status == 413 ? "the request is too large"
                                                          : "the request was refused";
             res.set_content(error_json(what + " (HTTP " + std::to_string(res.status) + ")"),

@@ -94,6 +94,7 @@ TEST_CASE("answer_predict: the reading as JSON, and every refusal as a 4xx with 
     };
     refused(seven, "text/plain", 415, "expected the image's bytes as image/png or image/jpeg");
     refused(seven, "", 415, "no Content-Type");
+    refused(seven, "image/\xff\xfe", 415, "got 'image/?\?'"); // not UTF-8: still JSON
     refused(seven.substr(0, seven.size() / 2), "image/png", 400, "not a readable PNG file");
     refused("GIF89a....", "image/png", 400, "not a PNG or JPEG file");
     const auto small = mnist::image_limits{.max_file_bytes = 100, .max_pixels = 1000};
@@ -136,6 +137,10 @@ TEST_CASE("the server: the page, the API, hostile requests answered 4xx, and it 
     CHECK(status_of(c.Post("/", "x", "text/plain")) == 405);
     CHECK(status_of(c.Delete("/api/predict")) == 405);
     CHECK(status_of(c.Get("/etc/passwd")) == 404);
+    const auto odd = c.Get("/%FF%FE");
+    REQUIRE(odd);
+    CHECK(odd->status == 404);
+    CHECK(nlohmann::json::parse(odd->body)["error"] == "no such page: '/?\?' (HTTP 404)");
     CHECK(status_of(c.Get("/../../etc/passwd")) >= 400);
     CHECK(status_of(c.Post("/api/predict", "hello", "text/plain")) == 415);
     CHECK(status_of(c.Post("/api/predict", seven.substr(0, 100), "image/png")) == 400);
