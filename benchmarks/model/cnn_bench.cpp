@@ -1,7 +1,8 @@
 // The Keras convnet (conv 32 3x3, relu, max-pool 2, conv 64 3x3, relu, max-pool 2, flatten,
 // dropout 0.5, dense 10; softmax cross-entropy, Adam): one training step next to the sgemm
 // ceiling of its products, single-image inference latency, and its memory-bound layers (max
-// pooling, and batch norm in training) in bytes per second.
+// pooling, and batch norm in training) in bytes per second; the augmentation the model for
+// people's digits trains behind (random_affine).
 // Run: OPENBLAS_NUM_THREADS=1 build/bench/benchmarks/xtnn_bench_cnn
 #include <algorithm>
 #include <cstddef>
@@ -154,8 +155,24 @@ void batch_norm2d_backward(benchmark::State& state) {
     set_bytes(state, x.size() + dy.size() + dx.size());
 }
 
+// Augmentation of a batch of MNIST digits (the recommended model's random_affine): one bilinear
+// warp per image, drawn anew every batch; next to cnn_training_step, its share of a step.
+void random_affine_forward(benchmark::State& state) {
+    const auto batch = static_cast<std::size_t>(state.range(0));
+    xtnn::random_affine<float> augment({.translation = 0.1, .rotation = 0.03, .zoom = 0.1});
+    const auto x = images(batch, 1, 28);
+    xtnn::tensor<float, 4> y(x.shape());
+    for (auto _ : state) {
+        augment.forward(x, y, xtnn::mode::training);
+        benchmark::DoNotOptimize(y.data());
+        benchmark::ClobberMemory();
+    }
+    set_bytes(state, x.size() + y.size());
+}
+
 } // namespace
 
+BENCHMARK(random_affine_forward)->ArgName("batch")->Arg(32);
 BENCHMARK(cnn_training_step)->ArgName("batch")->Arg(32)->Arg(64)->Arg(128);
 BENCHMARK(cnn_sgemm_ceiling)->ArgName("batch")->Arg(32)->Arg(64)->Arg(128);
 BENCHMARK(cnn_inference)->ArgName("batch")->Arg(1)->Arg(1000);
