@@ -86,32 +86,29 @@ void gaussian_blur(canvas& c, double sigma) {
     for (auto& k : kernel) {
         k /= sum;
     }
-    std::vector<float> tmp(c.v.size());
-    const auto clamp_index = [](std::ptrdiff_t i, std::size_t n) {
-        return static_cast<std::size_t>(
-            std::clamp<std::ptrdiff_t>(i, 0, static_cast<std::ptrdiff_t>(n) - 1));
+    // One line at a time (rows, then columns), edges clamped.
+    std::vector<float> line;
+    const auto blur_line = [&](float* first, std::size_t n, std::size_t stride) {
+        line.assign(n, 0.0f);
+        for (std::size_t i = 0; i < n; ++i) {
+            line[i] = first[i * stride];
+        }
+        for (std::size_t i = 0; i < n; ++i) {
+            float s = 0;
+            for (std::size_t k = 0; k < kernel.size(); ++k) {
+                const auto j = std::clamp<std::ptrdiff_t>(static_cast<std::ptrdiff_t>(i + k) -
+                                                              static_cast<std::ptrdiff_t>(r),
+                                                          0, static_cast<std::ptrdiff_t>(n) - 1);
+                s += kernel[k] * line[static_cast<std::size_t>(j)];
+            }
+            first[i * stride] = s;
+        }
     };
     for (std::size_t y = 0; y < c.height; ++y) {
-        for (std::size_t x = 0; x < c.width; ++x) {
-            float s = 0;
-            for (std::size_t k = 0; k < kernel.size(); ++k) {
-                const auto xx = clamp_index(
-                    static_cast<std::ptrdiff_t>(x + k) - static_cast<std::ptrdiff_t>(r), c.width);
-                s += kernel[k] * c.v[y * c.width + xx];
-            }
-            tmp[y * c.width + x] = s;
-        }
+        blur_line(c.v.data() + y * c.width, c.width, 1);
     }
-    for (std::size_t y = 0; y < c.height; ++y) {
-        for (std::size_t x = 0; x < c.width; ++x) {
-            float s = 0;
-            for (std::size_t k = 0; k < kernel.size(); ++k) {
-                const auto yy = clamp_index(
-                    static_cast<std::ptrdiff_t>(y + k) - static_cast<std::ptrdiff_t>(r), c.height);
-                s += kernel[k] * tmp[yy * c.width + x];
-            }
-            c.v[y * c.width + x] = s;
-        }
+    for (std::size_t x = 0; x < c.width; ++x) {
+        blur_line(c.v.data() + x, c.height, c.width);
     }
 }
 
