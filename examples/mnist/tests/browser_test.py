@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """The draw-a-digit page in a real browser: headless Chromium driven by Selenium draws digits
 with pointer strokes (mouse, pen and touch) on the page that `xtnn_example_mnist serve` serves,
-and checks the prediction shown; uploads a photo; saves a screenshot.
+and checks the prediction shown (waiting up to 30 s for each, as a loaded machine may need);
+uploads a photo; saves a screenshot.
 
 Skips (exit code 77) where Selenium, Chromium or chromedriver is absent, unless CI=true, where
 that is a failure: CI must run it.
@@ -119,10 +120,10 @@ def main():
                      interaction.POINTER_TOUCH, interaction.POINTER_MOUSE]
             for (digit, strokes), kind in zip(DIGITS.items(), kinds):
                 driver.find_element(By.ID, "clear").click()
-                WebDriverWait(driver, 5).until(lambda d: prediction.text == "")
+                WebDriverWait(driver, 30).until(lambda d: prediction.text == "")
                 draw(driver, pad, strokes, kind)
                 try:
-                    WebDriverWait(driver, 10).until(lambda d: prediction.text == digit)
+                    WebDriverWait(driver, 30).until(lambda d: prediction.text == digit)
                     print(f"drew {digit} with a {kind}: the page shows {prediction.text}")
                 except Exception:
                     status = driver.find_element(By.ID, "status").text
@@ -142,7 +143,7 @@ def main():
             upload = driver.find_element(By.ID, "upload")
             upload.send_keys(os.path.join(samples, "sample-2.jpg"))
             try:
-                WebDriverWait(driver, 10).until(lambda d: prediction.text == "2")
+                WebDriverWait(driver, 30).until(lambda d: prediction.text == "2")
                 print("uploaded sample-2.jpg: the page shows 2")
             except Exception:
                 print(f"uploaded sample-2.jpg: the page shows {prediction.text!r}")
@@ -151,7 +152,7 @@ def main():
             blank = os.path.join(os.path.dirname(screenshot or samples), "blank-page.png")
             write_blank_png(blank, 40, 30, 240)
             upload.send_keys(blank)
-            WebDriverWait(driver, 10).until(lambda d: prediction.text == "?")
+            WebDriverWait(driver, 30).until(lambda d: prediction.text == "?")
             status = driver.find_element(By.ID, "status").text
             print(f"uploaded a blank page: {status}")
             if "no digit" not in status:
