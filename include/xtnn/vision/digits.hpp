@@ -731,15 +731,28 @@ std::vector<found_digit> find_digits(const Image& image, const digit_options& op
     return found;
 }
 
+namespace detail {
+
+/// The digits pointed to as one batch of images, `(count, 28, 28)`.
+inline tensor<std::uint8_t, 3> stack(const std::vector<const found_digit*>& digits) {
+    tensor<std::uint8_t, 3> batch(shape<3>{digits.size(), 28, 28});
+    for (std::size_t i = 0; i < digits.size(); ++i) {
+        std::copy(digits[i]->digit.begin(), digits[i]->digit.end(), batch.data() + i * 784);
+    }
+    return batch;
+}
+
+} // namespace detail
+
 /// The digits as one batch of images, `(count, 28, 28)`, for xtnn::to_images or
 /// xtnn::to_features.
 /// @ingroup vision
 inline tensor<std::uint8_t, 3> stack(const std::vector<found_digit>& digits) {
-    tensor<std::uint8_t, 3> batch(shape<3>{digits.size(), 28, 28});
-    for (std::size_t i = 0; i < digits.size(); ++i) {
-        std::copy(digits[i].digit.begin(), digits[i].digit.end(), batch.data() + i * 784);
+    std::vector<const found_digit*> all;
+    for (const auto& d : digits) {
+        all.push_back(&d);
     }
-    return batch;
+    return detail::stack(all);
 }
 
 } // namespace xtnn::vision

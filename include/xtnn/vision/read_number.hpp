@@ -66,10 +66,7 @@ number_reading read_number(Model& model, const Image& image, const digit_options
             candidates.push_back(&j);
         }
     }
-    tensor<std::uint8_t, 3> batch(shape<3>{candidates.size(), 28, 28});
-    for (std::size_t i = 0; i < candidates.size(); ++i) {
-        std::copy(candidates[i]->digit.begin(), candidates[i]->digit.end(), batch.data() + i * 784);
-    }
+    const auto batch = detail::stack(candidates);
     using T = typename Model::value_type;
     const auto probabilities = [&] {
         if constexpr (Model::input_rank == 4) {
