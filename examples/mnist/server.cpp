@@ -5,6 +5,7 @@
 #include <httplib.h>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <sys/socket.h>
 #include <vector>
 
 #include <xtnn/core/errors.hpp>
@@ -93,6 +94,7 @@ struct digit_server::state {
     std::vector<any_model*> free;
     std::mutex mutex;
     std::condition_variable returned;
+    socket_t listening = -1;
 
     any_model& borrow() {
         std::unique_lock lock(mutex);
@@ -128,6 +130,15 @@ digit_server::digit_server(const std::filesystem::path& weights, const serve_opt
     server.set_read_timeout(options.timeout);
     server.set_write_timeout(options.timeout);
     server.set_keep_alive_timeout(5);
+    // Debian builds httplib as a library whose sockets take SO_REUSEPORT (a second server on a
+    // port in use started silently and took half its connections) and listen with a backlog of
+    // 5 (16 clients connecting at once overflowed it, and the kernel reset some of them). So the
+    // socket takes SO_REUSEADDR alone, and the backlog is raised once it listens.
+    server.set_socket_options([&s](socket_t sock) {
+        const int yes = 1;
+        ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+        s.listening = sock;
+    });
     server.Get("/", [](const httplib::Request&, httplib::Response& res) {
         res.set_content(std::string(page_html()), "text/html; charset=utf-8");
     });
@@ -178,7 +189,7 @@ digit_server::digit_server(const std::filesystem::path& weights, const serve_opt
     s.port = options.port == 0
                  ? server.bind_to_any_port(options.host)
                  : (server.bind_to_port(options.host, options.port) ? options.port : -1);
-    if (s.port <= 0) {
+    if (s.port <= 0 || ::listen(s.listening, SOMAXCONN) != 0) {
         throw xtnn::io_error("serve: cannot listen on " + options.host + ":" +
                              std::to_string(options.port) +
                              " (in use, or not an address of this machine)");

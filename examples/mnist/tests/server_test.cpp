@@ -7,12 +7,15 @@
 #include <fstream>
 #include <httplib.h>
 #include <iterator>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include <catch2/catch.hpp>
+
+#include <xtnn/core/errors.hpp>
 
 #include "server.hpp"
 
@@ -175,6 +178,22 @@ TEST_CASE("the server: the page, the API, hostile requests answered 4xx, and it 
     CHECK(again->status == 200);
 }
 
+TEST_CASE("the server: a port in use is refused by name, not shared", "[server]") {
+    running_server first;
+    mnist::serve_options options;
+    options.port = first.server.port();
+    REQUIRE_THROWS_AS(mnist::digit_server(weights, options), xtnn::io_error);
+    REQUIRE_THROWS_WITH(mnist::digit_server(weights, options),
+                        Contains("cannot listen on 127.0.0.1:" + std::to_string(options.port)));
+    // The refused one left the first serving.
+    for (int i = 0; i < 8; ++i) {
+        auto c = first.client();
+        const auto page = c.Get("/");
+        REQUIRE(page);
+        CHECK(page->status == 200);
+    }
+}
+
 TEST_CASE("the server under load: 2,000 requests from 16 clients, all answered right", "[server]") {
     // The answers one model gives one request at a time are the reference.
     auto model = mnist::load_model(weights);
@@ -200,6 +219,8 @@ TEST_CASE("the server under load: 2,000 requests from 16 clients, all answered r
     constexpr std::size_t clients = 16, requests = 2000;
     std::atomic<std::size_t> next{0}, right{0};
     std::vector<std::vector<double>> latencies(clients);
+    std::mutex failures_mutex;
+    std::vector<std::string> failures;
     std::vector<std::thread> threads;
     const auto start = std::chrono::steady_clock::now();
     for (std::size_t t = 0; t < clients; ++t) {
@@ -216,6 +237,12 @@ TEST_CASE("the server under load: 2,000 requests from 16 clients, all answered r
                 if (r && r->status == 200 &&
                     nlohmann::json::parse(r->body)["number"] == expected[k]) {
                     ++right;
+                } else {
+                    const std::lock_guard lock(failures_mutex);
+                    failures.push_back("request " + std::to_string(i) + " (image " +
+                                       std::to_string(k) + "): " +
+                                       (r ? "HTTP " + std::to_string(r->status) + " " + r->body
+                                          : "no answer: " + httplib::to_string(r.error())));
                 }
             }
         });
@@ -235,5 +262,8 @@ TEST_CASE("the server under load: 2,000 requests from 16 clients, all answered r
                 "latency p50 %.1f ms, p99 %.1f ms\n",
                 requests, clients, seconds, static_cast<double>(requests) / seconds,
                 all[all.size() / 2], all[all.size() * 99 / 100]);
+    for (const auto& f : failures) {
+        UNSCOPED_INFO(f);
+    }
     CHECK(right == requests);
 }
