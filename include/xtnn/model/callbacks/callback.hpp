@@ -38,6 +38,10 @@ struct training_state {
     /// The model's architecture (what model_checkpoint records in its files); null for a model
     /// that cannot describe itself.
     const model_architecture* architecture = nullptr;
+    /// This process's rank when fit trains on several (fit_options::distributed), 0 alone:
+    /// callbacks that print or write files do it on rank 0 only.
+    std::size_t rank = 0;
+    std::size_t processes = 1;  ///< The number of processes fit trains on.
     double learning_rate = 0;   ///< The optimizer's rate; may be set.
     bool stop_training = false; ///< Set to stop early.
 
