@@ -71,7 +71,8 @@ train_result fit_and_report(Model& model, const xtnn::mnist_dataset& data,
     const auto& y_train = data.train.labels;
     const auto& y_test = data.test.labels;
     model.initialize(options.seed);
-    if (!options.quiet) {
+    const bool primary = options.distributed == nullptr || options.distributed->rank() == 0;
+    if (!options.quiet && primary) {
         auto batch_shape = x_train.shape();
         batch_shape[0] = r.batch_size;
         out << model.summary(batch_shape) << "\n";
@@ -83,7 +84,8 @@ train_result fit_and_report(Model& model, const xtnn::mnist_dataset& data,
                                 .validation_split = options.validation_split,
                                 .seed = options.seed,
                                 .verbose = options.quiet ? xtnn::verbosity::silent
-                                                         : xtnn::verbosity::automatic};
+                                                         : xtnn::verbosity::automatic,
+                                .distributed = options.distributed};
 
     train_result result;
     const auto start = std::chrono::steady_clock::now();
@@ -96,6 +98,9 @@ train_result fit_and_report(Model& model, const xtnn::mnist_dataset& data,
     result.history = r.cosine_decay ? fit_with(xtnn::cosine_decay(r.epochs)) : fit_with();
     result.seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (!primary) {
+        return result; // rank 0 evaluates and writes: every process holds the same model
+    }
     const auto report = trainer.evaluate(x_test, y_test);
     result.test_loss = report.loss();
     result.test_accuracy = report["accuracy"];
@@ -200,7 +205,11 @@ train_result train(const train_options& options, std::ostream& out) {
         throw xtnn::config_error("train: augmentation turns and shifts images; it needs the CNN "
                                  "(--model cnn), got the MLP");
     }
-    if (!options.quiet) {
+    if (!options.quiet && (options.distributed == nullptr || options.distributed->rank() == 0)) {
+        if (options.distributed != nullptr) {
+            out << "data-parallel on " << options.distributed->size()
+                << " processes: each step's batch is split between them\n";
+        }
         out << "MNIST from " << options.data.string() << ": " << data.train.labels.size()
             << " training and " << data.test.labels.size() << " test digits\nmodel "
             << to_string(options.model) << ", epochs " << r.epochs << ", batch size "

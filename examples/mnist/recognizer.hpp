@@ -18,6 +18,7 @@
 #include <xtnn/metrics/confusion_matrix.hpp>
 #include <xtnn/model.hpp>
 #include <xtnn/model/history.hpp>
+#include <xtnn/model/process_group.hpp>
 #include <xtnn/vision/read_number.hpp>
 
 #include "photos.hpp"
@@ -117,6 +118,9 @@ struct train_options {
     std::size_t limit = 0; ///< Train on the first `limit` samples only (0: all).
     bool quiet = false;    ///< No progress bar, no summary.
     bool pictures = true;  ///< Draw the PNG pictures.
+    /// Train data-parallel on these processes (an xtnn::mpi::communicator when started by
+    /// mpirun); null: alone. Rank 0 prints, evaluates and writes; the others only train.
+    xtnn::process_group* distributed = nullptr;
 };
 
 /// The defaults of each model: epochs, batch size, dropout and learning rate.
@@ -148,7 +152,8 @@ struct train_result {
 /// Trains the model on the training split, evaluates it on the test split and writes into
 /// `options.output`: mnist_mlp.npz or mnist_cnn.npz (weights), history.csv, and the pictures
 /// digits.png, mistakes.png, training_curves.png and confusion_matrix.png. Prints progress to
-/// `out`.
+/// `out`. With `options.distributed`, ranks other than 0 print and write nothing and return
+/// the history only.
 train_result train(const train_options& options, std::ostream& out);
 
 /// What evaluate() measured on the test split.
