@@ -19,8 +19,8 @@ int main(int argc, char** argv) {
         // [fit]
         // Every process has the same data (fit checks it, by a hash).
         const auto train = xtnn::make_two_spirals<float>({.samples_per_class = 1000, .seed = 1});
-        xtnn::sequential model{xtnn::dense{2, 64}, xtnn::relu{}, xtnn::dense{64, 64},
-                               xtnn::relu{}, xtnn::dense{64, 2}};
+        xtnn::sequential model{xtnn::dense{2, 64}, xtnn::relu{}, xtnn::dense{64, 64}, xtnn::relu{},
+                               xtnn::dense{64, 2}};
         xtnn::trainer trainer{model, xtnn::softmax_cross_entropy{},
                               xtnn::adam({.learning_rate = 3e-3}), xtnn::accuracy{}};
         // Each batch of 64 is split between the processes; only rank 0 shows progress.

@@ -19,7 +19,10 @@ using Catch::Matchers::Contains;
 
 namespace {
 
+// MPI for the whole run, started by the first test (Catch2's own main runs the tests), ended
+// after the last.
 xtnn::mpi::communicator& world() {
+    static xtnn::mpi::environment mpi;
     static xtnn::mpi::communicator w;
     return w;
 }

@@ -105,7 +105,9 @@ inline std::uint64_t hash_bytes(std::span<const std::byte> bytes, std::uint64_t 
         h = (h ^ mix(w)) * prime;
     }
     std::uint64_t tail = 0;
-    std::memcpy(&tail, bytes.data() + i, bytes.size() - i);
+    if (i < bytes.size()) { // an empty span may have no address at all
+        std::memcpy(&tail, bytes.data() + i, bytes.size() - i);
+    }
     return mix((h ^ mix(tail ^ bytes.size())) * prime);
 }
 

@@ -54,22 +54,10 @@ class environment {
   public:
     /// Starts MPI with the program's arguments.
     /// @throws std::runtime_error if MPI cannot give funneled threading.
-    environment(int& argc, char**& argv) {
-        int started = 0;
-        MPI_Initialized(&started);
-        if (started == 0) {
-            int provided = 0;
-            MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
-            owner_ = true;
-            if (provided < MPI_THREAD_FUNNELED) {
-                MPI_Finalize();
-                owner_ = false;
-                throw std::runtime_error("xtnn::mpi::environment: this MPI library does not "
-                                         "support MPI_THREAD_FUNNELED");
-            }
-        }
-        previous_ = std::set_terminate(&abort_job);
-    }
+    environment(int& argc, char**& argv) { start(&argc, &argv); }
+    /// Starts MPI without the program's arguments (for a library or a test that does not
+    /// own main).
+    environment() { start(nullptr, nullptr); }
     environment(const environment&) = delete;
     environment& operator=(const environment&) = delete;
     /// Ends MPI if this object started it.
@@ -83,6 +71,23 @@ class environment {
     }
 
   private:
+    void start(int* argc, char*** argv) {
+        int started = 0;
+        MPI_Initialized(&started);
+        if (started == 0) {
+            int provided = 0;
+            MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided);
+            owner_ = true;
+            if (provided < MPI_THREAD_FUNNELED) {
+                MPI_Finalize();
+                owner_ = false;
+                throw std::runtime_error("xtnn::mpi::environment: this MPI library does not "
+                                         "support MPI_THREAD_FUNNELED");
+            }
+        }
+        previous_ = std::set_terminate(&abort_job);
+    }
+
     /// std::terminate's handler: prints the exception in flight and ends every process.
     [[noreturn]] static void abort_job() {
         int finished = 0;
