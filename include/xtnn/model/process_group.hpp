@@ -41,9 +41,9 @@ class process_group {
     virtual void broadcast(std::span<std::byte> bytes, std::size_t root) = 0;
 
   protected:
-    process_group() = default;
-    process_group(const process_group&) = default;
-    process_group& operator=(const process_group&) = default;
+    process_group() = default;                                ///< For implementations.
+    process_group(const process_group&) = default;            ///< For implementations.
+    process_group& operator=(const process_group&) = default; ///< For implementations.
 };
 
 /// What a data-parallel fit adds to the error it throws on every process when one process
@@ -60,10 +60,11 @@ struct process_failure {
     std::size_t processes = 0;   ///< How many processes trained.
 
   protected:
+    /// Made by the error fit throws: rank `rank` of `size` failed first.
     process_failure(std::size_t rank, std::size_t size) : failed_rank(rank), processes(size) {}
-    ~process_failure() = default;
-    process_failure(const process_failure&) = default;
-    process_failure& operator=(const process_failure&) = default;
+    ~process_failure() = default;                                 ///< Not deleted through.
+    process_failure(const process_failure&) = default;            ///< Copied with the error.
+    process_failure& operator=(const process_failure&) = default; ///< Copied with the error.
 };
 
 } // namespace xtnn

@@ -4,12 +4,14 @@
 
 // MPI's C interface only: Open MPI's and MPICH's deprecated C++ bindings would need their own
 // library.
+/// @cond INTERNAL
 #ifndef OMPI_SKIP_MPICXX
 #define OMPI_SKIP_MPICXX 1
 #endif
 #ifndef MPICH_SKIP_MPICXX
 #define MPICH_SKIP_MPICXX 1
 #endif
+/// @endcond
 #include <algorithm>
 #include <chrono>
 #include <climits>
