@@ -156,6 +156,7 @@ class data_parallel {
             size_ = group_->size();
             records_.resize(size_);
             counts_.resize(size_);
+            sizes_.resize(size_);
         }
     }
 
@@ -190,7 +191,7 @@ class data_parallel {
     /// An exchange of nothing but failures: every process throws the first one's.
     void agree() {
         if (group_ != nullptr) {
-            exchange(own_record(), {});
+            exchange(own_record());
         }
     }
 
@@ -207,7 +208,7 @@ class data_parallel {
         if (check_replicas && !pending_) {
             mine.checksum = checksum(state.parameters, state.buffers);
         }
-        exchange(mine, {});
+        exchange(mine);
         state.learning_rate = records_[0].learning_rate;
         for (const auto& r : records_) {
             state.stop_training = state.stop_training || r.stop != 0;
@@ -311,7 +312,7 @@ class data_parallel {
         for (std::size_t r = 0; r < size_; ++r) {
             counts_[r] = shard_of(batch, r, size_).second * row * sizeof(T);
         }
-        exchange(mine, own_outputs, &global);
+        exchange(mine, own_outputs, reinterpret_cast<std::byte*>(global.data()));
         double sum = 0;
         double weights = 0;
         for (const auto& r : records_) {
@@ -345,40 +346,33 @@ class data_parallel {
         return r;
     }
 
-    /// Gathers every process's record (and, for a step, its outputs into `global`), then
-    /// throws the first failure everywhere.
-    template <class Output = std::vector<T>>
-    void exchange(const process_record& mine, std::span<const std::byte> outputs,
-                  Output* global = nullptr) {
+    /// Gathers every process's record and, for a step (`global` not null), its outputs
+    /// (counts_[r] bytes from rank r) into `global`, in rank order; then throws the first
+    /// failure everywhere.
+    void exchange(const process_record& mine, std::span<const std::byte> outputs = {},
+                  std::byte* global = nullptr) {
         const std::size_t head = sizeof(process_record);
         std::size_t total = 0;
         for (std::size_t r = 0; r < size_; ++r) {
-            const std::size_t part = global != nullptr ? counts_[r] : 0;
-            total += head + part;
+            sizes_[r] = head + (global != nullptr ? counts_[r] : 0);
+            total += sizes_[r];
         }
-        send_.resize(head + (global != nullptr ? counts_[rank_] : 0));
+        // A failed process sends what its count says, whatever its outputs hold.
+        send_.resize(sizes_[rank_]);
         std::memcpy(send_.data(), &mine, head);
         if (!outputs.empty()) {
             std::memcpy(send_.data() + head, outputs.data(), outputs.size());
         }
-        // A failed process sends what its count says, whatever it holds.
         received_.resize(total);
-        std::vector<std::size_t>& sizes = sizes_;
-        sizes.resize(size_);
-        for (std::size_t r = 0; r < size_; ++r) {
-            sizes[r] = head + (global != nullptr ? counts_[r] : 0);
-        }
-        group_->all_gather(send_, received_, sizes);
+        group_->all_gather(send_, received_, sizes_);
         std::size_t at = 0;
-        std::size_t out_at = 0;
         for (std::size_t r = 0; r < size_; ++r) {
             std::memcpy(&records_[r], received_.data() + at, head);
             if (global != nullptr && counts_[r] > 0) {
-                std::memcpy(reinterpret_cast<std::byte*>(global->data()) + out_at,
-                            received_.data() + at + head, counts_[r]);
-                out_at += counts_[r];
+                std::memcpy(global, received_.data() + at + head, counts_[r]);
+                global += counts_[r];
             }
-            at += sizes[r];
+            at += sizes_[r];
         }
         for (std::size_t r = 0; r < size_; ++r) {
             if (records_[r].failed != 0) {

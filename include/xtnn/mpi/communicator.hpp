@@ -2,22 +2,11 @@
 /// xtnn::mpi::communicator: the process_group of an MPI communicator, for data-parallel fit.
 #pragma once
 
-// MPI's C interface only: Open MPI's and MPICH's deprecated C++ bindings would need their own
-// library.
-/// @cond INTERNAL
-#ifndef OMPI_SKIP_MPICXX
-#define OMPI_SKIP_MPICXX 1
-#endif
-#ifndef MPICH_SKIP_MPICXX
-#define MPICH_SKIP_MPICXX 1
-#endif
-/// @endcond
 #include <algorithm>
 #include <chrono>
 #include <climits>
 #include <cstddef>
 #include <cstdlib>
-#include <mpi.h>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -25,6 +14,7 @@
 
 #include <xtnn/core/errors.hpp>
 #include <xtnn/model/process_group.hpp>
+#include <xtnn/mpi/c_api.hpp>
 
 namespace xtnn::mpi {
 

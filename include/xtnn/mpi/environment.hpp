@@ -2,21 +2,12 @@
 /// xtnn::mpi::environment: MPI's start and end for a program, and launched().
 #pragma once
 
-// MPI's C interface only: Open MPI's and MPICH's deprecated C++ bindings would need their own
-// library.
-/// @cond INTERNAL
-#ifndef OMPI_SKIP_MPICXX
-#define OMPI_SKIP_MPICXX 1
-#endif
-#ifndef MPICH_SKIP_MPICXX
-#define MPICH_SKIP_MPICXX 1
-#endif
-/// @endcond
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
-#include <mpi.h>
 #include <stdexcept>
+
+#include <xtnn/mpi/c_api.hpp>
 
 namespace xtnn::mpi {
 
