@@ -14,19 +14,13 @@
 #include <xtnn/xtnn.hpp>
 
 #include "support/fill.hpp"
+#include "support/models.hpp"
 
 namespace {
 
 auto mlp() {
     return xtnn::sequential{xtnn::dense{784, 128}, xtnn::relu{}, xtnn::dropout{0.2},
                             xtnn::dense{128, 10}};
-}
-
-// The Keras tutorial's convnet (benchmarks/model/cnn_bench.cpp's).
-auto convnet() {
-    return xtnn::sequential{xtnn::conv2d{1, 32, 3},  xtnn::relu{},       xtnn::max_pool2d{},
-                            xtnn::conv2d{32, 64, 3}, xtnn::relu{},       xtnn::max_pool2d{},
-                            xtnn::flatten{},         xtnn::dropout{0.5}, xtnn::dense{1600, 10}};
 }
 
 template <class Model, class X, class Y>
@@ -93,7 +87,7 @@ int main(int argc, char** argv) {
     if (model == "mlp") {
         run(mlp(), model, batch, steps, world);
     } else {
-        run(convnet(), model, batch, steps, world);
+        run(xtnn::bench::keras_convnet(), model, batch, steps, world);
     }
     return 0;
 }

@@ -14,17 +14,13 @@
 
 #include "support/counters.hpp"
 #include "support/fill.hpp"
+#include "support/models.hpp"
 #include "support/training.hpp"
 
 namespace {
 
 using xtnn::bench::filled;
-
-auto keras_convnet() {
-    return xtnn::sequential{xtnn::conv2d{1, 32, 3},  xtnn::relu{},       xtnn::max_pool2d{},
-                            xtnn::conv2d{32, 64, 3}, xtnn::relu{},       xtnn::max_pool2d{},
-                            xtnn::flatten{},         xtnn::dropout{0.5}, xtnn::dense{1600, 10}};
-}
+using xtnn::bench::keras_convnet;
 
 xtnn::tensor<float, 4> images(std::size_t batch, std::size_t channels, std::size_t side) {
     const auto flat = filled(batch, channels * side * side, 0.0f, 1.0f);
