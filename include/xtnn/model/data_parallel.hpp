@@ -11,7 +11,6 @@
 #include <span>
 #include <stdexcept>
 #include <string>
-#include <type_traits>
 #include <variant>
 #include <vector>
 
@@ -297,18 +296,16 @@ class data_parallel {
     /// metrics), and the batch's loss, the weighted mean of the shards' (in rank order, so the
     /// same bits everywhere). `out` is null for a process without rows.
     template <class Output>
-    double exchange_step(const Output* out, double loss, double weight, Output& global,
-                         std::size_t batch) {
+    double exchange_step(const Output* out, double loss, double weight, Output& global) {
         auto mine = own_record();
+        std::span<const std::byte> own_outputs;
         if (!pending_ && out != nullptr) {
             mine.loss = loss * weight;
             mine.weight = weight;
-        }
-        const std::size_t row = global.size() / std::max<std::size_t>(global.shape()[0], 1);
-        std::span<const std::byte> own_outputs;
-        if (!pending_ && out != nullptr) {
             own_outputs = std::as_bytes(std::span(out->data(), out->size()));
         }
+        const std::size_t batch = global.shape()[0];
+        const std::size_t row = global.size() / std::max<std::size_t>(batch, 1);
         for (std::size_t r = 0; r < size_; ++r) {
             counts_[r] = shard_of(batch, r, size_).second * row * sizeof(T);
         }

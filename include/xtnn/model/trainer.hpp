@@ -629,7 +629,7 @@ class trainer {
                 });
                 if (group.active()) {
                     resize_global(global_out, x, rows.size());
-                    loss = group.exchange_step(out, loss, shard_weight, global_out, rows.size());
+                    loss = group.exchange_step(out, loss, shard_weight, global_out);
                     gather_rows(y, rows, y_global);
                     update_metrics(global_out, y_global);
                     group.sum_gradients(std::span<parameter_view<value_type>>(params));
