@@ -258,40 +258,67 @@ std::optional<xtnn::model_architecture> recorded_architecture(const std::filesys
 
 } // namespace
 
-model_description describe_weights(const std::filesystem::path& weights) {
-    if (const auto record = recorded_architecture(weights)) {
-        // The file says what it holds; load_weights then checks every layer against it.
-        model_description d;
-        const auto& layers = record->model.layers;
-        const auto number = [&](std::size_t i, const char* key) -> const xtnn::option_value* {
-            return i < layers.size() ? layers[i].option(key) : nullptr;
-        };
-        // The CNN may train behind random_affine augmentation: its options, then the convnet.
-        const bool augmented = !layers.empty() && layers[0].kind == "random_affine";
-        const std::size_t first = augmented ? 1 : 0;
-        const auto* hidden = number(first, "out");
-        const auto* rate = number(layers.size() - 2, "rate");
-        const bool cnn = layers.size() > first && layers[first].kind == "conv2d";
-        const auto real = [&](const char* key) {
-            const auto* v = number(0, key);
-            return v != nullptr && std::holds_alternative<double>(*v) ? std::get<double>(*v) : -1.0;
-        };
-        if (augmented && cnn) {
-            d.augmentation = xtnn::random_affine_options{.translation = real("translation"),
-                                                         .rotation = real("rotation"),
-                                                         .zoom = real("zoom")};
-        }
-        if (rate != nullptr && std::holds_alternative<double>(*rate) && (!augmented || cnn) &&
-            (cnn || (hidden != nullptr && std::holds_alternative<std::int64_t>(*hidden) &&
-                     std::get<std::int64_t>(*hidden) > 0))) {
-            d.kind = cnn ? architecture::cnn : architecture::mlp;
-            d.hidden = cnn ? 0 : static_cast<std::size_t>(std::get<std::int64_t>(*hidden));
-            d.dropout = std::get<double>(*rate);
-            return d;
-        }
+namespace {
+
+/// The model a file's record describes, built as whichever of the program's model types it is
+/// (xtnn::from_description); without a record, nothing.
+/// @throws xtnn::io_error naming the file and the record if it is none of them, with the
+/// reason the nearest one gave (the first layer that differs).
+std::optional<any_model> model_of_record(const std::filesystem::path& weights) {
+    const auto record = recorded_architecture(weights);
+    if (!record) {
+        return std::nullopt;
+    }
+    std::optional<any_model> model;
+    std::string nearest; // why a type with as many layers refused
+    [&]<class... Model>(std::variant<Model...>*) {
+        (
+            [&] {
+                if (model) {
+                    return;
+                }
+                try {
+                    model.emplace(std::in_place_type<Model>,
+                                  xtnn::from_description<Model>(record->model));
+                } catch (const xtnn::config_error& e) {
+                    if (record->model.layers.size() == Model::size && nearest.empty()) {
+                        nearest = e.what();
+                    }
+                }
+            }(),
+            ...);
+    }(static_cast<any_model*>(nullptr));
+    if (!model) {
         throw xtnn::io_error(
-            "mnist: '" + weights.string() +
-            "' holds a model this program does not build: " + record->model.to_string());
+            "mnist: '" + weights.string() + "' holds a model this program does not build: " +
+            record->model.to_string() + (nearest.empty() ? std::string() : " (" + nearest + ")"));
+    }
+    return model;
+}
+
+/// What train() lets one choose, read off a model.
+model_description description_of(const any_model& model) {
+    return std::visit(
+        []<class Model>(const Model& m) -> model_description {
+            if constexpr (std::same_as<Model, mlp_type>) {
+                return {architecture::mlp, m.template layer<0>().out_features(),
+                        m.template layer<2>().rate()};
+            } else if constexpr (std::same_as<Model, cnn_type>) {
+                return {architecture::cnn, 0, m.template layer<7>().rate()};
+            } else {
+                return {architecture::cnn, 0, m.template layer<8>().rate(),
+                        m.template layer<0>().options()};
+            }
+        },
+        model);
+}
+
+} // namespace
+
+model_description describe_weights(const std::filesystem::path& weights) {
+    if (const auto model = model_of_record(weights)) {
+        // The file says what it holds; load_weights then checks every layer against it.
+        return description_of(*model);
     }
     if (is_onnx(weights)) { // from another exporter: the CNN, if every node says so
         return {architecture::cnn, 0, recipe(architecture::cnn).dropout};
@@ -313,22 +340,15 @@ model_description describe_weights(const std::filesystem::path& weights) {
 }
 
 any_model load_model(const std::filesystem::path& weights) {
-    const auto description = describe_weights(weights);
-    // An augmentation's options out of range make random_affine throw config_error: the
-    // file's record is then what is wrong.
     auto model = [&]() -> any_model {
+        if (auto recorded = model_of_record(weights)) {
+            return std::move(*recorded);
+        }
+        const auto description = describe_weights(weights);
         if (description.kind == architecture::mlp) {
             return make_mlp(description.hidden, description.dropout);
         }
-        if (!description.augmentation) {
-            return make_cnn(description.dropout);
-        }
-        try {
-            return make_augmented_cnn(description.dropout, *description.augmentation);
-        } catch (const xtnn::config_error& e) {
-            throw xtnn::io_error("mnist: '" + weights.string() +
-                                 "' records an impossible augmentation: " + e.what());
-        }
+        return make_cnn(description.dropout);
     }();
     std::visit(
         [&](auto& m) {

@@ -15,3 +15,4 @@
 #include <xtnn/core/random.hpp>
 #include <xtnn/core/tensor.hpp>
 #include <xtnn/core/tensor_traits.hpp>
+#include <xtnn/core/visit.hpp>

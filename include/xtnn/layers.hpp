@@ -23,6 +23,7 @@
 #include <xtnn/layers/conv2d.hpp>
 #include <xtnn/layers/dense.hpp>
 #include <xtnn/layers/dropout.hpp>
+#include <xtnn/layers/extent2.hpp>
 #include <xtnn/layers/flatten.hpp>
 #include <xtnn/layers/pooling.hpp>
 #include <xtnn/layers/random_affine.hpp>

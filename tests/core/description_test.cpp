@@ -136,3 +136,123 @@ TEST_CASE("model_architecture: first_difference names the first differing layer 
     CHECK(a.first_difference(doubles, "the file", "the model") ==
           "the file holds float32 parameters, the model has float64");
 }
+
+TEST_CASE("from_description: builds the model a description records, the inverse of describe",
+          "[description]") {
+    xtnn::sequential model{
+        xtnn::random_affine<float>({.translation = 0.1, .rotation = 0.03, .zoom = 0.05}),
+        xtnn::conv2d<float>({.in_channels = 1,
+                             .out_channels = 8,
+                             .kernel_size = {3, 5},
+                             .stride = 1,
+                             .padding = "same",
+                             .bias = false}),
+        xtnn::batch_norm2d{.num_features = 8, .eps = 1e-3, .momentum = 0.2},
+        xtnn::leaky_relu{0.2},
+        xtnn::max_pool2d{.kernel_size = 3, .stride = 2, .padding = 1},
+        xtnn::avg_pool2d{.kernel_size = 3, .stride = 1, .padding = 1, .count_include_pad = false},
+        xtnn::global_avg_pool2d{},
+        xtnn::dropout{0.25},
+        xtnn::dense{8, 4},
+        xtnn::batch_norm1d{.num_features = 4, .affine = false},
+        xtnn::elu{.alpha = 0.5},
+        xtnn::gelu{.approximate = true},
+        xtnn::residual{xtnn::sequential{xtnn::dense{4, 4}, xtnn::tanh{}}},
+        xtnn::residual{xtnn::dense{4, 2}, xtnn::dense<float>({.in = 4, .out = 2, .bias = false})},
+        xtnn::log_softmax{}};
+    using model_type = decltype(model);
+    const auto d = xtnn::describe(model);
+    const auto built = xtnn::from_description<model_type>(d);
+    CHECK(xtnn::describe(built) == d);
+    CHECK(built.layer<1>().options().padding.same);
+    CHECK(built.layer<1>().options().kernel_size.width == 5);
+    CHECK(built.layer<7>().rate() == 0.25);
+    CHECK(built.layer<10>().options().alpha == 0.5);
+    // The description went through a weight file's record and back: still the same model.
+    const auto record = xtnn::detail::architecture_to_json(xtnn::architecture_of(model));
+    const auto read = xtnn::detail::architecture_from_json(record, "test");
+    CHECK(xtnn::describe(xtnn::from_description<model_type>(read.model)) == d);
+
+    // Options the description does not mention keep their defaults (what an older file meant).
+    xtnn::layer_description short_dense{"dense"};
+    short_dense.with("in", 3).with("out", 2);
+    const auto dense = xtnn::from_description<xtnn::dense<float>>(short_dense);
+    CHECK(dense.options().bias);
+    CHECK(dense.out_features() == 2);
+}
+
+TEST_CASE("from_description: a description of another model names the first differing layer",
+          "[description]") {
+    using mlp = xtnn::sequential<xtnn::dense<float>, xtnn::relu, xtnn::dropout, xtnn::dense<float>>;
+    const auto good = xtnn::describe(xtnn::sequential{xtnn::dense{784, 64}, xtnn::relu{},
+                                                      xtnn::dropout{0.2}, xtnn::dense{64, 10}});
+    CHECK(xtnn::from_description<mlp>(good).layer<0>().out_features() == 64);
+    const auto fails_with = [](const xtnn::layer_description& d) {
+        try {
+            (void)xtnn::from_description<mlp>(d);
+        } catch (const xtnn::config_error& e) {
+            return std::string(e.what());
+        }
+        return std::string("no error");
+    };
+
+    auto other = good;
+    other.layers[1] = xtnn::layer_description{"tanh"};
+    CHECK(fails_with(other) == "from_description: layer 1: expected relu, got tanh");
+
+    other = good;
+    other.layers.pop_back();
+    CHECK(fails_with(other) ==
+          "from_description: the model: expected a sequential of 4 layers, got one of 3");
+
+    other = good;
+    other.layers[3].options[1].second = std::string("ten");
+    CHECK(fails_with(other) == "from_description: layer 3 (dense): option 'out' must be a whole "
+                               "number >= 0, got ten");
+
+    other = good;
+    other.layers[3].options[1].second = std::int64_t{-10};
+    CHECK(fails_with(other) == "from_description: layer 3 (dense): option 'out' must be a whole "
+                               "number >= 0, got -10");
+
+    other = good;
+    other.layers[2].with("units", 3);
+    CHECK(fails_with(other) == "from_description: layer 2 (dropout): dropout has no option "
+                               "'units' (its options: rate)");
+
+    other = good;
+    other.layers[1].with("rate", 0.5);
+    CHECK(fails_with(other) == "from_description: layer 1 (relu): relu has no option 'rate' "
+                               "(its options: none)");
+
+    other = good;
+    other.layers[0].with("in", 3);
+    CHECK(fails_with(other) == "from_description: layer 0 (dense): option 'in' is given twice");
+
+    // An impossible value is the layer's own error.
+    other = good;
+    other.layers[2].options[0].second = 2.0;
+    CHECK_THROWS_WITH(xtnn::from_description<mlp>(other),
+                      Catch::Contains("dropout") && Catch::Contains("rate"));
+
+    // Nested: the index path.
+    using nested =
+        xtnn::sequential<xtnn::dense<float>,
+                         xtnn::residual<xtnn::sequential<xtnn::dense<float>, xtnn::relu>>>;
+    auto deep = xtnn::describe(xtnn::sequential{
+        xtnn::dense{4, 4}, xtnn::residual{xtnn::sequential{xtnn::dense{4, 4}, xtnn::relu{}}}});
+    CHECK(xtnn::describe(xtnn::from_description<nested>(deep)) == deep);
+    deep.layers[1].layers[0].layers[1].kind = "sigmoid";
+    CHECK_THROWS_WITH(xtnn::from_description<nested>(deep),
+                      "from_description: layer 1.0.1: expected relu, got sigmoid");
+}
+
+TEST_CASE("equal_options: compares the described fields only", "[description]") {
+    CHECK(xtnn::equal_options(xtnn::dense_options{.in = 3, .out = 2},
+                              xtnn::dense_options{.in = 3, .out = 2, .seed = 9}));
+    CHECK_FALSE(xtnn::equal_options(xtnn::dense_options{.in = 3, .out = 2},
+                                    xtnn::dense_options{.in = 3, .out = 2, .bias = false}));
+    CHECK(xtnn::equal_options(xtnn::max_pool2d{.kernel_size = 2}, xtnn::max_pool2d{}));
+    CHECK_FALSE(xtnn::equal_options(xtnn::conv2d_options{.padding = "same"},
+                                    xtnn::conv2d_options{.padding = 1}));
+}

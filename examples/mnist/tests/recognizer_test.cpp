@@ -230,8 +230,19 @@ TEST_CASE("describe_weights reads the model from the file's record and names ano
                               xtnn::flatten{},         xtnn::dropout{}, xtnn::dense{1600, 10}};
     xtnn::save_weights(tanh_cnn, dir.path / "tanh_cnn.npz");
     CHECK_THROWS_WITH(mnist::load_model(dir.path / "tanh_cnn.npz"),
-                      Catch::Matchers::Contains("layer 4 differs: the file has tanh, the model "
-                                                "has relu"));
+                      Catch::Matchers::Contains("does not build") &&
+                          Catch::Matchers::Contains("layer 4: expected relu, got tanh"));
+    // A record of the program's model with an impossible option: the layer's own error.
+    auto augmented = mnist::make_augmented_cnn();
+    auto record = xtnn::architecture_of(augmented);
+    record.model.layers[0].options[0].second = 2.0; // translation in [0, 1)
+    const auto augmented_params = augmented.parameters();
+    xtnn::save_state(std::span<const xtnn::parameter_view<float>>(augmented_params),
+                     std::span<const xtnn::buffer_view<float>>(), dir.path / "bad_augmentation.npz",
+                     record);
+    CHECK_THROWS_WITH(mnist::load_model(dir.path / "bad_augmentation.npz"),
+                      Catch::Matchers::Contains("does not build") &&
+                          Catch::Matchers::Contains("random_affine: translation"));
     CHECK_THROWS_AS(mnist::load_model(dir.path / "absent.npz"), xtnn::io_error);
 
     // An exported model tells its architecture too, and loads with the same weights.

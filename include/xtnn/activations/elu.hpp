@@ -5,6 +5,7 @@
 #include <cmath>
 #include <string>
 #include <string_view>
+#include <tuple>
 
 #include <xtnn/core/concepts.hpp>
 #include <xtnn/core/description.hpp>
@@ -22,10 +23,8 @@ namespace xtnn {
 struct elu {
     static constexpr std::string_view name = "elu"; ///< The name in summaries.
     double alpha = 1.0; ///< The saturation value for large negative x is -alpha.
-    /// `elu(alpha=…)`: what a weight file records (layer_description).
-    layer_description describe() const {
-        return layer_description{std::string(name)}.with("alpha", alpha);
-    }
+    /// What a description records: `elu(alpha=…)`.
+    static constexpr auto fields() { return std::tuple{field("alpha", &elu::alpha)}; }
     /// x for x > 0, else alpha (eˣ - 1).
     template <real_value V>
     V value(V x) const {

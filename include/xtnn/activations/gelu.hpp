@@ -6,6 +6,7 @@
 #include <numbers>
 #include <string>
 #include <string_view>
+#include <tuple>
 
 #include <xtnn/core/concepts.hpp>
 #include <xtnn/core/description.hpp>
@@ -26,9 +27,7 @@ struct gelu {
     static constexpr std::string_view name = "gelu"; ///< The name in summaries.
     bool approximate = false;                        ///< Use the tanh approximation.
     /// `gelu(approximate=…)`: what a weight file records (layer_description).
-    layer_description describe() const {
-        return layer_description{std::string(name)}.with("approximate", approximate);
-    }
+    static constexpr auto fields() { return std::tuple{field("approximate", &gelu::approximate)}; }
 
     /// x Φ(x).
     template <real_value V>

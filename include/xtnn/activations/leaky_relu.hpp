@@ -4,6 +4,7 @@
 
 #include <string>
 #include <string_view>
+#include <tuple>
 
 #include <xtnn/core/concepts.hpp>
 #include <xtnn/core/description.hpp>
@@ -23,8 +24,8 @@ struct leaky_relu {
     static constexpr std::string_view name = "leaky_relu"; ///< The name in summaries.
     double negative_slope = 0.01;                          ///< The slope for x <= 0.
     /// `leaky_relu(negative_slope=…)`: what a weight file records (layer_description).
-    layer_description describe() const {
-        return layer_description{std::string(name)}.with("negative_slope", negative_slope);
+    static constexpr auto fields() {
+        return std::tuple{field("negative_slope", &leaky_relu::negative_slope)};
     }
     /// x for x > 0, else negative_slope * x.
     template <real_value V>

@@ -12,10 +12,13 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
+#include <type_traits>
 #include <utility>
 #include <variant>
 #include <vector>
 
+#include <xtnn/core/errors.hpp>
 #include <xtnn/version.hpp>
 
 namespace xtnn {
@@ -155,8 +158,208 @@ struct layer_description {
     }
 };
 
+/// How a value of type `V` becomes an option_value in a description and back: `encode(v)`,
+/// `decode(value, v)` (false for a value of another kind or out of `V`'s range) and `expected`,
+/// the words of an error. Flags, whole and real numbers and words are built in; a type of
+/// options (such as extent2) specializes it next to its definition.
+/// @ingroup concepts
+template <class V>
+struct option_codec;
+
+/// A flag.
+template <>
+struct option_codec<bool> {
+    static option_value encode(bool v) { return v; }
+    static bool decode(const option_value& value, bool& v) {
+        const auto* b = std::get_if<bool>(&value);
+        return b != nullptr && (v = *b, true);
+    }
+    static constexpr std::string_view expected = "a flag (true or false)";
+};
+
+/// A whole number (of std::int64_t's range; an unsigned one >= 0).
+template <class I>
+requires std::integral<I> &&(!std::same_as<I, bool>)struct option_codec<I> {
+    static option_value encode(I v) { return static_cast<std::int64_t>(v); }
+    static bool decode(const option_value& value, I& v) {
+        const auto* i = std::get_if<std::int64_t>(&value);
+        if (i == nullptr || !std::in_range<I>(*i)) {
+            return false;
+        }
+        v = static_cast<I>(*i);
+        return true;
+    }
+    static constexpr std::string_view expected =
+        std::is_unsigned_v<I> ? "a whole number >= 0" : "a whole number";
+};
+
+/// A real number (a whole number reads as one too).
+template <std::floating_point F>
+struct option_codec<F> {
+    static option_value encode(F v) { return static_cast<double>(v); }
+    static bool decode(const option_value& value, F& v) {
+        if (const auto* d = std::get_if<double>(&value)) {
+            v = static_cast<F>(*d);
+            return true;
+        }
+        if (const auto* i = std::get_if<std::int64_t>(&value)) {
+            v = static_cast<F>(*i);
+            return true;
+        }
+        return false;
+    }
+    static constexpr std::string_view expected = "a number";
+};
+
+/// A word.
+template <>
+struct option_codec<std::string> {
+    static option_value encode(const std::string& v) { return v; }
+    static bool decode(const option_value& value, std::string& v) {
+        const auto* s = std::get_if<std::string>(&value);
+        return s != nullptr && (v = *s, true);
+    }
+    static constexpr std::string_view expected = "a word";
+};
+
+/// One option of an options struct as a description records it: its key and its member.
+/// @ingroup concepts
+template <class Owner, class V>
+struct option_field {
+    std::string_view key; ///< The option's name in descriptions ("in", "kernel_size").
+    V Owner::*member;     ///< The member that holds it.
+};
+
+/// The field `key` of `Owner`, held in `member`: one entry of an options struct's `fields()`.
+/// @ingroup concepts
+template <class Owner, class V>
+constexpr option_field<Owner, V> field(std::string_view key, V Owner::*member) {
+    return {key, member};
+}
+
+/// An options struct (or a spec, or an activation) that lists the options a description
+/// records, once, in a static `fields()`:
+/// @code
+/// struct dense_options {
+///     std::size_t in = 0, out = 0;
+///     bool bias = true;
+///     initializer weight_init = glorot_uniform{}; // chooses weights: not described
+///     static constexpr auto fields() {
+///         return std::tuple{xtnn::field("in", &dense_options::in),
+///                           xtnn::field("out", &dense_options::out),
+///                           xtnn::field("bias", &dense_options::bias)};
+///     }
+/// };
+/// @endcode
+/// describe(), from_description() and equal_options() all follow from that list.
+/// @ingroup concepts
+template <class O>
+concept described_options = requires {
+    O::fields();
+};
+
+namespace detail {
+
+/// The options of a type of options, or none.
+template <class O>
+constexpr auto fields_of() {
+    if constexpr (described_options<O>) {
+        return O::fields();
+    } else {
+        return std::tuple<>{};
+    }
+}
+
+/// "in, out, bias": the keys of O's fields, for a message.
+template <class O>
+std::string field_keys() {
+    std::string keys;
+    std::apply(
+        [&](const auto&... f) { ((keys += (keys.empty() ? "" : ", ") + std::string(f.key)), ...); },
+        fields_of<O>());
+    return keys.empty() ? std::string("none") : keys;
+}
+
+/// "layer 2" or, for the root, "the model".
+inline std::string layer_path_text(const std::string& path) {
+    return path.empty() ? std::string("the model") : "layer " + path;
+}
+
+/// The path of a container's child `i`: "3", "3.1".
+inline std::string child_path(const std::string& path, std::size_t i) {
+    return path.empty() ? std::to_string(i) : path + "." + std::to_string(i);
+}
+
+} // namespace detail
+
+/// Appends `options`' described fields to `d`, in the order of the field list.
+/// @ingroup concepts
+template <class O>
+void append_options(layer_description& d, const O& options) {
+    std::apply(
+        [&](const auto&... f) {
+            (d.options.emplace_back(
+                 std::string(f.key),
+                 option_codec<std::remove_cvref_t<decltype(options.*(f.member))>>::encode(
+                     options.*(f.member))),
+             ...);
+        },
+        detail::fields_of<O>());
+}
+
+/// Whether `a` and `b` agree in every described field (what their descriptions compare).
+/// @ingroup concepts
+template <described_options O>
+bool equal_options(const O& a, const O& b) {
+    layer_description da, db;
+    append_options(da, a);
+    append_options(db, b);
+    return da.options == db.options;
+}
+
+/// `defaults` with every option of `d` read into its field: a key the list lacks, a key given
+/// twice, or a value of another kind is a config_error naming `where`, the key and what was
+/// expected. Fields `d` does not mention keep their defaults (what an older file meant).
+/// @ingroup concepts
+template <class O>
+O options_from(const layer_description& d, O defaults, const std::string& where) {
+    for (std::size_t i = 0; i < d.options.size(); ++i) {
+        const auto& [key, value] = d.options[i];
+        for (std::size_t j = 0; j < i; ++j) {
+            if (d.options[j].first == key) {
+                throw config_error(where + ": option '" + key + "' is given twice");
+            }
+        }
+        bool known = false;
+        std::apply(
+            [&](const auto&... f) {
+                (
+                    [&] {
+                        if (known || f.key != key) {
+                            return;
+                        }
+                        known = true;
+                        using V = std::remove_cvref_t<decltype(defaults.*(f.member))>;
+                        if (!option_codec<V>::decode(value, defaults.*(f.member))) {
+                            throw config_error(where + ": option '" + key + "' must be " +
+                                               std::string(option_codec<V>::expected) + ", got " +
+                                               layer_description::value_text(value));
+                        }
+                    }(),
+                    ...);
+            },
+            detail::fields_of<O>());
+        if (!known) {
+            throw config_error(where + ": " + d.kind + " has no option '" + key +
+                               "' (its options: " + detail::field_keys<O>() + ")");
+        }
+    }
+    return defaults;
+}
+
 /// The description of `layer` (a layer, an activation or a spec): its own `describe()` if it
-/// has one, else its `name` with no options.
+/// has one (containers describe their layers), else its `name` and the described fields of its
+/// `options()`, or of itself (a spec or an activation with a field list), in the list's order.
 /// @ingroup concepts
 template <class L>
 layer_description describe(const L& layer) {
@@ -165,8 +368,57 @@ layer_description describe(const L& layer) {
                   }) {
         return layer.describe();
     } else {
-        return layer_description{std::string(L::name)};
+        layer_description d{std::string(L::name)};
+        if constexpr (requires { layer.options(); }) {
+            append_options(d, layer.options());
+        } else {
+            append_options(d, layer);
+        }
+        return d;
     }
+}
+
+namespace detail {
+
+/// Builds an `L` from `d`, the description of the layer at `path`.
+template <class L>
+L build_from_description(const layer_description& d, const std::string& path) {
+    if constexpr (requires { L::from_description(d, path); }) { // a container
+        return L::from_description(d, path);
+    } else {
+        const std::string where = "from_description: " + layer_path_text(path);
+        if (d.kind != L::name || !d.layers.empty()) {
+            throw config_error(where + ": expected " + std::string(L::name) + ", got " +
+                               d.to_string());
+        }
+        const std::string here = where + " (" + std::string(L::name) + ")";
+        if constexpr (requires { typename L::options_type; }) {
+            return L(options_from(d, typename L::options_type{}, here));
+        } else { // a spec or an activation (without a field list, any option is an error)
+            return options_from(d, L{}, here);
+        }
+    }
+}
+
+} // namespace detail
+
+/// The layer or model of type `L` that description `d` describes: the inverse of describe().
+///
+/// A program that knows a model's type builds it with the options a file records (hidden
+/// sizes, channels, kernel sizes, dropout rates), with the default initializers and seed 0:
+/// @code
+/// using mlp = xtnn::sequential<xtnn::dense<float>, xtnn::relu, xtnn::dropout,
+///                              xtnn::dense<float>>;
+/// auto model = xtnn::from_description<mlp>(xtnn::read_architecture(path)->model);
+/// xtnn::load_weights(model, path);
+/// @endcode
+/// @throws config_error naming the first layer (by its index path, "layer 3.1") whose kind,
+/// layer count or options differ from what `L` can be, and what it got; or a layer's own
+/// config_error for an impossible value (a dropout rate of 2).
+/// @ingroup concepts
+template <class L>
+L from_description(const layer_description& d) {
+    return detail::build_from_description<L>(d, "");
 }
 
 /// What a weight file records about its model: the model's description, its scalar type and

@@ -56,6 +56,7 @@ template <activation A, std::floating_point T = float, std::size_t N = 2>
 class activation_layer : public layer_base<activation_layer<A, T, N>, T, N, N> {
   public:
     static constexpr std::string_view name = A::name; ///< The activation's name.
+    using options_type = A;                           ///< What it is built from.
     /// Over xtnn's threads, for images (rank 4).
     static constexpr bool splits_batch = N == 4;
 
@@ -64,8 +65,9 @@ class activation_layer : public layer_base<activation_layer<A, T, N>, T, N, N> {
 
     /// The wrapped activation.
     const A& function() const { return activation_; }
-    /// The activation's description: `relu`, `leaky_relu(negative_slope=0.01)`…
-    layer_description describe() const { return xtnn::describe(activation_); }
+    /// The wrapped activation, whose fields (a leaky slope) its description records:
+    /// `relu`, `leaky_relu(negative_slope=0.01)`…
+    const A& options() const { return activation_; }
 
     /// The output has the input's shape.
     shape<N> output_shape(const shape<N>& input) const { return input; }

@@ -12,6 +12,8 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <tuple>
+#include <type_traits>
 #include <vector>
 
 #include <xtnn/core/concepts.hpp>
@@ -27,6 +29,16 @@ namespace xtnn {
 template <std::floating_point T, std::size_t N>
 class batch_norm_layer;
 
+namespace detail {
+/// What a description of batch norm records: every option of its spec `S`.
+template <class S>
+constexpr auto batch_norm_fields() {
+    return std::tuple{field("num_features", &S::num_features), field("eps", &S::eps),
+                      field("momentum", &S::momentum), field("affine", &S::affine),
+                      field("track_running_stats", &S::track_running_stats)};
+}
+} // namespace detail
+
 /// Batch norm over (batch, channels) or (batch, channels, length), PyTorch's BatchNorm1d:
 /// `xtnn::batch_norm1d{128}` after a dense layer of 128 outputs.
 /// @ingroup layers
@@ -41,6 +53,8 @@ struct batch_norm1d {
     double momentum = 0.1;           ///< The running estimates' update weight, in [0, 1].
     bool affine = true;              ///< Learn a per-channel scale (weight) and shift (bias).
     bool track_running_stats = true; ///< Keep running estimates for inference.
+    /// What a description records: every option.
+    static constexpr auto fields() { return detail::batch_norm_fields<batch_norm1d>(); }
 };
 
 /// Batch norm over (batch, channels, height, width), PyTorch's BatchNorm2d:
@@ -57,6 +71,8 @@ struct batch_norm2d {
     double momentum = 0.1;           ///< The running estimates' update weight, in [0, 1].
     bool affine = true;              ///< Learn a per-channel scale (weight) and shift (bias).
     bool track_running_stats = true; ///< Keep running estimates for inference.
+    /// What a description records: every option.
+    static constexpr auto fields() { return detail::batch_norm_fields<batch_norm2d>(); }
 };
 
 /// Batch normalization, exactly as PyTorch's BatchNorm1d / BatchNorm2d.
@@ -88,6 +104,8 @@ class batch_norm_layer : public layer_base<batch_norm_layer<T, N>, T, N, N> {
   public:
     /// The name in summaries and messages.
     static constexpr std::string_view name = N == 4 ? "batch_norm2d" : "batch_norm1d";
+    /// What it is built from: batch_norm2d for images, else batch_norm1d.
+    using options_type = std::conditional_t<N == 4, batch_norm2d, batch_norm1d>;
 
     /// A layer with the options of a batch_norm1d or batch_norm2d spec.
     template <class Spec>
@@ -128,15 +146,14 @@ class batch_norm_layer : public layer_base<batch_norm_layer<T, N>, T, N, N> {
 
     /// The number of channels C.
     std::size_t num_features() const { return channels_; }
-    /// `batch_norm2d(num_features=…, eps=…, momentum=…, affine=…, track_running_stats=…)`
-    /// (layer_description).
-    layer_description describe() const {
-        return layer_description{std::string(name)}
-            .with("num_features", channels_)
-            .with("eps", eps_)
-            .with("momentum", momentum_)
-            .with("affine", affine_)
-            .with("track_running_stats", tracking_);
+    /// Its options: `batch_norm2d(num_features=…, eps=…, momentum=…, affine=…,
+    /// track_running_stats=…)` in a description.
+    options_type options() const {
+        return {.num_features = channels_,
+                .eps = eps_,
+                .momentum = momentum_,
+                .affine = affine_,
+                .track_running_stats = tracking_};
     }
     /// γ, (C).
     tensor<T, 1>& weight() { return weight_; }

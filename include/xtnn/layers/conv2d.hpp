@@ -10,6 +10,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -25,69 +26,9 @@
 #include <xtnn/core/tensor.hpp>
 #include <xtnn/init/fans.hpp>
 #include <xtnn/init/initializer.hpp>
+#include <xtnn/layers/extent2.hpp>
 
 namespace xtnn {
-
-namespace detail {
-/// A non-negative integer as an extent. @throws config_error for a negative one.
-template <std::integral I>
-std::size_t to_extent(I value, const char* what) {
-    if constexpr (std::is_signed_v<I>) {
-        if (value < 0) {
-            throw config_error(std::string("conv2d: ") + what + " must be >= 0, got " +
-                               std::to_string(value));
-        }
-    }
-    return static_cast<std::size_t>(value);
-}
-} // namespace detail
-
-/// Two extents, (height, width): `3` means (3, 3), `{3, 5}` means height 3, width 5.
-/// @ingroup layers
-struct extent2 {
-    std::size_t height = 1; ///< Along the image's rows.
-    std::size_t width = 1;  ///< Along the image's columns.
-    extent2() = default;
-    /// The same extent both ways.
-    template <std::integral I>
-    extent2(I both) // NOLINT: implicit by design
-        : height(detail::to_extent(both, "an extent")), width(height) {}
-    /// (height, width).
-    template <std::integral I, std::integral J>
-    extent2(I h, J w)
-        : height(detail::to_extent(h, "an extent")), width(detail::to_extent(w, "an extent")) {}
-};
-
-/// A convolution's zero padding: a number for all sides, `{height, width}`, or PyTorch's
-/// `"valid"` (none) and `"same"` (the output has the input's size; stride 1 only; an odd
-/// total pads one more at the bottom and right, as PyTorch).
-/// @ingroup layers
-struct padding2 {
-    std::size_t height = 0; ///< Rows of zeros above and below.
-    std::size_t width = 0;  ///< Columns of zeros left and right.
-    bool same = false;      ///< "same": computed from the kernel and dilation.
-    padding2() = default;
-    /// The same padding on every side.
-    template <std::integral I>
-    padding2(I both) // NOLINT: implicit by design
-        : height(detail::to_extent(both, "padding")), width(height) {}
-    /// (height, width).
-    template <std::integral I, std::integral J>
-    padding2(I h, J w)
-        : height(detail::to_extent(h, "padding")), width(detail::to_extent(w, "padding")) {}
-    /// "valid" or "same".
-    /// @throws config_error for any other word.
-    padding2(const char* mode) { // NOLINT: implicit by design
-        const std::string_view m = mode == nullptr ? "" : mode;
-        if (m == "same") {
-            same = true;
-        } else if (m != "valid") {
-            throw config_error("conv2d: padding must be a number, {height, width}, \"valid\" or "
-                               "\"same\", got \"" +
-                               std::string(m) + "\"");
-        }
-    }
-};
 
 /// Options of a conv2d layer (PyTorch's nn.Conv2d, without groups).
 /// @ingroup layers
@@ -105,6 +46,20 @@ struct conv2d_options {
     /// Values the unfolded input (im2col) may hold at once: the batch is processed in chunks of
     /// samples that fit (at least one sample, however large). 2^22 floats is 16 MiB.
     std::size_t workspace = std::size_t{1} << 22;
+
+    /// What a description records (initializers, seed and workspace do not change the
+    /// function): `conv2d(in_channels=1, out_channels=32, kernel_size=(3, 3), stride=(1, 1),
+    /// padding=(0, 0), dilation=(1, 1), bias=true)`, padding `same` when so.
+    static constexpr auto fields() {
+        using o = conv2d_options;
+        return std::tuple{field("in_channels", &o::in_channels),
+                          field("out_channels", &o::out_channels),
+                          field("kernel_size", &o::kernel_size),
+                          field("stride", &o::stride),
+                          field("padding", &o::padding),
+                          field("dilation", &o::dilation),
+                          field("bias", &o::bias)};
+    }
 };
 
 /// A 2-D convolution (cross-correlation, as in every framework) over NCHW images.
@@ -142,6 +97,7 @@ template <std::floating_point T = float>
 class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
   public:
     static constexpr std::string_view name = "conv2d"; ///< The name in summaries.
+    using options_type = conv2d_options;               ///< What it is built from.
     static constexpr bool splits_batch = true;         ///< Over xtnn's threads (xtnn::num_threads).
 
     /// `in_channels` -> `out_channels` with a square `kernel` (stride 1, no padding).
@@ -192,22 +148,6 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
 
     /// The options the layer was built with.
     const conv2d_options& options() const { return options_; }
-    /// Its kind and options, what a weight file records (layer_description); padding is
-    /// "same" or (height, width).
-    layer_description describe() const {
-        const auto& o = options_;
-        layer_description d{std::string(name)};
-        d.with("in_channels", o.in_channels)
-            .with("out_channels", o.out_channels)
-            .with("kernel_size", o.kernel_size)
-            .with("stride", o.stride);
-        if (o.padding.same) {
-            d.with("padding", "same");
-        } else {
-            d.with("padding", o.padding);
-        }
-        return d.with("dilation", o.dilation).with("bias", o.bias);
-    }
     /// The weights, `(out_channels, in_channels, kh, kw)`.
     tensor<T, 4>& weight() { return weight_; }
     /// The weights, `(out_channels, in_channels, kh, kw)`.

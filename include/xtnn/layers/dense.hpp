@@ -9,9 +9,11 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include <xtnn/core/blas.hpp>
+#include <xtnn/core/description.hpp>
 #include <xtnn/core/errors.hpp>
 #include <xtnn/core/layer_base.hpp>
 #include <xtnn/core/parameter.hpp>
@@ -33,6 +35,13 @@ struct dense_options {
     initializer weight_init = glorot_uniform{}; ///< Initial weights (Keras' default).
     initializer bias_init = zeros{};            ///< Initial bias.
     std::uint64_t seed = 0;                     ///< Seed of the initial weights.
+
+    /// What a description records: in, out, bias (initializers and seed choose the weights,
+    /// which a weight file holds).
+    static constexpr auto fields() {
+        return std::tuple{field("in", &dense_options::in), field("out", &dense_options::out),
+                          field("bias", &dense_options::bias)};
+    }
 };
 
 /// A fully connected layer: every output is a weighted sum of every input, plus a bias.
@@ -59,6 +68,7 @@ template <std::floating_point T = float>
 class dense : public layer_base<dense<T>, T, 2, 2> {
   public:
     static constexpr std::string_view name = "dense"; ///< The layer's name in summaries.
+    using options_type = dense_options;               ///< What it is built from.
 
     /// A layer with `in` inputs and `out` outputs, a bias and the default initializers.
     dense(std::size_t in, std::size_t out) : dense(dense_options{.in = in, .out = out}) {}
@@ -80,13 +90,6 @@ class dense : public layer_base<dense<T>, T, 2, 2> {
 
     /// The options the layer was built with.
     const dense_options& options() const { return options_; }
-    /// `dense(in=…, out=…, bias=…)`: what a weight file records (layer_description).
-    layer_description describe() const {
-        return layer_description{std::string(name)}
-            .with("in", options_.in)
-            .with("out", options_.out)
-            .with("bias", options_.bias);
-    }
     /// Input features.
     std::size_t in_features() const { return options_.in; }
     /// Output features.

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include <xtnn/core/errors.hpp>
@@ -35,6 +36,9 @@ struct dropout {
     static constexpr std::string_view name = "dropout"; ///< The name in summaries.
     double rate = 0.5;      ///< The probability of zeroing each element, in [0, 1).
     std::uint64_t seed = 0; ///< Seed of the masks (a model's initialize() reseeds it).
+
+    /// What a description records: `dropout(rate=…)` (the seed chooses masks only).
+    static constexpr auto fields() { return std::tuple{field("rate", &dropout::rate)}; }
 };
 
 /// Inverted dropout: in training, each element is kept with probability `1 - rate` and scaled
@@ -54,9 +58,10 @@ template <std::floating_point T = float, std::size_t N = 2>
 class dropout_layer : public layer_base<dropout_layer<T, N>, T, N, N> {
   public:
     static constexpr std::string_view name = "dropout"; ///< The name in summaries.
+    using options_type = dropout;                       ///< What it is built from.
 
     /// A dropout layer with the spec's rate and seed.
-    explicit dropout_layer(dropout spec = {}) : rate_(spec.rate), rng_(spec.seed) {
+    explicit dropout_layer(dropout spec = {}) : spec_(spec), rng_(spec.seed) {
         detail::require_option(spec.rate >= 0.0 && spec.rate < 1.0, "dropout", "rate", "in [0, 1)",
                                spec.rate);
         // An element is dropped when 32 random bits fall below rate * 2^32.
@@ -65,11 +70,9 @@ class dropout_layer : public layer_base<dropout_layer<T, N>, T, N, N> {
     }
 
     /// The drop probability.
-    double rate() const { return rate_; }
-    /// `dropout(rate=…)` (layer_description).
-    layer_description describe() const {
-        return layer_description{std::string(name)}.with("rate", rate_);
-    }
+    double rate() const { return spec_.rate; }
+    /// The spec it was built from (its rate is what a description records).
+    const dropout& options() const { return spec_; }
 
     /// Reseeds the masks from `rng` (called by sequential::initialize).
     void initialize(random_engine& rng) { rng_ = random_engine(rng()); }
@@ -133,7 +136,7 @@ class dropout_layer : public layer_base<dropout_layer<T, N>, T, N, N> {
         }
     }
 
-    double rate_;
+    dropout spec_;
     std::uint64_t threshold_ = 0;
     T scale_ = 1;
     random_engine rng_;

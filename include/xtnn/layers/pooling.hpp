@@ -11,6 +11,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include <xtnn/core/concepts.hpp>
@@ -20,7 +21,7 @@
 #include <xtnn/core/parallel.hpp>
 #include <xtnn/core/parameter.hpp>
 #include <xtnn/core/tensor.hpp>
-#include <xtnn/layers/conv2d.hpp>
+#include <xtnn/layers/extent2.hpp>
 
 namespace xtnn {
 
@@ -42,6 +43,14 @@ struct max_pool2d {
     extent2 kernel_size = 2;                   ///< The window, (kh, kw).
     extent2 stride{0};  ///< Steps between windows; 0: the kernel size (PyTorch's None).
     extent2 padding{0}; ///< Implicit -∞ around the input, at most half the kernel.
+
+    /// What a description records: `max_pool2d(kernel_size=…, stride=…, padding=…)`, the stride
+    /// resolved (a layer's options() never holds 0).
+    static constexpr auto fields() {
+        return std::tuple{field("kernel_size", &max_pool2d::kernel_size),
+                          field("stride", &max_pool2d::stride),
+                          field("padding", &max_pool2d::padding)};
+    }
 };
 
 /// Average pooling spec, PyTorch's AvgPool2d: `xtnn::avg_pool2d{2}`.
@@ -55,6 +64,15 @@ struct avg_pool2d {
     extent2 stride{0};             ///< Steps between windows; 0: the kernel size (PyTorch's None).
     extent2 padding{0};            ///< Zeros around the input, at most half the kernel.
     bool count_include_pad = true; ///< Divide by the whole window (PyTorch's default).
+
+    /// What a description records: `avg_pool2d(kernel_size=…, stride=…, padding=…,
+    /// count_include_pad=…)`, the stride resolved.
+    static constexpr auto fields() {
+        return std::tuple{field("kernel_size", &avg_pool2d::kernel_size),
+                          field("stride", &avg_pool2d::stride),
+                          field("padding", &avg_pool2d::padding),
+                          field("count_include_pad", &avg_pool2d::count_include_pad)};
+    }
 };
 
 /// Global average pooling spec: `(batch, channels, H, W)` -> `(batch, channels)`, the mean of
@@ -138,12 +156,11 @@ class pool_window {
     extent2 stride() const { return stride_; }
     /// The implicit padding.
     extent2 padding() const { return padding_; }
-    /// The layer's description: its kind, kernel_size, stride (resolved) and padding.
-    layer_description describe() const {
-        return layer_description{std::string(name_)}
-            .with("kernel_size", kernel_)
-            .with("stride", stride_)
-            .with("padding", padding_);
+    /// `spec` with the stride resolved (the kernel size for 0).
+    template <class Spec>
+    Spec resolved(Spec spec) const {
+        spec.stride = stride_;
+        return spec;
     }
     /// Whether no window reaches into padding (then every window is whole).
     bool unpadded() const { return padding_.height == 0 && padding_.width == 0; }
@@ -171,16 +188,18 @@ template <std::floating_point T = float, std::size_t N = 4>
 class max_pool2d_layer : public layer_base<max_pool2d_layer<T, N>, T, N, N> {
   public:
     static constexpr std::string_view name = "max_pool2d"; ///< The name in summaries.
+    using options_type = max_pool2d;                       ///< What it is built from.
 
     /// A layer with the spec's window.
     /// @throws config_error for a zero kernel or stride, or padding over half the kernel.
-    explicit max_pool2d_layer(max_pool2d spec = {}) : window_(spec, name) {
+    explicit max_pool2d_layer(max_pool2d spec = {})
+        : window_(spec, name), spec_(window_.resolved(spec)) {
         static_assert(N == 4, "xtnn: max_pool2d takes rank 4 (batch, channels, height, width), "
                               "and the layer before gives another rank");
     }
 
-    /// `max_pool2d(kernel_size=…, stride=…, padding=…)` (layer_description).
-    layer_description describe() const { return window_.describe(); }
+    /// The window, its stride resolved (what a description records).
+    const max_pool2d& options() const { return spec_; }
 
     /// `(batch, channels, H, W)` -> `(batch, channels, OH, OW)`.
     /// @throws shape_error for images of more than 2^32 values (one channel of one image).
@@ -366,6 +385,7 @@ class max_pool2d_layer : public layer_base<max_pool2d_layer<T, N>, T, N, N> {
     }
 
     detail::pool_window window_;
+    max_pool2d spec_;
     std::vector<index> winners_;                      // where each output's maximum is in its image
     std::vector<detail::pool_window::range> columns_; // the input columns of each output column
     shape<N> input_shape_{};
@@ -381,20 +401,19 @@ template <std::floating_point T = float, std::size_t N = 4>
 class avg_pool2d_layer : public layer_base<avg_pool2d_layer<T, N>, T, N, N> {
   public:
     static constexpr std::string_view name = "avg_pool2d"; ///< The name in summaries.
+    using options_type = avg_pool2d;                       ///< What it is built from.
 
     /// A layer with the spec's window.
     /// @throws config_error for a zero kernel or stride, or padding over half the kernel.
     explicit avg_pool2d_layer(avg_pool2d spec = {})
-        : window_(spec, name), count_include_pad_(spec.count_include_pad) {
+        : window_(spec, name), spec_(window_.resolved(spec)),
+          count_include_pad_(spec.count_include_pad) {
         static_assert(N == 4, "xtnn: avg_pool2d takes rank 4 (batch, channels, height, width), "
                               "and the layer before gives another rank");
     }
 
-    /// `avg_pool2d(kernel_size=…, stride=…, padding=…, count_include_pad=…)`
-    /// (layer_description).
-    layer_description describe() const {
-        return window_.describe().with("count_include_pad", count_include_pad_);
-    }
+    /// The window, its stride resolved (what a description records).
+    const avg_pool2d& options() const { return spec_; }
 
     /// `(batch, channels, H, W)` -> `(batch, channels, OH, OW)`.
     shape<N> output_shape(const shape<N>& input) const { return window_.output_shape(input); }
@@ -455,6 +474,7 @@ class avg_pool2d_layer : public layer_base<avg_pool2d_layer<T, N>, T, N, N> {
     }
 
     detail::pool_window window_;
+    avg_pool2d spec_;
     bool count_include_pad_;
 };
 

@@ -37,6 +37,13 @@ struct random_affine_options {
     /// 10 % (Keras' RandomZoom(0.1), both axes alike).
     double zoom = 0;
     std::uint64_t seed = 0; ///< Seed of the draws (a model's initialize() reseeds it).
+
+    /// What a description records: the three ranges (the seed chooses draws only).
+    static constexpr auto fields() {
+        using o = random_affine_options;
+        return std::tuple{field("translation", &o::translation), field("rotation", &o::rotation),
+                          field("zoom", &o::zoom)};
+    }
 };
 
 /// Random affine augmentation of images `(batch, channels, height, width)`: in training, each
@@ -61,6 +68,7 @@ template <std::floating_point T = float>
 class random_affine : public layer_base<random_affine<T>, T, 4, 4> {
   public:
     static constexpr std::string_view name = "random_affine"; ///< The name in summaries.
+    using options_type = random_affine_options;               ///< What it is built from.
 
     /// No augmentation until options say how much.
     explicit random_affine(detail::empty_braces) : random_affine() {}
@@ -78,13 +86,6 @@ class random_affine : public layer_base<random_affine<T>, T, 4, 4> {
 
     /// The ranges.
     const random_affine_options& options() const { return options_; }
-    /// `random_affine(translation=…, rotation=…, zoom=…)` (layer_description).
-    layer_description describe() const {
-        return layer_description{std::string(name)}
-            .with("translation", options_.translation)
-            .with("rotation", options_.rotation)
-            .with("zoom", options_.zoom);
-    }
 
     /// Reseeds the draws from `rng` (called by sequential::initialize).
     void initialize(random_engine& rng) { rng_ = random_engine(rng()); }

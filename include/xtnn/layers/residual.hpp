@@ -17,6 +17,7 @@
 #include <xtnn/core/parameter.hpp>
 #include <xtnn/core/random.hpp>
 #include <xtnn/core/tensor.hpp>
+#include <xtnn/core/visit.hpp>
 
 namespace xtnn {
 
@@ -97,15 +98,47 @@ class residual : public layer_base<residual<Block, Projection>, typename Block::
     /// The shortcut's layer.
     Projection& projection() requires projected { return projection_; }
 
+    /// Calls `f("", block)`, then `f("projection", projection)`: the container protocol
+    /// (visit()); the block's names keep the residual's prefix.
+    template <class F>
+    void visit_children(F&& f) {
+        f(std::string_view(), block_);
+        if constexpr (projected) {
+            f(std::string_view("projection"), projection_);
+        }
+    }
+    /// The same, const.
+    template <class F>
+    void visit_children(F&& f) const {
+        f(std::string_view(), block_);
+        if constexpr (projected) {
+            f(std::string_view("projection"), projection_);
+        }
+    }
+
     /// `residual(f)` or `residual(f, projection)`: the block's description (and the
     /// projection's) as its layers 0 (and 1).
-    layer_description describe() const {
-        layer_description d{std::string(name)};
-        d.layers.push_back(xtnn::describe(block_));
-        if constexpr (projected) {
-            d.layers.push_back(xtnn::describe(projection_));
+    layer_description describe() const { return describe_container(*this); }
+
+    /// The residual that `d` describes: its block from `d.layers[0]` and its projection from
+    /// `d.layers[1]` (see xtnn::from_description()).
+    /// @throws config_error naming the first layer that differs.
+    static residual from_description(const layer_description& d, const std::string& path) {
+        const std::size_t layers = projected ? 2 : 1;
+        if (d.kind != name || d.layers.size() != layers || !d.options.empty()) {
+            throw config_error("from_description: " + detail::layer_path_text(path) +
+                               ": expected a residual " +
+                               (projected ? "with a projection" : "without a projection") +
+                               ", got " + d.to_string());
         }
-        return d;
+        Block block =
+            detail::build_from_description<Block>(d.layers[0], detail::child_path(path, 0));
+        if constexpr (projected) {
+            return residual(std::move(block), detail::build_from_description<Projection>(
+                                                  d.layers[1], detail::child_path(path, 1)));
+        } else {
+            return residual(std::move(block));
+        }
     }
 
     /// Initializes f, then the projection, from `rng` (called by sequential::initialize).
@@ -140,31 +173,10 @@ class residual : public layer_base<residual<Block, Projection>, typename Block::
     }
 
     /// f's parameters under f's names, then the projection's as "projection.<name>".
-    std::vector<parameter_view<T>> parameters() {
-        auto all = block_.parameters();
-        if constexpr (projected) {
-            for (auto& p : projection_.parameters()) {
-                p.name = "projection." + p.name;
-                all.push_back(std::move(p));
-            }
-        }
-        return all;
-    }
+    std::vector<parameter_view<T>> parameters() { return collect_parameters(*this); }
 
     /// f's buffers under f's names, then the projection's as "projection.<name>".
-    std::vector<buffer_view<T>> buffers() {
-        std::vector<buffer_view<T>> all;
-        if constexpr (detail::has_buffers<Block>) {
-            all = block_.buffers();
-        }
-        if constexpr (projected && detail::has_buffers<Projection>) {
-            for (auto& b : projection_.buffers()) {
-                b.name = "projection." + b.name;
-                all.push_back(std::move(b));
-            }
-        }
-        return all;
-    }
+    std::vector<buffer_view<T>> buffers() { return collect_buffers(*this); }
 
   private:
     friend layer_access;

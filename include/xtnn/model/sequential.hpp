@@ -24,6 +24,7 @@
 #include <xtnn/core/random.hpp>
 #include <xtnn/core/tensor.hpp>
 #include <xtnn/core/tensor_traits.hpp>
+#include <xtnn/core/visit.hpp>
 #include <xtnn/layers/bind.hpp>
 
 namespace xtnn {
@@ -337,43 +338,54 @@ class sequential {
     ///
     /// Take them once and pass them to the optimizer at every step: the views stay valid
     /// while the model lives and is not moved or copied.
-    std::vector<parameter_view<value_type>> parameters() {
-        std::vector<parameter_view<value_type>> all;
-        for_each_layer([&all]<std::size_t I>(auto& l) {
-            for (auto& p : l.parameters()) {
-                p.name = std::to_string(I) + "." + p.name;
-                all.push_back(std::move(p));
-            }
-        });
-        return all;
-    }
+    std::vector<parameter_view<value_type>> parameters() { return collect_parameters(*this); }
 
     /// Every layer's buffers in order (state that is not trained, such as batch norm's running
     /// statistics), named like parameters ("1.running_mean", nested "2.0.running_mean");
     /// empty when no layer has any. Optimizers never see them; save_weights, load_weights,
     /// model_checkpoint and early stopping carry them with the parameters.
-    std::vector<buffer_view<value_type>> buffers() {
-        std::vector<buffer_view<value_type>> all;
-        for_each_layer([&all]<std::size_t I>(auto& l) {
-            if constexpr (detail::has_buffers<std::remove_cvref_t<decltype(l)>>) {
-                for (auto& b : l.buffers()) {
-                    b.name = std::to_string(I) + "." + b.name;
-                    all.push_back(std::move(b));
-                }
-            }
-        });
-        return all;
+    std::vector<buffer_view<value_type>> buffers() { return collect_buffers(*this); }
+
+    /// The key of layer `i` in state-dict names: its index, "0", "1"…
+    static std::string key(std::size_t i) { return std::to_string(i); }
+
+    /// Calls `f(key(i), layer i)` for every layer, in order:
+    /// the container protocol that visit() and the state-dict names follow.
+    template <class F>
+    void visit_children(F&& f) {
+        [&]<std::size_t... I>(std::index_sequence<I...>) {
+            (f(std::string_view(key(I)), std::get<I>(layers_)), ...);
+        }
+        (std::make_index_sequence<size>{});
+    }
+    /// The same, const.
+    template <class F>
+    void visit_children(F&& f) const {
+        [&]<std::size_t... I>(std::index_sequence<I...>) {
+            (f(std::string_view(key(I)), std::get<I>(layers_)), ...);
+        }
+        (std::make_index_sequence<size>{});
     }
 
     /// `sequential(layer 0, layer 1, …)`: every layer's description, in order; what
     /// save_weights() records in a weight file (architecture_of()).
-    layer_description describe() const {
-        layer_description d{std::string(name)};
-        [&]<std::size_t... I>(std::index_sequence<I...>) {
-            (d.layers.push_back(xtnn::describe(std::get<I>(layers_))), ...);
+    layer_description describe() const { return describe_container(*this); }
+
+    /// The model that `d` describes, its layer `i` built from `d.layers[i]` (see
+    /// xtnn::from_description()); `path` is its place in an outer model ("" for the root).
+    /// @throws config_error naming the first layer that differs in kind, layer count or options.
+    static sequential from_description(const layer_description& d, const std::string& path) {
+        if (d.kind != name || d.layers.size() != size || !d.options.empty()) {
+            throw config_error(
+                "from_description: " + detail::layer_path_text(path) +
+                ": expected a sequential of " + std::to_string(size) + " layers, got " +
+                (d.kind == name ? "one of " + std::to_string(d.layers.size()) : d.to_string()));
+        }
+        return [&]<std::size_t... I>(std::index_sequence<I...>) {
+            return sequential(
+                detail::build_from_description<Specs>(d.layers[I], detail::child_path(path, I))...);
         }
         (std::make_index_sequence<size>{});
-        return d;
     }
 
     /// The number of trainable values.
