@@ -6,7 +6,8 @@
 # writes) and Open MPI for the xtnn::mpi component (data-parallel training, its tests run
 # mpirun).
 # Idempotent: installs only what is missing. Without apt, prints what to install.
-# scripts/setup.sh --with-torch also installs Debian's python3-torch (about 1 GB), which the
+# scripts/setup.sh --with-torch also installs Debian's python3-torch and python3-torchvision
+# (about 1 GB; torchvision's real architectures test the ONNX reader), which the
 # PyTorch interop tests and the benchmark comparison need; --with-browser installs Chromium,
 # its driver and Selenium, which the test of the draw-a-digit page drives. CI uses both.
 set -euo pipefail
@@ -23,7 +24,7 @@ packages=(
 )
 for option in "$@"; do
   case "$option" in
-    --with-torch) packages+=(python3-torch) ;;
+    --with-torch) packages+=(python3-torch python3-torchvision) ;;
     --with-browser) packages+=(chromium chromium-driver python3-selenium) ;;
     *) echo "setup: unknown option $option (--with-torch, --with-browser)" >&2; exit 2 ;;
   esac

@@ -1,20 +1,23 @@
 /// @file
-/// What save_onnx and load_onnx share: Debian's ONNX protobuf classes, the opset, the
-/// metadata key of the architecture record, the walk that gives each layer of a model
-/// description its state-dict prefix, the options of descriptions and the model's arrays.
+/// What the ONNX writer, reader and forms share: Debian's ONNX protobuf classes, the opset,
+/// the metadata key of the architecture record, a layer's place in its model, its arrays, and
+/// the declaration of onnx_form, the per-layer-type export and match.
 #pragma once
 
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
-#include <map>
 #include <onnx/onnx_pb.h>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <variant>
 #include <vector>
 
+#include <xtnn/core/concepts.hpp>
 #include <xtnn/core/description.hpp>
+#include <xtnn/core/visit.hpp>
 
 namespace xtnn {
 
@@ -22,11 +25,84 @@ namespace xtnn {
 /// The optional ONNX component (`xtnn::onnx`, `find_package(xtnn COMPONENTS onnx)`): models to
 /// and from ONNX files, with Debian's ONNX library (libonnx-dev).
 
+/// How a layer type is written to and read from ONNX: its form. A specialization for layer
+/// type `L` holds, side by side,
+/// @code
+/// template <class T>
+/// struct onnx_form<my_layer<T>> {
+///     // adds the nodes of `layer` reading tensor x; returns the name of its output
+///     static std::string emit(xtnn::onnx_writer<T>& w, my_layer<T>& layer,
+///                             const xtnn::onnx_place& at, const std::string& x);
+///     // finds those nodes reading x, checks their attributes, stages the weights; returns
+///     // the output and updates `rank`, the output's rank
+///     static std::string match(xtnn::onnx_reader<T>& r, my_layer<T>& layer,
+///                              const xtnn::onnx_place& at, const std::string& x,
+///                              std::size_t& rank);
+/// };
+/// @endcode
+/// Every built-in layer has one (include/xtnn/onnx/forms/); a layer of one's own gets one the
+/// same way (docs/interop.md). save_onnx() and load_onnx() of a model with a layer that has
+/// none do not compile.
+/// @ingroup onnx
+template <class L>
+struct onnx_form {
+    static constexpr bool none = true; ///< No form: the primary template.
+};
+
+/// A form that matches two neighbouring layers of a sequential at once, as an exporter
+/// fuses them (PyTorch folds an eval-mode batch norm into the Conv before it):
+/// `static std::optional<std::string> match(reader, first, second, at_first, at_second, x,
+/// rank)`, which returns nothing, having changed nothing, when the graph holds them apart.
+/// @ingroup onnx
+template <class First, class Second>
+struct onnx_pair_form {
+    static constexpr bool none = true; ///< No pair form: the primary template.
+};
+
+/// Whether layer type `L` has an ONNX form.
+/// @ingroup onnx
+template <class L>
+concept has_onnx_form = !requires {
+    onnx_form<L>::none;
+};
+
+/// Whether layer types `First` and `Second` have a pair form.
+/// @ingroup onnx
+template <class First, class Second>
+concept has_onnx_pair_form = !requires {
+    onnx_pair_form<First, Second>::none;
+};
+
+/// Where a layer sits in its model: its state-dict prefix ("2.0.", the names of its arrays)
+/// and its index path ("2.0", in messages; "" for the model itself).
+/// @ingroup onnx
+struct onnx_place {
+    std::string prefix; ///< "2.0.": the layer's arrays are "2.0.weight"…
+    std::string path;   ///< "2.0": how messages name the layer.
+
+    /// The place of a container's child `index` with key `key` (see visit()).
+    onnx_place child(std::string_view key, std::size_t index) const {
+        return {child_prefix(prefix, key),
+                path.empty() ? std::to_string(index) : path + "." + std::to_string(index)};
+    }
+};
+
+/// "layer 2.0 (conv2d(in_channels=…))": how messages name a layer at `at` (forms use it).
+/// @ingroup onnx
+template <class L>
+std::string onnx_layer_text(const L& layer, const onnx_place& at) {
+    return (at.path.empty() ? std::string("the model") : "layer " + at.path) + " (" +
+           describe(layer).to_string() + ")";
+}
+
 namespace detail {
 
-/// The ONNX operator set save_onnx() writes (and the oldest load_onnx() reads): 13, whose
-/// Softmax normalizes one axis as xtnn's does.
+/// The ONNX operator set save_onnx() writes: 13, whose Softmax normalizes one axis as xtnn's
+/// does. load_onnx() reads 11 to 17.
 inline constexpr std::int64_t onnx_opset = 13;
+/// The oldest and newest operator sets load_onnx() reads.
+inline constexpr std::int64_t onnx_oldest_opset = 11;
+inline constexpr std::int64_t onnx_newest_opset = 17;
 
 /// The ONNX IR version of the files save_onnx() writes (ONNX 1.8's, the first of opset 13).
 inline constexpr std::int64_t onnx_ir_version = 7;
@@ -35,69 +111,36 @@ inline constexpr std::int64_t onnx_ir_version = 7;
 /// model's metadata_props.
 inline constexpr std::string_view onnx_architecture_key = "xtnn_architecture";
 
-/// The state-dict prefix of a container's child: a sequential's layer `i` is "<prefix><i>.";
-/// a residual's block keeps the residual's prefix (its parameters are the block's, unprefixed)
-/// and its projection is "<prefix>projection." (residual::parameters()).
-inline std::string child_prefix(const layer_description& container, const std::string& prefix,
-                                std::size_t i) {
-    if (container.kind == "residual") {
-        return i == 0 ? prefix : prefix + "projection.";
-    }
-    return prefix + std::to_string(i) + ".";
+template <class T>
+constexpr int onnx_element_type() {
+    return std::same_as<T, float> ? onnx::TensorProto::FLOAT : onnx::TensorProto::DOUBLE;
 }
 
-/// Options of a description written by xtnn's own layers (their types are known).
-inline bool option_flag(const layer_description& d, const char* key) {
-    return std::get<bool>(*d.option(key));
-}
-inline double option_real(const layer_description& d, const char* key) {
-    return std::get<double>(*d.option(key));
-}
-inline std::int64_t option_integer(const layer_description& d, const char* key) {
-    return std::get<std::int64_t>(*d.option(key));
-}
-inline std::vector<std::int64_t> option_list(const layer_description& d, const char* key) {
-    return std::get<std::vector<std::int64_t>>(*d.option(key));
-}
-
-/// ONNX's pads, [top, left, bottom, right], of a conv2d or pooling description: its (height,
-/// width) padding on both sides, or for a conv2d's "same" the padding PyTorch computes (one
-/// more at the bottom and right for an odd total).
-inline std::vector<std::int64_t> onnx_pads(const layer_description& d) {
-    if (std::holds_alternative<std::string>(*d.option("padding"))) {
-        const auto kernel = option_list(d, "kernel_size");
-        const auto dilation = option_list(d, "dilation");
-        const std::int64_t h = dilation[0] * (kernel[0] - 1), w = dilation[1] * (kernel[1] - 1);
-        return {h / 2, w / 2, h - h / 2, w - w / 2};
-    }
-    const auto hw = option_list(d, "padding");
-    return {hw[0], hw[1], hw[0], hw[1]};
-}
-
-/// One array of a model's state: its values and shape.
+/// One array of a layer: its values and shape.
 template <class T>
 struct onnx_array {
     std::span<T> values;
     std::vector<std::size_t> shape;
 };
 
-/// A model's parameters and floating-point buffers by state-dict name (the integer
-/// num_batches_tracked has no ONNX counterpart).
-template <class Model>
-std::map<std::string, onnx_array<typename Model::value_type>> state_arrays(Model& model) {
-    using T = typename Model::value_type;
-    std::map<std::string, onnx_array<T>> state;
-    for (const auto& p : model.parameters()) {
-        state[p.name] = {p.value, p.shape};
+/// The parameter or floating-point buffer `name` ("weight", "running_mean") of `layer`, if it
+/// has one (the integer num_batches_tracked has no ONNX counterpart).
+template <class T, class L>
+std::optional<onnx_array<T>> layer_array(L& layer, std::string_view name) {
+    for (auto& p : layer.parameters()) {
+        if (p.name == name) {
+            return onnx_array<T>{p.value, p.shape};
+        }
     }
-    if constexpr (requires { model.buffers(); }) {
-        for (const auto& b : model.buffers()) {
-            if (const auto* values = std::get_if<std::span<T>>(&b.value)) {
-                state[b.name] = {*values, b.shape};
+    if constexpr (has_buffers<L>) {
+        for (auto& b : layer.buffers()) {
+            if (const auto* values = std::get_if<std::span<T>>(&b.value);
+                values && b.name == name) {
+                return onnx_array<T>{*values, b.shape};
             }
         }
     }
-    return state;
+    return std::nullopt;
 }
 
 /// An ONNX attribute of `node`, or null.
