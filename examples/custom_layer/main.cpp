@@ -1,5 +1,6 @@
-// Extending xtnn: a custom activation and a custom layer with parameters, used in a sequential
-// model and verified with the public gradient checker. docs/extending.md walks through it.
+// Extending xtnn: a custom activation and a custom layer with parameters and options, used in a
+// sequential model and verified with the public gradient checker; with the ONNX component, the
+// layer's ONNX form. docs/extending.md and docs/interop.md walk through it.
 #include <cmath>
 #include <iostream>
 #include <span>
@@ -7,6 +8,11 @@
 #include <vector>
 
 #include <xtnn/xtnn.hpp>
+#ifdef XTNN_EXAMPLE_ONNX
+#include <filesystem>
+
+#include <xtnn/onnx.hpp>
+#endif
 
 // [activation]
 // SiLU (swish): y = x σ(x); dy/dx = σ(x) (1 + x (1 - σ(x))).
@@ -30,16 +36,30 @@ static_assert(xtnn::check_activation<silu>());
 // [activation]
 
 // [layer]
+// Its options, listed once: descriptions (weight files' records) follow from the list.
+struct scale_shift_options {
+    std::size_t features = 0;
+    static constexpr auto fields() {
+        return std::tuple{xtnn::field("features", &scale_shift_options::features)};
+    }
+};
+
 // A learned per-feature scale and shift: y[b, j] = x[b, j] * gamma[j] + beta[j].
 // Backward: dgamma[j] = Σ_b dy[b, j] x[b, j], dbeta[j] = Σ_b dy[b, j], dx = dy * gamma.
 template <std::floating_point T = float>
 class scale_shift : public xtnn::layer_base<scale_shift<T>, T, 2, 2> {
   public:
     static constexpr std::string_view name = "scale_shift";
+    using options_type = scale_shift_options;
 
-    explicit scale_shift(std::size_t features)
-        : gamma_(xt::ones<T>({features})), beta_(xt::zeros<T>({features})),
-          dgamma_(xt::zeros<T>({features})), dbeta_(xt::zeros<T>({features})) {}
+    explicit scale_shift(scale_shift_options options)
+        : options_(options), gamma_(xt::ones<T>({options.features})),
+          beta_(xt::zeros<T>({options.features})), dgamma_(xt::zeros<T>({options.features})),
+          dbeta_(xt::zeros<T>({options.features})) {}
+    explicit scale_shift(std::size_t features) : scale_shift(scale_shift_options{features}) {}
+
+    // describe() and from_description() read and build these.
+    const scale_shift_options& options() const { return options_; }
 
     xtnn::shape<2> output_shape(const xtnn::shape<2>& in) const {
         if (in[1] != gamma_.size()) {
@@ -93,10 +113,54 @@ class scale_shift : public xtnn::layer_base<scale_shift<T>, T, 2, 2> {
         }
     }
 
+    scale_shift_options options_;
     xtnn::tensor<T, 1> gamma_, beta_, dgamma_, dbeta_;
 };
 static_assert(xtnn::check_layer<scale_shift<float>>());
 // [layer]
+
+#ifdef XTNN_EXAMPLE_ONNX
+// [onnx_form]
+// silu in ONNX: Mul(x, Sigmoid(x)). An activation's form is an onnx_activation_form.
+template <>
+struct xtnn::onnx_activation_form<silu> {
+    template <class T>
+    static std::string emit(xtnn::onnx_writer<T>& w, const silu&, const std::string& prefix,
+                            const std::string& x) {
+        return w.node("Mul", prefix, {x, w.node("Sigmoid", prefix, {x})});
+    }
+    template <class T>
+    static std::string match(xtnn::onnx_reader<T>& r, const silu&, const std::string& x,
+                             const std::string& layer) {
+        const std::string gate = r.take(r.require(x, {"Sigmoid"}, layer));
+        const int mul = r.binary("Mul", x, gate);
+        if (mul < 0) {
+            throw r.error(layer + ": expected Mul of '" + x + "' and '" + gate + "'");
+        }
+        return r.take(mul);
+    }
+};
+
+// scale_shift in ONNX: Mul by the weight, then Add of the bias (both broadcast over the batch).
+template <class T>
+struct xtnn::onnx_form<scale_shift<T>> {
+    static std::string emit(xtnn::onnx_writer<T>& w, scale_shift<T>& layer,
+                            const xtnn::onnx_place& at, const std::string& x) {
+        const std::string scaled = w.node("Mul", at.prefix, {x, w.parameter(layer, at, "weight")});
+        return w.node("Add", at.prefix, {scaled, w.parameter(layer, at, "bias")});
+    }
+    static std::string match(xtnn::onnx_reader<T>& r, scale_shift<T>& layer,
+                             const xtnn::onnx_place& at, const std::string& x, std::size_t&) {
+        const std::string text = xtnn::onnx_layer_text(layer, at);
+        const int mul = r.require(x, {"Mul"}, text);
+        r.stage(layer, at, "weight", r.constant(r.input(mul, 1), text), mul);
+        const int add = r.require(r.take(mul), {"Add"}, text);
+        r.stage(layer, at, "bias", r.constant(r.input(add, 1), text), add);
+        return r.take(add);
+    }
+};
+// [onnx_form]
+#endif
 
 int main() {
     // [use]
@@ -108,5 +172,23 @@ int main() {
     const auto result = xtnn::check_gradients(model, x);
     std::cout << result.message() << "\n";
     // [use]
-    return result.passed ? 0 : 1;
+
+    // [describe]
+    // The record a weight file keeps, and the same model built back from it.
+    const auto description = xtnn::describe(model);
+    std::cout << description.to_string() << "\n"; // sequential(…, scale_shift(features=4), …)
+    auto rebuilt = xtnn::from_description<decltype(model)>(description);
+    // [describe]
+    bool same = xtnn::describe(rebuilt) == description;
+#ifdef XTNN_EXAMPLE_ONNX
+    // [onnx]
+    const auto file = std::filesystem::temp_directory_path() / "xtnn_custom_layer.onnx";
+    xtnn::save_onnx(model, file, {1, 3});
+    xtnn::load_onnx(rebuilt, file);
+    same = same && xtnn::predict(rebuilt, x) == xtnn::predict(model, x);
+    std::filesystem::remove(file);
+    // [onnx]
+    std::cout << "onnx round trip: " << (same ? "same outputs" : "different outputs") << "\n";
+#endif
+    return result.passed && same ? 0 : 1;
 }
