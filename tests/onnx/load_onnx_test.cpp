@@ -269,3 +269,97 @@ TEST_CASE("load_onnx: bad files and other models are refused, naming the node an
                             Catch::Contains("transA mismatch; expected 0, got 1"));
     unchanged();
 }
+
+TEST_CASE("load_onnx: PyTorch's default exports of pooling, flattening and conv + batch norm, "
+          "folded and not, at opsets 13 and 17",
+          "[onnx][load][torch]") {
+    if (!xtnn::test::python_ready("torch, onnx, numpy", "python3-torch, python3-onnx")) {
+        return;
+    }
+    scratch_directory dir;
+    const std::string d = dir.path.string() + "/";
+    // Each model exported with torch.onnx.export's defaults (and the batch-norm model also with
+    // TrainingMode.PRESERVE and no constant folding, which keeps BatchNormalization), its input
+    // and PyTorch's output.
+    run_script(dir.path, R"(
+import numpy as np, torch
+nn = torch.nn
+torch.manual_seed(0)
+class Flatten1(nn.Module):
+    def forward(self, x): return torch.flatten(x, 1)
+class View(nn.Module):
+    def forward(self, x): return x.view(x.size(0), -1)
+models = {
+    'pools': (nn.Sequential(nn.Conv2d(1, 4, 3), nn.AvgPool2d(2),
+                            nn.AvgPool2d(3, stride=1, padding=1),
+                            nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False),
+                            nn.MaxPool2d(3, stride=1, padding=1), nn.Flatten(),
+                            nn.Linear(100, 5)), (2, 1, 12, 12)),
+    'norm': (nn.Sequential(nn.Conv2d(1, 4, 3, padding=1, bias=False), nn.BatchNorm2d(4),
+                           nn.ReLU(), nn.AdaptiveAvgPool2d(1), Flatten1(), nn.Linear(4, 3)),
+             (2, 1, 6, 6)),
+    'view': (nn.Sequential(nn.Conv2d(1, 2, 3), View(), nn.Linear(200, 3)), (2, 1, 12, 12)),
+}
+rng = np.random.default_rng(0)
+for name, (m, shape) in models.items():
+    x = torch.from_numpy(rng.random(shape, dtype=np.float32))
+    m.train()
+    for _ in range(3):
+        m(x)  # running statistics other than 0 and 1
+    m.eval()
+    x.numpy().tofile(')" + d +
+                             R"(' + name + '.input')
+    with torch.no_grad():
+        m(x).numpy().tofile(')" +
+                             d + R"(' + name + '.output')
+    for opset in (13, 17):
+        modes = {'': {}}
+        if name == 'norm':
+            modes['_kept'] = {'training': torch.onnx.TrainingMode.PRESERVE,
+                              'do_constant_folding': False}
+        for suffix, options in modes.items():
+            torch.onnx.export(m, x, ')" +
+                             d + R"(' + name + suffix + '_' + str(opset) + '.onnx',
+                              input_names=['input'], output_names=['output'],
+                              dynamic_axes={'input': {0: 'batch'}}, opset_version=opset,
+                              **options)
+)");
+    const auto check = [&]<class Model, std::size_t N>(Model& model, const std::string& name,
+                                                       const std::string& file,
+                                                       const xtnn::shape<N>& shape) {
+        INFO(file);
+        xtnn::load_onnx(model, dir.path / file);
+        const auto y = xtnn::predict(model, read_raw(dir.path / (name + ".input"), shape));
+        const std::vector<float> got(y.begin(), y.end());
+        std::ifstream in(dir.path / (name + ".output"), std::ios::binary);
+        std::vector<float> theirs(got.size());
+        in.read(reinterpret_cast<char*>(theirs.data()),
+                static_cast<std::streamsize>(theirs.size() * sizeof(float)));
+        REQUIRE(in.good());
+        for (std::size_t i = 0; i < got.size(); ++i) {
+            CHECK(got[i] == Approx(theirs[i]).epsilon(1e-5).margin(1e-6));
+        }
+    };
+    for (const std::string opset : {"13", "17"}) {
+        xtnn::sequential pools{
+            xtnn::conv2d{1, 4, 3},
+            xtnn::avg_pool2d{2},
+            xtnn::avg_pool2d{.kernel_size = 3, .stride = 1, .padding = 1},
+            xtnn::avg_pool2d{
+                .kernel_size = 3, .stride = 1, .padding = 1, .count_include_pad = false},
+            xtnn::max_pool2d{.kernel_size = 3, .stride = 1, .padding = 1},
+            xtnn::flatten{},
+            xtnn::dense{100, 5}};
+        check(pools, "pools", "pools_" + opset + ".onnx", xtnn::shape<4>{2, 1, 12, 12});
+        for (const std::string suffix : {"", "_kept"}) {
+            xtnn::sequential norm{
+                xtnn::conv2d<float>(
+                    {.in_channels = 1, .out_channels = 4, .padding = 1, .bias = false}),
+                xtnn::batch_norm2d{4}, xtnn::relu{}, xtnn::global_avg_pool2d{}, xtnn::dense{4, 3}};
+            check(norm, "norm", "norm" + suffix + "_" + opset + ".onnx",
+                  xtnn::shape<4>{2, 1, 6, 6});
+        }
+        xtnn::sequential view{xtnn::conv2d{1, 2, 3}, xtnn::flatten{}, xtnn::dense{200, 3}};
+        check(view, "view", "view_" + opset + ".onnx", xtnn::shape<4>{2, 1, 12, 12});
+    }
+}

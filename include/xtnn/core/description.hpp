@@ -324,7 +324,9 @@ bool equal_options(const O& a, const O& b) {
 template <class O>
 O options_from(const layer_description& d, O defaults, const std::string& where) {
     for (std::size_t i = 0; i < d.options.size(); ++i) {
-        const auto& [key, value] = d.options[i];
+        // (not a structured binding: Clang 14's lambdas cannot capture one)
+        const std::string& key = d.options[i].first;
+        const option_value& value = d.options[i].second;
         for (std::size_t j = 0; j < i; ++j) {
             if (d.options[j].first == key) {
                 throw config_error(where + ": option '" + key + "' is given twice");

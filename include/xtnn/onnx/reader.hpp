@@ -86,8 +86,12 @@ class onnx_reader {
     /// form; returns the tensor it outputs and updates `rank`.
     template <class L>
     std::string match(L& layer, const onnx_place& at, const std::string& x, std::size_t& rank) {
-        static_assert(detail::onnx_form_required<L>::value);
-        return onnx_form<L>::match(*this, layer, at, x, rank);
+        if constexpr (has_onnx_form<L>) {
+            return onnx_form<L>::match(*this, layer, at, x, rank);
+        } else {
+            static_assert(detail::onnx_form_required<L>::value);
+            return x;
+        }
     }
 
     /// Checks that every node is part of a layer and that `y` is the graph's output; then

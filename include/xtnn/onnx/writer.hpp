@@ -32,6 +32,18 @@ struct onnx_form_required {
     static constexpr bool value = true;
 };
 
+/// Instantiated for each layer of a sequential that is written or read; for a layer without a
+/// form, the note "in instantiation of onnx_form_at<N, L>" names its position N and type L.
+template <std::size_t Position, class L>
+struct onnx_form_at {
+    static_assert(has_onnx_form<L>,
+                  "xtnn: save_onnx / load_onnx: a layer of this sequential has no ONNX form; "
+                  "give its type one (a specialization of xtnn::onnx_form, see "
+                  "docs/interop.md). The note 'in instantiation of onnx_form_at<N, L>' names "
+                  "its position N and its type L");
+    static constexpr bool value = true;
+};
+
 } // namespace detail
 
 /// Builds an ONNX graph for save_onnx(): each layer's form adds its nodes (named
@@ -50,8 +62,12 @@ class onnx_writer {
     /// name of its output.
     template <class L>
     std::string emit(L& layer, const onnx_place& at, const std::string& x) {
-        static_assert(detail::onnx_form_required<L>::value);
-        return onnx_form<L>::emit(*this, layer, at, x);
+        if constexpr (has_onnx_form<L>) {
+            return onnx_form<L>::emit(*this, layer, at, x);
+        } else {
+            static_assert(detail::onnx_form_required<L>::value);
+            return x;
+        }
     }
 
     /// A node of operator `op` reading `inputs`, named `<prefix><op>` (made unique).

@@ -25,22 +25,33 @@ struct onnx_form<sequential<Specs...>> {
     /// Each layer's nodes, in order.
     static std::string emit(onnx_writer<T>& w, model& m, const onnx_place& at,
                             const std::string& x) {
+        static_assert(every_layer_has_a_form(std::make_index_sequence<model::size>{}));
         std::string y = x;
         std::size_t i = 0;
-        m.visit_children(
-            [&](std::string_view key, auto& layer) { y = w.emit(layer, at.child(key, i++), y); });
+        m.visit_children([&]<class L>(std::string_view key, L& layer) {
+            if constexpr (has_onnx_form<L>) { // (else the assertion above names it)
+                y = w.emit(layer, at.child(key, i), y);
+            }
+            ++i;
+        });
         return y;
     }
 
     /// Each layer's nodes, in order; two layers with a pair form are tried together first.
     static std::string match(onnx_reader<T>& r, model& m, const onnx_place& at,
                              const std::string& x, std::size_t& rank) {
+        static_assert(every_layer_has_a_form(std::make_index_sequence<model::size>{}));
         std::string y = x;
         match_from<0>(r, m, at, y, rank);
         return y;
     }
 
   private:
+    template <std::size_t... I>
+    static constexpr bool every_layer_has_a_form(std::index_sequence<I...>) {
+        return (detail::onnx_form_at<I, typename model::template layer_type<I>>::value && ...);
+    }
+
     template <std::size_t I>
     static void match_from(onnx_reader<T>& r, model& m, const onnx_place& at, std::string& y,
                            std::size_t& rank) {
@@ -59,7 +70,9 @@ struct onnx_form<sequential<Specs...>> {
                     }
                 }
             }
-            y = r.match(m.template layer<I>(), here, y, rank);
+            if constexpr (has_onnx_form<layer_type>) { // (else the assertion names it)
+                y = r.match(m.template layer<I>(), here, y, rank);
+            }
             match_from<I + 1>(r, m, at, y, rank);
         }
     }
