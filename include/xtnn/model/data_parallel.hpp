@@ -17,6 +17,7 @@
 #include <xtnn/core/errors.hpp>
 #include <xtnn/core/parameter.hpp>
 #include <xtnn/model/callbacks/callback.hpp>
+#include <xtnn/model/fit_loop.hpp>
 #include <xtnn/model/process_group.hpp>
 
 namespace xtnn::detail {
@@ -141,7 +142,18 @@ inline std::pair<std::size_t, std::size_t> shard_of(std::size_t n, std::size_t r
     return {rank * base + std::min(rank, extra), base + (rank < extra ? 1U : 0U)};
 }
 
-/// fit's side of a process_group; inert (one process, no exchange) when the group is null.
+/// What one process's part of a training step gives: its outputs (null for no rows), its loss
+/// (the mean over its rows) and its weight (its rows, or the sum of their weights).
+template <class Output>
+struct step_part {
+    const Output* out = nullptr; ///< The part's outputs.
+    double loss = 0;             ///< Its mean loss.
+    double weight = 0;           ///< Its weight.
+};
+
+/// fit's step policy: on one process (a null group) every step is the plain algorithm and
+/// every hook an inline no-op; on a process group it shards each batch, exchanges outputs,
+/// losses and gradients, and keeps the processes agreeing.
 ///
 /// Between two exchanges every process runs its own code in local(): an exception there is
 /// held, the rest of the local code is skipped, and the next exchange makes every process
@@ -267,6 +279,57 @@ class data_parallel {
                 throw_everywhere(error_kind::config, model_difference(model_lines, r), r, size_);
             }
         }
+    }
+
+    /// Before training, on a process group: checks that every process has the same data,
+    /// options and model (`fingerprint()` and `model_lines()` are computed only then; see
+    /// require_same()), then copies rank 0's parameters and buffers to every process.
+    template <class Fingerprint, class Lines>
+    void start(Fingerprint&& fingerprint, Lines&& model_lines,
+               std::span<parameter_view<T>> parameters, std::span<buffer_view<T>> buffers) {
+        if (group_ == nullptr) {
+            return;
+        }
+        require_same(fingerprint(), model_lines());
+        broadcast_model(parameters, buffers);
+    }
+
+    /// One training step's forward and backward passes over batch `rows`, before the
+    /// optimizer's step: this process's rows go through `forward(rows)` (a step_part) and
+    /// `backward(share)`, which scales the output gradient by `share` (the part's weight over
+    /// the batch's) before back-propagating; `metrics(outputs, rows)` then sees the whole
+    /// batch's outputs. On a process group the part is a contiguous shard, the outputs are
+    /// gathered into `outputs(n)` (the batch's buffer, sized for n rows) and the gradients
+    /// summed. Returns the batch's loss (the weighted mean of the parts') and weight.
+    template <class Forward, class Backward, class Metrics, class Outputs>
+    std::pair<double, double> train_batch(std::span<const std::size_t> rows,
+                                          const std::vector<T>& weights, Forward&& forward,
+                                          Backward&& backward, Metrics&& metrics, Outputs&& outputs,
+                                          std::span<parameter_view<T>> parameters) {
+        if (group_ == nullptr) {
+            const auto part = forward(rows);
+            backward(T(1));
+            metrics(*part.out, rows);
+            return {part.loss, part.weight};
+        }
+        const double rows_weight = gather_weights(weights, rows, batch_weights_);
+        const auto [first, count] = shard(rows.size());
+        decltype(forward(rows)) part{};
+        local([&] {
+            if (count == 0) { // a batch smaller than the group: this process adds nothing
+                for (auto& p : parameters) {
+                    std::fill(p.gradient.begin(), p.gradient.end(), T(0));
+                }
+                return;
+            }
+            part = forward(rows.subspan(first, count));
+            backward(static_cast<T>(rows_weight > 0 ? part.weight / rows_weight : 0.0));
+        });
+        auto& global = outputs(rows.size());
+        const double loss = exchange_step(part.out, part.loss, part.weight, global);
+        metrics(global, rows);
+        sum_gradients(parameters);
+        return {loss, rows_weight};
     }
 
     /// Copies rank 0's parameters and buffers to every process.
@@ -447,6 +510,7 @@ class data_parallel {
     std::vector<std::size_t> sizes_;
     std::vector<std::byte> send_;
     std::vector<std::byte> received_;
+    std::vector<T> batch_weights_;
 };
 
 } // namespace xtnn::detail

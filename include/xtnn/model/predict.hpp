@@ -18,6 +18,7 @@
 #include <xtnn/core/math.hpp>
 #include <xtnn/core/tensor.hpp>
 #include <xtnn/core/tensor_traits.hpp>
+#include <xtnn/model/fit_loop.hpp>
 
 namespace xtnn {
 
@@ -42,15 +43,14 @@ typename Model::output_type predict_batches(Model& model, const typename Model::
     const std::size_t n = x.shape()[0];
     typename Model::output_type out(model.output_shape(x.shape()));
     const std::size_t out_row = n == 0 ? 0 : out.size() / n;
-    std::vector<std::size_t> rows;
+    const auto every = all_rows(n);
+    const batches parts(every, batch_size);
     typename Model::input_type batch;
-    for (std::size_t first = 0; first < n; first += batch_size) {
-        const std::size_t b = std::min(batch_size, n - first);
-        rows.resize(b);
-        std::iota(rows.begin(), rows.end(), first);
-        gather_rows(x, std::span<const std::size_t>(rows), batch);
+    for (std::size_t b = 0; b < parts.count(); ++b) {
+        const auto rows = parts[b];
+        gather_rows(x, rows, batch);
         const auto& y = model.forward(batch, mode::inference);
-        std::copy_n(y.data(), b * out_row, out.data() + first * out_row);
+        std::copy_n(y.data(), rows.size() * out_row, out.data() + rows.front() * out_row);
     }
     return out;
 }

@@ -32,6 +32,7 @@
 #include <xtnn/model/callbacks/progress_bar.hpp>
 #include <xtnn/model/callbacks/terminate_on_nan.hpp>
 #include <xtnn/model/data_parallel.hpp>
+#include <xtnn/model/fit_loop.hpp>
 #include <xtnn/model/history.hpp>
 #include <xtnn/model/predict.hpp>
 #include <xtnn/model/sample_weights.hpp>
@@ -233,8 +234,7 @@ class trainer {
             check_labels(x, y, "evaluate");
             const auto weights =
                 weights_of(x, y, options.class_weight, options.sample_weight, "evaluate");
-            std::vector<std::size_t> rows(x.shape()[0]);
-            std::iota(rows.begin(), rows.end(), 0);
+            const auto rows = detail::all_rows(x.shape()[0]);
             std::vector<log_entry> values = log_names("");
             Y y_batch;
             measure(x, y, weights, rows, options.batch_size, values, y_batch, options.check_finite,
@@ -286,24 +286,6 @@ class trainer {
         }
         return gradient != nullptr ? loss_.value_and_gradient(out, y, *gradient)
                                    : loss_.value(out, y);
-    }
-
-    /// Gathers the weights of `rows` into `batch` (nothing when `weights` is empty) and returns
-    /// their sum (the number of rows when unweighted).
-    static double gather_weights(const std::vector<value_type>& weights,
-                                 std::span<const std::size_t> rows,
-                                 std::vector<value_type>& batch) {
-        if (weights.empty()) {
-            batch.clear();
-            return static_cast<double>(rows.size());
-        }
-        batch.resize(rows.size());
-        double sum = 0;
-        for (std::size_t i = 0; i < rows.size(); ++i) {
-            batch[i] = weights[rows[i]];
-            sum += static_cast<double>(batch[i]);
-        }
-        return sum;
     }
 
     /// fit()'s compile-time checks of its data: a sentence for each kind of mistake.
@@ -421,11 +403,12 @@ class trainer {
         reset_metrics();
         double total = 0;
         double weight_total = 0;
-        for (std::size_t first = 0; first < rows.size(); first += batch_size) {
-            const auto part = rows.subspan(first, std::min(batch_size, rows.size() - first));
+        const detail::batches parts(rows, batch_size);
+        for (std::size_t b = 0; b < parts.count(); ++b) {
+            const auto part = parts[b];
             gather_rows(x, part, eval_x_);
             gather_rows(y, part, y_batch);
-            const double part_weight = gather_weights(weights, part, eval_weights_);
+            const double part_weight = detail::gather_weights(weights, part, eval_weights_);
             const auto& out = model_.forward(eval_x_, mode::inference);
             if (check_finite) {
                 detail::require_finite_outputs(out, part, where);
@@ -446,242 +429,238 @@ class trainer {
         read_metrics(values, 1);
     }
 
+    /// fit's checks of its options and data, before any step; returns the samples held out
+    /// for validation.
+    template <class Y, class XV, class YV>
+    std::size_t check_fit(const input_type& x, const Y& y, const XV* x_validation,
+                          const YV* y_validation, const fit_options& o) const {
+        detail::require_option(o.batch_size > 0, "fit", "batch_size", "> 0", 0.0);
+        detail::require_option(o.validation_split >= 0.0 && o.validation_split < 1.0, "fit",
+                               "validation_split", "in [0, 1)", o.validation_split);
+        check_samples(x, y, "fit");
+        if (x_validation != nullptr) {
+            check_samples(*x_validation, *y_validation, "fit (validation data)");
+        }
+        const std::size_t n = x.shape()[0];
+        const auto held_out =
+            static_cast<std::size_t>(std::round(o.validation_split * static_cast<double>(n)));
+        if (o.validation_split > 0.0 && (held_out == 0 || held_out >= n)) {
+            throw config_error(
+                "fit: validation_split " + detail::format_number(o.validation_split) + " of " +
+                std::to_string(n) + " samples leaves no training or no validation sample");
+        }
+        if (n == 0) {
+            throw shape_error("fit: no training samples; got x " + format_shape(x.shape()));
+        }
+        check_labels(x, y, "fit");
+        if (x_validation != nullptr) {
+            if (x_validation->shape()[0] == 0) {
+                throw shape_error("fit: the validation data has no samples; got x " +
+                                  format_shape(x_validation->shape()));
+            }
+            check_labels(*x_validation, *y_validation, "fit (validation data)");
+        }
+        return held_out;
+    }
+
+    /// Keras' fit: epochs of shuffled batches, each a forward pass, the loss, a backward pass
+    /// and an optimizer step, the metrics and callbacks after each batch and epoch, validation
+    /// at the end of each epoch. `steps` is the step policy: one process, or a process group
+    /// (data_parallel.hpp), where everything that may throw on one process runs in
+    /// steps.local() and steps.agree() makes every process stop together.
     template <class Y, class XV, class YV, class... Callbacks>
     history run_fit(const input_type& x, const Y& y, const XV* x_validation, const YV* y_validation,
                     const fit_options& o, Callbacks&... callbacks) {
-        // On a process group every check runs on every process, and one failing stops them all.
-        detail::data_parallel<value_type> group(o.distributed);
-        const std::size_t n = x.shape()[0];
+        detail::data_parallel<value_type> steps(o.distributed);
         std::size_t held_out = 0;
         std::vector<value_type> weights;
-        group.local([&] {
-            detail::require_option(o.batch_size > 0, "fit", "batch_size", "> 0", 0.0);
-            detail::require_option(o.validation_split >= 0.0 && o.validation_split < 1.0, "fit",
-                                   "validation_split", "in [0, 1)", o.validation_split);
-            check_samples(x, y, "fit");
-            if (x_validation != nullptr) {
-                check_samples(*x_validation, *y_validation, "fit (validation data)");
-            }
-            held_out =
-                static_cast<std::size_t>(std::round(o.validation_split * static_cast<double>(n)));
-            if (o.validation_split > 0.0 && (held_out == 0 || held_out >= n)) {
-                throw config_error(
-                    "fit: validation_split " + detail::format_number(o.validation_split) + " of " +
-                    std::to_string(n) + " samples leaves no training or no validation sample");
-            }
-            if (n == 0) {
-                throw shape_error("fit: no training samples; got x " + format_shape(x.shape()));
-            }
-            check_labels(x, y, "fit");
+        steps.local([&] {
+            held_out = check_fit(x, y, x_validation, y_validation, o);
             weights = weights_of(x, y, o.class_weight, o.sample_weight, "fit");
-            if (x_validation != nullptr) {
-                if (x_validation->shape()[0] == 0) {
-                    throw shape_error("fit: the validation data has no samples; got x " +
-                                      format_shape(x_validation->shape()));
-                }
-                check_labels(*x_validation, *y_validation, "fit (validation data)");
-            }
         });
         auto params = model_.parameters();
         auto buffers = model_.buffers();
-        if (group.active()) {
-            group.require_same(replica_fingerprint(x, y, x_validation, y_validation, o),
-                               model_lines(params));
-            group.broadcast_model(std::span<parameter_view<value_type>>(params),
-                                  std::span<buffer_view<value_type>>(buffers));
-        }
-
-        // Seeded split: a random subset for validation, the rest for training.
-        std::vector<std::size_t> order(n);
-        std::iota(order.begin(), order.end(), 0);
-        std::vector<std::size_t> validation_rows;
-        if (held_out > 0) {
-            random_engine split_rng(derive_seed(o.seed, 0));
-            split_rng.shuffle(std::span<std::size_t>(order));
-            validation_rows.assign(order.end() - static_cast<std::ptrdiff_t>(held_out),
-                                   order.end());
-            order.resize(n - held_out);
-            std::sort(order.begin(), order.end());
-            std::sort(validation_rows.begin(), validation_rows.end());
-        }
-        const std::vector<std::size_t> training_rows = order;
-        const bool validating = held_out > 0 || x_validation != nullptr;
-        std::vector<std::size_t> external_rows;
-        if (x_validation != nullptr) {
-            external_rows.resize(x_validation->shape()[0]);
-            std::iota(external_rows.begin(), external_rows.end(), 0);
-        }
+        steps.start([&] { return replica_fingerprint(x, y, x_validation, y_validation, o); },
+                    [&] { return model_lines(params); }, std::span(params), std::span(buffers));
+        const auto rows = detail::split_rows(x.shape()[0], held_out, o.seed);
 
         std::vector<log_entry> train_logs = log_names("");
         std::vector<log_entry> epoch_logs = train_logs;
+        const bool validating = held_out > 0 || x_validation != nullptr;
         if (validating) {
             for (auto& entry : log_names("val_")) {
                 epoch_logs.push_back(std::move(entry));
             }
         }
-        std::vector<log_entry> validation_values = log_names("val_");
-
-        training_state<value_type> state;
-        state.epochs = o.epochs;
-        state.samples = order.size();
-        // Without overflow for any batch_size (SIZE_MAX means one batch of every sample).
-        state.batches = order.size() / o.batch_size + (order.size() % o.batch_size != 0 ? 1 : 0);
-        state.parameters = std::span<parameter_view<value_type>>(params);
-        state.buffers = std::span<buffer_view<value_type>>(buffers);
-        state.rank = group.rank();
-        state.processes = group.size();
+        auto state = training_state_for(o, rows.training.size(), params, buffers, steps);
         std::optional<model_architecture> architecture;
         if constexpr (requires { architecture_of(model_); }) {
             architecture = architecture_of(model_);
             state.architecture = &*architecture;
         }
-        state.learning_rate = optimizer_.learning_rate();
-
         progress_bar bar(std::cout, o.verbose == verbosity::bar     ? progress_style::bar
                                     : o.verbose == verbosity::lines ? progress_style::lines
                                                                     : progress_style::automatic);
-        // On a process group only rank 0 shows progress; every process runs the callbacks,
-        // which see the same figures (callbacks that write files check state.rank).
-        const bool show = o.verbose != verbosity::silent && group.rank() == 0;
-        auto for_each_callback = [&](auto&& call) {
-            group.local([&] {
+        const bool show = o.verbose != verbosity::silent && steps.rank() == 0;
+        // Callbacks run on every process and see the same figures; then the processes agree
+        // on stop_training and the learning rate (callbacks that write files check state.rank).
+        auto for_each_callback = [&](auto&& call, bool check_replicas = false) {
+            steps.local([&] {
                 if (show) {
                     call(bar);
                 }
                 (call(callbacks), ...);
             });
+            steps.agree(state, check_replicas);
+        };
+
+        // One process's part of a step: forward, loss; then backward, its gradient scaled.
+        input_type x_batch;
+        Y y_batch, y_all;
+        output_type gradient, all_outputs;
+        std::vector<value_type> batch_weights;
+        const auto forward = [&](std::span<const std::size_t> part) {
+            gather_rows(x, part, x_batch);
+            gather_rows(y, part, y_batch);
+            const double weight = detail::gather_weights(weights, part, batch_weights);
+            const auto& out = model_.forward(x_batch, mode::training);
+            const auto loss = static_cast<double>(
+                batch_loss(out, y_batch, std::span<const value_type>(batch_weights), &gradient));
+            if (o.check_finite) {
+                terminate_on_nan::check(loss, state.epoch, state.batch);
+            }
+            return detail::step_part<output_type>{&out, loss, weight};
+        };
+        const auto backward = [&](value_type share) {
+            if (share != value_type(1)) {
+                for (auto& g : gradient) {
+                    g *= share;
+                }
+            }
+            model_.backward(x_batch, gradient);
+        };
+        const auto metrics = [&](const output_type& out, std::span<const std::size_t> batch) {
+            if (batch.size() == y_batch.shape()[0]) { // this process's part was the batch
+                update_metrics(out, y_batch);
+            } else {
+                gather_rows(y, batch, y_all);
+                update_metrics(out, y_all);
+            }
+        };
+        const auto outputs = [&](std::size_t n) -> output_type& {
+            resize_outputs(all_outputs, x, n);
+            return all_outputs;
         };
 
         history result;
-        Y y_batch, y_eval, y_global;
-        input_type x_batch;
-        output_type gradient, global_out;
-        std::vector<value_type> batch_weights;
-        batch_weights.reserve(weights.empty() ? 0 : std::min(o.batch_size, order.size()));
-        const std::vector<value_type> unweighted;
+        std::vector<std::size_t> order;
+        validation_buffers<Y> validation;
         state.logs = std::span<const log_entry>(train_logs);
         for_each_callback([&](auto& c) { detail::call_on_train_begin(c, state); });
-        group.agree(state);
         for (std::size_t epoch = o.initial_epoch; epoch < o.epochs && !state.stop_training;
              ++epoch) {
             state.epoch = epoch;
             state.batch = 0;
-            if (o.shuffle) {
-                // Each epoch's order depends on (seed, epoch) only, so resuming with
-                // initial_epoch replays the same batches as an uninterrupted run.
-                std::copy(training_rows.begin(), training_rows.end(), order.begin());
-                random_engine shuffle_rng(derive_seed(o.seed, epoch + 1));
-                shuffle_rng.shuffle(std::span<std::size_t>(order));
-            }
+            detail::epoch_order(rows.training, order, o.seed, epoch, o.shuffle);
+            const detail::batches batches(order, o.batch_size);
             reset_metrics();
             for (auto& entry : train_logs) {
                 entry.value = 0;
             }
-            state.logs = std::span<const log_entry>(train_logs);
             for_each_callback([&](auto& c) { detail::call_on_epoch_begin(c, state); });
-            group.agree(state);
             double loss_sum = 0;
             double seen = 0;
-            for (std::size_t b = 0; b < state.batches && !state.stop_training; ++b) {
+            for (std::size_t b = 0; b < batches.count() && !state.stop_training; ++b) {
                 state.batch = b;
-                const std::size_t first = b * o.batch_size;
-                const auto rows = std::span<const std::size_t>(order).subspan(
-                    first, std::min(o.batch_size, order.size() - first));
-                // On a process group, this process's contiguous share of the batch.
-                const auto [shard_first, shard_size] = group.shard(rows.size());
-                const auto shard = rows.subspan(shard_first, shard_size);
-                const output_type* out = nullptr;
-                double loss = 0;
-                double rows_weight = 0;
-                double shard_weight = 0;
-                if (group.active()) {
-                    rows_weight = gather_weights(weights, rows, global_weights_);
-                }
-                group.local([&] {
-                    if (state.learning_rate != optimizer_.learning_rate()) {
-                        optimizer_.set_learning_rate(state.learning_rate);
-                    }
-                    gather_rows(x, shard, x_batch);
-                    gather_rows(y, shard, y_batch);
-                    shard_weight = gather_weights(weights, shard, batch_weights);
-                    if (shard.empty()) {
-                        for (auto& p : params) {
-                            std::fill(p.gradient.begin(), p.gradient.end(), value_type(0));
-                        }
-                        return;
-                    }
-                    out = &model_.forward(x_batch, mode::training);
-                    loss = static_cast<double>(batch_loss(
-                        *out, y_batch, std::span<const value_type>(batch_weights), &gradient));
-                    if (o.check_finite) {
-                        terminate_on_nan::check(loss, epoch, b);
-                    }
-                    if (group.active()) {
-                        // The loss is the shard's mean: its share of the batch's is its weight
-                        // over the batch's (backward is linear in the output gradient).
-                        const auto share = static_cast<value_type>(
-                            rows_weight > 0 ? shard_weight / rows_weight : 0.0);
-                        for (auto& g : gradient) {
-                            g *= share;
-                        }
-                    }
-                    model_.backward(x_batch, gradient);
-                });
-                if (group.active()) {
-                    resize_global(global_out, x, rows.size());
-                    loss = group.exchange_step(out, loss, shard_weight, global_out);
-                    gather_rows(y, rows, y_global);
-                    update_metrics(global_out, y_global);
-                    group.sum_gradients(std::span<parameter_view<value_type>>(params));
-                } else {
-                    rows_weight = shard_weight;
-                    update_metrics(*out, y_batch);
-                }
+                steps.local([&] { set_learning_rate(state.learning_rate); });
+                const auto [loss, weight] = steps.train_batch(
+                    batches[b], weights, forward, backward, metrics, outputs, std::span(params));
                 state.batch_loss = loss;
                 optimizer_.step(std::span<parameter_view<value_type>>(params));
-                // The epoch's loss so far: the weighted mean over its samples.
-                loss_sum += loss * rows_weight;
-                seen += rows_weight;
+                loss_sum += loss * weight; // the epoch's loss so far: the weighted mean
+                seen += weight;
                 train_logs[0].value = seen > 0 ? loss_sum / seen : 0.0;
                 read_metrics(train_logs, 1);
                 for_each_callback([&](auto& c) { detail::call_on_batch_end(c, state); });
-                group.agree(state);
             }
             std::copy(train_logs.begin(), train_logs.end(), epoch_logs.begin());
-            // Batch norm's running statistics: rank 0's everywhere (as PyTorch's
-            // DistributedDataParallel, which broadcasts them before every forward pass; in
-            // training they do not change a step, so once an epoch gives the same model).
-            group.broadcast_buffers(std::span<buffer_view<value_type>>(buffers));
-            group.local([&] {
+            // Batch norm's running statistics: rank 0's on every process (DDP's rule).
+            steps.broadcast_buffers(std::span(buffers));
+            steps.local([&] {
                 if (validating) {
-                    if (x_validation != nullptr) {
-                        measure(*x_validation, *y_validation, unweighted,
-                                std::span<const std::size_t>(external_rows), 256, validation_values,
-                                y_eval, o.check_finite, "fit (validation data)");
-                    } else {
-                        measure(x, y, unweighted, std::span<const std::size_t>(validation_rows),
-                                256, validation_values, y_eval, o.check_finite,
-                                "fit (validation split)");
-                    }
-                    std::copy(validation_values.begin(), validation_values.end(),
-                              epoch_logs.begin() + static_cast<std::ptrdiff_t>(train_logs.size()));
+                    validate(x, y, x_validation, y_validation, rows.validation, o, validation,
+                             epoch_logs, train_logs.size());
                 }
                 state.logs = std::span<const log_entry>(epoch_logs);
                 result.append(epoch, epoch_logs);
             });
-            for_each_callback([&](auto& c) { detail::call_on_epoch_end(c, state); });
-            group.agree(state, true);
+            for_each_callback([&](auto& c) { detail::call_on_epoch_end(c, state); }, true);
         }
         for_each_callback([&](auto& c) { detail::call_on_train_end(c, state); });
-        group.agree(state);
-        if (state.learning_rate != optimizer_.learning_rate()) {
-            optimizer_.set_learning_rate(state.learning_rate);
-        }
+        set_learning_rate(state.learning_rate);
         return result;
     }
 
+    /// The training_state callbacks see, before the first epoch.
+    training_state<value_type>
+    training_state_for(const fit_options& o, std::size_t samples,
+                       std::vector<parameter_view<value_type>>& params,
+                       std::vector<buffer_view<value_type>>& buffers,
+                       const detail::data_parallel<value_type>& steps) const {
+        training_state<value_type> state;
+        state.epochs = o.epochs;
+        state.samples = samples;
+        // without overflow for any batch_size (SIZE_MAX: one batch of every sample)
+        state.batches = samples / o.batch_size + (samples % o.batch_size != 0 ? 1 : 0);
+        state.parameters = std::span<parameter_view<value_type>>(params);
+        state.buffers = std::span<buffer_view<value_type>>(buffers);
+        state.rank = steps.rank();
+        state.processes = steps.size();
+        state.learning_rate = optimizer_.learning_rate();
+        return state;
+    }
+
+    /// What validation reuses from epoch to epoch.
+    template <class Y>
+    struct validation_buffers {
+        std::vector<log_entry> values;
+        std::vector<std::size_t> every_row; ///< 0 … n - 1 of validation data
+        Y targets;
+    };
+
+    /// The validation figures of an epoch, into `logs` from position `first`.
+    template <class Y, class XV, class YV>
+    void validate(const input_type& x, const Y& y, const XV* x_validation, const YV* y_validation,
+                  const std::vector<std::size_t>& validation_rows, const fit_options& o,
+                  validation_buffers<Y>& v, std::vector<log_entry>& logs, std::size_t first) {
+        static const std::vector<value_type> unweighted;
+        if (v.values.empty()) {
+            v.values = log_names("val_");
+        }
+        if (x_validation != nullptr) {
+            if (v.every_row.size() != x_validation->shape()[0]) {
+                v.every_row = detail::all_rows(x_validation->shape()[0]);
+            }
+            measure(*x_validation, *y_validation, unweighted,
+                    std::span<const std::size_t>(v.every_row), 256, v.values, v.targets,
+                    o.check_finite, "fit (validation data)");
+        } else {
+            measure(x, y, unweighted, std::span<const std::size_t>(validation_rows), 256, v.values,
+                    v.targets, o.check_finite, "fit (validation split)");
+        }
+        std::copy(v.values.begin(), v.values.end(),
+                  logs.begin() + static_cast<std::ptrdiff_t>(first));
+    }
+
+    /// Sets the optimizer's learning rate if a callback changed it.
+    void set_learning_rate(double rate) {
+        if (rate != optimizer_.learning_rate()) {
+            optimizer_.set_learning_rate(rate);
+        }
+    }
+
     /// Sizes the whole batch's outputs (on a process group) for `rows` samples like x's.
-    void resize_global(output_type& global, const input_type& x, std::size_t rows) const {
+    void resize_outputs(output_type& global, const input_type& x, std::size_t rows) const {
         auto in = shape<Model::input_rank>{};
         std::copy(x.shape().begin(), x.shape().end(), in.begin());
         in[0] = rows;
@@ -759,7 +738,6 @@ class trainer {
     std::tuple<Metrics...> metrics_;
     input_type eval_x_;
     std::vector<value_type> eval_weights_;
-    std::vector<value_type> global_weights_;
 };
 
 } // namespace xtnn
