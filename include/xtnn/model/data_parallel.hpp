@@ -313,16 +313,17 @@ class data_parallel {
             return {part.loss, part.weight};
         }
         const double rows_weight = gather_weights(weights, rows, batch_weights_);
-        const auto [first, count] = shard(rows.size());
+        const auto own = shard(rows.size()); // (first, count)
+        const auto own_rows = rows.subspan(own.first, own.second);
         decltype(forward(rows)) part{};
         local([&] {
-            if (count == 0) { // a batch smaller than the group: this process adds nothing
+            if (own_rows.empty()) { // a batch smaller than the group: this process adds nothing
                 for (auto& p : parameters) {
                     std::fill(p.gradient.begin(), p.gradient.end(), T(0));
                 }
                 return;
             }
-            part = forward(rows.subspan(first, count));
+            part = forward(own_rows);
             backward(static_cast<T>(rows_weight > 0 ? part.weight / rows_weight : 0.0));
         });
         auto& global = outputs(rows.size());
