@@ -138,3 +138,59 @@ TEST_CASE("sequential: summary lists layers, shapes and parameters", "[model][se
     model.build({32, 784});
     CHECK(model.summary() == s);
 }
+
+namespace {
+
+// Records where it was asked to write its output and its input gradient.
+struct probe : xtnn::layer_base<probe, float, 2, 2> {
+    static constexpr std::string_view name = "probe";
+    const float* wrote_output = nullptr;
+    const float* wrote_gradient = nullptr;
+    xtnn::shape<2> output_shape(const xtnn::shape<2>& input) const { return input; }
+
+  private:
+    friend xtnn::layer_access;
+    void compute_forward(const xtnn::tensor<float, 2>& x, xtnn::tensor<float, 2>& y, xtnn::mode) {
+        wrote_output = y.data();
+        std::copy(x.begin(), x.end(), y.begin());
+    }
+    void compute_backward(const xtnn::tensor<float, 2>&, const xtnn::tensor<float, 2>&,
+                          const xtnn::tensor<float, 2>& dy, xtnn::tensor<float, 2>* dx) {
+        wrote_gradient = dx != nullptr ? dx->data() : nullptr;
+        if (dx != nullptr) {
+            std::copy(dy.begin(), dy.end(), dx->begin());
+        }
+    }
+};
+
+} // namespace
+
+TEST_CASE("sequential: a nested model writes into its caller's buffers, without copies",
+          "[model][sequential]") {
+    xtnn::sequential inner{probe{}, xtnn::dense{3, 3}, probe{}};
+    const xtnn::tensor<float, 2> x = xtnn::test::random_tensor<float>(xtnn::shape<2>{4, 3}, 1);
+    xtnn::tensor<float, 2> y(xtnn::shape<2>{4, 3});
+    inner.forward(x, y, xtnn::mode::training);
+    CHECK(inner.layer<2>().wrote_output == y.data()); // the last layer wrote the caller's y
+    const xtnn::tensor<float, 2> dy = xtnn::test::random_tensor<float>(xtnn::shape<2>{4, 3}, 2);
+    xtnn::tensor<float, 2> dx;
+    inner.backward(x, y, dy, &dx);
+    REQUIRE(dx.shape() == x.shape());
+    CHECK(inner.layer<0>().wrote_gradient == dx.data()); // the first layer wrote the caller's dx
+
+    // The same model alone: its own output, equal to what it wrote for the caller.
+    const auto& own = inner.forward(x, xtnn::mode::training);
+    CHECK(own.data() != y.data());
+    CHECK(xtnn::test::equal(own, y));
+    inner.backward(x, dy, true);
+    CHECK(xtnn::test::equal(inner.input_gradient(), dx));
+
+    // A caller's buffer of another shape is refused, naming both shapes.
+    xtnn::tensor<float, 2> wrong(xtnn::shape<2>{4, 2});
+    CHECK_THROWS_WITH(inner.forward(x, wrong), Catch::Contains("output buffer shape mismatch") &&
+                                                   Catch::Contains("(4, 3)") &&
+                                                   Catch::Contains("(4, 2)"));
+    // Backward after a forward into a caller's buffer needs that buffer.
+    inner.forward(x, y, xtnn::mode::training);
+    CHECK_THROWS_AS(inner.backward(x, dy), std::logic_error);
+}

@@ -149,8 +149,11 @@ struct sequential_storage<type_list<Layers...>> {
 /// softmax) take their scalar type and rank from the layer before them. At compile time each
 /// layer's output type must be the next one's input type. When the model meets a new input
 /// shape it checks every layer's extents before any work (the error names the layer and both
-/// shapes) and sizes the buffers it owns: every layer's output and output gradient, and the
-/// input gradient. Layers built on layer_base then run their maths without checking again.
+/// shapes) and sizes the buffers it owns: every layer's output and output gradient (and the
+/// input gradient when asked for). Layers built on layer_base then run their maths without
+/// checking again. Nested in another model or a residual, its last layer writes straight into
+/// the caller's output buffer and its first layer the caller's input gradient: no copies at
+/// the boundary.
 /// After the first batch of a given shape, forward and backward allocate nothing.
 ///
 /// Training step (the loss writes d(loss)/d(output) into a buffer the caller keeps):
@@ -244,19 +247,12 @@ class sequential {
             return;
         }
         built_.reset();
-        if (input_gradient_.shape() != input) {
-            input_gradient_.resize(input);
-        }
         propagate(input, [this]<std::size_t I>(const auto& s) {
-            auto& y = std::get<I>(outputs_);
-            if (y.shape() != s) {
-                y.resize(s);
-            }
             if constexpr (I + 1 < size) {
-                auto& g = std::get<I>(gradients_);
-                if (g.shape() != s) {
-                    g.resize(s);
-                }
+                resize_to(std::get<I>(outputs_), s);
+                resize_to(std::get<I>(gradients_), s);
+            } else { // the last output: the model's own buffer, or a caller's (forward into y)
+                output_shape_ = s;
             }
         });
         built_ = input;
@@ -273,7 +269,7 @@ class sequential {
         XTNN_DETAIL_REQUIRE_TENSOR("xtnn: sequential::forward: the model takes", "input", input, X,
                                    value_type, input_rank);
         if constexpr (tensor_of<X, value_type, input_rank>) {
-            return run_forward(x, m);
+            return run_forward(x, m, nullptr);
         } else {
             return std::get<size - 1>(outputs_);
         }
@@ -293,23 +289,28 @@ class sequential {
                                    "output gradients", output, DY, value_type, output_rank);
         if constexpr (tensor_of<X, value_type, input_rank> &&
                       tensor_of<DY, value_type, output_rank>) {
-            run_backward(x, dy, input_gradient);
+            run_backward(x, dy, input_gradient, nullptr, nullptr);
         }
     }
 
     /// d(loss)/dx from the last backward called with `input_gradient = true`.
     const input_type& input_gradient() const { return input_gradient_; }
 
-    /// The layer interface: forward into a caller's buffer `y` (a copy of the model's output).
+    /// The layer interface, as a nested model or a residual's block: forward into a caller's
+    /// buffer `y`, of the output's shape, which the last layer writes directly (no copy).
+    /// @throws shape_error if a layer rejects x or y is not the output's shape.
     template <class X>
     void forward(const X& x, output_type& y, mode m = mode::inference) {
-        const output_type& out = forward(x, m);
-        detail::require_shape(out.shape(), y.shape(), {name, "forward"},
-                              "output buffer shape mismatch");
-        std::copy(out.data(), out.data() + out.size(), y.data());
+        XTNN_DETAIL_REQUIRE_TENSOR("xtnn: sequential::forward: the model takes", "input", input, X,
+                                   value_type, input_rank);
+        if constexpr (tensor_of<X, value_type, input_rank>) {
+            run_forward(x, m, &y);
+        }
     }
 
-    /// The layer interface: backward with the input gradient written into `*dx` if not null.
+    /// The layer interface: backward given the forward's `x` and `y` (the caller's buffer),
+    /// the first layer writing the input gradient directly into `*dx` if not null (resized to
+    /// x's shape if it has another).
     template <class X, class Y, class DY>
     void backward(const X& x, const Y& y, const DY& dy, input_type* dx) {
         XTNN_DETAIL_REQUIRE_TENSOR("xtnn: sequential::backward: the model takes", "input", input, X,
@@ -321,16 +322,7 @@ class sequential {
         if constexpr (tensor_of<X, value_type, input_rank> &&
                       tensor_of<Y, value_type, output_rank> &&
                       tensor_of<DY, value_type, output_rank>) {
-            detail::require_shape(std::get<size - 1>(outputs_).shape(), y.shape(),
-                                  {name, "backward"}, "output shape mismatch");
-            run_backward(x, dy, dx != nullptr);
-            if (dx != nullptr) {
-                if (dx->shape() != x.shape()) {
-                    dx->resize(x.shape());
-                }
-                std::copy(input_gradient_.data(), input_gradient_.data() + input_gradient_.size(),
-                          dx->data());
-            }
+            run_backward(x, dy, false, &y, dx);
         }
     }
 
@@ -445,35 +437,78 @@ class sequential {
     }
 
   private:
-    const output_type& run_forward(const input_type& x, mode m) {
+    /// Runs every layer, the last one into `*into` (a caller's buffer) or the model's own.
+    const output_type& run_forward(const input_type& x, mode m, output_type* into) {
         flush_denormals_guard guard;
         const detail::single_threaded_blas blas(splits_batch && num_threads() > 1);
         last_mode_ = mode::inference; // a forward that throws must not enable backward
         build(x.shape());
+        if (into != nullptr) {
+            detail::require_shape(output_shape_, into->shape(), {name, "forward"},
+                                  "output buffer shape mismatch");
+        } else {
+            resize_to(std::get<size - 1>(outputs_), output_shape_);
+        }
+        output_type& last = into != nullptr ? *into : std::get<size - 1>(outputs_);
         for_each_layer([&]<std::size_t I>(auto& l) {
+            auto& y = output_of<I>(last);
             // build() checked every shape and sized every buffer: a layer_base layer runs its
             // maths directly.
             if constexpr (detail::based_layer<layer_type<I>>) {
-                layer_access::forward(l, input_of<I>(x), std::get<I>(outputs_), m);
+                layer_access::forward(l, input_of<I>(x), y, m);
             } else {
-                l.forward(input_of<I>(x), std::get<I>(outputs_), m);
+                l.forward(input_of<I>(x), y, m);
             }
         });
         last_mode_ = m;
-        return std::get<size - 1>(outputs_);
+        own_output_ = into == nullptr;
+        return last;
     }
 
-    void run_backward(const input_type& x, const output_type& dy, bool input_gradient) {
-        if (!built_ || *built_ != x.shape() || last_mode_ != mode::training) {
+    /// Back-propagates `dy` given the last output `*y` (a caller's buffer; null: the model's
+    /// own), the input gradient into `*dx` (a caller's) or, with `input_gradient`, the model's.
+    void run_backward(const input_type& x, const output_type& dy, bool input_gradient,
+                      const output_type* y, input_type* dx) {
+        if (!built_ || *built_ != x.shape() || last_mode_ != mode::training ||
+            (y == nullptr && !own_output_)) {
             throw std::logic_error("sequential::backward: call forward(x, mode::training) with "
                                    "this input first; got input shape " +
                                    format_shape(x.shape()));
         }
-        detail::require_shape(std::get<size - 1>(outputs_).shape(), dy.shape(), {name, "backward"},
+        if (y != nullptr) {
+            detail::require_shape(output_shape_, y->shape(), {name, "backward"},
+                                  "output shape mismatch");
+        }
+        detail::require_shape(output_shape_, dy.shape(), {name, "backward"},
                               "output gradient shape mismatch");
+        if (dx == nullptr && input_gradient) {
+            dx = &input_gradient_;
+        }
+        if (dx != nullptr) {
+            resize_to(*dx, x.shape());
+        }
         flush_denormals_guard guard;
         const detail::single_threaded_blas blas(splits_batch && num_threads() > 1);
-        backward_layers(x, dy, input_gradient, std::make_index_sequence<size>{});
+        const output_type& last = y != nullptr ? *y : std::get<size - 1>(outputs_);
+        backward_layers(x, last, dy, dx, std::make_index_sequence<size>{});
+    }
+
+    /// Resizes `t` to `s` unless it has that shape (then nothing is allocated).
+    template <class Tensor, class Shape>
+    static void resize_to(Tensor& t, const Shape& s) {
+        if (!std::equal(t.shape().begin(), t.shape().end(), s.begin(), s.end())) {
+            t.resize(s);
+        }
+    }
+
+    /// Layer I's output buffer: the model's, or `last` for the last layer.
+    template <std::size_t I, class Last>
+    auto& output_of(Last& last) {
+        if constexpr (I + 1 == size) {
+            return last;
+        } else {
+            return std::get<I>(outputs_);
+        }
     }
 
     template <class... Bound>
@@ -532,14 +567,15 @@ class sequential {
     }
 
     template <std::size_t... I>
-    void backward_layers(const input_type& x, const output_type& dy, bool need_input_gradient,
-                         std::index_sequence<I...>) {
+    void backward_layers(const input_type& x, const output_type& last, const output_type& dy,
+                         input_type* dx, std::index_sequence<I...>) {
         // Last layer first: layer J reads d(loss)/d(out J) and writes d(loss)/d(out J-1).
-        (backward_layer<size - 1 - I>(x, dy, need_input_gradient), ...);
+        (backward_layer<size - 1 - I>(x, last, dy, dx), ...);
     }
 
     template <std::size_t J>
-    void backward_layer(const input_type& x, const output_type& dy, bool need_input_gradient) {
+    void backward_layer(const input_type& x, const output_type& last, const output_type& dy,
+                        input_type* dx) {
         const auto& out_gradient = [&]() -> const auto& {
             if constexpr (J + 1 == size) {
                 return dy;
@@ -551,26 +587,33 @@ class sequential {
         using in_type = typename layer_type<J>::input_type;
         in_type* in_gradient = nullptr;
         if constexpr (J == 0) {
-            if (need_input_gradient) {
-                in_gradient = &input_gradient_;
-            }
+            in_gradient = dx;
         } else {
             in_gradient = &std::get<J - 1>(gradients_);
         }
         auto& l = std::get<J>(layers_);
+        const auto& y = [&]() -> const auto& {
+            if constexpr (J + 1 == size) {
+                return last;
+            } else {
+                return std::get<J>(outputs_);
+            }
+        }
+        ();
         if constexpr (detail::based_layer<layer_type<J>>) {
-            layer_access::backward(l, input_of<J>(x), std::get<J>(outputs_), out_gradient,
-                                   in_gradient);
+            layer_access::backward(l, input_of<J>(x), y, out_gradient, in_gradient);
         } else {
-            l.backward(input_of<J>(x), std::get<J>(outputs_), out_gradient, in_gradient);
+            l.backward(input_of<J>(x), y, out_gradient, in_gradient);
         }
     }
 
     layers_type layers_;
     outputs_type outputs_;
-    outputs_type gradients_; // entry I: d(loss)/d(output of layer I); the last one is unused
-    input_type input_gradient_;
+    outputs_type gradients_;    // entry I: d(loss)/d(output of layer I); the last one is unused
+    input_type input_gradient_; // sized when first asked for
     std::optional<shape<input_rank>> built_;
+    shape<output_rank> output_shape_{};
+    bool own_output_ = true; // the last forward wrote the model's own output buffer
     mode last_mode_ = mode::inference;
 };
 
