@@ -10,6 +10,7 @@
 #include <xtnn/core/errors.hpp>
 #include <xtnn/core/gather_rows.hpp>
 #include <xtnn/core/layer_base.hpp>
+#include <xtnn/core/mask.hpp>
 #include <xtnn/core/parallel.hpp>
 #include <xtnn/core/parameter.hpp>
 #include <xtnn/core/random.hpp>

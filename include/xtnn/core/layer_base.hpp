@@ -32,6 +32,16 @@ struct layer_access {
     static void backward(L& l, const X& x, const Y& y, const Y& dy, X* dx) {
         l.compute_backward(x, y, dy, dx);
     }
+    /// `l.compute_forward(x, y, m, mask)` of a layer that reads padding masks.
+    template <class L, class X, class Y, class Mask>
+    static void forward(L& l, const X& x, Y& y, mode m, const Mask* mask) {
+        l.compute_forward(x, y, m, mask);
+    }
+    /// `l.compute_backward(x, y, dy, dx, mask)` of a layer that reads padding masks.
+    template <class L, class X, class Y, class Mask>
+    static void backward(L& l, const X& x, const Y& y, const Y& dy, X* dx, const Mask* mask) {
+        l.compute_backward(x, y, dy, dx, mask);
+    }
 };
 
 /// The base of a layer: its scalar type, ranks and tensor types, and a forward and backward

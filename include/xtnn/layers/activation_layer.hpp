@@ -10,6 +10,7 @@
 #include <xtnn/core/concepts.hpp>
 #include <xtnn/core/errors.hpp>
 #include <xtnn/core/layer_base.hpp>
+#include <xtnn/core/mask.hpp>
 #include <xtnn/core/parallel.hpp>
 #include <xtnn/core/parameter.hpp>
 #include <xtnn/core/tensor.hpp>
@@ -57,6 +58,8 @@ class activation_layer : public layer_base<activation_layer<A, T, N>, T, N, N> {
   public:
     static constexpr std::string_view name = A::name; ///< The activation's name.
     using options_type = A;                           ///< What it is built from.
+    /// Element by element: a padding mask goes on unchanged.
+    static constexpr xtnn::mask_use mask_use = xtnn::mask_use::passes;
     /// Over xtnn's threads, for images (rank 4).
     static constexpr bool splits_batch = N == 4;
 

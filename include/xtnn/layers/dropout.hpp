@@ -12,6 +12,7 @@
 
 #include <xtnn/core/errors.hpp>
 #include <xtnn/core/layer_base.hpp>
+#include <xtnn/core/mask.hpp>
 #include <xtnn/core/parameter.hpp>
 #include <xtnn/core/random.hpp>
 #include <xtnn/core/tensor.hpp>
@@ -59,6 +60,8 @@ class dropout_layer : public layer_base<dropout_layer<T, N>, T, N, N> {
   public:
     static constexpr std::string_view name = "dropout"; ///< The name in summaries.
     using options_type = dropout;                       ///< What it is built from.
+    /// Element by element: a padding mask goes on unchanged.
+    static constexpr xtnn::mask_use mask_use = xtnn::mask_use::passes;
 
     /// A dropout layer with the spec's rate and seed.
     explicit dropout_layer(dropout spec = {}) : spec_(spec), rng_(spec.seed) {

@@ -13,6 +13,7 @@
 #include <xtnn/core/concepts.hpp>
 #include <xtnn/core/errors.hpp>
 #include <xtnn/core/layer_base.hpp>
+#include <xtnn/core/mask.hpp>
 #include <xtnn/core/parallel.hpp>
 #include <xtnn/core/parameter.hpp>
 #include <xtnn/core/random.hpp>
@@ -71,6 +72,19 @@ class residual : public layer_base<residual<Block, Projection>, typename Block::
     static constexpr std::string_view name = "residual"; ///< In summaries.
     /// Whether f or the projection splits its batch over xtnn's threads.
     static constexpr bool splits_batch = splits_batch_v<Block> || splits_batch_v<Projection>;
+    /// A padding mask passes through when f (and the projection) pass it, and reaches them
+    /// when they read it (attention in a transformer block); other blocks take none.
+    static constexpr xtnn::mask_use mask_use = [] {
+        constexpr auto b = mask_use_of<Block>;
+        constexpr auto p = projected ? mask_use_of<Projection> : xtnn::mask_use::passes;
+        const auto step = [](xtnn::mask_use u) {
+            return u == xtnn::mask_use::passes || u == xtnn::mask_use::reads;
+        };
+        if (b == xtnn::mask_use::passes && p == xtnn::mask_use::passes) {
+            return xtnn::mask_use::passes;
+        }
+        return step(b) && step(p) ? xtnn::mask_use::reads : xtnn::mask_use::none;
+    }();
 
     static_assert(projected || std::same_as<x_type, y_type>,
                   "xtnn: residual: the block's output type differs from its input type, so x "
@@ -181,19 +195,20 @@ class residual : public layer_base<residual<Block, Projection>, typename Block::
   private:
     friend layer_access;
 
-    /// `y = x + f(x)` (or `projection(x) + f(x)`).
-    void compute_forward(const x_type& x, y_type& y, mode m) {
+    /// `y = x + f(x)` (or `projection(x) + f(x)`); f and the projection get `mask` if they
+    /// read masks. output_shape() checked f's and the projection's shapes for x.
+    void compute_forward(const x_type& x, y_type& y, mode m, const sequence_mask* mask = nullptr) {
         const auto s = y.shape();
         if (f_.shape() != s) {
             f_.resize(s);
         }
-        block_.forward(x, f_, m);
+        detail::forward_layer(block_, x, f_, m, mask);
         const T* shortcut = x.data();
         if constexpr (projected) {
             if (shortcut_.shape() != s) {
                 shortcut_.resize(s);
             }
-            projection_.forward(x, shortcut_, m);
+            detail::forward_layer(projection_, x, shortcut_, m, mask);
             shortcut = shortcut_.data();
         }
         const T* f = f_.data();
@@ -204,19 +219,20 @@ class residual : public layer_base<residual<Block, Projection>, typename Block::
     }
 
     /// f's backward, then the shortcut's gradient added to dx when `dx` is not null.
-    void compute_backward(const x_type& x, const y_type& y, const y_type& dy, x_type* dx) {
+    void compute_backward(const x_type& x, const y_type& y, const y_type& dy, x_type* dx,
+                          const sequence_mask* mask = nullptr) {
         detail::require_shape(f_.shape(), y.shape(), {name, "backward"},
                               "output shape mismatch (no forward for this input)");
-        block_.backward(x, f_, dy, dx);
+        detail::backward_layer(block_, x, f_, dy, dx, mask);
         if constexpr (projected) {
             if (dx == nullptr) {
-                projection_.backward(x, shortcut_, dy, nullptr);
+                detail::backward_layer(projection_, x, shortcut_, dy, nullptr, mask);
                 return;
             }
             if (shortcut_gradient_.shape() != x.shape()) {
                 shortcut_gradient_.resize(x.shape());
             }
-            projection_.backward(x, shortcut_, dy, &shortcut_gradient_);
+            detail::backward_layer(projection_, x, shortcut_, dy, &shortcut_gradient_, mask);
             add_to(*dx, shortcut_gradient_.data());
         } else if (dx != nullptr) {
             add_to(*dx, dy.data());

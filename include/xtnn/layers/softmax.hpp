@@ -11,6 +11,7 @@
 
 #include <xtnn/core/errors.hpp>
 #include <xtnn/core/layer_base.hpp>
+#include <xtnn/core/mask.hpp>
 #include <xtnn/core/math.hpp>
 #include <xtnn/core/parameter.hpp>
 #include <xtnn/core/tensor.hpp>
@@ -25,6 +26,8 @@ class normalized_exponential : public layer_base<normalized_exponential<T, N, Lo
   public:
     static_assert(N >= 1, "xtnn: softmax needs a tensor of rank >= 1");
     static constexpr std::string_view name = Log ? "log_softmax" : "softmax";
+    /// Over the last axis, step by step: a padding mask goes on unchanged.
+    static constexpr xtnn::mask_use mask_use = xtnn::mask_use::passes;
 
     shape<N> output_shape(const shape<N>& input) const {
         if (input[N - 1] == 0) {

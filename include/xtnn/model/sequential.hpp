@@ -3,6 +3,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
@@ -19,6 +20,7 @@
 #include <xtnn/core/denormals.hpp>
 #include <xtnn/core/errors.hpp>
 #include <xtnn/core/layer_base.hpp>
+#include <xtnn/core/mask.hpp>
 #include <xtnn/core/parallel.hpp>
 #include <xtnn/core/parameter.hpp>
 #include <xtnn/core/random.hpp>
@@ -90,6 +92,56 @@ struct link_to_layer {
                   "types");
     static constexpr bool value = true;
 };
+
+/// Whether a padding mask reaches layer `i` of layers whose mask uses are `uses`, given whether
+/// one enters the first: a layer that makes one starts it, one that consumes it (or does not
+/// handle masks) ends it.
+template <std::size_t N>
+constexpr bool mask_reaches(const std::array<mask_use, N>& uses, std::size_t i, bool entering) {
+    bool masked = entering;
+    for (std::size_t j = 0; j < i && j < N; ++j) {
+        if (uses[j] == mask_use::makes) {
+            masked = true;
+        } else if (uses[j] == mask_use::consumes || uses[j] == mask_use::none) {
+            masked = false;
+        }
+    }
+    return masked;
+}
+
+/// Instantiated for each layer a mask may reach; when the assertion fails, the note "in
+/// instantiation of mask_handled<N, L, true>" names the layer's position N and type L.
+template <std::size_t Position, class L, bool Masked>
+struct mask_handled {
+    static_assert(!Masked || mask_use_of<L> != mask_use::none,
+                  "xtnn: sequential: a padding mask reaches a layer that does not handle masks "
+                  "(it declares no mask_use), so its output would mix padding into the real "
+                  "steps. The note 'in instantiation of mask_handled<N, L, true>' names its "
+                  "position N and type L");
+    static constexpr bool value = true;
+};
+
+/// The mask_use of layers `uses` composed in order: what a nested sequential declares.
+template <std::size_t N>
+constexpr mask_use composed_mask_use(const std::array<mask_use, N>& uses) {
+    bool makes = false;
+    for (const auto u : uses) {
+        makes = makes || u == mask_use::makes;
+    }
+    if (makes) { // its own mask leaves it, if nothing after the maker drops it
+        return mask_reaches(uses, N, false) ? mask_use::makes : mask_use::none;
+    }
+    bool masked = true;
+    bool only_passes = true;
+    for (const auto u : uses) {
+        if (masked && u == mask_use::none) {
+            return mask_use::none;
+        }
+        only_passes = only_passes && u == mask_use::passes;
+        masked = masked && u != mask_use::consumes;
+    }
+    return masked ? (only_passes ? mask_use::passes : mask_use::reads) : mask_use::consumes;
+}
 
 inline std::string group_thousands(std::size_t n) {
     std::string digits = std::to_string(n);
@@ -202,6 +254,19 @@ class sequential {
     /// run single-threaded while it works, each on its part's thread.
     static constexpr bool splits_batch = storage::splits_batch;
 
+  private:
+    static constexpr std::array<xtnn::mask_use, size> mask_uses_ =
+        []<std::size_t... I>(std::index_sequence<I...>) {
+        return std::array<xtnn::mask_use, size>{mask_use_of<layer_type<I>>...};
+    }
+    (std::make_index_sequence<size>{});
+
+  public:
+    /// How the model treats a padding mask as a layer of another (see xtnn::mask_use): passes
+    /// it when every layer does; reads it when its layers read or pass it; consumes it when
+    /// one of them consumes it; makes one when a layer of it makes one; none otherwise.
+    static constexpr xtnn::mask_use mask_use = detail::composed_mask_use(mask_uses_);
+
     /// Composes the layers in order and initializes them from seed 0.
     explicit sequential(Specs... specs) : layers_(make_layers(bound_list{}, specs...)) {
         check_links(std::make_index_sequence<size - 1>{});
@@ -269,7 +334,7 @@ class sequential {
         XTNN_DETAIL_REQUIRE_TENSOR("xtnn: sequential::forward: the model takes", "input", input, X,
                                    value_type, input_rank);
         if constexpr (tensor_of<X, value_type, input_rank>) {
-            return run_forward(x, m, nullptr);
+            return run_forward<false>(x, m, nullptr, nullptr);
         } else {
             return std::get<size - 1>(outputs_);
         }
@@ -289,8 +354,66 @@ class sequential {
                                    "output gradients", output, DY, value_type, output_rank);
         if constexpr (tensor_of<X, value_type, input_rank> &&
                       tensor_of<DY, value_type, output_rank>) {
-            run_backward(x, dy, input_gradient, nullptr, nullptr);
+            run_backward<false>(x, dy, input_gradient, nullptr, nullptr, nullptr);
         }
+    }
+
+    /// Runs every layer on `x`, a batch of sequences `(batch, time, …)` padded as `mask`
+    /// says (see xtnn::sequence_mask): the layers that read masks get it, the others pass it
+    /// on. The mask must outlive the backward pass that follows.
+    /// @throws shape_error if a layer rejects x's shape or the mask is not (batch, time).
+    template <class X>
+    const output_type& forward(const X& x, const sequence_mask& mask, mode m = mode::inference) {
+        XTNN_DETAIL_REQUIRE_TENSOR("xtnn: sequential::forward: the model takes", "input", input, X,
+                                   value_type, input_rank);
+        if constexpr (tensor_of<X, value_type, input_rank>) {
+            return run_forward<true>(x, m, nullptr, &mask);
+        } else {
+            return std::get<size - 1>(outputs_);
+        }
+    }
+
+    /// Back-propagates `dy` after forward(x, mask, mode::training), with the same mask.
+    /// @throws std::logic_error if the last forward was not a training pass with a mask.
+    template <class X, class DY>
+    void backward(const X& x, const sequence_mask& mask, const DY& dy,
+                  bool input_gradient = false) {
+        XTNN_DETAIL_REQUIRE_TENSOR("xtnn: sequential::backward: the model takes", "input", input, X,
+                                   value_type, input_rank);
+        XTNN_DETAIL_REQUIRE_TENSOR("xtnn: sequential::backward: the model takes",
+                                   "output gradients", output, DY, value_type, output_rank);
+        if constexpr (tensor_of<X, value_type, input_rank> &&
+                      tensor_of<DY, value_type, output_rank>) {
+            run_backward<true>(x, dy, input_gradient, nullptr, nullptr, &mask);
+        }
+    }
+
+    /// The layer interface of a model that reads masks, nested in another: forward into `y`
+    /// with the mask that reaches it (null: none).
+    void forward(const input_type& x, output_type& y, mode m, const sequence_mask* mask) {
+        if (mask != nullptr) {
+            run_forward<true>(x, m, &y, mask);
+        } else {
+            run_forward<false>(x, m, &y, nullptr);
+        }
+    }
+    /// The layer interface of a model that reads masks: backward with the same mask.
+    void backward(const input_type& x, const output_type& y, const output_type& dy, input_type* dx,
+                  const sequence_mask* mask) {
+        if (mask != nullptr) {
+            run_backward<true>(x, dy, false, &y, dx, mask);
+        } else {
+            run_backward<false>(x, dy, false, &y, dx, nullptr);
+        }
+    }
+    /// The layer interface of a model that makes a mask: the one its layer made in the last
+    /// forward.
+    void make_mask(const input_type&, sequence_mask& mask) const
+        requires(mask_use == xtnn::mask_use::makes) {
+        if (mask.shape() != made_mask_.shape()) {
+            mask.resize(made_mask_.shape());
+        }
+        std::copy(made_mask_.begin(), made_mask_.end(), mask.begin());
     }
 
     /// d(loss)/dx from the last backward called with `input_gradient = true`.
@@ -304,7 +427,7 @@ class sequential {
         XTNN_DETAIL_REQUIRE_TENSOR("xtnn: sequential::forward: the model takes", "input", input, X,
                                    value_type, input_rank);
         if constexpr (tensor_of<X, value_type, input_rank>) {
-            run_forward(x, m, &y);
+            run_forward<false>(x, m, &y, nullptr);
         }
     }
 
@@ -322,7 +445,7 @@ class sequential {
         if constexpr (tensor_of<X, value_type, input_rank> &&
                       tensor_of<Y, value_type, output_rank> &&
                       tensor_of<DY, value_type, output_rank>) {
-            run_backward(x, dy, false, &y, dx);
+            run_backward<false>(x, dy, false, &y, dx, nullptr);
         }
     }
 
@@ -437,12 +560,52 @@ class sequential {
     }
 
   private:
-    /// Runs every layer, the last one into `*into` (a caller's buffer) or the model's own.
-    const output_type& run_forward(const input_type& x, mode m, output_type* into) {
+    /// The padding mask that reaches layer J: none, the one that entered (`entering`, when
+    /// Masked), or the one a layer before J made.
+    template <std::size_t J, bool Masked>
+    const sequence_mask* mask_at(const sequence_mask* entering) const {
+        static_assert(detail::mask_handled<J, layer_type<J>,
+                                           detail::mask_reaches(mask_uses_, J, Masked)>::value);
+        if constexpr (!detail::mask_reaches(mask_uses_, J, Masked)) {
+            return nullptr;
+        } else if constexpr (made_before(J)) {
+            return &made_mask_;
+        } else {
+            return entering;
+        }
+    }
+
+    static constexpr bool made_before(std::size_t j) {
+        for (std::size_t i = 0; i < j; ++i) {
+            if (mask_uses_[i] == xtnn::mask_use::makes) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    static constexpr std::size_t makers() {
+        std::size_t n = 0;
+        for (const auto u : mask_uses_) {
+            n += u == xtnn::mask_use::makes ? 1 : 0;
+        }
+        return n;
+    }
+
+    /// Runs every layer, the last one into `*into` (a caller's buffer) or the model's own,
+    /// with the padding mask `entering` when Masked.
+    template <bool Masked>
+    const output_type& run_forward(const input_type& x, mode m, output_type* into,
+                                   const sequence_mask* entering) {
+        static_assert(makers() <= 1, "xtnn: sequential: at most one layer of a sequential may "
+                                     "make a padding mask (mask_use::makes)");
         flush_denormals_guard guard;
         const detail::single_threaded_blas blas(splits_batch && num_threads() > 1);
         last_mode_ = mode::inference; // a forward that throws must not enable backward
         build(x.shape());
+        if constexpr (Masked) {
+            detail::require_mask_shape(*entering, x, "sequential::forward");
+        }
         if (into != nullptr) {
             detail::require_shape(output_shape_, into->shape(), {name, "forward"},
                                   "output buffer shape mismatch");
@@ -452,25 +615,38 @@ class sequential {
         output_type& last = into != nullptr ? *into : std::get<size - 1>(outputs_);
         for_each_layer([&]<std::size_t I>(auto& l) {
             auto& y = output_of<I>(last);
+            const auto* mask = mask_at<I, Masked>(entering);
+            if constexpr (mask_reader<layer_type<I>>) {
+                if (mask != nullptr) {
+                    detail::require_mask_shape(*mask, input_of<I>(x),
+                                               "sequential: layer " + std::to_string(I) + " (" +
+                                                   std::string(layer_type<I>::name) + ")");
+                }
+            }
             // build() checked every shape and sized every buffer: a layer_base layer runs its
             // maths directly.
-            if constexpr (detail::based_layer<layer_type<I>>) {
-                layer_access::forward(l, input_of<I>(x), y, m);
-            } else {
-                l.forward(input_of<I>(x), y, m);
+            detail::forward_layer(l, input_of<I>(x), y, m, mask);
+            if constexpr (mask_use_of<layer_type<I>> == xtnn::mask_use::makes) {
+                l.make_mask(input_of<I>(x), made_mask_);
+                detail::require_mask_shape(made_mask_, input_of<I>(x),
+                                           "sequential: the mask layer " + std::to_string(I) +
+                                               " made");
             }
         });
         last_mode_ = m;
         own_output_ = into == nullptr;
+        masked_ = Masked;
         return last;
     }
 
     /// Back-propagates `dy` given the last output `*y` (a caller's buffer; null: the model's
-    /// own), the input gradient into `*dx` (a caller's) or, with `input_gradient`, the model's.
+    /// own), the input gradient into `*dx` (a caller's) or, with `input_gradient`, the model's;
+    /// with the padding mask `entering` when Masked.
+    template <bool Masked>
     void run_backward(const input_type& x, const output_type& dy, bool input_gradient,
-                      const output_type* y, input_type* dx) {
+                      const output_type* y, input_type* dx, const sequence_mask* entering) {
         if (!built_ || *built_ != x.shape() || last_mode_ != mode::training ||
-            (y == nullptr && !own_output_)) {
+            (y == nullptr && !own_output_) || masked_ != Masked) {
             throw std::logic_error("sequential::backward: call forward(x, mode::training) with "
                                    "this input first; got input shape " +
                                    format_shape(x.shape()));
@@ -490,7 +666,10 @@ class sequential {
         flush_denormals_guard guard;
         const detail::single_threaded_blas blas(splits_batch && num_threads() > 1);
         const output_type& last = y != nullptr ? *y : std::get<size - 1>(outputs_);
-        backward_layers(x, last, dy, dx, std::make_index_sequence<size>{});
+        if constexpr (Masked) {
+            detail::require_mask_shape(*entering, x, "sequential::backward");
+        }
+        backward_layers<Masked>(x, last, dy, dx, entering, std::make_index_sequence<size>{});
     }
 
     /// Resizes `t` to `s` unless it has that shape (then nothing is allocated).
@@ -566,16 +745,16 @@ class sequential {
         }
     }
 
-    template <std::size_t... I>
+    template <bool Masked, std::size_t... I>
     void backward_layers(const input_type& x, const output_type& last, const output_type& dy,
-                         input_type* dx, std::index_sequence<I...>) {
+                         input_type* dx, const sequence_mask* entering, std::index_sequence<I...>) {
         // Last layer first: layer J reads d(loss)/d(out J) and writes d(loss)/d(out J-1).
-        (backward_layer<size - 1 - I>(x, last, dy, dx), ...);
+        (backward_layer<size - 1 - I, Masked>(x, last, dy, dx, entering), ...);
     }
 
-    template <std::size_t J>
+    template <std::size_t J, bool Masked>
     void backward_layer(const input_type& x, const output_type& last, const output_type& dy,
-                        input_type* dx) {
+                        input_type* dx, const sequence_mask* entering) {
         const auto& out_gradient = [&]() -> const auto& {
             if constexpr (J + 1 == size) {
                 return dy;
@@ -600,11 +779,8 @@ class sequential {
             }
         }
         ();
-        if constexpr (detail::based_layer<layer_type<J>>) {
-            layer_access::backward(l, input_of<J>(x), y, out_gradient, in_gradient);
-        } else {
-            l.backward(input_of<J>(x), y, out_gradient, in_gradient);
-        }
+        detail::backward_layer(l, input_of<J>(x), y, out_gradient, in_gradient,
+                               mask_at<J, Masked>(entering));
     }
 
     layers_type layers_;
@@ -613,7 +789,9 @@ class sequential {
     input_type input_gradient_; // sized when first asked for
     std::optional<shape<input_rank>> built_;
     shape<output_rank> output_shape_{};
-    bool own_output_ = true; // the last forward wrote the model's own output buffer
+    bool own_output_ = true;  // the last forward wrote the model's own output buffer
+    bool masked_ = false;     // the last forward had a padding mask
+    sequence_mask made_mask_; // the mask a layer made in the last forward
     mode last_mode_ = mode::inference;
 };
 
