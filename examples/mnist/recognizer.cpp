@@ -4,6 +4,7 @@
 #include <chrono>
 #include <fstream>
 #include <iostream>
+#include <span>
 
 #include <xtnn/data.hpp>
 #include <xtnn/io.hpp>
@@ -119,7 +120,7 @@ train_result fit_and_report(Model& model, const xtnn::mnist_dataset& data,
         std::size_t wrong = 0;
         for (std::size_t i = 0; i < y_test.size(); ++i) {
             const float* row = logits.data() + i * 10;
-            const auto guess = static_cast<int>(std::max_element(row, row + 10) - row);
+            const auto guess = static_cast<int>(xtnn::argmax(std::span<const float>(row, 10)));
             const labelled_digit d{image_at(data.test.images, i), guess,
                                    static_cast<int>(y_test(i))};
             if (first.size() < 60) {

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <concepts>
 #include <cstddef>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -107,3 +108,22 @@ std::size_t argmax(const T* values, std::size_t n) {
 }
 
 } // namespace xtnn::detail
+
+namespace xtnn {
+
+/// The index of the largest of `values` (the first one on ties): the class a row of a model's
+/// scores predicts. (xtensor 0.24.3's one-dimensional xt::argmax returns the smallest's.)
+/// @throws std::invalid_argument if there are no values.
+/// @code
+/// const int digit = static_cast<int>(xtnn::argmax(std::span<const float>(row, 10)));
+/// @endcode
+/// @ingroup core
+template <class T>
+std::size_t argmax(std::span<const T> values) {
+    if (values.empty()) {
+        throw std::invalid_argument("argmax: no values");
+    }
+    return detail::argmax(values.data(), values.size());
+}
+
+} // namespace xtnn

@@ -21,9 +21,9 @@
 #include <xtensor/xtensor.hpp>
 
 #include <xtnn/core/errors.hpp>
+#include <xtnn/core/files.hpp>
 #include <xtnn/core/tensor.hpp>
 #include <xtnn/core/tensor_traits.hpp>
-#include <xtnn/detail/files.hpp>
 
 namespace xtnn {
 

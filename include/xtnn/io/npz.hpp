@@ -24,9 +24,9 @@
 
 #include <xtnn/core/description.hpp>
 #include <xtnn/core/errors.hpp>
+#include <xtnn/core/files.hpp>
 #include <xtnn/core/parameter.hpp>
 #include <xtnn/core/tensor.hpp>
-#include <xtnn/detail/files.hpp>
 #include <xtnn/io/architecture.hpp>
 #include <xtnn/io/npy.hpp>
 

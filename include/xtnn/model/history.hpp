@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include <xtnn/detail/files.hpp>
+#include <xtnn/core/files.hpp>
 
 namespace xtnn {
 

@@ -22,9 +22,9 @@
 
 #include <xtnn/core/description.hpp>
 #include <xtnn/core/errors.hpp>
+#include <xtnn/core/files.hpp>
 #include <xtnn/core/parameter.hpp>
 #include <xtnn/core/tensor.hpp>
-#include <xtnn/detail/files.hpp>
 #include <xtnn/io/architecture.hpp>
 #include <xtnn/onnx/forms.hpp>
 #include <xtnn/onnx/graph.hpp>

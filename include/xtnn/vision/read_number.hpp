@@ -6,9 +6,11 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
+#include <xtnn/core/math.hpp>
 #include <xtnn/data/mnist.hpp>
 #include <xtnn/model/predict.hpp>
 #include <xtnn/vision/digits.hpp>
@@ -87,9 +89,7 @@ number_reading read_number(Model& model, const Image& image, const digit_options
         for (std::size_t c = 0; c < 10; ++c) {
             d.probabilities[c] = static_cast<float>(probabilities(row, c));
         }
-        d.digit =
-            static_cast<int>(std::max_element(d.probabilities.begin(), d.probabilities.end()) -
-                             d.probabilities.begin());
+        d.digit = static_cast<int>(argmax(std::span<const float>(d.probabilities)));
         d.bounds = f.bounds;
         d.input = f.digit;
         return d;
