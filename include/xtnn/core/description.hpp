@@ -169,18 +169,23 @@ struct option_codec;
 /// A flag.
 template <>
 struct option_codec<bool> {
+    /// The option's value of `v`.
     static option_value encode(bool v) { return v; }
+    /// Reads `value` into `v`; false for a value of another kind.
     static bool decode(const option_value& value, bool& v) {
         const auto* b = std::get_if<bool>(&value);
         return b != nullptr && (v = *b, true);
     }
+    /// What an error says was expected.
     static constexpr std::string_view expected = "a flag (true or false)";
 };
 
 /// A whole number (of std::int64_t's range; an unsigned one >= 0).
 template <class I>
 requires std::integral<I> &&(!std::same_as<I, bool>)struct option_codec<I> {
+    /// The option's value of `v`.
     static option_value encode(I v) { return static_cast<std::int64_t>(v); }
+    /// Reads `value` into `v`; false for another kind or a number out of I's range.
     static bool decode(const option_value& value, I& v) {
         const auto* i = std::get_if<std::int64_t>(&value);
         if (i == nullptr || !std::in_range<I>(*i)) {
@@ -189,6 +194,7 @@ requires std::integral<I> &&(!std::same_as<I, bool>)struct option_codec<I> {
         v = static_cast<I>(*i);
         return true;
     }
+    /// What an error says was expected.
     static constexpr std::string_view expected =
         std::is_unsigned_v<I> ? "a whole number >= 0" : "a whole number";
 };
@@ -196,7 +202,9 @@ requires std::integral<I> &&(!std::same_as<I, bool>)struct option_codec<I> {
 /// A real number (a whole number reads as one too).
 template <std::floating_point F>
 struct option_codec<F> {
+    /// The option's value of `v`.
     static option_value encode(F v) { return static_cast<double>(v); }
+    /// Reads `value` into `v`; false for a value that is not a number.
     static bool decode(const option_value& value, F& v) {
         if (const auto* d = std::get_if<double>(&value)) {
             v = static_cast<F>(*d);
@@ -208,17 +216,21 @@ struct option_codec<F> {
         }
         return false;
     }
+    /// What an error says was expected.
     static constexpr std::string_view expected = "a number";
 };
 
 /// A word.
 template <>
 struct option_codec<std::string> {
+    /// The option's value of `v`.
     static option_value encode(const std::string& v) { return v; }
+    /// Reads `value` into `v`; false for a value that is not a word.
     static bool decode(const option_value& value, std::string& v) {
         const auto* s = std::get_if<std::string>(&value);
         return s != nullptr && (v = *s, true);
     }
+    /// What an error says was expected.
     static constexpr std::string_view expected = "a word";
 };
 

@@ -94,19 +94,23 @@ inline bool decode_pair(const option_value& value, std::size_t& height, std::siz
 /// An extent2 in a description: `(height, width)`.
 template <>
 struct option_codec<extent2> {
+    /// `(height, width)`.
     static option_value encode(const extent2& v) {
         return std::vector<std::int64_t>{static_cast<std::int64_t>(v.height),
                                          static_cast<std::int64_t>(v.width)};
     }
+    /// Reads a list of two whole numbers >= 0.
     static bool decode(const option_value& value, extent2& v) {
         return detail::decode_pair(value, v.height, v.width);
     }
+    /// What an error says was expected.
     static constexpr std::string_view expected = "(height, width), two whole numbers >= 0";
 };
 
 /// A padding2 in a description: `(height, width)` or `same`.
 template <>
 struct option_codec<padding2> {
+    /// `same`, or `(height, width)`.
     static option_value encode(const padding2& v) {
         if (v.same) {
             return std::string("same");
@@ -114,6 +118,7 @@ struct option_codec<padding2> {
         return std::vector<std::int64_t>{static_cast<std::int64_t>(v.height),
                                          static_cast<std::int64_t>(v.width)};
     }
+    /// Reads `same`, `valid` or a list of two whole numbers >= 0.
     static bool decode(const option_value& value, padding2& v) {
         if (const auto* word = std::get_if<std::string>(&value)) {
             if (*word != "same" && *word != "valid") {
@@ -125,6 +130,7 @@ struct option_codec<padding2> {
         v = padding2{};
         return detail::decode_pair(value, v.height, v.width);
     }
+    /// What an error says was expected.
     static constexpr std::string_view expected =
         "(height, width), two whole numbers >= 0, or same or valid";
 };

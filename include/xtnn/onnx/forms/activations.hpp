@@ -39,6 +39,7 @@ namespace detail {
 /// has `alpha(a)`, a float attribute "alpha".
 template <class Form, class Act>
 struct onnx_operator_activation {
+    /// Adds the nodes reading x; returns the output.
     template <class T>
     static std::string emit(onnx_writer<T>& w, const Act& a, const std::string& prefix,
                             const std::string& x) {
@@ -48,6 +49,7 @@ struct onnx_operator_activation {
         }
         return n.output(0);
     }
+    /// Matches the nodes reading x; returns the output.
     template <class T>
     static std::string match(onnx_reader<T>& r, const Act& a, const std::string& x,
                              const std::string& layer) {
@@ -66,51 +68,63 @@ struct onnx_operator_activation {
 template <>
 struct onnx_activation_form<relu>
     : detail::onnx_operator_activation<onnx_activation_form<relu>, relu> {
+    /// The ONNX operator.
     static constexpr std::string_view onnx_operator() { return "Relu"; }
 };
 /// sigmoid: Sigmoid.
 template <>
 struct onnx_activation_form<sigmoid>
     : detail::onnx_operator_activation<onnx_activation_form<sigmoid>, sigmoid> {
+    /// The ONNX operator.
     static constexpr std::string_view onnx_operator() { return "Sigmoid"; }
 };
 /// tanh: Tanh.
 template <>
 struct onnx_activation_form<tanh>
     : detail::onnx_operator_activation<onnx_activation_form<tanh>, tanh> {
+    /// The ONNX operator.
     static constexpr std::string_view onnx_operator() { return "Tanh"; }
 };
 /// softplus: Softplus.
 template <>
 struct onnx_activation_form<softplus>
     : detail::onnx_operator_activation<onnx_activation_form<softplus>, softplus> {
+    /// The ONNX operator.
     static constexpr std::string_view onnx_operator() { return "Softplus"; }
 };
 /// leaky_relu: LeakyRelu(alpha = negative_slope).
 template <>
 struct onnx_activation_form<leaky_relu>
     : detail::onnx_operator_activation<onnx_activation_form<leaky_relu>, leaky_relu> {
+    /// The ONNX operator.
     static constexpr std::string_view onnx_operator() { return "LeakyRelu"; }
+    /// Its "alpha": the negative slope.
     static double alpha(const leaky_relu& a) { return a.negative_slope; }
+    /// ONNX's default alpha.
     static constexpr double default_alpha = 0.01;
 };
 /// elu: Elu(alpha).
 template <>
 struct onnx_activation_form<elu>
     : detail::onnx_operator_activation<onnx_activation_form<elu>, elu> {
+    /// The ONNX operator.
     static constexpr std::string_view onnx_operator() { return "Elu"; }
+    /// Its "alpha".
     static double alpha(const elu& a) { return a.alpha; }
+    /// ONNX's default alpha.
     static constexpr double default_alpha = 1.0;
 };
 
 /// identity: Identity, which the reader sees through (as any Identity node).
 template <>
 struct onnx_activation_form<identity> {
+    /// Adds the nodes reading x; returns the output.
     template <class T>
     static std::string emit(onnx_writer<T>& w, const identity&, const std::string& prefix,
                             const std::string& x) {
         return w.node("Identity", prefix, {x});
     }
+    /// Matches the nodes reading x; returns the output.
     template <class T>
     static std::string match(onnx_reader<T>&, const identity&, const std::string& x,
                              const std::string&) {
@@ -122,6 +136,7 @@ struct onnx_activation_form<identity> {
 /// `x · ½ (1 + tanh(√(2/π) (x + 0.044715 x³)))`, as elementary operators.
 template <>
 struct onnx_activation_form<gelu> {
+    /// Adds the nodes reading x; returns the output.
     template <class T>
     static std::string emit(onnx_writer<T>& w, const gelu& a, const std::string& prefix,
                             const std::string& x) {
@@ -147,6 +162,7 @@ struct onnx_activation_form<gelu> {
         return w.node("Mul", prefix, {scaled, half});
     }
 
+    /// Matches the nodes reading x; returns the output.
     template <class T>
     static std::string match(onnx_reader<T>& r, const gelu& a, const std::string& x,
                              const std::string& layer) {

@@ -19,7 +19,7 @@ namespace xtnn {
 /// @ingroup onnx
 template <class T, std::size_t N>
 struct onnx_form<batch_norm_layer<T, N>> {
-    using layer = batch_norm_layer<T, N>;
+    using layer = batch_norm_layer<T, N>; ///< The layer type.
 
     /// BatchNormalization.
     static std::string emit(onnx_writer<T>& w, layer& l, const onnx_place& at,

@@ -64,7 +64,7 @@ void match_pool(onnx_reader<T>& r, int n, const std::string& layer, const Spec& 
 /// @ingroup onnx
 template <class T, std::size_t N>
 struct onnx_form<max_pool2d_layer<T, N>> {
-    using layer = max_pool2d_layer<T, N>;
+    using layer = max_pool2d_layer<T, N>; ///< The layer type.
     /// MaxPool.
     static std::string emit(onnx_writer<T>& w, layer& l, const onnx_place& at,
                             const std::string& x) {
@@ -90,7 +90,7 @@ struct onnx_form<max_pool2d_layer<T, N>> {
 /// @ingroup onnx
 template <class T, std::size_t N>
 struct onnx_form<avg_pool2d_layer<T, N>> {
-    using layer = avg_pool2d_layer<T, N>;
+    using layer = avg_pool2d_layer<T, N>; ///< The layer type.
 
     /// (Pad,) AveragePool.
     static std::string emit(onnx_writer<T>& w, layer& l, const onnx_place& at,
@@ -147,7 +147,7 @@ struct onnx_form<avg_pool2d_layer<T, N>> {
 /// @ingroup onnx
 template <class T, std::size_t N>
 struct onnx_form<global_avg_pool2d_layer<T, N>> {
-    using layer = global_avg_pool2d_layer<T, N>;
+    using layer = global_avg_pool2d_layer<T, N>; ///< The layer type.
     /// GlobalAveragePool, Flatten.
     static std::string emit(onnx_writer<T>& w, layer&, const onnx_place& at, const std::string& x) {
         return w.flatten(w.node("GlobalAveragePool", at.prefix, {x}), at.prefix);

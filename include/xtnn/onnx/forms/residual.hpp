@@ -17,8 +17,9 @@ namespace xtnn {
 /// @ingroup onnx
 template <class Block, class Projection>
 struct onnx_form<residual<Block, Projection>> {
-    using layer = residual<Block, Projection>;
-    using T = typename layer::value_type;
+    using layer = residual<Block, Projection>; ///< The layer type.
+    using T = typename layer::value_type;      ///< The scalar type.
+    /// Whether the shortcut has a projection.
     static constexpr bool projected = !std::same_as<Projection, detail::no_projection>;
 
     /// The block's nodes, the projection's, then Add.

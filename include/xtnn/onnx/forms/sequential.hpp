@@ -19,8 +19,8 @@ namespace xtnn {
 /// @ingroup onnx
 template <class... Specs>
 struct onnx_form<sequential<Specs...>> {
-    using model = sequential<Specs...>;
-    using T = typename model::value_type;
+    using model = sequential<Specs...>;   ///< The model type.
+    using T = typename model::value_type; ///< The scalar type.
 
     /// Each layer's nodes, in order.
     static std::string emit(onnx_writer<T>& w, model& m, const onnx_place& at,
