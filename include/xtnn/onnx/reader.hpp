@@ -440,25 +440,24 @@ class onnx_reader {
 
     /// What matching has done so far (the nodes used, the weights staged), to try another way
     /// from here and come back (restore()).
+    /// Only the names are kept, not the values: a try stages each array at most once, so
+    /// going back drops the arrays staged since.
     struct snapshot {
-        std::set<int> consumed;                                                ///< The nodes used.
-        std::map<std::string, std::pair<std::span<T>, std::vector<T>>> staged; ///< The weights.
+        std::set<int> consumed;       ///< The nodes used.
+        std::set<std::string> staged; ///< The names of the weights staged.
     };
     /// The state now.
     snapshot save() const {
         snapshot s{consumed_, {}};
-        for (const auto& [name, v] : staged_) {
-            s.staged[name] = {v.to, v.values};
+        for (const auto& entry : staged_) {
+            s.staged.insert(entry.first);
         }
         return s;
     }
     /// Back to `s`.
     void restore(const snapshot& s) {
         consumed_ = s.consumed;
-        staged_.clear();
-        for (const auto& [name, v] : s.staged) {
-            staged_[name] = {v.first, v.second};
-        }
+        std::erase_if(staged_, [&](const auto& entry) { return s.staged.count(entry.first) == 0; });
     }
 
   private:

@@ -37,11 +37,11 @@ inline std::vector<std::int64_t> onnx_ints(extent2 e) {
     return {static_cast<std::int64_t>(e.height), static_cast<std::int64_t>(e.width)};
 }
 
-/// The Conv node of `l` reading `x`, its attributes checked and its weight staged (not yet
-/// taken); its bias input, if any.
+/// The Conv node of `l` reading `x`, its attributes checked (nothing staged or taken yet); its
+/// bias input, if any.
 template <class T>
-std::pair<int, std::optional<std::string>> match_conv(onnx_reader<T>& r, conv2d<T>& l,
-                                                      const onnx_place& at, const std::string& x) {
+std::pair<int, std::optional<std::string>> find_conv(onnx_reader<T>& r, conv2d<T>& l,
+                                                     const onnx_place& at, const std::string& x) {
     const std::string layer = onnx_layer_text(l, at);
     const auto& o = l.options();
     const auto expected = r.array_shape(l, at, "weight");
@@ -59,7 +59,6 @@ std::pair<int, std::optional<std::string>> match_conv(onnx_reader<T>& r, conv2d<
     r.require_ints(n, layer, "strides", {1, 1}, onnx_ints(o.stride));
     r.require_ints(n, layer, "dilations", {1, 1}, onnx_ints(o.dilation));
     r.require_ints(n, layer, "pads", {0, 0, 0, 0}, onnx_conv_pads(o));
-    r.stage(l, at, "weight", r.constant(r.input(n, 1), layer), n);
     const std::string bias = r.input(n, 2);
     return {n, bias.empty() ? std::nullopt : std::optional<std::string>(bias)};
 }
@@ -89,7 +88,8 @@ struct onnx_form<conv2d<T>> {
     /// Conv, with a bias exactly when the layer has one.
     static std::string match(onnx_reader<T>& r, conv2d<T>& l, const onnx_place& at,
                              const std::string& x, std::size_t& rank) {
-        const auto [n, bias] = detail::match_conv(r, l, at, x);
+        const auto [n, bias] = detail::find_conv(r, l, at, x);
+        r.stage(l, at, "weight", r.constant(r.input(n, 1), onnx_layer_text(l, at)), n);
         if (bias.has_value() != l.options().bias) {
             throw r.mismatch(n, onnx_layer_text(l, at), "bias",
                              l.options().bias ? "a bias" : "no bias", bias ? "a bias" : "none");
@@ -115,13 +115,12 @@ struct onnx_pair_form<conv2d<T>, batch_norm_layer<T, 4>> {
                                             batch_norm_layer<T, 4>& norm, const onnx_place& conv_at,
                                             const onnx_place& norm_at, const std::string& x,
                                             std::size_t& rank) {
-        const auto saved = r.save();
-        const auto [n, bias] = detail::match_conv(r, conv, conv_at, x);
+        const auto [n, bias] = detail::find_conv(r, conv, conv_at, x);
         if (r.consumer(r.node(n).output(0), {"BatchNormalization"}) >= 0) {
-            r.restore(saved);
             return std::nullopt;
         }
         const std::string conv_layer = onnx_layer_text(conv, conv_at);
+        r.stage(conv, conv_at, "weight", r.constant(r.input(n, 1), conv_layer), n);
         const auto o = norm.options();
         if (!o.track_running_stats) {
             throw r.error("node " + r.describe_node(n) + ": " + onnx_layer_text(norm, norm_at) +
