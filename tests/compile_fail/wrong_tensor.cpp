@@ -25,11 +25,18 @@ int main() {
 #if defined(XTNN_CASE_control)
     // The right types compile (the control: every case below differs from it in one tensor).
     model.forward(rank2);
+    model.forward(rank2, {});
+    xtnn::tensor<float, 2> out;
+    model.forward(rank2, out, xtnn::mode::training);
+    model.backward(rank2, out);
+    model.backward(rank2, out, out, nullptr);
     xtnn::predict(model, rank2);
     xtnn::predict(model, rank1); // one sample
     xtnn::predict_classes(model, rank2);
     trainer.fit(rank2, labels, xtnn::validation_data{rank2, labels});
     trainer.evaluate(rank2, labels);
+    trainer.fit(rank2, labels, {.epochs = 1});
+    trainer.evaluate(rank2, labels, {.batch_size = 2});
     std::size_t rows[] = {0, 1};
     xtnn::tensor<float, 3> batch;
     xtnn::gather_rows(rank3, std::span<const std::size_t>(rows), batch);
@@ -55,6 +62,12 @@ int main() {
 #elif defined(XTNN_CASE_forward_buffer)
     xtnn::tensor<float, 2> y;
     model.forward(rank3, y);
+#elif defined(XTNN_CASE_forward_braced_mode)
+    model.forward(rank3, {});
+#elif defined(XTNN_CASE_forward_mask)
+    model.forward(rank2, rank3);
+#elif defined(XTNN_CASE_backward_mask)
+    model.backward(rank2, rank3, rank2);
 #elif defined(XTNN_CASE_backward_gradient)
     model.backward(rank2, rank3);
 #elif defined(XTNN_CASE_backward_layer)
@@ -71,6 +84,12 @@ int main() {
     xtnn::predict_probabilities(model, xtnn::tensor<float, 4>(xtnn::shape<4>{1, 1, 2, 2}));
 #elif defined(XTNN_CASE_fit_rank3)
     trainer.fit(rank3, labels);
+#elif defined(XTNN_CASE_fit_braced_options)
+    trainer.fit(rank3, labels, {.epochs = 1});
+#elif defined(XTNN_CASE_evaluate_braced_options)
+    trainer.evaluate(rank1, labels, {.batch_size = 2});
+#elif defined(XTNN_CASE_predict_sample)
+    xtnn::predict(model, xtnn::tensor<double, 1>(xtnn::shape<1>{4}));
 #elif defined(XTNN_CASE_fit_targets)
     trainer.fit(rank2, xtnn::tensor<float, 1>(xtnn::shape<1>{5}));
 #elif defined(XTNN_CASE_fit_validation)

@@ -234,16 +234,23 @@ concept optimizer = detail::has_value_type<O> && detail::has_name<O> &&
 /// one-off use, not for hot loops, where sequential owns the buffers).
 /// @throws shape_error if the layer rejects the input shape.
 /// @ingroup concepts
-template <layer L, class X>
-typename L::output_type apply(L& l, const X& x, mode m = mode::inference) {
-    XTNN_DETAIL_REQUIRE_TENSOR("xtnn: apply: the layer takes", "input", input, X,
-                               typename L::value_type, L::input_rank);
-    typename L::output_type y;
-    if constexpr (tensor_of<X, typename L::value_type, L::input_rank>) {
-        y.resize(l.output_shape(x.shape()));
-        l.forward(x, y, m);
-    }
+template <layer L>
+typename L::output_type apply(L& l, const typename L::input_type& x, mode m = mode::inference) {
+    typename L::output_type y(l.output_shape(x.shape()));
+    l.forward(x, y, m);
     return y;
 }
+
+/// @cond XTNN_DETAIL
+// Any other input: xtensor would convert it implicitly (another rank corrupts memory), so this
+// exact match wins and names what the layer takes.
+template <layer L, class X>
+requires(!std::same_as<X, typename L::input_type>) detail::rejected
+    apply(L&, const X&, mode = mode::inference) {
+    XTNN_DETAIL_REQUIRE_TENSOR("xtnn: apply: the layer takes", "input", input, X,
+                               typename L::value_type, L::input_rank);
+    return {};
+}
+/// @endcond
 
 } // namespace xtnn

@@ -3,23 +3,32 @@
 #pragma once
 
 #include <algorithm>
+#include <concepts>
 #include <cstddef>
 #include <span>
 #include <stdexcept>
 #include <string>
-#include <type_traits>
 
 #include <xtnn/core/tensor.hpp>
 #include <xtnn/core/tensor_traits.hpp>
 
 namespace xtnn {
 
-namespace detail {
-
-/// gather_rows for a source and batch of one tensor type.
+/// Copies rows `rows` (indices along the first axis) of `source` into `batch`, resizing
+/// `batch` only when the number of rows changes, so a loop over equal batches allocates
+/// nothing. One memcpy per row: shuffled batches cost what contiguous ones do.
+/// @tparam Source an xtnn::tensor of any element type and rank >= 1 (samples first).
+/// @tparam Batch the same tensor type.
+/// @throws std::out_of_range if a row index is not below `source.shape()[0]` (checked before
+/// `batch` is touched).
+/// @code
+/// xtnn::tensor<float, 2> batch;
+/// xtnn::gather_rows(x, std::span(order).subspan(first, 32), batch);
+/// @endcode
+/// @ingroup core
 template <class T, std::size_t N>
-void gather_tensor_rows(const tensor<T, N>& source, std::span<const std::size_t> rows,
-                        tensor<T, N>& batch) {
+requires(N >= 1) void gather_rows(const tensor<T, N>& source, std::span<const std::size_t> rows,
+                                  tensor<T, N>& batch) {
     const std::size_t available = source.shape()[0];
     for (std::size_t r = 0; r < rows.size(); ++r) {
         if (rows[r] >= available) {
@@ -41,31 +50,19 @@ void gather_tensor_rows(const tensor<T, N>& source, std::span<const std::size_t>
     }
 }
 
-} // namespace detail
-
-/// Copies rows `rows` (indices along the first axis) of `source` into `batch`, resizing
-/// `batch` only when the number of rows changes, so a loop over equal batches allocates
-/// nothing. One memcpy per row: shuffled batches cost what contiguous ones do.
-/// @tparam Source an xtnn::tensor of any element type and rank >= 1 (samples first).
-/// @tparam Batch the same tensor type.
-/// @throws std::out_of_range if a row index is not below `source.shape()[0]` (checked before
-/// `batch` is touched).
-/// @code
-/// xtnn::tensor<float, 2> batch;
-/// xtnn::gather_rows(x, std::span(order).subspan(first, 32), batch);
-/// @endcode
-/// @ingroup core
+/// @cond XTNN_DETAIL
+// Any other types: one sentence saying what gather_rows takes.
 template <class Source, class Batch>
-void gather_rows(const Source& source, std::span<const std::size_t> rows, Batch& batch) {
+requires(!any_tensor<Source> || rank_of<Source> == 0 ||
+         !std::same_as<Batch, Source>) detail::rejected
+    gather_rows(const Source&, std::span<const std::size_t>, Batch&) {
     static_assert(any_tensor<Source> && rank_of<Source> >= 1,
                   "xtnn: gather_rows: the source must be an xtnn::tensor of rank 1 or more (an "
                   "xt::xtensor, samples first)");
-    static_assert(!any_tensor<Source> || std::same_as<Batch, std::remove_cvref_t<Source>>,
+    static_assert(!any_tensor<Source> || std::same_as<Batch, Source>,
                   "xtnn: gather_rows: the batch buffer must be a tensor of the source's type "
                   "(the same rank and element type)");
-    if constexpr (any_tensor<Source> && rank_of<Source> >= 1 &&
-                  std::same_as<Batch, std::remove_cvref_t<Source>>) {
-        detail::gather_tensor_rows(source, rows, batch);
-    }
+    return {};
 }
+/// @endcond
 } // namespace xtnn

@@ -2,13 +2,27 @@
 /// Compile-time checks that an argument is exactly the xtnn::tensor an entry point takes.
 ///
 /// xtensor's containers convert implicitly from any expression, so a `const tensor<float, 2>&`
-/// parameter also accepts a rank-3 tensor: xtensor then copies a 3-extent shape into a
-/// 2-extent array and corrupts memory. Every public entry point of xtnn therefore takes its
-/// tensors as a template parameter and checks them with XTNN_DETAIL_REQUIRE_TENSOR, which
-/// rejects another rank, another scalar type and any non-tensor type at compile time with
+/// parameter alone also accepts a rank-3 tensor: xtensor then copies a 3-extent shape into a
+/// 2-extent array and corrupts memory. Every public entry point of xtnn therefore comes in
+/// two overloads. The real one takes exactly its types and reads plainly. Its sibling, a
+/// template constrained to every other type, is an exact match for those, so it wins over the
+/// conversion; it returns detail::rejected and holds the checks (XTNN_DETAIL_REQUIRE_TENSOR),
+/// which reject another rank, another scalar type and any non-tensor type at compile time with
 /// one sentence:
 ///
 ///     xtnn: predict: the model takes rank-2 input (batch, features); got a rank-3 tensor
+///
+/// @code
+/// template <class Model>
+/// typename Model::output_type predict(Model& model, const typename Model::input_type& x);
+/// template <class Model, class X>
+///     requires(!std::same_as<X, typename Model::input_type>)
+/// detail::rejected predict(Model&, const X&) { XTNN_DETAIL_REQUIRE_TENSOR(...); return {}; }
+/// @endcode
+///
+/// Give the sibling every parameter of the real overload that is not a tensor, with the same
+/// type (a braced `{}` argument deduces nothing), so that it is viable wherever the real one
+/// is.
 #pragma once
 
 #include <concepts>

@@ -135,31 +135,38 @@ inline mnist_dataset load_mnist(const std::filesystem::path& directory, std::siz
 /// Scales pixels to [0, 1] (divides by 255) and flattens each image into a row: (N, rows,
 /// columns) bytes become (N, rows × columns) features, the input of a dense network.
 /// @ingroup data
-template <std::floating_point T = float, class Images>
-tensor<T, 2> to_features(const Images& images) {
-    XTNN_DETAIL_REQUIRE_TENSOR_OR("xtnn: to_features: takes", "images", images, Images,
-                                  std::uint8_t, 3, 3);
-    tensor<T, 2> features;
-    if constexpr (tensor_of<Images, std::uint8_t, 3>) {
-        features.resize(shape<2>{images.shape(0), images.shape(1) * images.shape(2)});
-        detail::scale_pixels(images, features.data());
-    }
+template <std::floating_point T = float>
+tensor<T, 2> to_features(const tensor<std::uint8_t, 3>& images) {
+    tensor<T, 2> features(shape<2>{images.shape(0), images.shape(1) * images.shape(2)});
+    detail::scale_pixels(images, features.data());
     return features;
 }
 
 /// Scales pixels to [0, 1] and adds a channel axis: (N, rows, columns) bytes become
 /// (N, 1, rows, columns), the input layout of convolutional networks.
 /// @ingroup data
-template <std::floating_point T = float, class Images>
-tensor<T, 4> to_images(const Images& images) {
-    XTNN_DETAIL_REQUIRE_TENSOR_OR("xtnn: to_images: takes", "images", images, Images, std::uint8_t,
-                                  3, 3);
-    tensor<T, 4> out;
-    if constexpr (tensor_of<Images, std::uint8_t, 3>) {
-        out.resize(shape<4>{images.shape(0), 1, images.shape(1), images.shape(2)});
-        detail::scale_pixels(images, out.data());
-    }
+template <std::floating_point T = float>
+tensor<T, 4> to_images(const tensor<std::uint8_t, 3>& images) {
+    tensor<T, 4> out(shape<4>{images.shape(0), 1, images.shape(1), images.shape(2)});
+    detail::scale_pixels(images, out.data());
     return out;
 }
+
+/// @cond XTNN_DETAIL
+// Any other images: xtensor would convert them implicitly (another rank corrupts memory), so
+// these exact matches win and name what the functions take.
+template <std::floating_point T = float, class Images>
+requires(!std::same_as<Images, tensor<std::uint8_t, 3>>) detail::rejected
+    to_features(const Images&) {
+    XTNN_DETAIL_REQUIRE_TENSOR("xtnn: to_features: takes", "images", images, Images, std::uint8_t,
+                               3);
+    return {};
+}
+template <std::floating_point T = float, class Images>
+requires(!std::same_as<Images, tensor<std::uint8_t, 3>>) detail::rejected to_images(const Images&) {
+    XTNN_DETAIL_REQUIRE_TENSOR("xtnn: to_images: takes", "images", images, Images, std::uint8_t, 3);
+    return {};
+}
+/// @endcond
 
 } // namespace xtnn

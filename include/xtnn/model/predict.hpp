@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <numeric>
@@ -29,11 +30,20 @@ template <class Model>
 inline constexpr std::size_t sample_rank =
     Model::input_rank >= 2 ? Model::input_rank - 1 : Model::input_rank;
 
-/// Whether X is one sample (the input without its batch axis) rather than a batch.
+/// Whether a model has the single-sample forms of predict: one sample without its batch axis
+/// in, one output without it out.
+template <class Model>
+concept has_sample_form = Model::input_rank >= 2 && Model::output_rank >= 2;
+
+/// One sample of a model's input: its input without the batch axis.
+template <class Model>
+using sample_type = tensor<typename Model::value_type, sample_rank<Model>>;
+
+/// Whether predict takes X for this model: a batch of its input type or, where the model has
+/// the single-sample forms, one sample.
 template <class Model, class X>
-inline constexpr bool is_single_sample =
-    Model::input_rank >= 2 && Model::output_rank >= 2 &&
-    tensor_of<X, typename Model::value_type, Model::input_rank - 1>;
+concept predict_argument = std::same_as<X, typename Model::input_type> ||
+    (has_sample_form<Model>&& std::same_as<X, sample_type<Model>>);
 
 /// Batched predict into a new output tensor, `(samples, …)`.
 template <class Model>
@@ -103,30 +113,27 @@ void require_finite_outputs(const Output& out, std::span<const std::size_t> samp
 /// outputs, `(samples, …)`.
 ///
 /// `x` is a batch of the model's input type, or one sample without the batch axis (e.g.
-/// `(784)` for a model taking `(batch, 784)`), which gives one output without the batch axis.
-/// Any other rank, or another scalar type, does not compile.
+/// `(784)` for a model taking `(batch, 784)`, see the next overload). Any other rank, or
+/// another scalar type, does not compile.
 /// @throws config_error if batch_size is 0; shape_error if the model rejects x.
 /// @code
 /// auto logits = xtnn::predict(model, x_test);
 /// @endcode
 /// @ingroup model
-template <class Model, class X>
-auto predict(Model& model, const X& x, std::size_t batch_size = 256) {
-    XTNN_DETAIL_REQUIRE_TENSOR_OR("xtnn: predict: the model takes", "input", input, X,
-                                  typename Model::value_type, Model::input_rank,
-                                  detail::sample_rank<Model>);
-    if constexpr (detail::is_single_sample<Model, X>) {
-        return detail::first_row(
-            detail::predict_batches(model, detail::as_batch<Model>(x), batch_size));
-    } else if constexpr (tensor_of<X, typename Model::value_type, Model::input_rank>) {
-        return detail::predict_batches(model, x, batch_size);
-    } else {
-        return typename Model::output_type{};
-    }
+template <class Model>
+typename Model::output_type predict(Model& model, const typename Model::input_type& x,
+                                    std::size_t batch_size = 256) {
+    return detail::predict_batches(model, x, batch_size);
 }
 
-/// The predicted class of each row: the index of the largest output, `(samples)`; for one
-/// sample without the batch axis, its class.
+/// One sample without the batch axis in, its output without the batch axis out.
+/// @ingroup model
+template <detail::has_sample_form Model>
+auto predict(Model& model, const detail::sample_type<Model>& x, std::size_t batch_size = 256) {
+    return detail::first_row(predict(model, detail::as_batch<Model>(x), batch_size));
+}
+
+/// The predicted class of each row: the index of the largest output, `(samples)`.
 ///
 /// With `check_finite` (the default), a NaN or infinite output (from NaN in the input or in
 /// the weights) is an error rather than a class read from garbage.
@@ -135,64 +142,81 @@ auto predict(Model& model, const X& x, std::size_t batch_size = 256) {
 /// auto digits = xtnn::predict_classes(model, x_test);
 /// @endcode
 /// @ingroup model
-template <class Model, class X>
-auto predict_classes(Model& model, const X& x, std::size_t batch_size = 256,
-                     bool check_finite = true) {
+template <class Model>
+tensor<std::int64_t, 1> predict_classes(Model& model, const typename Model::input_type& x,
+                                        std::size_t batch_size = 256, bool check_finite = true) {
     static_assert(Model::output_rank == 2, "xtnn: predict_classes needs (batch, classes) outputs");
-    XTNN_DETAIL_REQUIRE_TENSOR_OR("xtnn: predict_classes: the model takes", "input", input, X,
-                                  typename Model::value_type, Model::input_rank,
-                                  detail::sample_rank<Model>);
-    if constexpr (detail::is_single_sample<Model, X>) {
-        return predict_classes(model, detail::as_batch<Model>(x), batch_size, check_finite)(0);
-    } else if constexpr (tensor_of<X, typename Model::value_type, Model::input_rank>) {
-        const auto scores = detail::predict_batches(model, x, batch_size);
-        if (check_finite) {
-            detail::require_finite_outputs(scores, {}, "predict_classes");
-        }
-        const std::size_t classes = scores.shape()[1];
-        tensor<std::int64_t, 1> out(shape<1>{scores.shape()[0]});
-        for (std::size_t r = 0; r < out.size(); ++r) {
-            out(r) = classes == 0 ? 0
-                                  : static_cast<std::int64_t>(
-                                        detail::argmax(scores.data() + r * classes, classes));
-        }
-        return out;
-    } else {
-        return tensor<std::int64_t, 1>{};
+    const auto scores = detail::predict_batches(model, x, batch_size);
+    if (check_finite) {
+        detail::require_finite_outputs(scores, {}, "predict_classes");
     }
+    const std::size_t classes = scores.shape()[1];
+    tensor<std::int64_t, 1> out(shape<1>{scores.shape()[0]});
+    for (std::size_t r = 0; r < out.size(); ++r) {
+        out(r) =
+            classes == 0
+                ? 0
+                : static_cast<std::int64_t>(detail::argmax(scores.data() + r * classes, classes));
+    }
+    return out;
 }
 
-/// The softmax of each row of the model's outputs (logits): class probabilities; for one
-/// sample without the batch axis, its probabilities (NaN where the outputs are NaN).
+/// The class of one sample without the batch axis.
+/// @ingroup model
+template <detail::has_sample_form Model>
+std::int64_t predict_classes(Model& model, const detail::sample_type<Model>& x,
+                             std::size_t batch_size = 256, bool check_finite = true) {
+    return predict_classes(model, detail::as_batch<Model>(x), batch_size, check_finite)(0);
+}
+
+/// The softmax of each row of the model's outputs (logits): class probabilities (NaN where the
+/// outputs are NaN).
 /// @code
 /// auto probabilities = xtnn::predict_probabilities(model, x_test);   // rows sum to 1
 /// @endcode
 /// @ingroup model
-template <class Model, class X>
-auto predict_probabilities(Model& model, const X& x, std::size_t batch_size = 256) {
+template <class Model>
+typename Model::output_type predict_probabilities(Model& model, const typename Model::input_type& x,
+                                                  std::size_t batch_size = 256) {
     static_assert(Model::output_rank == 2,
                   "xtnn: predict_probabilities needs (batch, classes) outputs");
-    XTNN_DETAIL_REQUIRE_TENSOR_OR("xtnn: predict_probabilities: the model takes", "input", input, X,
-                                  typename Model::value_type, Model::input_rank,
-                                  detail::sample_rank<Model>);
-    if constexpr (detail::is_single_sample<Model, X>) {
-        return detail::first_row(
-            predict_probabilities(model, detail::as_batch<Model>(x), batch_size));
-    } else if constexpr (tensor_of<X, typename Model::value_type, Model::input_rank>) {
-        auto scores = detail::predict_batches(model, x, batch_size);
-        const std::size_t classes = scores.shape()[1];
-        for (std::size_t r = 0; classes > 0 && r < scores.shape()[0]; ++r) {
-            auto* row = scores.data() + r * classes;
-            const auto [m, sum] = detail::shifted_exp_sum(row, classes, row);
-            (void)m;
-            for (std::size_t j = 0; j < classes; ++j) {
-                row[j] /= sum;
-            }
+    auto scores = detail::predict_batches(model, x, batch_size);
+    const std::size_t classes = scores.shape()[1];
+    for (std::size_t r = 0; classes > 0 && r < scores.shape()[0]; ++r) {
+        auto* row = scores.data() + r * classes;
+        const auto [m, sum] = detail::shifted_exp_sum(row, classes, row);
+        (void)m;
+        for (std::size_t j = 0; j < classes; ++j) {
+            row[j] /= sum;
         }
-        return scores;
-    } else {
-        return typename Model::output_type{};
     }
+    return scores;
 }
+
+/// The class probabilities of one sample without the batch axis.
+/// @ingroup model
+template <detail::has_sample_form Model>
+auto predict_probabilities(Model& model, const detail::sample_type<Model>& x,
+                           std::size_t batch_size = 256) {
+    return detail::first_row(predict_probabilities(model, detail::as_batch<Model>(x), batch_size));
+}
+
+/// @cond XTNN_DETAIL
+// Any other argument: xtensor would convert it implicitly (a tensor of another rank corrupts
+// memory), so these exact matches win and name what the model takes.
+#define XTNN_DETAIL_PREDICT_REJECTS(NAME)                                                          \
+    template <class Model, class X, class... Options>                                              \
+    requires(!detail::predict_argument<Model, X>) detail::rejected NAME(Model&, const X&,          \
+                                                                        const Options&...) {       \
+        XTNN_DETAIL_REQUIRE_TENSOR_OR("xtnn: " #NAME ": the model takes", "input", input, X,       \
+                                      typename Model::value_type, Model::input_rank,               \
+                                      detail::sample_rank<Model>);                                 \
+        return {};                                                                                 \
+    }
+XTNN_DETAIL_PREDICT_REJECTS(predict)
+XTNN_DETAIL_PREDICT_REJECTS(predict_classes)
+XTNN_DETAIL_PREDICT_REJECTS(predict_probabilities)
+#undef XTNN_DETAIL_PREDICT_REJECTS
+/// @endcond
 
 } // namespace xtnn

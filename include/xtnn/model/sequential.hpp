@@ -329,63 +329,24 @@ class sequential {
     /// `x` must be exactly input_type: another rank or scalar type does not compile (the
     /// sentence says which rank the model takes).
     /// @throws shape_error if a layer rejects x's shape (see output_shape()).
-    template <class X>
-    const output_type& forward(const X& x, mode m = mode::inference) {
-        XTNN_DETAIL_REQUIRE_TENSOR("xtnn: sequential::forward: the model takes", "input", input, X,
-                                   value_type, input_rank);
-        if constexpr (tensor_of<X, value_type, input_rank>) {
-            return run_forward<false>(x, m, nullptr, nullptr);
-        } else {
-            return std::get<size - 1>(outputs_);
-        }
-    }
-
-    /// Back-propagates `dy` = d(loss)/d(output) through every layer, writing every parameter
-    /// gradient; with `input_gradient`, also d(loss)/dx (see input_gradient()).
-    ///
-    /// `x` must be the input of the last forward, which must have run in training mode.
-    /// @throws std::logic_error if no training forward ran for x's shape.
-    /// @throws shape_error if dy is not the output's shape.
-    template <class X, class DY>
-    void backward(const X& x, const DY& dy, bool input_gradient = false) {
-        XTNN_DETAIL_REQUIRE_TENSOR("xtnn: sequential::backward: the model takes", "input", input, X,
-                                   value_type, input_rank);
-        XTNN_DETAIL_REQUIRE_TENSOR("xtnn: sequential::backward: the model takes",
-                                   "output gradients", output, DY, value_type, output_rank);
-        if constexpr (tensor_of<X, value_type, input_rank> &&
-                      tensor_of<DY, value_type, output_rank>) {
-            run_backward<false>(x, dy, input_gradient, nullptr, nullptr, nullptr);
-        }
+    const output_type& forward(const input_type& x, mode m = mode::inference) {
+        return run_forward<false>(x, m, nullptr, nullptr);
     }
 
     /// Runs every layer on `x`, a batch of sequences `(batch, time, …)` padded as `mask`
     /// says (see xtnn::sequence_mask): the layers that read masks get it, the others pass it
     /// on. The mask must outlive the backward pass that follows.
     /// @throws shape_error if a layer rejects x's shape or the mask is not (batch, time).
-    template <class X>
-    const output_type& forward(const X& x, const sequence_mask& mask, mode m = mode::inference) {
-        XTNN_DETAIL_REQUIRE_TENSOR("xtnn: sequential::forward: the model takes", "input", input, X,
-                                   value_type, input_rank);
-        if constexpr (tensor_of<X, value_type, input_rank>) {
-            return run_forward<true>(x, m, nullptr, &mask);
-        } else {
-            return std::get<size - 1>(outputs_);
-        }
+    const output_type& forward(const input_type& x, const sequence_mask& mask,
+                               mode m = mode::inference) {
+        return run_forward<true>(x, m, nullptr, &mask);
     }
 
-    /// Back-propagates `dy` after forward(x, mask, mode::training), with the same mask.
-    /// @throws std::logic_error if the last forward was not a training pass with a mask.
-    template <class X, class DY>
-    void backward(const X& x, const sequence_mask& mask, const DY& dy,
-                  bool input_gradient = false) {
-        XTNN_DETAIL_REQUIRE_TENSOR("xtnn: sequential::backward: the model takes", "input", input, X,
-                                   value_type, input_rank);
-        XTNN_DETAIL_REQUIRE_TENSOR("xtnn: sequential::backward: the model takes",
-                                   "output gradients", output, DY, value_type, output_rank);
-        if constexpr (tensor_of<X, value_type, input_rank> &&
-                      tensor_of<DY, value_type, output_rank>) {
-            run_backward<true>(x, dy, input_gradient, nullptr, nullptr, &mask);
-        }
+    /// The layer interface, as a nested model or a residual's block: forward into a caller's
+    /// buffer `y`, of the output's shape, which the last layer writes directly (no copy).
+    /// @throws shape_error if a layer rejects x or y is not the output's shape.
+    void forward(const input_type& x, output_type& y, mode m = mode::inference) {
+        run_forward<false>(x, m, &y, nullptr);
     }
 
     /// The layer interface of a model that reads masks, nested in another: forward into `y`
@@ -397,6 +358,32 @@ class sequential {
             run_forward<false>(x, m, &y, nullptr);
         }
     }
+
+    /// Back-propagates `dy` = d(loss)/d(output) through every layer, writing every parameter
+    /// gradient; with `input_gradient`, also d(loss)/dx (see input_gradient()).
+    ///
+    /// `x` must be the input of the last forward, which must have run in training mode.
+    /// @throws std::logic_error if no training forward ran for x's shape.
+    /// @throws shape_error if dy is not the output's shape.
+    void backward(const input_type& x, const output_type& dy, bool input_gradient = false) {
+        run_backward<false>(x, dy, input_gradient, nullptr, nullptr, nullptr);
+    }
+
+    /// Back-propagates `dy` after forward(x, mask, mode::training), with the same mask.
+    /// @throws std::logic_error if the last forward was not a training pass with a mask.
+    void backward(const input_type& x, const sequence_mask& mask, const output_type& dy,
+                  bool input_gradient = false) {
+        run_backward<true>(x, dy, input_gradient, nullptr, nullptr, &mask);
+    }
+
+    /// The layer interface: backward given the forward's `x` and `y` (the caller's buffer),
+    /// the first layer writing the input gradient directly into `*dx` if not null (resized to
+    /// x's shape if it has another).
+    void backward(const input_type& x, const output_type& y, const output_type& dy,
+                  input_type* dx) {
+        run_backward<false>(x, dy, false, &y, dx, nullptr);
+    }
+
     /// The layer interface of a model that reads masks: backward with the same mask.
     void backward(const input_type& x, const output_type& y, const output_type& dy, input_type* dx,
                   const sequence_mask* mask) {
@@ -406,6 +393,60 @@ class sequential {
             run_backward<false>(x, dy, false, &y, dx, nullptr);
         }
     }
+
+    /// @cond XTNN_DETAIL
+    // Any other tensor type in the place of input_type, output_type or sequence_mask: xtensor
+    // would convert it implicitly (and a tensor of another rank corrupts memory), so these
+    // overloads, exact matches for it, win and say in one sentence what the model takes.
+    template <class X>
+    requires(!std::same_as<X, input_type>) detail::rejected
+        forward(const X&, mode = mode::inference) {
+        XTNN_DETAIL_REQUIRE_TENSOR("xtnn: sequential::forward: the model takes", "input", input, X,
+                                   value_type, input_rank);
+        return {};
+    }
+    template <class X, class M>
+    requires(!std::same_as<X, input_type> || !std::same_as<M, sequence_mask>) detail::rejected
+        forward(const X&, const M&, mode = mode::inference) {
+        XTNN_DETAIL_REQUIRE_TENSOR("xtnn: sequential::forward: the model takes", "input", input, X,
+                                   value_type, input_rank);
+        static_assert(!std::same_as<X, input_type> || std::same_as<M, sequence_mask>,
+                      "xtnn: sequential::forward: after the input comes a padding mask "
+                      "(xtnn::sequence_mask) or an output buffer (a non-const output_type)");
+        return {};
+    }
+    template <class X>
+    requires(!std::same_as<X, input_type>) detail::rejected
+        forward(const X&, output_type&, mode, const sequence_mask*) {
+        XTNN_DETAIL_REQUIRE_TENSOR("xtnn: sequential::forward: the model takes", "input", input, X,
+                                   value_type, input_rank);
+        return {};
+    }
+    template <class X, class DY>
+    requires(!std::same_as<X, input_type> || !std::same_as<DY, output_type>) detail::rejected
+        backward(const X&, const DY&, bool = false) {
+        reject_backward<X, output_type, DY>();
+        return {};
+    }
+    template <class X, class M, class DY>
+    requires(!std::same_as<X, input_type> || !std::same_as<M, sequence_mask> ||
+             !std::same_as<DY, output_type>) detail::rejected
+        backward(const X&, const M&, const DY&, bool = false) {
+        static_assert(!std::same_as<X, input_type> || std::same_as<M, sequence_mask>,
+                      "xtnn: sequential::backward: after the input comes the padding mask of the "
+                      "forward pass (xtnn::sequence_mask)");
+        reject_backward<X, output_type, DY>();
+        return {};
+    }
+    template <class X, class Y, class DY>
+    requires(!std::same_as<X, input_type> || !std::same_as<Y, output_type> ||
+             !std::same_as<DY, output_type>) detail::rejected
+        backward(const X&, const Y&, const DY&, input_type*, const sequence_mask* = nullptr) {
+        reject_backward<X, Y, DY>();
+        return {};
+    }
+    /// @endcond
+
     /// The layer interface of a model that makes a mask: the one its layer made in the last
     /// forward.
     void make_mask(const input_type&, sequence_mask& mask) const
@@ -418,36 +459,6 @@ class sequential {
 
     /// d(loss)/dx from the last backward called with `input_gradient = true`.
     const input_type& input_gradient() const { return input_gradient_; }
-
-    /// The layer interface, as a nested model or a residual's block: forward into a caller's
-    /// buffer `y`, of the output's shape, which the last layer writes directly (no copy).
-    /// @throws shape_error if a layer rejects x or y is not the output's shape.
-    template <class X>
-    void forward(const X& x, output_type& y, mode m = mode::inference) {
-        XTNN_DETAIL_REQUIRE_TENSOR("xtnn: sequential::forward: the model takes", "input", input, X,
-                                   value_type, input_rank);
-        if constexpr (tensor_of<X, value_type, input_rank>) {
-            run_forward<false>(x, m, &y, nullptr);
-        }
-    }
-
-    /// The layer interface: backward given the forward's `x` and `y` (the caller's buffer),
-    /// the first layer writing the input gradient directly into `*dx` if not null (resized to
-    /// x's shape if it has another).
-    template <class X, class Y, class DY>
-    void backward(const X& x, const Y& y, const DY& dy, input_type* dx) {
-        XTNN_DETAIL_REQUIRE_TENSOR("xtnn: sequential::backward: the model takes", "input", input, X,
-                                   value_type, input_rank);
-        XTNN_DETAIL_REQUIRE_TENSOR("xtnn: sequential::backward: the model gives", "output", output,
-                                   Y, value_type, output_rank);
-        XTNN_DETAIL_REQUIRE_TENSOR("xtnn: sequential::backward: the model takes",
-                                   "output gradients", output, DY, value_type, output_rank);
-        if constexpr (tensor_of<X, value_type, input_rank> &&
-                      tensor_of<Y, value_type, output_rank> &&
-                      tensor_of<DY, value_type, output_rank>) {
-            run_backward<false>(x, dy, false, &y, dx, nullptr);
-        }
-    }
 
     /// Every layer's parameters in order, named "<layer index>.<name>" (PyTorch's names).
     ///
@@ -560,6 +571,22 @@ class sequential {
     }
 
   private:
+    /// The sentence for the first of backward's tensors (input, output, output gradients)
+    /// that is not the model's type.
+    template <class X, class Y, class DY>
+    static constexpr void reject_backward() {
+        XTNN_DETAIL_REQUIRE_TENSOR("xtnn: sequential::backward: the model takes", "input", input, X,
+                                   value_type, input_rank);
+        constexpr bool x_right = std::same_as<X, input_type>;
+        using checked_y = std::conditional_t<x_right, Y, output_type>;
+        XTNN_DETAIL_REQUIRE_TENSOR("xtnn: sequential::backward: the model gives", "output", output,
+                                   checked_y, value_type, output_rank);
+        using checked_dy =
+            std::conditional_t<x_right && std::same_as<Y, output_type>, DY, output_type>;
+        XTNN_DETAIL_REQUIRE_TENSOR("xtnn: sequential::backward: the model takes",
+                                   "output gradients", output, checked_dy, value_type, output_rank);
+    }
+
     /// The padding mask that reaches layer J: none, the one that entered (`entering`, when
     /// Masked), or the one a layer before J made.
     template <std::size_t J, bool Masked>

@@ -142,6 +142,20 @@ struct evaluation {
 /// @tparam Model a sequential (or any layer). @tparam Loss a loss for its outputs.
 /// @tparam Optimizer an optimizer of its scalar type. @tparam Metrics metrics.
 /// @ingroup model
+/// @cond XTNN_DETAIL
+// The checks of fit's or evaluate's data types X and Y, in the trainer's rejecting overloads.
+#define XTNN_DETAIL_REQUIRE_DATA(WHERE)                                                            \
+    XTNN_DETAIL_REQUIRE_TENSOR("xtnn: " WHERE ": the model takes", "input", input, X, value_type,  \
+                               Model::input_rank);                                                 \
+    static_assert(any_tensor<Y>, "xtnn: " WHERE ": the targets must be an xtnn::tensor (class "    \
+                                 "indices (batch), one-hot rows or regression targets)");          \
+    static_assert(!any_tensor<Y> || takes_targets<Y> || explained<Y>,                              \
+                  "xtnn: " WHERE ": the loss or a metric does not take these targets for the "     \
+                  "model's outputs (softmax_cross_entropy and accuracy take integer class "        \
+                  "indices (batch) or one-hot rows (batch, classes); regression losses take "      \
+                  "targets of the outputs' shape and scalar type)")
+/// @endcond
+
 template <class Model, class Loss, class Optimizer, class... Metrics>
 class trainer {
   public:
@@ -149,6 +163,26 @@ class trainer {
     using input_type = typename Model::input_type;   ///< Model inputs.
     using output_type = typename Model::output_type; ///< Model outputs.
 
+  private:
+    /// Whether the loss or a metric that does not take targets Y has a fallback overload (one
+    /// returning detail::rejected) whose sentence explain_targets() brings out: then fit and
+    /// evaluate say nothing more general.
+    template <class M, class Y>
+    static constexpr bool metric_explains = requires(M& m, const output_type& p, const Y& t) {
+        { m.update(p, t) } -> std::same_as<detail::rejected>;
+    };
+    template <class Y>
+    static constexpr bool explained = requires(const Loss& l, const output_type& p, const Y& t) {
+        { l.value(p, t) } -> std::same_as<detail::rejected>;
+    }
+    || (metric_explains<Metrics, Y> || ...);
+
+    /// Whether the loss and every metric take targets Y for the model's outputs.
+    template <class Y>
+    static constexpr bool takes_targets = any_tensor<Y>&& xtnn::loss<Loss, output_type, Y> &&
+                                          (metric<Metrics, output_type, Y> && ...);
+
+  public:
     /// Compiles `model` (kept by reference) with its loss, optimizer and metrics.
     trainer(Model& model, Loss loss, Optimizer optimizer, Metrics... metrics)
         : model_(model), loss_(std::move(loss)), optimizer_(std::move(optimizer)),
@@ -172,35 +206,45 @@ class trainer {
     /// @throws shape_error if x and y differ in samples or the model rejects x;
     /// std::out_of_range naming the first sample whose class label is out of range;
     /// config_error for impossible options.
-    template <class X, class Y, class... Callbacks>
-    history fit(const X& x, const Y& y, const fit_options& options = {}, Callbacks&&... callbacks) {
-        check_training_data<X, Y>();
-        explain_targets(y);
-        if constexpr (tensor_of<X, value_type, Model::input_rank> && takes_targets<Y>) {
-            return run_fit<Y, input_type, Y>(x, y, nullptr, nullptr, options, callbacks...);
-        } else {
-            return {};
-        }
+    template <class Y, class... Callbacks>
+    requires takes_targets<Y> history fit(const input_type& x, const Y& y,
+                                          const fit_options& options = {},
+                                          Callbacks&&... callbacks) {
+        return run_fit<Y, input_type, Y>(x, y, nullptr, nullptr, options, callbacks...);
     }
 
     /// Trains as above, validating on `validation` at the end of every epoch.
+    template <class Y, class... Callbacks>
+    requires takes_targets<Y> history fit(const input_type& x, const Y& y,
+                                          const validation_data<input_type, Y>& validation,
+                                          const fit_options& options = {},
+                                          Callbacks&&... callbacks) {
+        detail::require_option(options.validation_split == 0.0, "fit", "validation_split",
+                               "0 when validation data is given", options.validation_split);
+        return run_fit<Y, input_type, Y>(x, y, &validation.x, &validation.y, options, callbacks...);
+    }
+
+    /// @cond XTNN_DETAIL
+    // Any other data: xtensor would convert inputs implicitly (a tensor of another rank
+    // corrupts memory), so these exact matches win and name what fit takes.
+    template <class X, class Y, class... Callbacks>
+    requires(!std::same_as<X, input_type> || !takes_targets<Y>) detail::rejected
+        fit(const X&, const Y& y, const fit_options& = {}, Callbacks&&...) {
+        reject_data<true, X>(y);
+        return {};
+    }
     template <class X, class Y, class XV, class YV, class... Callbacks>
-    history fit(const X& x, const Y& y, const validation_data<XV, YV>& validation,
-                const fit_options& options = {}, Callbacks&&... callbacks) {
-        check_training_data<X, Y>();
-        explain_targets(y);
+    requires(!std::same_as<X, input_type> || !takes_targets<Y> || !std::same_as<XV, X> ||
+             !std::same_as<YV, Y>) detail::rejected
+        fit(const X&, const Y& y, const validation_data<XV, YV>&, const fit_options& = {},
+            Callbacks&&...) {
+        reject_data<true, X>(y);
         static_assert(std::same_as<XV, X> && std::same_as<YV, Y>,
                       "xtnn: fit: validation_data must have the training data's tensor types "
                       "(the same ranks and scalar types as x and y)");
-        if constexpr (tensor_of<X, value_type, Model::input_rank> && takes_targets<Y> &&
-                      std::same_as<XV, X> && std::same_as<YV, Y>) {
-            detail::require_option(options.validation_split == 0.0, "fit", "validation_split",
-                                   "0 when validation data is given", options.validation_split);
-            return run_fit<Y, XV, YV>(x, y, &validation.x, &validation.y, options, callbacks...);
-        } else {
-            return {};
-        }
+        return {};
     }
+    /// @endcond
 
     /// The mean loss and the metrics of the model on `x`, `y`, in inference mode.
     ///
@@ -211,39 +255,33 @@ class trainer {
     /// @throws shape_error if x and y differ in samples or there are none; numeric_error naming
     /// the sample whose output is not finite; std::out_of_range for a class label out of range;
     /// config_error for impossible options or weights.
-    template <class X, class Y>
-    evaluation evaluate(const X& x, const Y& y, const evaluate_options& options = {}) {
-        XTNN_DETAIL_REQUIRE_TENSOR("xtnn: evaluate: the model takes", "input", input, X, value_type,
-                                   Model::input_rank);
-        static_assert(any_tensor<Y>, "xtnn: evaluate: the targets must be an xtnn::tensor "
-                                     "(class indices (batch), one-hot rows or regression "
-                                     "targets)");
-        static_assert(!any_tensor<Y> || takes_targets<Y> || explained<Y>,
-                      "xtnn: evaluate: the loss or a metric does not take these targets for the "
-                      "model's outputs (softmax_cross_entropy and accuracy take integer class "
-                      "indices (batch) or one-hot rows (batch, classes); regression losses take "
-                      "targets of the outputs' shape and scalar type)");
-        explain_targets(y);
-        if constexpr (tensor_of<X, value_type, Model::input_rank> && takes_targets<Y>) {
-            detail::require_option(options.batch_size > 0, "evaluate", "batch_size", "> 0", 0.0);
-            check_samples(x, y, "evaluate");
-            if (x.shape()[0] == 0) {
-                throw shape_error("evaluate: no samples to evaluate; got x " +
-                                  format_shape(x.shape()));
-            }
-            check_labels(x, y, "evaluate");
-            const auto weights =
-                weights_of(x, y, options.class_weight, options.sample_weight, "evaluate");
-            const auto rows = detail::all_rows(x.shape()[0]);
-            std::vector<log_entry> values = log_names("");
-            Y y_batch;
-            measure(x, y, weights, rows, options.batch_size, values, y_batch, options.check_finite,
-                    "evaluate");
-            return evaluation{std::move(values)};
-        } else {
-            return {};
+    template <class Y>
+    requires takes_targets<Y> evaluation evaluate(const input_type& x, const Y& y,
+                                                  const evaluate_options& options = {}) {
+        detail::require_option(options.batch_size > 0, "evaluate", "batch_size", "> 0", 0.0);
+        check_samples(x, y, "evaluate");
+        if (x.shape()[0] == 0) {
+            throw shape_error("evaluate: no samples to evaluate; got x " + format_shape(x.shape()));
         }
+        check_labels(x, y, "evaluate");
+        const auto weights =
+            weights_of(x, y, options.class_weight, options.sample_weight, "evaluate");
+        const auto rows = detail::all_rows(x.shape()[0]);
+        std::vector<log_entry> values = log_names("");
+        Y y_batch;
+        measure(x, y, weights, rows, options.batch_size, values, y_batch, options.check_finite,
+                "evaluate");
+        return evaluation{std::move(values)};
     }
+
+    /// @cond XTNN_DETAIL
+    template <class X, class Y>
+    requires(!std::same_as<X, input_type> || !takes_targets<Y>) detail::rejected
+        evaluate(const X&, const Y& y, const evaluate_options& = {}) {
+        reject_data<false, X>(y);
+        return {};
+    }
+    /// @endcond
 
     /// The model's outputs on `x` (see xtnn::predict).
     template <class X>
@@ -288,18 +326,16 @@ class trainer {
                                    : loss_.value(out, y);
     }
 
-    /// fit()'s compile-time checks of its data: a sentence for each kind of mistake.
-    template <class X, class Y>
-    static consteval void check_training_data() {
-        XTNN_DETAIL_REQUIRE_TENSOR("xtnn: fit: the model takes", "input", input, X, value_type,
-                                   Model::input_rank);
-        static_assert(any_tensor<Y>, "xtnn: fit: the targets must be an xtnn::tensor (class "
-                                     "indices (batch), one-hot rows or regression targets)");
-        static_assert(!any_tensor<Y> || takes_targets<Y> || explained<Y>,
-                      "xtnn: fit: the loss or a metric does not take these targets for the "
-                      "model's outputs (softmax_cross_entropy and accuracy take integer class "
-                      "indices (batch) or one-hot rows (batch, classes); regression losses take "
-                      "targets of the outputs' shape and scalar type)");
+    /// The sentences of fit's and evaluate's rejecting overloads: the first kind of mistake
+    /// in their data, then (explain_targets) what the loss or a metric takes.
+    template <bool Fitting, class X, class Y>
+    void reject_data(const Y& y) {
+        if constexpr (Fitting) {
+            XTNN_DETAIL_REQUIRE_DATA("fit");
+        } else {
+            XTNN_DETAIL_REQUIRE_DATA("evaluate");
+        }
+        explain_targets(y);
     }
 
     /// When the loss or a metric does not take targets Y, calls it anyway (at compile time only:
@@ -323,24 +359,6 @@ class trainer {
             },
             metrics_);
     }
-
-    /// Whether the loss or a metric that does not take targets Y has a fallback overload (one
-    /// returning detail::rejected) whose sentence explain_targets() brings out: then fit and
-    /// evaluate say nothing more general.
-    template <class M, class Y>
-    static constexpr bool metric_explains = requires(M& m, const output_type& p, const Y& t) {
-        { m.update(p, t) } -> std::same_as<detail::rejected>;
-    };
-    template <class Y>
-    static constexpr bool explained = requires(const Loss& l, const output_type& p, const Y& t) {
-        { l.value(p, t) } -> std::same_as<detail::rejected>;
-    }
-    || (metric_explains<Metrics, Y> || ...);
-
-    /// Whether the loss and every metric take targets Y for the model's outputs.
-    template <class Y>
-    static constexpr bool takes_targets = any_tensor<Y>&& xtnn::loss<Loss, output_type, Y> &&
-                                          (metric<Metrics, output_type, Y> && ...);
 
     /// Checks class-index targets against the model's number of outputs, once, before any
     /// step, naming the first sample whose label is out of range.
@@ -739,5 +757,7 @@ class trainer {
     input_type eval_x_;
     std::vector<value_type> eval_weights_;
 };
+
+#undef XTNN_DETAIL_REQUIRE_DATA
 
 } // namespace xtnn

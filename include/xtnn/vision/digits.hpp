@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -579,10 +580,8 @@ inline std::vector<digit_group> halves_of(const digit_group& g,
 /// auto classes = xtnn::predict_classes(model, xtnn::to_images(batch));
 /// @endcode
 /// @ingroup vision
-template <class Image>
-std::vector<found_digit> find_digits(const Image& image, const digit_options& options = {}) {
-    XTNN_DETAIL_REQUIRE_TENSOR("xtnn: find_digits: takes a", "gray image", pixels, Image,
-                               std::uint8_t, 2);
+inline std::vector<found_digit> find_digits(const gray_image& image,
+                                            const digit_options& options = {}) {
     xtnn::detail::require_option(options.working_size >= 28, "find_digits", "working_size", ">= 28",
                                  static_cast<double>(options.working_size));
     xtnn::detail::require_option(options.min_contrast > 0 && options.min_contrast < 1,
@@ -730,6 +729,18 @@ std::vector<found_digit> find_digits(const Image& image, const digit_options& op
     }
     return found;
 }
+
+/// @cond XTNN_DETAIL
+// Any other image: xtensor would convert it implicitly (another rank corrupts memory), so this
+// exact match wins and names what find_digits takes.
+template <class Image>
+requires(!std::same_as<Image, gray_image>) xtnn::detail::rejected
+    find_digits(const Image&, const digit_options& = {}) {
+    XTNN_DETAIL_REQUIRE_TENSOR("xtnn: find_digits: takes a", "gray image", pixels, Image,
+                               std::uint8_t, 2);
+    return {};
+}
+/// @endcond
 
 namespace detail {
 

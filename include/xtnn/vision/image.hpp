@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -31,9 +32,7 @@ using gray_image = tensor<std::uint8_t, 2>;
 /// xtnn::vision::gray_image gray = xtnn::vision::to_gray(rgba);
 /// @endcode
 /// @ingroup vision
-template <class Pixels>
-gray_image to_gray(const Pixels& pixels) {
-    XTNN_DETAIL_REQUIRE_TENSOR("xtnn: to_gray: takes", "pixels", pixels, Pixels, std::uint8_t, 3);
+inline gray_image to_gray(const tensor<std::uint8_t, 3>& pixels) {
     const auto& s = pixels.shape();
     const std::size_t h = s[0], w = s[1], c = s[2];
     if (h == 0 || w == 0 || c == 0 || c > 4) {
@@ -53,6 +52,16 @@ gray_image to_gray(const Pixels& pixels) {
     }
     return gray;
 }
+
+/// @cond XTNN_DETAIL
+// Any other pixels: xtensor would convert them implicitly (another rank corrupts memory), so
+// this exact match wins and names what to_gray takes.
+template <class Pixels>
+requires(!std::same_as<Pixels, tensor<std::uint8_t, 3>>) detail::rejected to_gray(const Pixels&) {
+    XTNN_DETAIL_REQUIRE_TENSOR("xtnn: to_gray: takes", "pixels", pixels, Pixels, std::uint8_t, 3);
+    return {};
+}
+/// @endcond
 
 namespace detail {
 
