@@ -166,9 +166,25 @@ TEST_CASE("idx: damaged and mismatched files are rejected with what was wrong", 
         CHECK_THROWS_WITH(read_images(), Contains("truncated"));
     }
     SECTION("compressed, dimensions bigger than the data") {
-        write_gzip(file, idx_header(0x08, {1000, 28, 28}) + std::string(7840, '\x10'));
+        // Noise does not compress: the file could hold the 784000 bytes, and holds 7840.
+        xtnn::random_engine rng(5);
+        std::string noise;
+        for (int i = 0; i < 7840; ++i) {
+            noise += static_cast<char>(rng() & 0xFF);
+        }
+        write_gzip(file, idx_header(0x08, {1000, 28, 28}) + noise);
         CHECK_THROWS_WITH(read_images(),
                           Contains("need 784000 bytes of data, the compressed stream holds 7840"));
+    }
+    SECTION("compressed, dimensions beyond what the file can inflate to") {
+        // 1 GB claimed by a file of a few hundred bytes: deflate makes at most 1032 bytes of
+        // one, so it is refused from the header, before any memory is set aside.
+        write_gzip(file, idx_header(0x08, {1000000, 1000, 1}) + std::string(100000, '\0'));
+        const auto size = fs::file_size(file);
+        CHECK_THROWS_WITH(read_images(),
+                          Contains("need 1000000000 bytes of data, a compressed file of " +
+                                   std::to_string(size) + " bytes holds at most " +
+                                   std::to_string(size * 1032 - 16)));
     }
     SECTION("a zero extent does not hide huge ones") {
         // (0, 2^32-1, 2^32-1) holds no element, but its strides overflow.

@@ -4,19 +4,16 @@
 
 #include <algorithm>
 #include <bit>
-#include <cerrno>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <limits>
-#include <memory>
 #include <string>
+#include <system_error>
 #include <type_traits>
 #include <vector>
-#include <zlib.h>
 
 #include <xtensor/xtensor.hpp>
 
@@ -24,6 +21,7 @@
 #include <xtnn/core/files.hpp>
 #include <xtnn/core/tensor.hpp>
 #include <xtnn/core/tensor_traits.hpp>
+#include <xtnn/io/gzip.hpp>
 
 namespace xtnn {
 
@@ -117,188 +115,56 @@ inline std::size_t idx_element_size(idx_type type) {
     }
 }
 
-struct gz_closer {
-    void operator()(gzFile_s* file) const { gzclose(file); }
-};
-using gz_handle = std::unique_ptr<gzFile_s, gz_closer>;
-
-struct file_closer {
-    void operator()(std::FILE* file) const { std::fclose(file); }
-};
-using file_handle = std::unique_ptr<std::FILE, file_closer>;
-
-/// An IDX file open for reading, plain or gzip (told apart by the gzip magic number), with its
-/// header read. Compressed data goes through zlib's inflate directly, so that the end of the
-/// gzip stream is seen: bytes after it are an error unless they start another gzip member.
+/// An IDX file open for reading, plain or gzip (see gzip_reader), with its header read.
 class idx_reader {
   public:
-    idx_reader(const std::filesystem::path& path, std::string function)
-        : path_(path), where_(std::move(function) + ": '" + path.string() + "'") {
-        require_regular_file(path, where_);
-        file_.reset(std::fopen(path.c_str(), "rb"));
-        if (!file_) {
-            fail(std::string("cannot open the file: ") + std::strerror(errno));
-        }
-        unsigned char magic[2] = {0, 0};
-        const std::size_t got = std::fread(magic, 1, 2, file_.get());
-        compressed_ = got == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
-        if (std::fseek(file_.get(), 0, SEEK_SET) != 0) {
-            fail(std::string("cannot read the file: ") + std::strerror(errno));
-        }
-        if (compressed_) {
-            input_.resize(std::size_t{1} << 17);
-            if (inflateInit2(&inflater_.stream, 16 + MAX_WBITS) != Z_OK) {
-                fail("cannot start zlib");
-            }
-            inflater_.started = true;
-        }
+    idx_reader(const std::filesystem::path& path, const std::string& function)
+        : source_(path, function + ": '" + path.string() + "'") {
         read_header();
     }
 
     const idx_header& header() const { return header_; }
-    std::size_t payload_bytes() const { return payload_bytes_; }
+    bool compressed() const { return source_.compressed(); }
+    [[noreturn]] void fail(const std::string& what) const { source_.fail(what); }
 
-    /// Reads exactly payload_bytes() into `out` and checks that nothing follows. For a plain
-    /// file the length was checked against the file's size before this call; for a compressed
-    /// one the caller must read through read_payload_chunked() instead.
-    void read_payload_into(void* out) {
-        const std::size_t got = read(out, payload_bytes_);
-        if (got != payload_bytes_) {
-            truncated(got);
-        }
-        expect_end();
-    }
-
-    /// Reads the compressed payload into a buffer that grows with the data actually
-    /// decompressed, so a header that lies about its size costs no memory it does not hold.
-    std::vector<char> read_payload_chunked() {
-        std::vector<char> buffer;
-        std::size_t got = 0;
-        constexpr std::size_t first_chunk = std::size_t{1} << 22;
-        while (got < payload_bytes_) {
-            const std::size_t capacity =
-                std::min(payload_bytes_, std::max(first_chunk, 2 * buffer.size()));
-            buffer.resize(capacity);
-            const std::size_t n = read(buffer.data() + got, capacity - got);
-            got += n;
-            if (n == 0 || got < capacity) {
-                break;
+    /// Checks, before anything is allocated, that the file can hold the data its dimensions
+    /// need: a plain file exactly (its size), a compressed one within what deflate can make of
+    /// its size (see max_inflation), so a header that overstates its data is refused before it
+    /// costs memory.
+    void check_length() const {
+        const std::uint64_t most = source_.max_bytes();
+        const std::uint64_t available = most > header_bytes_ ? most - header_bytes_ : 0;
+        if (!source_.compressed()) {
+            if (available < payload_bytes_) {
+                truncated(available);
             }
+            if (available > payload_bytes_) {
+                fail(std::to_string(available - payload_bytes_) +
+                     " bytes of unexpected data after the " + std::to_string(payload_bytes_) +
+                     " bytes that dimensions " + format_shape(header_.shape) + " need");
+            }
+        } else if (available < payload_bytes_) {
+            fail(need() + ", a compressed file of " + std::to_string(source_.file_size()) +
+                 " bytes holds at most " + std::to_string(available));
         }
+    }
+
+    /// Reads exactly the data into `out` (of at least payload bytes, checked with
+    /// check_length() first) and checks that nothing follows. Memory `out` points to is
+    /// written only as data arrives, so a fresh allocation costs only the data the file holds.
+    void read_payload_into(void* out) {
+        const std::size_t got = source_.read(out, payload_bytes_);
         if (got != payload_bytes_) {
             truncated(got);
         }
-        expect_end();
-        return buffer;
+        source_.expect_end("the " + std::to_string(payload_bytes_) + " bytes that dimensions " +
+                           format_shape(header_.shape) + " need");
     }
-
-    /// For a plain file: the data length must match the dimensions exactly, checked against
-    /// the file's size before anything is allocated.
-    void check_plain_length() const {
-        std::error_code error;
-        const auto size = static_cast<std::size_t>(std::filesystem::file_size(path_, error));
-        if (error) {
-            fail("cannot read the file size: " + error.message());
-        }
-        const std::size_t data = size - header_bytes_;
-        if (data < payload_bytes_) {
-            fail("truncated; dimensions " + format_shape(header_.shape) + " of " +
-                 idx_type_name(static_cast<unsigned>(header_.type)) + " need " +
-                 std::to_string(payload_bytes_) + " bytes of data, the file holds " +
-                 std::to_string(data));
-        }
-        if (data > payload_bytes_) {
-            fail(std::to_string(data - payload_bytes_) + " bytes of unexpected data after the " +
-                 std::to_string(payload_bytes_) + " bytes that dimensions " +
-                 format_shape(header_.shape) + " need");
-        }
-    }
-
-    bool compressed() const { return compressed_; }
-    [[noreturn]] void fail(const std::string& what) const { throw io_error(where_ + ": " + what); }
 
   private:
-    /// Reads up to `size` bytes of data (decompressed if need be); fewer only at the end.
-    std::size_t read(void* out, std::size_t size) {
-        return compressed_ ? inflate_into(static_cast<unsigned char*>(out), size)
-                           : read_raw(out, size);
-    }
-
-    std::size_t read_raw(void* out, std::size_t size) {
-        const std::size_t got = std::fread(out, 1, size, file_.get());
-        if (got < size && std::ferror(file_.get()) != 0) {
-            fail(std::string("cannot read the file: ") + std::strerror(errno));
-        }
-        return got;
-    }
-
-    /// Refills the input buffer; false at the end of the file.
-    bool refill() {
-        if (stream_.avail_in > 0) {
-            return true;
-        }
-        const std::size_t got = read_raw(input_.data(), input_.size());
-        stream_.next_in = input_.data();
-        stream_.avail_in = static_cast<uInt>(got);
-        return got > 0;
-    }
-
-    std::size_t inflate_into(unsigned char* out, std::size_t size) {
-        std::size_t total = 0;
-        while (total < size) {
-            if (stream_ended_) {
-                // Another gzip member may follow (as `cat a.gz b.gz` makes); anything else is
-                // data the file should not hold.
-                if (!refill()) {
-                    break;
-                }
-                if (stream_.avail_in < 2 && !more_input_starts_member()) {
-                    trailing();
-                }
-                if (stream_.next_in[0] != 0x1f || stream_.next_in[1] != 0x8b) {
-                    trailing();
-                }
-                inflateReset(&stream_);
-                stream_ended_ = false;
-            }
-            if (!refill()) {
-                ended_early_ = true;
-                break;
-            }
-            const std::size_t want = std::min<std::size_t>(size - total, 1u << 30);
-            stream_.next_out = out + total;
-            stream_.avail_out = static_cast<uInt>(want);
-            const int code = inflate(&stream_, Z_NO_FLUSH);
-            total += want - stream_.avail_out;
-            if (code == Z_STREAM_END) {
-                stream_ended_ = true;
-            } else if (code != Z_OK && code != Z_BUF_ERROR) {
-                fail(std::string("corrupt compressed data (zlib: ") +
-                     (stream_.msg != nullptr ? stream_.msg : zError(code)) + ")");
-            }
-        }
-        return total;
-    }
-
-    /// With one byte of input left after a gzip member, reads the next so that the two bytes
-    /// of a gzip magic number can be compared.
-    bool more_input_starts_member() {
-        unsigned char pair[2] = {*stream_.next_in, 0};
-        if (read_raw(pair + 1, 1) != 1) {
-            return false;
-        }
-        input_[0] = pair[0];
-        input_[1] = pair[1];
-        stream_.next_in = input_.data();
-        stream_.avail_in = 2;
-        return true;
-    }
-
-    [[noreturn]] void trailing() const { fail("unexpected data after the end of the gzip stream"); }
-
     void read_header() {
         unsigned char magic[4];
-        const std::size_t got = read(magic, 4);
+        const std::size_t got = source_.read(magic, 4);
         if (got < 4) {
             fail("truncated header; expected 4 bytes of magic number, got " + std::to_string(got));
         }
@@ -313,7 +179,7 @@ class idx_reader {
         header_.type = static_cast<idx_type>(code);
         const std::size_t rank = magic[3];
         std::vector<unsigned char> extents(4 * rank);
-        if (read(extents.data(), extents.size()) != extents.size()) {
+        if (source_.read(extents.data(), extents.size()) != extents.size()) {
             fail("truncated header; expected " + std::to_string(rank) + " dimensions");
         }
         // Every extent counts, even after a zero one: a tensor of (0, 2^32-1, 2^32-1) has
@@ -342,53 +208,24 @@ class idx_reader {
         header_bytes_ = 4 + 4 * rank;
     }
 
-    [[noreturn]] void truncated(std::size_t got) const {
-        fail("truncated; dimensions " + format_shape(header_.shape) + " of " +
-             idx_type_name(static_cast<unsigned>(header_.type)) + " need " +
-             std::to_string(payload_bytes_) + " bytes of data, the " +
-             (compressed_ ? (ended_early_ && !stream_ended_ ? "truncated compressed stream holds "
-                                                            : "compressed stream holds ")
-                          : "file holds ") +
+    std::string need() const {
+        return "truncated; dimensions " + format_shape(header_.shape) + " of " +
+               idx_type_name(static_cast<unsigned>(header_.type)) + " need " +
+               std::to_string(payload_bytes_) + " bytes of data";
+    }
+
+    [[noreturn]] void truncated(std::uint64_t got) const {
+        fail(need() + ", the " +
+             (!source_.compressed()        ? "file holds "
+              : source_.stream_cut_short() ? "truncated compressed stream holds "
+                                           : "compressed stream holds ") +
              std::to_string(got));
     }
 
-    void expect_end() {
-        char extra[64];
-        const std::size_t more = read(extra, sizeof extra);
-        if (more != 0) {
-            fail("unexpected data after the " + std::to_string(payload_bytes_) +
-                 " bytes that dimensions " + format_shape(header_.shape) + " need");
-        }
-        if (compressed_ && !stream_ended_) {
-            fail("truncated compressed stream (zlib: the gzip stream does not end)");
-        }
-    }
-
-    std::filesystem::path path_;
-    std::string where_;
-    file_handle file_;
-    // A member of its own, so that zlib's state is freed when the constructor throws too.
-    struct inflater {
-        z_stream stream{};
-        bool started = false;
-        inflater() = default;
-        inflater(const inflater&) = delete;
-        inflater& operator=(const inflater&) = delete;
-        ~inflater() {
-            if (started) {
-                inflateEnd(&stream);
-            }
-        }
-    };
-    inflater inflater_;
-    z_stream& stream_ = inflater_.stream;
-    std::vector<unsigned char> input_;
+    gzip_reader source_;
     idx_header header_;
     std::size_t payload_bytes_ = 0;
     std::size_t header_bytes_ = 0;
-    bool compressed_ = false;
-    bool stream_ended_ = false;
-    bool ended_early_ = false;
 };
 
 /// Converts `count` big-endian elements in place to the host's byte order.
@@ -417,9 +254,10 @@ inline idx_header read_idx_header(const std::filesystem::path& path) {
 ///
 /// Everything is checked before the data is trusted: the magic number, the element type, the
 /// rank, and the dimensions against the data actually present. A plain file's length is
-/// compared with its dimensions before any allocation; a compressed one is decompressed into
-/// a buffer that grows only with the data that arrives. Extra bytes after the data are an
-/// error too.
+/// compared with its dimensions before any allocation; a compressed one's with the most that
+/// deflate can make of its size (1032 bytes per byte), and it is inflated straight into the
+/// tensor, whose memory is touched only as data arrives: a header that overstates its data
+/// costs no more than the data. Extra bytes after the data are an error too.
 /// @throws io_error naming the file and the problem, e.g. `read_idx: 'x.idx': truncated;
 /// dimensions (100, 28, 28) of unsigned byte (0x08) need 78400 bytes of data, the file holds
 /// 1000`.
@@ -442,18 +280,9 @@ tensor<T, N> read_idx(const std::filesystem::path& path) {
     }
     shape<N> extents{};
     std::copy(header.shape.begin(), header.shape.end(), extents.begin());
-    tensor<T, N> result;
-    if (reader.compressed()) {
-        const std::vector<char> bytes = reader.read_payload_chunked();
-        result = tensor<T, N>(extents);
-        if (!bytes.empty()) {
-            std::memcpy(result.data(), bytes.data(), bytes.size());
-        }
-    } else {
-        reader.check_plain_length();
-        result = tensor<T, N>(extents);
-        reader.read_payload_into(result.data());
-    }
+    reader.check_length();
+    tensor<T, N> result(extents); // uninitialized: its pages cost memory as data arrives
+    reader.read_payload_into(result.data());
     detail::idx_to_host_order(result.data(), result.size());
     return result;
 }
@@ -530,16 +359,23 @@ void write_idx_tensor(const std::filesystem::path& path, const tensor<T, N>& arr
 /// xtnn::write_idx("labels-idx1-ubyte.gz", labels); // tensor<std::uint8_t, 1>
 /// @endcode
 /// @ingroup io
+template <idx_element T, std::size_t N>
+void write_idx(const std::filesystem::path& path, const tensor<T, N>& array) {
+    detail::write_idx_tensor(path, array);
+}
+
+/// @cond XTNN_DETAIL
+// Any other type: one sentence saying what write_idx takes.
 template <class Array>
-void write_idx(const std::filesystem::path& path, const Array& array) {
+requires(!any_tensor<Array> || !idx_element<element_of<Array>>) detail::rejected
+    write_idx(const std::filesystem::path&, const Array&) {
     static_assert(any_tensor<Array>, "xtnn: write_idx: takes an xtnn::tensor (an xt::xtensor of "
                                      "fixed rank); evaluate views and expressions into one");
     static_assert(!any_tensor<Array> || idx_element<element_of<Array>>,
                   "xtnn: write_idx: an IDX file holds std::uint8_t, std::int8_t, std::int16_t, "
                   "std::int32_t, float or double elements");
-    if constexpr (any_tensor<Array> && idx_element<element_of<Array>>) {
-        detail::write_idx_tensor(path, array);
-    }
+    return {};
 }
+/// @endcond
 
 } // namespace xtnn
