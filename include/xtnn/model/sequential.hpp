@@ -417,7 +417,7 @@ class sequential {
     }
     template <class X>
     requires(!std::same_as<X, input_type>) detail::rejected
-        forward(const X&, output_type&, mode, const sequence_mask*) {
+        forward(const X&, output_type&, mode = mode::inference, const sequence_mask* = nullptr) {
         XTNN_DETAIL_REQUIRE_TENSOR("xtnn: sequential::forward: the model takes", "input", input, X,
                                    value_type, input_rank);
         return {};
