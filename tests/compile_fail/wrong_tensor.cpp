@@ -36,6 +36,8 @@ int main() {
     trainer.fit(rank2, labels, xtnn::validation_data{rank2, labels});
     trainer.evaluate(rank2, labels);
     trainer.fit(rank2, labels, {.epochs = 1});
+    xtnn::early_stopping stop;
+    trainer.fit(rank2, labels, {.epochs = 1}, stop, xtnn::early_stopping{});
     trainer.evaluate(rank2, labels, {.batch_size = 2});
     std::size_t rows[] = {0, 1};
     xtnn::tensor<float, 3> batch;
@@ -90,6 +92,13 @@ int main() {
     trainer.evaluate(rank1, labels, {.batch_size = 2});
 #elif defined(XTNN_CASE_predict_sample)
     xtnn::predict(model, xtnn::tensor<double, 1>(xtnn::shape<1>{4}));
+#elif defined(XTNN_CASE_fit_not_callback)
+    trainer.fit(rank2, labels, {.epochs = 1}, 42);
+#elif defined(XTNN_CASE_fit_validation_late)
+    trainer.fit(rank2, labels, {}, xtnn::validation_data{rank2, labels});
+#elif defined(XTNN_CASE_fit_const_callback)
+    const auto log = xtnn::lambda_callback(xtnn::hook::epoch_end, [](auto&) {});
+    trainer.fit(rank2, labels, {}, log);
 #elif defined(XTNN_CASE_fit_targets)
     trainer.fit(rank2, xtnn::tensor<float, 1>(xtnn::shape<1>{5}));
 #elif defined(XTNN_CASE_fit_validation)

@@ -10,6 +10,7 @@
 #include <xtnn/xtnn.hpp>
 
 #include "support/helpers.hpp"
+#include "support/training.hpp"
 
 namespace {
 
@@ -187,17 +188,47 @@ TEST_CASE("reduce_on_plateau: reduces after patience, then cools down", "[model]
 TEST_CASE("fit stops with an error naming the epoch and batch when the loss is NaN",
           "[model][callbacks]") {
     auto model = make_model();
+    // A learning rate that makes the weights overflow within the first epoch.
+    xtnn::trainer trainer{model, xtnn::mean_squared_error{}, xtnn::sgd({.learning_rate = 1e30})};
+    xtnn::tensor<float, 2> x = data.features;
+    xtnn::tensor<float, 2> y(xtnn::shape<2>{200, 2});
+    y.fill(1.0f);
+    const xtnn::fit_options options{
+        .epochs = 1, .batch_size = 50, .shuffle = false, .verbose = xtnn::verbosity::silent};
+    REQUIRE_THROWS_AS(trainer.fit(x, y, options), xtnn::numeric_error);
+    model.initialize(0);
+    REQUIRE_THROWS_WITH(trainer.fit(x, y, options),
+                        Catch::Matches("fit: the loss became (inf|nan) at epoch 1, batch [1234] "
+                                       "\\(lower the learning rate, or check the data for "
+                                       "NaN\\)"));
+    REQUIRE_THROWS_AS(xtnn::terminate_on_nan::check(INFINITY, 0, 0), xtnn::numeric_error);
+}
+
+TEST_CASE("fit refuses NaN or infinity in its data before the first step", "[model][callbacks]") {
+    auto model = make_model();
     xtnn::trainer trainer{model, xtnn::mean_squared_error{}, xtnn::sgd({.learning_rate = 0.1})};
+    const auto before = xtnn::test::parameters_of(model);
     xtnn::tensor<float, 2> x = data.features;
     xtnn::tensor<float, 2> y(xtnn::shape<2>{200, 2});
     y.fill(0.0f);
     y(150, 1) = std::numeric_limits<float>::quiet_NaN();
-    REQUIRE_THROWS_MATCHES(
-        trainer.fit(
-            x, y,
-            {.epochs = 1, .batch_size = 50, .shuffle = false, .verbose = xtnn::verbosity::silent}),
-        xtnn::numeric_error,
-        Catch::Message("fit: the loss became nan at epoch 1, batch 4 (lower the learning rate, "
-                       "or check the data for NaN)"));
-    REQUIRE_THROWS_AS(xtnn::terminate_on_nan::check(INFINITY, 0, 0), xtnn::numeric_error);
+    const xtnn::fit_options options{
+        .epochs = 1, .batch_size = 50, .shuffle = false, .verbose = xtnn::verbosity::silent};
+    REQUIRE_THROWS_MATCHES(trainer.fit(x, y, options), xtnn::numeric_error,
+                           Catch::Message("fit: the target of sample 150 is not finite (nan); no "
+                                          "step was taken (check_finite = false allows it)"));
+    CHECK(xtnn::test::parameters_of(model) == before);
+    y(150, 1) = 0.0f;
+    x(7, 0) = -std::numeric_limits<float>::infinity();
+    REQUIRE_THROWS_WITH(trainer.fit(x, y, options),
+                        Catch::Equals("fit: the input of sample 7 is not finite (-inf); no step "
+                                      "was taken (check_finite = false allows it)"));
+    CHECK(xtnn::test::parameters_of(model) == before);
+    xtnn::tensor<float, 2> y_validation = y;
+    y_validation(3, 0) = std::numeric_limits<float>::quiet_NaN();
+    REQUIRE_THROWS_WITH(
+        trainer.fit(data.features, y, xtnn::validation_data{data.features, y_validation}, options),
+        Catch::Equals("fit (validation data): the target of sample 3 is not finite (nan); no step "
+                      "was taken (check_finite = false allows it)"));
+    CHECK(xtnn::test::parameters_of(model) == before);
 }

@@ -225,11 +225,11 @@ TEST_CASE("predict_classes and evaluate refuse non-finite outputs unless allowed
     CHECK(std::isnan(allowed.loss()));
     x(123, 1) = std::numeric_limits<float>::infinity();
     REQUIRE_THROWS_AS(trainer.evaluate(x, held_out.labels), xtnn::numeric_error);
-    // Validation data with NaN stops fit at the end of the first epoch, naming the sample.
+    // Validation data with infinity stops fit before the first step, naming the sample.
     REQUIRE_THROWS_WITH(
         trainer.fit(held_out.features, held_out.labels, xtnn::validation_data{x, held_out.labels},
                     {.verbose = xtnn::verbosity::silent}),
-        Catch::Contains("fit (validation data): the model's output for sample 123"));
+        Catch::Contains("fit (validation data): the input of sample 123 is not finite (inf)"));
 }
 
 TEST_CASE("trainer: labels are checked by sample index before any step", "[model][trainer]") {

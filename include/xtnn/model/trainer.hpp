@@ -58,8 +58,10 @@ struct fit_options {
     std::size_t initial_epoch = 0; ///< The epoch to start at (to resume training).
     std::uint64_t seed = 0;        ///< Seed of the validation split and the shuffles.
     verbosity verbose = verbosity::automatic; ///< What fit prints.
-    /// Throw numeric_error (naming the epoch and batch) when a batch's loss is NaN or
-    /// infinite, before that batch changes the weights.
+    /// Before the first step, throw numeric_error naming the first sample whose input or
+    /// floating-point target is NaN or infinite (training and validation data); while
+    /// training, throw numeric_error (naming the epoch and batch) when a batch's loss is NaN
+    /// or infinite, before that batch changes the weights.
     bool check_finite = true;
     /// The weight of each class in the training loss (Keras' `class_weight`, PyTorch's
     /// `CrossEntropyLoss(weight=…)`); empty: every class weighs 1. One weight per class for
@@ -96,6 +98,13 @@ struct validation_data {
 /// Deduces the tensor types: `xtnn::validation_data{x_val, y_val}`.
 template <class X, class Y>
 validation_data(const X&, const Y&) -> validation_data<X, Y>;
+
+namespace detail {
+template <class T>
+inline constexpr bool is_validation_data = false;
+template <class X, class Y>
+inline constexpr bool is_validation_data<validation_data<X, Y>> = true;
+} // namespace detail
 
 /// The loss and metrics of a model on a dataset, as trainer::evaluate() measures them.
 /// @ingroup model
@@ -177,6 +186,12 @@ class trainer {
     }
     || (metric_explains<Metrics, Y> || ...);
 
+    /// Whether every argument after fit's options is a callback for the model's scalar type
+    /// (a const one counts only if its hooks are const).
+    template <class... Callbacks>
+    static constexpr bool
+        takes_callbacks = (callback<std::remove_reference_t<Callbacks>, value_type> && ...);
+
     /// Whether the loss and every metric take targets Y for the model's outputs.
     template <class Y>
     static constexpr bool takes_targets = any_tensor<Y>&& xtnn::loss<Loss, output_type, Y> &&
@@ -207,18 +222,18 @@ class trainer {
     /// std::out_of_range naming the first sample whose class label is out of range;
     /// config_error for impossible options.
     template <class Y, class... Callbacks>
-    requires takes_targets<Y> history fit(const input_type& x, const Y& y,
-                                          const fit_options& options = {},
-                                          Callbacks&&... callbacks) {
+    requires takes_targets<Y> && takes_callbacks<Callbacks...>
+        history fit(const input_type& x, const Y& y, const fit_options& options = {},
+                    Callbacks&&... callbacks) {
         return run_fit<Y, input_type, Y>(x, y, nullptr, nullptr, options, callbacks...);
     }
 
     /// Trains as above, validating on `validation` at the end of every epoch.
     template <class Y, class... Callbacks>
-    requires takes_targets<Y> history fit(const input_type& x, const Y& y,
-                                          const validation_data<input_type, Y>& validation,
-                                          const fit_options& options = {},
-                                          Callbacks&&... callbacks) {
+    requires takes_targets<Y> && takes_callbacks<Callbacks...>
+        history fit(const input_type& x, const Y& y,
+                    const validation_data<input_type, Y>& validation,
+                    const fit_options& options = {}, Callbacks&&... callbacks) {
         detail::require_option(options.validation_split == 0.0, "fit", "validation_split",
                                "0 when validation data is given", options.validation_split);
         return run_fit<Y, input_type, Y>(x, y, &validation.x, &validation.y, options, callbacks...);
@@ -226,22 +241,27 @@ class trainer {
 
     /// @cond XTNN_DETAIL
     // Any other data: xtensor would convert inputs implicitly (a tensor of another rank
-    // corrupts memory), so these exact matches win and name what fit takes.
+    // corrupts memory), so these exact matches win and name what fit takes; so does an
+    // argument after the options that is not a callback, which fit would otherwise ignore.
     template <class X, class Y, class... Callbacks>
-    requires(!std::same_as<X, input_type> || !takes_targets<Y>) detail::rejected
+    requires(!std::same_as<X, input_type> || !takes_targets<Y> ||
+             !takes_callbacks<Callbacks...>) detail::rejected
         fit(const X&, const Y& y, const fit_options& = {}, Callbacks&&...) {
         reject_data<true, X>(y);
+        reject_callbacks<std::same_as<X, input_type> && takes_targets<Y>, Callbacks...>();
         return {};
     }
     template <class X, class Y, class XV, class YV, class... Callbacks>
     requires(!std::same_as<X, input_type> || !takes_targets<Y> || !std::same_as<XV, X> ||
-             !std::same_as<YV, Y>) detail::rejected
+             !std::same_as<YV, Y> || !takes_callbacks<Callbacks...>) detail::rejected
         fit(const X&, const Y& y, const validation_data<XV, YV>&, const fit_options& = {},
             Callbacks&&...) {
         reject_data<true, X>(y);
-        static_assert(std::same_as<XV, X> && std::same_as<YV, Y>,
+        constexpr bool data_right = std::same_as<X, input_type> && takes_targets<Y>;
+        static_assert(!data_right || (std::same_as<XV, X> && std::same_as<YV, Y>),
                       "xtnn: fit: validation_data must have the training data's tensor types "
                       "(the same ranks and scalar types as x and y)");
+        reject_callbacks<data_right && std::same_as<XV, X> && std::same_as<YV, Y>, Callbacks...>();
         return {};
     }
     /// @endcond
@@ -338,6 +358,23 @@ class trainer {
         explain_targets(y);
     }
 
+    /// The sentence for an argument after fit's options that is not a callback (when `Check`:
+    /// the data before it was right, so that a call gets one sentence).
+    template <bool Check, class... Callbacks>
+    static consteval void reject_callbacks() {
+        constexpr bool validation_late =
+            (detail::is_validation_data<std::remove_cvref_t<Callbacks>> || ...);
+        static_assert(!Check || !validation_late,
+                      "xtnn: fit: validation_data comes right after the targets, before the "
+                      "options: fit(x, y, xtnn::validation_data{x_val, y_val}, options, "
+                      "callbacks...)");
+        static_assert(!Check || validation_late || takes_callbacks<Callbacks...>,
+                      "xtnn: fit: an argument after the options is not a callback for this "
+                      "model (a callback has a hook such as on_epoch_end(xtnn::training_state<T>&) "
+                      "for the model's scalar type T; see xtnn::callback): fit(x, y, options, "
+                      "callbacks...)");
+    }
+
     /// When the loss or a metric does not take targets Y, calls it anyway (at compile time only:
     /// it does not compile), so that its fallback overload names what it takes, e.g.
     /// "xtnn: mean_squared_error: targets must have the prediction's shape: …".
@@ -374,6 +411,25 @@ class trainer {
                                             std::to_string(classes - 1) + ", got " +
                                             std::to_string(label));
                 }
+            }
+        }
+    }
+
+    /// Throws numeric_error naming the first sample of `data` (inputs or targets) that holds
+    /// NaN or infinity; integer data holds neither.
+    template <class D>
+    static void require_finite_data(const D& data, const char* where, const char* what) {
+        if constexpr (std::floating_point<element_of<D>>) {
+            const auto* begin = data.data();
+            const auto* bad =
+                std::find_if(begin, begin + data.size(), [](auto v) { return !std::isfinite(v); });
+            if (bad != begin + data.size()) {
+                const std::size_t rows = data.shape()[0];
+                const std::size_t row = rows == 0 ? 1 : data.size() / rows;
+                throw numeric_error(std::string(where) + ": the " + what + " of sample " +
+                                    std::to_string(static_cast<std::size_t>(bad - begin) / row) +
+                                    " is not finite (" + detail::format_number(*bad) +
+                                    "); no step was taken (check_finite = false allows it)");
             }
         }
     }
@@ -471,12 +527,20 @@ class trainer {
             throw shape_error("fit: no training samples; got x " + format_shape(x.shape()));
         }
         check_labels(x, y, "fit");
+        if (o.check_finite) {
+            require_finite_data(x, "fit", "input");
+            require_finite_data(y, "fit", "target");
+        }
         if (x_validation != nullptr) {
             if (x_validation->shape()[0] == 0) {
                 throw shape_error("fit: the validation data has no samples; got x " +
                                   format_shape(x_validation->shape()));
             }
             check_labels(*x_validation, *y_validation, "fit (validation data)");
+            if (o.check_finite) {
+                require_finite_data(*x_validation, "fit (validation data)", "input");
+                require_finite_data(*y_validation, "fit (validation data)", "target");
+            }
         }
         return held_out;
     }
