@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <stdexcept>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -88,6 +89,26 @@ double worst_relative(const std::vector<float>& a, const std::vector<float>& b) 
 }
 
 } // namespace
+
+TEST_CASE("threads: set_num_threads refuses counts the machine cannot run", "[core][threads]") {
+    const threads_for_scope scope(2);
+    const std::size_t most = xtnn::max_num_threads();
+    CHECK(most >= 8);
+    CHECK(most >= 4 * std::size_t{std::thread::hardware_concurrency()});
+    for (const std::size_t threads : {most + 1, std::size_t{10000}, SIZE_MAX}) {
+        INFO(threads);
+        REQUIRE_THROWS_MATCHES(xtnn::set_num_threads(threads), xtnn::config_error,
+                               Catch::Message("set_num_threads: " + std::to_string(threads) +
+                                              " threads is impossible here; expected at most " +
+                                              std::to_string(most) +
+                                              " (4 per hardware thread; this machine has " +
+                                              std::to_string(std::thread::hardware_concurrency()) +
+                                              "), or 0 for the default"));
+        CHECK(xtnn::num_threads() == 2); // unchanged
+    }
+    xtnn::set_num_threads(3);
+    CHECK(xtnn::num_threads() == 3);
+}
 
 TEST_CASE("threads: parallel_for covers every item once, in balanced parts", "[core][threads]") {
     const threads_for_scope scope(2);

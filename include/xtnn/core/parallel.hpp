@@ -9,11 +9,13 @@
 #include <cstddef>
 #include <exception>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <utility>
 #include <vector>
 
 #include <xtnn/core/denormals.hpp>
+#include <xtnn/core/errors.hpp>
 
 /// @def XTNN_OPENBLAS_THREADS
 /// 1 where xtnn declares OpenBLAS's thread functions weakly (GCC or Clang, ELF), so that it can
@@ -255,10 +257,26 @@ inline std::size_t num_threads() {
     return 1;
 }
 
+/// The most threads set_num_threads accepts: 4 per hardware thread, at least 8 (a few more
+/// than the cores is a reasonable test of threading; thousands only exhaust the machine).
+/// @ingroup core
+inline std::size_t max_num_threads() {
+    return std::max<std::size_t>(8, 4 * std::size_t{std::thread::hardware_concurrency()});
+}
+
 /// Sets the threads of xtnn's loops and, with OpenBLAS, of BLAS; 0 returns to the default
 /// (OpenBLAS's count). Call it between training steps, not during one.
+/// @throws config_error for more than max_num_threads(), naming the machine's hardware
+/// threads (nothing changes).
 /// @ingroup core
 inline void set_num_threads(std::size_t threads) {
+    if (threads > max_num_threads()) {
+        throw config_error("set_num_threads: " + std::to_string(threads) +
+                           " threads is impossible here; expected at most " +
+                           std::to_string(max_num_threads()) + " (4 per hardware thread; this " +
+                           "machine has " + std::to_string(std::thread::hardware_concurrency()) +
+                           "), or 0 for the default");
+    }
     detail::chosen_threads() = threads;
 #if XTNN_OPENBLAS_THREADS
     if (threads != 0 && openblas_set_num_threads != nullptr) {
