@@ -194,3 +194,28 @@ TEST_CASE("sequential: a nested model writes into its caller's buffers, without 
     inner.forward(x, y, xtnn::mode::training);
     CHECK_THROWS_AS(inner.backward(x, dy), std::logic_error);
 }
+
+TEST_CASE("sequential: a model moved from refuses to run, with a typed error",
+          "[model][sequential]") {
+    xtnn::sequential model{xtnn::dense{4, 8}, xtnn::relu{}, xtnn::dense{8, 3}};
+    const auto x = xtnn::test::random_tensor<float, 2>({5, 4}, 3);
+    const xtnn::tensor<float, 2> expected = model.forward(x);
+    auto moved = std::move(model);
+    CHECK(xtnn::test::equal(xtnn::predict(moved, x), expected));
+    const std::string message = "sequential: this model was moved from; use the model it was "
+                                "moved to, or assign a model to it first";
+    // NOLINTBEGIN(bugprone-use-after-move): the point of the test
+    REQUIRE_THROWS_MATCHES(xtnn::predict(model, x), std::logic_error, Catch::Message(message));
+    REQUIRE_THROWS_MATCHES(model.forward(x), std::logic_error, Catch::Message(message));
+    REQUIRE_THROWS_AS(model.output_shape({5, 4}), std::logic_error);
+    xtnn::tensor<float, 2> dy(xtnn::shape<2>{5, 3});
+    REQUIRE_THROWS_WITH(model.backward(x, dy),
+                        Catch::StartsWith("sequential::backward: this model was moved from"));
+    // Assigning a model brings it back; a copy of a live model is live.
+    model = std::move(moved);
+    CHECK(xtnn::test::equal(xtnn::predict(model, x), expected));
+    const auto copy = model;
+    auto copied = copy;
+    CHECK(xtnn::test::equal(copied.forward(x), expected));
+    // NOLINTEND(bugprone-use-after-move)
+}

@@ -5,6 +5,8 @@
 
 #include <concepts>
 #include <cstddef>
+#include <stdexcept>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -133,6 +135,36 @@ concept based_layer = requires {
     typename L::layer_base_type;
 }
 &&std::derived_from<L, typename L::layer_base_type>;
+
+/// Whether the object holding it was moved from: moving sets the source's flag (a model moved
+/// from has no layers left to run), copying and assigning carry the flag of the source.
+class moved_flag {
+  public:
+    moved_flag() = default;
+    moved_flag(const moved_flag&) = default;
+    moved_flag& operator=(const moved_flag&) = default;
+    moved_flag(moved_flag&& other) noexcept : moved_(other.moved_) { other.moved_ = true; }
+    moved_flag& operator=(moved_flag&& other) noexcept {
+        if (this != &other) {
+            moved_ = other.moved_;
+            other.moved_ = true;
+        }
+        return *this;
+    }
+    ~moved_flag() = default;
+
+    /// Throws std::logic_error `where: this model was moved from …` if it was.
+    void require_live(std::string_view where) const {
+        if (moved_) {
+            throw std::logic_error(std::string(where) +
+                                   ": this model was moved from; use the model it was moved "
+                                   "to, or assign a model to it first");
+        }
+    }
+
+  private:
+    bool moved_ = false;
+};
 
 } // namespace detail
 

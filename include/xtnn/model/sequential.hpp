@@ -302,12 +302,14 @@ class sequential {
     /// The output shape for an input shape, checking every layer's extents.
     /// @throws shape_error naming the first layer that rejects its input, with both shapes.
     shape<output_rank> output_shape(const shape<input_rank>& input) const {
+        moved_.require_live("sequential");
         return propagate(input, []<std::size_t>(const auto&) {});
     }
 
     /// Checks the extents for `input` and sizes every buffer (a no-op for the current shape).
     /// @throws shape_error as output_shape().
     void build(const shape<input_rank>& input) {
+        moved_.require_live("sequential");
         if (built_ && *built_ == input) {
             return;
         }
@@ -672,6 +674,7 @@ class sequential {
     template <bool Masked>
     void run_backward(const input_type& x, const output_type& dy, bool input_gradient,
                       const output_type* y, input_type* dx, const sequence_mask* entering) {
+        moved_.require_live("sequential::backward");
         if (!built_ || *built_ != x.shape() || last_mode_ != mode::training ||
             (y == nullptr && !own_output_) || masked_ != Masked) {
             throw std::logic_error("sequential::backward: call forward(x, mode::training) with "
@@ -820,6 +823,7 @@ class sequential {
     bool masked_ = false;     // the last forward had a padding mask
     sequence_mask made_mask_; // the mask a layer made in the last forward
     mode last_mode_ = mode::inference;
+    detail::moved_flag moved_; // set in a model moved from: it has no layers left to run
 };
 
 } // namespace xtnn
