@@ -3,6 +3,7 @@
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <unistd.h>
 #include <vector>
 #include <zlib.h>
 
@@ -273,4 +274,35 @@ TEST_CASE("idx: a failed write leaves nothing behind and names the file", "[io][
     xtnn::write_idx(dir.path / "b.idx", b);
     CHECK(xtnn::test::equal(xtnn::read_idx<float, 1>(dir.path / "b.idx"), b));
     CHECK(std::distance(fs::directory_iterator(dir.path), fs::directory_iterator()) == 1);
+}
+
+TEST_CASE("files: a read-only file is not replaced; a crashed save's temporaries are removed",
+          "[io][idx][files]") {
+    scratch_directory dir;
+    const xtnn::tensor<float, 1> a = {1.0f};
+    const xtnn::tensor<float, 1> b = {2.0f, 3.0f};
+    const fs::path target = dir.path / "c.idx";
+    xtnn::write_idx(target, a);
+    fs::permissions(target, fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
+    CHECK_THROWS_MATCHES(xtnn::write_idx(target, b), xtnn::io_error,
+                         Catch::Matchers::Message("write_idx: '" + target.string() +
+                                                  "': the file is read-only; it is not replaced "
+                                                  "(make it writable, or write to another name)"));
+    fs::permissions(target, fs::perms::owner_write, fs::perm_options::add);
+    CHECK(xtnn::test::equal(xtnn::read_idx<float, 1>(target), a));
+
+    // A save killed mid-write leaves ".c.idx.tmp<pid>-<n>"; the next save of c.idx removes it
+    // when that process is gone (no process has an id above the kernel's limit of 2^22), and
+    // keeps a running process's and any other file.
+    const fs::path dead = dir.path / ".c.idx.tmp999999999-17";
+    const fs::path running = dir.path / (".c.idx.tmp" + std::to_string(::getpid()) + "-5");
+    const fs::path other = dir.path / ".c.idx.tmpnotes";
+    for (const auto& path : {dead, running, other}) {
+        write_bytes(path, "partial");
+    }
+    xtnn::write_idx(target, b);
+    CHECK(!fs::exists(dead));
+    CHECK(fs::exists(running));
+    CHECK(fs::exists(other));
+    CHECK(xtnn::test::equal(xtnn::read_idx<float, 1>(target), b));
 }

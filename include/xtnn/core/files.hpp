@@ -1,16 +1,23 @@
 /// @file
 /// Files, safely: checking a file before reading it (with the real reason when it cannot be
-/// read), and replacing one by writing under a temporary name next to it, then renaming.
+/// read), and replacing one by writing under a temporary name next to it, then renaming:
+/// the temporary is flushed to disk (fsync) before the rename and the directory after it, so a
+/// crash or a power loss leaves either the old file or the new one; a crashed save's
+/// temporaries are removed by the next save; a read-only file is not replaced.
 #pragma once
 
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
+#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
 #include <ostream>
+#include <signal.h>
 #include <string>
+#include <string_view>
 #include <system_error>
+#include <unistd.h>
 
 #include <xtnn/core/errors.hpp>
 #include <xtnn/core/random.hpp>
@@ -37,6 +44,22 @@ inline void require_regular_file(const std::filesystem::path& path, const std::s
     }
 }
 
+/// Throws io_error unless an existing file at `target` may be replaced: a file without write
+/// permission is refused, as numpy and PyTorch refuse it (from its permission bits, so root is
+/// refused too: the rename that replaces a file would otherwise ignore them).
+inline void require_writable(const std::filesystem::path& target,
+                             const std::filesystem::file_status& status, const std::string& where) {
+    if (!std::filesystem::is_regular_file(status)) {
+        return;
+    }
+    using std::filesystem::perms;
+    const bool owner_writes = (status.permissions() & perms::owner_write) != perms::none;
+    if (!owner_writes || ::access(target.c_str(), W_OK) != 0) {
+        throw io_error(where + ": the file is read-only; it is not replaced (make it writable, "
+                               "or write to another name)");
+    }
+}
+
 /// The file a write to `path` must replace: `path` itself, or the file its symlinks lead to
 /// (which need not exist yet), so that saving through a link updates the link's target and
 /// keeps the link.
@@ -50,6 +73,7 @@ inline std::filesystem::path write_target(const std::filesystem::path& path,
             throw io_error(where + ": cannot examine the file: " + error.message());
         }
         if (!std::filesystem::is_symlink(status)) {
+            require_writable(target, status, where);
             return target;
         }
         if (links == 40) {
@@ -63,25 +87,73 @@ inline std::filesystem::path write_target(const std::filesystem::path& path,
     }
 }
 
-/// A unique, hidden name in the directory of `path` (".name.tmpNNN"): a rename from it to
-/// `path` stays within one file system, so it is atomic.
-inline std::filesystem::path temporary_sibling(const std::filesystem::path& path) {
-    const std::filesystem::path directory =
-        path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
-    random_engine rng(
-        static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()));
+/// The start of the names of `path`'s temporaries: ".name.tmp".
+inline std::string temporary_prefix(const std::filesystem::path& path) {
     // Appended piece by piece: GCC 12 reports a false -Wrestrict in `"." + std::string`
     // (GCC bug 105329), which a user's -Wall -Werror would turn into an error.
     std::string name(1, '.');
     name.append(path.filename().string());
     name.append(".tmp");
+    return name;
+}
+
+/// A unique, hidden name in the directory of `path` (".name.tmp<process id>-<random>"): a
+/// rename from it to `path` stays within one file system, so it is atomic; the process id
+/// tells a later save whether its writer is still running (see remove_stale_temporaries).
+inline std::filesystem::path temporary_sibling(const std::filesystem::path& path) {
+    const std::filesystem::path directory =
+        path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
+    random_engine rng(
+        static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()));
+    std::string name = temporary_prefix(path);
+    name.append(std::to_string(::getpid()));
+    name.append(1, '-');
     name.append(std::to_string(rng() % 1000000007));
     return directory / name;
 }
 
-/// Renames the finished `temporary` onto `target` (a write_target()), giving it the
-/// permissions of the file it replaces (a new file keeps those the umask gave it), or removes
-/// it and throws io_error `where: cannot replace the file: …`.
+/// Removes the temporaries of `target` left by saves that crashed: those whose process is no
+/// longer running on this machine (a save in progress in another process keeps its own).
+inline void remove_stale_temporaries(const std::filesystem::path& target) {
+    const std::filesystem::path directory =
+        target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
+    const std::string prefix = temporary_prefix(target);
+    std::error_code error;
+    std::filesystem::directory_iterator entries(directory, error);
+    for (; !error && entries != std::filesystem::directory_iterator(); entries.increment(error)) {
+        const std::string name = entries->path().filename().string();
+        if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) {
+            continue;
+        }
+        const std::string_view rest = std::string_view(name).substr(prefix.size());
+        const std::size_t dash = rest.find('-');
+        if (dash == 0 || dash == std::string_view::npos || dash > 9 ||
+            rest.substr(0, dash).find_first_not_of("0123456789") != std::string_view::npos) {
+            continue;
+        }
+        const auto pid = static_cast<pid_t>(std::stol(std::string(rest.substr(0, dash))));
+        if (pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH) {
+            std::error_code ignored;
+            std::filesystem::remove(entries->path(), ignored);
+        }
+    }
+}
+
+/// Flushes a file or directory to disk (fsync); false on an I/O error.
+inline bool sync_to_disk(const std::filesystem::path& path, bool directory) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | (directory ? O_DIRECTORY : 0));
+    if (fd < 0) {
+        return false;
+    }
+    const bool ok = ::fsync(fd) == 0 || (directory && errno == EINVAL); // EINVAL: not supported
+    ::close(fd);
+    return ok;
+}
+
+/// Flushes the finished `temporary` to disk and renames it onto `target` (a write_target()),
+/// giving it the permissions of the file it replaces (a new file keeps those the umask gave
+/// it), then flushes the directory and removes stale temporaries of `target`; or removes
+/// `temporary` and throws io_error `where: cannot replace the file: …`.
 inline void replace_file(const std::filesystem::path& temporary,
                          const std::filesystem::path& target, const std::string& where) {
     std::error_code error;
@@ -92,6 +164,9 @@ inline void replace_file(const std::filesystem::path& temporary,
     } else {
         error.clear();
     }
+    if (!error && !sync_to_disk(temporary, false)) {
+        error = std::error_code(errno, std::generic_category());
+    }
     if (!error) {
         std::filesystem::rename(temporary, target, error);
     }
@@ -100,6 +175,15 @@ inline void replace_file(const std::filesystem::path& temporary,
         std::filesystem::remove(temporary, ignored);
         throw io_error(where + ": cannot replace the file: " + error.message());
     }
+    const std::filesystem::path directory =
+        target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
+    if (!sync_to_disk(directory, true)) {
+        throw io_error(where +
+                       ": the file was replaced, but its directory could not be flushed "
+                       "to disk: " +
+                       std::generic_category().message(errno));
+    }
+    remove_stale_temporaries(target);
 }
 
 /// Writes a text file atomically: `write(std::ostream&)` fills a temporary sibling of `path`'s
