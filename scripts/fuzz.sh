@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Fuzzes xtnn's file readers with libFuzzer: scripts/fuzz.sh [SECONDS] [TARGET ...]
 #   SECONDS  how long each target runs (default 60)
-#   TARGET   idx (read_idx), npz (load_weights), image (the MNIST program's image decoding and
-#            digit preprocessing), onnx (load_onnx); default: all four
+#   TARGET   idx (read_idx), npz (load_weights), record (the architecture record of weight and
+#            ONNX files), image (the MNIST program's image decoding and digit preprocessing),
+#            onnx (load_onnx); default: all five
 # Builds the fuzz preset (Clang, -fsanitize=fuzzer,address,undefined, no recovery), writes seed
 # files with xtnn's own writers and runs each target from those seeds, the saved regressions
 # (tests/fuzz/regressions/TARGET) and the corpus of earlier runs (build/fuzz/corpus/TARGET,
@@ -15,7 +16,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 [ $# -gt 0 ] && shift
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(idx npz image onnx)
+[ ${#targets[@]} -gt 0 ] || targets=(idx npz record image onnx)
 
 scripts/setup.sh
 export CCACHE_BASEDIR="$PWD"

@@ -3,6 +3,8 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <string>
 
 #include <xtnn/io/idx.hpp>
 #include <xtnn/io/npz.hpp>
@@ -35,7 +37,7 @@ int main(int argc, char** argv) {
         return 2;
     }
     const fs::path root = argv[1];
-    for (const char* sub : {"idx", "npz", "image", "onnx"}) {
+    for (const char* sub : {"idx", "npz", "record", "image", "onnx"}) {
         fs::create_directories(root / sub);
     }
     write_both<std::uint8_t, 3>(root / "idx", "images", {3, 4, 4});
@@ -48,6 +50,31 @@ int main(int argc, char** argv) {
 
     auto model = xtnn::fuzz::make_model();
     xtnn::save_weights(model, root / "npz" / "model.npz");
+    // Records: the models' own, and one nested deep and one wide (the limits' edges).
+    const auto record = [&](const std::string& name, const std::string& text) {
+        std::ofstream(root / "record" / name, std::ios::binary) << text;
+    };
+    record("mlp.json", xtnn::detail::architecture_to_json(xtnn::architecture_of(model)));
+    record("convnet.json",
+           xtnn::detail::architecture_to_json(xtnn::architecture_of(xtnn::fuzz::make_convnet())));
+    record("residual.json",
+           xtnn::detail::architecture_to_json(xtnn::architecture_of(xtnn::fuzz::make_residual())));
+    const std::string head =
+        R"({"format":"xtnn-architecture/1","xtnn_version":"0.1.0","dtype":"float32","model":)";
+    std::string deep = head;
+    for (int i = 0; i < 70; ++i) {
+        deep += R"({"kind":"sequential","layers":[)";
+    }
+    deep += R"({"kind":"relu"})";
+    for (int i = 0; i < 70; ++i) {
+        deep += "]}";
+    }
+    record("deep.json", deep + "}");
+    std::string wide = head + R"({"kind":"dense","options":{)";
+    for (int i = 0; i < 1100; ++i) {
+        wide += "\"k" + std::to_string(i) + "\":1,";
+    }
+    record("wide.json", wide + R"("in":1}}})");
 #ifdef XTNN_FUZZ_ONNX
     // (PyTorch's exports of the same models are among the regressions.)
     xtnn::save_onnx(model, root / "onnx" / "mlp.onnx", {1, 4});

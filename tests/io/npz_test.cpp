@@ -485,6 +485,37 @@ TEST_CASE("npz: a damaged architecture record is an io_error; other zip comments
     REQUIRE_THROWS_WITH(xtnn::read_architecture(with_comment("deep.npz", deep)),
                         Catch::Matchers::Contains("nest deeper than 64 levels"));
 
+    // The limits hold while parsing, for records of any size (an ONNX file's metadata has
+    // no zip comment's 64 KiB bound): 300,000 levels, 80,000 keys, 5 MB.
+    const std::string model_head = head + R"("dtype":"float32","model":)";
+    std::string very_deep = model_head;
+    for (int i = 0; i < 300000; ++i) {
+        very_deep += R"({"kind":"sequential","layers":[)";
+    }
+    REQUIRE_THROWS_MATCHES(xtnn::detail::architecture_from_json(very_deep, "x.onnx"),
+                           xtnn::io_error,
+                           Catch::Message("x.onnx: architecture record: layers nest deeper than "
+                                          "64 levels"));
+    std::string wide = model_head + R"({"kind":"dense","options":{)";
+    for (int i = 0; i < 80000; ++i) {
+        wide += "\"k" + std::to_string(i) + "\":1,";
+    }
+    wide += R"("last":1}}})";
+    REQUIRE_THROWS_MATCHES(
+        xtnn::detail::architecture_from_json(wide, "x.onnx"), xtnn::io_error,
+        Catch::Message("x.onnx: architecture record: an object has more than 1024 members"));
+    const std::string long_record =
+        model_head + R"({"kind":")" + std::string(5000000, 'a') + R"("}})";
+    REQUIRE_THROWS_WITH(xtnn::detail::architecture_from_json(long_record, "x.onnx"),
+                        Catch::Matchers::Equals(
+                            "x.onnx: architecture record: " + std::to_string(long_record.size()) +
+                            " bytes is too long for a record; expected at "
+                            "most 4194304"));
+    // Invalid JSON is quoted, in a bounded excerpt.
+    const std::string brackets = head + std::string(100, '[');
+    REQUIRE_THROWS_WITH(xtnn::detail::architecture_from_json(brackets, "x"),
+                        Catch::Matchers::EndsWith("in '" + brackets.substr(0, 60) + "…'"));
+
     // A comment that is not a record (another tool's) is no record.
     const auto other = with_comment("other.npz", "written by some archiver");
     CHECK_FALSE(xtnn::read_architecture(other).has_value());

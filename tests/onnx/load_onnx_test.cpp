@@ -205,8 +205,12 @@ TEST_CASE("load_onnx: bad files and other models are refused, naming the node an
     REQUIRE_THROWS_WITH(xtnn::load_onnx(model, dir.path / "half.onnx"),
                         Catch::Contains("half.onnx") &&
                             Catch::Contains("not an ONNX model (truncated, corrupt"));
+    REQUIRE_THROWS_WITH(xtnn::read_onnx_architecture(dir.path / "half.onnx"),
+                        Catch::Contains("half.onnx") &&
+                            Catch::Contains("not an ONNX model (truncated, corrupt"));
     std::ofstream(dir.path / "text.onnx") << "hello, this is not a model";
     REQUIRE_THROWS_AS(xtnn::load_onnx(model, dir.path / "text.onnx"), xtnn::io_error);
+    REQUIRE_THROWS_AS(xtnn::read_onnx_architecture(dir.path / "text.onnx"), xtnn::io_error);
     REQUIRE_THROWS_WITH(xtnn::load_onnx(model, dir.path / "absent.onnx"),
                         Catch::Contains("absent.onnx"));
     unchanged();
@@ -362,4 +366,60 @@ for name, (m, shape) in models.items():
         xtnn::sequential view{xtnn::conv2d{1, 2, 3}, xtnn::flatten{}, xtnn::dense{200, 3}};
         check(view, "view", "view_" + opset + ".onnx", xtnn::shape<4>{2, 1, 12, 12});
     }
+}
+
+TEST_CASE("read_onnx_architecture: reads the metadata without the graph; hostile records are "
+          "refused while they are parsed",
+          "[onnx][load]") {
+    scratch_directory dir;
+    auto saved = xtnn::test::onnx_mlp();
+    const fs::path file = dir.path / "mlp.onnx";
+    xtnn::save_onnx(saved, file, {1, 784});
+    const auto architecture = xtnn::read_onnx_architecture(file);
+    REQUIRE(architecture.has_value());
+    CHECK(architecture->model == xtnn::describe(saved));
+
+    // The same file with its record replaced by one nested 300,000 levels deep, then by one
+    // with 80,000 keys; and without a graph.
+    onnx::ModelProto proto;
+    {
+        std::ifstream in(file, std::ios::binary);
+        REQUIRE(proto.ParseFromIstream(&in));
+    }
+    const auto write_with_record = [&](const std::string& name, const std::string& record) {
+        onnx::ModelProto changed = proto;
+        for (auto& entry : *changed.mutable_metadata_props()) {
+            if (entry.key() == "xtnn_architecture") {
+                entry.set_value(record);
+            }
+        }
+        const fs::path path = dir.path / name;
+        std::ofstream out(path, std::ios::binary);
+        REQUIRE(changed.SerializeToOstream(&out));
+        return path;
+    };
+    const std::string head =
+        R"({"format":"xtnn-architecture/1","xtnn_version":"0.1.0","dtype":"float32","model":)";
+    std::string deep = head;
+    for (int i = 0; i < 300000; ++i) {
+        deep += R"({"kind":"sequential","layers":[)";
+    }
+    REQUIRE_THROWS_WITH(xtnn::read_onnx_architecture(write_with_record("deep.onnx", deep)),
+                        Catch::Contains("deep.onnx': architecture record: layers nest deeper "
+                                        "than 64 levels"));
+    std::string wide = head + R"({"kind":"dense","options":{)";
+    for (int i = 0; i < 80000; ++i) {
+        wide += "\"k" + std::to_string(i) + "\":1,";
+    }
+    wide += R"("last":1}}})";
+    REQUIRE_THROWS_WITH(xtnn::read_onnx_architecture(write_with_record("wide.onnx", wide)),
+                        Catch::Contains("an object has more than 1024 members"));
+    onnx::ModelProto no_graph = proto;
+    no_graph.clear_graph();
+    {
+        std::ofstream out(dir.path / "no_graph.onnx", std::ios::binary);
+        REQUIRE(no_graph.SerializeToOstream(&out));
+    }
+    REQUIRE_THROWS_WITH(xtnn::read_onnx_architecture(dir.path / "no_graph.onnx"),
+                        Catch::Contains("the ONNX model has no graph"));
 }

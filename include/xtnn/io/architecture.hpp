@@ -28,6 +28,24 @@ inline constexpr std::string_view architecture_format = "xtnn-architecture/1";
 /// a hostile record must not exhaust the stack).
 inline constexpr std::size_t architecture_max_depth = 64;
 
+/// The longest record read from a file: a model of thousands of layers takes a few hundred
+/// kilobytes.
+inline constexpr std::size_t architecture_max_bytes = std::size_t{4} << 20;
+
+/// The most members of one object in a record read from a file: a layer has a few options.
+/// (An object's members are kept in order, so each new key is compared with the others: a
+/// bound keeps a hostile record from taking time that grows with their square.)
+inline constexpr std::size_t architecture_max_keys = 1024;
+
+/// The first characters of `text`, for an error message: at most 60, then "…".
+inline std::string excerpt(std::string_view text) {
+    std::string out;
+    for (const char c : text.substr(0, 60)) {
+        out += static_cast<unsigned char>(c) < 0x20 ? ' ' : c;
+    }
+    return text.size() > 60 ? out + "…" : out;
+}
+
 // The record is written by hand (a fixed shape, like the .npy header), so that saving weights
 // does not instantiate nlohmann's serializer in every program that saves: it costs about two
 // seconds of compile time per source file. Reading a file's record goes through nlohmann.
@@ -212,11 +230,36 @@ inline bool is_architecture_record(std::string_view text) {
 template <class Json = nlohmann::ordered_json>
 model_architecture architecture_from_json(std::string_view text, const std::string& where) {
     const std::string record = where + ": architecture record";
+    if (text.size() > architecture_max_bytes) {
+        throw io_error(record + ": " + std::to_string(text.size()) + " bytes is too long for a " +
+                       "record; expected at most " + std::to_string(architecture_max_bytes));
+    }
+    // The limits hold while parsing: a record nested or wide beyond them is refused at the
+    // first member too many, before the parser builds (or destroys) a deep or wide tree.
+    std::vector<std::size_t> keys; // members so far of each object open
+    const auto bound = [&](int depth, nlohmann::json::parse_event_t event, Json&) {
+        using event_t = nlohmann::json::parse_event_t;
+        if ((event == event_t::object_start || event == event_t::array_start) &&
+            static_cast<std::size_t>(depth) > 2 * architecture_max_depth + 4) {
+            throw io_error(record + ": layers nest deeper than " +
+                           std::to_string(architecture_max_depth) + " levels");
+        }
+        if (event == event_t::object_start) {
+            keys.push_back(0);
+        } else if (event == event_t::object_end && !keys.empty()) {
+            keys.pop_back();
+        } else if (event == event_t::key && !keys.empty() &&
+                   ++keys.back() > architecture_max_keys) {
+            throw io_error(record + ": an object has more than " +
+                           std::to_string(architecture_max_keys) + " members");
+        }
+        return true;
+    };
     Json j;
     try {
-        j = Json::parse(text);
+        j = Json::parse(text, bound);
     } catch (const nlohmann::json::exception& e) {
-        throw io_error(record + ": not valid JSON (" + e.what() + ")");
+        throw io_error(record + ": not valid JSON (" + e.what() + "), in '" + excerpt(text) + "'");
     }
     if (!j.is_object() || !j.contains("format") || !j["format"].is_string()) {
         throw io_error(record + ": no \"format\"");

@@ -4,12 +4,17 @@
 #pragma once
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl.h>
+#include <google/protobuf/wire_format_lite.h>
 #include <limits>
 #include <map>
 #include <numbers>
@@ -44,16 +49,82 @@ struct onnx_load_options {
 
 namespace detail {
 
+/// The size of the ONNX file at `path`, a regular file of at most 2 GB (protobuf's limit).
+/// @throws io_error `where: …` otherwise.
+inline std::uintmax_t onnx_file_size(const std::filesystem::path& path, const std::string& where) {
+    require_regular_file(path, where);
+    const auto size = std::filesystem::file_size(path);
+    if (size >= (std::uintmax_t(1) << 31)) {
+        throw io_error(where + ": " + std::to_string(size) +
+                       " bytes; an ONNX file holds less than 2 GB");
+    }
+    return size;
+}
+
+/// The metadata entries (key, value) of the ONNX file at `path`, read without parsing its
+/// graph: every other field of the model is skipped as it is read (seeking over it where the
+/// file allows), so the weights are neither parsed nor held in memory.
+/// @throws io_error `where: …` for a missing, oversized, truncated or corrupt file, one without
+/// a graph, or a metadata entry longer than an architecture record may be.
+inline std::vector<std::pair<std::string, std::string>>
+read_onnx_metadata(const std::filesystem::path& path, const std::string& where) {
+    namespace pb = google::protobuf;
+    using wire = pb::internal::WireFormatLite;
+    const auto size = onnx_file_size(path, where);
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        throw io_error(where + ": cannot open the file: " + std::generic_category().message(errno));
+    }
+    pb::io::FileInputStream file(fd);
+    file.SetCloseOnDelete(true);
+    pb::io::CodedInputStream in(&file);
+    const auto corrupt = [&] {
+        throw io_error(where + ": not an ONNX model (truncated, corrupt or another format)");
+    };
+    constexpr int metadata_field = 14; // ModelProto.metadata_props
+    constexpr int graph_field = 7;     // ModelProto.graph
+    bool graph = false;
+    std::vector<std::pair<std::string, std::string>> entries;
+    for (std::uint32_t tag = in.ReadTag(); tag != 0; tag = in.ReadTag()) {
+        const int field = wire::GetTagFieldNumber(tag);
+        const bool delimited = wire::GetTagWireType(tag) == wire::WIRETYPE_LENGTH_DELIMITED;
+        if (field == metadata_field && delimited) {
+            std::uint32_t length = 0;
+            if (!in.ReadVarint32(&length)) {
+                corrupt();
+            }
+            if (length > architecture_max_bytes + 4096) {
+                throw io_error(where + ": a metadata entry of " + std::to_string(length) +
+                               " bytes; expected at most " +
+                               std::to_string(architecture_max_bytes + 4096));
+            }
+            std::string bytes;
+            onnx::StringStringEntryProto entry;
+            if (!in.ReadString(&bytes, static_cast<int>(length)) || !entry.ParseFromString(bytes)) {
+                corrupt();
+            }
+            entries.emplace_back(entry.key(), entry.value());
+        } else {
+            graph = graph || (field == graph_field && delimited);
+            if (!wire::SkipField(&in, tag)) {
+                corrupt();
+            }
+        }
+    }
+    if (static_cast<std::uintmax_t>(in.CurrentPosition()) != size) {
+        corrupt();
+    }
+    if (!graph) {
+        throw io_error(where + ": the ONNX model has no graph");
+    }
+    return entries;
+}
+
 /// Reads and parses an ONNX file.
 /// @throws io_error `where: …` for a missing, oversized, truncated or corrupt file.
 inline onnx::ModelProto read_onnx_model(const std::filesystem::path& path,
                                         const std::string& where) {
-    require_regular_file(path, where);
-    const auto size = std::filesystem::file_size(path);
-    if (size > (std::uintmax_t(1) << 31)) {
-        throw io_error(where + ": " + std::to_string(size) +
-                       " bytes; an ONNX file holds at most 2 GB");
-    }
+    const auto size = onnx_file_size(path, where);
     std::ifstream in(path, std::ios::binary);
     std::string bytes(static_cast<std::size_t>(size), '\0');
     if (!in.read(bytes.data(), static_cast<std::streamsize>(size))) {
@@ -187,17 +258,16 @@ void load_onnx(Model& model, const std::filesystem::path& path, onnx_load_option
 }
 
 /// The architecture an ONNX file written by save_onnx() records in its metadata (see
-/// read_architecture() for weight files), read without a model; `std::nullopt` for a file
-/// from another exporter.
+/// read_architecture() for weight files), read without a model and without parsing the graph
+/// or its weights; `std::nullopt` for a file from another exporter.
 /// @throws io_error naming the file for a missing, truncated or corrupt file, or a damaged
 /// record.
 /// @ingroup onnx
 inline std::optional<model_architecture> read_onnx_architecture(const std::filesystem::path& path) {
     const std::string where = "read_onnx_architecture: '" + path.string() + "'";
-    const onnx::ModelProto proto = detail::read_onnx_model(path, where);
-    for (const auto& p : proto.metadata_props()) {
-        if (p.key() == detail::onnx_architecture_key) {
-            return detail::architecture_from_json(p.value(), where);
+    for (const auto& [key, value] : detail::read_onnx_metadata(path, where)) {
+        if (key == detail::onnx_architecture_key) {
+            return detail::architecture_from_json(value, where);
         }
     }
     return std::nullopt;
