@@ -276,7 +276,7 @@ TEST_CASE("idx: a failed write leaves nothing behind and names the file", "[io][
     CHECK(std::distance(fs::directory_iterator(dir.path), fs::directory_iterator()) == 1);
 }
 
-TEST_CASE("files: a read-only file is not replaced; a crashed save's temporaries are removed",
+TEST_CASE("files: a read-only file is not replaced, and a crashed save's temporaries are removed",
           "[io][idx][files]") {
     scratch_directory dir;
     const xtnn::tensor<float, 1> a = {1.0f};

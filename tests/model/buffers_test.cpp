@@ -75,7 +75,7 @@ TEST_CASE("buffers: the summary counts statistics apart as non-trainable", "[mod
                                                       "Non-trainable params: 0\n"));
 }
 
-TEST_CASE("buffers: fit updates them in training batches only; no optimizer touches them",
+TEST_CASE("buffers: fit updates them in training batches only, and no optimizer touches them",
           "[model][buffers]") {
     const dataset data;
     auto model = make_model();

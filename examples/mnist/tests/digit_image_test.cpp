@@ -36,7 +36,7 @@ mnist::gray_image page_with_l(std::size_t width, std::size_t height, std::size_t
 
 } // namespace
 
-TEST_CASE("load_gray_image: PNG, JPEG and transparency; bad files are named", "[preprocess]") {
+TEST_CASE("load_gray_image: PNG, JPEG and transparency, and bad files are named", "[preprocess]") {
     xtnn::test::scratch_directory dir;
     const auto page = page_with_l(120, 90, 20, 70, 40);
     mnist::save_gray_image(page, dir.path / "l.png");
