@@ -87,6 +87,11 @@ inline std::filesystem::path write_target(const std::filesystem::path& path,
     }
 }
 
+/// The directory that holds `path` ("." for a bare name).
+inline std::filesystem::path directory_of(const std::filesystem::path& path) {
+    return path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
+}
+
 /// The start of the names of `path`'s temporaries: ".name.tmp".
 inline std::string temporary_prefix(const std::filesystem::path& path) {
     // Appended piece by piece: GCC 12 reports a false -Wrestrict in `"." + std::string`
@@ -101,8 +106,7 @@ inline std::string temporary_prefix(const std::filesystem::path& path) {
 /// rename from it to `path` stays within one file system, so it is atomic; the process id
 /// tells a later save whether its writer is still running (see remove_stale_temporaries).
 inline std::filesystem::path temporary_sibling(const std::filesystem::path& path) {
-    const std::filesystem::path directory =
-        path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
+    const std::filesystem::path directory = directory_of(path);
     random_engine rng(
         static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()));
     std::string name = temporary_prefix(path);
@@ -115,8 +119,7 @@ inline std::filesystem::path temporary_sibling(const std::filesystem::path& path
 /// Removes the temporaries of `target` left by saves that crashed: those whose process is no
 /// longer running on this machine (a save in progress in another process keeps its own).
 inline void remove_stale_temporaries(const std::filesystem::path& target) {
-    const std::filesystem::path directory =
-        target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
+    const std::filesystem::path directory = directory_of(target);
     const std::string prefix = temporary_prefix(target);
     std::error_code error;
     std::filesystem::directory_iterator entries(directory, error);
@@ -175,9 +178,7 @@ inline void replace_file(const std::filesystem::path& temporary,
         std::filesystem::remove(temporary, ignored);
         throw io_error(where + ": cannot replace the file: " + error.message());
     }
-    const std::filesystem::path directory =
-        target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
-    if (!sync_to_disk(directory, true)) {
+    if (!sync_to_disk(directory_of(target), true)) {
         throw io_error(where +
                        ": the file was replaced, but its directory could not be flushed "
                        "to disk: " +
