@@ -15,6 +15,7 @@
 #include <xtnn/core/parallel.hpp>
 #include <xtnn/core/parameter.hpp>
 #include <xtnn/core/random.hpp>
+#include <xtnn/core/saved_state.hpp>
 #include <xtnn/core/tensor.hpp>
 #include <xtnn/core/tensor_traits.hpp>
 #include <xtnn/core/visit.hpp>

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <xtnn/io/architecture.hpp>
+#include <xtnn/io/backup.hpp>
 #include <xtnn/io/idx.hpp>
 #include <xtnn/io/npy.hpp>
 #include <xtnn/io/npz.hpp>

@@ -72,6 +72,13 @@ concept initializable = requires(L& l, random_engine& rng) {
     l.initialize(rng);
 };
 
+/// A layer that draws random numbers while training (dropout, augmentation): its engine, which
+/// fit's backups save and restore.
+template <class L>
+concept has_random_stream = requires(L& l) {
+    { l.random_stream() } -> std::same_as<random_engine&>;
+};
+
 template <class T>
 concept has_name = requires {
     { T::name } -> std::convertible_to<std::string_view>;
@@ -99,7 +106,10 @@ concept has_name = requires {
 /// - `parameters() -> std::vector<parameter_view<value_type>>`, empty if it has none;
 /// - `static constexpr std::string_view name`;
 /// - optionally `buffers() -> std::vector<buffer_view<value_type>>`: state that is not
-///   trained (batch norm's running statistics), saved and restored with the parameters.
+///   trained (batch norm's running statistics), saved and restored with the parameters;
+/// - optionally `random_stream() -> random_engine&`: the engine of a layer that draws while
+///   training (dropout, augmentation), which fit's backups save so that a resumed run draws
+///   what an uninterrupted one would.
 ///
 /// xtnn::layer_base provides the types, forward and backward (with their shape checks) for a
 /// layer that writes its maths as `compute_forward` and `compute_backward`: every built-in

@@ -2,12 +2,16 @@
 /// The seeded random engine: the same seed gives the same bits, on any run and machine.
 #pragma once
 
+#include <bit>
 #include <cmath>
 #include <concepts>
 #include <cstdint>
 #include <numbers>
 #include <random>
 #include <span>
+#include <sstream>
+#include <string>
+#include <string_view>
 #include <utility>
 
 namespace xtnn {
@@ -93,6 +97,31 @@ class random_engine {
             const auto j = static_cast<std::size_t>(below(i));
             std::swap(values[i - 1], values[j]);
         }
+    }
+
+    /// The engine's whole state as text (the standard's text form of the mt19937_64, then the
+    /// Box-Muller spare): what a backup keeps so that a resumed run draws the same numbers.
+    std::string state() const {
+        std::ostringstream out;
+        out << bits_ << ' ' << (has_spare_ ? 1 : 0) << ' ' << std::bit_cast<std::uint64_t>(spare_);
+        return out.str();
+    }
+
+    /// Continues from a state() of an engine; false, leaving this engine as it was, if `text`
+    /// is not one.
+    bool restore(std::string_view text) {
+        std::istringstream in{std::string(text)};
+        std::mt19937_64 bits;
+        int has_spare = 0;
+        std::uint64_t spare = 0;
+        in >> bits >> has_spare >> spare;
+        if (in.fail() || (has_spare != 0 && has_spare != 1) || !(in >> std::ws).eof()) {
+            return false;
+        }
+        bits_ = bits;
+        has_spare_ = has_spare == 1;
+        spare_ = std::bit_cast<double>(spare);
+        return true;
     }
 
   private:

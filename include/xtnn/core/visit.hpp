@@ -119,6 +119,20 @@ auto collect_buffers(L& layer) {
     return all;
 }
 
+/// The engines of every layer inside `layer` that draws random numbers (dropout,
+/// augmentation), in order, named by the layer's prefix: what fit's backups save.
+/// @ingroup concepts
+template <class L>
+std::vector<std::pair<std::string, random_engine*>> collect_random_streams(L& layer) {
+    std::vector<std::pair<std::string, random_engine*>> all;
+    detail::visit_leaves(layer, [&]<class V>(const std::string& prefix, V& leaf) {
+        if constexpr (detail::has_random_stream<V>) {
+            all.emplace_back(prefix, &leaf.random_stream());
+        }
+    });
+    return all;
+}
+
 /// The description of a container: its name and its children's descriptions, in order.
 /// @ingroup concepts
 template <container L>

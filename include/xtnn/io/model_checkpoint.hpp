@@ -68,12 +68,18 @@ class model_checkpoint {
         const auto path = path_for(s.epoch);
         using parameter = typename decltype(s.parameters)::value_type;
         using buffer = typename decltype(s.buffers)::value_type;
-        save_state(std::span<const parameter>(s.parameters), std::span<const buffer>(s.buffers),
-                   path,
-                   s.architecture == nullptr ? std::nullopt
-                                             : std::optional<model_architecture>(*s.architecture));
+        xtnn::save_state(
+            std::span<const parameter>(s.parameters), std::span<const buffer>(s.buffers), path,
+            s.architecture == nullptr ? std::nullopt
+                                      : std::optional<model_architecture>(*s.architecture));
         saved_.push_back(path);
     }
+
+    /// Puts the best value so far into `s`: after a resume, save_best_only still compares with
+    /// the best before the crash.
+    void save_state(saved_state& s) const { monitor_.save_state(s); }
+    /// Continues from a save_state().
+    void load_state(const saved_state& s) { monitor_.load_state(s); }
 
   private:
     std::filesystem::path path_for(std::size_t epoch) const {

@@ -29,12 +29,19 @@ struct npy_header {
 
 namespace detail {
 
-/// The .npy type string of T on this machine: "<f4", "<f8", "<i8" on little-endian hosts.
+/// The .npy type string of T on this machine: "<f4", "<f8", "<i8" on little-endian hosts;
+/// "|u1" for bytes.
 template <class T>
-requires std::floating_point<T> || std::same_as<T, std::int64_t> std::string npy_descr() {
-    static_assert(sizeof(T) == 4 || sizeof(T) == 8, "xtnn: .npy I/O supports float and double");
-    const char order = std::endian::native == std::endian::little ? '<' : '>';
-    return std::string(1, order) + (std::floating_point<T> ? 'f' : 'i') + std::to_string(sizeof(T));
+requires std::floating_point<T> || std::same_as<T, std::int64_t> || std::same_as<T, std::uint8_t>
+    std::string npy_descr() {
+    if constexpr (std::same_as<T, std::uint8_t>) {
+        return "|u1";
+    } else {
+        static_assert(sizeof(T) == 4 || sizeof(T) == 8, "xtnn: .npy I/O supports float and double");
+        const char order = std::endian::native == std::endian::little ? '<' : '>';
+        return std::string(1, order) + (std::floating_point<T> ? 'f' : 'i') +
+               std::to_string(sizeof(T));
+    }
 }
 
 /// The complete .npy prefix (magic, version 1.0, header length, header dict) for an array of

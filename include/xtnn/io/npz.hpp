@@ -129,8 +129,9 @@ std::vector<npz_entry> npz_entries(std::span<const parameter_view<T>> params,
 /// Writes `entries` to an .npz file under a temporary name, then renames it into place, with
 /// `architecture` (if any) as the zip archive's comment.
 inline void write_npz(std::span<const npz_entry> entries, const std::filesystem::path& path,
-                      const model_architecture* architecture = nullptr) {
-    const std::string where = npz_where("save_weights", path);
+                      const model_architecture* architecture = nullptr,
+                      std::string_view function = "save_weights") {
+    const std::string where = npz_where(function, path);
     if (entries.empty()) {
         throw io_error(where + ": the model has no parameters to save");
     }
@@ -267,8 +268,9 @@ std::optional<model_architecture> npz_architecture(zip_t* archive, const std::st
 // A template (of nothing) so that the record's parser is compiled only where weights are loaded.
 template <class = void>
 void read_npz(std::span<const npz_entry> entries, const std::filesystem::path& path,
-              load_options options, const model_architecture* expected = nullptr) {
-    const std::string where = npz_where("load_weights", path);
+              load_options options, const model_architecture* expected = nullptr,
+              std::string_view function = "load_weights") {
+    const std::string where = npz_where(function, path);
     const zip_handle archive = open_npz(path, where);
     if (expected != nullptr && options.strict && options.check_architecture) {
         if (const auto recorded = npz_architecture(archive.get(), where)) {

@@ -79,6 +79,8 @@ class dropout_layer : public layer_base<dropout_layer<T, N>, T, N, N> {
 
     /// Reseeds the masks from `rng` (called by sequential::initialize).
     void initialize(random_engine& rng) { rng_ = random_engine(rng()); }
+    /// The engine of the masks, which fit's backups save and restore.
+    random_engine& random_stream() { return rng_; }
 
     /// The output has the input's shape.
     shape<N> output_shape(const shape<N>& input) const { return input; }

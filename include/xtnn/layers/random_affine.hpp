@@ -89,6 +89,8 @@ class random_affine : public layer_base<random_affine<T>, T, 4, 4> {
 
     /// Reseeds the draws from `rng` (called by sequential::initialize).
     void initialize(random_engine& rng) { rng_ = random_engine(rng()); }
+    /// The engine of the draws, which fit's backups save and restore.
+    random_engine& random_stream() { return rng_; }
 
     /// The output has the input's shape.
     shape<4> output_shape(const shape<4>& input) const { return input; }

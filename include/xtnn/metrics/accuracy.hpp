@@ -7,6 +7,7 @@
 #include <string>
 
 #include <xtnn/core/math.hpp>
+#include <xtnn/core/saved_state.hpp>
 #include <xtnn/core/tensor.hpp>
 #include <xtnn/metrics/metric.hpp>
 
@@ -50,6 +51,22 @@ class accuracy {
     /// The fraction right so far (0 before any update).
     double result() const {
         return total_ == 0 ? 0.0 : static_cast<double>(right_) / static_cast<double>(total_);
+    }
+
+    /// Puts the counts so far into `s` (fit's backups save a metric mid-epoch).
+    void save_state(saved_state& s) const {
+        s.put("right", right_);
+        s.put("total", total_);
+    }
+    /// Continues from a save_state().
+    /// @throws io_error if `s` holds no such counts.
+    void load_state(const saved_state& s) {
+        std::size_t right = 0;
+        std::size_t total = 0;
+        s.get("right", right);
+        s.get("total", total);
+        right_ = right;
+        total_ = total;
     }
 
   private:

@@ -11,6 +11,7 @@
 
 #include <xtnn/core/errors.hpp>
 #include <xtnn/core/math.hpp>
+#include <xtnn/core/saved_state.hpp>
 #include <xtnn/core/tensor.hpp>
 #include <xtnn/metrics/metric.hpp>
 
@@ -123,6 +124,22 @@ class confusion_matrix {
             out += "\n";
         }
         return out;
+    }
+
+    /// Puts the counts so far into `s` (fit's backups save a metric mid-epoch).
+    void save_state(saved_state& s) const {
+        s.put("counts", std::vector<std::uint64_t>(counts_.begin(), counts_.end()));
+    }
+    /// Continues from a save_state() of a matrix of as many classes.
+    /// @throws io_error if `s` holds no counts for classes() × classes().
+    void load_state(const saved_state& s) {
+        std::vector<std::uint64_t> counts;
+        s.get("counts", counts);
+        if (counts.size() != counts_.size()) {
+            throw io_error("confusion_matrix::load_state: " + std::to_string(counts.size()) +
+                           " counts; expected " + std::to_string(counts_.size()));
+        }
+        std::copy(counts.begin(), counts.end(), counts_.begin());
     }
 
   private:

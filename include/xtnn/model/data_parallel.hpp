@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstring>
 #include <exception>
+#include <numeric>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -343,6 +344,30 @@ class data_parallel {
             group_->broadcast(std::as_writable_bytes(p.value), 0);
         }
         broadcast_buffers(buffers);
+    }
+
+    /// Every process's `mine`, in rank order (alone: `mine`). A collective: every process
+    /// calls it at the same point.
+    std::vector<std::string> gather(const std::string& mine) {
+        if (group_ == nullptr) {
+            return {mine};
+        }
+        const std::uint64_t size = mine.size();
+        std::vector<std::uint64_t> sizes(size_);
+        const std::vector<std::size_t> eight(size_, sizeof(std::uint64_t));
+        group_->all_gather(std::as_bytes(std::span(&size, 1)),
+                           std::as_writable_bytes(std::span(sizes)), eight);
+        const std::vector<std::size_t> counts(sizes.begin(), sizes.end());
+        std::string all(std::accumulate(counts.begin(), counts.end(), std::size_t{0}), '\0');
+        group_->all_gather(std::as_bytes(std::span(mine)), std::as_writable_bytes(std::span(all)),
+                           counts);
+        std::vector<std::string> out;
+        std::size_t at = 0;
+        for (const auto count : counts) {
+            out.push_back(all.substr(at, count));
+            at += count;
+        }
+        return out;
     }
 
     /// Copies rank 0's buffers (batch norm's running statistics) to every process.

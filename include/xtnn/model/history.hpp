@@ -12,6 +12,7 @@
 #include <vector>
 
 #include <xtnn/core/files.hpp>
+#include <xtnn/core/saved_state.hpp>
 
 namespace xtnn {
 
@@ -97,6 +98,43 @@ class history {
             }
             out << "\n";
         }
+    }
+
+    /// Puts the epochs, keys and values into `s`, bit for bit (fit's backups keep them).
+    void save_state(saved_state& s) const {
+        s.put("epochs", epochs_);
+        s.put("keys", keys_.size());
+        for (std::size_t k = 0; k < keys_.size(); ++k) {
+            s.put("key/" + std::to_string(k), keys_[k]);
+            s.put("values/" + std::to_string(k), values_[k]);
+        }
+    }
+    /// Continues from a save_state().
+    /// @throws io_error, leaving the history as it was, if a value is missing or a key has
+    /// not one value per epoch.
+    void load_state(const saved_state& s) {
+        std::vector<std::size_t> epochs;
+        std::size_t count = 0;
+        s.get("epochs", epochs);
+        s.get("keys", count);
+        if (count > 4096) {
+            throw io_error("history::load_state: " + std::to_string(count) +
+                           " keys; at most 4096 expected");
+        }
+        std::vector<std::string> keys(count);
+        std::vector<std::vector<double>> values(count);
+        for (std::size_t k = 0; k < count; ++k) {
+            s.get("key/" + std::to_string(k), keys[k]);
+            s.get("values/" + std::to_string(k), values[k]);
+            if (values[k].size() != epochs.size()) {
+                throw io_error("history::load_state: '" + keys[k].substr(0, 60) + "' has " +
+                               std::to_string(values[k].size()) + " values for " +
+                               std::to_string(epochs.size()) + " epochs");
+            }
+        }
+        epochs_ = std::move(epochs);
+        keys_ = std::move(keys);
+        values_ = std::move(values);
     }
 
   private:

@@ -3,11 +3,13 @@
 #pragma once
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <filesystem>
 #include <iostream>
 #include <numeric>
 #include <optional>
@@ -15,6 +17,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -25,8 +28,11 @@
 #include <xtnn/core/gather_rows.hpp>
 #include <xtnn/core/math.hpp>
 #include <xtnn/core/random.hpp>
+#include <xtnn/core/saved_state.hpp>
 #include <xtnn/core/tensor.hpp>
 #include <xtnn/core/tensor_traits.hpp>
+#include <xtnn/core/visit.hpp>
+#include <xtnn/io/backup.hpp>
 #include <xtnn/metrics/metric.hpp>
 #include <xtnn/model/callbacks/callback.hpp>
 #include <xtnn/model/callbacks/progress_bar.hpp>
@@ -76,6 +82,10 @@ struct fit_options {
     /// so that the weights are one process's with the same batch_size (within rounding). See
     /// docs/distributed.md.
     process_group* distributed = nullptr;
+    /// Back up the training to a file and resume from it (see backup_options): a run killed
+    /// at any moment and started again ends with an uninterrupted run's bits. A resumed fit
+    /// starts where the backup left off, whatever initial_epoch says.
+    backup_options backup{};
 };
 
 /// Options of trainer::evaluate().
@@ -580,6 +590,24 @@ class trainer {
             architecture = architecture_of(model_);
             state.architecture = &*architecture;
         }
+        // Where training starts: initial_epoch, or where a backup left off.
+        backup_point at{o.initial_epoch};
+        history result;
+        const bool backing_up = !o.backup.path.empty();
+        std::vector<detail::same_everywhere> fingerprint;
+        std::optional<saved_state> resumed;
+        auto streams = collect_random_streams(model_);
+        if (backing_up) {
+            steps.local([&] {
+                require_backup_options<Callbacks...>(o);
+                fingerprint = backup_fingerprint(x, y, x_validation, y_validation, o);
+                resumed = read_backup(o.backup.path, fingerprint, steps.size(),
+                                      sizeof...(Callbacks), params, buffers, state.architecture);
+                if (resumed) {
+                    at = restore_training(*resumed, o, state, result, streams, steps.rank());
+                }
+            });
+        }
         progress_bar bar(std::cout, o.verbose == verbosity::bar     ? progress_style::bar
                                     : o.verbose == verbosity::lines ? progress_style::lines
                                                                     : progress_style::automatic);
@@ -634,25 +662,39 @@ class trainer {
             return all_outputs;
         };
 
-        history result;
         std::vector<std::size_t> order;
         validation_buffers<Y> validation;
         state.logs = std::span<const log_entry>(train_logs);
+        // A backup's stop_training (an early stop before the crash) holds from the start, so
+        // the callbacks' on_train_begin must not see it reset.
+        const bool stopped = state.stop_training;
         for_each_callback([&](auto& c) { detail::call_on_train_begin(c, state); });
-        for (std::size_t epoch = o.initial_epoch; epoch < o.epochs && !state.stop_training;
-             ++epoch) {
+        if (resumed) { // after on_train_begin, which resets what the callbacks watch
+            steps.local([&] { restore_callbacks(*resumed, callbacks...); });
+            state.stop_training = stopped;
+        }
+        for (std::size_t epoch = at.epoch; epoch < o.epochs && !state.stop_training; ++epoch) {
             state.epoch = epoch;
             state.batch = 0;
             detail::epoch_order(rows.training, order, o.seed, epoch, o.shuffle);
             const detail::batches batches(order, o.batch_size);
-            reset_metrics();
+            // Resumed mid-epoch, the metrics and callbacks are where the backup left them.
+            const bool midway = epoch == at.epoch && at.batch > 0;
+            double loss_sum = midway ? at.loss_sum : 0.0;
+            double seen = midway ? at.seen : 0.0;
             for (auto& entry : train_logs) {
                 entry.value = 0;
             }
-            for_each_callback([&](auto& c) { detail::call_on_epoch_begin(c, state); });
-            double loss_sum = 0;
-            double seen = 0;
-            for (std::size_t b = 0; b < batches.count() && !state.stop_training; ++b) {
+            if (midway) {
+                if (show) {
+                    detail::call_on_epoch_begin(bar, state);
+                }
+            } else {
+                reset_metrics();
+                for_each_callback([&](auto& c) { detail::call_on_epoch_begin(c, state); });
+            }
+            for (std::size_t b = midway ? at.batch : 0; b < batches.count() && !state.stop_training;
+                 ++b) {
                 state.batch = b;
                 steps.local([&] { set_learning_rate(state.learning_rate); });
                 const auto [loss, weight] = steps.train_batch(
@@ -664,6 +706,12 @@ class trainer {
                 train_logs[0].value = seen > 0 ? loss_sum / seen : 0.0;
                 read_metrics(train_logs, 1);
                 for_each_callback([&](auto& c) { detail::call_on_batch_end(c, state); });
+                const std::size_t every = o.backup.every_batches;
+                if (backing_up && every > 0 && (b + 1) % every == 0 && b + 1 < batches.count() &&
+                    !state.stop_training) {
+                    save_backup(o.backup.path, fingerprint, {epoch, b + 1, loss_sum, seen}, state,
+                                result, streams, steps, callbacks...);
+                }
             }
             std::copy(train_logs.begin(), train_logs.end(), epoch_logs.begin());
             // Batch norm's running statistics: rank 0's on every process (DDP's rule).
@@ -677,10 +725,262 @@ class trainer {
                 result.append(epoch, epoch_logs);
             });
             for_each_callback([&](auto& c) { detail::call_on_epoch_end(c, state); }, true);
+            if (backing_up) {
+                save_backup(o.backup.path, fingerprint, {epoch + 1}, state, result, streams, steps,
+                            callbacks...);
+            }
         }
         for_each_callback([&](auto& c) { detail::call_on_train_end(c, state); });
         set_learning_rate(state.learning_rate);
+        if (backing_up && !o.backup.keep && steps.rank() == 0) {
+            std::error_code ignored; // a backup left behind costs a fresh start, not data
+            std::filesystem::remove(o.backup.path, ignored);
+        }
         return result;
+    }
+
+    /// Where a backup leaves training: the next batch to run, and the epoch's loss so far.
+    struct backup_point {
+        std::size_t epoch = 0; ///< The epoch to run.
+        std::size_t batch = 0; ///< Its first batch to run (0: the epoch starts afresh).
+        double loss_sum = 0;   ///< The weighted sum of its losses before that batch.
+        double seen = 0;       ///< Their weight.
+    };
+
+    /// What a backup file says it is, so that no other .npz is read as one.
+    static constexpr std::string_view backup_format = "xtnn fit backup 1";
+
+    /// Whether a callback saves its state but cannot load it back.
+    template <class C>
+    static constexpr bool saves_only = requires(const C& c, saved_state& s) {
+        c.save_state(s);
+    }
+    &&!detail::saves_state<std::remove_const_t<C>>;
+
+    /// fit's checks of its backup options: with backups mid-epoch, every metric must save its
+    /// state; a callback that saves its state must also load it.
+    template <class... Callbacks>
+    void require_backup_options(const fit_options& o) const {
+        if (o.backup.every_batches > 0) {
+            std::apply(
+                [&](const auto&... m) {
+                    (
+                        [&](const auto& one) {
+                            if constexpr (!detail::saves_state<
+                                              std::remove_cvref_t<decltype(one)>>) {
+                                throw config_error(
+                                    "fit: backup.every_batches needs every metric to save its "
+                                    "state, but '" +
+                                    one.name() +
+                                    "' has no save_state(saved_state&) const and "
+                                    "load_state(const saved_state&) (back up at the ends of "
+                                    "epochs only: every_batches = 0)");
+                            }
+                        }(m),
+                        ...);
+                },
+                metrics_);
+        }
+        static_assert(((saves_only<std::remove_reference_t<Callbacks>> == false) && ...),
+                      "xtnn: fit: a callback with save_state(saved_state&) const must also have "
+                      "load_state(const saved_state&), so that a backup restores what it saved");
+    }
+
+    /// What a backup must have been made with to be resumed: the data, and the options that
+    /// choose the batches (not `epochs` or `initial_epoch`).
+    template <class Y, class XV, class YV>
+    static std::vector<detail::same_everywhere> backup_fingerprint(const input_type& x, const Y& y,
+                                                                   const XV* xv, const YV* yv,
+                                                                   const fit_options& o) {
+        auto v = replica_fingerprint(x, y, xv, yv, o);
+        std::erase_if(
+            v, [](const auto& s) { return s.what == "epochs" || s.what == "initial_epoch"; });
+        return v;
+    }
+
+    /// Reads the backup at `path` if there is one, checks that this fit can resume from it (its
+    /// format, processes, callbacks, data and options, then the model's architecture, names
+    /// and shapes) and loads its parameters and buffers into the model.
+    /// @throws config_error naming what differs; io_error for a damaged file.
+    static std::optional<saved_state>
+    read_backup(const std::filesystem::path& path,
+                const std::vector<detail::same_everywhere>& fingerprint, std::size_t processes,
+                std::size_t callbacks, std::vector<parameter_view<value_type>>& params,
+                std::vector<buffer_view<value_type>>& buffers,
+                const model_architecture* architecture) {
+        std::error_code error;
+        if (!std::filesystem::exists(path, error)) {
+            if (error) {
+                throw io_error("fit: cannot tell whether the backup '" + path.string() +
+                               "' exists: " + error.message());
+            }
+            return std::nullopt;
+        }
+        const std::string where = "fit: the backup '" + path.string() + "'";
+        auto s = detail::read_backup_state(path);
+        std::string format;
+        if (!s.contains("format") || (s.get("format", format), format != backup_format)) {
+            throw io_error(where + " is not one of fit's backups (an .npz without its record); "
+                                   "move it away or choose another backup.path");
+        }
+        std::uint8_t little = 0;
+        s.get("little_endian", little);
+        if ((little == 1) != (std::endian::native == std::endian::little)) {
+            throw io_error(where + " was made on a machine of the other byte order");
+        }
+        const auto differs = [&](const std::string& what, const std::string& saved,
+                                 const std::string& now) {
+            return config_error(
+                where + " does not match this fit in " + what +
+                (saved.empty() ? std::string(" (their contents differ)")
+                               : " (the backup's " + saved + ", this fit's " + now + ")") +
+                ": resume with the same data, options and model, or delete the backup to train "
+                "afresh");
+        };
+        std::size_t saved_processes = 0;
+        std::size_t saved_callbacks = 0;
+        s.get("processes", saved_processes);
+        s.get("callbacks", saved_callbacks);
+        if (saved_processes != processes) {
+            throw differs("processes", std::to_string(saved_processes), std::to_string(processes));
+        }
+        if (saved_callbacks != callbacks) {
+            throw differs("callbacks", std::to_string(saved_callbacks), std::to_string(callbacks));
+        }
+        for (const auto& f : fingerprint) {
+            std::uint64_t saved = 0;
+            s.get("fingerprint/" + f.what, saved);
+            if (saved != f.value) {
+                throw differs(f.what, f.readable ? std::to_string(saved) : "",
+                              std::to_string(f.value));
+            }
+        }
+        detail::read_backup_model(path, std::span<const parameter_view<value_type>>(params),
+                                  std::span<const buffer_view<value_type>>(buffers), architecture,
+                                  s);
+        return s;
+    }
+
+    /// Restores the optimizer, the history, the random engines (this process's), the
+    /// learning rate, stop_training and, mid-epoch, the metrics from backup `s`; returns where
+    /// training goes on.
+    /// @throws io_error for a value that is missing or does not fit.
+    backup_point restore_training(const saved_state& s, const fit_options& o,
+                                  training_state<value_type>& state, history& result,
+                                  std::vector<std::pair<std::string, random_engine*>>& streams,
+                                  std::size_t rank) {
+        const std::string where = "fit: the backup '" + o.backup.path.string() + "'";
+        backup_point at;
+        bool finished = false;
+        s.get("epoch", at.epoch);
+        s.get("batch", at.batch);
+        s.get("loss_sum", at.loss_sum);
+        s.get("seen", at.seen);
+        s.get("stop_training", finished);
+        s.get("learning_rate", state.learning_rate);
+        if (at.batch >= state.batches && at.batch > 0) {
+            throw io_error(where + " resumes at batch " + std::to_string(at.batch) + " of " +
+                           std::to_string(state.batches));
+        }
+        std::string text;
+        s.get("streams/" + std::to_string(rank), text);
+        std::size_t k = 0;
+        for (std::size_t begin = 0; !text.empty() && begin <= text.size(); ++k) {
+            const auto end = std::min(text.find('\n', begin), text.size());
+            if (k >= streams.size() ||
+                !streams[k].second->restore(std::string_view(text).substr(begin, end - begin))) {
+                throw io_error(where + ": the random engines do not fit the model's " +
+                               std::to_string(streams.size()));
+            }
+            begin = end + 1;
+        }
+        if (k != streams.size()) {
+            throw io_error(where + ": " + std::to_string(k) + " random engines for the model's " +
+                           std::to_string(streams.size()));
+        }
+        optimizer_.load_state(s.part("optimizer"));
+        result.load_state(s.part("history"));
+        if (at.batch > 0) {
+            std::size_t i = 0;
+            std::apply([&](auto&... m) { (load_part(m, s, "metric/" + std::to_string(i++)), ...); },
+                       metrics_);
+        }
+        state.stop_training = finished;
+        return at;
+    }
+
+    /// Restores every callback that keeps state from backup `s`.
+    template <class... Callbacks>
+    static void restore_callbacks(const saved_state& s, Callbacks&... callbacks) {
+        std::size_t i = 0;
+        (load_part(callbacks, s, "callback/" + std::to_string(i++)), ...);
+    }
+
+    template <class Part>
+    static void load_part(Part& part, const saved_state& s, const std::string& key) {
+        if constexpr (detail::saves_state<Part>) {
+            part.load_state(s.part(key));
+        }
+    }
+    template <class Part>
+    static void save_part(const Part& part, saved_state& s, const std::string& key) {
+        if constexpr (detail::saves_state<Part>) {
+            saved_state mine;
+            part.save_state(mine);
+            s.put(key, mine);
+        }
+    }
+
+    /// Backs up the training at `at` to `path` (rank 0 writes; the others give it their random
+    /// engines, so every process calls it).
+    template <class... Callbacks>
+    void save_backup(const std::filesystem::path& path,
+                     const std::vector<detail::same_everywhere>& fingerprint, backup_point at,
+                     const training_state<value_type>& state, const history& result,
+                     const std::vector<std::pair<std::string, random_engine*>>& streams,
+                     detail::data_parallel<value_type>& steps, Callbacks&... callbacks) {
+        std::string mine;
+        for (const auto& [name, engine] : streams) {
+            mine += (mine.empty() ? "" : "\n") + engine->state();
+        }
+        const auto everyone = steps.gather(mine);
+        steps.local([&] {
+            if (steps.rank() != 0) {
+                return;
+            }
+            saved_state s;
+            s.put("format", std::string(backup_format));
+            s.put("little_endian", std::uint8_t{std::endian::native == std::endian::little});
+            s.put("processes", steps.size());
+            s.put("callbacks", sizeof...(Callbacks));
+            for (const auto& f : fingerprint) {
+                s.put("fingerprint/" + f.what, f.value);
+            }
+            s.put("epoch", at.epoch);
+            s.put("batch", at.batch);
+            s.put("loss_sum", at.loss_sum);
+            s.put("seen", at.seen);
+            s.put("stop_training", state.stop_training);
+            s.put("learning_rate", state.learning_rate);
+            for (std::size_t r = 0; r < everyone.size(); ++r) {
+                s.put("streams/" + std::to_string(r), everyone[r]);
+            }
+            save_part(optimizer_, s, "optimizer");
+            save_part(result, s, "history");
+            if (at.batch > 0) {
+                std::size_t i = 0;
+                std::apply(
+                    [&](const auto&... m) {
+                        (save_part(m, s, "metric/" + std::to_string(i++)), ...);
+                    },
+                    metrics_);
+            }
+            std::size_t i = 0;
+            (save_part(callbacks, s, "callback/" + std::to_string(i++)), ...);
+            detail::write_backup(
+                path, std::span<const parameter_view<value_type>>(state.parameters),
+                std::span<const buffer_view<value_type>>(state.buffers), state.architecture, s);
+        });
     }
 
     /// The training_state callbacks see, before the first epoch.

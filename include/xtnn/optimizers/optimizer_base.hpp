@@ -13,6 +13,7 @@
 #include <xtnn/core/denormals.hpp>
 #include <xtnn/core/errors.hpp>
 #include <xtnn/core/parameter.hpp>
+#include <xtnn/core/saved_state.hpp>
 
 namespace xtnn {
 
@@ -75,6 +76,60 @@ class optimizer_base {
     /// Steps over a vector of views (what sequential::parameters() returns).
     void step(std::vector<parameter_view<T>>& parameters) {
         step(std::span<parameter_view<T>>(parameters));
+    }
+
+    /// Puts the learning rate, the step count and every parameter's state (moments, momentum)
+    /// into `s`, bit for bit: what fit's backups keep (fit_options::backup).
+    void save_state(saved_state& s) const {
+        s.put("name", std::string(Derived::name));
+        s.put("learning_rate", learning_rate_);
+        s.put("iterations", iterations_);
+        s.put("sizes", sizes_);
+        for (std::size_t i = 0; i < state_.size(); ++i) {
+            for (std::size_t k = 0; k < Slots; ++k) {
+                s.put("state/" + std::to_string(i) + "/" + std::to_string(k), state_[i][k]);
+            }
+        }
+    }
+
+    /// Continues from a save_state() of an optimizer of the same kind: the next step is the
+    /// one the saved optimizer would have taken.
+    /// @throws io_error, leaving this optimizer as it was, if `s` is another kind's, or its
+    /// values are missing, of other sizes or an impossible learning rate.
+    void load_state(const saved_state& s) {
+        std::string kind;
+        s.get("name", kind);
+        const std::string where = std::string(Derived::name) + "::load_state";
+        if (kind != Derived::name) {
+            throw io_error(where + ": the state is an optimizer '" + kind.substr(0, 60) +
+                           "''s; expected '" + std::string(Derived::name) + "''s");
+        }
+        double rate = 0;
+        std::size_t iterations = 0;
+        std::vector<std::size_t> sizes;
+        s.get("learning_rate", rate);
+        s.get("iterations", iterations);
+        s.get("sizes", sizes);
+        if (!(rate > 0.0 && rate < 1e300)) {
+            throw io_error(where + ": the learning rate is " + std::to_string(rate) +
+                           "; expected > 0 and finite");
+        }
+        std::vector<std::array<std::vector<T>, Slots>> state(sizes.size());
+        for (std::size_t i = 0; i < sizes.size(); ++i) {
+            for (std::size_t k = 0; k < Slots; ++k) {
+                const std::string key = "state/" + std::to_string(i) + "/" + std::to_string(k);
+                s.get(key, state[i][k]);
+                if (state[i][k].size() != sizes[i]) {
+                    throw io_error(where + ": '" + key + "' holds " +
+                                   std::to_string(state[i][k].size()) + " values; expected " +
+                                   std::to_string(sizes[i]));
+                }
+            }
+        }
+        learning_rate_ = rate;
+        iterations_ = iterations;
+        sizes_ = std::move(sizes);
+        state_ = std::move(state);
     }
 
   protected:

@@ -100,6 +100,38 @@ class early_stopping {
         });
     }
 
+    /// Puts the watch (best value and epoch, epochs without improvement) and, with
+    /// restore_best_weights, the best epoch's weights into `s`: fit's backups keep them.
+    void save_state(saved_state& s) const {
+        saved_state watch;
+        monitor_.save_state(watch);
+        s.put("monitor", watch);
+        s.put("wait", wait_);
+        s.put("best_epoch", best_epoch_);
+        s.put("stopped", stopped_epoch_.has_value());
+        s.put("stopped_epoch", stopped_epoch_.value_or(0));
+        s.put("best_state", best_state_);
+    }
+    /// Continues from a save_state().
+    /// @throws io_error if a value is missing.
+    void load_state(const saved_state& s) {
+        std::size_t wait = 0;
+        std::size_t best_epoch = 0;
+        bool stopped = false;
+        std::size_t stopped_epoch = 0;
+        std::vector<std::byte> best_state;
+        s.get("wait", wait);
+        s.get("best_epoch", best_epoch);
+        s.get("stopped", stopped);
+        s.get("stopped_epoch", stopped_epoch);
+        s.get("best_state", best_state);
+        monitor_.load_state(s.part("monitor"));
+        wait_ = wait;
+        best_epoch_ = best_epoch;
+        stopped_epoch_ = stopped ? std::optional<std::size_t>(stopped_epoch) : std::nullopt;
+        best_state_ = std::move(best_state);
+    }
+
   private:
     /// Calls f with the memory of every parameter, then of every buffer.
     template <class State, class F>

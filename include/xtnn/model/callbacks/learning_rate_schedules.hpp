@@ -31,6 +31,10 @@ class epoch_schedule {
     void on_epoch_begin(State& s) {
         s.learning_rate = static_cast<const Derived&>(*this).rate(s.epoch, initial_);
     }
+    /// Puts the starting rate into `s` (fit's backups keep it: the rate at a resume is not it).
+    void save_state(saved_state& s) const { s.put("initial", initial_); }
+    /// Continues from a save_state().
+    void load_state(const saved_state& s) { s.get("initial", initial_); }
 
   private:
     double initial_ = 0;
@@ -170,6 +174,25 @@ class reduce_on_plateau {
             cooldown_left_ = options_.cooldown;
             wait_ = 0;
         }
+    }
+
+    /// Puts the watch, the epochs without improvement and the cooldown into `s`.
+    void save_state(saved_state& s) const {
+        saved_state watch;
+        monitor_.save_state(watch);
+        s.put("monitor", watch);
+        s.put("wait", wait_);
+        s.put("cooldown_left", cooldown_left_);
+    }
+    /// Continues from a save_state().
+    void load_state(const saved_state& s) {
+        std::size_t wait = 0;
+        std::size_t cooldown_left = 0;
+        s.get("wait", wait);
+        s.get("cooldown_left", cooldown_left);
+        monitor_.load_state(s.part("monitor"));
+        wait_ = wait;
+        cooldown_left_ = cooldown_left;
     }
 
   private:

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include <xtnn/core/errors.hpp>
+#include <xtnn/core/saved_state.hpp>
 
 namespace xtnn {
 
@@ -51,6 +52,10 @@ class monitor {
         }
         return v;
     }
+    /// Puts the best value into `s`.
+    void save_state(saved_state& s) const { s.put("best", best_); }
+    /// Continues from a save_state().
+    void load_state(const saved_state& s) { s.get("best", best_); }
     /// Whether v beats the best by more than min_delta; records it if so.
     bool improves(double v) {
         const bool better = maximize_ ? v > best_ + min_delta_ : v < best_ - min_delta_;
