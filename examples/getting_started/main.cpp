@@ -66,5 +66,17 @@ int main() {
     std::printf("reloaded model agrees: %s\n", same ? "yes" : "no");
     std::filesystem::remove(path);
     // [save]
-    return report["accuracy"] > 0.95 && same ? 0 : 1;
+
+    // [resume]
+    // Backed up at the end of every epoch and every 10 batches: if the program is killed, the
+    // same call run again goes on from the backup, to the bits of a run never interrupted.
+    const auto backup = std::filesystem::temp_directory_path() / "xtnn_getting_started_backup.npz";
+    trainer.fit(train.features, train.labels,
+                {.epochs = 10,
+                 .seed = 7,
+                 .verbose = xtnn::verbosity::silent,
+                 .backup = {.path = backup, .every_batches = 10}});
+    std::printf("backup left after training: %s\n", std::filesystem::exists(backup) ? "yes" : "no");
+    // [resume]
+    return report["accuracy"] > 0.95 && same && !std::filesystem::exists(backup) ? 0 : 1;
 }

@@ -1,5 +1,6 @@
 // The MNIST digit recognizer: the Keras tutorial this project began as, as a program.
 //   xtnn_example_mnist train [--model cnn] [--epochs 5 …]  train, evaluate, save weights, pictures
+//     (killed, the same command run again resumes from its backup; --fresh starts over)
 //   xtnn_example_mnist evaluate --weights FILE      loss, accuracy, per digit, confusion matrix
 //   xtnn_example_mnist predict --weights FILE IMAGE…  read your own handwritten digits, numbers
 //   xtnn_example_mnist photos --weights FILE        measure it on photos of held-out digits
@@ -174,6 +175,14 @@ int main(int argc, char** argv) {
     train->add_flag(
         "--no-pictures", [&t](std::int64_t) { t.pictures = false; }, "Skip the PNG pictures");
     train->add_flag("--quiet", t.quiet, "Print only the test figures");
+    train
+        ->add_option("--backup-every", t.backup_every,
+                     "Back up the training every N batches and at each epoch's end, to resume "
+                     "from if the run is killed (0: at the ends of epochs only)")
+        ->capture_default_str();
+    train->add_flag("--fresh", t.fresh,
+                    "Train afresh even if an interrupted run left a backup in the output "
+                    "directory (by default training resumes from it)");
 
     // By default the CNN's weights when train wrote them (it reads people's digits better),
     // else the MLP's.

@@ -80,13 +80,19 @@ train_result fit_and_report(Model& model, const xtnn::mnist_dataset& data,
     }
     xtnn::trainer trainer{model, xtnn::softmax_cross_entropy{},
                           xtnn::adam({.learning_rate = r.learning_rate}), xtnn::accuracy{}};
-    const xtnn::fit_options fit{.epochs = r.epochs,
-                                .batch_size = r.batch_size,
-                                .validation_split = options.validation_split,
-                                .seed = options.seed,
-                                .verbose = options.quiet ? xtnn::verbosity::silent
-                                                         : xtnn::verbosity::automatic,
-                                .distributed = options.distributed};
+    std::filesystem::create_directories(options.output);
+    const auto backup = options.output / ("mnist_" + to_string(options.model) + ".backup.npz");
+    if (primary && !options.quiet && !options.fresh && std::filesystem::exists(backup)) {
+        out << "resuming from " << backup.string() << " (--fresh trains afresh)\n";
+    }
+    const xtnn::fit_options fit{
+        .epochs = r.epochs,
+        .batch_size = r.batch_size,
+        .validation_split = options.validation_split,
+        .seed = options.seed,
+        .verbose = options.quiet ? xtnn::verbosity::silent : xtnn::verbosity::automatic,
+        .distributed = options.distributed,
+        .backup = {.path = backup, .every_batches = options.backup_every, .resume = !options.fresh}};
 
     train_result result;
     const auto start = std::chrono::steady_clock::now();
@@ -106,7 +112,6 @@ train_result fit_and_report(Model& model, const xtnn::mnist_dataset& data,
     result.test_loss = report.loss();
     result.test_accuracy = report["accuracy"];
 
-    std::filesystem::create_directories(options.output);
     const auto weights = options.output / ("mnist_" + to_string(options.model) + ".npz");
     xtnn::save_weights(model, weights);
     const auto history_csv = options.output / "history.csv";

@@ -118,6 +118,12 @@ struct train_options {
     std::size_t limit = 0; ///< Train on the first `limit` samples only (0: all).
     bool quiet = false;    ///< No progress bar, no summary.
     bool pictures = true;  ///< Draw the PNG pictures.
+    /// Back up the training to `output`/mnist_<model>.backup.npz at the end of every epoch and
+    /// every this many batches (0: at the ends of epochs only), and resume from that file when
+    /// it is there: a run killed at any moment goes on where it was when started again, to the
+    /// weights an uninterrupted run gives.
+    std::size_t backup_every = 200;
+    bool fresh = false; ///< Train afresh even if a backup is there (and replace it).
     /// Train data-parallel on these processes (an xtnn::mpi::communicator when started by
     /// mpirun); null: alone. Rank 0 prints, evaluates and writes; the others only train.
     xtnn::process_group* distributed = nullptr;

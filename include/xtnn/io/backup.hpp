@@ -50,6 +50,8 @@ struct backup_options {
     /// Keep the file when training ends (by default it is deleted, so that the same command
     /// run again trains afresh).
     bool keep = false;
+    /// Resume from the file when it exists; false: train afresh and replace it.
+    bool resume = true;
 };
 
 namespace detail {

@@ -601,12 +601,16 @@ class trainer {
             steps.local([&] {
                 require_backup_options<Callbacks...>(o);
                 fingerprint = backup_fingerprint(x, y, x_validation, y_validation, o);
-                resumed = read_backup(o.backup.path, fingerprint, steps.size(),
-                                      sizeof...(Callbacks), params, buffers, state.architecture);
+                if (o.backup.resume) {
+                    resumed =
+                        read_backup(o.backup.path, fingerprint, steps.size(), sizeof...(Callbacks),
+                                    params, buffers, state.architecture);
+                }
                 if (resumed) {
                     at = restore_training(*resumed, o, state, result, streams, steps.rank());
                 }
             });
+            require_same_start(steps, resumed.has_value(), at, o.backup.path);
         }
         progress_bar bar(std::cout, o.verbose == verbosity::bar     ? progress_style::bar
                                     : o.verbose == verbosity::lines ? progress_style::lines
@@ -746,6 +750,35 @@ class trainer {
         double loss_sum = 0;   ///< The weighted sum of its losses before that batch.
         double seen = 0;       ///< Their weight.
     };
+
+    /// On a process group, that every process resumed from the same point (or none did): a
+    /// backup each process reads from a directory it does not share would part them.
+    static void require_same_start(detail::data_parallel<value_type>& steps, bool resumed,
+                                   const backup_point& at, const std::filesystem::path& path) {
+        if (!steps.active()) {
+            return;
+        }
+        steps.agree();
+        const auto where = [&](bool r, const std::string& s) {
+            return r ? "resumes from its backup at " + s
+                     : "finds no backup '" + path.string() + "'";
+        };
+        const std::string mine =
+            resumed ? "epoch " + std::to_string(at.epoch) + ", batch " + std::to_string(at.batch)
+                    : std::string();
+        const auto all = steps.gather(mine);
+        for (std::size_t r = 1; r < all.size(); ++r) {
+            if (all[r] != all[0]) {
+                detail::throw_everywhere(detail::error_kind::config,
+                                         "fit: the processes start from different points: rank 0 " +
+                                             where(!all[0].empty(), all[0]) + ", rank " +
+                                             std::to_string(r) + " " +
+                                             where(!all[r].empty(), all[r]) +
+                                             " (every process must see the same backup file)",
+                                         r, all.size());
+            }
+        }
+    }
 
     /// What a backup file says it is, so that no other .npz is read as one.
     static constexpr std::string_view backup_format = "xtnn fit backup 1";

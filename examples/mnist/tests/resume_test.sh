@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# `xtnn_example_mnist train` killed with SIGKILL at random moments and started again until it
+# finishes writes the weights and history of a run never interrupted, bit for bit; under
+# mpirun one of the processes is killed (mpirun then ends the other).
+#   resume_test.sh PROGRAM DATA_DIR WORK_DIR [MPIEXEC]
+set -euo pipefail
+program="$1" data="$2" work="$3" mpiexec="${4:-}"
+rm -rf "$work" && mkdir -p "$work"
+common=(train --limit 4000 --epochs 4 --seed 5 --no-pictures --quiet --backup-every 5
+        --data "$data")
+launch=("$program")
+[ -z "$mpiexec" ] || launch=("$mpiexec" -np 2 "$program")
+
+start=$(date +%s%N)
+"${launch[@]}" "${common[@]}" --output "$work/reference" > "$work/reference.log"
+seconds=$(awk -v ns=$(( $(date +%s%N) - start )) 'BEGIN { printf "%.3f", ns / 1e9 }')
+echo "an uninterrupted run took $seconds s"
+
+kills=0 resumed=0 finished=no
+for attempt in 1 2 3 4 5 6; do
+  # A new backup replaces the old one atomically, so resuming is what `train` does by itself.
+  [ ! -f "$work/killed/mnist_mlp.backup.npz" ] || resumed=$((resumed + 1))
+  "${launch[@]}" "${common[@]}" --output "$work/killed" > "$work/killed-$attempt.log" 2>&1 &
+  pid=$!
+  sleep "$(awk -v s="$seconds" -v seed="$RANDOM" 'BEGIN { srand(seed); printf "%.3f", s * (0.15 + 0.35 * rand()) }')"
+  if [ -z "$mpiexec" ]; then
+    victim=$pid
+  else # one of mpirun's processes, at random
+    victim=$(pgrep -P "$pid" | shuf -n 1 || true)
+  fi
+  [ -z "$victim" ] || kill -9 "$victim" 2>/dev/null || true
+  if wait "$pid"; then finished=yes; break; fi
+  kills=$((kills + 1))
+done
+[ "$finished" = yes ] || "${launch[@]}" "${common[@]}" --output "$work/killed" > "$work/killed-last.log"
+echo "$kills runs killed; $resumed restarts resumed from a backup"
+[ "$kills" -ge 2 ] || { echo "FAIL: only $kills runs were killed before one finished" >&2; exit 1; }
+[ "$resumed" -ge 1 ] || { echo "FAIL: no restart found a backup to resume from" >&2; exit 1; }
+
+cmp "$work/reference/history.csv" "$work/killed/history.csv" ||
+  { echo "FAIL: the history differs from an uninterrupted run's" >&2; exit 1; }
+/usr/bin/python3 - "$work/reference/mnist_mlp.npz" "$work/killed/mnist_mlp.npz" <<'PY'
+import sys
+import zipfile
+reference, killed = zipfile.ZipFile(sys.argv[1]), zipfile.ZipFile(sys.argv[2])
+names = sorted(reference.namelist())
+if names != sorted(killed.namelist()):
+    sys.exit(f"FAIL: other arrays: {names} and {sorted(killed.namelist())}")
+for name in names:
+    if reference.read(name) != killed.read(name):
+        sys.exit(f"FAIL: {name} differs from an uninterrupted run's")
+print(f"the {len(names)} arrays of the weights are an uninterrupted run's, bit for bit")
+PY
+left=$(ls -A "$work/killed" | tr '\n' ' ')
+[ "$left" = "history.csv mnist_mlp.npz " ] ||
+  { echo "FAIL: files left besides the weights and history: $left" >&2; exit 1; }
