@@ -92,7 +92,8 @@ train_result fit_and_report(Model& model, const xtnn::mnist_dataset& data,
         .seed = options.seed,
         .verbose = options.quiet ? xtnn::verbosity::silent : xtnn::verbosity::automatic,
         .distributed = options.distributed,
-        .backup = {.path = backup, .every_batches = options.backup_every, .resume = !options.fresh}};
+        .backup = {
+            .path = backup, .every_batches = options.backup_every, .resume = !options.fresh}};
 
     train_result result;
     const auto start = std::chrono::steady_clock::now();
