@@ -5,6 +5,7 @@
 
 #include <concepts>
 #include <cstddef>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -135,6 +136,33 @@ concept based_layer = requires {
     typename L::layer_base_type;
 }
 &&std::derived_from<L, typename L::layer_base_type>;
+
+/// The lock of one model, which its calls (forward, backward, predict, fit, evaluate) hold while
+/// they run, so that calls from several threads take turns instead of sharing its buffers. A
+/// copy of a model has a lock of its own.
+class model_mutex {
+  public:
+    model_mutex() = default;
+    model_mutex(const model_mutex&) noexcept {}
+    model_mutex& operator=(const model_mutex&) noexcept { return *this; }
+    ~model_mutex() = default;
+    /// The mutex (recursive: a call holding it may make calls that take it again).
+    std::recursive_mutex& get() const { return mutex_; }
+
+  private:
+    mutable std::recursive_mutex mutex_;
+};
+
+/// Holds `model` for this thread while the result lives, if the model has a lock (a
+/// sequential); nothing for a bare layer.
+template <class Model>
+auto hold(const Model& model) {
+    if constexpr (requires { model.lock(); }) {
+        return model.lock();
+    } else {
+        return 0;
+    }
+}
 
 /// Whether the object holding it was moved from: moving sets the source's flag (a model moved
 /// from has no layers left to run), copying and assigning carry the flag of the source.

@@ -50,6 +50,7 @@ template <class Model>
 typename Model::output_type predict_batches(Model& model, const typename Model::input_type& x,
                                             std::size_t batch_size) {
     require_option(batch_size > 0, "predict", "batch_size", "> 0", 0.0);
+    const auto held = hold(model); // other threads' calls wait: the buffers are the model's
     const std::size_t n = x.shape()[0];
     typename Model::output_type out(model.output_shape(x.shape()));
     const std::size_t out_row = n == 0 ? 0 : out.size() / n;

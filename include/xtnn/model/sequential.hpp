@@ -7,6 +7,7 @@
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -309,6 +310,7 @@ class sequential {
     /// Checks the extents for `input` and sizes every buffer (a no-op for the current shape).
     /// @throws shape_error as output_shape().
     void build(const shape<input_rank>& input) {
+        const std::lock_guard held(mutex_.get());
         moved_.require_live("sequential");
         if (built_ && *built_ == input) {
             return;
@@ -325,8 +327,25 @@ class sequential {
         built_ = input;
     }
 
+    /// Holds the model for the calling thread until the returned lock is released: calls from
+    /// other threads (forward, backward, xtnn::predict, fit, evaluate) wait until then. Each of
+    /// those calls holds it while it runs, so several threads may share one model for predict
+    /// and evaluate (they take turns; for inference in parallel give each thread a copy). What
+    /// forward returns is the model's own buffer: a thread that reads it while others use the
+    /// model holds the lock across the forward and the read.
+    /// @code
+    /// {
+    ///     const auto held = model.lock();
+    ///     const auto& logits = model.forward(x);
+    ///     use(logits);
+    /// } // released
+    /// @endcode
+    [[nodiscard]] std::unique_lock<std::recursive_mutex> lock() const {
+        return std::unique_lock(mutex_.get());
+    }
+
     /// Runs every layer on `x` and returns the last output (a buffer the model owns, valid
-    /// until the next forward).
+    /// until the next forward; see lock() to read it while other threads use the model).
     ///
     /// `x` must be exactly input_type: another rank or scalar type does not compile (the
     /// sentence says which rank the model takes).
@@ -628,6 +647,7 @@ class sequential {
                                    const sequence_mask* entering) {
         static_assert(makers() <= 1, "xtnn: sequential: at most one layer of a sequential may "
                                      "make a padding mask (mask_use::makes)");
+        const std::lock_guard held(mutex_.get());
         flush_denormals_guard guard;
         const detail::single_threaded_blas blas(splits_batch && num_threads() > 1);
         last_mode_ = mode::inference; // a forward that throws must not enable backward
@@ -674,6 +694,7 @@ class sequential {
     template <bool Masked>
     void run_backward(const input_type& x, const output_type& dy, bool input_gradient,
                       const output_type* y, input_type* dx, const sequence_mask* entering) {
+        const std::lock_guard held(mutex_.get());
         moved_.require_live("sequential::backward");
         if (!built_ || *built_ != x.shape() || last_mode_ != mode::training ||
             (y == nullptr && !own_output_) || masked_ != Masked) {
@@ -823,7 +844,8 @@ class sequential {
     bool masked_ = false;     // the last forward had a padding mask
     sequence_mask made_mask_; // the mask a layer made in the last forward
     mode last_mode_ = mode::inference;
-    detail::moved_flag moved_; // set in a model moved from: it has no layers left to run
+    detail::moved_flag moved_;  // set in a model moved from: it has no layers left to run
+    detail::model_mutex mutex_; // held by every call that uses the buffers (see lock())
 };
 
 } // namespace xtnn

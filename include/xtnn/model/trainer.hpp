@@ -289,6 +289,7 @@ class trainer {
     requires takes_targets<Y> evaluation evaluate(const input_type& x, const Y& y,
                                                   const evaluate_options& options = {}) {
         detail::require_option(options.batch_size > 0, "evaluate", "batch_size", "> 0", 0.0);
+        const auto held = detail::hold(model_); // other threads' calls on the model wait
         check_samples(x, y, "evaluate");
         if (x.shape()[0] == 0) {
             throw shape_error("evaluate: no samples to evaluate; got x " + format_shape(x.shape()));
@@ -563,6 +564,7 @@ class trainer {
     template <class Y, class XV, class YV, class... Callbacks>
     history run_fit(const input_type& x, const Y& y, const XV* x_validation, const YV* y_validation,
                     const fit_options& o, Callbacks&... callbacks) {
+        const auto held = detail::hold(model_); // other threads' calls on the model wait
         detail::data_parallel<value_type> steps(o.distributed);
         std::size_t held_out = 0;
         std::vector<value_type> weights;
