@@ -23,13 +23,23 @@ struct serve_options {
     std::string host = "127.0.0.1"; ///< Loopback: only this machine (0.0.0.0: every network).
     int port = 8000;                ///< 0: any free port (port() tells which).
     std::size_t workers = 4;        ///< Models, one per request being read at a time (cores, say).
-    /// Connections served at once: a thread each (httplib keeps a kept-alive connection on its
-    /// thread); a request waits for a free model.
+    /// Requests served at once, once their heads arrived: a thread each; a request waits for a
+    /// free model.
     std::size_t connections = 64;
-    std::size_t max_body_bytes = std::size_t{8} << 20; ///< Larger requests: 413.
+    /// A request's body, counted as it arrives (with a Content-Length or chunked); larger: 413.
+    /// Compressed bodies (Content-Encoding) are refused: 415.
+    std::size_t max_body_bytes = std::size_t{8} << 20;
     /// Images: at most 16 megapixels (a phone's photo), and the body's bytes.
     image_limits image{.max_file_bytes = std::size_t{8} << 20, .max_pixels = 16'000'000};
-    std::chrono::seconds timeout{10}; ///< Reading a request, writing an answer.
+    std::chrono::seconds timeout{10}; ///< Reading a whole request, writing an answer.
+    /// A request's head (request line and headers) arrives on one thread that waits for every
+    /// connection at once, so slow clients hold no worker. It must arrive whole within this
+    /// time (else 408) …
+    std::chrono::seconds head_timeout{5};
+    std::size_t max_head_bytes = 16 * 1024; ///< … in at most this many bytes (else 431) …
+    std::size_t max_headers = 100;          ///< … with at most this many headers (else 431).
+    /// Connections whose head is still arriving; beyond it the oldest is dropped.
+    std::size_t max_pending = 4096;
 };
 
 /// An HTTP answer: status and JSON body.

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <arpa/inet.h>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -8,9 +9,15 @@
 #include <httplib.h>
 #include <iterator>
 #include <mutex>
+#include <netinet/in.h>
 #include <nlohmann/json.hpp>
+#include <poll.h>
 #include <string>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <thread>
+#include <unistd.h>
+#include <utility>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -62,6 +69,70 @@ struct running_server {
     mnist::digit_server server;
     std::thread thread;
 };
+
+// A raw connection to the server, for requests httplib's client would not send.
+struct raw_connection {
+    int fd = -1;
+    explicit raw_connection(int port) {
+        fd = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_port = htons(static_cast<std::uint16_t>(port));
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    }
+    ~raw_connection() {
+        if (fd >= 0) {
+            ::close(fd);
+        }
+    }
+    raw_connection(const raw_connection&) = delete;
+    raw_connection& operator=(const raw_connection&) = delete;
+    raw_connection(raw_connection&& o) noexcept : fd(std::exchange(o.fd, -1)) {}
+
+    // Sends `text`; false once the server closed the connection.
+    bool send(std::string_view text) const {
+        while (!text.empty()) {
+            const auto n = ::send(fd, text.data(), text.size(), MSG_NOSIGNAL);
+            if (n <= 0) {
+                return false;
+            }
+            text.remove_prefix(static_cast<std::size_t>(n));
+        }
+        return true;
+    }
+    // What the server sends until it closes the connection, waiting at most `timeout`.
+    std::string answer(std::chrono::milliseconds timeout = std::chrono::seconds(10)) const {
+        std::string out;
+        const auto end = std::chrono::steady_clock::now() + timeout;
+        char buffer[4096];
+        for (;;) {
+            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                end - std::chrono::steady_clock::now());
+            pollfd p{fd, POLLIN, 0};
+            if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) {
+                return out;
+            }
+            const auto n = ::recv(fd, buffer, sizeof buffer, 0);
+            if (n <= 0) {
+                return out;
+            }
+            out.append(buffer, static_cast<std::size_t>(n));
+        }
+    }
+};
+
+// The resident memory of this process (the server runs in it), in MiB.
+double resident_mib() {
+    std::ifstream status("/proc/self/status");
+    std::string line;
+    while (std::getline(status, line)) {
+        if (line.rfind("VmRSS:", 0) == 0) {
+            return std::stod(line.substr(6)) / 1024.0;
+        }
+    }
+    return 0;
+}
 
 } // namespace
 
@@ -266,4 +337,119 @@ TEST_CASE("the server under load: 2,000 requests from 16 clients, all answered r
         UNSCOPED_INFO(f);
     }
     CHECK(right == requests);
+}
+
+TEST_CASE("the server under attack: 500 connections trickling their heads hold no worker",
+          "[server]") {
+    // 500 connections of the attack and the server's 500 ends of them.
+    rlimit files{};
+    ::getrlimit(RLIMIT_NOFILE, &files);
+    files.rlim_cur = std::min<rlim_t>(files.rlim_max, 4096);
+    REQUIRE(::setrlimit(RLIMIT_NOFILE, &files) == 0);
+    REQUIRE(files.rlim_cur >= 1200);
+
+    running_server s({.workers = 2, .connections = 8, .head_timeout = std::chrono::seconds(3)});
+    const auto seven = read_bytes(samples / "sample-7.png");
+    std::vector<raw_connection> attack;
+    for (int i = 0; i < 500; ++i) {
+        attack.emplace_back(s.server.port());
+        CHECK(attack.back().send("POST /api/predict HTTP/1.1\r\nHost: x\r\nX-Slow: "));
+    }
+    // While they trickle a byte each every 100 ms, good requests are answered at once.
+    std::atomic<bool> trickling{true};
+    std::thread trickle([&] {
+        while (trickling) {
+            for (const auto& c : attack) {
+                (void)c.send("a");
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+    });
+    double slowest = 0;
+    for (int i = 0; i < 10; ++i) {
+        auto c = s.client();
+        const auto t0 = std::chrono::steady_clock::now();
+        const auto page = c.Get("/");
+        const auto r = c.Post("/api/predict", seven, "image/png");
+        const double seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        slowest = std::max(slowest, seconds);
+        REQUIRE(page);
+        CHECK(page->status == 200);
+        REQUIRE(r);
+        CHECK(r->status == 200);
+    }
+    INFO("the slowest good page and answer took " << slowest << " s");
+    CHECK(slowest < 1.0);
+    trickling = false;
+    trickle.join();
+    // A head that does not arrive within head_timeout is answered 408 and closed.
+    const auto late = attack.front().answer();
+    CHECK_THAT(late, Contains("HTTP/1.1 408") && Contains("did not arrive within 3 s"));
+}
+
+TEST_CASE("the server under attack: heads, chunked and compressed bodies within their limits",
+          "[server]") {
+    running_server s({.max_body_bytes = std::size_t{1} << 20});
+    const double baseline = resident_mib();
+    SECTION("200 MB of headers: refused at 16 KiB, and the memory goes back") {
+        raw_connection c(s.server.port());
+        c.send("GET / HTTP/1.1\r\nHost: x\r\n");
+        const std::string header = "X-Pad: " + std::string(1000, 'p') + "\r\n";
+        std::size_t sent = 0;
+        while (sent < (std::size_t{200} << 20) && c.send(header)) {
+            sent += header.size();
+        }
+        CHECK(sent < (std::size_t{32} << 20)); // the server closed long before 200 MB
+        CHECK_THAT(c.answer(), Contains("HTTP/1.1 431") && Contains("larger than 16384 bytes"));
+    }
+    SECTION("more than 100 headers: refused") {
+        raw_connection c(s.server.port());
+        std::string head = "GET / HTTP/1.1\r\n";
+        for (int i = 0; i < 150; ++i) {
+            head += "X-" + std::to_string(i) + ": 1\r\n";
+        }
+        c.send(head + "\r\n");
+        CHECK_THAT(c.answer(), Contains("HTTP/1.1 431") && Contains("more than 100 headers"));
+    }
+    SECTION("a chunked body over the limit: counted as it arrives, refused with 413") {
+        raw_connection c(s.server.port());
+        c.send("POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\n"
+               "Transfer-Encoding: chunked\r\n\r\n");
+        const std::string chunk = "10000\r\n" + std::string(0x10000, 'z') + "\r\n";
+        std::size_t sent = 0;
+        while (sent < (std::size_t{400} << 20) && c.send(chunk)) {
+            sent += chunk.size();
+        }
+        CHECK(sent < (std::size_t{64} << 20)); // not read whole
+        const auto answer = c.answer();
+        if (!answer.empty()) { // the client's unread data may reset the connection first
+            CHECK_THAT(answer, Contains("413") && Contains("larger than 1048576 bytes"));
+        }
+    }
+    SECTION("a compressed body: refused before it is read, 415") {
+        raw_connection c(s.server.port());
+        c.send("POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\n"
+               "Content-Encoding: gzip\r\nContent-Length: 1000000\r\n\r\n");
+        CHECK_THAT(c.answer(), Contains("HTTP/1.1 415") &&
+                                   Contains("compressed request bodies are not accepted") &&
+                                   Contains("'gzip'"));
+    }
+    SECTION("a small chunked image is read and answered") {
+        const auto seven = read_bytes(samples / "sample-7.png");
+        raw_connection c(s.server.port());
+        char size[32];
+        std::snprintf(size, sizeof size, "%zx\r\n", seven.size());
+        c.send("POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\n"
+               "Transfer-Encoding: chunked\r\n\r\n" +
+               std::string(size) + seven + "\r\n0\r\n\r\n");
+        CHECK_THAT(c.answer(), Contains("HTTP/1.1 200") && Contains("\"number\":\"7\""));
+    }
+    // Still serving, and the memory is back near where it was.
+    auto after = s.client();
+    const auto page = after.Get("/");
+    REQUIRE(page);
+    CHECK(page->status == 200);
+    INFO("resident memory " << baseline << " MiB before, " << resident_mib() << " MiB after");
+    CHECK(resident_mib() < baseline + 32);
 }
