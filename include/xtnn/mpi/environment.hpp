@@ -2,6 +2,7 @@
 /// xtnn::mpi::environment: MPI's start and end for a program, and launched().
 #pragma once
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -13,6 +14,12 @@ namespace xtnn::mpi {
 
 /// @defgroup mpi MPI
 /// Data-parallel training on several processes (`xtnn::mpi`, Open MPI).
+
+namespace detail {
+/// Set when a communicator lost a process (lost_process_error): the job must end with
+/// MPI_Abort, not MPI_Finalize, which would wait for the lost process.
+inline std::atomic<bool> process_lost{false};
+} // namespace detail
 
 /// Whether this process was started by an MPI launcher (mpirun, mpiexec, srun): Open MPI's,
 /// PMIx's or PMI's variables are set. A program that also runs alone can start MPI only
@@ -59,6 +66,11 @@ class environment {
         int finished = 0;
         MPI_Finalized(&finished);
         if (owner_ && finished == 0) {
+            if (detail::process_lost) { // MPI_Finalize would wait for it forever
+                std::fprintf(stderr, "xtnn::mpi: a process was lost; this one ends the job\n");
+                std::fflush(stderr);
+                MPI_Abort(MPI_COMM_WORLD, 1);
+            }
             MPI_Finalize();
         }
     }
