@@ -265,6 +265,9 @@ TEST_CASE("fit on several processes: a mismatch between processes is found befor
         const auto& mine = odd_one ? other : data;
         REQUIRE_THROWS_AS(t.fit(mine.x, mine.y, {.verbose = silent, .distributed = &world()}),
                           xtnn::config_error);
+        REQUIRE_THROWS_WITH(t.fit(mine.x, mine.y, {.verbose = silent, .distributed = &world()}),
+                            Contains("the processes differ in the training inputs (x): rank " +
+                                     last + "'s differ from rank 0's from sample 5 on (of 100)"));
     }
     SECTION("a process with another model") {
         auto relu_model = mlp();
@@ -281,6 +284,17 @@ TEST_CASE("fit on several processes: a mismatch between processes is found befor
         } else {
             REQUIRE_THROWS_WITH(a.fit(data.x, data.y, o), Contains(rank0) && Contains(other));
         }
+    }
+    SECTION("a process with another validation split") {
+        auto model = mlp();
+        xtnn::trainer t{model, xtnn::softmax_cross_entropy{}, xtnn::sgd({.learning_rate = 0.1})};
+        REQUIRE_THROWS_WITH(t.fit(data.x, data.y,
+                                  {.validation_split = odd_one ? 0.25 : 0.2,
+                                   .verbose = silent,
+                                   .distributed = &world()}),
+                            Contains("the processes differ in validation_split: rank 0 has 0.2, "
+                                     "rank " +
+                                     last + " has 0.25"));
     }
     SECTION("a process with another batch size") {
         auto model = mlp();

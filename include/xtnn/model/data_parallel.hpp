@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstring>
 #include <exception>
+#include <functional>
 #include <numeric>
 #include <span>
 #include <stdexcept>
@@ -119,6 +120,10 @@ struct same_everywhere {
     std::uint64_t value;                 ///< The count, or a hash.
     bool readable = true;                ///< Whether the message shows the values.
     error_kind kind = error_kind::shape; ///< What a difference is: shape or config.
+    /// For a hash of data: each sample's hash, computed only when the processes differ, to
+    /// name the first sample that does.
+    std::function<std::vector<std::uint64_t>()> samples{};
+    bool real = false; ///< The value is a double's bits: the message shows the number.
 };
 
 /// One process's word at an exchange: whether it failed (and how), what its callbacks
@@ -265,13 +270,7 @@ class data_parallel {
                 const auto b = all[r * k + i];
                 if (a != b) {
                     const auto& v = values[i];
-                    throw_everywhere(
-                        v.kind,
-                        "fit: the processes differ in " + v.what + ": rank 0 has " +
-                            (v.readable ? std::to_string(a) : std::string("other")) + ", rank " +
-                            std::to_string(r) + " has " +
-                            (v.readable ? std::to_string(b) : std::string("different ones")),
-                        r, size_);
+                    throw_everywhere(v.kind, difference(v, a, b, r), r, size_);
                 }
             }
         }
@@ -280,6 +279,47 @@ class data_parallel {
                 throw_everywhere(error_kind::config, model_difference(model_lines, r), r, size_);
             }
         }
+    }
+
+    /// The message for `v`, which rank 0 has as `a` and rank `r` as `b`: the two values, or
+    /// for data the first sample that differs (every process computes it: a collective).
+    std::string difference(const same_everywhere& v, std::uint64_t a, std::uint64_t b,
+                           std::size_t r) {
+        const std::string head = "fit: the processes differ in " + v.what + ": ";
+        if (v.readable) {
+            return head + "rank 0 has " + std::to_string(a) + ", rank " + std::to_string(r) +
+                   " has " + std::to_string(b);
+        }
+        if (v.real) {
+            double x = 0;
+            double y = 0;
+            std::memcpy(&x, &a, sizeof x);
+            std::memcpy(&y, &b, sizeof y);
+            return head + "rank 0 has " + format_number(x) + ", rank " + std::to_string(r) +
+                   " has " + format_number(y);
+        }
+        if (v.samples) {
+            const auto mine = v.samples();
+            const std::uint64_t n = mine.size();
+            std::vector<std::uint64_t> sizes(size_);
+            group_->all_gather(std::as_bytes(std::span(&n, 1)),
+                               std::as_writable_bytes(std::span(sizes)),
+                               std::vector<std::size_t>(size_, sizeof n));
+            if (std::all_of(sizes.begin(), sizes.end(), [&](auto s) { return s == n; })) {
+                std::vector<std::uint64_t> all(n * size_);
+                group_->all_gather(std::as_bytes(std::span(mine)),
+                                   std::as_writable_bytes(std::span(all)),
+                                   std::vector<std::size_t>(size_, n * sizeof(std::uint64_t)));
+                for (std::size_t j = 0; j < n; ++j) {
+                    if (all[j] != all[r * n + j]) {
+                        return head + "rank " + std::to_string(r) +
+                               "'s differ from rank 0's from sample " + std::to_string(j) +
+                               " on (of " + std::to_string(n) + ")";
+                    }
+                }
+            }
+        }
+        return head + "rank " + std::to_string(r) + "'s differ from rank 0's";
     }
 
     /// Before training, on a process group: checks that every process has the same data,

@@ -1102,23 +1102,45 @@ class trainer {
             std::memcpy(&u, &v, sizeof u);
             return u;
         };
+        // Each sample's hash (of its rows in `a` and, if given, `b`): to name the first sample
+        // in which two processes' data differ.
+        const auto per_sample = [](const auto& a, const auto* b) {
+            return [&a, b] {
+                const std::size_t n = a.shape()[0];
+                std::vector<std::uint64_t> h(n);
+                const auto row = [n](const auto& t, std::size_t i) {
+                    const std::size_t width = n == 0 ? 0 : t.size() / n;
+                    return std::as_bytes(std::span(t.data() + i * width, width));
+                };
+                for (std::size_t i = 0; i < n; ++i) {
+                    h[i] = detail::hash_bytes(row(a, i));
+                    if (b != nullptr) {
+                        h[i] = detail::hash_bytes(row(*b, i), h[i]);
+                    }
+                }
+                return h;
+            };
+        };
         std::vector<detail::same_everywhere> v{
             {"training samples", x.shape()[0]},
             {"the shape of the inputs (x)", shape_hash(x.shape()), false},
             {"the shape of the targets (y)", shape_hash(y.shape()), false},
-            {"the training inputs (x)", detail::hash_bytes(bytes_of(x)), false, error_kind::config},
-            {"the training targets (y)", detail::hash_bytes(bytes_of(y)), false,
-             error_kind::config},
+            {"the training inputs (x)", detail::hash_bytes(bytes_of(x)), false, error_kind::config,
+             per_sample(x, static_cast<const input_type*>(nullptr))},
+            {"the training targets (y)", detail::hash_bytes(bytes_of(y)), false, error_kind::config,
+             per_sample(y, static_cast<const Y*>(nullptr))},
             {"validation samples", xv != nullptr ? xv->shape()[0] : 0},
             {"the validation data",
              xv != nullptr ? detail::hash_bytes(bytes_of(*yv), detail::hash_bytes(bytes_of(*xv)))
                            : 0,
-             false, error_kind::config},
+             false, error_kind::config,
+             xv != nullptr ? std::function<std::vector<std::uint64_t>()>(per_sample(*xv, yv))
+                           : std::function<std::vector<std::uint64_t>()>{}},
             {"epochs", o.epochs, true, error_kind::config},
             {"batch_size", o.batch_size, true, error_kind::config},
             {"shuffle", o.shuffle ? 1U : 0U, true, error_kind::config},
             {"seed", o.seed, true, error_kind::config},
-            {"validation_split", bits(o.validation_split), false, error_kind::config},
+            {"validation_split", bits(o.validation_split), false, error_kind::config, {}, true},
             {"initial_epoch", o.initial_epoch, true, error_kind::config},
             {"check_finite", o.check_finite ? 1U : 0U, true, error_kind::config},
             {"class_weight",
