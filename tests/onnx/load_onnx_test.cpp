@@ -1,3 +1,4 @@
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -422,4 +423,65 @@ TEST_CASE("read_onnx_architecture: reads the metadata without the graph, and hos
     }
     REQUIRE_THROWS_WITH(xtnn::read_onnx_architecture(dir.path / "no_graph.onnx"),
                         Catch::Contains("the ONNX model has no graph"));
+}
+
+namespace {
+
+// A protobuf length-delimited field: its tag, its length as a varint, its bytes.
+std::string delimited(int field, const std::string& bytes) {
+    std::string out(1, static_cast<char>((field << 3) | 2));
+    for (std::uint64_t n = bytes.size();; n >>= 7) {
+        out += static_cast<char>((n & 0x7f) | (n >= 0x80 ? 0x80 : 0));
+        if (n < 0x80) {
+            break;
+        }
+    }
+    return out + bytes;
+}
+
+} // namespace
+
+TEST_CASE("load_onnx: a file that would take many times its size parsed is refused before "
+          "parsing",
+          "[onnx][load]") {
+    scratch_directory dir;
+    auto model = xtnn::test::onnx_mlp();
+    const auto refuse = [&](const std::string& name, const std::string& bytes) {
+        const fs::path file = dir.path / name;
+        std::ofstream(file, std::ios::binary) << bytes;
+        const auto start = std::chrono::steady_clock::now();
+        CHECK_THROWS_WITH(xtnn::load_onnx(model, file),
+                          Catch::Contains("load_onnx: '" + file.string() +
+                                          "': parsed, the file "
+                                          "would take about") &&
+                              Catch::Contains("more than 8 times its " +
+                                              std::to_string(bytes.size()) + " bytes"));
+        const double seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        CHECK(seconds < 5.0); // one streaming pass, nothing built
+    };
+    // 20 MB of one-byte int64 values in an initializer: 16 bytes each in memory.
+    refuse("int64s.onnx",
+           delimited(7, delimited(5, delimited(7, std::string(std::size_t{20} << 20, '\x01')))));
+    // 4 million empty nodes of two bytes each: a NodeProto each.
+    std::string nodes;
+    for (int i = 0; i < 4'000'000; ++i) {
+        nodes += delimited(1, "");
+    }
+    refuse("nodes.onnx", delimited(7, nodes));
+    // Unknown fields are kept by protobuf too: a record each.
+    std::string unknown;
+    for (int i = 0; i < 4'000'000; ++i) {
+        unknown += delimited(99, "");
+    }
+    refuse("unknown.onnx", delimited(7, unknown));
+    // Nested deeper than protobuf parses.
+    std::string deep = delimited(1, "");
+    for (int i = 0; i < 200; ++i) {
+        deep = delimited(6, delimited(1, delimited(5, deep))); // graph > node > attribute > graph
+    }
+    const fs::path deep_file = dir.path / "deep.onnx";
+    std::ofstream(deep_file, std::ios::binary) << delimited(7, delimited(1, delimited(5, deep)));
+    CHECK_THROWS_WITH(xtnn::load_onnx(model, deep_file),
+                      Catch::Contains("nests deeper than 100 levels"));
 }

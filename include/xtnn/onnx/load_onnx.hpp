@@ -11,12 +11,12 @@
 #include <cstring>
 #include <fcntl.h>
 #include <filesystem>
-#include <fstream>
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl.h>
 #include <google/protobuf/wire_format_lite.h>
 #include <limits>
 #include <map>
+#include <new>
 #include <numbers>
 #include <onnx/onnx_pb.h>
 #include <optional>
@@ -35,6 +35,7 @@
 #include <xtnn/io/architecture.hpp>
 #include <xtnn/onnx/forms.hpp>
 #include <xtnn/onnx/graph.hpp>
+#include <xtnn/onnx/parse_cost.hpp>
 #include <xtnn/onnx/reader.hpp>
 
 namespace xtnn {
@@ -61,6 +62,39 @@ inline std::uintmax_t onnx_file_size(const std::filesystem::path& path, const st
     return size;
 }
 
+/// An ONNX file as protobuf's input stream, which closes it.
+class onnx_file_stream {
+  public:
+    /// Opens `path`.
+    /// @throws io_error `where: cannot open the file: …`.
+    onnx_file_stream(const std::filesystem::path& path, const std::string& where)
+        : stream_(open(path, where)) {
+        stream_.SetCloseOnDelete(true);
+    }
+    onnx_file_stream(const onnx_file_stream&) = delete;
+    onnx_file_stream& operator=(const onnx_file_stream&) = delete;
+    ~onnx_file_stream() = default;
+    /// The stream.
+    google::protobuf::io::FileInputStream& get() { return stream_; }
+
+  private:
+    static int open(const std::filesystem::path& path, const std::string& where) {
+        const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+            throw io_error(where +
+                           ": cannot open the file: " + std::generic_category().message(errno));
+        }
+        return fd;
+    }
+    google::protobuf::io::FileInputStream stream_;
+};
+
+/// At most this many times an ONNX file's size, plus parse_allowance bytes, may its parsed
+/// model take in memory: an exporter's file takes about its own size (weights as raw bytes).
+inline constexpr std::uint64_t parse_factor = 8;
+/// What any ONNX file may take parsed beyond parse_factor times its size.
+inline constexpr std::uint64_t parse_allowance = std::uint64_t{16} << 20;
+
 /// The metadata entries (key, value) of the ONNX file at `path`, read without parsing its
 /// graph: every other field of the model is skipped as it is read (seeking over it where the
 /// file allows), so the weights are neither parsed nor held in memory.
@@ -71,13 +105,8 @@ read_onnx_metadata(const std::filesystem::path& path, const std::string& where) 
     namespace pb = google::protobuf;
     using wire = pb::internal::WireFormatLite;
     const auto size = onnx_file_size(path, where);
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        throw io_error(where + ": cannot open the file: " + std::generic_category().message(errno));
-    }
-    pb::io::FileInputStream file(fd);
-    file.SetCloseOnDelete(true);
-    pb::io::CodedInputStream in(&file);
+    onnx_file_stream file(path, where);
+    pb::io::CodedInputStream in(&file.get());
     const auto corrupt = [&] {
         throw io_error(where + ": not an ONNX model (truncated, corrupt or another format)");
     };
@@ -120,19 +149,42 @@ read_onnx_metadata(const std::filesystem::path& path, const std::string& where) 
     return entries;
 }
 
-/// Reads and parses an ONNX file.
-/// @throws io_error `where: …` for a missing, oversized, truncated or corrupt file.
+/// Reads and parses an ONNX file, streamed from the file (no copy of it in memory), once a
+/// first pass over it (add_onnx_cost) found that the parsed model takes at most parse_factor
+/// times the file's size plus parse_allowance.
+/// @throws io_error `where: …` for a missing, oversized, truncated or corrupt file, one that
+/// would take more memory parsed, or a parse that runs out of memory.
 inline onnx::ModelProto read_onnx_model(const std::filesystem::path& path,
                                         const std::string& where) {
     const auto size = onnx_file_size(path, where);
-    std::ifstream in(path, std::ios::binary);
-    std::string bytes(static_cast<std::size_t>(size), '\0');
-    if (!in.read(bytes.data(), static_cast<std::streamsize>(size))) {
-        throw io_error(where + ": cannot read the file");
+    const auto corrupt = [&] {
+        throw io_error(where + ": not an ONNX model (truncated, corrupt or another format)");
+    };
+    {
+        onnx_file_stream file(path, where);
+        google::protobuf::io::CodedInputStream in(&file.get());
+        std::uint64_t cost = 0;
+        add_onnx_cost(in, onnx_message::model, 0, cost, where);
+        if (static_cast<std::uintmax_t>(in.CurrentPosition()) != size) {
+            corrupt();
+        }
+        if (cost > parse_factor * size + parse_allowance) {
+            throw io_error(where + ": parsed, the file would take about " +
+                           std::to_string(cost >> 20) + " MiB of memory, more than " +
+                           std::to_string(parse_factor) + " times its " + std::to_string(size) +
+                           " bytes (a great many small values or messages: a hostile or "
+                           "damaged file)");
+        }
     }
     onnx::ModelProto model;
-    if (!model.ParseFromString(bytes)) {
-        throw io_error(where + ": not an ONNX model (truncated, corrupt or another format)");
+    try {
+        onnx_file_stream file(path, where);
+        if (!model.ParseFromZeroCopyStream(&file.get())) {
+            corrupt();
+        }
+    } catch (const std::bad_alloc&) {
+        throw io_error(where + ": not enough memory to parse the file's " + std::to_string(size) +
+                       " bytes");
     }
     if (!model.has_graph() || model.graph().node_size() == 0) {
         throw io_error(where + ": the ONNX model has no graph");
