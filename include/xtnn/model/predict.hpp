@@ -16,6 +16,7 @@
 #include <xtnn/core/concepts.hpp>
 #include <xtnn/core/errors.hpp>
 #include <xtnn/core/gather_rows.hpp>
+#include <xtnn/core/layer_base.hpp>
 #include <xtnn/core/math.hpp>
 #include <xtnn/core/tensor.hpp>
 #include <xtnn/core/tensor_traits.hpp>
