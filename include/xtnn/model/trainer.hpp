@@ -977,7 +977,10 @@ class trainer {
                      detail::data_parallel<value_type>& steps, Callbacks&... callbacks) {
         std::string mine;
         for (const auto& [name, engine] : streams) {
-            mine += (mine.empty() ? "" : "\n") + engine->state();
+            if (!mine.empty()) {
+                mine += '\n';
+            }
+            mine += engine->state();
         }
         const auto everyone = steps.gather(mine);
         steps.local([&] {

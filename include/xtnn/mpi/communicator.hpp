@@ -238,7 +238,10 @@ class communicator final : public process_group {
                     }
                     if (arrived == 0) {
                         lost.push_back(r);
-                        names += (names.empty() ? "" : ", ") + std::to_string(r);
+                        if (!names.empty()) {
+                            names += ", ";
+                        }
+                        names += std::to_string(r);
                     }
                 }
                 detail::process_lost = true;
