@@ -16,13 +16,22 @@ start=$(date +%s%N)
 seconds=$(awk -v ns=$(( $(date +%s%N) - start )) 'BEGIN { printf "%.3f", ns / 1e9 }')
 echo "an uninterrupted run took $seconds s"
 
+backup="$work/killed/mnist_mlp.backup.npz"
+inode() { stat -c %i "$backup" 2>/dev/null || echo none; }
 kills=0 resumed=0 finished=no
 for attempt in 1 2 3 4 5 6; do
   # A new backup replaces the old one atomically, so resuming is what `train` does by itself.
-  [ ! -f "$work/killed/mnist_mlp.backup.npz" ] || resumed=$((resumed + 1))
+  [ ! -f "$backup" ] || resumed=$((resumed + 1))
+  before=$(inode)
   "${launch[@]}" "${common[@]}" --output "$work/killed" > "$work/killed-$attempt.log" 2>&1 &
   pid=$!
-  sleep "$(awk -v s="$seconds" -v seed="$RANDOM" 'BEGIN { srand(seed); printf "%.3f", s * (0.15 + 0.35 * rand()) }')"
+  # Kill at a random moment after this run wrote a backup (a new file: a new inode), so that
+  # every run gets somewhere whatever its start costs (mpirun's, the data's).
+  deadline=$((SECONDS + 120))
+  while kill -0 "$pid" 2>/dev/null && [ "$(inode)" = "$before" ] && [ "$SECONDS" -lt "$deadline" ]; do
+    sleep 0.01
+  done
+  sleep "$(awk -v s="$seconds" -v seed="$RANDOM" 'BEGIN { srand(seed); printf "%.3f", s * 0.2 * rand() }')"
   if [ -z "$mpiexec" ]; then
     victim=$pid
   else # one of mpirun's processes, at random
