@@ -23,6 +23,7 @@
 #include <xtnn/xtnn.hpp>
 
 #include "support/scratch_directory.hpp"
+#include "support/training.hpp"
 
 extern char** environ;
 
@@ -73,20 +74,7 @@ std::string file_text(const std::filesystem::path& path) {
 std::vector<std::byte> weights_in(const std::filesystem::path& path) {
     auto model = make_model();
     xtnn::load_weights(model, path);
-    std::vector<std::byte> all;
-    for (const auto& p : model.parameters()) {
-        const auto b = std::as_bytes(p.value);
-        all.insert(all.end(), b.begin(), b.end());
-    }
-    for (const auto& buffer : model.buffers()) {
-        std::visit(
-            [&](auto v) {
-                const auto b = std::as_bytes(v);
-                all.insert(all.end(), b.begin(), b.end());
-            },
-            buffer.value);
-    }
-    return all;
+    return xtnn::test::state_bytes(model);
 }
 
 } // namespace

@@ -13,8 +13,11 @@
 #include <xtnn/xtnn.hpp>
 
 #include "support/scratch_directory.hpp"
+#include "support/training.hpp"
 
 namespace {
+
+using xtnn::test::state_bytes;
 
 // What the interrupted run throws from a callback: the stand-in for a crash.
 struct simulated_crash : std::runtime_error {
@@ -34,25 +37,6 @@ struct crash_after {
         }
     }
 };
-
-// Every parameter and buffer of a model, as bytes: equal only if equal bit for bit.
-template <class Model>
-std::vector<std::byte> state_bytes(Model& model) {
-    std::vector<std::byte> all;
-    for (const auto& p : model.parameters()) {
-        const auto bytes = std::as_bytes(p.value);
-        all.insert(all.end(), bytes.begin(), bytes.end());
-    }
-    for (const auto& b : model.buffers()) {
-        std::visit(
-            [&](auto v) {
-                const auto bytes = std::as_bytes(v);
-                all.insert(all.end(), bytes.begin(), bytes.end());
-            },
-            b.value);
-    }
-    return all;
-}
 
 // A history's values, keys and epochs as one comparable vector.
 std::vector<double> flatten(const xtnn::history& h) {

@@ -5,6 +5,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <numeric>
+#include <span>
+#include <variant>
 #include <vector>
 
 #include <xtnn/core/random.hpp>
@@ -18,6 +20,25 @@ std::vector<typename Model::value_type> parameters_of(Model& model) {
     std::vector<typename Model::value_type> all;
     for (const auto& p : model.parameters()) {
         all.insert(all.end(), p.value.begin(), p.value.end());
+    }
+    return all;
+}
+
+/// Every parameter and buffer of a model, as bytes: equal only if equal bit for bit.
+template <class Model>
+std::vector<std::byte> state_bytes(Model& model) {
+    std::vector<std::byte> all;
+    for (const auto& p : model.parameters()) {
+        const auto bytes = std::as_bytes(p.value);
+        all.insert(all.end(), bytes.begin(), bytes.end());
+    }
+    for (const auto& b : model.buffers()) {
+        std::visit(
+            [&](auto v) {
+                const auto bytes = std::as_bytes(v);
+                all.insert(all.end(), bytes.begin(), bytes.end());
+            },
+            b.value);
     }
     return all;
 }
