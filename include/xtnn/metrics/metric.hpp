@@ -11,6 +11,7 @@
 
 #include <xtnn/core/errors.hpp>
 #include <xtnn/core/math.hpp>
+#include <xtnn/core/saved_state.hpp>
 #include <xtnn/core/tensor.hpp>
 #include <xtnn/core/tensor_traits.hpp>
 
@@ -37,6 +38,30 @@ concept metric = requires(M& m, const M& cm, const P& prediction, const Y& targe
 };
 
 namespace detail {
+
+/// The counts of a metric that is a fraction of samples right (accuracy, top_k_accuracy): the
+/// samples right and seen since reset, and their state in fit's backups.
+struct right_of_seen {
+    std::size_t right = 0; ///< Samples right.
+    std::size_t seen = 0;  ///< Samples seen.
+    /// right / seen (0 before any sample).
+    double fraction() const {
+        return seen == 0 ? 0.0 : static_cast<double>(right) / static_cast<double>(seen);
+    }
+    /// Puts the counts into `s`.
+    void save_state(saved_state& s) const {
+        s.put("right", right);
+        s.put("total", seen);
+    }
+    /// Continues from a save_state().
+    /// @throws io_error, leaving the counts as they were, if `s` holds no such counts.
+    void load_state(const saved_state& s) {
+        right_of_seen loaded;
+        s.get("right", loaded.right);
+        s.get("total", loaded.seen);
+        *this = loaded;
+    }
+};
 
 /// The sentence of the classification metrics' fallback update (accuracy, top_k_accuracy,
 /// confusion_matrix): called only for arguments that their real update does not take.

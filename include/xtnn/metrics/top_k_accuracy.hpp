@@ -32,7 +32,7 @@ class top_k_accuracy {
     /// "top_5_accuracy" for k = 5.
     std::string name() const { return "top_" + std::to_string(k_) + "_accuracy"; }
     /// Forgets all batches.
-    void reset() { right_ = total_ = 0; }
+    void reset() { counts_ = {}; }
     /// Adds one batch.
     template <std::floating_point T, class Target>
     void update(const tensor<T, 2>& prediction, const Target& target) {
@@ -45,9 +45,9 @@ class top_k_accuracy {
             for (std::size_t j = 0; j < classes; ++j) {
                 higher += row[j] > score ? 1U : 0U;
             }
-            right_ += higher < k_ ? 1U : 0U;
+            counts_.right += higher < k_ ? 1U : 0U;
         }
-        total_ += prediction.shape()[0];
+        counts_.seen += prediction.shape()[0];
     }
     /// Any other arguments do not compile, with a sentence saying what the metric takes.
     template <class P, class Y>
@@ -55,30 +55,17 @@ class top_k_accuracy {
         return detail::reject_class_metric_arguments<P, Y>();
     }
     /// The fraction right so far (0 before any update).
-    double result() const {
-        return total_ == 0 ? 0.0 : static_cast<double>(right_) / static_cast<double>(total_);
-    }
+    double result() const { return counts_.fraction(); }
 
     /// Puts the counts so far into `s` (fit's backups save a metric mid-epoch).
-    void save_state(saved_state& s) const {
-        s.put("right", right_);
-        s.put("total", total_);
-    }
+    void save_state(saved_state& s) const { counts_.save_state(s); }
     /// Continues from a save_state().
     /// @throws io_error if `s` holds no such counts.
-    void load_state(const saved_state& s) {
-        std::size_t right = 0;
-        std::size_t total = 0;
-        s.get("right", right);
-        s.get("total", total);
-        right_ = right;
-        total_ = total;
-    }
+    void load_state(const saved_state& s) { counts_.load_state(s); }
 
   private:
     std::size_t k_;
-    std::size_t right_ = 0;
-    std::size_t total_ = 0;
+    detail::right_of_seen counts_;
 };
 
 } // namespace xtnn
