@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets up, configures, builds and runs the tests: scripts/test.sh [preset ...] (default: dev).
-# Presets (CMakePresets.json): dev (GCC, -Werror), clang, asan (ASan+UBSan), tsan
+# Presets (CMakePresets.json): dev (GCC, -Werror), clang, asan (Clang, ASan+UBSan), tsan
 # (ThreadSanitizer on the tests of xtnn's threads), docs (Doxygen,
 # warnings fail the build).
 set -euo pipefail
