@@ -1,7 +1,10 @@
 // conv2d forward and backward for the Keras convnet's two layers (1 -> 32 on 28x28, 32 -> 64 on
 // 13x13, both 3x3) and a ResNet stage's (64 -> 64, 3x3 "same" on 32x32), at batch 1, 32 and
-// 128, next to their sgemm ceilings: the same products (forward one, backward two) alone, on
-// the unfolded shapes, so each conv2d figure reads as a fraction of its products.
+// 128, by each algorithm (0: unfold, im2col and OpenBLAS; 1: xtnn's direct kernels at the
+// CPU's widest vectors), next to two ceilings: the same products (forward one, backward two)
+// alone in OpenBLAS, on the unfolded shapes, and the core's FMA peak (fma_peak: independent
+// fused multiply-adds at the widest vector the CPU has, xtnn::detected_simd()).
+// conv2d_weight_gradient is backward without the input gradient (a model's first layer).
 // Run: OPENBLAS_NUM_THREADS=1 build/bench/benchmarks/xtnn_bench_conv2d
 #include <algorithm>
 #include <cstddef>
@@ -10,25 +13,30 @@
 #include <benchmark/benchmark.h>
 
 #include <xtnn/core/blas.hpp>
+#include <xtnn/core/cpu.hpp>
 #include <xtnn/layers/conv2d.hpp>
 
 #include "support/counters.hpp"
 #include "support/fill.hpp"
+#include "support/peak.hpp"
 
 namespace {
 
 using xtnn::bench::filled;
 using xtnn::bench::set_counters;
 
-// batch, in and out channels, image side (square), padding (1: "same" for 3x3).
+// batch, in and out channels, image side (square), padding (1: "same" for 3x3), algorithm.
 struct dims {
     std::size_t batch, in, out, side, padding;
+    xtnn::conv_algorithm algorithm;
     explicit dims(const benchmark::State& state)
         : batch(static_cast<std::size_t>(state.range(0))),
           in(static_cast<std::size_t>(state.range(1))),
           out(static_cast<std::size_t>(state.range(2))),
           side(static_cast<std::size_t>(state.range(3))),
-          padding(static_cast<std::size_t>(state.range(4))) {}
+          padding(static_cast<std::size_t>(state.range(4))),
+          algorithm(state.range(5) == 0 ? xtnn::conv_algorithm::unfold
+                                        : xtnn::conv_algorithm::direct) {}
     std::size_t output_side() const { return side + 2 * padding - 2; }
     std::size_t positions() const { return batch * output_side() * output_side(); }
     std::size_t taps() const { return in * 9; }
@@ -37,8 +45,11 @@ struct dims {
                static_cast<double>(positions());
     }
     xtnn::conv2d<float> layer() const {
-        return xtnn::conv2d<float>(
-            {.in_channels = in, .out_channels = out, .kernel_size = 3, .padding = padding});
+        return xtnn::conv2d<float>({.in_channels = in,
+                                    .out_channels = out,
+                                    .kernel_size = 3,
+                                    .padding = padding,
+                                    .algorithm = algorithm});
     }
     xtnn::tensor<float, 4> input() const {
         const auto flat = filled(batch, in * side * side);
@@ -80,6 +91,23 @@ void conv2d_backward(benchmark::State& state) {
     set_counters(state, 2 * d.flops(), d.batch);
 }
 
+// The weight gradient alone, as a model's first layer runs backward (no input gradient).
+void conv2d_weight_gradient(benchmark::State& state) {
+    const dims d(state);
+    auto layer = d.layer();
+    const auto x = d.input();
+    xtnn::tensor<float, 4> y(layer.output_shape(x.shape()));
+    layer.forward(x, y);
+    xtnn::tensor<float, 4> dy(y.shape());
+    const auto flat = filled(1, dy.size());
+    std::copy(flat.begin(), flat.end(), dy.begin());
+    for (auto _ : state) {
+        layer.backward(x, y, dy, nullptr);
+        benchmark::ClobberMemory();
+    }
+    set_counters(state, d.flops(), d.batch);
+}
+
 // The ceilings: (out, taps) · (taps, positions), then its two backward products, alone.
 void sgemm_forward_ceiling(benchmark::State& state) {
     const dims d(state);
@@ -110,18 +138,28 @@ void sgemm_backward_ceiling(benchmark::State& state) {
     set_counters(state, 2 * d.flops(), d.batch);
 }
 
-void shapes(benchmark::internal::Benchmark* b) {
-    b->ArgNames({"batch", "in", "out", "side", "padding"});
+void add_shapes(benchmark::internal::Benchmark* b, std::int64_t algorithms) {
+    b->ArgNames({"batch", "in", "out", "side", "padding", "direct"});
     for (std::int64_t batch : {1, 32, 128}) {
-        b->Args({batch, 1, 32, 28, 0});  // the Keras convnet's first layer
-        b->Args({batch, 32, 64, 13, 0}); // its second, after a 2x2 pooling
-        b->Args({batch, 64, 64, 32, 1}); // a ResNet stage (302 MB unfolded at once at 128)
+        for (std::int64_t direct = 0; direct < algorithms; ++direct) {
+            b->Args({batch, 1, 32, 28, 0, direct});  // the Keras convnet's first layer
+            b->Args({batch, 32, 64, 13, 0, direct}); // its second, after a 2x2 pooling
+            b->Args({batch, 64, 64, 32, 1, direct}); // a ResNet stage (302 MB unfolded at 128)
+        }
     }
+}
+void shapes(benchmark::internal::Benchmark* b) {
+    add_shapes(b, 2);
+}
+void ceiling_shapes(benchmark::internal::Benchmark* b) {
+    add_shapes(b, 1);
 }
 
 } // namespace
 
 BENCHMARK(conv2d_forward)->Apply(shapes);
-BENCHMARK(sgemm_forward_ceiling)->Apply(shapes);
+BENCHMARK(sgemm_forward_ceiling)->Apply(ceiling_shapes);
 BENCHMARK(conv2d_backward)->Apply(shapes);
-BENCHMARK(sgemm_backward_ceiling)->Apply(shapes);
+BENCHMARK(conv2d_weight_gradient)->Apply(shapes);
+BENCHMARK(sgemm_backward_ceiling)->Apply(ceiling_shapes);
+BENCHMARK(xtnn::bench::fma_peak);

@@ -5,6 +5,7 @@
 
 #include <xtnn/core/blas.hpp>
 #include <xtnn/core/concepts.hpp>
+#include <xtnn/core/cpu.hpp>
 #include <xtnn/core/denormals.hpp>
 #include <xtnn/core/description.hpp>
 #include <xtnn/core/errors.hpp>

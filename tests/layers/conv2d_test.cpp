@@ -1,4 +1,7 @@
+#include <algorithm>
+#include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -180,4 +183,138 @@ TEST_CASE("conv2d: shapes and options that cannot work are named", "[layers][con
         xtnn::config_error, Catch::Message("conv2d: padding must be >= 0, got -1"));
     REQUIRE_THROWS_AS((xtnn::conv2d<float>({.in_channels = 0, .out_channels = 1})),
                       xtnn::config_error);
+}
+
+namespace {
+
+// Float layer `direct` and double layer `exact` with the same weights: forward, input
+// gradient and parameter gradients, as the largest difference over the largest value.
+struct direct_errors {
+    double output = 0, input_gradient = 0, weight_gradient = 0, bias_gradient = 0;
+};
+
+template <class A, class B>
+double relative_difference(const A& single, const B& exact) {
+    double scale = 1e-30, largest = 0;
+    for (std::size_t i = 0; i < exact.size(); ++i) {
+        scale = std::max(scale, std::abs(static_cast<double>(exact.data()[i])));
+        largest = std::max(largest, std::abs(static_cast<double>(single.data()[i]) -
+                                             static_cast<double>(exact.data()[i])));
+    }
+    return largest / scale;
+}
+
+direct_errors compare_with_double(xtnn::conv2d<float>& direct, const xtnn::shape<4>& input,
+                                  std::uint64_t seed) {
+    xtnn::conv2d<double> exact(direct.options());
+    std::copy(direct.weight().begin(), direct.weight().end(), exact.weight().begin());
+    std::copy(direct.bias().begin(), direct.bias().end(), exact.bias().begin());
+    const auto x = xtnn::test::random_tensor<double, 4>(input, seed);
+    xtnn::tensor<float, 4> xf(input);
+    std::copy(x.begin(), x.end(), xf.begin());
+    const auto out = exact.output_shape(input);
+    const auto dy = xtnn::test::random_tensor<double, 4>(out, seed + 1);
+    xtnn::tensor<float, 4> dyf(out);
+    std::copy(dy.begin(), dy.end(), dyf.begin());
+
+    xtnn::tensor<double, 4> y(out), dx(input);
+    exact.forward(x, y);
+    exact.backward(x, y, dy, &dx);
+    xtnn::tensor<float, 4> yf(out), dxf(input);
+    direct.forward(xf, yf);
+    direct.backward(xf, yf, dyf, &dxf);
+    const auto single = direct.parameters();
+    const auto reference = exact.parameters();
+    direct_errors e;
+    e.output = relative_difference(yf, y);
+    e.input_gradient = relative_difference(dxf, dx);
+    e.weight_gradient = relative_difference(single[0].gradient, reference[0].gradient);
+    if (direct.options().bias) {
+        e.bias_gradient = relative_difference(single[1].gradient, reference[1].gradient);
+    }
+    return e;
+}
+
+} // namespace
+
+TEST_CASE("conv2d: the direct kernels compute the convolution at every instruction set",
+          "[layers][conv2d]") {
+    auto cases = configurations();
+    // Channel and filter counts on no block's boundary (4 filters a block, 8 or 16 a vector),
+    // the Keras convnet's layers, a ResNet stage's, and a padded batch over two threads.
+    cases.push_back({"5 -> 17, 5x5, padding (2, 1)",
+                     {.in_channels = 5, .out_channels = 17, .kernel_size = 5, .padding = {2, 1}},
+                     {3, 5, 9, 11},
+                     2,
+                     1});
+    cases.push_back(
+        {"1 -> 32 on 28x28", {.in_channels = 1, .out_channels = 32}, {2, 1, 28, 28}, 0, 0});
+    cases.push_back(
+        {"32 -> 64 on 13x13", {.in_channels = 32, .out_channels = 64}, {3, 32, 13, 13}, 0, 0});
+    cases.push_back({"64 -> 64, same, on 8x8",
+                     {.in_channels = 64, .out_channels = 64, .padding = "same"},
+                     {2, 64, 8, 8},
+                     1,
+                     1});
+    cases.push_back({"1x1, 24 -> 40",
+                     {.in_channels = 24, .out_channels = 40, .kernel_size = 1},
+                     {2, 24, 5, 3},
+                     0,
+                     0});
+    const xtnn::simd_level detected = xtnn::detected_simd();
+    if (detected == xtnn::simd_level::portable) {
+        WARN("this CPU has neither AVX2 nor AVX-512: conv2d uses unfold only");
+    }
+    for (const auto level : {xtnn::simd_level::avx2, xtnn::simd_level::avx512}) {
+        if (level > detected) {
+            continue;
+        }
+        const auto before = xtnn::set_simd(level);
+        for (const std::size_t threads : {std::size_t{1}, std::size_t{2}}) {
+            xtnn::set_num_threads(threads);
+            for (const auto& c : cases) {
+                INFO(c.label << " at " << xtnn::to_string(level) << ", " << threads
+                             << " thread(s)");
+                auto options = c.options;
+                options.bias_init = xtnn::he_uniform{}; // biases that differ
+                options.seed = 7;
+                options.algorithm = xtnn::conv_algorithm::direct;
+                xtnn::conv2d<float> layer(options);
+                const auto e = compare_with_double(layer, c.input, 11);
+                const bool stride_one = options.stride.height == 1 && options.stride.width == 1;
+                CHECK(layer.algorithm() ==
+                      (stride_one ? xtnn::conv_algorithm::direct : xtnn::conv_algorithm::unfold));
+                CHECK(e.output < 1e-5);
+                CHECK(e.input_gradient < 1e-5);
+                CHECK(e.weight_gradient < 1e-5);
+                CHECK(e.bias_gradient < 1e-5);
+            }
+        }
+        xtnn::set_num_threads(1);
+        xtnn::set_simd(before);
+    }
+}
+
+TEST_CASE("conv2d: unfold where asked, or where the direct kernels do not apply",
+          "[layers][conv2d]") {
+    xtnn::conv2d<float> asked({.in_channels = 2,
+                               .out_channels = 4,
+                               .padding = 1,
+                               .algorithm = xtnn::conv_algorithm::unfold});
+    CHECK(asked.algorithm() == xtnn::conv_algorithm::automatic); // no forward yet
+    const auto x = xtnn::test::random_tensor<float, 4>({2, 2, 6, 6}, 3);
+    (void)xtnn::apply(asked, x);
+    CHECK(asked.algorithm() == xtnn::conv_algorithm::unfold);
+    xtnn::conv2d<double> exact({.in_channels = 2, .out_channels = 4, .padding = 1});
+    (void)xtnn::apply(exact, xtnn::test::random_tensor<double, 4>({2, 2, 6, 6}, 3));
+    CHECK(exact.algorithm() == xtnn::conv_algorithm::unfold); // double: BLAS
+    xtnn::conv2d<float> automatic({.in_channels = 2, .out_channels = 4, .padding = 1});
+    const auto before = xtnn::set_simd(xtnn::simd_level::portable);
+    (void)xtnn::apply(automatic, x);
+    CHECK(automatic.algorithm() == xtnn::conv_algorithm::unfold);
+    xtnn::set_simd(before);
+    (void)xtnn::apply(automatic, x);
+    CHECK(automatic.algorithm() == (xtnn::detected_simd() == xtnn::simd_level::portable
+                                        ? xtnn::conv_algorithm::unfold
+                                        : xtnn::conv_algorithm::direct));
 }

@@ -17,6 +17,7 @@
 
 #include <xtnn/core/blas.hpp>
 #include <xtnn/core/concepts.hpp>
+#include <xtnn/core/cpu.hpp>
 #include <xtnn/core/errors.hpp>
 #include <xtnn/core/layer_base.hpp>
 #include <xtnn/core/math.hpp>
@@ -24,11 +25,20 @@
 #include <xtnn/core/parameter.hpp>
 #include <xtnn/core/random.hpp>
 #include <xtnn/core/tensor.hpp>
+#include <xtnn/detail/conv_kernels.hpp>
 #include <xtnn/init/fans.hpp>
 #include <xtnn/init/initializer.hpp>
 #include <xtnn/layers/extent2.hpp>
 
 namespace xtnn {
+
+/// How a conv2d computes: the same function either way, within float rounding.
+/// @ingroup layers
+enum class conv_algorithm {
+    automatic, ///< direct where it applies, else unfold.
+    unfold,    ///< im2col and BLAS products, always.
+    direct,    ///< xtnn's direct kernels where they apply (float, stride 1, AVX2 or AVX-512).
+};
 
 /// Options of a conv2d layer (PyTorch's nn.Conv2d, without groups).
 /// @ingroup layers
@@ -46,6 +56,8 @@ struct conv2d_options {
     /// Values the unfolded input (im2col) may hold at once: the batch is processed in chunks of
     /// samples that fit (at least one sample, however large). 2^22 floats is 16 MiB.
     std::size_t workspace = std::size_t{1} << 22;
+    /// The algorithm (not part of the description: it does not change the function).
+    conv_algorithm algorithm = conv_algorithm::automatic;
 
     /// What a description records (initializers, seed and workspace do not change the
     /// function): `conv2d(in_channels=1, out_channels=32, kernel_size=(3, 3), stride=(1, 1),
@@ -157,6 +169,15 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
     /// The bias, `(out_channels)`; empty without one.
     const tensor<T, 1>& bias() const { return bias_; }
 
+    /// The algorithm of the last forward pass: unfold or direct (automatic before the first).
+    /// `direct` needs float, stride 1 and a CPU with AVX2 or AVX-512 (xtnn::active_simd()).
+    conv_algorithm algorithm() const {
+        if (chunk_ == 0) {
+            return conv_algorithm::automatic;
+        }
+        return kernels_ != nullptr ? conv_algorithm::direct : conv_algorithm::unfold;
+    }
+
     /// Draws new initial parameters from `rng` with the configured initializers.
     void initialize(random_engine& rng) {
         const std::size_t taps = options_.kernel_size.height * options_.kernel_size.width;
@@ -224,6 +245,12 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
             return;
         }
         const std::size_t k = weight_.size() / filters;
+        if (kernels_ != nullptr) {
+            if constexpr (std::same_as<T, float>) {
+                forward_direct(x, y);
+                return;
+            }
+        }
         // Each part (thread) its samples, in chunks unfolded into its own columns.
         detail::parallel_for(split_, [&](std::size_t first, std::size_t last, std::size_t part) {
             tensor<T, 2>& columns = parts_[part].columns;
@@ -259,6 +286,13 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         const std::size_t filters = s[1], positions = s[2] * s[3];
         const std::size_t k = weight_.size() / filters;
         const std::size_t sample = x.size() / std::max<std::size_t>(s[0], 1);
+        if (kernels_ != nullptr) {
+            if constexpr (std::same_as<T, float>) {
+                backward_direct(x, dy, dx);
+                add_part_gradients();
+                return;
+            }
+        }
         if (dx != nullptr) { // only backward with an input gradient needs it (not the first layer)
             for (std::size_t part = 0; part < split_.parts; ++part) {
                 part_buffers& buffers = parts_[part];
@@ -315,6 +349,11 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
                 }
             }
         });
+        add_part_gradients();
+    }
+
+    // Adds the parts' gradients after the first to the layer's, in order.
+    void add_part_gradients() {
         // In place (xtensor's += would assign a temporary: a new buffer, and dangling views).
         const auto add = [](auto& total, const T* share) {
             for (std::size_t i = 0; i < total.size(); ++i) {
@@ -332,6 +371,11 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
     void size_buffers(const shape<4>& in, const shape<4>& out) {
         const std::size_t taps = in[1] * options_.kernel_size.height * options_.kernel_size.width;
         const std::size_t positions = out[2] * out[3];
+        kernels_ = direct_kernels();
+        if (kernels_ != nullptr) {
+            size_direct(in, out);
+            return;
+        }
         const std::size_t per_sample = std::max<std::size_t>(taps * positions, 1);
         split_ = detail::partition(out[0], 1, num_threads());
         // The first part is the largest. Balanced: 64 samples with room for 30 are 3 chunks
@@ -355,6 +399,260 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
                 buffers.bias_grad.resize(bias_.shape());
             }
         }
+    }
+
+    // The direct kernels of the active instruction set where they apply (float, stride 1, not
+    // options.algorithm unfold), else null.
+    const detail::conv_kernel_set* direct_kernels() const {
+        if constexpr (!std::same_as<T, float>) {
+            return nullptr;
+        } else {
+            const auto& o = options_;
+            if (o.algorithm == conv_algorithm::unfold || o.stride.height != 1 ||
+                o.stride.width != 1) {
+                return nullptr;
+            }
+            return detail::conv_kernels(active_simd());
+        }
+    }
+
+    // Rounds n up to a multiple of `block`.
+    static std::size_t round_up(std::size_t n, std::size_t block) {
+        return (n + block - 1) / block * block;
+    }
+
+    // Sizes a buffer to `size` values, zeroed when it changes (the kernels read the zeros of
+    // the padding, which the copies below never write).
+    static void size_zeroed(tensor<T, 1>& buffer, std::size_t size) {
+        if (buffer.size() != size) {
+            buffer.resize(shape<1>{size});
+            buffer.fill(T(0));
+        }
+    }
+
+    // The geometry of the direct kernels (conv_kernels.hpp), the offsets of the taps, and each
+    // part's buffers: the padded input of a chunk of samples, their output gradients (rows of
+    // the padded width), one sample's output gradient padded for the input gradient's full
+    // correlation, and one plane set of the kernels' output.
+    void size_direct(const shape<4>& in, const shape<4>& out) {
+        const auto& o = options_;
+        direct_geometry& g = direct_;
+        const std::size_t lanes = kernels_->lanes;
+        const std::size_t channels = in[1], filters = out[1];
+        const std::size_t kh = o.kernel_size.height, kw = o.kernel_size.width;
+        const std::size_t reach_h = o.dilation.height * (kh - 1);
+        const std::size_t reach_w = o.dilation.width * (kw - 1);
+        g.height = in[2] + pad_top_ + pad_bottom_;
+        g.width = in[3] + pad_left_ + pad_right_;
+        g.sample = channels * g.height * g.width;
+        g.vectors = (out[2] * g.width + lanes - 1) / lanes;
+        g.filters = round_up(filters, detail::conv_channel_block);
+        g.grad_channels = round_up(filters, lanes);
+        g.grad_sample = out[2] * out[3] * g.grad_channels;
+        // The input gradient: the output gradient with reach_h rows and reach_w columns of
+        // zeros on each side; rows [pad_top, pad_top + H) of its full correlation.
+        g.grad_height = out[2] + 2 * reach_h;
+        g.grad_width = out[3] + 2 * reach_w;
+        g.channels = round_up(channels, detail::conv_channel_block);
+        g.input_vectors = (in[2] * g.grad_width + lanes - 1) / lanes;
+        // Reads reach past the last plane by less than a vector and the kernel's width.
+        const std::size_t tail = lanes + reach_w;
+
+        offsets_.resize(channels * kh * kw);
+        for (std::size_t c = 0, k = 0; c < channels; ++c) {
+            for (std::size_t u = 0; u < kh; ++u) {
+                for (std::size_t v = 0; v < kw; ++v, ++k) {
+                    offsets_[k] =
+                        (c * g.height + u * o.dilation.height) * g.width + v * o.dilation.width;
+                }
+            }
+        }
+        reversed_offsets_.resize(filters * kh * kw);
+        for (std::size_t f = 0, k = 0; f < filters; ++f) {
+            for (std::size_t u = 0; u < kh; ++u) {
+                for (std::size_t v = 0; v < kw; ++v, ++k) {
+                    reversed_offsets_[k] =
+                        (f * g.grad_height + u * o.dilation.height) * g.grad_width +
+                        v * o.dilation.width;
+                }
+            }
+        }
+
+        split_ = detail::partition(out[0], 1, num_threads());
+        const std::size_t n = std::max<std::size_t>(split_.begin(1), 1);
+        // Chunks whose padded inputs and output gradients stay in a core's L2 cache (512 KB
+        // of floats): the weight gradient reads them once per tile of taps.
+        const std::size_t per_sample = std::max<std::size_t>(g.sample + g.grad_sample, 1);
+        const std::size_t budget = std::min<std::size_t>(options_.workspace, std::size_t{1} << 17);
+        const std::size_t most = std::clamp<std::size_t>(budget / per_sample, 1, n);
+        const std::size_t chunks = (n + most - 1) / most;
+        chunk_ = (n + chunks - 1) / chunks;
+        if (parts_.size() < split_.parts) {
+            parts_.resize(split_.parts);
+        }
+        const std::size_t scratch = std::max(g.filters * g.vectors, g.channels * g.input_vectors);
+        for (std::size_t part = 0; part < split_.parts; ++part) {
+            part_buffers& buffers = parts_[part];
+            size_zeroed(buffers.padded, chunk_ * g.sample + tail);
+            size_zeroed(buffers.output_gradient, chunk_ * g.grad_sample);
+            size_zeroed(buffers.gradient_padded, filters * g.grad_height * g.grad_width + tail);
+            size_zeroed(buffers.scratch, scratch * lanes);
+            size_zeroed(buffers.weight_gradient, offsets_.size() * g.grad_channels);
+            if (part > 0 && buffers.weight_grad.shape() != weight_.shape()) {
+                buffers.weight_grad.resize(weight_.shape());
+                buffers.bias_grad.resize(bias_.shape());
+            }
+        }
+    }
+
+    // The weights by blocks of conv_channel_block filters, tap by tap (correlate's layout):
+    // `flip` for the input gradient (filters and channels swapped, the kernel turned by 180°).
+    void pack_weights(bool flip) {
+        const auto& o = options_;
+        const std::size_t filters = o.out_channels, channels = o.in_channels;
+        const std::size_t kh = o.kernel_size.height, kw = o.kernel_size.width;
+        const std::size_t block = detail::conv_channel_block;
+        const std::size_t outputs = flip ? channels : filters;
+        const std::size_t taps = (flip ? filters : channels) * kh * kw;
+        tensor<T, 1>& packed = flip ? reversed_weights_ : packed_weights_;
+        size_zeroed(packed, round_up(outputs, block) * taps);
+        for (std::size_t out = 0; out < outputs; ++out) {
+            T* column = packed.data() + (out / block) * taps * block + out % block;
+            for (std::size_t in = 0, k = 0; in < taps / (kh * kw); ++in) {
+                for (std::size_t u = 0; u < kh; ++u) {
+                    for (std::size_t v = 0; v < kw; ++v, ++k) {
+                        column[k * block] = flip ? weight_(in, out, kh - 1 - u, kw - 1 - v)
+                                                 : weight_(out, in, u, v);
+                    }
+                }
+            }
+        }
+        if (!flip) {
+            size_zeroed(padded_bias_, round_up(filters, block));
+            for (std::size_t f = 0; f < filters && o.bias; ++f) {
+                padded_bias_(f) = bias_(f);
+            }
+        }
+    }
+
+    // Copies sample `b` of x into `to`, inside its zero padding.
+    void pad_input(const tensor<T, 4>& x, std::size_t b, T* to) const {
+        const std::size_t channels = x.shape()[1], h = x.shape()[2], w = x.shape()[3];
+        const T* from = x.data() + b * channels * h * w;
+        for (std::size_t c = 0; c < channels; ++c) {
+            for (std::size_t i = 0; i < h; ++i) {
+                const T* line = from + (c * h + i) * w;
+                T* target = to + (c * direct_.height + i + pad_top_) * direct_.width + pad_left_;
+                std::copy(line, line + w, target);
+            }
+        }
+    }
+
+    void forward_direct(const tensor<T, 4>& x, tensor<T, 4>& y) {
+        pack_weights(false);
+        const shape<4> s = y.shape();
+        const std::size_t filters = s[1], oh = s[2], ow = s[3];
+        const direct_geometry& g = direct_;
+        const std::size_t stride = g.vectors * kernels_->lanes;
+        detail::parallel_for(split_, [&](std::size_t first, std::size_t last, std::size_t part) {
+            part_buffers& buffers = parts_[part];
+            for (std::size_t b = first; b < last; ++b) {
+                pad_input(x, b, buffers.padded.data());
+                kernels_->correlate(buffers.padded.data(), offsets_.data(), offsets_.size(),
+                                    packed_weights_.data(), g.filters,
+                                    options_.bias ? padded_bias_.data() : nullptr, oh * g.width,
+                                    buffers.scratch.data(), stride);
+                T* out = y.data() + b * filters * oh * ow;
+                for (std::size_t f = 0; f < filters; ++f) {
+                    for (std::size_t i = 0; i < oh; ++i) {
+                        const T* line = buffers.scratch.data() + f * stride + i * g.width;
+                        std::copy(line, line + ow, out + (f * oh + i) * ow);
+                    }
+                }
+            }
+        });
+    }
+
+    void backward_direct(const tensor<T, 4>& x, const tensor<T, 4>& dy, tensor<T, 4>* dx) {
+        if (dx != nullptr) {
+            pack_weights(true);
+        }
+        const shape<4> s = dy.shape();
+        const std::size_t filters = s[1], oh = s[2], ow = s[3];
+        const std::size_t channels = x.shape()[1], h = x.shape()[2], w = x.shape()[3];
+        const std::size_t reach_h = options_.dilation.height * (options_.kernel_size.height - 1);
+        const std::size_t reach_w = options_.dilation.width * (options_.kernel_size.width - 1);
+        const direct_geometry& g = direct_;
+        const std::size_t taps = offsets_.size();
+        detail::parallel_for(split_, [&](std::size_t first, std::size_t last, std::size_t part) {
+            part_buffers& buffers = parts_[part];
+            T* dw = part == 0 ? weight_grad_.data() : buffers.weight_grad.data();
+            T* db = part == 0 ? bias_grad_.data() : buffers.bias_grad.data();
+            T* dw_t = buffers.weight_gradient.data(); // (taps, grad_channels)
+            std::fill(dw_t, dw_t + buffers.weight_gradient.size(), T(0));
+            std::fill(db, db + bias_.size(), T(0));
+            for (std::size_t b0 = first; b0 < last; b0 += chunk_) {
+                const std::size_t count = std::min(chunk_, last - b0);
+                for (std::size_t b = 0; b < count; ++b) {
+                    pad_input(x, b0 + b, buffers.padded.data() + b * g.sample);
+                    // The output gradient position by position, channels innermost: a
+                    // transpose by blocks of 16 positions, whose rows stay in the L1 cache.
+                    const T* g_in = dy.data() + (b0 + b) * filters * oh * ow;
+                    T* g_out = buffers.output_gradient.data() + b * g.grad_sample;
+                    const std::size_t positions = oh * ow;
+                    for (std::size_t p0 = 0; p0 < positions; p0 += 16) {
+                        const std::size_t p1 = std::min(p0 + 16, positions);
+                        for (std::size_t f = 0; f < filters; ++f) {
+                            const T* plane = g_in + f * positions;
+                            for (std::size_t p = p0; p < p1; ++p) {
+                                g_out[p * g.grad_channels + f] = plane[p];
+                            }
+                        }
+                    }
+                    for (std::size_t f = 0; f < filters && options_.bias; ++f) {
+                        const T* plane = g_in + f * positions;
+                        db[f] += detail::lane_sum<T>(positions,
+                                                     [plane](std::size_t p) { return plane[p]; });
+                    }
+                }
+                kernels_->weight_gradient(buffers.output_gradient.data(), g.grad_sample,
+                                          g.grad_channels, buffers.padded.data(), g.sample, count,
+                                          oh, ow, g.width, offsets_.data(), taps, dw_t);
+                if (dx == nullptr) {
+                    continue;
+                }
+                const std::size_t stride = g.input_vectors * kernels_->lanes;
+                for (std::size_t b = 0; b < count; ++b) {
+                    const T* g_in = dy.data() + (b0 + b) * filters * oh * ow;
+                    T* padded = buffers.gradient_padded.data();
+                    for (std::size_t f = 0; f < filters; ++f) {
+                        for (std::size_t i = 0; i < oh; ++i) {
+                            const T* line = g_in + (f * oh + i) * ow;
+                            std::copy(line, line + ow,
+                                      padded + (f * g.grad_height + i + reach_h) * g.grad_width +
+                                          reach_w);
+                        }
+                    }
+                    kernels_->correlate(padded + pad_top_ * g.grad_width, reversed_offsets_.data(),
+                                        reversed_offsets_.size(), reversed_weights_.data(),
+                                        g.channels, nullptr, h * g.grad_width,
+                                        buffers.scratch.data(), stride);
+                    T* out = dx->data() + (b0 + b) * channels * h * w;
+                    for (std::size_t c = 0; c < channels; ++c) {
+                        for (std::size_t i = 0; i < h; ++i) {
+                            const T* line =
+                                buffers.scratch.data() + c * stride + i * g.grad_width + pad_left_;
+                            std::copy(line, line + w, out + (c * h + i) * w);
+                        }
+                    }
+                }
+            }
+            for (std::size_t f = 0; f < filters; ++f) {
+                for (std::size_t k = 0; k < taps; ++k) {
+                    dw[f * taps + k] = dw_t[k * g.grad_channels + f];
+                }
+            }
+        });
     }
 
     // The output columns [first, last) of a kernel tap at offset `offset` (after padding), for
@@ -485,7 +783,25 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         tensor<T, 2> column_gradient; // its gradient, in backward
         tensor<T, 4> weight_grad;     // the part's dW (parts after the first)
         tensor<T, 1> bias_grad;       // the part's db (parts after the first)
+        // The direct kernels' (see size_direct).
+        tensor<T, 1> padded, output_gradient, gradient_padded, scratch, weight_gradient;
     };
+    // The direct kernels' geometry (see size_direct).
+    struct direct_geometry {
+        std::size_t height = 0, width = 0; // of a padded input plane
+        std::size_t sample = 0;            // values of a padded input sample
+        std::size_t vectors = 0;           // vectors of output positions (rows of `width`)
+        std::size_t filters = 0;           // filters rounded up to conv_channel_block
+        std::size_t grad_channels = 0;     // filters rounded up to whole vectors
+        std::size_t grad_sample = 0;       // values of a sample's output gradient, transposed
+        std::size_t grad_height = 0, grad_width = 0; // of a padded output gradient plane
+        std::size_t channels = 0;      // input channels rounded up to conv_channel_block
+        std::size_t input_vectors = 0; // vectors of input positions (rows of grad_width)
+    };
+    const detail::conv_kernel_set* kernels_ = nullptr; // null: unfold
+    direct_geometry direct_;
+    std::vector<std::size_t> offsets_, reversed_offsets_;
+    tensor<T, 1> packed_weights_, reversed_weights_, padded_bias_;
     std::vector<part_buffers> parts_;
     detail::partition split_; // the batch over the parts, of the last forward
     std::size_t chunk_ = 0;   // samples per chunk (0 before the first forward)

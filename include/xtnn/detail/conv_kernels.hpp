@@ -1,0 +1,82 @@
+/// @file
+/// The direct convolution's kernels, compiled for AVX-512 and for AVX2 (conv_kernels_isa.hpp,
+/// once per set) and chosen at run time by active_simd(): correlate (the forward pass and the
+/// input gradient) and weight_gradient.
+///
+/// The method: every image plane is stored with its padding, as rows of `width` values; a
+/// position q = i·width + j of the output then reads the input at q + offset(c, u, v) for
+/// every tap, one offset per tap, so a vector of consecutive positions is one unaligned load
+/// per tap. Positions whose j lies past the output's width are computed and dropped (their
+/// gradients are never read), which costs (kw - 1)·dw of every `width` positions. The weight
+/// gradient reads the output gradient position by position (channels innermost, a copy) and
+/// sums over the output's positions only. Register blocking: a tile holds several output
+/// channels by several vectors of positions (correlate), or several vectors of channels by
+/// several taps (weight_gradient), in registers for the whole sum.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+
+#include <xtnn/core/cpu.hpp>
+
+#if XTNN_X86_KERNELS
+#include <immintrin.h>
+
+#define XTNN_ISA avx512
+#define XTNN_ISA_TARGET "avx512f,avx2,fma"
+#define XTNN_ISA_LANES 16
+#include <xtnn/detail/conv_kernels_isa.hpp>
+#undef XTNN_ISA
+#undef XTNN_ISA_TARGET
+#undef XTNN_ISA_LANES
+
+#define XTNN_ISA avx2
+#define XTNN_ISA_TARGET "avx2,fma"
+#define XTNN_ISA_LANES 8
+#include <xtnn/detail/conv_kernels_isa.hpp>
+#undef XTNN_ISA
+#undef XTNN_ISA_TARGET
+#undef XTNN_ISA_LANES
+#endif
+
+namespace xtnn::detail {
+
+/// One instruction set's kernels (see conv_kernels_isa.hpp for what each computes).
+struct conv_kernel_set {
+    std::size_t lanes; ///< Floats per vector.
+    void (*correlate)(const float* in, const std::size_t* offsets, std::size_t taps,
+                      const float* packed, std::size_t channels, const float* init,
+                      std::size_t count, float* out, std::size_t stride);
+    void (*weight_gradient)(const float* grads, std::size_t grad_sample, std::size_t channels,
+                            const float* in, std::size_t in_sample, std::size_t samples,
+                            std::size_t rows, std::size_t cols, std::size_t width,
+                            const std::size_t* offsets, std::size_t taps, float* dw);
+};
+
+/// Channel counts correlate's buffers are padded to: every set's correlate block.
+inline constexpr std::size_t conv_channel_block = 4;
+
+/// The kernels of `level`; null for portable (no vector kernels of xtnn's own).
+inline const conv_kernel_set* conv_kernels(simd_level level) {
+#if XTNN_X86_KERNELS
+    // correlate's weights are packed by blocks of conv_channel_block channels.
+    static_assert(avx512::correlate_channels == conv_channel_block &&
+                  avx2::correlate_channels == conv_channel_block);
+    static constexpr conv_kernel_set wide{avx512::lanes, &avx512::correlate,
+                                          &avx512::weight_gradient};
+    static constexpr conv_kernel_set narrow{avx2::lanes, &avx2::correlate, &avx2::weight_gradient};
+    switch (level) {
+    case simd_level::avx512:
+        return &wide;
+    case simd_level::avx2:
+        return &narrow;
+    case simd_level::portable:
+        break;
+    }
+#else
+    (void)level;
+#endif
+    return nullptr;
+}
+
+} // namespace xtnn::detail

@@ -1,0 +1,239 @@
+/// @file
+/// The direct convolution's inner kernels for one instruction set. conv_kernels.hpp includes
+/// this file once per set, with XTNN_ISA (the namespace), XTNN_ISA_TARGET (the target
+/// attribute's string) and XTNN_ISA_LANES (floats per vector) defined: every function here
+/// carries the target attribute, so the code is AVX-512 or AVX2 whatever flags the user
+/// compiles with, and runs only where detected_simd() found the set. No include guard, on
+/// purpose.
+// NOLINTBEGIN(cppcoreguidelines-macro-usage)
+
+#define XTNN_KERNEL __attribute__((target(XTNN_ISA_TARGET))) inline
+
+namespace xtnn::detail::XTNN_ISA {
+
+inline constexpr std::size_t lanes = XTNN_ISA_LANES; ///< Floats per vector.
+
+#if XTNN_ISA_LANES == 16
+using reg = __m512;
+XTNN_KERNEL reg load(const float* p) {
+    return _mm512_loadu_ps(p);
+}
+XTNN_KERNEL void store(float* p, reg v) {
+    _mm512_storeu_ps(p, v);
+}
+XTNN_KERNEL reg broadcast(float v) {
+    return _mm512_set1_ps(v);
+}
+XTNN_KERNEL reg zero() {
+    return _mm512_setzero_ps();
+}
+XTNN_KERNEL reg fma(reg a, reg b, reg c) {
+    return _mm512_fmadd_ps(a, b, c);
+}
+XTNN_KERNEL reg add(reg a, reg b) {
+    return _mm512_add_ps(a, b);
+}
+/// Output channels by vectors of positions held in registers by correlate (24 of 32).
+inline constexpr std::size_t correlate_channels = 4, correlate_vectors = 6;
+/// weight_gradient's tiles: up to 4 vectors of channels by 24 / vectors taps (24 of 32).
+inline constexpr std::size_t gradient_vectors = 4, gradient_taps = 24;
+#else
+using reg = __m256;
+XTNN_KERNEL reg load(const float* p) {
+    return _mm256_loadu_ps(p);
+}
+XTNN_KERNEL void store(float* p, reg v) {
+    _mm256_storeu_ps(p, v);
+}
+XTNN_KERNEL reg broadcast(float v) {
+    return _mm256_set1_ps(v);
+}
+XTNN_KERNEL reg zero() {
+    return _mm256_setzero_ps();
+}
+XTNN_KERNEL reg fma(reg a, reg b, reg c) {
+    return _mm256_fmadd_ps(a, b, c);
+}
+XTNN_KERNEL reg add(reg a, reg b) {
+    return _mm256_add_ps(a, b);
+}
+/// 12 accumulators, 3 inputs and a broadcast weight: the 16 registers.
+inline constexpr std::size_t correlate_channels = 4, correlate_vectors = 3;
+/// weight_gradient's tiles: up to 2 vectors of channels by 12 / vectors taps (15 of 16).
+inline constexpr std::size_t gradient_vectors = 2, gradient_taps = 12;
+#endif
+
+/// One tile of correlate: `correlate_channels` output channels by `V` vectors of positions.
+template <std::size_t V>
+XTNN_KERNEL void correlate_tile(const float* in, const std::size_t* offsets, std::size_t taps,
+                                const float* weights, const float* init, float* out,
+                                std::size_t stride) {
+    constexpr std::size_t channels = correlate_channels;
+    reg acc[channels][V];
+#pragma GCC unroll 8
+    for (std::size_t o = 0; o < channels; ++o) {
+        const reg start = init != nullptr ? broadcast(init[o]) : zero();
+#pragma GCC unroll 8
+        for (std::size_t v = 0; v < V; ++v) {
+            acc[o][v] = start;
+        }
+    }
+    for (std::size_t k = 0; k < taps; ++k) {
+        const float* x = in + offsets[k];
+        const float* w = weights + k * channels;
+        reg values[V];
+#pragma GCC unroll 8
+        for (std::size_t v = 0; v < V; ++v) {
+            values[v] = load(x + v * lanes);
+        }
+#pragma GCC unroll 8
+        for (std::size_t o = 0; o < channels; ++o) {
+            const reg weight = broadcast(w[o]);
+#pragma GCC unroll 8
+            for (std::size_t v = 0; v < V; ++v) {
+                acc[o][v] = fma(weight, values[v], acc[o][v]);
+            }
+        }
+    }
+#pragma GCC unroll 8
+    for (std::size_t o = 0; o < channels; ++o) {
+#pragma GCC unroll 8
+        for (std::size_t v = 0; v < V; ++v) {
+            store(out + o * stride + v * lanes, acc[o][v]);
+        }
+    }
+}
+
+/// out[o·stride + q] = init[o] + Σ_k packed[(o / C)·taps·C + k·C + o % C] · in[q + offsets[k]]
+/// for o < channels and q < count rounded up to whole vectors (C = correlate_channels; channels
+/// a multiple of it; init null for 0). The caller keeps every read inside its buffers.
+XTNN_KERNEL void correlate(const float* in, const std::size_t* offsets, std::size_t taps,
+                           const float* packed, std::size_t channels, const float* init,
+                           std::size_t count, float* out, std::size_t stride) {
+    const std::size_t vectors = (count + lanes - 1) / lanes;
+    // Positions outside, channels inside: the input of a tile stays in the cache for every
+    // channel block. Tiles of correlate_vectors vectors, then of half as many, then of one
+    // (a few tile widths: each is compiled in every program that uses conv2d).
+    const auto tiles = [&]<std::size_t V>(std::size_t& v) {
+        for (; v + V <= vectors; v += V) {
+            for (std::size_t o = 0; o < channels; o += correlate_channels) {
+                correlate_tile<V>(in + v * lanes, offsets, taps, packed + o * taps,
+                                  init != nullptr ? init + o : nullptr,
+                                  out + o * stride + v * lanes, stride);
+            }
+        }
+    };
+    std::size_t v = 0;
+    tiles.template operator()<correlate_vectors>(v);
+    if constexpr (correlate_vectors / 2 > 1) {
+        tiles.template operator()<correlate_vectors / 2>(v);
+    }
+    tiles.template operator()<1>(v);
+}
+
+/// One tile of weight_gradient: `R` vectors of channels by `T` taps, in registers for the
+/// whole sum.
+template <std::size_t R, std::size_t T>
+XTNN_KERNEL void gradient_tile(const float* grads, std::size_t grad_sample, std::size_t channels,
+                               const float* in, std::size_t in_sample, std::size_t samples,
+                               std::size_t rows, std::size_t cols, std::size_t width,
+                               const std::size_t* offsets, float* dw) {
+    // Sample by sample into dw: sums of one image's positions in registers, which keeps float
+    // rounding as small as a per-sample product's.
+    for (std::size_t s = 0; s < samples; ++s) {
+        reg acc[R][T];
+#pragma GCC unroll 8
+        for (std::size_t r = 0; r < R; ++r) {
+#pragma GCC unroll 24
+            for (std::size_t t = 0; t < T; ++t) {
+                acc[r][t] = zero();
+            }
+        }
+        const float* g = grads + s * grad_sample;
+        for (std::size_t i = 0; i < rows; ++i) {
+            const float* x = in + s * in_sample + i * width;
+            for (std::size_t j = 0; j < cols; ++j, g += channels) {
+                reg d[R];
+#pragma GCC unroll 8
+                for (std::size_t r = 0; r < R; ++r) {
+                    d[r] = load(g + r * lanes);
+                }
+#pragma GCC unroll 24
+                for (std::size_t t = 0; t < T; ++t) {
+                    const reg value = broadcast(x[j + offsets[t]]);
+#pragma GCC unroll 8
+                    for (std::size_t r = 0; r < R; ++r) {
+                        acc[r][t] = fma(d[r], value, acc[r][t]);
+                    }
+                }
+            }
+        }
+#pragma GCC unroll 24
+        for (std::size_t t = 0; t < T; ++t) {
+#pragma GCC unroll 8
+            for (std::size_t r = 0; r < R; ++r) {
+                float* out = dw + t * channels + r * lanes;
+                store(out, add(load(out), acc[r][t]));
+            }
+        }
+    }
+}
+
+/// The taps [0, taps) of one block of `R` vectors of channels: tiles of gradient_taps / R
+/// taps (at most 12), then of a half and a quarter as many, then of one (a few tile widths:
+/// each is compiled in every program that uses conv2d).
+template <std::size_t R>
+XTNN_KERNEL void gradient_taps_of(std::size_t taps, const float* grads, std::size_t grad_sample,
+                                  std::size_t channels, const float* in, std::size_t in_sample,
+                                  std::size_t samples, std::size_t rows, std::size_t cols,
+                                  std::size_t width, const std::size_t* offsets, float* dw) {
+    const auto tiles = [&]<std::size_t T>(std::size_t& t) {
+        for (; t + T <= taps; t += T) {
+            gradient_tile<R, T>(grads, grad_sample, channels, in, in_sample, samples, rows, cols,
+                                width, offsets + t, dw + t * channels);
+        }
+    };
+    constexpr std::size_t most = std::min<std::size_t>(gradient_taps / R, 12);
+    std::size_t t = 0;
+    tiles.template operator()<most>(t);
+    if constexpr (most / 2 > 1) {
+        tiles.template operator()<most / 2>(t);
+    }
+    if constexpr (most / 4 > 1) {
+        tiles.template operator()<most / 4>(t);
+    }
+    tiles.template operator()<1>(t);
+}
+
+/// dw[t·channels + o] += Σ_s Σ_{i < rows, j < cols} grads[s·grad_sample + (i·cols + j)·channels
+/// + o] · in[s·in_sample + i·width + j + offsets[t]] for t < taps and o < channels (a multiple
+/// of lanes): the weight gradient, transposed, from the output gradients stored position by
+/// position (channels innermost). Vectors of channels by taps in registers, so no horizontal
+/// sum and no position outside the output.
+XTNN_KERNEL void weight_gradient(const float* grads, std::size_t grad_sample, std::size_t channels,
+                                 const float* in, std::size_t in_sample, std::size_t samples,
+                                 std::size_t rows, std::size_t cols, std::size_t width,
+                                 const std::size_t* offsets, std::size_t taps, float* dw) {
+    const std::size_t vectors = channels / lanes;
+    std::size_t v = 0;
+    for (; v + gradient_vectors <= vectors; v += gradient_vectors) {
+        gradient_taps_of<gradient_vectors>(taps, grads + v * lanes, grad_sample, channels, in,
+                                           in_sample, samples, rows, cols, width, offsets,
+                                           dw + v * lanes);
+    }
+    if constexpr (gradient_vectors > 2) {
+        for (; v + 2 <= vectors; v += 2) {
+            gradient_taps_of<2>(taps, grads + v * lanes, grad_sample, channels, in, in_sample,
+                                samples, rows, cols, width, offsets, dw + v * lanes);
+        }
+    }
+    for (; v < vectors; ++v) {
+        gradient_taps_of<1>(taps, grads + v * lanes, grad_sample, channels, in, in_sample, samples,
+                            rows, cols, width, offsets, dw + v * lanes);
+    }
+}
+
+} // namespace xtnn::detail::XTNN_ISA
+
+#undef XTNN_KERNEL
+// NOLINTEND(cppcoreguidelines-macro-usage)
