@@ -47,6 +47,8 @@ struct conv_kernel_set {
     void (*correlate)(const float* in, const std::size_t* offsets, std::size_t taps,
                       const float* packed, std::size_t channels, const float* init,
                       std::size_t count, float* out, std::size_t stride);
+    void (*copy_rows)(const float* from, std::size_t from_stride, float* to, std::size_t to_stride,
+                      std::size_t rows, std::size_t cols);
     void (*weight_gradient)(const float* grads, std::size_t grad_sample, std::size_t channels,
                             const float* in, std::size_t in_sample, std::size_t samples,
                             std::size_t rows, std::size_t cols, std::size_t width,
@@ -62,9 +64,10 @@ inline const conv_kernel_set* conv_kernels(simd_level level) {
     // correlate's weights are packed by blocks of conv_channel_block channels.
     static_assert(avx512::correlate_channels == conv_channel_block &&
                   avx2::correlate_channels == conv_channel_block);
-    static constexpr conv_kernel_set wide{avx512::lanes, &avx512::correlate,
+    static constexpr conv_kernel_set wide{avx512::lanes, &avx512::correlate, &avx512::copy_rows,
                                           &avx512::weight_gradient};
-    static constexpr conv_kernel_set narrow{avx2::lanes, &avx2::correlate, &avx2::weight_gradient};
+    static constexpr conv_kernel_set narrow{avx2::lanes, &avx2::correlate, &avx2::copy_rows,
+                                            &avx2::weight_gradient};
     switch (level) {
     case simd_level::avx512:
         return &wide;

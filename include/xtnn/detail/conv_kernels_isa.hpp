@@ -33,6 +33,14 @@ XTNN_KERNEL reg fma(reg a, reg b, reg c) {
 XTNN_KERNEL reg add(reg a, reg b) {
     return _mm512_add_ps(a, b);
 }
+/// The first `n` (< lanes) values at p; the others 0, their memory untouched.
+XTNN_KERNEL reg load_first(const float* p, std::size_t n) {
+    return _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << n) - 1), p);
+}
+/// Stores the first `n` (< lanes) values of v at p, and no other.
+XTNN_KERNEL void store_first(float* p, std::size_t n, reg v) {
+    _mm512_mask_storeu_ps(p, static_cast<__mmask16>((1u << n) - 1), v);
+}
 /// Output channels by vectors of positions held in registers by correlate (24 of 32).
 inline constexpr std::size_t correlate_channels = 4, correlate_vectors = 6;
 /// weight_gradient's tiles: up to 4 vectors of channels by 24 / vectors taps (24 of 32).
@@ -57,11 +65,40 @@ XTNN_KERNEL reg fma(reg a, reg b, reg c) {
 XTNN_KERNEL reg add(reg a, reg b) {
     return _mm256_add_ps(a, b);
 }
+/// Lanes [0, n) set.
+XTNN_KERNEL __m256i first(std::size_t n) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)),
+                              _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+/// The first `n` (< lanes) values at p; the others 0, their memory untouched.
+XTNN_KERNEL reg load_first(const float* p, std::size_t n) {
+    return _mm256_maskload_ps(p, first(n));
+}
+/// Stores the first `n` (< lanes) values of v at p, and no other.
+XTNN_KERNEL void store_first(float* p, std::size_t n, reg v) {
+    _mm256_maskstore_ps(p, first(n), v);
+}
 /// 12 accumulators, 3 inputs and a broadcast weight: the 16 registers.
 inline constexpr std::size_t correlate_channels = 4, correlate_vectors = 3;
 /// weight_gradient's tiles: up to 2 vectors of channels by 12 / vectors taps (15 of 16).
 inline constexpr std::size_t gradient_vectors = 2, gradient_taps = 12;
 #endif
+
+/// to[r·to_stride + j] = from[r·from_stride + j] for r < rows and j < cols, touching nothing
+/// else: the copies between plain planes and the kernels' padded rows (rows of a few dozen
+/// values, where a memcpy call per row costs more than the copy).
+XTNN_KERNEL void copy_rows(const float* from, std::size_t from_stride, float* to,
+                           std::size_t to_stride, std::size_t rows, std::size_t cols) {
+    const std::size_t full = cols / lanes * lanes, rest = cols - full;
+    for (std::size_t r = 0; r < rows; ++r, from += from_stride, to += to_stride) {
+        for (std::size_t j = 0; j < full; j += lanes) {
+            store(to + j, load(from + j));
+        }
+        if (rest > 0) {
+            store_first(to + full, rest, load_first(from + full, rest));
+        }
+    }
+}
 
 /// One tile of correlate: `correlate_channels` output channels by `V` vectors of positions.
 template <std::size_t V>

@@ -540,11 +540,9 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         const std::size_t channels = x.shape()[1], h = x.shape()[2], w = x.shape()[3];
         const T* from = x.data() + b * channels * h * w;
         for (std::size_t c = 0; c < channels; ++c) {
-            for (std::size_t i = 0; i < h; ++i) {
-                const T* line = from + (c * h + i) * w;
-                T* target = to + (c * direct_.height + i + pad_top_) * direct_.width + pad_left_;
-                std::copy(line, line + w, target);
-            }
+            kernels_->copy_rows(from + c * h * w, w,
+                                to + (c * direct_.height + pad_top_) * direct_.width + pad_left_,
+                                direct_.width, h, w);
         }
     }
 
@@ -564,10 +562,8 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
                                     buffers.scratch.data(), stride);
                 T* out = y.data() + b * filters * oh * ow;
                 for (std::size_t f = 0; f < filters; ++f) {
-                    for (std::size_t i = 0; i < oh; ++i) {
-                        const T* line = buffers.scratch.data() + f * stride + i * g.width;
-                        std::copy(line, line + ow, out + (f * oh + i) * ow);
-                    }
+                    kernels_->copy_rows(buffers.scratch.data() + f * stride, g.width,
+                                        out + f * oh * ow, ow, oh, ow);
                 }
             }
         });
@@ -626,12 +622,10 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
                     const T* g_in = dy.data() + (b0 + b) * filters * oh * ow;
                     T* padded = buffers.gradient_padded.data();
                     for (std::size_t f = 0; f < filters; ++f) {
-                        for (std::size_t i = 0; i < oh; ++i) {
-                            const T* line = g_in + (f * oh + i) * ow;
-                            std::copy(line, line + ow,
-                                      padded + (f * g.grad_height + i + reach_h) * g.grad_width +
-                                          reach_w);
-                        }
+                        kernels_->copy_rows(g_in + f * oh * ow, ow,
+                                            padded + (f * g.grad_height + reach_h) * g.grad_width +
+                                                reach_w,
+                                            g.grad_width, oh, ow);
                     }
                     kernels_->correlate(padded + pad_top_ * g.grad_width, reversed_offsets_.data(),
                                         reversed_offsets_.size(), reversed_weights_.data(),
@@ -639,11 +633,8 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
                                         buffers.scratch.data(), stride);
                     T* out = dx->data() + (b0 + b) * channels * h * w;
                     for (std::size_t c = 0; c < channels; ++c) {
-                        for (std::size_t i = 0; i < h; ++i) {
-                            const T* line =
-                                buffers.scratch.data() + c * stride + i * g.grad_width + pad_left_;
-                            std::copy(line, line + w, out + (c * h + i) * w);
-                        }
+                        kernels_->copy_rows(buffers.scratch.data() + c * stride + pad_left_,
+                                            g.grad_width, out + c * h * w, w, h, w);
                     }
                 }
             }
