@@ -53,6 +53,11 @@ struct conv_kernel_set {
                             const float* in, std::size_t in_sample, std::size_t samples,
                             std::size_t rows, std::size_t cols, std::size_t width,
                             const std::size_t* offsets, std::size_t taps, float* dw);
+    void (*row_weight_gradient)(const float* grads, std::size_t grad_stride,
+                                std::size_t grad_sample, std::size_t channels, std::size_t rows,
+                                const float* in, std::size_t in_sample, std::size_t samples,
+                                std::size_t vectors, const std::size_t* offsets, std::size_t taps,
+                                float* dw, std::size_t dw_stride);
 };
 
 /// Channel counts correlate's buffers are padded to: every set's correlate block.
@@ -65,9 +70,9 @@ inline const conv_kernel_set* conv_kernels(simd_level level) {
     static_assert(avx512::correlate_channels == conv_channel_block &&
                   avx2::correlate_channels == conv_channel_block);
     static constexpr conv_kernel_set wide{avx512::lanes, &avx512::correlate, &avx512::copy_rows,
-                                          &avx512::weight_gradient};
+                                          &avx512::weight_gradient, &avx512::row_weight_gradient};
     static constexpr conv_kernel_set narrow{avx2::lanes, &avx2::correlate, &avx2::copy_rows,
-                                            &avx2::weight_gradient};
+                                            &avx2::weight_gradient, &avx2::row_weight_gradient};
     switch (level) {
     case simd_level::avx512:
         return &wide;

@@ -270,6 +270,85 @@ XTNN_KERNEL void weight_gradient(const float* grads, std::size_t grad_sample, st
     }
 }
 
+/// One tile of row_weight_gradient: `correlate_channels` channels by `T` taps, each sum a
+/// vector of partial sums over positions, added across the lanes at the end.
+template <std::size_t T>
+XTNN_KERNEL void
+row_gradient_tile(const float* grads, std::size_t grad_stride, std::size_t grad_sample,
+                  const float* in, std::size_t in_sample, std::size_t samples, std::size_t vectors,
+                  const std::size_t* offsets, std::size_t rows, float* dw, std::size_t dw_stride) {
+    constexpr std::size_t channels = correlate_channels;
+    reg acc[channels][T];
+#pragma GCC unroll 8
+    for (std::size_t o = 0; o < channels; ++o) {
+#pragma GCC unroll 12
+        for (std::size_t t = 0; t < T; ++t) {
+            acc[o][t] = zero();
+        }
+    }
+    for (std::size_t s = 0; s < samples; ++s) {
+        const float* g = grads + s * grad_sample;
+        const float* x = in + s * in_sample;
+        for (std::size_t v = 0; v < vectors; ++v) {
+            reg d[channels];
+#pragma GCC unroll 8
+            for (std::size_t o = 0; o < channels; ++o) {
+                d[o] = load(g + o * grad_stride + v * lanes);
+            }
+#pragma GCC unroll 12
+            for (std::size_t t = 0; t < T; ++t) {
+                const reg value = load(x + offsets[t] + v * lanes);
+#pragma GCC unroll 8
+                for (std::size_t o = 0; o < channels; ++o) {
+                    acc[o][t] = fma(d[o], value, acc[o][t]);
+                }
+            }
+        }
+    }
+    alignas(64) float partial[lanes];
+    for (std::size_t o = 0; o < channels && o < rows; ++o) {
+        for (std::size_t t = 0; t < T; ++t) {
+            store(partial, acc[o][t]);
+            float total = 0;
+            for (std::size_t l = 0; l < lanes; ++l) {
+                total += partial[l];
+            }
+            dw[o * dw_stride + t] += total;
+        }
+    }
+}
+
+/// dw[o·dw_stride + t] += Σ_s Σ_q grads[s·grad_sample + o·grad_stride + q] ·
+/// in[s·in_sample + q + offsets[t]] for o < rows, t < taps, q < vectors·lanes: the weight
+/// gradient from output gradients in rows of the padded width (zero where a position is not an
+/// output), vectors of positions by channels by taps. For few taps (a first layer's), where
+/// transposing the output gradient for weight_gradient would cost more than the sums. The
+/// gradients hold `channels` rows, a multiple of correlate_channels (those past `rows` zero).
+XTNN_KERNEL void row_weight_gradient(const float* grads, std::size_t grad_stride,
+                                     std::size_t grad_sample, std::size_t channels,
+                                     std::size_t rows, const float* in, std::size_t in_sample,
+                                     std::size_t samples, std::size_t vectors,
+                                     const std::size_t* offsets, std::size_t taps, float* dw,
+                                     std::size_t dw_stride) {
+    for (std::size_t o = 0; o < channels; o += correlate_channels) {
+        const std::size_t left = rows > o ? rows - o : 0;
+        const auto tiles = [&]<std::size_t T>(std::size_t& t) {
+            for (; t + T <= taps; t += T) {
+                row_gradient_tile<T>(grads + o * grad_stride, grad_stride, grad_sample, in,
+                                     in_sample, samples, vectors, offsets + t, left,
+                                     dw + o * dw_stride + t, dw_stride);
+            }
+        };
+        constexpr std::size_t most = lanes == 16 ? 6 : 3; // 24 or 12 sums in registers
+        std::size_t t = 0;
+        tiles.template operator()<most>(t);
+        if constexpr (most / 2 > 1) {
+            tiles.template operator()<most / 2>(t);
+        }
+        tiles.template operator()<1>(t);
+    }
+}
+
 } // namespace xtnn::detail::XTNN_ISA
 
 #undef XTNN_KERNEL

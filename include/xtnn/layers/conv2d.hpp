@@ -447,8 +447,16 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         g.sample = channels * g.height * g.width;
         g.vectors = (out[2] * g.width + lanes - 1) / lanes;
         g.filters = round_up(filters, detail::conv_channel_block);
-        g.grad_channels = round_up(filters, lanes);
-        g.grad_sample = out[2] * out[3] * g.grad_channels;
+        // The weight gradient: by rows of positions for few taps (a first layer's), else from
+        // the output gradient transposed (channels innermost), see conv_kernels_isa.hpp.
+        g.row_gradient = in[1] * kh * kw <= 32;
+        if (g.row_gradient) {
+            g.grad_channels = g.filters;
+            g.grad_sample = g.filters * g.vectors * lanes;
+        } else {
+            g.grad_channels = round_up(filters, lanes);
+            g.grad_sample = out[2] * out[3] * g.grad_channels;
+        }
         // The input gradient: the output gradient with reach_h rows and reach_w columns of
         // zeros on each side; rows [pad_top, pad_top + H) of its full correlation.
         g.grad_height = out[2] + 2 * reach_h;
@@ -497,7 +505,8 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
             size_zeroed(buffers.output_gradient, chunk_ * g.grad_sample);
             size_zeroed(buffers.gradient_padded, filters * g.grad_height * g.grad_width + tail);
             size_zeroed(buffers.scratch, scratch * lanes);
-            size_zeroed(buffers.weight_gradient, offsets_.size() * g.grad_channels);
+            size_zeroed(buffers.weight_gradient,
+                        g.row_gradient ? 0 : offsets_.size() * g.grad_channels);
             if (part > 0 && buffers.weight_grad.shape() != weight_.shape()) {
                 buffers.weight_grad.resize(weight_.shape());
                 buffers.bias_grad.resize(bias_.shape());
@@ -584,24 +593,33 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
             part_buffers& buffers = parts_[part];
             T* dw = part == 0 ? weight_grad_.data() : buffers.weight_grad.data();
             T* db = part == 0 ? bias_grad_.data() : buffers.bias_grad.data();
-            T* dw_t = buffers.weight_gradient.data(); // (taps, grad_channels)
+            T* dw_t = buffers.weight_gradient.data(); // (taps, grad_channels), or empty
             std::fill(dw_t, dw_t + buffers.weight_gradient.size(), T(0));
+            std::fill(dw, dw + weight_.size(), T(0));
             std::fill(db, db + bias_.size(), T(0));
+            const std::size_t row = g.vectors * kernels_->lanes; // of a row gradient
             for (std::size_t b0 = first; b0 < last; b0 += chunk_) {
                 const std::size_t count = std::min(chunk_, last - b0);
                 for (std::size_t b = 0; b < count; ++b) {
                     pad_input(x, b0 + b, buffers.padded.data() + b * g.sample);
-                    // The output gradient position by position, channels innermost: a
-                    // transpose by blocks of 16 positions, whose rows stay in the L1 cache.
                     const T* g_in = dy.data() + (b0 + b) * filters * oh * ow;
                     T* g_out = buffers.output_gradient.data() + b * g.grad_sample;
                     const std::size_t positions = oh * ow;
-                    for (std::size_t p0 = 0; p0 < positions; p0 += 16) {
-                        const std::size_t p1 = std::min(p0 + 16, positions);
+                    if (g.row_gradient) { // rows of the padded width, zero past the output's
                         for (std::size_t f = 0; f < filters; ++f) {
-                            const T* plane = g_in + f * positions;
-                            for (std::size_t p = p0; p < p1; ++p) {
-                                g_out[p * g.grad_channels + f] = plane[p];
+                            kernels_->copy_rows(g_in + f * positions, ow, g_out + f * row, g.width,
+                                                oh, ow);
+                        }
+                    } else {
+                        // Position by position, channels innermost: a transpose by blocks of
+                        // 16 positions, whose rows stay in the L1 cache.
+                        for (std::size_t p0 = 0; p0 < positions; p0 += 16) {
+                            const std::size_t p1 = std::min(p0 + 16, positions);
+                            for (std::size_t f = 0; f < filters; ++f) {
+                                const T* plane = g_in + f * positions;
+                                for (std::size_t p = p0; p < p1; ++p) {
+                                    g_out[p * g.grad_channels + f] = plane[p];
+                                }
                             }
                         }
                     }
@@ -611,9 +629,16 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
                                                      [plane](std::size_t p) { return plane[p]; });
                     }
                 }
-                kernels_->weight_gradient(buffers.output_gradient.data(), g.grad_sample,
-                                          g.grad_channels, buffers.padded.data(), g.sample, count,
-                                          oh, ow, g.width, offsets_.data(), taps, dw_t);
+                if (g.row_gradient) {
+                    kernels_->row_weight_gradient(buffers.output_gradient.data(), row,
+                                                  g.grad_sample, g.grad_channels, filters,
+                                                  buffers.padded.data(), g.sample, count, g.vectors,
+                                                  offsets_.data(), taps, dw, taps);
+                } else {
+                    kernels_->weight_gradient(buffers.output_gradient.data(), g.grad_sample,
+                                              g.grad_channels, buffers.padded.data(), g.sample,
+                                              count, oh, ow, g.width, offsets_.data(), taps, dw_t);
+                }
                 if (dx == nullptr) {
                     continue;
                 }
@@ -638,7 +663,7 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
                     }
                 }
             }
-            for (std::size_t f = 0; f < filters; ++f) {
+            for (std::size_t f = 0; f < filters && !g.row_gradient; ++f) {
                 for (std::size_t k = 0; k < taps; ++k) {
                     dw[f * taps + k] = dw_t[k * g.grad_channels + f];
                 }
@@ -783,8 +808,9 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         std::size_t sample = 0;            // values of a padded input sample
         std::size_t vectors = 0;           // vectors of output positions (rows of `width`)
         std::size_t filters = 0;           // filters rounded up to conv_channel_block
-        std::size_t grad_channels = 0;     // filters rounded up to whole vectors
-        std::size_t grad_sample = 0;       // values of a sample's output gradient, transposed
+        bool row_gradient = false;         // the weight gradient by rows of positions
+        std::size_t grad_channels = 0;     // filters rounded up, in output_gradient
+        std::size_t grad_sample = 0;       // values of a sample's output gradient, rearranged
         std::size_t grad_height = 0, grad_width = 0; // of a padded output gradient plane
         std::size_t channels = 0;      // input channels rounded up to conv_channel_block
         std::size_t input_vectors = 0; // vectors of input positions (rows of grad_width)
