@@ -325,8 +325,12 @@ batch through the layers in cache-sized groups of samples.
 
 The MNIST MLP (784-128-10, relu, Adam 1e-3, softmax cross-entropy), one epoch of 60,000
 MNIST-shaped samples (seeded, the same file for both), shuffled; xtnn through `trainer::fit`,
-PyTorch through the usual loop with `torch.set_flush_denormal(True)`. Threads: both
-`OPENBLAS_NUM_THREADS` and `torch.set_num_threads`. Command: `benchmarks/compare/compare.py`.
+PyTorch through the usual loop, **at its best**: glibc's malloc kept from handing freed buffers
+back to the kernel (`MALLOC_MMAP_THRESHOLD_` and `MALLOC_TRIM_THRESHOLD_` at 1 GiB, as an
+allocator swap would), and the faster of `torch.set_flush_denormal` on and off for each task;
+the last column gives PyTorch as installed (flush-denormal on, glibc's defaults) and xtnn's
+ratio to it. Threads: both `OPENBLAS_NUM_THREADS` and `torch.set_num_threads`. Command:
+`benchmarks/compare/compare.py`.
 
 {train_vs}
 

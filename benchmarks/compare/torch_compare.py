@@ -43,10 +43,14 @@ def main():
     parser.add_argument("--latency-calls", type=int, default=20000)
     parser.add_argument("--model", choices=["mlp", "cnn"], default="mlp")
     parser.add_argument("--train-samples", type=int, default=0)
+    parser.add_argument("--flush-denormal", choices=["on", "off"], default="on",
+                        help="torch.set_flush_denormal (faster for Adam; slower convolutions "
+                             "on some CPUs)")
+    parser.add_argument("--label", default="pytorch", help="the library= of the output lines")
     args = parser.parse_args()
     cnn = args.model == "cnn"
     torch.set_num_threads(args.threads)
-    torch.set_flush_denormal(True)
+    torch.set_flush_denormal(args.flush_denormal == "on")
     x = torch.from_numpy(read_idx(os.path.join(args.data, "images.idx"), ">f4").astype(np.float32))
     y = torch.from_numpy(read_idx(os.path.join(args.data, "labels.idx"), ">i4").astype(np.int64))
     if args.train_samples:
@@ -68,7 +72,7 @@ def main():
             optimizer.step()
         epochs.append(time.perf_counter() - start)
     seconds = statistics.median(epochs)
-    print(f"library=pytorch task=train batch={args.batch} threads={torch.get_num_threads()} "
+    print(f"library={args.label} task=train batch={args.batch} threads={torch.get_num_threads()} "
           f"samples_per_s={n / seconds:.1f} seconds={seconds:.4f}")
 
     model = make_model(0, cnn).eval()
@@ -79,7 +83,7 @@ def main():
             for chunk in x.split(1000):
                 model(chunk)
             passes.append(time.perf_counter() - start)
-        print(f"library=pytorch task=infer batch=1000 threads={torch.get_num_threads()} "
+        print(f"library={args.label} task=infer batch=1000 threads={torch.get_num_threads()} "
               f"samples_per_s={n / statistics.median(passes):.1f}")
         calls = []
         for i in range(args.latency_calls):
@@ -87,7 +91,7 @@ def main():
             start = time.perf_counter()
             model(one)
             calls.append(time.perf_counter() - start)
-    print(f"library=pytorch task=latency batch=1 threads={torch.get_num_threads()} "
+    print(f"library={args.label} task=latency batch=1 threads={torch.get_num_threads()} "
           f"microseconds={1e6 * statistics.median(calls):.2f}")
 
 
