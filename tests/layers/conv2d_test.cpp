@@ -295,6 +295,31 @@ TEST_CASE("conv2d: the direct kernels compute the convolution at every instructi
     }
 }
 
+TEST_CASE("conv2d: the direct kernels after the input shape changes", "[layers][conv2d]") {
+    // The same number of values in another shape, on one thread then two: the padding moves
+    // inside buffers that keep their size, and must be zeros again.
+    xtnn::conv2d<float> layer({.in_channels = 2,
+                               .out_channels = 5,
+                               .padding = 1,
+                               .bias_init = xtnn::he_uniform{},
+                               .seed = 3,
+                               .algorithm = xtnn::conv_algorithm::direct});
+    for (const std::size_t threads : {std::size_t{1}, std::size_t{2}, std::size_t{1}}) {
+        xtnn::set_num_threads(threads);
+        for (const xtnn::shape<4>& input :
+             {xtnn::shape<4>{2, 2, 13, 14}, xtnn::shape<4>{2, 2, 14, 13},
+              xtnn::shape<4>{2, 2, 7, 26}, xtnn::shape<4>{1, 2, 13, 14}}) {
+            INFO(xtnn::format_shape(input) << ", " << threads << " thread(s)");
+            const auto e = compare_with_double(layer, input, 5);
+            CHECK(e.output < 1e-5);
+            CHECK(e.input_gradient < 1e-5);
+            CHECK(e.weight_gradient < 1e-5);
+            CHECK(e.bias_gradient < 1e-5);
+        }
+    }
+    xtnn::set_num_threads(1);
+}
+
 TEST_CASE("conv2d: unfold where asked, or where the direct kernels do not apply",
           "[layers][conv2d]") {
     xtnn::conv2d<float> asked({.in_channels = 2,

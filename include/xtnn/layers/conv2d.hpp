@@ -421,11 +421,14 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         return (n + block - 1) / block * block;
     }
 
-    // Sizes a buffer to `size` values, zeroed when it changes (the kernels read the zeros of
-    // the padding, which the copies below never write).
-    static void size_zeroed(tensor<T, 1>& buffer, std::size_t size) {
+    // Sizes a buffer to `size` values, zeroed when its size changes or `again` (the kernels
+    // read the zeros of the padding, which the copies below never write).
+    static void size_zeroed(tensor<T, 1>& buffer, std::size_t size, bool again = false) {
         if (buffer.size() != size) {
             buffer.resize(shape<1>{size});
+            again = true;
+        }
+        if (again) {
             buffer.fill(T(0));
         }
     }
@@ -501,9 +504,13 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         const std::size_t scratch = std::max(g.filters * g.vectors, g.channels * g.input_vectors);
         for (std::size_t part = 0; part < split_.parts; ++part) {
             part_buffers& buffers = parts_[part];
-            size_zeroed(buffers.padded, chunk_ * g.sample + tail);
-            size_zeroed(buffers.output_gradient, chunk_ * g.grad_sample);
-            size_zeroed(buffers.gradient_padded, filters * g.grad_height * g.grad_width + tail);
+            // Another input shape moves the padding within buffers that may keep their size.
+            const bool moved = buffers.direct_shape != in;
+            buffers.direct_shape = in;
+            size_zeroed(buffers.padded, chunk_ * g.sample + tail, moved);
+            size_zeroed(buffers.output_gradient, chunk_ * g.grad_sample, moved);
+            size_zeroed(buffers.gradient_padded, filters * g.grad_height * g.grad_width + tail,
+                        moved);
             size_zeroed(buffers.scratch, scratch * lanes);
             size_zeroed(buffers.weight_gradient,
                         g.row_gradient ? 0 : offsets_.size() * g.grad_channels);
@@ -799,8 +806,9 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         tensor<T, 2> column_gradient; // its gradient, in backward
         tensor<T, 4> weight_grad;     // the part's dW (parts after the first)
         tensor<T, 1> bias_grad;       // the part's db (parts after the first)
-        // The direct kernels' (see size_direct).
+        // The direct kernels' (see size_direct), and the input shape they were zeroed for.
         tensor<T, 1> padded, output_gradient, gradient_padded, scratch, weight_gradient;
+        shape<4> direct_shape{};
     };
     // The direct kernels' geometry (see size_direct).
     struct direct_geometry {
