@@ -72,19 +72,26 @@ void conv2d_forward(benchmark::State& state) {
     set_counters(state, d.flops(), d.batch);
 }
 
-// The weight gradient and the input gradient: two products, and col2im.
+// A layer after a forward pass, with an output gradient: what backward needs.
+struct after_forward {
+    xtnn::conv2d<float> layer;
+    xtnn::tensor<float, 4> x, y, dy;
+    explicit after_forward(const dims& d) : layer(d.layer()), x(d.input()) {
+        y.resize(layer.output_shape(x.shape()));
+        layer.forward(x, y);
+        dy.resize(y.shape());
+        const auto flat = filled(1, dy.size());
+        std::copy(flat.begin(), flat.end(), dy.begin());
+    }
+};
+
+// The weight gradient and the input gradient (unfold: two products, and col2im).
 void conv2d_backward(benchmark::State& state) {
     const dims d(state);
-    auto layer = d.layer();
-    const auto x = d.input();
-    xtnn::tensor<float, 4> y(layer.output_shape(x.shape()));
-    layer.forward(x, y);
-    xtnn::tensor<float, 4> dy(y.shape());
-    const auto flat = filled(1, dy.size());
-    std::copy(flat.begin(), flat.end(), dy.begin());
-    xtnn::tensor<float, 4> dx(x.shape());
+    after_forward f(d);
+    xtnn::tensor<float, 4> dx(f.x.shape());
     for (auto _ : state) {
-        layer.backward(x, y, dy, &dx);
+        f.layer.backward(f.x, f.y, f.dy, &dx);
         benchmark::DoNotOptimize(dx.data());
         benchmark::ClobberMemory();
     }
@@ -94,15 +101,9 @@ void conv2d_backward(benchmark::State& state) {
 // The weight gradient alone, as a model's first layer runs backward (no input gradient).
 void conv2d_weight_gradient(benchmark::State& state) {
     const dims d(state);
-    auto layer = d.layer();
-    const auto x = d.input();
-    xtnn::tensor<float, 4> y(layer.output_shape(x.shape()));
-    layer.forward(x, y);
-    xtnn::tensor<float, 4> dy(y.shape());
-    const auto flat = filled(1, dy.size());
-    std::copy(flat.begin(), flat.end(), dy.begin());
+    after_forward f(d);
     for (auto _ : state) {
-        layer.backward(x, y, dy, nullptr);
+        f.layer.backward(f.x, f.y, f.dy, nullptr);
         benchmark::ClobberMemory();
     }
     set_counters(state, d.flops(), d.batch);
