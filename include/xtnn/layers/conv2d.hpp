@@ -366,6 +366,23 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         }
     }
 
+    // Splits `batch` samples of `per_sample` values over the threads, and each part into
+    // balanced chunks of at most `room` values (`shared`: room for all the parts together),
+    // at least one sample each; makes room for the parts' buffers.
+    void split_batch(std::size_t batch, std::size_t per_sample, std::size_t room, bool shared) {
+        split_ = detail::partition(batch, 1, num_threads());
+        // The first part is the largest. Balanced: 64 samples with room for 30 are 3 chunks
+        // of 22, not 30, 30 and 4.
+        const std::size_t n = std::max<std::size_t>(split_.begin(1), 1);
+        const std::size_t share = shared ? room / split_.parts : room;
+        const std::size_t most = std::clamp<std::size_t>(share / per_sample, 1, n);
+        const std::size_t chunks = (n + most - 1) / most;
+        chunk_ = (n + chunks - 1) / chunks;
+        if (parts_.size() < split_.parts) {
+            parts_.resize(split_.parts);
+        }
+    }
+
     // Splits the batch over the threads and each part into balanced chunks that fit the
     // workspace (shared by the parts), and sizes each part's buffers.
     void size_buffers(const shape<4>& in, const shape<4>& out) {
@@ -377,17 +394,7 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
             return;
         }
         const std::size_t per_sample = std::max<std::size_t>(taps * positions, 1);
-        split_ = detail::partition(out[0], 1, num_threads());
-        // The first part is the largest. Balanced: 64 samples with room for 30 are 3 chunks
-        // of 22, not 30, 30 and 4.
-        const std::size_t n = std::max<std::size_t>(split_.begin(1), 1);
-        const std::size_t most =
-            std::clamp<std::size_t>(options_.workspace / split_.parts / per_sample, 1, n);
-        const std::size_t chunks = (n + most - 1) / most;
-        chunk_ = (n + chunks - 1) / chunks;
-        if (parts_.size() < split_.parts) {
-            parts_.resize(split_.parts);
-        }
+        split_batch(out[0], per_sample, options_.workspace, true);
         const shape<2> c{taps, chunk_ * positions};
         for (std::size_t part = 0; part < split_.parts; ++part) {
             part_buffers& buffers = parts_[part];
@@ -489,18 +496,10 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
             }
         }
 
-        split_ = detail::partition(out[0], 1, num_threads());
-        const std::size_t n = std::max<std::size_t>(split_.begin(1), 1);
         // Chunks whose padded inputs and output gradients stay in a core's L2 cache (512 KB
-        // of floats): the weight gradient reads them once per tile of taps.
-        const std::size_t per_sample = std::max<std::size_t>(g.sample + g.grad_sample, 1);
-        const std::size_t budget = std::min<std::size_t>(options_.workspace, std::size_t{1} << 17);
-        const std::size_t most = std::clamp<std::size_t>(budget / per_sample, 1, n);
-        const std::size_t chunks = (n + most - 1) / most;
-        chunk_ = (n + chunks - 1) / chunks;
-        if (parts_.size() < split_.parts) {
-            parts_.resize(split_.parts);
-        }
+        // of floats, each part its own): the weight gradient reads them once per tile of taps.
+        split_batch(out[0], std::max<std::size_t>(g.sample + g.grad_sample, 1),
+                    std::min<std::size_t>(options_.workspace, std::size_t{1} << 17), false);
         const std::size_t scratch = std::max(g.filters * g.vectors, g.channels * g.input_vectors);
         for (std::size_t part = 0; part < split_.parts; ++part) {
             part_buffers& buffers = parts_[part];
