@@ -193,3 +193,117 @@ TEST_CASE("pooling: max pooling refuses images of more than 2^32 values", "[laye
                                           "65536, 65537)"));
     CHECK(pool.output_shape({1, 1, 65535, 65537}) == xtnn::shape<4>{1, 1, 32767, 32768});
 }
+
+TEST_CASE("pooling: a relu before max pooling runs inside it, with the same results as apart",
+          "[layers][pooling]") {
+    using relu_layer = xtnn::activation_layer<xtnn::relu, double, 4>;
+    STATIC_REQUIRE(xtnn::absorbs_activation<xtnn::max_pool2d_layer<double>, relu_layer>);
+    STATIC_REQUIRE_FALSE(
+        xtnn::absorbs_activation<xtnn::max_pool2d_layer<double>,
+                                 xtnn::activation_layer<xtnn::leaky_relu, double, 4>>);
+    STATIC_REQUIRE_FALSE(
+        xtnn::absorbs_activation<xtnn::max_pool2d_layer<float>, relu_layer>); // another scalar
+    // Whole numbers around 0: ties between positives, between negatives and at 0; NaN.
+    auto x = xtnn::test::random_tensor<double, 4>({2, 3, 7, 8}, 5, -3.0, 3.0);
+    for (auto& v : x) {
+        v = std::floor(v);
+    }
+    x(0, 0, 1, 1) = x(1, 2, 6, 7) = std::numeric_limits<double>::quiet_NaN();
+    x(1, 0, 0, 0) = -0.0;
+    const auto dy_values = xtnn::test::random_tensor<double, 4>({2, 3, 7, 8}, 6, -1.0, 1.0);
+    for (const xtnn::max_pool2d spec :
+         {xtnn::max_pool2d{2}, xtnn::max_pool2d{3}, // 3: a row and two columns left over
+          xtnn::max_pool2d{.kernel_size = 3, .stride = 1},
+          xtnn::max_pool2d{.kernel_size = 3, .stride = 2, .padding = 1}}) {
+        INFO("kernel " << spec.kernel_size.height << ", stride " << spec.stride.height
+                       << ", padding " << spec.padding.height);
+        xtnn::sequential fused{relu_layer{}, spec};
+        relu_layer relu;
+        xtnn::max_pool2d_layer<double> pool(spec);
+        xtnn::tensor<double, 4> r(x.shape());
+        relu.forward(x, r, xtnn::mode::training);
+        xtnn::tensor<double, 4> y(pool.output_shape(x.shape()));
+        pool.forward(r, y, xtnn::mode::training);
+        xtnn::tensor<double, 4> dy(y.shape());
+        std::copy_n(dy_values.begin(), dy.size(), dy.begin());
+        xtnn::tensor<double, 4> dr, dx;
+        pool.backward(r, y, dy, &dr);
+        relu.backward(x, r, dr, &dx);
+
+        const auto same = [](const auto& a, const auto& b) {
+            REQUIRE(a.shape() == b.shape());
+            for (std::size_t i = 0; i < a.size(); ++i) {
+                const double u = a.data()[i], v = b.data()[i];
+                if (!(std::isnan(u) ? std::isnan(v) : u == v)) {
+                    FAIL_CHECK("at " << i << ": " << u << " apart, " << v << " fused");
+                }
+            }
+        };
+        same(y, fused.forward(x, xtnn::mode::inference));
+        same(y, fused.forward(x, xtnn::mode::training));
+        fused.backward(x, dy, true);
+        same(dx, fused.input_gradient());
+    }
+}
+
+TEST_CASE("pooling: the vector kernels of 2 x 2 windows give the scalar loop's bits",
+          "[layers][pooling]") {
+    // Whole numbers tie often; NaN in one plane (that plane is redone by the scalar loop);
+    // widths with whole vectors of outputs, tails, a left-over column and row.
+    const xtnn::simd_level detected = xtnn::detected_simd();
+    if (detected == xtnn::simd_level::portable) {
+        WARN("this CPU has neither AVX2 nor AVX-512: max_pool2d uses its scalar loop only");
+    }
+    for (const xtnn::shape<4> s : {xtnn::shape<4>{3, 4, 26, 26}, xtnn::shape<4>{2, 2, 11, 11},
+                                   xtnn::shape<4>{1, 2, 9, 70}}) {
+        INFO("input " << xtnn::format_shape(s));
+        auto x = xtnn::test::random_tensor<float, 4>(s, 3, -3.0, 3.0);
+        for (auto& v : x) {
+            v = std::floor(v);
+        }
+        x(0, 1, 2, 3) = std::numeric_limits<float>::quiet_NaN();
+        const auto dy_values = xtnn::test::random_tensor<float, 4>(s, 4, -1.0, 1.0);
+        using relu_layer = xtnn::activation_layer<xtnn::relu, float, 4>;
+        using identity_layer = xtnn::activation_layer<xtnn::identity, float, 4>;
+        // Each model's output, input gradient (which shows the winners) and inference output.
+        const auto run = [&](auto model) {
+            std::vector<xtnn::tensor<float, 4>> out;
+            out.push_back(model.forward(x, xtnn::mode::training));
+            xtnn::tensor<float, 4> dy(out.back().shape());
+            std::copy_n(dy_values.begin(), dy.size(), dy.begin());
+            model.backward(x, dy, true);
+            out.push_back(model.input_gradient());
+            out.push_back(model.forward(x, xtnn::mode::inference));
+            return out;
+        };
+        const auto both = [&] {
+            return std::vector{run(xtnn::sequential{relu_layer{}, xtnn::max_pool2d{}}),
+                               run(xtnn::sequential{identity_layer{}, xtnn::max_pool2d{}})};
+        };
+        const auto before = xtnn::set_simd(xtnn::simd_level::portable);
+        const auto expected = both();
+        for (const auto level : {xtnn::simd_level::avx2, xtnn::simd_level::avx512}) {
+            if (level > detected) {
+                continue;
+            }
+            INFO(xtnn::to_string(level));
+            xtnn::set_simd(level);
+            const auto got = both();
+            for (std::size_t m = 0; m < got.size(); ++m) {
+                for (std::size_t t = 0; t < got[m].size(); ++t) {
+                    INFO((m == 0 ? "relu" : "identity") << ", tensor " << t);
+                    const auto& a = expected[m][t];
+                    const auto& b = got[m][t];
+                    REQUIRE(a.shape() == b.shape());
+                    std::size_t differ = 0;
+                    for (std::size_t i = 0; i < a.size(); ++i) {
+                        const float u = a.data()[i], v = b.data()[i];
+                        differ += (std::isnan(u) ? std::isnan(v) : u == v) ? 0U : 1U;
+                    }
+                    CHECK(differ == 0);
+                }
+            }
+        }
+        xtnn::set_simd(before);
+    }
+}

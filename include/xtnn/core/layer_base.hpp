@@ -45,6 +45,18 @@ struct layer_access {
     static void backward(L& l, const X& x, const Y& y, const Y& dy, X* dx, const Mask* mask) {
         l.compute_backward(x, y, dy, dx, mask);
     }
+    /// `l.compute_forward_after(a, x, y, m)` of a layer that absorbs the activation `a`
+    /// before it (see xtnn::absorbs_activation): `x` is the activation's input.
+    template <class L, class A, class X, class Y>
+    static void forward_after(L& l, const A& a, const X& x, Y& y, mode m) {
+        l.compute_forward_after(a, x, y, m);
+    }
+    /// `l.compute_backward_after(a, x, y, dy, dx)`: `x` is the activation's input and `*dx`
+    /// d(loss)/dx through both.
+    template <class L, class A, class X, class Y>
+    static void backward_after(L& l, const A& a, const X& x, const Y& y, const Y& dy, X* dx) {
+        l.compute_backward_after(a, x, y, dy, dx);
+    }
 };
 
 /// The base of a layer: its scalar type, ranks and tensor types, and a forward and backward

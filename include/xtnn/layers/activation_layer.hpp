@@ -132,4 +132,25 @@ class activation_layer : public layer_base<activation_layer<A, T, N>, T, N, N> {
     A activation_;
 };
 
+/// Whether layer `L` absorbs the layer `P` before it: true when `P` is an activation layer
+/// whose activation `A` L declares it can run after itself (`L::absorbs_before<A>`), with the
+/// same scalar type and rank, and L reads no padding masks. sequential then runs the pair as
+/// one pass of L over P's input, `L.compute_forward_after(a, x, y, m)` and
+/// `compute_backward_after(a, x, y, dy, dx)`, with the same results as the two layers one
+/// after the other, and P's output and gradient buffers are never allocated. max_pool2d
+/// absorbs relu (the maximum of rectified values is the rectified maximum), which spares a
+/// convnet's ReLU both of its passes over the largest activations.
+/// @ingroup layers
+template <class L, class P>
+inline constexpr bool absorbs_activation = false;
+/// @cond XTNN_DETAIL
+template <class L, class A, std::floating_point T, std::size_t N>
+requires(
+    L::template absorbs_before<A>&& std::same_as<typename L::value_type, T>&& L::input_rank == N &&
+    mask_use_of<L> ==
+        xtnn::mask_use::none) inline constexpr bool absorbs_activation<L,
+                                                                       activation_layer<A, T, N>> =
+    true;
+/// @endcond
+
 } // namespace xtnn

@@ -25,7 +25,7 @@
 #include <xtnn/core/parameter.hpp>
 #include <xtnn/core/random.hpp>
 #include <xtnn/core/tensor.hpp>
-#include <xtnn/detail/conv_kernels.hpp>
+#include <xtnn/detail/kernels.hpp>
 #include <xtnn/init/fans.hpp>
 #include <xtnn/init/initializer.hpp>
 #include <xtnn/layers/extent2.hpp>
@@ -410,7 +410,7 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
 
     // The direct kernels of the active instruction set where they apply (float, stride 1, not
     // options.algorithm unfold), else null.
-    const detail::conv_kernel_set* direct_kernels() const {
+    const detail::kernel_set* direct_kernels() const {
         if constexpr (!std::same_as<T, float>) {
             return nullptr;
         } else {
@@ -419,7 +419,7 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
                 o.stride.width != 1) {
                 return nullptr;
             }
-            return detail::conv_kernels(active_simd());
+            return detail::simd_kernels(active_simd());
         }
     }
 
@@ -440,7 +440,7 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         }
     }
 
-    // The geometry of the direct kernels (conv_kernels.hpp), the offsets of the taps, and each
+    // The geometry of the direct kernels (kernels.hpp), the offsets of the taps, and each
     // part's buffers: the padded input of a chunk of samples, their output gradients (rows of
     // the padded width), one sample's output gradient padded for the input gradient's full
     // correlation, and one plane set of the kernels' output.
@@ -458,7 +458,7 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         g.vectors = (out[2] * g.width + lanes - 1) / lanes;
         g.filters = round_up(filters, detail::conv_channel_block);
         // The weight gradient: by rows of positions for few taps (a first layer's), else from
-        // the output gradient transposed (channels innermost), see conv_kernels_isa.hpp.
+        // the output gradient transposed (channels innermost), see kernels_isa.hpp.
         g.row_gradient = in[1] * kh * kw <= 32;
         if (g.row_gradient) {
             g.grad_channels = g.filters;
@@ -822,7 +822,7 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         std::size_t channels = 0;      // input channels rounded up to conv_channel_block
         std::size_t input_vectors = 0; // vectors of input positions (rows of grad_width)
     };
-    const detail::conv_kernel_set* kernels_ = nullptr; // null: unfold
+    const detail::kernel_set* kernels_ = nullptr; // null: unfold
     direct_geometry direct_;
     std::vector<std::size_t> offsets_, reversed_offsets_;
     tensor<T, 1> packed_weights_, reversed_weights_, padded_bias_;

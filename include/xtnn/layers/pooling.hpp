@@ -14,13 +14,16 @@
 #include <tuple>
 #include <vector>
 
+#include <xtnn/activations/relu.hpp>
 #include <xtnn/core/concepts.hpp>
+#include <xtnn/core/cpu.hpp>
 #include <xtnn/core/errors.hpp>
 #include <xtnn/core/layer_base.hpp>
 #include <xtnn/core/math.hpp>
 #include <xtnn/core/parallel.hpp>
 #include <xtnn/core/parameter.hpp>
 #include <xtnn/core/tensor.hpp>
+#include <xtnn/detail/kernels.hpp>
 #include <xtnn/layers/extent2.hpp>
 
 namespace xtnn {
@@ -182,6 +185,10 @@ class pool_window {
 /// Max pooling over NCHW images, exactly as PyTorch's MaxPool2d (no dilation, floor mode):
 /// each output is the largest input in its window (padding never wins; NaN propagates); the
 /// gradient goes to that input alone (the first one on ties).
+///
+/// A relu just before it runs inside it (xtnn::absorbs_activation): sequential pools the
+/// relu's input and rectifies the maxima, a quarter of the values for 2 × 2 windows, with the
+/// same outputs and gradients as the two layers apart.
 /// @tparam T the scalar type. @tparam N the rank: 4 (another fails to compile with a sentence).
 /// @ingroup layers
 template <std::floating_point T = float, std::size_t N = 4>
@@ -201,6 +208,12 @@ class max_pool2d_layer : public layer_base<max_pool2d_layer<T, N>, T, N, N> {
     /// The window, its stride resolved (what a description records).
     const max_pool2d& options() const { return spec_; }
 
+    /// The activations that may run after the pooling instead of before it (see
+    /// xtnn::absorbs_activation): relu, as relu(max(a, b)) = max(relu(a), relu(b)), the
+    /// first winner the same, NaN the same; its derivative, 0 or 1, is taken at the winner.
+    template <class A>
+    static constexpr bool absorbs_before = std::same_as<A, relu>;
+
     /// `(batch, channels, H, W)` -> `(batch, channels, OH, OW)`.
     /// @throws shape_error for images of more than 2^32 values (one channel of one image).
     shape<N> output_shape(const shape<N>& input) const {
@@ -218,8 +231,38 @@ class max_pool2d_layer : public layer_base<max_pool2d_layer<T, N>, T, N, N> {
     // Where a window's maximum is: its index in its image (channel of one sample).
     using index = std::uint32_t;
 
+    // The activation that runs on each maximum: none, or the absorbed one.
+    struct unchanged {
+        T value(T v) const { return v; }
+        T derivative(T, T) const { return T(1); }
+    };
+
     /// The maximum of each window; in training, remembers where it was for backward.
     void compute_forward(const tensor<T, N>& x, tensor<T, N>& y, mode m) {
+        pool(unchanged{}, x, y, m);
+    }
+
+    /// `y = pool(a(x))`, computed as `a(pool(x))`.
+    template <class A>
+    void compute_forward_after(const A& a, const tensor<T, N>& x, tensor<T, N>& y, mode m) {
+        pool(a, x, y, m);
+    }
+
+    /// dx: each dy to the input that won its window (sums where windows overlap).
+    void compute_backward(const tensor<T, N>& x, const tensor<T, N>&, const tensor<T, N>& dy,
+                          tensor<T, N>* dx) const {
+        unpool(unchanged{}, x, dy, dx);
+    }
+
+    /// dx through the pooling and then `a`, whose derivative is taken at each winner.
+    template <class A>
+    void compute_backward_after(const A& a, const tensor<T, N>& x, const tensor<T, N>&,
+                                const tensor<T, N>& dy, tensor<T, N>* dx) const {
+        unpool(a, x, dy, dx);
+    }
+
+    template <class A>
+    void pool(const A& a, const tensor<T, N>& x, tensor<T, N>& y, mode m) {
         const bool record = m == mode::training;
         recorded_ = false;
         if (record && winners_.size() != y.size()) {
@@ -235,27 +278,39 @@ class max_pool2d_layer : public layer_base<max_pool2d_layer<T, N>, T, N, N> {
                 columns_[j] = window_.columns(j, w);
             }
         }
+        const extent2 st = window_.stride();
+        const bool halves =
+            window_.unpadded() && k.height == 2 && k.width == 2 && st.height == 2 && st.width == 2;
+        const detail::kernel_set* kernels = nullptr;
+        if constexpr (std::same_as<T, float>) {
+            kernels = halves ? detail::simd_kernels(active_simd()) : nullptr;
+        }
         // Planes (image, channel) split over the threads.
         detail::parallel_for(plane_split(x.shape()),
                              [&](std::size_t first, std::size_t last, std::size_t) {
-                                 if (window_.unpadded() && k.height == 2 && k.width == 2) {
-                                     record ? whole_windows<true, 2, 2>(x, y, first, last)
-                                            : whole_windows<false, 2, 2>(x, y, first, last);
+                                 if (kernels != nullptr) {
+                                     if constexpr (std::same_as<T, float>) {
+                                         vector_halves(*kernels, a, x, y, record, first, last);
+                                     }
+                                 } else if (window_.unpadded() && k.height == 2 && k.width == 2) {
+                                     record ? whole_windows<true, 2, 2>(a, x, y, first, last)
+                                            : whole_windows<false, 2, 2>(a, x, y, first, last);
                                  } else if (window_.unpadded()) {
-                                     record ? whole_windows<true, 0, 0>(x, y, first, last)
-                                            : whole_windows<false, 0, 0>(x, y, first, last);
+                                     record ? whole_windows<true, 0, 0>(a, x, y, first, last)
+                                            : whole_windows<false, 0, 0>(a, x, y, first, last);
                                  } else {
-                                     record ? padded_windows<true>(x, y, first, last)
-                                            : padded_windows<false>(x, y, first, last);
+                                     record ? padded_windows<true>(a, x, y, first, last)
+                                            : padded_windows<false>(a, x, y, first, last);
                                  }
                              });
         input_shape_ = x.shape();
         recorded_ = record;
     }
 
-    /// dx: each dy to the input that won its window (sums where windows overlap).
-    void compute_backward(const tensor<T, N>& x, const tensor<T, N>&, const tensor<T, N>& dy,
-                          tensor<T, N>* dx) const {
+    // dx = d(pool then a)/dx · dy: plane by plane (a plane is in L1 while it is filled), zeros,
+    // then each gradient added to its winner, `a`'s derivative taken there.
+    template <class A>
+    void unpool(const A& a, const tensor<T, N>& x, const tensor<T, N>& dy, tensor<T, N>* dx) const {
         if (dx == nullptr) {
             return;
         }
@@ -266,18 +321,25 @@ class max_pool2d_layer : public layer_base<max_pool2d_layer<T, N>, T, N, N> {
         }
         const std::size_t area = x.shape()[2] * x.shape()[3];
         const std::size_t outputs = dy.shape()[2] * dy.shape()[3];
-        detail::parallel_for(
-            plane_split(x.shape()), [&](std::size_t first, std::size_t last, std::size_t) {
-                std::fill(dx->data() + first * area, dx->data() + last * area, T(0));
-                for (std::size_t plane = first; plane < last; ++plane) {
-                    T* image = dx->data() + plane * area;
-                    const T* g = dy.data() + plane * outputs;
-                    const index* won = winners_.data() + plane * outputs;
-                    for (std::size_t o = 0; o < outputs; ++o) {
-                        image[won[o]] += g[o];
-                    }
-                }
-            });
+        detail::parallel_for(plane_split(x.shape()),
+                             [&](std::size_t first, std::size_t last, std::size_t) {
+                                 for (std::size_t plane = first; plane < last; ++plane) {
+                                     const T* in = x.data() + plane * area;
+                                     T* image = dx->data() + plane * area;
+                                     const T* g = dy.data() + plane * outputs;
+                                     const index* won = winners_.data() + plane * outputs;
+                                     std::fill(image, image + area, T(0));
+                                     for (std::size_t o = 0; o < outputs; ++o) {
+                                         const std::size_t p = won[o];
+                                         if constexpr (std::same_as<A, unchanged>) {
+                                             (void)in;
+                                             image[p] += g[o];
+                                         } else {
+                                             image[p] += g[o] * a.derivative(in[p], a.value(in[p]));
+                                         }
+                                     }
+                                 }
+                             });
     }
 
     // Planes (image, channel) over the threads, at least 2^15 input values per part: fewer
@@ -288,8 +350,8 @@ class max_pool2d_layer : public layer_base<max_pool2d_layer<T, N>, T, N, N> {
     }
 
     // The forward of unpadded windows, KH × KW when known at compile time (0: the window's).
-    template <bool Record, std::size_t KH, std::size_t KW>
-    void whole_windows(const tensor<T, N>& x, tensor<T, N>& y, std::size_t first,
+    template <bool Record, std::size_t KH, std::size_t KW, class A>
+    void whole_windows(const A& a, const tensor<T, N>& x, tensor<T, N>& y, std::size_t first,
                        std::size_t last) {
         const extent2 k = window_.kernel(), st = window_.stride();
         const std::size_t kh = KH != 0 ? KH : k.height, kw = KW != 0 ? KW : k.width;
@@ -328,11 +390,30 @@ class max_pool2d_layer : public layer_base<max_pool2d_layer<T, N>, T, N, N> {
                         at = first_nan(image, corner, kh, kw, w);
                         best = image[at];
                     }
-                    out[i * ow + j] = best;
+                    out[i * ow + j] = a.value(best);
                     if constexpr (Record) {
                         won[i * ow + j] = static_cast<index>(at);
                     }
                 }
+            }
+        }
+    }
+
+    // 2 × 2 windows with stride 2 in float, by the vector kernel; a plane with NaN again by
+    // the scalar loop.
+    template <class A>
+    void vector_halves(const detail::kernel_set& kernels, const A& a, const tensor<T, N>& x,
+                       tensor<T, N>& y, bool record, std::size_t first, std::size_t last) {
+        static_assert(std::same_as<A, unchanged> || std::same_as<A, relu>,
+                      "max_pool2d's vector kernel rectifies or not, nothing else");
+        const std::size_t h = x.shape()[2], w = x.shape()[3];
+        const std::size_t oh = y.shape()[2], ow = y.shape()[3];
+        for (std::size_t plane = first; plane < last; ++plane) {
+            if (!kernels.max_pool_2x2(x.data() + plane * h * w, w, oh, ow, std::same_as<A, relu>,
+                                      y.data() + plane * oh * ow,
+                                      record ? winners_.data() + plane * oh * ow : nullptr)) {
+                record ? whole_windows<true, 2, 2>(a, x, y, plane, plane + 1)
+                       : whole_windows<false, 2, 2>(a, x, y, plane, plane + 1);
             }
         }
     }
@@ -351,8 +432,8 @@ class max_pool2d_layer : public layer_base<max_pool2d_layer<T, N>, T, N, N> {
     }
 
     // The forward with padding (which never wins): each window clipped to the input.
-    template <bool Record>
-    void padded_windows(const tensor<T, N>& x, tensor<T, N>& y, std::size_t first,
+    template <bool Record, class A>
+    void padded_windows(const A& a, const tensor<T, N>& x, tensor<T, N>& y, std::size_t first,
                         std::size_t last) {
         const std::size_t h = x.shape()[2], w = x.shape()[3];
         const std::size_t oh = y.shape()[2], ow = y.shape()[3];
@@ -375,7 +456,7 @@ class max_pool2d_layer : public layer_base<max_pool2d_layer<T, N>, T, N, N> {
                             at_v = take ? v : at_v;
                         }
                     }
-                    y.data()[o + j] = best;
+                    y.data()[o + j] = a.value(best);
                     if constexpr (Record) {
                         winners_[o + j] = static_cast<index>(at_u * w + at_v);
                     }

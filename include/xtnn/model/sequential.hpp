@@ -209,6 +209,10 @@ struct sequential_storage<type_list<Layers...>> {
 /// the boundary.
 /// After the first batch of a given shape, forward and backward allocate nothing.
 ///
+/// Fused pairs: when a layer absorbs the activation before it (xtnn::absorbs_activation, as
+/// max_pool2d absorbs relu), the model runs the two as one pass of the later layer over the
+/// activation's input, with the same results; the activation's own buffers stay empty.
+///
 /// Training step (the loss writes d(loss)/d(output) into a buffer the caller keeps):
 /// @code
 /// xtnn::sequential model{xtnn::dense{2, 16}, xtnn::tanh{}, xtnn::dense{16, 2}};
@@ -261,6 +265,25 @@ class sequential {
         return std::array<xtnn::mask_use, size>{mask_use_of<layer_type<I>>...};
     }
     (std::make_index_sequence<size>{});
+
+    /// Whether layer I is an activation that layer I + 1 runs inside itself.
+    template <std::size_t I>
+    static constexpr bool absorbed() {
+        if constexpr (I + 1 < size) {
+            return absorbs_activation<layer_type<I + 1>, layer_type<I>>;
+        } else {
+            return false;
+        }
+    }
+    /// Whether layer I runs layer I - 1, an activation, inside itself.
+    template <std::size_t I>
+    static constexpr bool absorbs_previous() {
+        if constexpr (I > 0) {
+            return absorbed<I - 1>();
+        } else {
+            return false;
+        }
+    }
 
   public:
     /// How the model treats a padding mask as a layer of another (see xtnn::mask_use): passes
@@ -317,7 +340,9 @@ class sequential {
         }
         built_.reset();
         propagate(input, [this]<std::size_t I>(const auto& s) {
-            if constexpr (I + 1 < size) {
+            if constexpr (absorbed<I>()) {
+                // run inside layer I + 1: neither buffer is used
+            } else if constexpr (I + 1 < size) {
                 resize_to(std::get<I>(outputs_), s);
                 resize_to(std::get<I>(gradients_), s);
             } else { // the last output: the model's own buffer, or a caller's (forward into y)
@@ -665,6 +690,13 @@ class sequential {
         for_each_layer([&]<std::size_t I>(auto& l) {
             auto& y = output_of<I>(last);
             const auto* mask = mask_at<I, Masked>(entering);
+            if constexpr (absorbed<I>()) {
+                return; // layer I + 1 runs it
+            } else if constexpr (absorbs_previous<I>()) {
+                layer_access::forward_after(l, std::get<I - 1>(layers_).function(),
+                                            input_of<I - 1>(x), y, m);
+                return;
+            }
             if constexpr (mask_reader<layer_type<I>>) {
                 if (mask != nullptr) {
                     detail::require_mask_shape(*mask, input_of<I>(x),
@@ -830,8 +862,23 @@ class sequential {
             }
         }
         ();
-        detail::backward_layer(l, input_of<J>(x), y, out_gradient, in_gradient,
-                               mask_at<J, Masked>(entering));
+        if constexpr (absorbed<J>()) {
+            // layer J + 1 wrote d(loss)/d(input of J) through both
+        } else if constexpr (absorbs_previous<J>()) {
+            using before_type = typename layer_type<J - 1>::input_type;
+            before_type* before_gradient = nullptr;
+            if constexpr (J == 1) {
+                before_gradient = dx;
+            } else {
+                before_gradient = &std::get<J - 2>(gradients_);
+            }
+            (void)mask_at<J, Masked>(entering);
+            layer_access::backward_after(l, std::get<J - 1>(layers_).function(), input_of<J - 1>(x),
+                                         y, out_gradient, before_gradient);
+        } else {
+            detail::backward_layer(l, input_of<J>(x), y, out_gradient, in_gradient,
+                                   mask_at<J, Masked>(entering));
+        }
     }
 
     layers_type layers_;

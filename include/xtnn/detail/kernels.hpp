@@ -1,10 +1,10 @@
 /// @file
-/// The direct convolution's kernels, compiled for AVX-512 and for AVX2 (conv_kernels_isa.hpp,
-/// once per set) and chosen at run time by active_simd(): correlate (the forward pass and the
-/// input gradient) and weight_gradient.
+/// xtnn's vector kernels, compiled for AVX-512 and for AVX2 (kernels_isa.hpp, once per set)
+/// and chosen at run time by active_simd(): the direct convolution's correlate (the forward
+/// pass and the input gradient) and weight_gradient, and max pooling's 2 × 2 windows.
 ///
-/// The method: every image plane is stored with its padding, as rows of `width` values; a
-/// position q = i·width + j of the output then reads the input at q + offset(c, u, v) for
+/// The convolution's method: every image plane is stored with its padding, as rows of `width`
+/// values; a position q = i·width + j of the output then reads the input at q + offset(c, u, v) for
 /// every tap, one offset per tap, so a vector of consecutive positions is one unaligned load
 /// per tap. Positions whose j lies past the output's width are computed and dropped (their
 /// gradients are never read), which costs (kw - 1)·dw of every `width` positions. The weight
@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 
 #include <xtnn/core/cpu.hpp>
 
@@ -25,7 +26,7 @@
 #define XTNN_ISA avx512
 #define XTNN_ISA_TARGET "avx512f,avx2,fma"
 #define XTNN_ISA_LANES 16
-#include <xtnn/detail/conv_kernels_isa.hpp>
+#include <xtnn/detail/kernels_isa.hpp>
 #undef XTNN_ISA
 #undef XTNN_ISA_TARGET
 #undef XTNN_ISA_LANES
@@ -33,7 +34,7 @@
 #define XTNN_ISA avx2
 #define XTNN_ISA_TARGET "avx2,fma"
 #define XTNN_ISA_LANES 8
-#include <xtnn/detail/conv_kernels_isa.hpp>
+#include <xtnn/detail/kernels_isa.hpp>
 #undef XTNN_ISA
 #undef XTNN_ISA_TARGET
 #undef XTNN_ISA_LANES
@@ -41,8 +42,8 @@
 
 namespace xtnn::detail {
 
-/// One instruction set's kernels (see conv_kernels_isa.hpp for what each computes).
-struct conv_kernel_set {
+/// One instruction set's kernels (see kernels_isa.hpp for what each computes).
+struct kernel_set {
     std::size_t lanes; ///< Floats per vector.
     void (*correlate)(const float* in, const std::size_t* offsets, std::size_t taps,
                       const float* packed, std::size_t channels, const float* init,
@@ -58,21 +59,31 @@ struct conv_kernel_set {
                                 const float* in, std::size_t in_sample, std::size_t samples,
                                 std::size_t vectors, const std::size_t* offsets, std::size_t taps,
                                 float* dw, std::size_t dw_stride);
+    bool (*max_pool_2x2)(const float* plane, std::size_t width, std::size_t oh, std::size_t ow,
+                         bool rectify, float* out, std::uint32_t* won);
 };
 
 /// Channel counts correlate's buffers are padded to: every set's correlate block.
 inline constexpr std::size_t conv_channel_block = 4;
 
 /// The kernels of `level`; null for portable (no vector kernels of xtnn's own).
-inline const conv_kernel_set* conv_kernels(simd_level level) {
+inline const kernel_set* simd_kernels(simd_level level) {
 #if XTNN_X86_KERNELS
     // correlate's weights are packed by blocks of conv_channel_block channels.
     static_assert(avx512::correlate_channels == conv_channel_block &&
                   avx2::correlate_channels == conv_channel_block);
-    static constexpr conv_kernel_set wide{avx512::lanes, &avx512::correlate, &avx512::copy_rows,
-                                          &avx512::weight_gradient, &avx512::row_weight_gradient};
-    static constexpr conv_kernel_set narrow{avx2::lanes, &avx2::correlate, &avx2::copy_rows,
-                                            &avx2::weight_gradient, &avx2::row_weight_gradient};
+    static constexpr kernel_set wide{avx512::lanes,
+                                     &avx512::correlate,
+                                     &avx512::copy_rows,
+                                     &avx512::weight_gradient,
+                                     &avx512::row_weight_gradient,
+                                     &avx512::max_pool_2x2};
+    static constexpr kernel_set narrow{avx2::lanes,
+                                       &avx2::correlate,
+                                       &avx2::copy_rows,
+                                       &avx2::weight_gradient,
+                                       &avx2::row_weight_gradient,
+                                       &avx2::max_pool_2x2};
     switch (level) {
     case simd_level::avx512:
         return &wide;

@@ -1,5 +1,6 @@
 /// @file
-/// The direct convolution's inner kernels for one instruction set. conv_kernels.hpp includes
+/// xtnn's vector kernels for one instruction set: the direct convolution's and max
+/// pooling's. kernels.hpp includes
 /// this file once per set, with XTNN_ISA (the namespace), XTNN_ISA_TARGET (the target
 /// attribute's string) and XTNN_ISA_LANES (floats per vector) defined: every function here
 /// carries the target attribute, so the code is AVX-512 or AVX2 whatever flags the user
@@ -45,6 +46,56 @@ XTNN_KERNEL void store_first(float* p, std::size_t n, reg v) {
 inline constexpr std::size_t correlate_channels = 4, correlate_vectors = 6;
 /// weight_gradient's tiles: up to 4 vectors of channels by 24 / vectors taps (24 of 32).
 inline constexpr std::size_t gradient_vectors = 4, gradient_taps = 24;
+
+// Max pooling's primitives.
+using index_reg = __m512i; ///< A vector of 32-bit positions.
+using lanes_mask = __mmask16;
+/// The values 0, 2, 4… (`even`) and 1, 3, 5… (`odd`) of the 2·lanes at p, of which the first
+/// `n` (1 to 2·lanes) are read and the others taken as 0.
+XTNN_KERNEL void load_pairs(const float* p, std::size_t n, reg& even, reg& odd) {
+    const auto low = static_cast<__mmask16>(n >= 16 ? 0xFFFFu : (1u << n) - 1);
+    const auto high = static_cast<__mmask16>(n <= 16   ? 0u
+                                             : n >= 32 ? 0xFFFFu
+                                                       : (1u << (n - 16)) - 1);
+    const reg a = _mm512_maskz_loadu_ps(low, p), b = _mm512_maskz_loadu_ps(high, p + 16);
+    even = _mm512_permutex2var_ps(
+        a, _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30), b);
+    odd = _mm512_permutex2var_ps(
+        a, _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31), b);
+}
+XTNN_KERNEL lanes_mask greater(reg a, reg b) {
+    return _mm512_cmp_ps_mask(a, b, _CMP_GT_OQ);
+}
+XTNN_KERNEL lanes_mask less(reg a, reg b) {
+    return _mm512_cmp_ps_mask(a, b, _CMP_LT_OQ);
+}
+XTNN_KERNEL lanes_mask equal(reg a, reg b) {
+    return _mm512_cmp_ps_mask(a, b, _CMP_EQ_OQ);
+}
+/// Lane by lane, `m ? a : b`.
+XTNN_KERNEL reg choose(lanes_mask m, reg a, reg b) {
+    return _mm512_mask_blend_ps(m, b, a);
+}
+XTNN_KERNEL index_reg choose(lanes_mask m, index_reg a, index_reg b) {
+    return _mm512_mask_blend_epi32(m, b, a);
+}
+/// Whether a lane of v is NaN.
+XTNN_KERNEL bool any_nan(reg v) {
+    return _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q) != 0;
+}
+/// start, start + 2, start + 4…
+XTNN_KERNEL index_reg even_positions(std::uint32_t start) {
+    return _mm512_add_epi32(
+        _mm512_set1_epi32(static_cast<int>(start)),
+        _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30));
+}
+XTNN_KERNEL index_reg add(index_reg a, std::uint32_t b) {
+    return _mm512_add_epi32(a, _mm512_set1_epi32(static_cast<int>(b)));
+}
+/// Stores the first `n` (1 to lanes) positions of v at p.
+XTNN_KERNEL void store_positions(std::uint32_t* p, std::size_t n, index_reg v) {
+    _mm512_mask_storeu_epi32(p, static_cast<__mmask16>(n >= 16 ? 0xFFFFu : (1u << n) - 1), v);
+}
 #else
 using reg = __m256;
 XTNN_KERNEL reg load(const float* p) {
@@ -82,6 +133,59 @@ XTNN_KERNEL void store_first(float* p, std::size_t n, reg v) {
 inline constexpr std::size_t correlate_channels = 4, correlate_vectors = 3;
 /// weight_gradient's tiles: up to 2 vectors of channels by 12 / vectors taps (15 of 16).
 inline constexpr std::size_t gradient_vectors = 2, gradient_taps = 12;
+
+// Max pooling's primitives.
+using index_reg = __m256i; ///< A vector of 32-bit positions.
+using lanes_mask = __m256; ///< All bits set in the lanes that hold.
+/// The values 0, 2, 4… (`even`) and 1, 3, 5… (`odd`) of the 2·lanes at p, of which the first
+/// `n` (1 to 2·lanes) are read and the others taken as 0.
+XTNN_KERNEL void load_pairs(const float* p, std::size_t n, reg& even, reg& odd) {
+    const reg a = n >= 8 ? load(p) : load_first(p, n);
+    const reg b = n <= 8 ? zero() : n >= 16 ? load(p + 8) : load_first(p + 8, n - 8);
+    // Within each half: a0 a2 b0 b2 | a4 a6 b4 b6; then the 64-bit pairs in order.
+    even = _mm256_castpd_ps(
+        _mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0))),
+                              _MM_SHUFFLE(3, 1, 2, 0)));
+    odd = _mm256_castpd_ps(
+        _mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1))),
+                              _MM_SHUFFLE(3, 1, 2, 0)));
+}
+XTNN_KERNEL lanes_mask greater(reg a, reg b) {
+    return _mm256_cmp_ps(a, b, _CMP_GT_OQ);
+}
+XTNN_KERNEL lanes_mask less(reg a, reg b) {
+    return _mm256_cmp_ps(a, b, _CMP_LT_OQ);
+}
+XTNN_KERNEL lanes_mask equal(reg a, reg b) {
+    return _mm256_cmp_ps(a, b, _CMP_EQ_OQ);
+}
+/// Lane by lane, `m ? a : b`.
+XTNN_KERNEL reg choose(lanes_mask m, reg a, reg b) {
+    return _mm256_blendv_ps(b, a, m);
+}
+XTNN_KERNEL index_reg choose(lanes_mask m, index_reg a, index_reg b) {
+    return _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(b), _mm256_castsi256_ps(a), m));
+}
+/// Whether a lane of v is NaN.
+XTNN_KERNEL bool any_nan(reg v) {
+    return _mm256_movemask_ps(_mm256_cmp_ps(v, v, _CMP_UNORD_Q)) != 0;
+}
+/// start, start + 2, start + 4…
+XTNN_KERNEL index_reg even_positions(std::uint32_t start) {
+    return _mm256_add_epi32(_mm256_set1_epi32(static_cast<int>(start)),
+                            _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14));
+}
+XTNN_KERNEL index_reg add(index_reg a, std::uint32_t b) {
+    return _mm256_add_epi32(a, _mm256_set1_epi32(static_cast<int>(b)));
+}
+/// Stores the first `n` (1 to lanes) positions of v at p.
+XTNN_KERNEL void store_positions(std::uint32_t* p, std::size_t n, index_reg v) {
+    if (n >= 8) {
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), v);
+    } else {
+        _mm256_maskstore_epi32(reinterpret_cast<int*>(p), first(n), v);
+    }
+}
 #endif
 
 /// to[r·to_stride + j] = from[r·from_stride + j] for r < rows and j < cols, touching nothing
@@ -347,6 +451,50 @@ XTNN_KERNEL void row_weight_gradient(const float* grads, std::size_t grad_stride
         }
         tiles.template operator()<1>(t);
     }
+}
+
+/// Max pooling of one plane of rows of `width` values in 2 × 2 windows with stride 2 (no
+/// padding): out[i·ow + j] is the largest of its window, rectified (max(·, 0), NaN kept) when
+/// `rectify`; with `won`, won[i·ow + j] is the position in the plane of the window's first
+/// value equal to it, as max_pool2d's scalar loop finds them. Returns false if a window held
+/// NaN, whose outputs are then the caller's to redo (the first NaN wins, which needs the
+/// scalar loop's order).
+XTNN_KERNEL bool max_pool_2x2(const float* plane, std::size_t width, std::size_t oh, std::size_t ow,
+                              bool rectify, float* out, std::uint32_t* won) {
+    bool nan = false;
+    const auto w = static_cast<std::uint32_t>(width);
+    for (std::size_t i = 0; i < oh; ++i) {
+        const float* top = plane + 2 * i * width;
+        for (std::size_t j = 0; j < ow; j += lanes) {
+            const std::size_t n = std::min(lanes, ow - j);
+            reg c0, c1, c2, c3; // the window's values in the scalar loop's order
+            load_pairs(top + 2 * j, 2 * n, c0, c1);
+            load_pairs(top + width + 2 * j, 2 * n, c2, c3);
+            reg best = c0;
+            best = choose(greater(c1, best), c1, best);
+            best = choose(greater(c2, best), c2, best);
+            best = choose(greater(c3, best), c3, best);
+            nan = nan || any_nan(c0) || any_nan(c1) || any_nan(c2) || any_nan(c3);
+            if (won != nullptr) {
+                const index_reg corner =
+                    even_positions(static_cast<std::uint32_t>(2 * i * width + 2 * j));
+                index_reg at = choose(equal(c3, best), add(corner, w + 1), corner);
+                at = choose(equal(c2, best), add(corner, w), at);
+                at = choose(equal(c1, best), add(corner, 1), at);
+                at = choose(equal(c0, best), corner, at);
+                store_positions(won + i * ow + j, n, at);
+            }
+            if (rectify) {
+                best = choose(less(best, zero()), zero(), best);
+            }
+            if (n == lanes) {
+                store(out + i * ow + j, best);
+            } else {
+                store_first(out + i * ow + j, n, best);
+            }
+        }
+    }
+    return !nan;
 }
 
 } // namespace xtnn::detail::XTNN_ISA
