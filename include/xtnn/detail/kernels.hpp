@@ -45,9 +45,10 @@ namespace xtnn::detail {
 /// One instruction set's kernels (see kernels_isa.hpp for what each computes).
 struct kernel_set {
     std::size_t lanes; ///< Floats per vector.
-    void (*correlate)(const float* in, const std::size_t* offsets, std::size_t taps,
-                      const float* packed, std::size_t channels, const float* init,
-                      std::size_t count, float* out, std::size_t stride);
+    void (*correlate)(const float* in, std::size_t in_sample, std::size_t samples,
+                      const std::size_t* offsets, std::size_t taps, const float* weights,
+                      std::size_t outputs, const float* init, std::size_t count, float* out,
+                      std::size_t stride, std::size_t out_sample);
     void (*copy_rows)(const float* from, std::size_t from_stride, float* to, std::size_t to_stride,
                       std::size_t rows, std::size_t cols);
     void (*weight_gradient)(const float* grads, std::size_t grad_sample, std::size_t channels,
@@ -69,7 +70,7 @@ inline constexpr std::size_t conv_channel_block = 4;
 /// The kernels of `level`; null for portable (no vector kernels of xtnn's own).
 inline const kernel_set* simd_kernels(simd_level level) {
 #if XTNN_X86_KERNELS
-    // correlate's weights are packed by blocks of conv_channel_block channels.
+    // correlate computes blocks of conv_channel_block outputs (rows of its output buffer).
     static_assert(avx512::correlate_channels == conv_channel_block &&
                   avx2::correlate_channels == conv_channel_block);
     static constexpr kernel_set wide{avx512::lanes,

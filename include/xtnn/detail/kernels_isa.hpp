@@ -204,11 +204,14 @@ XTNN_KERNEL void copy_rows(const float* from, std::size_t from_stride, float* to
     }
 }
 
-/// One tile of correlate: `correlate_channels` output channels by `V` vectors of positions.
+/// One tile of correlate: `correlate_channels` outputs (weight rows `weights`) by `V`
+/// vectors of positions, in registers for the whole sum over the taps. Vector v reads the
+/// input at in[v] + offsets[k] and writes out[v] + o·stride: consecutive vectors of one
+/// sample, or vectors of several samples (a deep layer's small planes).
 template <std::size_t V>
-XTNN_KERNEL void correlate_tile(const float* in, const std::size_t* offsets, std::size_t taps,
-                                const float* weights, const float* init, float* out,
-                                std::size_t stride) {
+XTNN_KERNEL void correlate_tile(const float* const* in, const std::size_t* offsets,
+                                std::size_t taps, const float* const* weights, const float* init,
+                                float* const* out, std::size_t stride) {
     constexpr std::size_t channels = correlate_channels;
     reg acc[channels][V];
 #pragma GCC unroll 8
@@ -219,17 +222,26 @@ XTNN_KERNEL void correlate_tile(const float* in, const std::size_t* offsets, std
             acc[o][v] = start;
         }
     }
+    const float* w[channels];
+#pragma GCC unroll 8
+    for (std::size_t o = 0; o < channels; ++o) {
+        w[o] = weights[o];
+    }
+    const float* x[V];
+#pragma GCC unroll 8
+    for (std::size_t v = 0; v < V; ++v) {
+        x[v] = in[v];
+    }
     for (std::size_t k = 0; k < taps; ++k) {
-        const float* x = in + offsets[k];
-        const float* w = weights + k * channels;
+        const std::size_t offset = offsets[k];
         reg values[V];
 #pragma GCC unroll 8
         for (std::size_t v = 0; v < V; ++v) {
-            values[v] = load(x + v * lanes);
+            values[v] = load(x[v] + offset);
         }
 #pragma GCC unroll 8
         for (std::size_t o = 0; o < channels; ++o) {
-            const reg weight = broadcast(w[o]);
+            const reg weight = broadcast(w[o][k]);
 #pragma GCC unroll 8
             for (std::size_t v = 0; v < V; ++v) {
                 acc[o][v] = fma(weight, values[v], acc[o][v]);
@@ -240,36 +252,75 @@ XTNN_KERNEL void correlate_tile(const float* in, const std::size_t* offsets, std
     for (std::size_t o = 0; o < channels; ++o) {
 #pragma GCC unroll 8
         for (std::size_t v = 0; v < V; ++v) {
-            store(out + o * stride + v * lanes, acc[o][v]);
+            store(out[v] + o * stride, acc[o][v]);
         }
     }
 }
 
-/// out[o·stride + q] = init[o] + Σ_k packed[(o / C)·taps·C + k·C + o % C] · in[q + offsets[k]]
-/// for o < channels and q < count rounded up to whole vectors (C = correlate_channels; channels
-/// a multiple of it; init null for 0). The caller keeps every read inside its buffers.
-XTNN_KERNEL void correlate(const float* in, const std::size_t* offsets, std::size_t taps,
-                           const float* packed, std::size_t channels, const float* init,
-                           std::size_t count, float* out, std::size_t stride) {
+/// For each sample s < samples, reading in + s·in_sample and writing out + s·out_sample:
+/// out[o·stride + q] = init[o] + Σ_k weights[o·taps + k] · in[q + offsets[k]] for o < outputs
+/// and q < count rounded up to whole vectors; rows o of out up to `outputs` rounded up to
+/// correlate_channels are written too (with the last output's sums), so out holds that many.
+/// `weights` is one row of taps per output, the conv2d weight's own layout (out, in, kh, kw):
+/// nothing is packed. init (null for 0) holds `outputs` rounded up likewise. The caller keeps
+/// every read inside its buffers.
+XTNN_KERNEL void correlate(const float* in, std::size_t in_sample, std::size_t samples,
+                           const std::size_t* offsets, std::size_t taps, const float* weights,
+                           std::size_t outputs, const float* init, std::size_t count, float* out,
+                           std::size_t stride, std::size_t out_sample) {
     const std::size_t vectors = (count + lanes - 1) / lanes;
-    // Positions outside, channels inside: the input of a tile stays in the cache for every
-    // channel block. Tiles of correlate_vectors vectors, then of half as many, then of one
-    // (a few tile widths: each is compiled in every program that uses conv2d).
-    const auto tiles = [&]<std::size_t V>(std::size_t& v) {
-        for (; v + V <= vectors; v += V) {
-            for (std::size_t o = 0; o < channels; o += correlate_channels) {
-                correlate_tile<V>(in + v * lanes, offsets, taps, packed + o * taps,
-                                  init != nullptr ? init + o : nullptr,
-                                  out + o * stride + v * lanes, stride);
+    // Vectors [first, last) of the samples from s0 on, numbered sample by sample (vector j is
+    // sample s0 + j / vectors's vector j % vectors), for channel block o: tiles of
+    // correlate_vectors vectors, then of half as many, then of one (a few tile widths: each
+    // is compiled in every program that uses conv2d).
+    const auto run = [&](std::size_t s0, std::size_t first, std::size_t last, std::size_t o) {
+        const float* rows[correlate_channels];
+        for (std::size_t i = 0; i < correlate_channels; ++i) {
+            rows[i] = weights + std::min(o + i, outputs - 1) * taps;
+        }
+        const float* start = init != nullptr ? init + o : nullptr;
+        const float* from[correlate_vectors];
+        float* to[correlate_vectors];
+        const auto tiles = [&]<std::size_t V>() {
+            for (; first + V <= last; first += V) {
+                for (std::size_t v = 0; v < V; ++v) {
+                    const std::size_t s = s0 + (first + v) / vectors, j = (first + v) % vectors;
+                    from[v] = in + s * in_sample + j * lanes;
+                    to[v] = out + s * out_sample + o * stride + j * lanes;
+                }
+                correlate_tile<V>(from, offsets, taps, rows, start, to, stride);
+            }
+        };
+        tiles.template operator()<correlate_vectors>();
+        if constexpr (correlate_vectors / 2 > 1) {
+            tiles.template operator()<correlate_vectors / 2>();
+        }
+        tiles.template operator()<1>();
+    };
+    if (vectors >= 2 * correlate_vectors) {
+        // Large planes: sample by sample, every channel block on one band of positions before
+        // the next, so that a band's input stays in the L1 cache for every block.
+        for (std::size_t s = 0; s < samples; ++s) {
+            for (std::size_t v = 0; v < vectors; v += correlate_vectors) {
+                const std::size_t end = std::min(v + correlate_vectors, vectors);
+                for (std::size_t o = 0; o < outputs; o += correlate_channels) {
+                    run(s, v, end, o);
+                }
             }
         }
-    };
-    std::size_t v = 0;
-    tiles.template operator()<correlate_vectors>(v);
-    if constexpr (correlate_vectors / 2 > 1) {
-        tiles.template operator()<correlate_vectors / 2>(v);
+    } else {
+        // Small planes (deep layers): few positions use each weight, so tiles take vectors of
+        // several samples, and each block of weights serves a group of samples while it is
+        // in the cache; a group's inputs take at most 256 KB.
+        const std::size_t group =
+            std::max<std::size_t>(1, (std::size_t{1} << 16) / std::max<std::size_t>(in_sample, 1));
+        for (std::size_t s0 = 0; s0 < samples; s0 += group) {
+            const std::size_t n = std::min(samples - s0, group) * vectors;
+            for (std::size_t o = 0; o < outputs; o += correlate_channels) {
+                run(s0, 0, n, o);
+            }
+        }
     }
-    tiles.template operator()<1>(v);
 }
 
 /// One tile of weight_gradient: `R` vectors of channels by `T` taps, in registers for the

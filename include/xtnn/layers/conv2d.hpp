@@ -500,7 +500,9 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         // of floats, each part its own): the weight gradient reads them once per tile of taps.
         split_batch(out[0], std::max<std::size_t>(g.sample + g.grad_sample, 1),
                     std::min<std::size_t>(options_.workspace, std::size_t{1} << 17), false);
-        const std::size_t scratch = std::max(g.filters * g.vectors, g.channels * g.input_vectors);
+        // The kernels' output: a chunk's forward, or one sample's input gradient.
+        const std::size_t scratch =
+            std::max(chunk_ * g.filters * g.vectors, g.channels * g.input_vectors);
         for (std::size_t part = 0; part < split_.parts; ++part) {
             part_buffers& buffers = parts_[part];
             // Another input shape moves the padding within buffers that may keep their size.
@@ -520,32 +522,31 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         }
     }
 
-    // The weights by blocks of conv_channel_block filters, tap by tap (correlate's layout):
-    // `flip` for the input gradient (filters and channels swapped, the kernel turned by 180°).
-    void pack_weights(bool flip) {
+    // The bias padded to whole blocks of filters, where correlate's sums start.
+    void pad_bias() {
+        const std::size_t filters = options_.out_channels;
+        size_zeroed(padded_bias_, round_up(filters, detail::conv_channel_block));
+        std::copy_n(bias_.data(), options_.bias ? filters : 0, padded_bias_.data());
+    }
+
+    // The input gradient's weights, one row per input channel (correlate reads rows): the
+    // kernel turned by 180°, filters and channels swapped, reversed[c][f][u][v] =
+    // weight[f][c][kh - 1 - u][kw - 1 - v]. Each filter's weights are read in order.
+    void reverse_weights() {
         const auto& o = options_;
         const std::size_t filters = o.out_channels, channels = o.in_channels;
-        const std::size_t kh = o.kernel_size.height, kw = o.kernel_size.width;
-        const std::size_t block = detail::conv_channel_block;
-        const std::size_t outputs = flip ? channels : filters;
-        const std::size_t taps = (flip ? filters : channels) * kh * kw;
-        tensor<T, 1>& packed = flip ? reversed_weights_ : packed_weights_;
-        size_zeroed(packed, round_up(outputs, block) * taps);
-        for (std::size_t out = 0; out < outputs; ++out) {
-            T* column = packed.data() + (out / block) * taps * block + out % block;
-            for (std::size_t in = 0, k = 0; in < taps / (kh * kw); ++in) {
-                for (std::size_t u = 0; u < kh; ++u) {
-                    for (std::size_t v = 0; v < kw; ++v, ++k) {
-                        column[k * block] = flip ? weight_(in, out, kh - 1 - u, kw - 1 - v)
-                                                 : weight_(out, in, u, v);
-                    }
-                }
-            }
+        const std::size_t area = o.kernel_size.height * o.kernel_size.width;
+        if (reversed_weights_.size() != weight_.size()) {
+            reversed_weights_.resize(shape<1>{weight_.size()});
         }
-        if (!flip) {
-            size_zeroed(padded_bias_, round_up(filters, block));
-            for (std::size_t f = 0; f < filters && o.bias; ++f) {
-                padded_bias_(f) = bias_(f);
+        const T* from = weight_.data();
+        T* to = reversed_weights_.data();
+        for (std::size_t f = 0; f < filters; ++f) {
+            for (std::size_t c = 0; c < channels; ++c, from += area) {
+                T* row = to + (c * filters + f) * area;
+                for (std::size_t k = 0; k < area; ++k) {
+                    row[k] = from[area - 1 - k];
+                }
             }
         }
     }
@@ -562,23 +563,29 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
     }
 
     void forward_direct(const tensor<T, 4>& x, tensor<T, 4>& y) {
-        pack_weights(false);
+        pad_bias();
         const shape<4> s = y.shape();
         const std::size_t filters = s[1], oh = s[2], ow = s[3];
         const direct_geometry& g = direct_;
         const std::size_t stride = g.vectors * kernels_->lanes;
         detail::parallel_for(split_, [&](std::size_t first, std::size_t last, std::size_t part) {
             part_buffers& buffers = parts_[part];
-            for (std::size_t b = first; b < last; ++b) {
-                pad_input(x, b, buffers.padded.data());
-                kernels_->correlate(buffers.padded.data(), offsets_.data(), offsets_.size(),
-                                    packed_weights_.data(), g.filters,
+            for (std::size_t b0 = first; b0 < last; b0 += chunk_) {
+                const std::size_t count = std::min(chunk_, last - b0);
+                for (std::size_t b = 0; b < count; ++b) {
+                    pad_input(x, b0 + b, buffers.padded.data() + b * g.sample);
+                }
+                kernels_->correlate(buffers.padded.data(), g.sample, count, offsets_.data(),
+                                    offsets_.size(), weight_.data(), filters,
                                     options_.bias ? padded_bias_.data() : nullptr, oh * g.width,
-                                    buffers.scratch.data(), stride);
-                T* out = y.data() + b * filters * oh * ow;
-                for (std::size_t f = 0; f < filters; ++f) {
-                    kernels_->copy_rows(buffers.scratch.data() + f * stride, g.width,
-                                        out + f * oh * ow, ow, oh, ow);
+                                    buffers.scratch.data(), stride, g.filters * stride);
+                for (std::size_t b = 0; b < count; ++b) {
+                    const T* from = buffers.scratch.data() + b * g.filters * stride;
+                    T* out = y.data() + (b0 + b) * filters * oh * ow;
+                    for (std::size_t f = 0; f < filters; ++f) {
+                        kernels_->copy_rows(from + f * stride, g.width, out + f * oh * ow, ow, oh,
+                                            ow);
+                    }
                 }
             }
         });
@@ -586,7 +593,7 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
 
     void backward_direct(const tensor<T, 4>& x, const tensor<T, 4>& dy, tensor<T, 4>* dx) {
         if (dx != nullptr) {
-            pack_weights(true);
+            reverse_weights();
         }
         const shape<4> s = dy.shape();
         const std::size_t filters = s[1], oh = s[2], ow = s[3];
@@ -658,10 +665,10 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
                                                 reach_w,
                                             g.grad_width, oh, ow);
                     }
-                    kernels_->correlate(padded + pad_top_ * g.grad_width, reversed_offsets_.data(),
-                                        reversed_offsets_.size(), reversed_weights_.data(),
-                                        g.channels, nullptr, h * g.grad_width,
-                                        buffers.scratch.data(), stride);
+                    kernels_->correlate(padded + pad_top_ * g.grad_width, 0, 1,
+                                        reversed_offsets_.data(), reversed_offsets_.size(),
+                                        reversed_weights_.data(), channels, nullptr,
+                                        h * g.grad_width, buffers.scratch.data(), stride, 0);
                     T* out = dx->data() + (b0 + b) * channels * h * w;
                     for (std::size_t c = 0; c < channels; ++c) {
                         kernels_->copy_rows(buffers.scratch.data() + c * stride + pad_left_,
@@ -825,7 +832,7 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
     const detail::kernel_set* kernels_ = nullptr; // null: unfold
     direct_geometry direct_;
     std::vector<std::size_t> offsets_, reversed_offsets_;
-    tensor<T, 1> packed_weights_, reversed_weights_, padded_bias_;
+    tensor<T, 1> reversed_weights_, padded_bias_;
     std::vector<part_buffers> parts_;
     detail::partition split_; // the batch over the parts, of the last forward
     std::size_t chunk_ = 0;   // samples per chunk (0 before the first forward)
