@@ -2,10 +2,12 @@
 """xtnn side by side with PyTorch on the MNIST MLP (784-128-10, relu, Adam 1e-3, softmax
 cross-entropy): one epoch of 60,000 samples at batch 32 and 128, inference at batch 1000 and
 single-sample latency, with 1 and 2 threads, each library run back to back on the same data;
-with --model cnn the Keras convnet, on the first 6,000 samples as (N, 1, 28, 28) images:
+with --model cnn the Keras convnet, on the first 6,000 samples as (N, 1, 28, 28) images;
+with --model resnet18 torchvision's resnet18 (SGD steps at batch 8 on 64 x 64 images,
+inference at batch 1 and 8 on 64 x 64 and 224 x 224; --batches is not used):
 
     benchmarks/compare/compare.py [--build build/bench] [--threads 1 2] [--batches 32 128]
-                                  [--repeats 3] [--rounds 3] [--model mlp|cnn]
+                                  [--repeats 3] [--rounds 3] [--model mlp|cnn|resnet18]
 
 xtnn's side is build/bench/benchmarks/xtnn_compare (cmake --preset bench && cmake --build
 --preset bench --target xtnn_compare); PyTorch's is torch_compare.py under /usr/bin/python3
@@ -68,29 +70,40 @@ def measure(build, data, threads_list, batches, repeats, rounds=3, model="mlp"):
         subprocess.run([binary, "--make-data", data], check=True, stdout=subprocess.DEVNULL)
     rows = []
     for threads in threads_list:
+        if model == "resnet18":
+            rows += rounds_of(binary, ["--model", model, "--repeats", str(repeats)], threads,
+                              rounds, f"compare: resnet18, {threads} thread(s)")
+            continue
         for batch in batches:
             train_samples, calls = SIZES[model]
             common = ["--data", data, "--batch", str(batch), "--repeats", str(repeats),
                       "--model", model, "--train-samples", str(train_samples),
                       "--latency-calls", str(calls)]
-            for r in range(rounds):
-                tag = (f"compare: {model}, {threads} thread(s), batch {batch}, "
-                       f"round {r + 1}/{rounds}")
-                print(f"{tag}: xtnn …", file=sys.stderr)
-                measured = run([binary] + common, threads)
-                torch_run = ["/usr/bin/python3", os.path.join(HERE, "torch_compare.py"),
-                             "--threads", str(threads)] + common
-                print(f"{tag}: PyTorch as installed …", file=sys.stderr)
-                measured += run(torch_run + ["--label", "pytorch-installed"], threads)
-                tuned = []
-                for flush in ("on", "off"):
-                    print(f"{tag}: PyTorch, allocator kept, flush-denormal {flush} …",
-                          file=sys.stderr)
-                    tuned += run(torch_run + ["--flush-denormal", flush], threads, KEEP_MEMORY)
-                measured += best(tuned)
-                for row in measured:
-                    row["round"] = str(r)
-                rows += measured
+            rows += rounds_of(binary, common, threads, rounds,
+                              f"compare: {model}, {threads} thread(s), batch {batch}")
+    return rows
+
+
+def rounds_of(binary, common, threads, rounds, label):
+    """`rounds` rounds of xtnn, PyTorch as installed and PyTorch at its best, with the
+    arguments `common`; each row tagged with its round."""
+    rows = []
+    for r in range(rounds):
+        tag = f"{label}, round {r + 1}/{rounds}"
+        print(f"{tag}: xtnn …", file=sys.stderr)
+        measured = run([binary] + common, threads)
+        torch_run = ["/usr/bin/python3", os.path.join(HERE, "torch_compare.py"),
+                     "--threads", str(threads)] + common
+        print(f"{tag}: PyTorch as installed …", file=sys.stderr)
+        measured += run(torch_run + ["--label", "pytorch-installed"], threads)
+        tuned = []
+        for flush in ("on", "off"):
+            print(f"{tag}: PyTorch, allocator kept, flush-denormal {flush} …", file=sys.stderr)
+            tuned += run(torch_run + ["--flush-denormal", flush], threads, KEEP_MEMORY)
+        measured += best(tuned)
+        for row in measured:
+            row["round"] = str(r)
+        rows += measured
     return rows
 
 
@@ -99,7 +112,7 @@ def best(rows):
     second, the fewest microseconds."""
     kept = {}
     for row in rows:
-        key = (row["task"], row["batch"])
+        key = (row["task"], row["batch"], row.get("side"))
         if "samples_per_s" in row:
             better = float(row["samples_per_s"]) > float(kept.get(key, {}).get(
                 "samples_per_s", "-inf"))
@@ -111,12 +124,13 @@ def best(rows):
     return list(kept.values())
 
 
-def values(rows, library, task, threads, batch=None):
+def values(rows, library, task, threads, batch=None, side=None):
     """{round: figure} of one measurement (inference is measured once per batch: median)."""
     by_round = {}
     for r in rows:
         if (r["library"] == library and r["task"] == task and int(r["threads"]) == threads and
-                (batch is None or int(r["batch"]) == batch)):
+                (batch is None or int(r["batch"]) == batch) and
+                (side is None or int(r["side"]) == side)):
             by_round.setdefault(r["round"], []).append(
                 float(r.get("samples_per_s", r.get("microseconds"))))
     return {k: median(v) for k, v in by_round.items()}
@@ -129,10 +143,10 @@ def median(v):
     return v[len(v) // 2] if len(v) % 2 else 0.5 * (v[len(v) // 2 - 1] + v[len(v) // 2])
 
 
-def pair(rows, task, threads, batch=None, faster=lambda x, t: x / t):
+def pair(rows, task, threads, batch=None, faster=lambda x, t: x / t, side=None):
     """Medians over the rounds of xtnn, PyTorch, and their per-round ratio, with its range."""
-    x = values(rows, "xtnn", task, threads, batch)
-    t = values(rows, "pytorch", task, threads, batch)
+    x = values(rows, "xtnn", task, threads, batch, side)
+    t = values(rows, "pytorch", task, threads, batch, side)
     ratios = [faster(x[k], t[k]) for k in x if k in t]
     return median(list(x.values())), median(list(t.values())), median(ratios), ratios
 
@@ -141,11 +155,31 @@ def spread(ratios):
     return f"{min(ratios):.2f}-{max(ratios):.2f}" if len(ratios) > 1 else "-"
 
 
-def installed(rows, task, threads, batch=None, faster=lambda x, t: x / t):
+def installed(rows, task, threads, batch=None, faster=lambda x, t: x / t, side=None):
     """xtnn against PyTorch as installed: the median over the rounds of the per-round ratio."""
     return pair([r for r in rows if r["library"] != "pytorch"] +
                 [dict(r, library="pytorch") for r in rows
-                 if r["library"] == "pytorch-installed"], task, threads, batch, faster)
+                 if r["library"] == "pytorch-installed"], task, threads, batch, faster, side)
+
+
+# resnet18's measurements: (task, batch, side).
+RESNET18 = [("train", 8, 64), ("infer", 1, 64), ("infer", 8, 64), ("infer", 1, 224),
+            ("infer", 8, 224)]
+
+
+def resnet18_table(rows, threads_list):
+    """resnet18's results as one Markdown table."""
+    out = ["| threads | task | batch | images | xtnn samples/s | PyTorch at its best, "
+           "samples/s | xtnn / PyTorch | range over rounds | PyTorch as installed: samples/s, "
+           "ratio |", "|---|---|---|---|---|---|---|---|---|"]
+    for threads in threads_list:
+        for task, batch, side in RESNET18:
+            x, t, ratio, ratios = pair(rows, task, threads, batch, side=side)
+            _, ti, ri, _ = installed(rows, task, threads, batch, side=side)
+            name = "SGD step" if task == "train" else "inference"
+            out.append(f"| {threads} | {name} | {batch} | {side}² | {x:,.1f} | {t:,.1f} | "
+                       f"**{ratio:.2f}×** | {spread(ratios)} | {ti:,.1f}, {ri:.2f}× |")
+    return "\n".join(out)
 
 
 def tables(rows, threads_list, batches):
@@ -184,11 +218,16 @@ def main():
     parser.add_argument("--repeats", type=int, default=3, help="epochs timed per run")
     parser.add_argument("--rounds", type=int, default=3,
                         help="runs of each library, alternating xtnn and PyTorch")
-    parser.add_argument("--model", choices=["mlp", "cnn"], default="mlp")
+    parser.add_argument("--model", choices=["mlp", "cnn", "resnet18"], default="mlp")
     args = parser.parse_args()
     data = args.data or os.path.join(args.build, "compare-data")
     rows = measure(args.build, data, args.threads, args.batches, args.repeats, args.rounds,
                    args.model)
+    if args.model == "resnet18":
+        print(f"torchvision's resnet18, random weights ({args.rounds} rounds, each the median "
+              f"of {args.repeats} runs per library; medians over the rounds):\n")
+        print(resnet18_table(rows, args.threads))
+        return
     samples = SIZES[args.model][0] or 60000
     print(f"Training the {args.model}, one epoch of {samples:,} samples ({args.rounds} rounds, "
           f"each the median of {args.repeats} epochs per library; medians over the rounds):\n")

@@ -6,6 +6,11 @@ lines.
 
     OPENBLAS_NUM_THREADS=T /usr/bin/python3 torch_compare.py --data DIR --batch 32 --threads T
         [--model cnn --train-samples 6000]
+    OPENBLAS_NUM_THREADS=T /usr/bin/python3 torch_compare.py --model resnet18 --threads T
+
+With --model resnet18: torchvision's resnet18 (Debian's python3-torchvision), SGD steps
+(momentum 0.9) at batch 8 on 64 x 64 images, inference at batch 1 and 8 on 64 x 64 and
+224 x 224, as xtnn_compare --model resnet18 measures them.
 """
 
 import argparse
@@ -34,14 +39,58 @@ def make_model(seed, cnn):
     return nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10))
 
 
+def seconds_per_call(repeats, steps, f):
+    """The median over `repeats` runs of `steps` calls of f, seconds per call, after one
+    untimed call."""
+    f()
+    runs = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(steps):
+            f()
+        runs.append((time.perf_counter() - start) / steps)
+    return statistics.median(runs)
+
+
+def resnet18(args):
+    import torchvision  # only this model needs it
+
+    threads = torch.get_num_threads()
+    generator = torch.Generator().manual_seed(2026)
+    torch.manual_seed(0)
+    model = torchvision.models.resnet18()
+    x = torch.rand(8, 3, 64, 64, generator=generator)
+    y = torch.arange(8) * 127 % 1000
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    loss_fn = torch.nn.CrossEntropyLoss()
+
+    def step():
+        optimizer.zero_grad(set_to_none=True)
+        loss_fn(model(x), y).backward()
+        optimizer.step()
+
+    seconds = seconds_per_call(args.repeats, 5, step)
+    print(f"library={args.label} task=train batch=8 side=64 threads={threads} "
+          f"samples_per_s={8 / seconds:.2f}")
+    model.eval()
+    with torch.inference_mode():
+        for side in (64, 224):
+            for batch in (1, 8):
+                x = torch.rand(batch, 3, side, side, generator=generator)
+                seconds = seconds_per_call(args.repeats, 10 if side == 64 else 3,
+                                           lambda: model(x))
+                print(f"library={args.label} task=infer batch={batch} side={side} "
+                      f"threads={threads} samples_per_s={batch / seconds:.2f}")
+
+
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--data", required=True)
+    parser.add_argument("--data", help="the MNIST-shaped data (not read for resnet18)")
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--latency-calls", type=int, default=20000)
-    parser.add_argument("--model", choices=["mlp", "cnn"], default="mlp")
+    parser.add_argument("--model", choices=["mlp", "cnn", "resnet18"], default="mlp")
     parser.add_argument("--train-samples", type=int, default=0)
     parser.add_argument("--flush-denormal", choices=["on", "off"], default="on",
                         help="torch.set_flush_denormal (faster for Adam; slower convolutions "
@@ -51,6 +100,11 @@ def main():
     cnn = args.model == "cnn"
     torch.set_num_threads(args.threads)
     torch.set_flush_denormal(args.flush_denormal == "on")
+    if args.model == "resnet18":
+        resnet18(args)
+        return
+    if not args.data:
+        parser.error("--data is required for the mlp and the cnn")
     x = torch.from_numpy(read_idx(os.path.join(args.data, "images.idx"), ">f4").astype(np.float32))
     y = torch.from_numpy(read_idx(os.path.join(args.data, "labels.idx"), ">i4").astype(np.int64))
     if args.train_samples:

@@ -3,8 +3,13 @@
 // conv 64 3x3, relu, max-pool 2, flatten, dropout 0.5, dense 10) on the same samples as
 // (N, 1, 28, 28) images, for one epoch on the data in --data (its first --train-samples), and
 // measures inference, printing one line of key=value pairs per measurement for compare.py.
+// With --model resnet18, torchvision's resnet18 (tests/onnx/torchvision_models.hpp, the type
+// whose ONNX export the torchvision tests load and match) on seeded images: SGD training
+// steps (momentum 0.9) at batch 8 on 64 x 64, and inference at batch 1 and 8 on 64 x 64 and
+// 224 x 224 (--data is not read).
 //
 //   xtnn_compare --data DIR --batch 32 --repeats 3 [--model cnn --train-samples 6000]
+//   xtnn_compare --model resnet18 --repeats 3
 //
 // DIR holds images.idx (float32, (N, 784)) and labels.idx (int32, (N)), written by
 // `xtnn_compare --make-data DIR` so that PyTorch reads the very same values. The BLAS thread
@@ -20,6 +25,8 @@
 #include <vector>
 
 #include <xtnn/xtnn.hpp>
+
+#include "onnx/torchvision_models.hpp"
 
 extern "C" int openblas_get_num_threads(void);
 extern "C" char* openblas_get_config(void);
@@ -125,6 +132,74 @@ int measure(MakeModel make_model, const X& x, const xtnn::tensor<std::int32_t, 1
     return 0;
 }
 
+// Seeded images (batch, 3, side, side) in [0, 1).
+xtnn::tensor<float, 4> seeded_images(std::size_t batch, std::size_t side) {
+    xtnn::tensor<float, 4> x(xtnn::shape<4>{batch, 3, side, side});
+    xtnn::random_engine rng(2026);
+    for (auto& v : x) {
+        v = rng.uniform(0.0f, 1.0f);
+    }
+    return x;
+}
+
+// The median over `repeats` runs of `steps` calls of `f`, in seconds per call, after one
+// untimed call.
+template <class F>
+double seconds_per_call(std::size_t repeats, std::size_t steps, F f) {
+    f();
+    std::vector<double> runs;
+    for (std::size_t r = 0; r < repeats; ++r) {
+        const auto start = clock_type::now();
+        for (std::size_t i = 0; i < steps; ++i) {
+            f();
+        }
+        runs.push_back(seconds_since(start) / static_cast<double>(steps));
+    }
+    return median(runs);
+}
+
+// resnet18: training steps at batch 8 on 64 x 64, inference at batch 1 and 8 on 64 x 64 and
+// 224 x 224; one line each.
+int measure_resnet18(std::size_t repeats) {
+    const int threads = openblas_get_num_threads();
+    {
+        auto model = xtnn::test::torchvision::resnet18();
+        const std::size_t batch = 8;
+        const auto x = seeded_images(batch, 64);
+        xtnn::tensor<std::int32_t, 1> labels(xtnn::shape<1>{batch});
+        for (std::size_t i = 0; i < batch; ++i) {
+            labels(i) = static_cast<std::int32_t>(i * 127 % 1000);
+        }
+        auto params = model.parameters();
+        xtnn::sgd optimizer({.learning_rate = 0.01, .momentum = 0.9});
+        const xtnn::softmax_cross_entropy loss;
+        xtnn::tensor<float, 2> dy;
+        const double seconds = seconds_per_call(repeats, 5, [&] {
+            const auto& logits = model.forward(x, xtnn::mode::training);
+            loss.value_and_gradient(logits, labels, dy);
+            model.backward(x, dy);
+            optimizer.step(params);
+        });
+        std::printf("library=xtnn task=train batch=%zu side=64 threads=%d samples_per_s=%.2f\n",
+                    batch, threads, static_cast<double>(batch) / seconds);
+    }
+    auto model = xtnn::test::torchvision::resnet18();
+    for (const std::size_t side : {std::size_t{64}, std::size_t{224}}) {
+        for (const std::size_t batch : {std::size_t{1}, std::size_t{8}}) {
+            const auto x = seeded_images(batch, side);
+            float sink = 0;
+            const double seconds = seconds_per_call(repeats, side == 64 ? 10 : 3, [&] {
+                sink += model.forward(x, xtnn::mode::inference)(0, 0);
+            });
+            std::printf("library=xtnn task=infer batch=%zu side=%zu threads=%d "
+                        "samples_per_s=%.2f check=%g\n",
+                        batch, side, threads, static_cast<double>(batch) / seconds,
+                        static_cast<double>(sink));
+        }
+    }
+    return 0;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -142,8 +217,8 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     app.add_option("--latency-calls", latency_calls, "Single-sample predictions timed")
         ->capture_default_str();
-    app.add_option("--model", model_name, "mlp or cnn")
-        ->check(CLI::IsMember({"mlp", "cnn"}))
+    app.add_option("--model", model_name, "mlp, cnn or resnet18")
+        ->check(CLI::IsMember({"mlp", "cnn", "resnet18"}))
         ->capture_default_str();
     app.add_option("--train-samples", train_samples, "Use the first N samples of the data (0: all)")
         ->capture_default_str();
@@ -157,6 +232,9 @@ int main(int argc, char** argv) {
     }
 
     try {
+        if (model_name == "resnet18") {
+            return measure_resnet18(repeats);
+        }
         if (!make.empty()) {
             make_data(make, samples);
             std::printf("wrote %zu samples to %s\n", samples, make.string().c_str());

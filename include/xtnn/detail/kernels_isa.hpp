@@ -206,9 +206,11 @@ XTNN_KERNEL void copy_rows(const float* from, std::size_t from_stride, float* to
 
 /// One tile of correlate: `correlate_channels` outputs (weight rows `weights`) by `V`
 /// vectors of positions, in registers for the whole sum over the taps. Vector v reads the
-/// input at in[v] + offsets[k] and writes out[v] + o·stride: consecutive vectors of one
-/// sample, or vectors of several samples (a deep layer's small planes).
-template <std::size_t V>
+/// input at in[v] + offsets[k] and writes out[v] + o·stride when `Gathered` (vectors of
+/// several samples: a deep layer's small planes), else at in[0] + v·lanes + offsets[k] and
+/// out[0] + v·lanes + o·stride (consecutive vectors of one sample, addressed from one
+/// register).
+template <std::size_t V, bool Gathered>
 XTNN_KERNEL void correlate_tile(const float* const* in, const std::size_t* offsets,
                                 std::size_t taps, const float* const* weights, const float* init,
                                 float* const* out, std::size_t stride) {
@@ -227,9 +229,9 @@ XTNN_KERNEL void correlate_tile(const float* const* in, const std::size_t* offse
     for (std::size_t o = 0; o < channels; ++o) {
         w[o] = weights[o];
     }
-    const float* x[V];
+    const float* x[Gathered ? V : 1];
 #pragma GCC unroll 8
-    for (std::size_t v = 0; v < V; ++v) {
+    for (std::size_t v = 0; v < (Gathered ? V : 1); ++v) {
         x[v] = in[v];
     }
     for (std::size_t k = 0; k < taps; ++k) {
@@ -237,7 +239,7 @@ XTNN_KERNEL void correlate_tile(const float* const* in, const std::size_t* offse
         reg values[V];
 #pragma GCC unroll 8
         for (std::size_t v = 0; v < V; ++v) {
-            values[v] = load(x[v] + offset);
+            values[v] = Gathered ? load(x[v] + offset) : load(x[0] + offset + v * lanes);
         }
 #pragma GCC unroll 8
         for (std::size_t o = 0; o < channels; ++o) {
@@ -252,7 +254,7 @@ XTNN_KERNEL void correlate_tile(const float* const* in, const std::size_t* offse
     for (std::size_t o = 0; o < channels; ++o) {
 #pragma GCC unroll 8
         for (std::size_t v = 0; v < V; ++v) {
-            store(out[v] + o * stride, acc[o][v]);
+            store(Gathered ? out[v] + o * stride : out[0] + o * stride + v * lanes, acc[o][v]);
         }
     }
 }
@@ -269,56 +271,74 @@ XTNN_KERNEL void correlate(const float* in, std::size_t in_sample, std::size_t s
                            std::size_t outputs, const float* init, std::size_t count, float* out,
                            std::size_t stride, std::size_t out_sample) {
     const std::size_t vectors = (count + lanes - 1) / lanes;
-    // Vectors [first, last) of the samples from s0 on, numbered sample by sample (vector j is
-    // sample s0 + j / vectors's vector j % vectors), for channel block o: tiles of
-    // correlate_vectors vectors, then of half as many, then of one (a few tile widths: each
-    // is compiled in every program that uses conv2d).
-    const auto run = [&](std::size_t s0, std::size_t first, std::size_t last, std::size_t o) {
-        const float* rows[correlate_channels];
+    // Channel block o's weight rows (the last output's again past `outputs`) and first sums.
+    const auto block = [&](std::size_t o, const float** rows) {
         for (std::size_t i = 0; i < correlate_channels; ++i) {
             rows[i] = weights + std::min(o + i, outputs - 1) * taps;
         }
-        const float* start = init != nullptr ? init + o : nullptr;
-        const float* from[correlate_vectors];
-        float* to[correlate_vectors];
-        const auto tiles = [&]<std::size_t V>() {
-            for (; first + V <= last; first += V) {
-                for (std::size_t v = 0; v < V; ++v) {
-                    const std::size_t s = s0 + (first + v) / vectors, j = (first + v) % vectors;
-                    from[v] = in + s * in_sample + j * lanes;
-                    to[v] = out + s * out_sample + o * stride + j * lanes;
-                }
-                correlate_tile<V>(from, offsets, taps, rows, start, to, stride);
-            }
-        };
-        tiles.template operator()<correlate_vectors>();
-        if constexpr (correlate_vectors / 2 > 1) {
-            tiles.template operator()<correlate_vectors / 2>();
-        }
-        tiles.template operator()<1>();
+        return init != nullptr ? init + o : nullptr;
     };
     if (vectors >= 2 * correlate_vectors) {
         // Large planes: sample by sample, every channel block on one band of positions before
-        // the next, so that a band's input stays in the L1 cache for every block.
+        // the next, so that a band's input stays in the L1 cache for every block. Tiles of
+        // correlate_vectors vectors, then of half as many, then of one (a few tile widths:
+        // each is compiled in every program that uses conv2d).
         for (std::size_t s = 0; s < samples; ++s) {
             for (std::size_t v = 0; v < vectors; v += correlate_vectors) {
                 const std::size_t end = std::min(v + correlate_vectors, vectors);
                 for (std::size_t o = 0; o < outputs; o += correlate_channels) {
-                    run(s, v, end, o);
+                    const float* rows[correlate_channels];
+                    const float* start = block(o, rows);
+                    std::size_t first = v;
+                    const auto tiles = [&]<std::size_t V>() {
+                        for (; first + V <= end; first += V) {
+                            const float* from = in + s * in_sample + first * lanes;
+                            float* to = out + s * out_sample + o * stride + first * lanes;
+                            correlate_tile<V, false>(&from, offsets, taps, rows, start, &to,
+                                                     stride);
+                        }
+                    };
+                    tiles.template operator()<correlate_vectors>();
+                    if constexpr (correlate_vectors / 2 > 1) {
+                        tiles.template operator()<correlate_vectors / 2>();
+                    }
+                    tiles.template operator()<1>();
                 }
             }
         }
-    } else {
-        // Small planes (deep layers): few positions use each weight, so tiles take vectors of
-        // several samples, and each block of weights serves a group of samples while it is
-        // in the cache; a group's inputs take at most 256 KB.
-        const std::size_t group =
-            std::max<std::size_t>(1, (std::size_t{1} << 16) / std::max<std::size_t>(in_sample, 1));
-        for (std::size_t s0 = 0; s0 < samples; s0 += group) {
-            const std::size_t n = std::min(samples - s0, group) * vectors;
-            for (std::size_t o = 0; o < outputs; o += correlate_channels) {
-                run(s0, 0, n, o);
+        return;
+    }
+    // Small planes (deep layers): few positions use each weight, so tiles take vectors of
+    // several samples (numbered sample by sample), and each block of weights serves a group
+    // of samples while it is in the cache; a group's inputs take at most 256 KB.
+    const std::size_t group =
+        std::max<std::size_t>(1, (std::size_t{1} << 16) / std::max<std::size_t>(in_sample, 1));
+    for (std::size_t s0 = 0; s0 < samples; s0 += group) {
+        const std::size_t n = std::min(samples - s0, group) * vectors;
+        for (std::size_t o = 0; o < outputs; o += correlate_channels) {
+            const float* rows[correlate_channels];
+            const float* start = block(o, rows);
+            std::size_t first = 0, s = s0, j = 0; // vector `first` is sample s's vector j
+            const auto tiles = [&]<std::size_t V>() {
+                for (; first + V <= n; first += V) {
+                    const float* from[V];
+                    float* to[V];
+                    for (std::size_t v = 0; v < V; ++v) {
+                        from[v] = in + s * in_sample + j * lanes;
+                        to[v] = out + s * out_sample + o * stride + j * lanes;
+                        if (++j == vectors) {
+                            j = 0;
+                            ++s;
+                        }
+                    }
+                    correlate_tile<V, true>(from, offsets, taps, rows, start, to, stride);
+                }
+            };
+            tiles.template operator()<correlate_vectors>();
+            if constexpr (correlate_vectors / 2 > 1) {
+                tiles.template operator()<correlate_vectors / 2>();
             }
+            tiles.template operator()<1>();
         }
     }
 }
