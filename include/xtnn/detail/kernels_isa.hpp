@@ -281,8 +281,8 @@ XTNN_KERNEL void correlate(const float* in, std::size_t in_sample, std::size_t s
     if (vectors >= 2 * correlate_vectors) {
         // Large planes: sample by sample, every channel block on one band of positions before
         // the next, so that a band's input stays in the L1 cache for every block. Tiles of
-        // correlate_vectors vectors, then of half as many, then of one (a few tile widths:
-        // each is compiled in every program that uses conv2d).
+        // correlate_vectors vectors, then of half as many, then of 2 and 1 (a few tile
+        // widths: each is compiled in every program that uses conv2d).
         for (std::size_t s = 0; s < samples; ++s) {
             for (std::size_t v = 0; v < vectors; v += correlate_vectors) {
                 const std::size_t end = std::min(v + correlate_vectors, vectors);
@@ -299,9 +299,10 @@ XTNN_KERNEL void correlate(const float* in, std::size_t in_sample, std::size_t s
                         }
                     };
                     tiles.template operator()<correlate_vectors>();
-                    if constexpr (correlate_vectors / 2 > 1) {
+                    if constexpr (correlate_vectors / 2 > 2) {
                         tiles.template operator()<correlate_vectors / 2>();
                     }
+                    tiles.template operator()<2>();
                     tiles.template operator()<1>();
                 }
             }
@@ -335,9 +336,10 @@ XTNN_KERNEL void correlate(const float* in, std::size_t in_sample, std::size_t s
                 }
             };
             tiles.template operator()<correlate_vectors>();
-            if constexpr (correlate_vectors / 2 > 1) {
+            if constexpr (correlate_vectors / 2 > 2) {
                 tiles.template operator()<correlate_vectors / 2>();
             }
+            tiles.template operator()<2>();
             tiles.template operator()<1>();
         }
     }

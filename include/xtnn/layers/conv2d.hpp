@@ -500,9 +500,9 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         // of floats, each part its own): the weight gradient reads them once per tile of taps.
         split_batch(out[0], std::max<std::size_t>(g.sample + g.grad_sample, 1),
                     std::min<std::size_t>(options_.workspace, std::size_t{1} << 17), false);
-        // The kernels' output: a chunk's forward, or one sample's input gradient.
+        // The kernels' output: a chunk's forward, or its input gradient.
         const std::size_t scratch =
-            std::max(chunk_ * g.filters * g.vectors, g.channels * g.input_vectors);
+            chunk_ * std::max(g.filters * g.vectors, g.channels * g.input_vectors);
         for (std::size_t part = 0; part < split_.parts; ++part) {
             part_buffers& buffers = parts_[part];
             // Another input shape moves the padding within buffers that may keep their size.
@@ -510,8 +510,8 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
             buffers.direct_shape = in;
             size_zeroed(buffers.padded, chunk_ * g.sample + tail, moved);
             size_zeroed(buffers.output_gradient, chunk_ * g.grad_sample, moved);
-            size_zeroed(buffers.gradient_padded, filters * g.grad_height * g.grad_width + tail,
-                        moved);
+            size_zeroed(buffers.gradient_padded,
+                        chunk_ * filters * g.grad_height * g.grad_width + tail, moved);
             size_zeroed(buffers.scratch, scratch * lanes);
             size_zeroed(buffers.weight_gradient,
                         g.row_gradient ? 0 : offsets_.size() * g.grad_channels);
@@ -608,7 +608,9 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
             T* db = part == 0 ? bias_grad_.data() : buffers.bias_grad.data();
             T* dw_t = buffers.weight_gradient.data(); // (taps, grad_channels), or empty
             std::fill(dw_t, dw_t + buffers.weight_gradient.size(), T(0));
-            std::fill(dw, dw + weight_.size(), T(0));
+            if (g.row_gradient) { // else the transpose of dw_t below writes all of dw
+                std::fill(dw, dw + weight_.size(), T(0));
+            }
             std::fill(db, db + bias_.size(), T(0));
             const std::size_t row = g.vectors * kernels_->lanes; // of a row gradient
             for (std::size_t b0 = first; b0 < last; b0 += chunk_) {
@@ -655,30 +657,45 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
                 if (dx == nullptr) {
                     continue;
                 }
+                // The input gradient: the chunk's output gradients padded by the kernel's
+                // reach, correlated with the reversed weights, rows cut to the input's.
                 const std::size_t stride = g.input_vectors * kernels_->lanes;
+                const std::size_t padded_sample = filters * g.grad_height * g.grad_width;
                 for (std::size_t b = 0; b < count; ++b) {
                     const T* g_in = dy.data() + (b0 + b) * filters * oh * ow;
-                    T* padded = buffers.gradient_padded.data();
+                    T* padded = buffers.gradient_padded.data() + b * padded_sample;
                     for (std::size_t f = 0; f < filters; ++f) {
                         kernels_->copy_rows(g_in + f * oh * ow, ow,
                                             padded + (f * g.grad_height + reach_h) * g.grad_width +
                                                 reach_w,
                                             g.grad_width, oh, ow);
                     }
-                    kernels_->correlate(padded + pad_top_ * g.grad_width, 0, 1,
-                                        reversed_offsets_.data(), reversed_offsets_.size(),
-                                        reversed_weights_.data(), channels, nullptr,
-                                        h * g.grad_width, buffers.scratch.data(), stride, 0);
+                }
+                kernels_->correlate(buffers.gradient_padded.data() + pad_top_ * g.grad_width,
+                                    padded_sample, count, reversed_offsets_.data(),
+                                    reversed_offsets_.size(), reversed_weights_.data(), channels,
+                                    nullptr, h * g.grad_width, buffers.scratch.data(), stride,
+                                    g.channels * stride);
+                for (std::size_t b = 0; b < count; ++b) {
+                    const T* from = buffers.scratch.data() + b * g.channels * stride;
                     T* out = dx->data() + (b0 + b) * channels * h * w;
                     for (std::size_t c = 0; c < channels; ++c) {
-                        kernels_->copy_rows(buffers.scratch.data() + c * stride + pad_left_,
-                                            g.grad_width, out + c * h * w, w, h, w);
+                        kernels_->copy_rows(from + c * stride + pad_left_, g.grad_width,
+                                            out + c * h * w, w, h, w);
                     }
                 }
             }
-            for (std::size_t f = 0; f < filters && !g.row_gradient; ++f) {
-                for (std::size_t k = 0; k < taps; ++k) {
-                    dw[f * taps + k] = dw_t[k * g.grad_channels + f];
+            if (!g.row_gradient) { // dw = dw_tᵀ, by blocks of 16 x 16 that stay in L1
+                for (std::size_t f0 = 0; f0 < filters; f0 += 16) {
+                    for (std::size_t k0 = 0; k0 < taps; k0 += 16) {
+                        const std::size_t f1 = std::min(f0 + 16, filters);
+                        const std::size_t k1 = std::min(k0 + 16, taps);
+                        for (std::size_t f = f0; f < f1; ++f) {
+                            for (std::size_t k = k0; k < k1; ++k) {
+                                dw[f * taps + k] = dw_t[k * g.grad_channels + f];
+                            }
+                        }
+                    }
                 }
             }
         });
