@@ -189,10 +189,12 @@ def cnn_table(b):
         out.append(f"| {batch} | {fmt(per_second(step))} | {step['GFLOP/s']:.1f} | "
                    f"{fmt(per_second(ceiling))} | **{per_second(step) / per_second(ceiling):.0%}** |")
     out += ["", "| inference, forward only | batch | samples/s | GFLOP/s |", "|---|---|---|---|"]
-    for batch in (1, 1000):
-        inf = b[f"cnn_inference/batch:{batch}"]
+    for name, batch in (("cnn_inference", 1), ("cnn_inference", 32), ("cnn_inference", 1000),
+                        ("cnn_inference_whole", 1000)):
+        inf = b[f"{name}/batch:{batch}"]
+        what = "forward, whole batch per layer (no groups)" if "whole" in name else "forward"
         latency = f" ({microseconds(inf):.1f} µs per image)" if batch == 1 else ""
-        out.append(f"| forward{latency} | {batch} | {fmt(per_second(inf))} | "
+        out.append(f"| {what}{latency} | {batch} | {fmt(per_second(inf))} | "
                    f"{inf['GFLOP/s']:.1f} |")
     out += ["", "| memory-bound layer, batch 64 × 32 × 26 × 26 | time | GB/s |", "|---|---|---|"]
     for name in ("max_pool2d_forward", "max_pool2d_backward", "batch_norm2d_forward",

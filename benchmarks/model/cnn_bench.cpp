@@ -72,12 +72,14 @@ void cnn_sgemm_ceiling(benchmark::State& state) {
     set_counters(state, batch, step_flops);
 }
 
-// Inference in the model's buffers, warm: one image, as the recognizer reads a photo, and
+// Inference in the model's buffers, warm: one image, as the recognizer reads a photo, 32 and
 // 1,000 (a cold first call at batch 1,000 costs 17 warm ones, and Google Benchmark times it
-// alone when it outlasts the minimum time).
-void cnn_inference(benchmark::State& state) {
+// alone when it outlasts the minimum time). cnn_inference_whole: the same with the whole
+// batch through each layer in turn (no cache-sized groups), for comparison.
+void cnn_inference_in_groups(benchmark::State& state, std::size_t group) {
     const auto batch = static_cast<std::size_t>(state.range(0));
     auto model = keras_convnet();
+    model.set_inference_group(group);
     const auto x = images(batch, 1, 28);
     model.forward(x, xtnn::mode::inference);
     for (auto _ : state) {
@@ -86,6 +88,12 @@ void cnn_inference(benchmark::State& state) {
         benchmark::ClobberMemory();
     }
     set_counters(state, batch, conv1_flops + conv2_flops + dense_flops);
+}
+void cnn_inference(benchmark::State& state) {
+    cnn_inference_in_groups(state, 0);
+}
+void cnn_inference_whole(benchmark::State& state) {
+    cnn_inference_in_groups(state, SIZE_MAX);
 }
 
 // Bytes: what a pass must read and write at least (input and output; backward also reads the
@@ -174,7 +182,8 @@ void random_affine_forward(benchmark::State& state) {
 BENCHMARK(random_affine_forward)->ArgName("batch")->Arg(32);
 BENCHMARK(cnn_training_step)->ArgName("batch")->Arg(32)->Arg(64)->Arg(128);
 BENCHMARK(cnn_sgemm_ceiling)->ArgName("batch")->Arg(32)->Arg(64)->Arg(128);
-BENCHMARK(cnn_inference)->ArgName("batch")->Arg(1)->Arg(1000);
+BENCHMARK(cnn_inference)->ArgName("batch")->Arg(1)->Arg(32)->Arg(1000);
+BENCHMARK(cnn_inference_whole)->ArgName("batch")->Arg(1000);
 BENCHMARK(max_pool2d_forward)->ArgName("batch")->Arg(64);
 BENCHMARK(max_pool2d_backward)->ArgName("batch")->Arg(64);
 BENCHMARK(batch_norm2d_forward)->ArgName("batch")->Arg(64);

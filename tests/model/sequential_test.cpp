@@ -219,3 +219,49 @@ TEST_CASE("sequential: a model moved from refuses to run, with a typed error",
     CHECK(xtnn::test::equal(copied.forward(x), expected));
     // NOLINTEND(bugprone-use-after-move)
 }
+
+TEST_CASE("sequential: inference runs a large batch by groups of samples, with the same bits",
+          "[model][sequential]") {
+    const auto convnet = [](bool running_statistics) {
+        return xtnn::sequential{
+            xtnn::conv2d<float>{1, 4, 3},
+            xtnn::relu{},
+            xtnn::max_pool2d{},
+            xtnn::conv2d<float>{4, 6, 3},
+            xtnn::batch_norm2d{.num_features = 6, .track_running_stats = running_statistics},
+            xtnn::relu{},
+            xtnn::flatten{},
+            xtnn::dropout{0.5},
+            xtnn::dense<float>{54, 10}};
+    };
+    for (const bool running : {true, false}) {
+        INFO("batch norm " << (running ? "with" : "without") << " running statistics");
+        for (const std::size_t batch : {std::size_t{37}, std::size_t{600}}) {
+            INFO("batch " << batch);
+            const auto x =
+                xtnn::test::random_tensor<float, 4>({batch, 1, 12, 12}, batch, -1.0, 1.0);
+            auto model = convnet(running);
+            model.set_inference_group(SIZE_MAX); // whole batches
+            const xtnn::tensor<float, 2> whole = model.forward(x);
+            CHECK(model.inference_group() == 0);
+            for (const std::size_t request : {std::size_t{0}, std::size_t{5}}) {
+                INFO("groups asked for: " << request);
+                model.set_inference_group(request);
+                const auto& grouped = model.forward(x);
+                // 37 in 8 groups of 5. Automatic: 914 values a sample, 286 in 1 MiB, so 600
+                // in 3 groups of 200; without running statistics, the layers before the batch
+                // norm alone, 698 values, 375 in 1 MiB: 2 groups of 300.
+                const std::size_t expected = request == 5  ? 5
+                                             : batch < 286 ? 0
+                                             : running     ? 200
+                                                           : 300;
+                CHECK(model.inference_group() == expected);
+                CHECK((grouped == whole));
+            }
+            // Training runs the whole batch, and is unchanged by a grouped inference before.
+            auto fresh = convnet(running);
+            const xtnn::tensor<float, 2> trained = fresh.forward(x, xtnn::mode::training);
+            CHECK((model.forward(x, xtnn::mode::training) == trained));
+        }
+    }
+}

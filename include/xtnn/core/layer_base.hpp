@@ -21,6 +21,33 @@ namespace xtnn {
 template <class Derived, std::floating_point T, std::size_t InputRank, std::size_t OutputRank>
 class layer_base;
 
+/// Whether layer `l`, in inference, gives each sample an output that depends on that sample
+/// alone, so that a model may run it on groups of samples (sequential's cache-sized groups):
+/// a layer says so with `static constexpr bool independent_samples = true` or, when its
+/// options decide, a member `bool independent_samples() const` (batch norm without running
+/// statistics normalizes by the batch's); a container (visit_children) is when all its
+/// children are; any other layer is not.
+/// @ingroup concepts
+template <class L>
+bool independent_samples(const L& l) {
+    if constexpr (requires {
+                      { l.independent_samples() } -> std::same_as<bool>;
+                  }) {
+        return l.independent_samples();
+    } else if constexpr (requires { requires L::independent_samples; }) {
+        return true;
+    } else if constexpr (requires { l.visit_children([](std::string_view, const auto&) {}); }) {
+        bool all = true;
+        l.visit_children([&all](std::string_view, const auto& child) {
+            all = all && independent_samples(child);
+        });
+        return all;
+    } else {
+        (void)l;
+        return false;
+    }
+}
+
 /// The door through which layer_base and sequential reach a layer's `compute_forward` and
 /// `compute_backward`, which a layer keeps private: `friend xtnn::layer_access;`.
 /// @ingroup concepts

@@ -62,6 +62,7 @@ class activation_layer : public layer_base<activation_layer<A, T, N>, T, N, N> {
     static constexpr xtnn::mask_use mask_use = xtnn::mask_use::passes;
     /// Over xtnn's threads, for images (rank 4).
     static constexpr bool splits_batch = N == 4;
+    static constexpr bool independent_samples = true; ///< See xtnn::independent_samples.
 
     /// Wraps `a` (its options, e.g. a leaky slope, are kept).
     explicit activation_layer(A a = {}) : activation_(a) {}

@@ -144,6 +144,10 @@ class batch_norm_layer : public layer_base<batch_norm_layer<T, N>, T, N, N> {
         reset();
     }
 
+    /// With running statistics, inference normalizes each sample by them alone; without,
+    /// by the batch's (see xtnn::independent_samples).
+    bool independent_samples() const { return tracking_; }
+
     /// The number of channels C.
     std::size_t num_features() const { return channels_; }
     /// Its options: `batch_norm2d(num_features=…, eps=…, momentum=…, affine=…,

@@ -111,6 +111,7 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
     static constexpr std::string_view name = "conv2d"; ///< The name in summaries.
     using options_type = conv2d_options;               ///< What it is built from.
     static constexpr bool splits_batch = true;         ///< Over xtnn's threads (xtnn::num_threads).
+    static constexpr bool independent_samples = true;  ///< See xtnn::independent_samples.
 
     /// `in_channels` -> `out_channels` with a square `kernel` (stride 1, no padding).
     conv2d(std::size_t in_channels, std::size_t out_channels, std::size_t kernel)

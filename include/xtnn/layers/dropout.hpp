@@ -59,7 +59,9 @@ template <std::floating_point T = float, std::size_t N = 2>
 class dropout_layer : public layer_base<dropout_layer<T, N>, T, N, N> {
   public:
     static constexpr std::string_view name = "dropout"; ///< The name in summaries.
-    using options_type = dropout;                       ///< What it is built from.
+    /// In inference it passes each sample on (see xtnn::independent_samples).
+    static constexpr bool independent_samples = true;
+    using options_type = dropout; ///< What it is built from.
     /// Element by element: a padding mask goes on unchanged.
     static constexpr xtnn::mask_use mask_use = xtnn::mask_use::passes;
 

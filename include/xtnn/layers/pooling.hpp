@@ -87,6 +87,7 @@ struct global_avg_pool2d {
     template <std::floating_point T, std::size_t N>
     using bound_layer = global_avg_pool2d_layer<T, N>;
     static constexpr std::string_view name = "global_avg_pool2d"; ///< The name in summaries.
+    static constexpr bool independent_samples = true; ///< See xtnn::independent_samples.
 };
 
 namespace detail {
@@ -195,6 +196,7 @@ template <std::floating_point T = float, std::size_t N = 4>
 class max_pool2d_layer : public layer_base<max_pool2d_layer<T, N>, T, N, N> {
   public:
     static constexpr std::string_view name = "max_pool2d"; ///< The name in summaries.
+    static constexpr bool independent_samples = true;      ///< See xtnn::independent_samples.
     using options_type = max_pool2d;                       ///< What it is built from.
 
     /// A layer with the spec's window.
@@ -482,6 +484,7 @@ template <std::floating_point T = float, std::size_t N = 4>
 class avg_pool2d_layer : public layer_base<avg_pool2d_layer<T, N>, T, N, N> {
   public:
     static constexpr std::string_view name = "avg_pool2d"; ///< The name in summaries.
+    static constexpr bool independent_samples = true;      ///< See xtnn::independent_samples.
     using options_type = avg_pool2d;                       ///< What it is built from.
 
     /// A layer with the spec's window.

@@ -275,6 +275,12 @@ class sequential {
             return false;
         }
     }
+    static constexpr std::array<bool, size> absorbed_ =
+        []<std::size_t... I>(std::index_sequence<I...>) {
+        return std::array<bool, size>{absorbed<I>()...};
+    }
+    (std::make_index_sequence<size>{});
+
     /// Whether layer I runs layer I - 1, an activation, inside itself.
     template <std::size_t I>
     static constexpr bool absorbs_previous() {
@@ -349,8 +355,29 @@ class sequential {
                 output_shape_ = s;
             }
         });
+        size_groups(input);
         built_ = input;
     }
+
+    /// Inference runs the model's leading layers that treat each sample on its own
+    /// (xtnn::independent_samples: convolutions, pooling, activations, batch norm with running
+    /// statistics, flatten, dropout, and containers of them) on groups of samples whose
+    /// activations fit a core's L2 cache (1 MiB of them), then the rest on the whole batch: a
+    /// large batch then costs per image what a small one does, with the same results (the
+    /// grouped layers compute each sample alone whatever the batch). `samples` sets the group
+    /// size instead (a batch no larger runs whole; SIZE_MAX: never grouped); 0 returns to the
+    /// automatic size. Training passes always run the whole batch.
+    /// @code
+    /// model.set_inference_group(16); // groups of at most 16 samples
+    /// @endcode
+    void set_inference_group(std::size_t samples) {
+        const std::lock_guard held(mutex_.get());
+        group_request_ = samples;
+        built_.reset(); // sized again at the next call
+    }
+
+    /// Samples per group of the last inference's shape (0: it ran the whole batch).
+    std::size_t inference_group() const { return group_; }
 
     /// Holds the model for the calling thread until the returned lock is released: calls from
     /// other threads (forward, backward, xtnn::predict, fit, evaluate) wait until then. Each of
@@ -687,37 +714,153 @@ class sequential {
             resize_to(std::get<size - 1>(outputs_), output_shape_);
         }
         output_type& last = into != nullptr ? *into : std::get<size - 1>(outputs_);
+        std::size_t whole = 0; // the layers before it ran by groups
+        if constexpr (!Masked) {
+            if (m == mode::inference && into == nullptr && group_ > 0) {
+                forward_groups(x, last);
+                whole = grouped_;
+            }
+        }
         for_each_layer([&]<std::size_t I>(auto& l) {
-            auto& y = output_of<I>(last);
-            const auto* mask = mask_at<I, Masked>(entering);
-            if constexpr (absorbed<I>()) {
-                return; // layer I + 1 runs it
-            } else if constexpr (absorbs_previous<I>()) {
-                layer_access::forward_after(l, std::get<I - 1>(layers_).function(),
-                                            input_of<I - 1>(x), y, m);
-                return;
-            }
-            if constexpr (mask_reader<layer_type<I>>) {
-                if (mask != nullptr) {
-                    detail::require_mask_shape(*mask, input_of<I>(x),
-                                               "sequential: layer " + std::to_string(I) + " (" +
-                                                   std::string(layer_type<I>::name) + ")");
-                }
-            }
-            // build() checked every shape and sized every buffer: a layer_base layer runs its
-            // maths directly.
-            detail::forward_layer(l, input_of<I>(x), y, m, mask);
-            if constexpr (mask_use_of<layer_type<I>> == xtnn::mask_use::makes) {
-                l.make_mask(input_of<I>(x), made_mask_);
-                detail::require_mask_shape(made_mask_, input_of<I>(x),
-                                           "sequential: the mask layer " + std::to_string(I) +
-                                               " made");
+            if (I >= whole) {
+                forward_layer<I, false, Masked>(l, x, last, m, entering);
             }
         });
         last_mode_ = m;
         own_output_ = into == nullptr;
         masked_ = Masked;
         return last;
+    }
+
+    /// Layer I's forward: on the whole batch (its output `last` for the last layer), or with
+    /// Group on one group of samples (grouped inference, no masks).
+    template <std::size_t I, bool Group, bool Masked = false>
+    void forward_layer(layer_type<I>& l, const input_type& x, output_type& last, mode m,
+                       const sequence_mask* entering) {
+        auto& y = layer_output<I, Group>(last);
+        const sequence_mask* mask = nullptr;
+        if constexpr (!Group) {
+            mask = mask_at<I, Masked>(entering);
+        }
+        if constexpr (absorbed<I>()) {
+            return; // layer I + 1 runs it
+        } else if constexpr (absorbs_previous<I>()) {
+            layer_access::forward_after(l, std::get<I - 1>(layers_).function(),
+                                        layer_input<I - 1, Group>(x), y, m);
+            return;
+        }
+        if constexpr (mask_reader<layer_type<I>>) {
+            if (mask != nullptr) {
+                detail::require_mask_shape(*mask, layer_input<I, Group>(x),
+                                           "sequential: layer " + std::to_string(I) + " (" +
+                                               std::string(layer_type<I>::name) + ")");
+            }
+        }
+        // build() checked every shape and sized every buffer: a layer_base layer runs its
+        // maths directly.
+        detail::forward_layer(l, layer_input<I, Group>(x), y, m, mask);
+        if constexpr (mask_use_of<layer_type<I>> == xtnn::mask_use::makes) {
+            l.make_mask(layer_input<I, Group>(x), made_mask_);
+            detail::require_mask_shape(made_mask_, layer_input<I, Group>(x),
+                                       "sequential: the mask layer " + std::to_string(I) + " made");
+        }
+    }
+
+    /// Layer I's input: the model's (x, or layer I - 1's output), or with Group the group's.
+    template <std::size_t I, bool Group>
+    const auto& layer_input(const input_type& x) const {
+        if constexpr (!Group) {
+            return input_of<I>(x);
+        } else if constexpr (I == 0) {
+            return group_input_;
+        } else {
+            return std::get<I - 1>(group_outputs_);
+        }
+    }
+
+    /// Layer I's output buffer: the model's (`last` for the last layer), or the group's.
+    template <std::size_t I, bool Group>
+    auto& layer_output(output_type& last) {
+        if constexpr (Group) {
+            return std::get<I>(group_outputs_);
+        } else {
+            return output_of<I>(last);
+        }
+    }
+
+    /// Runs layers [0, grouped_) on groups of group_ samples of x (the last group padded with
+    /// zeros), each group's last output copied into that layer's whole-batch buffer.
+    void forward_groups(const input_type& x, output_type& last) {
+        const std::size_t batch = x.shape()[0];
+        const std::size_t each = x.size() / batch;
+        for (std::size_t first = 0; first < batch; first += group_) {
+            const std::size_t n = std::min(group_, batch - first);
+            std::copy_n(x.data() + first * each, n * each, group_input_.data());
+            std::fill(group_input_.data() + n * each, group_input_.data() + group_input_.size(),
+                      value_type(0));
+            for_each_layer([&]<std::size_t I>(auto& l) {
+                if (I >= grouped_) {
+                    return;
+                }
+                forward_layer<I, true>(l, x, last, mode::inference, nullptr);
+                if (I + 1 == grouped_) {
+                    const auto& from = std::get<I>(group_outputs_);
+                    auto& to = output_of<I>(last);
+                    const std::size_t size_each = from.size() / group_;
+                    std::copy_n(from.data(), n * size_each, to.data() + first * size_each);
+                }
+            });
+        }
+    }
+
+    /// The leading layers that may run by groups in inference (independent samples, no
+    /// masks made or read), and the group size for `input` (0: whole batches), with the
+    /// groups' buffers sized.
+    void size_groups(const shape<input_rank>& input) {
+        grouped_ = 0;
+        group_ = 0;
+        bool going = true;
+        for_each_layer([&]<std::size_t I>(const auto& l) {
+            going = going && mask_uses_[I] != xtnn::mask_use::makes &&
+                    !mask_reader<layer_type<I>> && independent_samples(l);
+            grouped_ += going ? 1 : 0;
+        });
+        while (grouped_ > 0 && absorbed_[grouped_ - 1]) { // a fused pair stays together
+            --grouped_;
+        }
+        const std::size_t batch = input[0];
+        if (grouped_ == 0 || batch < 2 || group_request_ == 1) {
+            return;
+        }
+        // Values per sample of the input and of the grouped layers' outputs.
+        const auto per_sample = [](const auto& s) {
+            std::size_t n = 1;
+            for (std::size_t i = 1; i < s.size(); ++i) {
+                n *= s[i];
+            }
+            return n;
+        };
+        std::size_t values = per_sample(input);
+        propagate(input, [&]<std::size_t I>(const auto& s) {
+            values += I < grouped_ && !absorbed<I>() ? per_sample(s) : 0;
+        });
+        std::size_t group = group_request_ != 0
+                                ? group_request_
+                                : std::max<std::size_t>(1, (std::size_t{1} << 18) / values);
+        if (group >= batch) {
+            return;
+        }
+        // As many groups as that takes, as even as they can be (less padding in the last).
+        const std::size_t groups = (batch + group - 1) / group;
+        group_ = (batch + groups - 1) / groups;
+        auto s = input;
+        s[0] = group_;
+        resize_to(group_input_, s);
+        propagate(s, [&]<std::size_t I>(const auto& out) {
+            if (I < grouped_ && !absorbed<I>()) {
+                resize_to(std::get<I>(group_outputs_), out);
+            }
+        });
     }
 
     /// Back-propagates `dy` given the last output `*y` (a caller's buffer; null: the model's
@@ -886,6 +1029,11 @@ class sequential {
     outputs_type gradients_;    // entry I: d(loss)/d(output of layer I); the last one is unused
     input_type input_gradient_; // sized when first asked for
     std::optional<shape<input_rank>> built_;
+    input_type group_input_;        // grouped inference: one group of the input
+    outputs_type group_outputs_;    // and of the grouped layers' outputs
+    std::size_t grouped_ = 0;       // the leading layers that may run by groups
+    std::size_t group_ = 0;         // samples per group for the built shape (0: whole batches)
+    std::size_t group_request_ = 0; // set_inference_group (0: automatic)
     shape<output_rank> output_shape_{};
     bool own_output_ = true;  // the last forward wrote the model's own output buffer
     bool masked_ = false;     // the last forward had a padding mask
