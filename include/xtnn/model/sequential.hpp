@@ -377,7 +377,10 @@ class sequential {
     }
 
     /// Samples per group of the last inference's shape (0: it ran the whole batch).
-    std::size_t inference_group() const { return group_; }
+    std::size_t inference_group() const {
+        const std::lock_guard held(mutex_.get());
+        return group_;
+    }
 
     /// Holds the model for the calling thread until the returned lock is released: calls from
     /// other threads (forward, backward, xtnn::predict, fit, evaluate) wait until then. Each of
