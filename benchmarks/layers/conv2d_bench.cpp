@@ -151,6 +151,13 @@ void add_shapes(benchmark::internal::Benchmark* b, std::int64_t algorithms) {
 }
 void shapes(benchmark::internal::Benchmark* b) {
     add_shapes(b, 2);
+    // resnet18's deep layers on 64 x 64 images: many channels on small planes.
+    for (std::int64_t batch : {1, 8}) {
+        for (std::int64_t direct = 0; direct < 2; ++direct) {
+            b->Args({batch, 256, 256, 4, 1, direct});
+            b->Args({batch, 512, 512, 2, 1, direct});
+        }
+    }
 }
 void ceiling_shapes(benchmark::internal::Benchmark* b) {
     add_shapes(b, 1);
