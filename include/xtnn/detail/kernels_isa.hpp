@@ -259,6 +259,19 @@ XTNN_KERNEL void correlate_tile(const float* const* in, const std::size_t* offse
     }
 }
 
+/// Calls `tiles.template operator()<V>()` for correlate's tile widths, widest first:
+/// correlate_vectors vectors, half as many, 2 and 1 (a few widths: each is compiled in every
+/// program that uses conv2d).
+template <class Tiles>
+XTNN_KERNEL void by_tile_widths(Tiles& tiles) {
+    tiles.template operator()<correlate_vectors>();
+    if constexpr (correlate_vectors / 2 > 2) {
+        tiles.template operator()<correlate_vectors / 2>();
+    }
+    tiles.template operator()<2>();
+    tiles.template operator()<1>();
+}
+
 /// For each sample s < samples, reading in + s·in_sample and writing out + s·out_sample:
 /// out[o·stride + q] = init[o] + Σ_k weights[o·taps + k] · in[q + offsets[k]] for o < outputs
 /// and q < count rounded up to whole vectors; rows o of out up to `outputs` rounded up to
@@ -280,9 +293,7 @@ XTNN_KERNEL void correlate(const float* in, std::size_t in_sample, std::size_t s
     };
     if (vectors >= 2 * correlate_vectors) {
         // Large planes: sample by sample, every channel block on one band of positions before
-        // the next, so that a band's input stays in the L1 cache for every block. Tiles of
-        // correlate_vectors vectors, then of half as many, then of 2 and 1 (a few tile
-        // widths: each is compiled in every program that uses conv2d).
+        // the next, so that a band's input stays in the L1 cache for every block.
         for (std::size_t s = 0; s < samples; ++s) {
             for (std::size_t v = 0; v < vectors; v += correlate_vectors) {
                 const std::size_t end = std::min(v + correlate_vectors, vectors);
@@ -298,12 +309,7 @@ XTNN_KERNEL void correlate(const float* in, std::size_t in_sample, std::size_t s
                                                      stride);
                         }
                     };
-                    tiles.template operator()<correlate_vectors>();
-                    if constexpr (correlate_vectors / 2 > 2) {
-                        tiles.template operator()<correlate_vectors / 2>();
-                    }
-                    tiles.template operator()<2>();
-                    tiles.template operator()<1>();
+                    by_tile_widths(tiles);
                 }
             }
         }
@@ -335,12 +341,7 @@ XTNN_KERNEL void correlate(const float* in, std::size_t in_sample, std::size_t s
                     correlate_tile<V, true>(from, offsets, taps, rows, start, to, stride);
                 }
             };
-            tiles.template operator()<correlate_vectors>();
-            if constexpr (correlate_vectors / 2 > 2) {
-                tiles.template operator()<correlate_vectors / 2>();
-            }
-            tiles.template operator()<2>();
-            tiles.template operator()<1>();
+            by_tile_widths(tiles);
         }
     }
 }

@@ -236,7 +236,6 @@ class max_pool2d_layer : public layer_base<max_pool2d_layer<T, N>, T, N, N> {
     // The activation that runs on each maximum: none, or the absorbed one.
     struct unchanged {
         T value(T v) const { return v; }
-        T derivative(T, T) const { return T(1); }
     };
 
     /// The maximum of each window; in training, remembers where it was for backward.
