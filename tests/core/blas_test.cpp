@@ -1,4 +1,7 @@
+#include <algorithm>
+#include <cmath>
 #include <cstddef>
+#include <cstring>
 
 #include <catch2/catch.hpp>
 
@@ -96,4 +99,88 @@ TEST_CASE("gemm: shape errors name both shapes", "[core][blas]") {
         Catch::Message("gemm: output shape mismatch; expected (4, 2), got (4, 3)"));
     xtnn::tensor<float, 2> square(xtnn::shape<2>{3, 3});
     REQUIRE_THROWS_AS(xtnn::gemm(square, square, square), std::invalid_argument);
+}
+
+TEST_CASE("gemm: xtnn's own kernels match the definition at each instruction set",
+          "[core][blas][simd]") {
+    // The kernels directly, whatever BLAS and threads this machine has (gemm() takes them only
+    // on AVX-512 CPUs where OpenBLAS runs a narrower kernel). The shapes cross every edge: rows
+    // past a register tile (8 or 6 rows, 4 for the dot tiles), columns past a tile's vectors
+    // (48 or 16) and past its last full vector, k past a vector, past gemm_outer's blocks of
+    // k (128 or 384) and gemm_dot's (1,024), and strides wider than the extents.
+    const auto detected = xtnn::detected_simd();
+    const auto [m, n, k] = GENERATE(table<std::size_t, std::size_t, std::size_t>(
+        {{1, 1, 1},
+         {7, 13, 29},
+         {9, 49, 17},
+         {32, 128, 784},
+         {17, 10, 128},
+         {13, 131, 400},
+         {6, 5, 1100},
+         {25, 3, 2}}));
+    INFO("m " << m << ", n " << n << ", k " << k);
+    for (const auto level : {xtnn::simd_level::avx2, xtnn::simd_level::avx512}) {
+        if (level > detected) {
+            continue;
+        }
+        const auto* kernels = xtnn::detail::simd_kernels(level);
+        REQUIRE(kernels != nullptr);
+        INFO(xtnn::to_string(level));
+        for (const bool ta : {false, true}) {
+            for (const bool tb : {false, true}) {
+                for (const float beta : {0.0F, 1.0F, -0.5F}) {
+                    INFO("transpose_a " << ta << ", transpose_b " << tb << ", beta " << beta);
+                    // Stored extents plus 3 unused columns each.
+                    const std::size_t lda = (ta ? m : k) + 3, ldb = (tb ? k : n) + 3,
+                                      ldc = n + 3;
+                    const auto a = xtnn::test::random_tensor<float, 2>({ta ? k : m, lda}, 1);
+                    const auto b = xtnn::test::random_tensor<float, 2>({tb ? n : k, ldb}, 2);
+                    auto c = xtnn::test::random_tensor<float, 2>({m, ldc}, 3);
+                    if (beta == 0.0F) {
+                        c(m - 1, 0) = std::nanf(""); // overwritten, not scaled
+                    }
+                    const auto before = c;
+                    const bool done = kernels->gemm(ta, tb, m, n, k, 1.5F, a.data(), lda,
+                                                    b.data(), ldb, beta, c.data(), ldc);
+                    if (ta && tb) {
+                        CHECK_FALSE(done); // BLAS's to do
+                        CHECK(std::memcmp(c.data(), before.data(), c.size() * sizeof(float)) == 0);
+                        continue;
+                    }
+                    REQUIRE(done);
+                    double worst = 0.0;
+                    std::size_t outside = 0;
+                    for (std::size_t i = 0; i < m; ++i) {
+                        for (std::size_t j = 0; j < ldc; ++j) {
+                            if (j >= n) {
+                                outside += c(i, j) == before(i, j) ? 0U : 1U;
+                                continue;
+                            }
+                            double sum = 0.0;
+                            for (std::size_t p = 0; p < k; ++p) {
+                                sum += static_cast<double>(ta ? a(p, i) : a(i, p)) *
+                                       static_cast<double>(tb ? b(j, p) : b(p, j));
+                            }
+                            const double old = beta == 0.0F ? 0.0 : beta * before(i, j);
+                            const double want = 1.5 * sum + old;
+                            const double got = c(i, j);
+                            worst = std::max(worst, std::isnan(got) ? 1e30 : std::abs(got - want));
+                        }
+                    }
+                    CHECK(outside == 0); // the columns past n are never written
+                    CHECK(worst < 2e-6 * static_cast<double>(k + 1));
+                }
+            }
+        }
+    }
+    SECTION("k = 0 is BLAS's to do (C = beta C)") {
+        for (const auto level : {xtnn::simd_level::avx2, xtnn::simd_level::avx512}) {
+            if (level <= detected) {
+                float c = 1.0F;
+                CHECK_FALSE(xtnn::detail::simd_kernels(level)->gemm(
+                    false, false, 1, 1, 0, 1.0F, nullptr, 1, nullptr, 1, 0.0F, &c, 1));
+                CHECK(c == 1.0F);
+            }
+        }
+    }
 }

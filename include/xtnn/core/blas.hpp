@@ -7,17 +7,27 @@
 #include <concepts>
 #include <cstddef>
 #include <string>
+#include <string_view>
 
 // The CBLAS declarations alone: xtensor-blas's xblas.hpp would add xio, xcomplex and FLENS'
 // templates (48,000 preprocessed lines, a fifth of xtnn.hpp) that xtnn never calls.
 #include <xflens/cxxblas/drivers/cblas.h>
 
+#include <xtnn/core/cpu.hpp>
 #include <xtnn/core/errors.hpp>
+#include <xtnn/core/parallel.hpp>
 #include <xtnn/core/tensor.hpp>
+#include <xtnn/detail/kernels.hpp>
 
 // xtensor-blas declares the CBLAS interface itself (xflens' cblas.h, in the global namespace),
 // and xtnn uses the same header, so xtensor-blas's linear algebra can be included next to xtnn.
 // OpenBLAS's own <cblas.h> must never be included next to it: the two declarations clash.
+
+#if XTNN_OPENBLAS_THREADS
+// The name of the kernel set OpenBLAS chose (declared weak, as its thread functions in
+// parallel.hpp: null when xtnn is linked against another BLAS).
+extern "C" char* openblas_get_corename(void) __attribute__((weak));
+#endif
 
 namespace xtnn {
 
@@ -53,6 +63,44 @@ void gemv(enum CBLAS_TRANSPOSE trans, int rows, int cols, T alpha, const T* a, i
     } else {
         cblas_dgemv(CblasRowMajor, trans, rows, cols, alpha, a, lda, x, incx, beta, y, incy);
     }
+}
+
+/// Whether the BLAS is OpenBLAS running an sgemm kernel narrower than AVX-512 (its Haswell or
+/// Zen kernels: OpenBLAS 0.3.21 has no AVX-512 kernel for some CPUs that have it, and some
+/// machines hold it to Haswell's through OPENBLAS_CORETYPE).
+inline bool blas_below_avx512() {
+#if XTNN_OPENBLAS_THREADS
+    static const bool below = [] {
+        const char* name = openblas_get_corename != nullptr ? openblas_get_corename() : nullptr;
+        if (name == nullptr) {
+            return false; // another BLAS: its own business
+        }
+        std::string lower(name);
+        std::transform(lower.begin(), lower.end(), lower.begin(),
+                       [](unsigned char c) { return static_cast<char>(c | 0x20); });
+        return lower != "skylakex" && lower != "cooperlake" && lower != "sapphirerapids";
+    }();
+    return below;
+#else
+    return false;
+#endif
+}
+
+/// xtnn's own sgemm kernels where they run instead of BLAS's, else null: on CPUs with
+/// AVX-512 (active_simd()) where OpenBLAS runs a narrower kernel, for a product BLAS would run
+/// on one thread (OpenBLAS's threads set to 1, or held there by xtnn's own parallel loops).
+/// Measured there (benchmarks/layers/dense_bench.cpp): 1.5-2× OpenBLAS's Haswell kernel on
+/// the MLPs' products; OpenBLAS's AVX-512 kernel is as fast or faster on large products.
+inline const kernel_set* own_sgemm() {
+    if (active_simd() != simd_level::avx512 || !blas_below_avx512()) {
+        return nullptr;
+    }
+#if XTNN_OPENBLAS_THREADS
+    if (openblas_get_num_threads != nullptr && openblas_get_num_threads() > 1) {
+        return nullptr; // OpenBLAS threads the product (xtnn's loops hold it to 1 in theirs)
+    }
+#endif
+    return simd_kernels(simd_level::avx512);
 }
 
 template <std::floating_point T>
@@ -104,6 +152,12 @@ void gemm(bool transpose_a, bool transpose_b, std::size_t m, std::size_t n, std:
             }
         }
         return;
+    }
+    if constexpr (std::same_as<T, float>) {
+        if (const kernel_set* own = own_sgemm(); own != nullptr &&
+            own->gemm(transpose_a, transpose_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)) {
+            return;
+        }
     }
     if (beta == T(0)) {
         // OpenBLAS 0.3.21 clears C for beta = 0 in a separate scalar pass (sgemm_beta), which

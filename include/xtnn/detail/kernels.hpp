@@ -62,6 +62,9 @@ struct kernel_set {
                                 float* dw, std::size_t dw_stride);
     bool (*max_pool_2x2)(const float* plane, std::size_t width, std::size_t oh, std::size_t ow,
                          bool rectify, float* out, std::uint32_t* won);
+    bool (*gemm)(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k,
+                 float alpha, const float* a, std::size_t lda, const float* b, std::size_t ldb,
+                 float beta, float* c, std::size_t ldc);
 };
 
 /// Channel counts correlate's buffers are padded to: every set's correlate block.
@@ -78,13 +81,15 @@ inline const kernel_set* simd_kernels(simd_level level) {
                                      &avx512::copy_rows,
                                      &avx512::weight_gradient,
                                      &avx512::row_weight_gradient,
-                                     &avx512::max_pool_2x2};
+                                     &avx512::max_pool_2x2,
+                                     &avx512::gemm};
     static constexpr kernel_set narrow{avx2::lanes,
                                        &avx2::correlate,
                                        &avx2::copy_rows,
                                        &avx2::weight_gradient,
                                        &avx2::row_weight_gradient,
-                                       &avx2::max_pool_2x2};
+                                       &avx2::max_pool_2x2,
+                                       &avx2::gemm};
     switch (level) {
     case simd_level::avx512:
         return &wide;

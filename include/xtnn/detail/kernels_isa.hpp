@@ -34,6 +34,9 @@ XTNN_KERNEL reg fma(reg a, reg b, reg c) {
 XTNN_KERNEL reg add(reg a, reg b) {
     return _mm512_add_ps(a, b);
 }
+XTNN_KERNEL reg mul(reg a, reg b) {
+    return _mm512_mul_ps(a, b);
+}
 /// The first `n` (< lanes) values at p; the others 0, their memory untouched.
 XTNN_KERNEL reg load_first(const float* p, std::size_t n) {
     return _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << n) - 1), p);
@@ -42,6 +45,44 @@ XTNN_KERNEL reg load_first(const float* p, std::size_t n) {
 XTNN_KERNEL void store_first(float* p, std::size_t n, reg v) {
     _mm512_mask_storeu_ps(p, static_cast<__mmask16>((1u << n) - 1), v);
 }
+/// Lanes [0, n) of a vector (all of them when n >= lanes).
+using tail_mask = __mmask16;
+XTNN_KERNEL tail_mask first_lanes(std::size_t n) {
+    return static_cast<__mmask16>(n >= 16 ? 0xFFFFu : (1u << n) - 1);
+}
+/// The lanes of `m` at p, the others 0 (their memory untouched).
+XTNN_KERNEL reg load_masked(const float* p, tail_mask m) {
+    return _mm512_maskz_loadu_ps(m, p);
+}
+/// Stores the lanes of `m`, and no other.
+XTNN_KERNEL void store_masked(float* p, tail_mask m, reg v) {
+    _mm512_mask_storeu_ps(p, m, v);
+}
+/// The lanes `low` of (x, y) plus the lanes `high`.
+XTNN_KERNEL reg fold(reg x, reg y, __m512i low, __m512i high) {
+    return _mm512_add_ps(_mm512_permutex2var_ps(x, low, y), _mm512_permutex2var_ps(x, high, y));
+}
+/// The sums of the lanes of a, b, c and d, in that order.
+XTNN_KERNEL __m128 sum_lanes(reg a, reg b, reg c, reg d) {
+    // Halves added until each vector's sum is one lane (two-source permutes: GCC 12's
+    // unpack, extract and cast intrinsics trip -Wmaybe-uninitialized).
+    const __m512i low8 = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
+    const __m512i high8 = _mm512_add_epi32(low8, _mm512_set1_epi32(8));
+    const __m512i low4 = _mm512_setr_epi32(0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27);
+    const __m512i high4 = _mm512_add_epi32(low4, _mm512_set1_epi32(4));
+    const __m512i low2 = _mm512_setr_epi32(0, 1, 4, 5, 8, 9, 12, 13, 16, 17, 20, 21, 24, 25, 28, 29);
+    const __m512i high2 = _mm512_add_epi32(low2, _mm512_set1_epi32(2));
+    const __m512i low1 =
+        _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i high1 = _mm512_add_epi32(low1, _mm512_set1_epi32(1));
+    const reg quads = fold(fold(a, b, low8, high8), fold(c, d, low8, high8), low4, high4);
+    const reg pairs = fold(quads, quads, low2, high2);
+    return _mm512_maskz_extractf32x4_ps(0xF, fold(pairs, pairs, low1, high1), 0);
+}
+/// gemm's register tiles: rows of A by vectors of B's columns (24 of 32 registers); rows of A
+/// by rows of B, each a vector of partial sums (24).
+inline constexpr std::size_t gemm_rows = 8, gemm_vectors = 3;
+inline constexpr std::size_t dot_rows = 6, dot_columns = 4;
 /// Output channels by vectors of positions held in registers by correlate (24 of 32).
 inline constexpr std::size_t correlate_channels = 4, correlate_vectors = 6;
 /// weight_gradient's tiles: up to 4 vectors of channels by 24 / vectors taps (24 of 32).
@@ -116,6 +157,9 @@ XTNN_KERNEL reg fma(reg a, reg b, reg c) {
 XTNN_KERNEL reg add(reg a, reg b) {
     return _mm256_add_ps(a, b);
 }
+XTNN_KERNEL reg mul(reg a, reg b) {
+    return _mm256_mul_ps(a, b);
+}
 /// Lanes [0, n) set.
 XTNN_KERNEL __m256i first(std::size_t n) {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)),
@@ -129,6 +173,28 @@ XTNN_KERNEL reg load_first(const float* p, std::size_t n) {
 XTNN_KERNEL void store_first(float* p, std::size_t n, reg v) {
     _mm256_maskstore_ps(p, first(n), v);
 }
+/// Lanes [0, n) of a vector (all of them when n >= lanes).
+using tail_mask = __m256i;
+XTNN_KERNEL tail_mask first_lanes(std::size_t n) {
+    return first(std::min<std::size_t>(n, 8));
+}
+/// The lanes of `m` at p, the others 0 (their memory untouched).
+XTNN_KERNEL reg load_masked(const float* p, tail_mask m) {
+    return _mm256_maskload_ps(p, m);
+}
+/// Stores the lanes of `m`, and no other.
+XTNN_KERNEL void store_masked(float* p, tail_mask m, reg v) {
+    _mm256_maskstore_ps(p, m, v);
+}
+/// The sums of the lanes of a, b, c and d, in that order.
+XTNN_KERNEL __m128 sum_lanes(reg a, reg b, reg c, reg d) {
+    const reg sums = _mm256_hadd_ps(_mm256_hadd_ps(a, b), _mm256_hadd_ps(c, d));
+    return _mm_add_ps(_mm256_castps256_ps128(sums), _mm256_extractf128_ps(sums, 1));
+}
+/// gemm's register tiles: rows of A by vectors of B's columns (12 of 16 registers); rows of A
+/// by rows of B, each a vector of partial sums (8).
+inline constexpr std::size_t gemm_rows = 6, gemm_vectors = 2;
+inline constexpr std::size_t dot_rows = 2, dot_columns = 4;
 /// 12 accumulators, 3 inputs and a broadcast weight: the 16 registers.
 inline constexpr std::size_t correlate_channels = 4, correlate_vectors = 3;
 /// weight_gradient's tiles: up to 2 vectors of channels by 12 / vectors taps (15 of 16).
@@ -569,6 +635,236 @@ XTNN_KERNEL bool max_pool_2x2(const float* plane, std::size_t width, std::size_t
         }
     }
     return !nan;
+}
+
+/// C = alpha·acc + beta·C for one vector of C (beta 0 leaves C unread, NaN included).
+XTNN_KERNEL reg scaled(reg acc, reg alpha, float beta, const float* c) {
+    return beta == 0.0F ? mul(acc, alpha) : fma(broadcast(beta), load(c), mul(acc, alpha));
+}
+
+/// One tile of gemm_outer: C(r, j) = alpha·Σ_{k<depth} A(r, k)·B[k·ldb + j] + beta·C(r, j) for
+/// r < rows ≤ gemm_rows and j < cols, cols ≤ gemm_vectors·lanes (all of them unless `Tail`).
+/// A(r, k) is a[r·lda + k], or a[k·lda + r] when `TransA`. Rows past `rows` repeat the last
+/// row (read, summed, never stored), so a tile reads only A's rows.
+template <bool TransA, bool Tail>
+XTNN_KERNEL void gemm_outer_tile(const float* a, std::size_t lda, std::size_t rows, const float* b,
+                                 std::size_t ldb, std::size_t cols, std::size_t depth, float alpha,
+                                 float beta, float* c, std::size_t ldc) {
+    constexpr std::size_t R = gemm_rows, V = gemm_vectors;
+    reg acc[R][V];
+#pragma GCC unroll 16
+    for (std::size_t r = 0; r < R; ++r) {
+#pragma GCC unroll 4
+        for (std::size_t v = 0; v < V; ++v) {
+            acc[r][v] = zero();
+        }
+    }
+    tail_mask masks[V];
+#pragma GCC unroll 4
+    for (std::size_t v = 0; v < V; ++v) {
+        masks[v] = first_lanes(cols > v * lanes ? cols - v * lanes : 0);
+    }
+    const float* x[R];
+#pragma GCC unroll 16
+    for (std::size_t r = 0; r < R; ++r) {
+        x[r] = a + std::min(r, rows - 1) * (TransA ? 1 : lda);
+    }
+    const std::size_t step = TransA ? lda : 1;
+    for (std::size_t k = 0; k < depth; ++k, b += ldb) {
+        reg y[V];
+#pragma GCC unroll 4
+        for (std::size_t v = 0; v < V; ++v) {
+            y[v] = Tail ? load_masked(b + v * lanes, masks[v]) : load(b + v * lanes);
+        }
+#pragma GCC unroll 16
+        for (std::size_t r = 0; r < R; ++r) {
+            const reg value = broadcast(x[r][k * step]);
+#pragma GCC unroll 4
+            for (std::size_t v = 0; v < V; ++v) {
+                acc[r][v] = fma(value, y[v], acc[r][v]);
+            }
+        }
+    }
+    const reg scale = broadcast(alpha);
+#pragma GCC unroll 16
+    for (std::size_t r = 0; r < R; ++r) {
+        if (r < rows) {
+            float* row = c + r * ldc;
+#pragma GCC unroll 4
+            for (std::size_t v = 0; v < V; ++v) {
+                if (Tail) {
+                    const reg old = beta == 0.0F ? zero() : load_masked(row + v * lanes, masks[v]);
+                    store_masked(row + v * lanes, masks[v],
+                                 fma(broadcast(beta), old, mul(acc[r][v], scale)));
+                } else {
+                    store(row + v * lanes, scaled(acc[r][v], scale, beta, row + v * lanes));
+                }
+            }
+        }
+    }
+}
+
+/// C = alpha·op(A)·B + beta·C, row-major, B (k, n) not transposed, op(A) (m, k) stored (m, k)
+/// or, when `trans_a`, (k, m): register tiles of gemm_rows rows of A (broadcast) by
+/// gemm_vectors vectors of a row of B, summed over blocks of k whose strip of B stays in the
+/// L1 cache while every tile of a block of A's rows (in the L2 cache) passes over it. Nothing
+/// is packed: the tiles read A and B where they are. beta 0 overwrites C (NaN included).
+XTNN_KERNEL void gemm_outer(bool trans_a, std::size_t m, std::size_t n, std::size_t k, float alpha,
+                            const float* a, std::size_t lda, const float* b, std::size_t ldb,
+                            float beta, float* c, std::size_t ldc) {
+    constexpr std::size_t width = gemm_vectors * lanes;
+    // A strip of B (depth × width floats) of ≤ 24 KiB; A's block (rows × depth) of ≤ 256 KiB.
+    const std::size_t depth = std::max<std::size_t>(24 * 1024 / 4 / width, 1);
+    const std::size_t block = std::max<std::size_t>(64 * 1024 / depth / gemm_rows, 1) * gemm_rows;
+    for (std::size_t i0 = 0; i0 < m; i0 += block) {
+        const std::size_t i1 = std::min(i0 + block, m);
+        for (std::size_t p = 0; p < k; p += depth) {
+            const std::size_t d = std::min(depth, k - p);
+            const float scale = p == 0 ? beta : 1.0F;
+            for (std::size_t j = 0; j < n; j += width) {
+                const std::size_t cols = std::min(width, n - j);
+                const float* strip = b + p * ldb + j;
+                for (std::size_t i = i0; i < i1; i += gemm_rows) {
+                    const std::size_t rows = std::min(gemm_rows, i1 - i);
+                    float* tile = c + i * ldc + j;
+                    if (trans_a) {
+                        const float* x = a + p * lda + i;
+                        cols == width ? gemm_outer_tile<true, false>(x, lda, rows, strip, ldb, cols,
+                                                                     d, alpha, scale, tile, ldc)
+                                      : gemm_outer_tile<true, true>(x, lda, rows, strip, ldb, cols,
+                                                                    d, alpha, scale, tile, ldc);
+                    } else {
+                        const float* x = a + i * lda + p;
+                        cols == width ? gemm_outer_tile<false, false>(x, lda, rows, strip, ldb, cols,
+                                                                      d, alpha, scale, tile, ldc)
+                                      : gemm_outer_tile<false, true>(x, lda, rows, strip, ldb, cols,
+                                                                     d, alpha, scale, tile, ldc);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// One vector of k for every pair of a gemm_dot tile (the lanes of `rest` only when Masked).
+template <bool Masked>
+__attribute__((always_inline)) XTNN_KERNEL void
+dot_step(reg (&acc)[dot_rows][dot_columns], const float* const* x, const float* const* y,
+         std::size_t k, tail_mask rest) {
+    reg w[dot_columns];
+#pragma GCC unroll 4
+    for (std::size_t j = 0; j < dot_columns; ++j) {
+        w[j] = Masked ? load_masked(y[j] + k, rest) : load(y[j] + k);
+    }
+#pragma GCC unroll 16
+    for (std::size_t r = 0; r < dot_rows; ++r) {
+        const reg value = Masked ? load_masked(x[r] + k, rest) : load(x[r] + k);
+#pragma GCC unroll 4
+        for (std::size_t j = 0; j < dot_columns; ++j) {
+            acc[r][j] = fma(value, w[j], acc[r][j]);
+        }
+    }
+}
+
+/// One tile of gemm_dot: C(r, j) = alpha·Σ_{k<depth} a[r·lda + k]·b[j·ldb + k] + beta·C(r, j)
+/// for r < rows ≤ dot_rows and j < cols ≤ dot_columns: a vector of partial sums per pair,
+/// added up at the end. Rows of A or B past rows or cols repeat the last (never stored).
+XTNN_KERNEL void gemm_dot_tile(const float* a, std::size_t lda, std::size_t rows, const float* b,
+                               std::size_t ldb, std::size_t cols, std::size_t depth, float alpha,
+                               float beta, float* c, std::size_t ldc) {
+    constexpr std::size_t R = dot_rows, J = dot_columns;
+    static_assert(J == 4, "sum_lanes adds up four vectors");
+    reg acc[R][J];
+#pragma GCC unroll 16
+    for (std::size_t r = 0; r < R; ++r) {
+#pragma GCC unroll 4
+        for (std::size_t j = 0; j < J; ++j) {
+            acc[r][j] = zero();
+        }
+    }
+    const float* x[R];
+#pragma GCC unroll 16
+    for (std::size_t r = 0; r < R; ++r) {
+        x[r] = a + std::min(r, rows - 1) * lda;
+    }
+    const float* y[J];
+#pragma GCC unroll 4
+    for (std::size_t j = 0; j < J; ++j) {
+        y[j] = b + std::min(j, cols - 1) * ldb;
+    }
+    const std::size_t full = depth / lanes * lanes;
+    for (std::size_t k = 0; k < full; k += lanes) {
+        dot_step<false>(acc, x, y, k, tail_mask{});
+    }
+    if (full < depth) {
+        dot_step<true>(acc, x, y, full, first_lanes(depth - full));
+    }
+    const __m128 scale = _mm_set1_ps(alpha);
+#pragma GCC unroll 16
+    for (std::size_t r = 0; r < R; ++r) {
+        if (r < rows) {
+            float* out = c + r * ldc;
+            __m128 sums = _mm_mul_ps(sum_lanes(acc[r][0], acc[r][1], acc[r][2], acc[r][3]), scale);
+            if (cols == J) {
+                if (beta != 0.0F) {
+                    sums = _mm_fmadd_ps(_mm_set1_ps(beta), _mm_loadu_ps(out), sums);
+                }
+                _mm_storeu_ps(out, sums);
+            } else {
+                float values[J];
+                _mm_storeu_ps(values, sums);
+                for (std::size_t j = 0; j < cols; ++j) {
+                    out[j] = beta == 0.0F ? values[j] : beta * out[j] + values[j];
+                }
+            }
+        }
+    }
+}
+
+/// C = alpha·A·Bᵀ + beta·C, row-major, A (m, k), B (n, k): both read along k, their rows'
+/// products summed in vectors (register tiles of dot_rows rows of A by dot_columns rows of
+/// B). k goes in blocks of ≤ 1,024 (a tile's rows of A stay in the L1 cache), B's rows in
+/// blocks of ≤ 256 KiB (in the L2 cache while every tile of A's rows passes over them).
+/// Nothing is packed or transposed. beta 0 overwrites C (NaN included).
+XTNN_KERNEL void gemm_dot(std::size_t m, std::size_t n, std::size_t k, float alpha, const float* a,
+                          std::size_t lda, const float* b, std::size_t ldb, float beta, float* c,
+                          std::size_t ldc) {
+    const std::size_t blocks = (k + 1023) / 1024;
+    const std::size_t depth = ((k + blocks - 1) / blocks + lanes - 1) / lanes * lanes;
+    const std::size_t band =
+        std::max<std::size_t>(64 * 1024 / depth / dot_columns, 1) * dot_columns;
+    for (std::size_t p = 0; p < k; p += depth) {
+        const std::size_t d = std::min(depth, k - p);
+        const float scale = p == 0 ? beta : 1.0F;
+        for (std::size_t j0 = 0; j0 < n; j0 += band) {
+            const std::size_t j1 = std::min(j0 + band, n);
+            for (std::size_t i = 0; i < m; i += dot_rows) {
+                const std::size_t rows = std::min(dot_rows, m - i);
+                for (std::size_t j = j0; j < j1; j += dot_columns) {
+                    gemm_dot_tile(a + i * lda + p, lda, rows, b + j * ldb + p, ldb,
+                                  std::min(dot_columns, j1 - j), d, alpha, scale, c + i * ldc + j,
+                                  ldc);
+                }
+            }
+        }
+    }
+}
+
+/// C = alpha·op(A)·op(B) + beta·C (row-major, as BLAS's sgemm): gemm_outer when B is not
+/// transposed, gemm_dot when only B is. False, with C untouched, when both are transposed or
+/// k is 0 (BLAS's to do).
+XTNN_KERNEL bool gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k,
+                      float alpha, const float* a, std::size_t lda, const float* b, std::size_t ldb,
+                      float beta, float* c, std::size_t ldc) {
+    if (k == 0 || (trans_a && trans_b)) {
+        return false;
+    }
+    if (trans_b) {
+        gemm_dot(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        return true;
+    }
+    gemm_outer(trans_a, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    return true;
 }
 
 } // namespace xtnn::detail::XTNN_ISA
