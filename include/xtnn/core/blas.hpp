@@ -154,7 +154,8 @@ void gemm(bool transpose_a, bool transpose_b, std::size_t m, std::size_t n, std:
         return;
     }
     if constexpr (std::same_as<T, float>) {
-        if (const kernel_set* own = own_sgemm(); own != nullptr &&
+        if (const kernel_set* own = own_sgemm();
+            own != nullptr &&
             own->gemm(transpose_a, transpose_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)) {
             return;
         }

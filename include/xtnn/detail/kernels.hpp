@@ -1,7 +1,16 @@
 /// @file
 /// xtnn's vector kernels, compiled for AVX-512 and for AVX2 (kernels_isa.hpp, once per set)
 /// and chosen at run time by active_simd(): the direct convolution's correlate (the forward
-/// pass and the input gradient) and weight_gradient, and max pooling's 2 × 2 windows.
+/// pass and the input gradient) and weight_gradient, max pooling's 2 × 2 windows, and (AVX-512
+/// only) sgemm.
+///
+/// sgemm's method: nothing is packed. When B is not transposed, a tile holds rows of A
+/// (broadcast, read along k from either layout) by vectors of a row of B, so C = A·B,
+/// Aᵀ·B read A and B where they are; when only B is transposed (a dense layer's forward,
+/// x·Wᵀ), both are read along k and a tile holds rows of A by rows of B, each pair a vector
+/// of partial sums added up once at the end. Blocks of k keep a tile's operands in the L1
+/// cache and blocks of B's rows in the L2 cache. Rows and columns past the edges repeat the
+/// last row (never stored) or are masked.
 ///
 /// The convolution's method: every image plane is stored with its padding, as rows of `width`
 /// values; a position q = i·width + j of the output then reads the input at q + offset(c, u, v) for
@@ -62,6 +71,7 @@ struct kernel_set {
                                 float* dw, std::size_t dw_stride);
     bool (*max_pool_2x2)(const float* plane, std::size_t width, std::size_t oh, std::size_t ow,
                          bool rectify, float* out, std::uint32_t* won);
+    /// Null where the set has none (AVX2: OpenBLAS's Haswell kernel is as fast).
     bool (*gemm)(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k,
                  float alpha, const float* a, std::size_t lda, const float* b, std::size_t ldb,
                  float beta, float* c, std::size_t ldc);
@@ -89,7 +99,7 @@ inline const kernel_set* simd_kernels(simd_level level) {
                                        &avx2::weight_gradient,
                                        &avx2::row_weight_gradient,
                                        &avx2::max_pool_2x2,
-                                       &avx2::gemm};
+                                       nullptr};
     switch (level) {
     case simd_level::avx512:
         return &wide;

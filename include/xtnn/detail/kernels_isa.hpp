@@ -68,9 +68,11 @@ XTNN_KERNEL __m128 sum_lanes(reg a, reg b, reg c, reg d) {
     // unpack, extract and cast intrinsics trip -Wmaybe-uninitialized).
     const __m512i low8 = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
     const __m512i high8 = _mm512_add_epi32(low8, _mm512_set1_epi32(8));
-    const __m512i low4 = _mm512_setr_epi32(0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27);
+    const __m512i low4 =
+        _mm512_setr_epi32(0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27);
     const __m512i high4 = _mm512_add_epi32(low4, _mm512_set1_epi32(4));
-    const __m512i low2 = _mm512_setr_epi32(0, 1, 4, 5, 8, 9, 12, 13, 16, 17, 20, 21, 24, 25, 28, 29);
+    const __m512i low2 =
+        _mm512_setr_epi32(0, 1, 4, 5, 8, 9, 12, 13, 16, 17, 20, 21, 24, 25, 28, 29);
     const __m512i high2 = _mm512_add_epi32(low2, _mm512_set1_epi32(2));
     const __m512i low1 =
         _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
@@ -173,28 +175,6 @@ XTNN_KERNEL reg load_first(const float* p, std::size_t n) {
 XTNN_KERNEL void store_first(float* p, std::size_t n, reg v) {
     _mm256_maskstore_ps(p, first(n), v);
 }
-/// Lanes [0, n) of a vector (all of them when n >= lanes).
-using tail_mask = __m256i;
-XTNN_KERNEL tail_mask first_lanes(std::size_t n) {
-    return first(std::min<std::size_t>(n, 8));
-}
-/// The lanes of `m` at p, the others 0 (their memory untouched).
-XTNN_KERNEL reg load_masked(const float* p, tail_mask m) {
-    return _mm256_maskload_ps(p, m);
-}
-/// Stores the lanes of `m`, and no other.
-XTNN_KERNEL void store_masked(float* p, tail_mask m, reg v) {
-    _mm256_maskstore_ps(p, m, v);
-}
-/// The sums of the lanes of a, b, c and d, in that order.
-XTNN_KERNEL __m128 sum_lanes(reg a, reg b, reg c, reg d) {
-    const reg sums = _mm256_hadd_ps(_mm256_hadd_ps(a, b), _mm256_hadd_ps(c, d));
-    return _mm_add_ps(_mm256_castps256_ps128(sums), _mm256_extractf128_ps(sums, 1));
-}
-/// gemm's register tiles: rows of A by vectors of B's columns (12 of 16 registers); rows of A
-/// by rows of B, each a vector of partial sums (8).
-inline constexpr std::size_t gemm_rows = 6, gemm_vectors = 2;
-inline constexpr std::size_t dot_rows = 2, dot_columns = 4;
 /// 12 accumulators, 3 inputs and a broadcast weight: the 16 registers.
 inline constexpr std::size_t correlate_channels = 4, correlate_vectors = 3;
 /// weight_gradient's tiles: up to 2 vectors of channels by 12 / vectors taps (15 of 16).
@@ -637,6 +617,10 @@ XTNN_KERNEL bool max_pool_2x2(const float* plane, std::size_t width, std::size_t
     return !nan;
 }
 
+#if XTNN_ISA_LANES == 16
+// sgemm, AVX-512 only: with AVX2, OpenBLAS's own Haswell kernel is as fast or faster on all
+// but the smallest products (measured: see blas.hpp's own_sgemm).
+
 /// C = alpha·acc + beta·C for one vector of C (beta 0 leaves C unread, NaN included).
 XTNN_KERNEL reg scaled(reg acc, reg alpha, float beta, const float* c) {
     return beta == 0.0F ? mul(acc, alpha) : fma(broadcast(beta), load(c), mul(acc, alpha));
@@ -735,10 +719,11 @@ XTNN_KERNEL void gemm_outer(bool trans_a, std::size_t m, std::size_t n, std::siz
                                                                     d, alpha, scale, tile, ldc);
                     } else {
                         const float* x = a + i * lda + p;
-                        cols == width ? gemm_outer_tile<false, false>(x, lda, rows, strip, ldb, cols,
-                                                                      d, alpha, scale, tile, ldc)
-                                      : gemm_outer_tile<false, true>(x, lda, rows, strip, ldb, cols,
-                                                                     d, alpha, scale, tile, ldc);
+                        cols == width
+                            ? gemm_outer_tile<false, false>(x, lda, rows, strip, ldb, cols, d,
+                                                            alpha, scale, tile, ldc)
+                            : gemm_outer_tile<false, true>(x, lda, rows, strip, ldb, cols, d, alpha,
+                                                           scale, tile, ldc);
                     }
                 }
             }
@@ -866,6 +851,7 @@ XTNN_KERNEL bool gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, 
     gemm_outer(trans_a, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     return true;
 }
+#endif
 
 } // namespace xtnn::detail::XTNN_ISA
 
