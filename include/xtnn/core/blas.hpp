@@ -88,9 +88,10 @@ inline bool blas_below_avx512() {
 
 /// xtnn's own sgemm kernels where they run instead of BLAS's, else null: on CPUs with
 /// AVX-512 (active_simd()) where OpenBLAS runs a narrower kernel, for a product BLAS would run
-/// on one thread (OpenBLAS's threads set to 1, or held there by xtnn's own parallel loops).
-/// Measured there (benchmarks/layers/dense_bench.cpp): 1.5-2× OpenBLAS's Haswell kernel on
-/// the MLPs' products; OpenBLAS's AVX-512 kernel is as fast or faster on large products.
+/// on one thread (OpenBLAS's threads set to 1, or held there by xtnn's own parallel loops),
+/// for a shape they are faster at (own_sgemm_suits). Measured there
+/// (benchmarks/layers/dense_bench.cpp): 1.5-2× OpenBLAS's Haswell kernel on the MLPs'
+/// products; OpenBLAS's AVX-512 kernel is as fast or faster on large products.
 inline const kernel_set* own_sgemm() {
     if (active_simd() != simd_level::avx512 || !blas_below_avx512()) {
         return nullptr;
@@ -101,6 +102,18 @@ inline const kernel_set* own_sgemm() {
     }
 #endif
     return simd_kernels(simd_level::avx512);
+}
+
+/// Whether xtnn's sgemm kernels beat OpenBLAS's Haswell kernel on a product of this shape
+/// (measured on the dense layers' products and on unfolded convolutions', resnet18's
+/// included): a tile of rows of A by a row of B needs rows of ≥ 32 columns (a 512-channel
+/// layer's 2 × 2 planes, n = 4, ran at half OpenBLAS's speed), one of rows of A by rows of B
+/// ≥ 128 terms per sum (a sum of 16 at a third). Both transposed: BLAS's.
+inline bool own_sgemm_suits(bool transpose_a, bool transpose_b, std::size_t n, std::size_t k) {
+    if (transpose_b) {
+        return !transpose_a && k >= 128;
+    }
+    return n >= 32;
 }
 
 template <std::floating_point T>
@@ -155,7 +168,7 @@ void gemm(bool transpose_a, bool transpose_b, std::size_t m, std::size_t n, std:
     }
     if constexpr (std::same_as<T, float>) {
         if (const kernel_set* own = own_sgemm();
-            own != nullptr &&
+            own != nullptr && own_sgemm_suits(transpose_a, transpose_b, n, k) &&
             own->gemm(transpose_a, transpose_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)) {
             return;
         }
