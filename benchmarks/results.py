@@ -258,6 +258,25 @@ def dense_table(b):
     return layer_table(b, "dense", r"/in:(\d+)/out:(\d+)", lambda g: f"{g[0]} → {g[1]}")
 
 
+def products_table(b):
+    """Each dense product through xtnn::gemm and through OpenBLAS directly, and the peak."""
+    peak = b["xtnn::bench::fma_peak"]["GFLOP/s"]
+    out = ["| product | m × n × k | xtnn::gemm GFLOP/s | of peak | OpenBLAS GFLOP/s | of peak | "
+           "xtnn / OpenBLAS |", "|---|---|---|---|---|---|---|"]
+    pattern = re.compile(r"product/xtnn/ta:(\d)/tb:(\d)/m:(\d+)/n:(\d+)/k:(\d+)")
+    for name, row in b.items():
+        m = pattern.fullmatch(name)
+        if not m:
+            continue
+        blas = b[name.replace("/xtnn/", "/openblas/")]["GFLOP/s"]
+        ta, tb = m.group(1) == "1", m.group(2) == "1"
+        form = f"{'Aᵀ' if ta else 'A'}·{'Bᵀ' if tb else 'B'}"
+        own = row["GFLOP/s"]
+        out.append(f"| {form} | {m.group(3)} × {m.group(4)} × {m.group(5)} | {own:.1f} | "
+                   f"{own / peak:.0%} | {blas:.1f} | {blas / peak:.0%} | **{own / blas:.2f}×** |")
+    return "\n".join(out)
+
+
 def simple_table(b, prefix, unit, header):
     out = [header, "|---|---|---|"]
     for name, row in b.items():
@@ -386,6 +405,13 @@ the GEMM work only (409,088 FLOP per sample).
 products, bias included in the layer's time), each next to the bare sgemm calls.
 
 {dense_table(b)}
+
+Each product of the MLP's step (batch 32 and 128), of batch-1,000 inference and of the wide
+net's step, through `xtnn::gemm` (xtnn's own AVX-512 sgemm kernels where they run: CPUs with
+AVX-512 whose OpenBLAS runs a narrower kernel, see docs/performance.md) and through OpenBLAS
+directly, next to the core's FMA peak ({b["xtnn::bench::fma_peak"]["GFLOP/s"]:.1f} GFLOP/s):
+
+{products_table(b)}
 
 ## Elementwise work
 
