@@ -177,3 +177,39 @@ TEST_CASE("gemm: xtnn's own AVX-512 kernels match the definition", "[core][blas]
         CHECK(c == 1.0F);
     }
 }
+
+TEST_CASE("gemm: xtnn's own kernels give the same bits on one thread and on two",
+          "[core][blas][simd][threads]") {
+    if (xtnn::detail::own_sgemm() == nullptr) {
+        WARN("xtnn's sgemm kernels do not run here (no AVX-512, or OpenBLAS runs an AVX-512 "
+             "kernel): nothing to split");
+        return;
+    }
+    // C split by rows (m >= n) and by columns, for each form the kernels take.
+    const auto [m, n, k] =
+        GENERATE(table<std::size_t, std::size_t, std::size_t>({{197, 100, 300}, {60, 410, 200}}));
+    for (const bool ta : {false, true}) {
+        for (const bool tb : {false, true}) {
+            if (ta && tb) {
+                continue;
+            }
+            INFO("m " << m << ", n " << n << ", k " << k << ", transpose_a " << ta
+                      << ", transpose_b " << tb);
+            const auto a = xtnn::test::random_tensor<float, 2>(
+                ta ? xtnn::shape<2>{k, m} : xtnn::shape<2>{m, k}, 4);
+            const auto b = xtnn::test::random_tensor<float, 2>(
+                tb ? xtnn::shape<2>{n, k} : xtnn::shape<2>{k, n}, 5);
+            const xtnn::gemm_options o{.transpose_a = ta, .transpose_b = tb};
+            xtnn::tensor<float, 2> one(xtnn::shape<2>{m, n}), two(xtnn::shape<2>{m, n});
+            const auto before = xtnn::num_threads();
+            xtnn::set_num_threads(1);
+            xtnn::gemm(a, b, one, o);
+            xtnn::set_num_threads(2);
+            xtnn::gemm(a, b, two, o);
+            xtnn::set_num_threads(before);
+            CHECK(std::memcmp(one.data(), two.data(), one.size() * sizeof(float)) == 0);
+            CHECK(xtnn::test::max_abs_difference(one, reference_gemm(a, b, one, o)) <
+                  2e-6 * static_cast<double>(k));
+        }
+    }
+}

@@ -87,20 +87,14 @@ inline bool blas_below_avx512() {
 }
 
 /// xtnn's own sgemm kernels where they run instead of BLAS's, else null: on CPUs with
-/// AVX-512 (active_simd()) where OpenBLAS runs a narrower kernel, for a product BLAS would run
-/// on one thread (OpenBLAS's threads set to 1, or held there by xtnn's own parallel loops),
-/// for a shape they are faster at (own_sgemm_suits). Measured there
-/// (benchmarks/layers/dense_bench.cpp): 1.5-2× OpenBLAS's Haswell kernel on the MLPs'
-/// products; OpenBLAS's AVX-512 kernel is as fast or faster on large products.
+/// AVX-512 (active_simd()) where OpenBLAS runs a narrower kernel, for a shape they are faster
+/// at (own_sgemm_suits). Measured there (benchmarks/layers/dense_bench.cpp): 1.5-2×
+/// OpenBLAS's Haswell kernel on the MLPs' products; OpenBLAS's AVX-512 kernel is as fast or
+/// faster on large products.
 inline const kernel_set* own_sgemm() {
     if (active_simd() != simd_level::avx512 || !blas_below_avx512()) {
         return nullptr;
     }
-#if XTNN_OPENBLAS_THREADS
-    if (openblas_get_num_threads != nullptr && openblas_get_num_threads() > 1) {
-        return nullptr; // OpenBLAS threads the product (xtnn's loops hold it to 1 in theirs)
-    }
-#endif
     return simd_kernels(simd_level::avx512);
 }
 
@@ -108,12 +102,48 @@ inline const kernel_set* own_sgemm() {
 /// (measured on the dense layers' products and on unfolded convolutions', resnet18's
 /// included): a tile of rows of A by a row of B needs rows of ≥ 32 columns (a 512-channel
 /// layer's 2 × 2 planes, n = 4, ran at half OpenBLAS's speed), one of rows of A by rows of B
-/// ≥ 128 terms per sum (a sum of 16 at a third). Both transposed: BLAS's.
+/// ≥ 128 terms per sum (a sum of 16 at a third). Both transposed, or k = 0: BLAS's.
 inline bool own_sgemm_suits(bool transpose_a, bool transpose_b, std::size_t n, std::size_t k) {
     if (transpose_b) {
         return !transpose_a && k >= 128;
     }
-    return n >= 32;
+    return n >= 32 && k > 0;
+}
+
+/// C = alpha op(A) op(B) + beta C by xtnn's kernels, on as many of xtnn's threads as BLAS would
+/// have used (OpenBLAS's count; 1 inside xtnn's own parallel loops, which hold it there): C
+/// split by rows when it has at least as many rows as columns, else by columns, in parts of
+/// whole register tiles and of ≥ 2 MFLOP each (waking a thread costs microseconds). Every
+/// value is summed in the same order whatever the split, so results do not depend on the
+/// thread count.
+inline void own_sgemm_run(const kernel_set& own, bool ta, bool tb, std::size_t m, std::size_t n,
+                          std::size_t k, float alpha, const float* a, std::size_t lda,
+                          const float* b, std::size_t ldb, float beta, float* c, std::size_t ldc) {
+    std::size_t threads = 1;
+#if XTNN_OPENBLAS_THREADS
+    if (openblas_get_num_threads != nullptr) {
+        threads = static_cast<std::size_t>(std::max(openblas_get_num_threads(), 1));
+    }
+#endif
+    const std::size_t unit = 48; // a multiple of every tile's rows and columns
+    const bool by_rows = m >= n;
+    const std::size_t items = ((by_rows ? m : n) + unit - 1) / unit;
+    const double flops =
+        2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
+    const auto most = static_cast<std::size_t>(std::max(flops / 2e6, 1.0));
+    const partition split(items, 1, std::min(threads, most));
+    parallel_for(split, [&](std::size_t first, std::size_t last, std::size_t) {
+        const std::size_t begin = first * unit;
+        if (by_rows) {
+            const std::size_t end = std::min(last * unit, m);
+            own.gemm(ta, tb, end - begin, n, k, alpha, a + begin * (ta ? 1 : lda), lda, b, ldb,
+                     beta, c + begin * ldc, ldc);
+        } else {
+            const std::size_t end = std::min(last * unit, n);
+            own.gemm(ta, tb, m, end - begin, k, alpha, a, lda, b + begin * (tb ? ldb : 1), ldb,
+                     beta, c + begin, ldc);
+        }
+    });
 }
 
 template <std::floating_point T>
@@ -168,8 +198,9 @@ void gemm(bool transpose_a, bool transpose_b, std::size_t m, std::size_t n, std:
     }
     if constexpr (std::same_as<T, float>) {
         if (const kernel_set* own = own_sgemm();
-            own != nullptr && own_sgemm_suits(transpose_a, transpose_b, n, k) &&
-            own->gemm(transpose_a, transpose_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)) {
+            own != nullptr && own_sgemm_suits(transpose_a, transpose_b, n, k)) {
+            own_sgemm_run(*own, transpose_a, transpose_b, m, n, k, alpha, a, lda, b, ldb, beta, c,
+                          ldc);
             return;
         }
     }
