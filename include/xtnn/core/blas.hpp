@@ -88,7 +88,7 @@ inline bool blas_below_avx512() {
 
 /// xtnn's own sgemm kernels where they run instead of BLAS's, else null: on CPUs with
 /// AVX-512 (active_simd()) where OpenBLAS runs a narrower kernel, for a shape they are faster
-/// at (own_sgemm_suits). Measured there (benchmarks/layers/dense_bench.cpp): 1.5-2×
+/// at (own_sgemm_suits). Measured there (benchmarks/layers/dense_bench.cpp): 1.3-2.1×
 /// OpenBLAS's Haswell kernel on the MLPs' products; OpenBLAS's AVX-512 kernel is as fast or
 /// faster on large products.
 inline const kernel_set* own_sgemm() {
