@@ -7,7 +7,6 @@
 #include <concepts>
 #include <cstddef>
 #include <string>
-#include <string_view>
 
 // The CBLAS declarations alone: xtensor-blas's xblas.hpp would add xio, xcomplex and FLENS'
 // templates (48,000 preprocessed lines, a fifth of xtnn.hpp) that xtnn never calls.

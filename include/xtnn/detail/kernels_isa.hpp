@@ -165,9 +165,6 @@ XTNN_KERNEL reg fma(reg a, reg b, reg c) {
 XTNN_KERNEL reg add(reg a, reg b) {
     return _mm256_add_ps(a, b);
 }
-XTNN_KERNEL reg mul(reg a, reg b) {
-    return _mm256_mul_ps(a, b);
-}
 /// Lanes [0, n) set.
 XTNN_KERNEL __m256i first(std::size_t n) {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)),
