@@ -1,9 +1,9 @@
 // The Keras convnet (conv 32 3x3, relu, max-pool 2, conv 64 3x3, relu, max-pool 2, flatten,
-// dropout 0.5, dense 10; softmax cross-entropy, Adam): one training step next to the sgemm
-// ceiling of its products, single-image inference latency, and its memory-bound layers (max
-// pooling, and batch norm in training) in bytes per second; the augmentation the model for
-// people's digits trains behind (random_affine).
-// Run: OPENBLAS_NUM_THREADS=1 build/bench/benchmarks/xtnn_bench_cnn
+// dropout 0.5, dense 10; softmax cross-entropy, Adam): one training step (whole, and as fit
+// runs it, by groups of samples) next to the sgemm ceiling of its products, single-image inference
+// latency, and its memory-bound layers (max pooling, and batch norm in training) in bytes per
+// second; the augmentation the model for people's digits trains behind (random_affine). Run:
+// OPENBLAS_NUM_THREADS=1 build/bench/benchmarks/xtnn_bench_cnn
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -45,6 +45,26 @@ void cnn_training_step(benchmark::State& state) {
     auto model = keras_convnet();
     xtnn::bench::training_steps(state, model, images(batch, 1, 28));
     set_counters(state, batch, step_flops);
+}
+
+// What fit runs: one epoch of 1,024 samples (not shuffled) a repetition, each step by training
+// groups of samples (sequential::training_group: the model trains its samples apart), next to
+// cnn_training_step's whole batches. items_per_second counts samples.
+void cnn_fit(benchmark::State& state) {
+    const auto batch = static_cast<std::size_t>(state.range(0));
+    constexpr std::size_t samples = 1024;
+    auto model = keras_convnet();
+    const auto x = images(samples, 1, 28);
+    const auto y = xtnn::bench::labels(samples);
+    xtnn::trainer trainer{model, xtnn::softmax_cross_entropy{}, xtnn::adam()};
+    const xtnn::fit_options options{
+        .epochs = 1, .batch_size = batch, .shuffle = false, .verbose = xtnn::verbosity::silent};
+    trainer.fit(x, y, options); // sizes the buffers
+    for (auto _ : state) {
+        trainer.fit(x, y, options);
+    }
+    state.counters["group"] = static_cast<double>(model.training_group({batch, 1, 28, 28}));
+    set_counters(state, samples, step_flops);
 }
 
 // The ceiling of that step: its products alone, each one sgemm over the whole batch (the
@@ -181,6 +201,7 @@ void random_affine_forward(benchmark::State& state) {
 
 BENCHMARK(random_affine_forward)->ArgName("batch")->Arg(32);
 BENCHMARK(cnn_training_step)->ArgName("batch")->Arg(32)->Arg(64)->Arg(128);
+BENCHMARK(cnn_fit)->ArgName("batch")->Arg(32)->Arg(64)->Arg(128)->Unit(benchmark::kMillisecond);
 BENCHMARK(cnn_sgemm_ceiling)->ArgName("batch")->Arg(32)->Arg(64)->Arg(128);
 BENCHMARK(cnn_inference)->ArgName("batch")->Arg(1)->Arg(32)->Arg(1000);
 BENCHMARK(cnn_inference_whole)->ArgName("batch")->Arg(1000);

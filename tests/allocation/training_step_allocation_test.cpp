@@ -155,3 +155,46 @@ TEST_CASE("allocation: fit's steady state allocates nothing per batch", "[alloca
     CHECK(batches_counted == 16);
     CHECK(during == 0);
 }
+
+TEST_CASE("allocation: fit's steps by groups of samples allocate nothing once warm",
+          "[allocation]") {
+    for (const std::size_t threads : {1UL, 2UL}) {
+        INFO(threads << " threads");
+        xtnn::set_num_threads(threads);
+        xtnn::tensor<float, 4> x(xtnn::shape<4>{64, 1, 12, 12});
+        xtnn::tensor<std::int32_t, 1> labels(xtnn::shape<1>{64});
+        xtnn::random_engine rng(2);
+        for (auto& v : x) {
+            v = rng.uniform(0.0f, 1.0f);
+        }
+        for (std::size_t i = 0; i < labels.size(); ++i) {
+            labels(i) = static_cast<std::int32_t>(i % 10);
+        }
+        xtnn::sequential model{xtnn::random_affine<float>({.translation = 0.1}),
+                               xtnn::conv2d<float>{1, 4, 3},
+                               xtnn::relu{},
+                               xtnn::max_pool2d{2},
+                               xtnn::flatten{},
+                               xtnn::dropout{0.5},
+                               xtnn::dense{4 * 5 * 5, 10}};
+        model.set_training_group(4);
+        REQUIRE(model.training_group({16, 1, 12, 12}) == 4);
+        xtnn::trainer trainer{model, xtnn::softmax_cross_entropy{}, xtnn::adam(), xtnn::accuracy{}};
+        long during = -1;
+        auto probe = xtnn::lambda_callback(xtnn::hook::batch_end, [&](auto& s) {
+            if (s.epoch == 1 && s.batch == 0) {
+                xtnn::test::start_counting();
+            } else if (s.epoch == 1 && s.batch + 1 == s.batches) {
+                during = xtnn::test::stop_counting().count;
+            }
+        });
+        trainer.fit(x, labels,
+                    {.epochs = 2,
+                     .batch_size = 16,
+                     .verbose = xtnn::verbosity::silent,
+                     .class_weight = std::vector<double>(10, 1.5)},
+                    probe);
+        CHECK(during == 0);
+    }
+    xtnn::set_num_threads(0);
+}

@@ -265,3 +265,47 @@ TEST_CASE("sequential: inference runs a large batch by groups of samples, with t
         }
     }
 }
+
+TEST_CASE("sequential: training groups, when every layer trains its samples apart",
+          "[model][sequential]") {
+    xtnn::set_num_threads(1);
+    xtnn::sequential model{xtnn::conv2d<float>{1, 4, 3},
+                           xtnn::relu{},
+                           xtnn::max_pool2d{},
+                           xtnn::conv2d<float>{4, 6, 3},
+                           xtnn::relu{},
+                           xtnn::flatten{},
+                           xtnn::dropout{0.5},
+                           xtnn::dense<float>{54, 10}};
+    const auto group = [&](std::size_t batch) { return model.training_group({batch, 1, 12, 12}); };
+    // Values a sample: 144 in, 400 (the relu before the pooling runs inside it), 100, 54 four
+    // times and 10 out, 870; with their gradients 1,740, 301 in 2 MiB. A group divides the
+    // batch: 600 in groups of 300; 601 is prime (whole); 37 fits in one group (whole).
+    CHECK(group(600) == 300);
+    CHECK(group(601) == 0);
+    CHECK(group(37) == 0);
+    CHECK(group(1) == 0);
+    // On two threads each one's share is four times as large: 2,408, whole batches of 600.
+    xtnn::set_num_threads(2);
+    CHECK(group(600) == 0);
+    CHECK(group(6000) == 2000);
+    xtnn::set_num_threads(1);
+    // Asked for: the largest divisor up to the request.
+    model.set_training_group(4);
+    CHECK(group(6) == 3);
+    CHECK(group(16) == 4);
+    CHECK(group(7) == 1);
+    CHECK(group(4) == 0);
+    model.set_training_group(SIZE_MAX);
+    CHECK(group(600) == 0);
+    model.set_training_group(0);
+    CHECK(group(600) == 300);
+    // Batch norm in training normalizes by the batch: never grouped; nor is a model whose
+    // layer reads padding masks (see mask_test.cpp).
+    xtnn::sequential normed{xtnn::conv2d<float>{1, 4, 3}, xtnn::batch_norm2d{4}, xtnn::relu{},
+                            xtnn::flatten{}, xtnn::dense<float>{400, 10}};
+    normed.set_training_group(4);
+    CHECK(normed.training_group({16, 1, 12, 12}) == 0);
+    REQUIRE_THROWS_AS(model.training_group({16, 2, 12, 12}), xtnn::shape_error);
+    xtnn::set_num_threads(0);
+}

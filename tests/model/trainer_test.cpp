@@ -336,3 +336,92 @@ TEST_CASE("trainer: resuming at initial_epoch replays an uninterrupted run", "[m
     const auto wa = xtnn::test::parameters_of(straight), wb = xtnn::test::parameters_of(resumed);
     CHECK(std::memcmp(wa.data(), wb.data(), wa.size() * sizeof(float)) == 0);
 }
+
+namespace {
+
+// Passes its input on and records the largest batch a training forward gave it.
+struct batch_probe : xtnn::layer_base<batch_probe, float, 2, 2> {
+    static constexpr std::string_view name = "batch_probe";
+    static constexpr bool trains_by_samples = true;
+    std::size_t largest = 0;
+    xtnn::shape<2> output_shape(const xtnn::shape<2>& input) const { return input; }
+
+  private:
+    friend xtnn::layer_access;
+    void compute_forward(const xtnn::tensor<float, 2>& x, xtnn::tensor<float, 2>& y, xtnn::mode m) {
+        if (m == xtnn::mode::training) {
+            largest = std::max(largest, x.shape()[0]);
+        }
+        std::copy(x.begin(), x.end(), y.begin());
+    }
+    void compute_backward(const xtnn::tensor<float, 2>&, const xtnn::tensor<float, 2>&,
+                          const xtnn::tensor<float, 2>& dy, xtnn::tensor<float, 2>* dx) const {
+        if (dx != nullptr) {
+            std::copy(dy.begin(), dy.end(), dx->begin());
+        }
+    }
+};
+
+} // namespace
+
+TEST_CASE("trainer: fit runs a step by groups of samples, as the whole batch would",
+          "[model][trainer]") {
+    xtnn::set_num_threads(1);
+    const auto x = xtnn::test::random_tensor<float, 4>({96, 1, 10, 10}, 7);
+    xtnn::tensor<std::int32_t, 1> labels(xtnn::shape<1>{96});
+    for (std::size_t i = 0; i < labels.size(); ++i) {
+        labels(i) = static_cast<std::int32_t>(i * 7 % 3);
+    }
+    struct run_result {
+        xtnn::history history;
+        std::vector<float> parameters;
+        std::size_t largest_batch;
+    };
+    const auto run = [&](std::size_t group, bool weighted) {
+        // 10 x 10 -> 4 x 8 x 8 -> 4 x 4 x 4 -> 6 x 2 x 2: 24 features, dropped in groups of 4
+        // samples as in whole batches (an even number of elements a group).
+        xtnn::sequential model{xtnn::conv2d<float>{1, 4, 3},
+                               xtnn::relu{},
+                               xtnn::max_pool2d{},
+                               xtnn::conv2d<float>{4, 6, 3},
+                               xtnn::relu{},
+                               xtnn::flatten{},
+                               batch_probe{},
+                               xtnn::dropout{0.25},
+                               xtnn::dense<float>{24, 3}};
+        model.initialize(5);
+        model.set_training_group(group);
+        // SGD: its step is linear in the gradient, so rounding stays rounding.
+        xtnn::trainer trainer{model, xtnn::softmax_cross_entropy{},
+                              xtnn::sgd({.learning_rate = 0.1, .momentum = 0.9}), xtnn::accuracy{}};
+        xtnn::fit_options options{
+            .epochs = 3, .batch_size = 32, .seed = 3, .verbose = xtnn::verbosity::silent};
+        if (weighted) {
+            options.class_weight = {1.0, 2.0, 0.5};
+        }
+        const auto history = trainer.fit(x, labels, options);
+        CHECK(model.training_group({32, 1, 10, 10}) == (group == SIZE_MAX ? 0 : group));
+        return run_result{history, xtnn::test::parameters_of(model), model.layer<6>().largest};
+    };
+    for (const bool weighted : {false, true}) {
+        INFO("class weights: " << weighted);
+        const auto whole = run(SIZE_MAX, weighted);
+        const auto grouped = run(4, weighted);
+        CHECK(whole.largest_batch == 32);
+        CHECK(grouped.largest_batch == 4);
+        REQUIRE(whole.parameters.size() == grouped.parameters.size());
+        float worst = 0;
+        for (std::size_t i = 0; i < whole.parameters.size(); ++i) {
+            worst = std::max(worst, std::abs(whole.parameters[i] - grouped.parameters[i]) /
+                                        (1 + std::abs(whole.parameters[i])));
+        }
+        CHECK(worst < 1e-5F);
+        for (const auto* key : {"loss", "accuracy"}) {
+            for (std::size_t e = 0; e < 3; ++e) {
+                CHECK(grouped.history[key][e] == Approx(whole.history[key][e]).epsilon(1e-5));
+            }
+        }
+        CHECK(whole.history["loss"].back() < whole.history["loss"].front());
+    }
+    xtnn::set_num_threads(0);
+}

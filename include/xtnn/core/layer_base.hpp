@@ -48,6 +48,29 @@ bool independent_samples(const L& l) {
     }
 }
 
+/// Whether layer `l`, in training, computes each sample's output and input gradient from that
+/// sample alone, and its parameter gradients as sums over the samples, so that a training step
+/// may run on groups of samples whose parameter gradients are then added (sequential's
+/// training groups, see sequential::training_group): a layer says so with `static constexpr
+/// bool trains_by_samples = true`; a container (visit_children) is when all its children are;
+/// any other layer is not (batch norm in training normalizes by the batch's statistics).
+/// @ingroup concepts
+template <class L>
+bool trains_by_samples(const L& l) {
+    if constexpr (requires { requires L::trains_by_samples; }) {
+        (void)l;
+        return true;
+    } else if constexpr (requires { l.visit_children([](std::string_view, const auto&) {}); }) {
+        bool all = true;
+        l.visit_children(
+            [&all](std::string_view, const auto& child) { all = all && trains_by_samples(child); });
+        return all;
+    } else {
+        (void)l;
+        return false;
+    }
+}
+
 /// The door through which layer_base and sequential reach a layer's `compute_forward` and
 /// `compute_backward`, which a layer keeps private: `friend xtnn::layer_access;`.
 /// @ingroup concepts

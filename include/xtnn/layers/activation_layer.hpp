@@ -63,6 +63,7 @@ class activation_layer : public layer_base<activation_layer<A, T, N>, T, N, N> {
     /// Over xtnn's threads, for images (rank 4).
     static constexpr bool splits_batch = N == 4;
     static constexpr bool independent_samples = true; ///< See xtnn::independent_samples.
+    static constexpr bool trains_by_samples = true;   ///< See xtnn::trains_by_samples.
 
     /// Wraps `a` (its options, e.g. a leaky slope, are kept).
     explicit activation_layer(A a = {}) : activation_(a) {}

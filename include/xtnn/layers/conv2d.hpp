@@ -112,6 +112,7 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
     using options_type = conv2d_options;               ///< What it is built from.
     static constexpr bool splits_batch = true;         ///< Over xtnn's threads (xtnn::num_threads).
     static constexpr bool independent_samples = true;  ///< See xtnn::independent_samples.
+    static constexpr bool trains_by_samples = true;    ///< See xtnn::trains_by_samples.
 
     /// `in_channels` -> `out_channels` with a square `kernel` (stride 1, no padding).
     conv2d(std::size_t in_channels, std::size_t out_channels, std::size_t kernel)

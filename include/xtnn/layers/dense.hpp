@@ -68,6 +68,7 @@ template <std::floating_point T = float>
 class dense : public layer_base<dense<T>, T, 2, 2> {
   public:
     static constexpr std::string_view name = "dense"; ///< The layer's name in summaries.
+    static constexpr bool trains_by_samples = true;   ///< See xtnn::trains_by_samples.
     using options_type = dense_options;               ///< What it is built from.
 
     /// A layer with `in` inputs and `out` outputs, a bias and the default initializers.

@@ -61,6 +61,9 @@ class dropout_layer : public layer_base<dropout_layer<T, N>, T, N, N> {
     static constexpr std::string_view name = "dropout"; ///< The name in summaries.
     /// In inference it passes each sample on (see xtnn::independent_samples).
     static constexpr bool independent_samples = true;
+    /// Masks are drawn in the samples' order, two elements a draw: groups of an even number
+    /// of elements draw the whole batch's masks (see xtnn::trains_by_samples).
+    static constexpr bool trains_by_samples = true;
     using options_type = dropout; ///< What it is built from.
     /// Element by element: a padding mask goes on unchanged.
     static constexpr xtnn::mask_use mask_use = xtnn::mask_use::passes;

@@ -32,6 +32,7 @@ class flatten_layer : public layer_base<flatten_layer<T, N>, T, N, 2> {
   public:
     static constexpr std::string_view name = "flatten"; ///< The name in summaries.
     static constexpr bool independent_samples = true;   ///< See xtnn::independent_samples.
+    static constexpr bool trains_by_samples = true;     ///< See xtnn::trains_by_samples.
 
     /// `(batch, d1, …, dk)` -> `(batch, d1·…·dk)`.
     shape<2> output_shape(const shape<N>& input) const {

@@ -197,6 +197,7 @@ class max_pool2d_layer : public layer_base<max_pool2d_layer<T, N>, T, N, N> {
   public:
     static constexpr std::string_view name = "max_pool2d"; ///< The name in summaries.
     static constexpr bool independent_samples = true;      ///< See xtnn::independent_samples.
+    static constexpr bool trains_by_samples = true;        ///< See xtnn::trains_by_samples.
     using options_type = max_pool2d;                       ///< What it is built from.
 
     /// A layer with the spec's window.
@@ -484,6 +485,7 @@ class avg_pool2d_layer : public layer_base<avg_pool2d_layer<T, N>, T, N, N> {
   public:
     static constexpr std::string_view name = "avg_pool2d"; ///< The name in summaries.
     static constexpr bool independent_samples = true;      ///< See xtnn::independent_samples.
+    static constexpr bool trains_by_samples = true;        ///< See xtnn::trains_by_samples.
     using options_type = avg_pool2d;                       ///< What it is built from.
 
     /// A layer with the spec's window.
@@ -569,6 +571,8 @@ template <std::floating_point T = float, std::size_t N = 4>
 class global_avg_pool2d_layer : public layer_base<global_avg_pool2d_layer<T, N>, T, N, 2> {
   public:
     static constexpr std::string_view name = "global_avg_pool2d"; ///< The name in summaries.
+    static constexpr bool independent_samples = true; ///< See xtnn::independent_samples.
+    static constexpr bool trains_by_samples = true;   ///< See xtnn::trains_by_samples.
 
     /// The layer (it has no options).
     explicit global_avg_pool2d_layer(global_avg_pool2d = {}) {

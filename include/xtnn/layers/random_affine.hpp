@@ -69,6 +69,8 @@ class random_affine : public layer_base<random_affine<T>, T, 4, 4> {
   public:
     static constexpr std::string_view name = "random_affine"; ///< The name in summaries.
     using options_type = random_affine_options;               ///< What it is built from.
+    /// Each image's four draws in the samples' order: groups draw the whole batch's.
+    static constexpr bool trains_by_samples = true;
 
     /// No augmentation until options say how much.
     explicit random_affine(detail::empty_braces) : random_affine() {}

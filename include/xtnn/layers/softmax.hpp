@@ -26,6 +26,8 @@ class normalized_exponential : public layer_base<normalized_exponential<T, N, Lo
   public:
     static_assert(N >= 1, "xtnn: softmax needs a tensor of rank >= 1");
     static constexpr std::string_view name = Log ? "log_softmax" : "softmax";
+    /// Over the last axis: each sample alone when there is a batch axis (rank >= 2).
+    static constexpr bool trains_by_samples = N >= 2;
     /// Over the last axis, step by step: a padding mask goes on unchanged.
     static constexpr xtnn::mask_use mask_use = xtnn::mask_use::passes;
 

@@ -10,6 +10,7 @@
 #include <exception>
 #include <functional>
 #include <numeric>
+#include <optional>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -336,27 +337,25 @@ class data_parallel {
     }
 
     /// One training step's forward and backward passes over batch `rows`, before the
-    /// optimizer's step: this process's rows go through `forward(rows)` (a step_part) and
-    /// `backward(share)`, which scales the output gradient by `share` (the part's weight over
-    /// the batch's) before back-propagating; `metrics(outputs, rows)` then sees the whole
-    /// batch's outputs. On a process group the part is a contiguous shard, the outputs are
-    /// gathered into `outputs(n)` (the batch's buffer, sized for n rows) and the gradients
-    /// summed. Returns the batch's loss (the weighted mean of the parts') and weight.
-    template <class Forward, class Backward, class Metrics, class Outputs>
-    std::pair<double, double> train_batch(std::span<const std::size_t> rows,
-                                          const std::vector<T>& weights, Forward&& forward,
-                                          Backward&& backward, Metrics&& metrics, Outputs&& outputs,
-                                          std::span<parameter_view<T>> parameters) {
+    /// optimizer's step: this process's rows go through `part(rows, total)` (a step_part),
+    /// which back-propagates the output gradient scaled by the rows' weight over `total` (the
+    /// batch's; none: the rows are the batch, unscaled); `metrics(outputs, rows)` then sees
+    /// the whole batch's outputs. On a process group the part is a contiguous shard, the
+    /// outputs are gathered into `outputs(n)` (the batch's buffer, sized for n rows) and the
+    /// gradients summed. Returns the batch's loss (the weighted mean of the parts') and weight.
+    template <class Part, class Metrics, class Outputs>
+    std::pair<double, double>
+    train_batch(std::span<const std::size_t> rows, const std::vector<T>& weights, Part&& part,
+                Metrics&& metrics, Outputs&& outputs, std::span<parameter_view<T>> parameters) {
         if (group_ == nullptr) {
-            const auto part = forward(rows);
-            backward(T(1));
-            metrics(*part.out, rows);
-            return {part.loss, part.weight};
+            const auto whole = part(rows, std::optional<double>());
+            metrics(*whole.out, rows);
+            return {whole.loss, whole.weight};
         }
         const double rows_weight = gather_weights(weights, rows, batch_weights_);
         const auto own = shard(rows.size()); // (first, count)
         const auto own_rows = rows.subspan(own.first, own.second);
-        decltype(forward(rows)) part{};
+        decltype(part(rows, std::optional<double>())) mine{};
         local([&] {
             if (own_rows.empty()) { // a batch smaller than the group: this process adds nothing
                 for (auto& p : parameters) {
@@ -364,11 +363,10 @@ class data_parallel {
                 }
                 return;
             }
-            part = forward(own_rows);
-            backward(static_cast<T>(rows_weight > 0 ? part.weight / rows_weight : 0.0));
+            mine = part(own_rows, std::optional<double>(rows_weight));
         });
         auto& global = outputs(rows.size());
-        const double loss = exchange_step(part.out, part.loss, part.weight, global);
+        const double loss = exchange_step(mine.out, mine.loss, mine.weight, global);
         metrics(global, rows);
         sum_gradients(parameters);
         return {loss, rows_weight};

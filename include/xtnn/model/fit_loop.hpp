@@ -1,7 +1,7 @@
 /// @file
 /// The pieces of fit's loops: the batches of a pass over rows (fit, evaluate and predict walk
-/// them alike), the seeded split into training and validation rows, each epoch's order, and
-/// the weights of a batch.
+/// them alike), the seeded split into training and validation rows, each epoch's order, the
+/// weights of a batch, and the sum of a step's groups' gradients.
 #pragma once
 
 #include <algorithm>
@@ -11,6 +11,7 @@
 #include <span>
 #include <vector>
 
+#include <xtnn/core/parameter.hpp>
 #include <xtnn/core/random.hpp>
 
 namespace xtnn::detail {
@@ -94,5 +95,43 @@ double gather_weights(const std::vector<T>& weights, std::span<const std::size_t
     }
     return sum;
 }
+
+/// The parameter gradients of a training step run as groups of samples (see
+/// sequential::training_group): each group's backward writes the gradients anew, so after
+/// every group but the last keep() adds them to a running sum, and after the last finish()
+/// adds that sum into them. Sized at the first step, then allocation-free.
+template <class T>
+class gradient_sum {
+  public:
+    /// Adds the gradients of `parameters` to the sum (the first group's start it).
+    void keep(std::span<parameter_view<T>> parameters, bool first) {
+        sums_.resize(parameters.size());
+        for (std::size_t i = 0; i < parameters.size(); ++i) {
+            const auto g = parameters[i].gradient;
+            auto& sum = sums_[i];
+            if (first) {
+                sum.assign(g.begin(), g.end());
+                continue;
+            }
+            for (std::size_t j = 0; j < g.size(); ++j) {
+                sum[j] += g[j];
+            }
+        }
+    }
+
+    /// Adds the sum into the gradients of `parameters` (the last group's).
+    void finish(std::span<parameter_view<T>> parameters) const {
+        for (std::size_t i = 0; i < parameters.size(); ++i) {
+            const auto g = parameters[i].gradient;
+            const auto& sum = sums_[i];
+            for (std::size_t j = 0; j < g.size(); ++j) {
+                g[j] += sum[j];
+            }
+        }
+    }
+
+  private:
+    std::vector<std::vector<T>> sums_;
+};
 
 } // namespace xtnn::detail

@@ -169,6 +169,16 @@ std::size_t statistic_count(const std::vector<buffer_view<T>>& buffers) {
     return n;
 }
 
+/// The values of one sample of a tensor of shape `s` (every axis but the first).
+template <class Shape>
+std::size_t values_per_sample(const Shape& s) {
+    std::size_t n = 1;
+    for (std::size_t i = 1; i < s.size(); ++i) {
+        n *= s[i];
+    }
+    return n;
+}
+
 template <std::size_t N>
 std::string format_batch_shape(const shape<N>& s) {
     std::string out = "(batch";
@@ -380,6 +390,69 @@ class sequential {
     std::size_t inference_group() const {
         const std::lock_guard held(mutex_.get());
         return group_;
+    }
+
+    /// Samples per group of a training step on `input` (0: the whole batch at once). fit runs
+    /// a step as groups of samples, each group's forward, loss and backward while its
+    /// activations are in the caches, and adds the groups' parameter gradients: a large batch
+    /// then costs per sample what a small one does, with the same gradients within float
+    /// rounding. It does so when every layer trains each sample apart
+    /// (xtnn::trains_by_samples: convolutions, dense, pooling, activations, flatten, dropout;
+    /// not batch norm, which normalizes by the batch) and no layer makes or reads a padding
+    /// mask. On one thread a group's activations and their gradients take at most 2 MiB
+    /// (measured on the Keras convnet: groups of 4 and 8 samples ran fastest, 1.3-1.4× whole
+    /// batches of 64 and 128; those of 2 and 16 slower); on several, each thread's share of a
+    /// group takes four times that (the threads meet at every layer of every group: on two
+    /// threads groups of 8 ran at 0.8× whole batches, of 32 at 1.1-1.3×). A group divides
+    /// the batch, so that every group has one shape (no
+    /// buffer is sized twice in a step): the largest divisor no larger than that size, and
+    /// none (whole batches) when it is under half that size. set_training_group() sets the
+    /// size instead.
+    /// @throws shape_error as output_shape().
+    std::size_t training_group(const shape<input_rank>& input) const {
+        const std::lock_guard held(mutex_.get());
+        moved_.require_live("sequential");
+        bool apart = true;
+        [&]<std::size_t... I>(std::index_sequence<I...>) {
+            ((apart = apart && mask_uses_[I] != xtnn::mask_use::makes &&
+                      !mask_reader<layer_type<I>> && trains_by_samples(std::get<I>(layers_))),
+             ...);
+        }
+        (std::make_index_sequence<size>{});
+        const std::size_t batch = input[0];
+        if (!apart || batch < 2 || training_request_ == SIZE_MAX) {
+            return 0;
+        }
+        std::size_t values = detail::values_per_sample(input);
+        propagate(input, [&]<std::size_t I>(const auto& s) {
+            values += absorbed<I>() ? 0 : detail::values_per_sample(s);
+        });
+        const std::size_t threads = num_threads();
+        const std::size_t most =
+            training_request_ != 0
+                ? training_request_
+                : std::max<std::size_t>(1, (std::size_t{1} << 19) / (2 * values)) * threads *
+                      (threads > 1 ? 4 : 1);
+        if (most >= batch) {
+            return 0;
+        }
+        std::size_t group = most;
+        while (batch % group != 0) {
+            --group;
+        }
+        return training_request_ == 0 && 2 * group < most ? 0 : group;
+    }
+
+    /// Sets the samples per group of fit's training steps (see training_group()): the
+    /// largest divisor of the batch up to `samples`; SIZE_MAX: whole batches; 0 returns to
+    /// the automatic size.
+    /// @code
+    /// model.set_training_group(4);        // groups of 4 samples (of 2 for a batch of 6)
+    /// model.set_training_group(SIZE_MAX); // whole batches
+    /// @endcode
+    void set_training_group(std::size_t samples) {
+        const std::lock_guard held(mutex_.get());
+        training_request_ = samples;
     }
 
     /// Holds the model for the calling thread until the returned lock is released: calls from
@@ -836,16 +909,9 @@ class sequential {
             return;
         }
         // Values per sample of the input and of the grouped layers' outputs.
-        const auto per_sample = [](const auto& s) {
-            std::size_t n = 1;
-            for (std::size_t i = 1; i < s.size(); ++i) {
-                n *= s[i];
-            }
-            return n;
-        };
-        std::size_t values = per_sample(input);
+        std::size_t values = detail::values_per_sample(input);
         propagate(input, [&]<std::size_t I>(const auto& s) {
-            values += I < grouped_ && !absorbed<I>() ? per_sample(s) : 0;
+            values += I < grouped_ && !absorbed<I>() ? detail::values_per_sample(s) : 0;
         });
         std::size_t group = group_request_ != 0
                                 ? group_request_
@@ -1032,11 +1098,12 @@ class sequential {
     outputs_type gradients_;    // entry I: d(loss)/d(output of layer I); the last one is unused
     input_type input_gradient_; // sized when first asked for
     std::optional<shape<input_rank>> built_;
-    input_type group_input_;        // grouped inference: one group of the input
-    outputs_type group_outputs_;    // and of the grouped layers' outputs
-    std::size_t grouped_ = 0;       // the leading layers that may run by groups
-    std::size_t group_ = 0;         // samples per group for the built shape (0: whole batches)
-    std::size_t group_request_ = 0; // set_inference_group (0: automatic)
+    input_type group_input_;           // grouped inference: one group of the input
+    outputs_type group_outputs_;       // and of the grouped layers' outputs
+    std::size_t grouped_ = 0;          // the leading layers that may run by groups
+    std::size_t group_ = 0;            // samples per group for the built shape (0: whole batches)
+    std::size_t group_request_ = 0;    // set_inference_group (0: automatic)
+    std::size_t training_request_ = 0; // set_training_group (0: automatic)
     shape<output_rank> output_shape_{};
     bool own_output_ = true;  // the last forward wrote the model's own output buffer
     bool masked_ = false;     // the last forward had a padding mask

@@ -656,6 +656,39 @@ class trainer {
             }
             model_.backward(x_batch, gradient);
         };
+        // A part's forward and backward: whole, or as the model's training groups (see
+        // sequential::training_group), each group's gradient scaled by its weight over the
+        // total's, the groups' parameter gradients added, their outputs gathered for metrics.
+        detail::gradient_sum<value_type> summed;
+        output_type part_outputs;
+        std::vector<value_type> part_weights;
+        const auto part = [&](std::span<const std::size_t> some,
+                              std::optional<double> total) -> detail::step_part<output_type> {
+            const std::size_t group = training_group(x, some.size());
+            if (group == 0) {
+                const auto whole = forward(some);
+                backward(total ? static_cast<value_type>(*total > 0 ? whole.weight / *total : 0.0)
+                               : value_type(1));
+                return whole;
+            }
+            const double weight = detail::gather_weights(weights, some, part_weights);
+            const double of = total ? *total : weight;
+            resize_to(part_outputs, x, some.size());
+            double loss = 0;
+            for (std::size_t first = 0; first < some.size(); first += group) {
+                const auto one = forward(some.subspan(first, group));
+                backward(static_cast<value_type>(of > 0 ? one.weight / of : 0.0));
+                if (first + group < some.size()) {
+                    summed.keep(std::span(params), first == 0);
+                } else {
+                    summed.finish(std::span(params));
+                }
+                const std::size_t each = one.out->size() / group;
+                std::copy_n(one.out->data(), group * each, part_outputs.data() + first * each);
+                loss += one.loss * one.weight;
+            }
+            return {&part_outputs, weight > 0 ? loss / weight : 0.0, weight};
+        };
         const auto metrics = [&](const output_type& out, std::span<const std::size_t> batch) {
             if (batch.size() == y_batch.shape()[0]) { // this process's part was the batch
                 update_metrics(out, y_batch);
@@ -704,8 +737,8 @@ class trainer {
                  ++b) {
                 state.batch = b;
                 steps.local([&] { set_learning_rate(state.learning_rate); });
-                const auto [loss, weight] = steps.train_batch(
-                    batches[b], weights, forward, backward, metrics, outputs, std::span(params));
+                const auto [loss, weight] = steps.train_batch(batches[b], weights, part, metrics,
+                                                              outputs, std::span(params));
                 state.batch_loss = loss;
                 optimizer_.step(std::span<parameter_view<value_type>>(params));
                 loss_sum += loss * weight; // the epoch's loss so far: the weighted mean
@@ -1081,6 +1114,29 @@ class trainer {
     }
 
     /// Sizes the whole batch's outputs (on a process group) for `rows` samples like x's.
+    /// Samples per training group of a batch of `rows` rows of x (0: whole batches; see
+    /// sequential::training_group).
+    std::size_t training_group(const input_type& x, std::size_t rows) const {
+        if constexpr (requires { model_.training_group(x.shape()); }) {
+            auto in = x.shape();
+            in[0] = rows;
+            return model_.training_group(in);
+        } else {
+            return 0;
+        }
+    }
+
+    /// Sizes `out` for the outputs of `rows` rows of x (allocating only for another shape).
+    void resize_to(output_type& out, const input_type& x, std::size_t rows) const {
+        auto in = shape<Model::input_rank>{};
+        std::copy(x.shape().begin(), x.shape().end(), in.begin());
+        in[0] = rows;
+        const auto s = model_.output_shape(in);
+        if (!std::equal(s.begin(), s.end(), out.shape().begin(), out.shape().end())) {
+            out.resize(s);
+        }
+    }
+
     void resize_outputs(output_type& global, const input_type& x, std::size_t rows) const {
         auto in = shape<Model::input_rank>{};
         std::copy(x.shape().begin(), x.shape().end(), in.begin());
