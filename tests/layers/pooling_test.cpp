@@ -1,5 +1,7 @@
+#include <bit>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <limits>
 #include <vector>
 
@@ -262,7 +264,10 @@ TEST_CASE("pooling: the vector kernels of 2 x 2 windows give the scalar loop's b
             v = std::floor(v);
         }
         x(0, 1, 2, 3) = std::numeric_limits<float>::quiet_NaN();
-        const auto dy_values = xtnn::test::random_tensor<float, 4>(s, 4, -1.0, 1.0);
+        auto dy_values = xtnn::test::random_tensor<float, 4>(s, 4, -1.0, 1.0);
+        // NaN and infinite gradients: multiplied by relu's derivative, 0 included, as apart.
+        dy_values(0, 0, 0, 0) = std::numeric_limits<float>::quiet_NaN();
+        dy_values(0, 1, 1, 2) = -std::numeric_limits<float>::infinity();
         using relu_layer = xtnn::activation_layer<xtnn::relu, float, 4>;
         using identity_layer = xtnn::activation_layer<xtnn::identity, float, 4>;
         // Each model's output, input gradient (which shows the winners) and inference output.
@@ -298,7 +303,12 @@ TEST_CASE("pooling: the vector kernels of 2 x 2 windows give the scalar loop's b
                     std::size_t differ = 0;
                     for (std::size_t i = 0; i < a.size(); ++i) {
                         const float u = a.data()[i], v = b.data()[i];
-                        differ += (std::isnan(u) ? std::isnan(v) : u == v) ? 0U : 1U;
+                        // Bit for bit (0 and -0 apart), any NaN for NaN.
+                        differ += (std::isnan(u) ? std::isnan(v)
+                                                 : std::bit_cast<std::uint32_t>(u) ==
+                                                       std::bit_cast<std::uint32_t>(v))
+                                      ? 0U
+                                      : 1U;
                     }
                     CHECK(differ == 0);
                 }

@@ -1,8 +1,8 @@
 /// @file
 /// xtnn's vector kernels, compiled for AVX-512 and for AVX2 (kernels_isa.hpp, once per set)
 /// and chosen at run time by active_simd(): the direct convolution's correlate (the forward
-/// pass and the input gradient) and weight_gradient, max pooling's 2 × 2 windows, and (AVX-512
-/// only) sgemm.
+/// pass and the input gradient) and weight_gradient, max pooling's 2 × 2 windows forward and
+/// backward, and (AVX-512 only) sgemm.
 ///
 /// sgemm's method: nothing is packed. When B is not transposed, a tile holds rows of A
 /// (broadcast, read along k from either layout) by vectors of a row of B, so C = A·B,
@@ -71,6 +71,9 @@ struct kernel_set {
                                 float* dw, std::size_t dw_stride);
     bool (*max_pool_2x2)(const float* plane, std::size_t width, std::size_t oh, std::size_t ow,
                          bool rectify, float* out, std::uint32_t* won);
+    void (*max_unpool_2x2)(const float* dy, const std::uint32_t* won, const float* pooled,
+                           bool rectify, std::size_t oh, std::size_t ow, float* dx, std::size_t h,
+                           std::size_t w);
     /// Null where the set has none (AVX2: OpenBLAS's Haswell kernel is as fast).
     bool (*gemm)(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k,
                  float alpha, const float* a, std::size_t lda, const float* b, std::size_t ldb,
@@ -92,6 +95,7 @@ inline const kernel_set* simd_kernels(simd_level level) {
                                      &avx512::weight_gradient,
                                      &avx512::row_weight_gradient,
                                      &avx512::max_pool_2x2,
+                                     &avx512::max_unpool_2x2,
                                      &avx512::gemm};
     static constexpr kernel_set narrow{avx2::lanes,
                                        &avx2::correlate,
@@ -99,6 +103,7 @@ inline const kernel_set* simd_kernels(simd_level level) {
                                        &avx2::weight_gradient,
                                        &avx2::row_weight_gradient,
                                        &avx2::max_pool_2x2,
+                                       &avx2::max_unpool_2x2,
                                        nullptr};
     switch (level) {
     case simd_level::avx512:

@@ -145,6 +145,30 @@ XTNN_KERNEL index_reg add(index_reg a, std::uint32_t b) {
 XTNN_KERNEL void store_positions(std::uint32_t* p, std::size_t n, index_reg v) {
     _mm512_mask_storeu_epi32(p, static_cast<__mmask16>(n >= 16 ? 0xFFFFu : (1u << n) - 1), v);
 }
+/// start, start + 1, start + 2…
+XTNN_KERNEL index_reg positions(std::uint32_t start) {
+    return _mm512_add_epi32(
+        _mm512_set1_epi32(static_cast<int>(start)),
+        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
+}
+XTNN_KERNEL lanes_mask equal(index_reg a, index_reg b) {
+    return _mm512_cmpeq_epi32_mask(a, b);
+}
+/// Lane pairs (2k, 2k + 1) take lane k of v.
+XTNN_KERNEL __m512i doubling() {
+    return _mm512_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
+}
+/// The first `n` (at most lanes / 2) values at p, each twice (lanes 2k and 2k + 1 hold p[k]);
+/// the lanes past 2n hold 0, their memory untouched.
+// (permutex2var of v with itself: GCC 12's permutexvar trips -Wmaybe-uninitialized.)
+XTNN_KERNEL reg load_doubled(const float* p, std::size_t n) {
+    const reg v = _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << n) - 1), p);
+    return _mm512_permutex2var_ps(v, doubling(), v);
+}
+XTNN_KERNEL index_reg load_doubled(const std::uint32_t* p, std::size_t n) {
+    const index_reg v = _mm512_maskz_loadu_epi32(static_cast<__mmask16>((1u << n) - 1), p);
+    return _mm512_permutex2var_epi32(v, doubling(), v);
+}
 #else
 using reg = __m256;
 XTNN_KERNEL reg load(const float* p) {
@@ -164,6 +188,9 @@ XTNN_KERNEL reg fma(reg a, reg b, reg c) {
 }
 XTNN_KERNEL reg add(reg a, reg b) {
     return _mm256_add_ps(a, b);
+}
+XTNN_KERNEL reg mul(reg a, reg b) {
+    return _mm256_mul_ps(a, b);
 }
 /// Lanes [0, n) set.
 XTNN_KERNEL __m256i first(std::size_t n) {
@@ -234,6 +261,27 @@ XTNN_KERNEL void store_positions(std::uint32_t* p, std::size_t n, index_reg v) {
     } else {
         _mm256_maskstore_epi32(reinterpret_cast<int*>(p), first(n), v);
     }
+}
+/// start, start + 1, start + 2…
+XTNN_KERNEL index_reg positions(std::uint32_t start) {
+    return _mm256_add_epi32(_mm256_set1_epi32(static_cast<int>(start)),
+                            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+XTNN_KERNEL lanes_mask equal(index_reg a, index_reg b) {
+    return _mm256_castsi256_ps(_mm256_cmpeq_epi32(a, b));
+}
+/// Lane pairs (2k, 2k + 1) take lane k of v.
+XTNN_KERNEL __m256i doubling() {
+    return _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3);
+}
+/// The first `n` (at most lanes / 2) values at p, each twice (lanes 2k and 2k + 1 hold p[k]);
+/// the lanes past 2n hold 0, their memory untouched.
+XTNN_KERNEL reg load_doubled(const float* p, std::size_t n) {
+    return _mm256_permutevar8x32_ps(load_first(p, n), doubling());
+}
+XTNN_KERNEL index_reg load_doubled(const std::uint32_t* p, std::size_t n) {
+    return _mm256_permutevar8x32_epi32(
+        _mm256_maskload_epi32(reinterpret_cast<const int*>(p), first(n)), doubling());
 }
 #endif
 
@@ -618,6 +666,45 @@ XTNN_KERNEL bool max_pool_2x2(const float* plane, std::size_t width, std::size_t
         }
     }
     return !nan;
+}
+
+/// The gradient of max_pool_2x2 on one plane of h × w values: dx[r·w + c] = dy[o]·d for the
+/// window o = (r / 2)·ow + c / 2 if its winner won[o] is r·w + c, else 0, where d is 1, or
+/// when `rectify` relu's derivative at the winner (pooled[o] > 0: pooled holds the rectified
+/// maxima), multiplied as the scalar loop does (0·NaN is NaN). Every value of dx is written,
+/// those of no window (an odd last row or column) 0.
+XTNN_KERNEL void max_unpool_2x2(const float* dy, const std::uint32_t* won, const float* pooled,
+                                bool rectify, std::size_t oh, std::size_t ow, float* dx,
+                                std::size_t h, std::size_t w) {
+    constexpr std::size_t half = lanes / 2;
+    for (std::size_t r = 0; r < h; ++r) {
+        const std::size_t i = r / 2;
+        float* row = dx + r * w;
+        for (std::size_t c = 0; c < w; c += lanes) {
+            // The windows of columns [c, c + lanes): half as many, those past ow none.
+            const std::size_t j = c / 2;
+            const std::size_t n = i < oh && j < ow ? std::min(half, ow - j) : 0;
+            reg value = zero();
+            if (n > 0) {
+                const std::size_t o = i * ow + j;
+                reg g = load_doubled(dy + o, n);
+                if (rectify) {
+                    const reg d = choose(greater(load_doubled(pooled + o, n), zero()),
+                                         broadcast(1.0F), zero());
+                    g = mul(g, d);
+                }
+                const lanes_mask hit = equal(load_doubled(won + o, n),
+                                             positions(static_cast<std::uint32_t>(r * w + c)));
+                // 0 + v: the scalar loop adds to a cleared value, so -0 becomes +0.
+                value = add(zero(), choose(hit, g, zero()));
+            }
+            if (c + lanes <= w) {
+                store(row + c, value);
+            } else {
+                store_first(row + c, w - c, value);
+            }
+        }
+    }
 }
 
 #if XTNN_ISA_LANES == 16

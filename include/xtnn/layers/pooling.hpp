@@ -251,16 +251,16 @@ class max_pool2d_layer : public layer_base<max_pool2d_layer<T, N>, T, N, N> {
     }
 
     /// dx: each dy to the input that won its window (sums where windows overlap).
-    void compute_backward(const tensor<T, N>& x, const tensor<T, N>&, const tensor<T, N>& dy,
+    void compute_backward(const tensor<T, N>& x, const tensor<T, N>& y, const tensor<T, N>& dy,
                           tensor<T, N>* dx) const {
-        unpool(unchanged{}, x, dy, dx);
+        unpool(unchanged{}, x, y, dy, dx);
     }
 
     /// dx through the pooling and then `a`, whose derivative is taken at each winner.
     template <class A>
-    void compute_backward_after(const A& a, const tensor<T, N>& x, const tensor<T, N>&,
+    void compute_backward_after(const A& a, const tensor<T, N>& x, const tensor<T, N>& y,
                                 const tensor<T, N>& dy, tensor<T, N>* dx) const {
-        unpool(a, x, dy, dx);
+        unpool(a, x, y, dy, dx);
     }
 
     template <class A>
@@ -310,9 +310,12 @@ class max_pool2d_layer : public layer_base<max_pool2d_layer<T, N>, T, N, N> {
     }
 
     // dx = d(pool then a)/dx · dy: plane by plane (a plane is in L1 while it is filled), zeros,
-    // then each gradient added to its winner, `a`'s derivative taken there.
+    // then each gradient added to its winner, `a`'s derivative taken there; 2 × 2 windows of
+    // floats (unchanged or rectified) by the vector kernel, which writes each value once, with
+    // the same bits (relu's derivative from y, the rectified maximum: y > 0 where x > 0).
     template <class A>
-    void unpool(const A& a, const tensor<T, N>& x, const tensor<T, N>& dy, tensor<T, N>* dx) const {
+    void unpool(const A& a, const tensor<T, N>& x, const tensor<T, N>& y, const tensor<T, N>& dy,
+                tensor<T, N>* dx) const {
         if (dx == nullptr) {
             return;
         }
@@ -323,25 +326,55 @@ class max_pool2d_layer : public layer_base<max_pool2d_layer<T, N>, T, N, N> {
         }
         const std::size_t area = x.shape()[2] * x.shape()[3];
         const std::size_t outputs = dy.shape()[2] * dy.shape()[3];
-        detail::parallel_for(plane_split(x.shape()),
-                             [&](std::size_t first, std::size_t last, std::size_t) {
-                                 for (std::size_t plane = first; plane < last; ++plane) {
-                                     const T* in = x.data() + plane * area;
-                                     T* image = dx->data() + plane * area;
-                                     const T* g = dy.data() + plane * outputs;
-                                     const index* won = winners_.data() + plane * outputs;
-                                     std::fill(image, image + area, T(0));
-                                     for (std::size_t o = 0; o < outputs; ++o) {
-                                         const std::size_t p = won[o];
-                                         if constexpr (std::same_as<A, unchanged>) {
-                                             (void)in;
-                                             image[p] += g[o];
-                                         } else {
-                                             image[p] += g[o] * a.derivative(in[p], a.value(in[p]));
-                                         }
-                                     }
-                                 }
-                             });
+        const detail::kernel_set* kernels = nullptr;
+        if constexpr (std::same_as<T, float> &&
+                      (std::same_as<A, unchanged> || std::same_as<A, relu>)) {
+            const extent2 k = window_.kernel(), st = window_.stride();
+            const bool halves = window_.unpadded() && k.height == 2 && k.width == 2 &&
+                                st.height == 2 && st.width == 2;
+            kernels = halves ? detail::simd_kernels(active_simd()) : nullptr;
+        }
+        detail::parallel_for(
+            plane_split(x.shape()), [&](std::size_t first, std::size_t last, std::size_t) {
+                if (kernels != nullptr) { // writes every value of each plane
+                    vector_unpool(*kernels, std::same_as<A, relu>, x, y, dy, *dx, first, last);
+                    return;
+                }
+                for (std::size_t plane = first; plane < last; ++plane) {
+                    const T* in = x.data() + plane * area;
+                    T* image = dx->data() + plane * area;
+                    const T* g = dy.data() + plane * outputs;
+                    const index* won = winners_.data() + plane * outputs;
+                    std::fill(image, image + area, T(0));
+                    for (std::size_t o = 0; o < outputs; ++o) {
+                        const std::size_t p = won[o];
+                        if constexpr (std::same_as<A, unchanged>) {
+                            (void)in;
+                            image[p] += g[o];
+                        } else {
+                            image[p] += g[o] * a.derivative(in[p], a.value(in[p]));
+                        }
+                    }
+                }
+            });
+    }
+
+    // The planes [first, last) of dx by the vector kernel of 2 × 2 windows (floats only).
+    void vector_unpool(const detail::kernel_set& kernels, bool rectify, const tensor<T, N>& x,
+                       const tensor<T, N>& y, const tensor<T, N>& dy, tensor<T, N>& dx,
+                       std::size_t first, std::size_t last) const {
+        if constexpr (std::same_as<T, float>) {
+            const std::size_t h = x.shape()[2], w = x.shape()[3];
+            const std::size_t oh = dy.shape()[2], ow = dy.shape()[3];
+            for (std::size_t plane = first; plane < last; ++plane) {
+                kernels.max_unpool_2x2(
+                    dy.data() + plane * oh * ow, winners_.data() + plane * oh * ow,
+                    y.data() + plane * oh * ow, rectify, oh, ow, dx.data() + plane * h * w, h, w);
+            }
+        } else {
+            (void)kernels, (void)rectify, (void)x, (void)y, (void)dy, (void)dx, (void)first,
+                (void)last;
+        }
     }
 
     // Planes (image, channel) over the threads, at least 2^15 input values per part: fewer
