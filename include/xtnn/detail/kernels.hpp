@@ -16,7 +16,9 @@
 /// values; a position q = i·width + j of the output then reads the input at q + offset(c, u, v) for
 /// every tap, one offset per tap, so a vector of consecutive positions is one unaligned load
 /// per tap. Positions whose j lies past the output's width are computed and dropped (their
-/// gradients are never read), which costs (kw - 1)·dw of every `width` positions. The weight
+/// gradients are never read), which costs (kw - 1)·dw of every `width` positions; the others
+/// are stored straight into the plain output plane, each vector's kept lanes moved to its
+/// front by one permutation and stored under a mask (a compaction). The weight
 /// gradient reads the output gradient position by position (channels innermost, a copy) and
 /// sums over the output's positions only. Register blocking: a tile holds several output
 /// channels by several vectors of positions (correlate), or several vectors of channels by
@@ -26,8 +28,57 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include <xtnn/core/cpu.hpp>
+
+namespace xtnn::detail {
+
+/// Where correlate puts the sums it computes: of the positions q = v·lanes + k (vector v, lane
+/// k) of rows of `width`, q = i·width + j, it keeps those with i < rows and j in [first,
+/// first + cols) and stores each at i·cols + j - first of its plane (a plain NCHW plane, no
+/// copy afterwards). Vector v keeps count[v] lanes, lanes[v·lanes …] in order (the others
+/// any), stored from start[v]: consecutive kept positions land on consecutive places.
+struct compaction {
+    const std::uint32_t* lanes = nullptr; ///< vectors × lanes: the kept lanes first.
+    const std::uint32_t* count = nullptr; ///< Kept lanes per vector.
+    const std::size_t* start = nullptr;   ///< Where each vector's first kept lane goes.
+};
+
+/// The tables of a compaction (see compaction), built once per geometry.
+class compaction_table {
+  public:
+    /// The tables for `vectors` vectors of `lanes` positions in rows of `width`, keeping
+    /// rows [0, rows) and columns [first, first + cols).
+    void build(std::size_t lanes, std::size_t vectors, std::size_t width, std::size_t rows,
+               std::size_t first, std::size_t cols) {
+        lanes_.assign(vectors * lanes, 0);
+        count_.assign(vectors, 0);
+        start_.assign(vectors, 0);
+        for (std::size_t v = 0; v < vectors; ++v) {
+            std::uint32_t kept = 0;
+            for (std::size_t k = 0; k < lanes; ++k) {
+                const std::size_t q = v * lanes + k, i = q / width, j = q % width;
+                if (i >= rows || j < first || j >= first + cols) {
+                    continue;
+                }
+                if (kept == 0) {
+                    start_[v] = i * cols + j - first;
+                }
+                lanes_[v * lanes + kept++] = static_cast<std::uint32_t>(k);
+            }
+            count_[v] = kept;
+        }
+    }
+    /// The view correlate reads.
+    compaction view() const { return {lanes_.data(), count_.data(), start_.data()}; }
+
+  private:
+    std::vector<std::uint32_t> lanes_, count_;
+    std::vector<std::size_t> start_;
+};
+
+} // namespace xtnn::detail
 
 #if XTNN_X86_KERNELS
 #include <immintrin.h>
@@ -57,7 +108,7 @@ struct kernel_set {
     void (*correlate)(const float* in, std::size_t in_sample, std::size_t samples,
                       const std::size_t* offsets, std::size_t taps, const float* weights,
                       std::size_t outputs, const float* init, std::size_t count, float* out,
-                      std::size_t stride, std::size_t out_sample);
+                      std::size_t stride, std::size_t out_sample, const compaction& to);
     void (*copy_rows)(const float* from, std::size_t from_stride, float* to, std::size_t to_stride,
                       std::size_t rows, std::size_t cols);
     void (*weight_gradient)(const float* grads, std::size_t grad_sample, std::size_t channels,

@@ -45,6 +45,11 @@ XTNN_KERNEL reg load_first(const float* p, std::size_t n) {
 XTNN_KERNEL void store_first(float* p, std::size_t n, reg v) {
     _mm512_mask_storeu_ps(p, static_cast<__mmask16>((1u << n) - 1), v);
 }
+/// Lane k holds v's lane index[k] (index: lanes values below lanes).
+XTNN_KERNEL reg select_lanes(reg v, const std::uint32_t* index) {
+    // permutex2var of v with itself: GCC 12's permutexvar trips -Wmaybe-uninitialized.
+    return _mm512_permutex2var_ps(v, _mm512_loadu_si512(index), v);
+}
 /// Lanes [0, n) of a vector (all of them when n >= lanes).
 using tail_mask = __mmask16;
 XTNN_KERNEL tail_mask first_lanes(std::size_t n) {
@@ -205,6 +210,10 @@ XTNN_KERNEL reg load_first(const float* p, std::size_t n) {
 XTNN_KERNEL void store_first(float* p, std::size_t n, reg v) {
     _mm256_maskstore_ps(p, first(n), v);
 }
+/// Lane k holds v's lane index[k] (index: lanes values below lanes).
+XTNN_KERNEL reg select_lanes(reg v, const std::uint32_t* index) {
+    return _mm256_permutevar8x32_ps(v, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(index)));
+}
 /// 12 accumulators, 3 inputs and a broadcast weight: the 16 registers.
 inline constexpr std::size_t correlate_channels = 4, correlate_vectors = 3;
 /// weight_gradient's tiles: up to 2 vectors of channels by 12 / vectors taps (15 of 16).
@@ -301,16 +310,17 @@ XTNN_KERNEL void copy_rows(const float* from, std::size_t from_stride, float* to
     }
 }
 
-/// One tile of correlate: `correlate_channels` outputs (weight rows `weights`) by `V`
-/// vectors of positions, in registers for the whole sum over the taps. Vector v reads the
-/// input at in[v] + offsets[k] and writes out[v] + o·stride when `Gathered` (vectors of
-/// several samples: a deep layer's small planes), else at in[0] + v·lanes + offsets[k] and
-/// out[0] + v·lanes + o·stride (consecutive vectors of one sample, addressed from one
-/// register).
+/// One tile of correlate: `correlate_channels` outputs (weight rows `weights`, the first
+/// `live` stored) by `V` vectors of positions, in registers for the whole sum over the taps.
+/// Vector v reads the input at in[v] + offsets[k] when `Gathered` (vectors of several
+/// samples: a deep layer's small planes), else at in[0] + v·lanes + offsets[k] (consecutive
+/// vectors of one sample, addressed from one register); it is vector number vector[v] of its
+/// sample, whose positions `to` places (see xtnn::detail::compaction) from out[v] + o·stride.
 template <std::size_t V, bool Gathered>
 XTNN_KERNEL void correlate_tile(const float* const* in, const std::size_t* offsets,
                                 std::size_t taps, const float* const* weights, const float* init,
-                                float* const* out, std::size_t stride) {
+                                std::size_t live, float* const* out, const std::size_t* vector,
+                                std::size_t stride, const compaction& to) {
     constexpr std::size_t channels = correlate_channels;
     reg acc[channels][V];
 #pragma GCC unroll 8
@@ -348,10 +358,15 @@ XTNN_KERNEL void correlate_tile(const float* const* in, const std::size_t* offse
         }
     }
 #pragma GCC unroll 8
-    for (std::size_t o = 0; o < channels; ++o) {
+    for (std::size_t v = 0; v < V; ++v) {
+        const std::size_t at = vector[v];
+        const std::uint32_t* index = to.lanes + at * lanes;
+        float* first = out[v] + to.start[at];
 #pragma GCC unroll 8
-        for (std::size_t v = 0; v < V; ++v) {
-            store(Gathered ? out[v] + o * stride : out[0] + o * stride + v * lanes, acc[o][v]);
+        for (std::size_t o = 0; o < channels; ++o) {
+            if (o < live) {
+                store_first(first + o * stride, to.count[at], select_lanes(acc[o][v], index));
+            }
         }
     }
 }
@@ -370,16 +385,16 @@ XTNN_KERNEL void by_tile_widths(Tiles& tiles) {
 }
 
 /// For each sample s < samples, reading in + s·in_sample and writing out + s·out_sample:
-/// out[o·stride + q] = init[o] + Σ_k weights[o·taps + k] · in[q + offsets[k]] for o < outputs
-/// and q < count rounded up to whole vectors; rows o of out up to `outputs` rounded up to
-/// correlate_channels are written too (with the last output's sums), so out holds that many.
-/// `weights` is one row of taps per output, the conv2d weight's own layout (out, in, kh, kw):
-/// nothing is packed. init (null for 0) holds `outputs` rounded up likewise. The caller keeps
-/// every read inside its buffers.
+/// out[o·stride + p] = init[o] + Σ_k weights[o·taps + k] · in[q + offsets[k]] for o < outputs
+/// and the positions q < count (rounded up to whole vectors) that `to` keeps, each to its
+/// place p (see xtnn::detail::compaction); nothing else of out is written. `weights` is one
+/// row of taps per output, the conv2d weight's own layout (out, in, kh, kw): nothing is
+/// packed. init (null for 0) holds `outputs` rounded up to correlate_channels. The caller
+/// keeps every read inside its buffers.
 XTNN_KERNEL void correlate(const float* in, std::size_t in_sample, std::size_t samples,
                            const std::size_t* offsets, std::size_t taps, const float* weights,
                            std::size_t outputs, const float* init, std::size_t count, float* out,
-                           std::size_t stride, std::size_t out_sample) {
+                           std::size_t stride, std::size_t out_sample, const compaction& to) {
     const std::size_t vectors = (count + lanes - 1) / lanes;
     // Channel block o's weight rows (the last output's again past `outputs`) and first sums.
     const auto block = [&](std::size_t o, const float** rows) {
@@ -401,9 +416,14 @@ XTNN_KERNEL void correlate(const float* in, std::size_t in_sample, std::size_t s
                     const auto tiles = [&]<std::size_t V>() {
                         for (; first + V <= end; first += V) {
                             const float* from = in + s * in_sample + first * lanes;
-                            float* to = out + s * out_sample + o * stride + first * lanes;
-                            correlate_tile<V, false>(&from, offsets, taps, rows, start, &to,
-                                                     stride);
+                            float* base[V];
+                            std::size_t number[V];
+                            for (std::size_t u = 0; u < V; ++u) {
+                                base[u] = out + s * out_sample + o * stride;
+                                number[u] = first + u;
+                            }
+                            correlate_tile<V, false>(&from, offsets, taps, rows, start, outputs - o,
+                                                     base, number, stride, to);
                         }
                     };
                     by_tile_widths(tiles);
@@ -426,16 +446,19 @@ XTNN_KERNEL void correlate(const float* in, std::size_t in_sample, std::size_t s
             const auto tiles = [&]<std::size_t V>() {
                 for (; first + V <= n; first += V) {
                     const float* from[V];
-                    float* to[V];
+                    float* base[V];
+                    std::size_t number[V];
                     for (std::size_t v = 0; v < V; ++v) {
                         from[v] = in + s * in_sample + j * lanes;
-                        to[v] = out + s * out_sample + o * stride + j * lanes;
+                        base[v] = out + s * out_sample + o * stride;
+                        number[v] = j;
                         if (++j == vectors) {
                             j = 0;
                             ++s;
                         }
                     }
-                    correlate_tile<V, true>(from, offsets, taps, rows, start, to, stride);
+                    correlate_tile<V, true>(from, offsets, taps, rows, start, outputs - o, base,
+                                            number, stride, to);
                 }
             };
             by_tile_widths(tiles);

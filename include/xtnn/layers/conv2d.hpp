@@ -442,10 +442,10 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         }
     }
 
-    // The geometry of the direct kernels (kernels.hpp), the offsets of the taps, and each
-    // part's buffers: the padded input of a chunk of samples, their output gradients (rows of
-    // the padded width), one sample's output gradient padded for the input gradient's full
-    // correlation, and one plane set of the kernels' output.
+    // The geometry of the direct kernels (kernels.hpp), the offsets of the taps, where their
+    // sums go in the output planes, and each part's buffers: the padded input of a chunk of
+    // samples, their output gradients (rows of the padded width), and the chunk's output
+    // gradients padded for the input gradient's full correlation.
     void size_direct(const shape<4>& in, const shape<4>& out) {
         const auto& o = options_;
         direct_geometry& g = direct_;
@@ -473,7 +473,6 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         // zeros on each side; rows [pad_top, pad_top + H) of its full correlation.
         g.grad_height = out[2] + 2 * reach_h;
         g.grad_width = out[3] + 2 * reach_w;
-        g.channels = round_up(channels, detail::conv_channel_block);
         g.input_vectors = (in[2] * g.grad_width + lanes - 1) / lanes;
         // Reads reach past the last plane by less than a vector and the kernel's width.
         const std::size_t tail = lanes + reach_w;
@@ -502,9 +501,9 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         // of floats, each part its own): the weight gradient reads them once per tile of taps.
         split_batch(out[0], std::max<std::size_t>(g.sample + g.grad_sample, 1),
                     std::min<std::size_t>(options_.workspace, std::size_t{1} << 17), false);
-        // The kernels' output: a chunk's forward, or its input gradient.
-        const std::size_t scratch =
-            chunk_ * std::max(g.filters * g.vectors, g.channels * g.input_vectors);
+        // Where the kernels' sums go in the output planes, forward and input gradient.
+        output_places_.build(lanes, g.vectors, g.width, out[2], 0, out[3]);
+        input_places_.build(lanes, g.input_vectors, g.grad_width, in[2], pad_left_, in[3]);
         for (std::size_t part = 0; part < split_.parts; ++part) {
             part_buffers& buffers = parts_[part];
             // Another input shape moves the padding within buffers that may keep their size.
@@ -514,7 +513,6 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
             size_zeroed(buffers.output_gradient, chunk_ * g.grad_sample, moved);
             size_zeroed(buffers.gradient_padded,
                         chunk_ * filters * g.grad_height * g.grad_width + tail, moved);
-            size_zeroed(buffers.scratch, scratch * lanes);
             size_zeroed(buffers.weight_gradient,
                         g.row_gradient ? 0 : offsets_.size() * g.grad_channels);
             if (part > 0 && buffers.weight_grad.shape() != weight_.shape()) {
@@ -569,7 +567,6 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         const shape<4> s = y.shape();
         const std::size_t filters = s[1], oh = s[2], ow = s[3];
         const direct_geometry& g = direct_;
-        const std::size_t stride = g.vectors * kernels_->lanes;
         detail::parallel_for(split_, [&](std::size_t first, std::size_t last, std::size_t part) {
             part_buffers& buffers = parts_[part];
             for (std::size_t b0 = first; b0 < last; b0 += chunk_) {
@@ -580,15 +577,8 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
                 kernels_->correlate(buffers.padded.data(), g.sample, count, offsets_.data(),
                                     offsets_.size(), weight_.data(), filters,
                                     options_.bias ? padded_bias_.data() : nullptr, oh * g.width,
-                                    buffers.scratch.data(), stride, g.filters * stride);
-                for (std::size_t b = 0; b < count; ++b) {
-                    const T* from = buffers.scratch.data() + b * g.filters * stride;
-                    T* out = y.data() + (b0 + b) * filters * oh * ow;
-                    for (std::size_t f = 0; f < filters; ++f) {
-                        kernels_->copy_rows(from + f * stride, g.width, out + f * oh * ow, ow, oh,
-                                            ow);
-                    }
-                }
+                                    y.data() + b0 * filters * oh * ow, oh * ow, filters * oh * ow,
+                                    output_places_.view());
             }
         });
     }
@@ -661,7 +651,6 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
                 }
                 // The input gradient: the chunk's output gradients padded by the kernel's
                 // reach, correlated with the reversed weights, rows cut to the input's.
-                const std::size_t stride = g.input_vectors * kernels_->lanes;
                 const std::size_t padded_sample = filters * g.grad_height * g.grad_width;
                 for (std::size_t b = 0; b < count; ++b) {
                     const T* g_in = dy.data() + (b0 + b) * filters * oh * ow;
@@ -676,16 +665,8 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
                 kernels_->correlate(buffers.gradient_padded.data() + pad_top_ * g.grad_width,
                                     padded_sample, count, reversed_offsets_.data(),
                                     reversed_offsets_.size(), reversed_weights_.data(), channels,
-                                    nullptr, h * g.grad_width, buffers.scratch.data(), stride,
-                                    g.channels * stride);
-                for (std::size_t b = 0; b < count; ++b) {
-                    const T* from = buffers.scratch.data() + b * g.channels * stride;
-                    T* out = dx->data() + (b0 + b) * channels * h * w;
-                    for (std::size_t c = 0; c < channels; ++c) {
-                        kernels_->copy_rows(from + c * stride + pad_left_, g.grad_width,
-                                            out + c * h * w, w, h, w);
-                    }
-                }
+                                    nullptr, h * g.grad_width, dx->data() + b0 * channels * h * w,
+                                    h * w, channels * h * w, input_places_.view());
             }
             if (!g.row_gradient) { // dw = dw_tᵀ, by blocks of 16 x 16 that stay in L1
                 for (std::size_t f0 = 0; f0 < filters; f0 += 16) {
@@ -832,7 +813,7 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         tensor<T, 4> weight_grad;     // the part's dW (parts after the first)
         tensor<T, 1> bias_grad;       // the part's db (parts after the first)
         // The direct kernels' (see size_direct), and the input shape they were zeroed for.
-        tensor<T, 1> padded, output_gradient, gradient_padded, scratch, weight_gradient;
+        tensor<T, 1> padded, output_gradient, gradient_padded, weight_gradient;
         shape<4> direct_shape{};
     };
     // The direct kernels' geometry (see size_direct).
@@ -845,11 +826,11 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         std::size_t grad_channels = 0;     // filters rounded up, in output_gradient
         std::size_t grad_sample = 0;       // values of a sample's output gradient, rearranged
         std::size_t grad_height = 0, grad_width = 0; // of a padded output gradient plane
-        std::size_t channels = 0;      // input channels rounded up to conv_channel_block
         std::size_t input_vectors = 0; // vectors of input positions (rows of grad_width)
     };
     const detail::kernel_set* kernels_ = nullptr; // null: unfold
     direct_geometry direct_;
+    detail::compaction_table output_places_, input_places_; // where correlate's sums go
     std::vector<std::size_t> offsets_, reversed_offsets_;
     tensor<T, 1> reversed_weights_, padded_bias_;
     std::vector<part_buffers> parts_;
