@@ -5,6 +5,7 @@
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <stdexcept>
 #include <string_view>
 #include <tuple>
@@ -107,15 +108,23 @@ class dropout_layer : public layer_base<dropout_layer<T, N>, T, N, N> {
             mask_.resize(x.shape());
         }
         T* mask = mask_.data();
-        std::size_t i = 0;
-        // Each 64-bit draw decides two elements (its two 32-bit halves).
-        for (; i + 1 < n; i += 2) {
+        // Each 64-bit draw decides two elements (its two 32-bit halves), in two passes so
+        // that the second runs in vector registers: the draws first, each into the mask's
+        // memory of its two elements, then each pair of elements from its draw.
+        static_assert(sizeof(T) * 2 >= sizeof(std::uint64_t));
+        const std::size_t pairs = n / 2;
+        for (std::size_t p = 0; p < pairs; ++p) {
             const std::uint64_t bits = rng_();
-            mask[i] = (bits & 0xFFFFFFFFULL) < threshold_ ? T(0) : scale_;
-            mask[i + 1] = (bits >> 32) < threshold_ ? T(0) : scale_;
+            std::memcpy(mask + 2 * p, &bits, sizeof bits);
         }
-        if (i < n) {
-            mask[i] = (rng_() & 0xFFFFFFFFULL) < threshold_ ? T(0) : scale_;
+        for (std::size_t p = 0; p < pairs; ++p) {
+            std::uint64_t bits = 0;
+            std::memcpy(&bits, mask + 2 * p, sizeof bits);
+            mask[2 * p] = (bits & 0xFFFFFFFFULL) < threshold_ ? T(0) : scale_;
+            mask[2 * p + 1] = (bits >> 32) < threshold_ ? T(0) : scale_;
+        }
+        if (n % 2 != 0) {
+            mask[n - 1] = (rng_() & 0xFFFFFFFFULL) < threshold_ ? T(0) : scale_;
         }
         for (std::size_t j = 0; j < n; ++j) {
             out[j] = in[j] * mask[j];
