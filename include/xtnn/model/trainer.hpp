@@ -698,7 +698,7 @@ class trainer {
             }
         };
         const auto outputs = [&](std::size_t n) -> output_type& {
-            resize_outputs(all_outputs, x, n);
+            resize_to(all_outputs, x, n);
             return all_outputs;
         };
 
@@ -1113,7 +1113,6 @@ class trainer {
         }
     }
 
-    /// Sizes the whole batch's outputs (on a process group) for `rows` samples like x's.
     /// Samples per training group of a batch of `rows` rows of x (0: whole batches; see
     /// sequential::training_group).
     std::size_t training_group(const input_type& x, std::size_t rows) const {
@@ -1126,7 +1125,8 @@ class trainer {
         }
     }
 
-    /// Sizes `out` for the outputs of `rows` rows of x (allocating only for another shape).
+    /// Sizes `out` for the outputs of `rows` samples like x's (allocating only for another
+    /// shape): a part's, or the whole batch's on a process group.
     void resize_to(output_type& out, const input_type& x, std::size_t rows) const {
         auto in = shape<Model::input_rank>{};
         std::copy(x.shape().begin(), x.shape().end(), in.begin());
@@ -1135,13 +1135,6 @@ class trainer {
         if (!std::equal(s.begin(), s.end(), out.shape().begin(), out.shape().end())) {
             out.resize(s);
         }
-    }
-
-    void resize_outputs(output_type& global, const input_type& x, std::size_t rows) const {
-        auto in = shape<Model::input_rank>{};
-        std::copy(x.shape().begin(), x.shape().end(), in.begin());
-        in[0] = rows;
-        global.resize(model_.output_shape(in));
     }
 
     /// What every process of a data-parallel fit must have the same: the data's sizes and
