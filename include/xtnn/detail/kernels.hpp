@@ -26,6 +26,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -49,9 +50,14 @@ struct compaction {
 class compaction_table {
   public:
     /// The tables for `vectors` vectors of `lanes` positions in rows of `width`, keeping
-    /// rows [0, rows) and columns [first, first + cols).
+    /// rows [0, rows) and columns [first, first + cols) (nothing to do for the last ones).
     void build(std::size_t lanes, std::size_t vectors, std::size_t width, std::size_t rows,
                std::size_t first, std::size_t cols) {
+        const std::array<std::size_t, 6> geometry{lanes, vectors, width, rows, first, cols};
+        if (geometry == geometry_) {
+            return;
+        }
+        geometry_ = geometry;
         lanes_.assign(vectors * lanes, 0);
         count_.assign(vectors, 0);
         start_.assign(vectors, 0);
@@ -74,6 +80,7 @@ class compaction_table {
     compaction view() const { return {lanes_.data(), count_.data(), start_.data()}; }
 
   private:
+    std::array<std::size_t, 6> geometry_{}; // of the tables built (zeros: none)
     std::vector<std::uint32_t> lanes_, count_;
     std::vector<std::size_t> start_;
 };
