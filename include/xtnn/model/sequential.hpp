@@ -404,10 +404,10 @@ class sequential {
     /// batches of 64 and 128; those of 2 and 16 slower); on several, each thread's share of a
     /// group takes four times that (the threads meet at every layer of every group: on two
     /// threads groups of 8 ran at 0.8× whole batches, of 32 at 1.1-1.3×). A group divides
-    /// the batch, so that every group has one shape (no
-    /// buffer is sized twice in a step): the largest divisor no larger than that size, and
-    /// none (whole batches) when it is under half that size. set_training_group() sets the
-    /// size instead.
+    /// the batch, so that every group has one shape (no buffer is sized twice in a step):
+    /// the largest divisor no larger than that size, and none (whole batches) when it is
+    /// under half that size. set_training_group() sets the size instead. A forward and
+    /// backward written by hand run the batch as given.
     /// @throws shape_error as output_shape().
     std::size_t training_group(const shape<input_rank>& input) const {
         const std::lock_guard held(mutex_.get());
