@@ -256,6 +256,39 @@ TEST_CASE("conv2d: the direct kernels compute the convolution at every instructi
                      {2, 64, 8, 8},
                      1,
                      1});
+    // Strides: resnet18's stem (7x7, stride 2), downsampling (3x3 and 1x1, stride 2), a
+    // stride of 3 whose dilated taps skip phases, and strides that differ by axis.
+    cases.push_back(
+        {"3 -> 8, 7x7, stride 2, padding 3",
+         {.in_channels = 3, .out_channels = 8, .kernel_size = 7, .stride = 2, .padding = 3},
+         {2, 3, 20, 17},
+         3,
+         3});
+    cases.push_back({"16 -> 24, 3x3, stride 2, padding 1, on 8x8",
+                     {.in_channels = 16, .out_channels = 24, .stride = 2, .padding = 1},
+                     {3, 16, 8, 8},
+                     1,
+                     1});
+    cases.push_back({"16 -> 20, 1x1, stride 2",
+                     {.in_channels = 16, .out_channels = 20, .kernel_size = 1, .stride = 2},
+                     {2, 16, 9, 8},
+                     0,
+                     0});
+    cases.push_back({"stride 3, dilation 2, padding (2, 1)",
+                     {.in_channels = 2,
+                      .out_channels = 5,
+                      .kernel_size = {3, 4},
+                      .stride = 3,
+                      .padding = {2, 1},
+                      .dilation = 2},
+                     {2, 2, 13, 14},
+                     2,
+                     1});
+    cases.push_back({"stride (2, 3), kernel (2, 5)",
+                     {.in_channels = 3, .out_channels = 6, .kernel_size = {2, 5}, .stride = {2, 3}},
+                     {2, 3, 9, 16},
+                     0,
+                     0});
     cases.push_back({"1x1, 24 -> 40",
                      {.in_channels = 24, .out_channels = 40, .kernel_size = 1},
                      {2, 24, 5, 3},
@@ -281,9 +314,7 @@ TEST_CASE("conv2d: the direct kernels compute the convolution at every instructi
                 options.algorithm = xtnn::conv_algorithm::direct;
                 xtnn::conv2d<float> layer(options);
                 const auto e = compare_with_double(layer, c.input, 11);
-                const bool stride_one = options.stride.height == 1 && options.stride.width == 1;
-                CHECK(layer.algorithm() ==
-                      (stride_one ? xtnn::conv_algorithm::direct : xtnn::conv_algorithm::unfold));
+                CHECK(layer.algorithm() == xtnn::conv_algorithm::direct);
                 CHECK(e.output < 1e-5);
                 CHECK(e.input_gradient < 1e-5);
                 CHECK(e.weight_gradient < 1e-5);
@@ -342,4 +373,19 @@ TEST_CASE("conv2d: unfold where asked, or where the direct kernels do not apply"
     CHECK(automatic.algorithm() == (xtnn::detected_simd() == xtnn::simd_level::portable
                                         ? xtnn::conv_algorithm::unfold
                                         : xtnn::conv_algorithm::direct));
+    if (xtnn::detected_simd() == xtnn::simd_level::portable) {
+        return;
+    }
+    // Automatic unfolds small planes (≤ 16 positions) and 1 x 1 kernels in batches of ≥ 32
+    // positions, where one product per chunk is faster (a ResNet's deep layers).
+    xtnn::conv2d<float> deep({.in_channels = 8, .out_channels = 8, .padding = 1});
+    (void)xtnn::apply(deep, xtnn::test::random_tensor<float, 4>({8, 8, 2, 2}, 5));
+    CHECK(deep.algorithm() == xtnn::conv_algorithm::unfold); // 8 samples of 2 x 2
+    (void)xtnn::apply(deep, xtnn::test::random_tensor<float, 4>({1, 8, 2, 2}, 5));
+    CHECK(deep.algorithm() == xtnn::conv_algorithm::direct); // one sample of 2 x 2
+    (void)xtnn::apply(deep, xtnn::test::random_tensor<float, 4>({8, 8, 5, 5}, 5));
+    CHECK(deep.algorithm() == xtnn::conv_algorithm::direct); // 25 positions a sample
+    xtnn::conv2d<float> pointwise({.in_channels = 8, .out_channels = 8, .kernel_size = 1});
+    (void)xtnn::apply(pointwise, xtnn::test::random_tensor<float, 4>({2, 8, 6, 6}, 5));
+    CHECK(pointwise.algorithm() == xtnn::conv_algorithm::unfold);
 }

@@ -114,8 +114,9 @@ struct kernel_set {
     std::size_t lanes; ///< Floats per vector.
     void (*correlate)(const float* in, std::size_t in_sample, std::size_t samples,
                       const std::size_t* offsets, std::size_t taps, const float* weights,
-                      std::size_t outputs, const float* init, std::size_t count, float* out,
-                      std::size_t stride, std::size_t out_sample, const compaction& to);
+                      std::size_t weight_stride, const std::size_t* weight_at, std::size_t outputs,
+                      const float* init, std::size_t count, float* out, std::size_t stride,
+                      std::size_t out_sample, const compaction& to);
     void (*copy_rows)(const float* from, std::size_t from_stride, float* to, std::size_t to_stride,
                       std::size_t rows, std::size_t cols);
     void (*weight_gradient)(const float* grads, std::size_t grad_sample, std::size_t channels,

@@ -310,17 +310,19 @@ XTNN_KERNEL void copy_rows(const float* from, std::size_t from_stride, float* to
     }
 }
 
-/// One tile of correlate: `correlate_channels` outputs (weight rows `weights`, the first
-/// `live` stored) by `V` vectors of positions, in registers for the whole sum over the taps.
+/// One tile of correlate: `correlate_channels` outputs (weights w[o][weight_at[k]] for tap k,
+/// the first `live` stored) by `V` vectors of positions, in registers for the whole sum over
+/// the taps.
 /// Vector v reads the input at in[v] + offsets[k] when `Gathered` (vectors of several
 /// samples: a deep layer's small planes), else at in[0] + v·lanes + offsets[k] (consecutive
 /// vectors of one sample, addressed from one register); it is vector number vector[v] of its
 /// sample, whose positions `to` places (see xtnn::detail::compaction) from out[v] + o·stride.
 template <std::size_t V, bool Gathered>
 XTNN_KERNEL void correlate_tile(const float* const* in, const std::size_t* offsets,
-                                std::size_t taps, const float* const* weights, const float* init,
-                                std::size_t live, float* const* out, const std::size_t* vector,
-                                std::size_t stride, const compaction& to) {
+                                std::size_t taps, const float* const* weights,
+                                const std::size_t* weight_at, const float* init, std::size_t live,
+                                float* const* out, const std::size_t* vector, std::size_t stride,
+                                const compaction& to) {
     constexpr std::size_t channels = correlate_channels;
     reg acc[channels][V];
 #pragma GCC unroll 8
@@ -350,7 +352,7 @@ XTNN_KERNEL void correlate_tile(const float* const* in, const std::size_t* offse
         }
 #pragma GCC unroll 8
         for (std::size_t o = 0; o < channels; ++o) {
-            const reg weight = broadcast(w[o][k]);
+            const reg weight = broadcast(w[o][weight_at[k]]);
 #pragma GCC unroll 8
             for (std::size_t v = 0; v < V; ++v) {
                 acc[o][v] = fma(weight, values[v], acc[o][v]);
@@ -385,21 +387,24 @@ XTNN_KERNEL void by_tile_widths(Tiles& tiles) {
 }
 
 /// For each sample s < samples, reading in + s·in_sample and writing out + s·out_sample:
-/// out[o·stride + p] = init[o] + Σ_k weights[o·taps + k] · in[q + offsets[k]] for o < outputs
-/// and the positions q < count (rounded up to whole vectors) that `to` keeps, each to its
-/// place p (see xtnn::detail::compaction); nothing else of out is written. `weights` is one
-/// row of taps per output, the conv2d weight's own layout (out, in, kh, kw): nothing is
-/// packed. init (null for 0) holds `outputs` rounded up to correlate_channels. The caller
-/// keeps every read inside its buffers.
+/// out[o·stride + p] = init[o] + Σ_k weights[o·weight_stride + weight_at[k]] · in[q + offsets[k]]
+/// for o < outputs and the positions q < count (rounded up to whole vectors) that `to` keeps,
+/// each to its place p (see xtnn::detail::compaction); nothing else of out is written. The
+/// weights are read where they are, in the conv2d weight's own layout (out, in, kh, kw):
+/// rows of taps for the forward pass (weight_at[k] = k), the kernel turned and its filters and
+/// channels swapped for the input gradient; nothing is packed or copied. init (null for 0)
+/// holds `outputs` rounded up to correlate_channels. The caller keeps every read inside its
+/// buffers.
 XTNN_KERNEL void correlate(const float* in, std::size_t in_sample, std::size_t samples,
                            const std::size_t* offsets, std::size_t taps, const float* weights,
+                           std::size_t weight_stride, const std::size_t* weight_at,
                            std::size_t outputs, const float* init, std::size_t count, float* out,
                            std::size_t stride, std::size_t out_sample, const compaction& to) {
     const std::size_t vectors = (count + lanes - 1) / lanes;
-    // Channel block o's weight rows (the last output's again past `outputs`) and first sums.
+    // Channel block o's weights (the last output's again past `outputs`) and first sums.
     const auto block = [&](std::size_t o, const float** rows) {
         for (std::size_t i = 0; i < correlate_channels; ++i) {
-            rows[i] = weights + std::min(o + i, outputs - 1) * taps;
+            rows[i] = weights + std::min(o + i, outputs - 1) * weight_stride;
         }
         return init != nullptr ? init + o : nullptr;
     };
@@ -422,8 +427,8 @@ XTNN_KERNEL void correlate(const float* in, std::size_t in_sample, std::size_t s
                                 base[u] = out + s * out_sample + o * stride;
                                 number[u] = first + u;
                             }
-                            correlate_tile<V, false>(&from, offsets, taps, rows, start, outputs - o,
-                                                     base, number, stride, to);
+                            correlate_tile<V, false>(&from, offsets, taps, rows, weight_at, start,
+                                                     outputs - o, base, number, stride, to);
                         }
                     };
                     by_tile_widths(tiles);
@@ -457,8 +462,8 @@ XTNN_KERNEL void correlate(const float* in, std::size_t in_sample, std::size_t s
                             ++s;
                         }
                     }
-                    correlate_tile<V, true>(from, offsets, taps, rows, start, outputs - o, base,
-                                            number, stride, to);
+                    correlate_tile<V, true>(from, offsets, taps, rows, weight_at, start,
+                                            outputs - o, base, number, stride, to);
                 }
             };
             by_tile_widths(tiles);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
@@ -35,9 +36,9 @@ namespace xtnn {
 /// How a conv2d computes: the same function either way, within float rounding.
 /// @ingroup layers
 enum class conv_algorithm {
-    automatic, ///< direct where it applies, else unfold.
+    automatic, ///< direct where it applies and is faster (see conv2d), else unfold.
     unfold,    ///< im2col and BLAS products, always.
-    direct,    ///< xtnn's direct kernels where they apply (float, stride 1, AVX2 or AVX-512).
+    direct,    ///< xtnn's direct kernels where they apply (float, AVX2 or AVX-512).
 };
 
 /// Options of a conv2d layer (PyTorch's nn.Conv2d, without groups).
@@ -87,16 +88,18 @@ struct conv2d_options {
 /// that the Keras tutorial's convnet trains here as it does there (PyTorch's default draws from
 /// U(±1/√fan_in) instead: `.weight_init = xtnn::lecun_uniform{}` is the nearest).
 ///
-/// Speed: the batch is unfolded (im2col) a chunk of samples at a time, as many as fit in a
-/// buffer of `workspace` values the layer keeps (by default 2^22: 120 samples for the Keras
-/// convnet's second layer, 288 taps × 121 positions each; chunks are balanced, so batch 128 is
-/// 2 chunks of 64). Each sample is then one BLAS product on its block of the chunk, written
-/// straight into the NCHW output (onto the bias), and backward two (the weight gradient,
-/// accumulated, and the unfolded input gradient, folded back by col2im), read straight from
-/// the NCHW output gradient: no transposed copies. A large batch or image needs a bounded
-/// buffer (a ResNet stage at batch 128 would need 302 MB at once), backward reuses the
-/// forward's columns when the batch is one chunk (and unfolds the others again), and nothing is
-/// allocated after the first batch of a given shape.
+/// Speed: a float layer on a CPU with AVX2 or AVX-512 runs xtnn's direct kernels (any stride,
+/// padding and dilation; docs/performance.md), except where unfolding is faster: samples with
+/// at most 16 output positions (a ResNet's 4 × 4 and 2 × 2 planes) or a 1 × 1 kernel, in
+/// batches of at least 32 positions. Unfolding (im2col) takes a chunk of samples at a time, as
+/// many as fit in a buffer of `workspace` values the layer keeps (by default 2^22: 120 samples
+/// for the Keras convnet's second layer, 288 taps × 121 positions each; chunks are balanced,
+/// so batch 128 is 2 chunks of 64), and multiplies the weights by the whole chunk in one BLAS
+/// product (backward: the weight gradient, accumulated, and the unfolded input gradient,
+/// folded back by col2im). A large batch or image needs a bounded buffer (a ResNet stage at
+/// batch 128 would need 302 MB at once), backward reuses the forward's columns when the batch
+/// is one chunk (and unfolds the others again), and nothing is allocated after the first
+/// batch of a given shape.
 /// @tparam T float (default) or double.
 /// @throws config_error for a zero extent, 0 channels, "same" with a stride other than 1.
 /// @code
@@ -172,7 +175,7 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
     const tensor<T, 1>& bias() const { return bias_; }
 
     /// The algorithm of the last forward pass: unfold or direct (automatic before the first).
-    /// `direct` needs float, stride 1 and a CPU with AVX2 or AVX-512 (xtnn::active_simd()).
+    /// `direct` needs float and a CPU with AVX2 or AVX-512 (xtnn::active_simd()).
     conv_algorithm algorithm() const {
         if (chunk_ == 0) {
             return conv_algorithm::automatic;
@@ -236,6 +239,8 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
 
   private:
     friend layer_access;
+    struct part_buffers;   // each part's (thread's) buffers
+    struct gradient_phase; // one phase of the stride in the input gradient
 
     /// The convolution of x into `y`, which must have output_shape(x.shape()).
     void compute_forward(const tensor<T, 4>& x, tensor<T, 4>& y, mode) {
@@ -255,23 +260,24 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         }
         // Each part (thread) its samples, in chunks unfolded into its own columns.
         detail::parallel_for(split_, [&](std::size_t first, std::size_t last, std::size_t part) {
-            tensor<T, 2>& columns = parts_[part].columns;
+            part_buffers& buffers = parts_[part];
             for (std::size_t b0 = first; b0 < last; b0 += chunk_) {
                 const std::size_t count = std::min(chunk_, last - b0), cols = count * positions;
-                unfold(x, s, b0, count, columns);
+                unfold(x, s, b0, count, buffers.columns);
+                // (filters, cols) = W (filters, K) · columns (K, cols): one product for the
+                // chunk, whose samples then go to their NCHW places onto the bias.
+                T* product = buffers.products.data();
+                detail::gemm(false, false, filters, cols, k, T(1), weight_.data(), k,
+                             buffers.columns.data(), cols, T(0), product, cols);
                 for (std::size_t b = 0; b < count; ++b) {
-                    // y_b (filters, positions) = W (filters, K) · columns_b (K, positions),
-                    // straight into NCHW onto the bias: columns_b is a block of the chunk
-                    // (stride cols).
                     T* out = y.data() + (b0 + b) * filters * positions;
                     for (std::size_t f = 0; f < filters; ++f) {
                         const T shift = options_.bias ? bias_(f) : T(0);
+                        const T* from = product + f * cols + b * positions;
                         for (std::size_t p = 0; p < positions; ++p) {
-                            out[f * positions + p] = shift;
+                            out[f * positions + p] = shift + from[p];
                         }
                     }
-                    detail::gemm(false, false, filters, positions, k, T(1), weight_.data(), k,
-                                 columns.data() + b * positions, cols, T(1), out, positions);
                 }
             }
         });
@@ -325,28 +331,26 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
                 if (chunk + 1 != chunks) {
                     unfold(x, s, b0, count, buffers.columns);
                 }
+                // The chunk's output gradients side by side, (filters, cols).
+                T* gradient = buffers.products.data();
                 for (std::size_t b = 0; b < count; ++b) {
-                    // Per sample, straight from NCHW: dy_b (filters, positions), and columns_b
-                    // a block of the chunk (stride cols).
                     const T* g = dy.data() + (b0 + b) * filters * positions;
-                    if (options_.bias) {
-                        for (std::size_t f = 0; f < filters; ++f) {
-                            const T* plane = g + f * positions;
+                    for (std::size_t f = 0; f < filters; ++f) {
+                        const T* plane = g + f * positions;
+                        std::copy_n(plane, positions, gradient + f * cols + b * positions);
+                        if (options_.bias) {
                             db[f] += detail::lane_sum<T>(
                                 positions, [plane](std::size_t p) { return plane[p]; });
                         }
                     }
-                    // dW (filters, K) += dy_b · columns_bᵀ
-                    detail::gemm(false, true, filters, k, positions, T(1), g, positions,
-                                 buffers.columns.data() + b * positions, cols, T(1), dw, k);
-                    if (dx != nullptr) {
-                        // d(columns_b) (K, positions) = Wᵀ · dy_b, folded back below.
-                        detail::gemm(true, false, k, positions, filters, T(1), weight_.data(), k, g,
-                                     positions, T(0),
-                                     buffers.column_gradient.data() + b * positions, cols);
-                    }
                 }
+                // dW (filters, K) += dY · columnsᵀ
+                detail::gemm(false, true, filters, k, cols, T(1), gradient, cols,
+                             buffers.columns.data(), cols, T(1), dw, k);
                 if (dx != nullptr) {
+                    // d(columns) (K, cols) = Wᵀ · dY, folded back below.
+                    detail::gemm(true, false, k, cols, filters, T(1), weight_.data(), k, gradient,
+                                 cols, T(0), buffers.column_gradient.data(), cols);
                     fold(*dx, s, b0, count, buffers.column_gradient);
                 }
             }
@@ -390,7 +394,7 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
     void size_buffers(const shape<4>& in, const shape<4>& out) {
         const std::size_t taps = in[1] * options_.kernel_size.height * options_.kernel_size.width;
         const std::size_t positions = out[2] * out[3];
-        kernels_ = direct_kernels();
+        kernels_ = direct_kernels(out);
         if (kernels_ != nullptr) {
             size_direct(in, out);
             return;
@@ -403,6 +407,9 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
             if (buffers.columns.shape() != c) {
                 buffers.columns.resize(c);
             }
+            if (buffers.products.shape() != shape<2>{out[1], c[1]}) {
+                buffers.products.resize(shape<2>{out[1], c[1]});
+            }
             if (part > 0 && buffers.weight_grad.shape() != weight_.shape()) {
                 buffers.weight_grad.resize(weight_.shape());
                 buffers.bias_grad.resize(bias_.shape());
@@ -410,15 +417,23 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         }
     }
 
-    // The direct kernels of the active instruction set where they apply (float, stride 1, not
-    // options.algorithm unfold), else null.
-    const detail::kernel_set* direct_kernels() const {
+    // The direct kernels of the active instruction set where they apply (float, not
+    // options.algorithm unfold), else null. Automatic leaves to unfolding the layers whose
+    // samples have few output positions (at most 16: a ResNet's 4 × 4 and 2 × 2 planes) or a
+    // 1 × 1 kernel, when the batch has at least 32 positions: one product per chunk of samples
+    // then uses whole vectors, where the direct kernels' rows of the padded width use a
+    // quarter to a half of each vector on such planes (and read the input gradient's weights
+    // across the whole layer: resnet18's 512-channel layers' backward ran 2.9× slower direct,
+    // see docs/performance.md).
+    const detail::kernel_set* direct_kernels(const shape<4>& out) const {
         if constexpr (!std::same_as<T, float>) {
             return nullptr;
         } else {
             const auto& o = options_;
-            if (o.algorithm == conv_algorithm::unfold || o.stride.height != 1 ||
-                o.stride.width != 1) {
+            const std::size_t positions = out[2] * out[3];
+            const bool small = positions <= 16 || o.kernel_size.height * o.kernel_size.width == 1;
+            if (o.algorithm == conv_algorithm::unfold ||
+                (o.algorithm == conv_algorithm::automatic && small && out[0] * positions >= 32)) {
                 return nullptr;
             }
             return detail::simd_kernels(active_simd());
@@ -442,21 +457,105 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         }
     }
 
+    // The rows (or columns) of phase `phase` of a stride that hold the input: of the padded
+    // positions r = a·stride + phase, those with r in [pad, pad + extent), as a in [first,
+    // first + count).
+    static std::pair<std::size_t, std::size_t> phase_range(std::size_t pad, std::size_t extent,
+                                                           std::size_t stride, std::size_t phase) {
+        const auto above = [&](std::size_t r) { // the first a with a·stride + phase ≥ r
+            return r > phase ? (r - phase + stride - 1) / stride : 0;
+        };
+        const std::size_t first = above(pad), last = above(pad + extent);
+        return {first, last - first};
+    }
+
     // The geometry of the direct kernels (kernels.hpp), the offsets of the taps, where their
     // sums go in the output planes, and each part's buffers: the padded input of a chunk of
     // samples, their output gradients (rows of the padded width), and the chunk's output
     // gradients padded for the input gradient's full correlation.
+    //
+    // A stride s > 1 is a stride-1 correlation over the input's phases: plane (ρ, σ) of a
+    // channel holds the padded input's rows a·sh + ρ and columns b·sw + σ, so a tap (u, v)
+    // reads phase ((u·dh) mod sh, (v·dw) mod sw) at (a, b) = (i + ⌊u·dh / sh⌋, j + ⌊v·dw /
+    // sw⌋) for output (i, j): one offset per tap again (only the phases some tap reads are
+    // stored; stride 1 is the one phase of the padded input). The input gradient is a full
+    // correlation per phase of the padded input, with the taps of that phase (gradient_phase).
     void size_direct(const shape<4>& in, const shape<4>& out) {
+        direct_geometry& g = direct_;
+        const std::size_t lanes = kernels_->lanes;
+        const std::size_t channels = in[1], filters = out[1];
+        const std::size_t sh = options_.stride.height, sw = options_.stride.width;
+        // The geometry depends on the input's shape and the vector width only.
+        const std::array<std::size_t, 4> geometry{in[1], in[2], in[3], lanes};
+        if (geometry != geometry_) {
+            geometry_ = geometry;
+            place_taps(in, out);
+        }
+        // Reads reach past the last plane by less than a vector and the taps' reach.
+        const std::size_t tail = lanes + g.grad_left;
+
+        // Chunks whose padded inputs and output gradients stay in a core's L2 cache (512 KB
+        // of floats, each part its own): the weight gradient reads them once per tile of taps.
+        split_batch(out[0], std::max<std::size_t>(g.sample + g.grad_sample, 1),
+                    std::min<std::size_t>(options_.workspace, std::size_t{1} << 17), false);
+        // Where the kernels' sums go in the output planes.
+        output_places_.build(lanes, g.vectors, g.width, out[2], 0, out[3]);
+        std::size_t phase_plane = 0; // the largest phase of the input gradient, strides > 1
+        if (sh * sw > 1) {
+            for (const gradient_phase& p : phases_) {
+                phase_plane = std::max(phase_plane, p.rows * p.cols);
+            }
+        }
+        for (std::size_t part = 0; part < split_.parts; ++part) {
+            part_buffers& buffers = parts_[part];
+            // Another input shape moves the padding within buffers that may keep their size.
+            const bool moved = buffers.direct_shape != in;
+            buffers.direct_shape = in;
+            size_zeroed(buffers.padded, chunk_ * g.sample + tail, moved);
+            size_zeroed(buffers.output_gradient, chunk_ * g.grad_sample, moved);
+            size_zeroed(buffers.gradient_padded,
+                        chunk_ * filters * g.grad_height * g.grad_width + tail, moved);
+            size_zeroed(buffers.weight_gradient,
+                        g.row_gradient ? 0 : offsets_.size() * g.grad_channels);
+            size_zeroed(buffers.phase_gradient, chunk_ * channels * phase_plane);
+            if (part > 0 && buffers.weight_grad.shape() != weight_.shape()) {
+                buffers.weight_grad.resize(weight_.shape());
+                buffers.bias_grad.resize(bias_.shape());
+            }
+        }
+    }
+
+    // The direct kernels' geometry for input shape `in`: the phase planes, the offsets of the
+    // forward's taps and the input gradient's phases (see size_direct).
+    void place_taps(const shape<4>& in, const shape<4>& out) {
         const auto& o = options_;
         direct_geometry& g = direct_;
         const std::size_t lanes = kernels_->lanes;
         const std::size_t channels = in[1], filters = out[1];
         const std::size_t kh = o.kernel_size.height, kw = o.kernel_size.width;
-        const std::size_t reach_h = o.dilation.height * (kh - 1);
-        const std::size_t reach_w = o.dilation.width * (kw - 1);
-        g.height = in[2] + pad_top_ + pad_bottom_;
-        g.width = in[3] + pad_left_ + pad_right_;
-        g.sample = channels * g.height * g.width;
+        const std::size_t sh = o.stride.height, sw = o.stride.width;
+        const std::size_t dh = o.dilation.height, dw = o.dilation.width;
+        const std::size_t padded_h = in[2] + pad_top_ + pad_bottom_;
+        const std::size_t padded_w = in[3] + pad_left_ + pad_right_;
+        // The phases the taps read, each a slot (row slots × column slots) of a channel.
+        g.row_slots.assign(sh, no_slot);
+        g.column_slots.assign(sw, no_slot);
+        std::size_t row_phases = 0, column_phases = 0;
+        for (std::size_t u = 0; u < kh; ++u) {
+            if (g.row_slots[u * dh % sh] == no_slot) {
+                g.row_slots[u * dh % sh] = row_phases++;
+            }
+        }
+        for (std::size_t v = 0; v < kw; ++v) {
+            if (g.column_slots[v * dw % sw] == no_slot) {
+                g.column_slots[v * dw % sw] = column_phases++;
+            }
+        }
+        g.phases = row_phases * column_phases;
+        g.column_phases = column_phases;
+        g.height = (padded_h + sh - 1) / sh;
+        g.width = (padded_w + sw - 1) / sw;
+        g.sample = channels * g.phases * g.height * g.width;
         g.vectors = (out[2] * g.width + lanes - 1) / lanes;
         g.filters = round_up(filters, detail::conv_channel_block);
         // The weight gradient: by rows of positions for few taps (a first layer's), else from
@@ -470,56 +569,85 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
             g.grad_sample = out[2] * out[3] * g.grad_channels;
         }
         // The input gradient: the output gradient with reach_h rows and reach_w columns of
-        // zeros on each side; rows [pad_top, pad_top + H) of its full correlation.
-        g.grad_height = out[2] + 2 * reach_h;
-        g.grad_width = out[3] + 2 * reach_w;
-        g.input_vectors = (in[2] * g.grad_width + lanes - 1) / lanes;
-        // Reads reach past the last plane by less than a vector and the kernel's width.
-        const std::size_t tail = lanes + reach_w;
-
+        // zeros before it (the taps' furthest phase offsets), and after it to a phase plane's
+        // extents and that reach.
+        const std::size_t reach_h = (kh - 1) * dh / sh, reach_w = (kw - 1) * dw / sw;
+        g.grad_height = g.height + reach_h;
+        g.grad_width = g.width + reach_w;
+        g.grad_top = reach_h;
+        g.grad_left = reach_w;
         offsets_.resize(channels * kh * kw);
+        in_order_.resize(offsets_.size());
+        for (std::size_t k = 0; k < in_order_.size(); ++k) {
+            in_order_[k] = k; // the forward reads each filter's weights in order
+        }
         for (std::size_t c = 0, k = 0; c < channels; ++c) {
             for (std::size_t u = 0; u < kh; ++u) {
                 for (std::size_t v = 0; v < kw; ++v, ++k) {
-                    offsets_[k] =
-                        (c * g.height + u * o.dilation.height) * g.width + v * o.dilation.width;
+                    const std::size_t slot = c * g.phases +
+                                             g.row_slots[u * dh % sh] * g.column_phases +
+                                             g.column_slots[v * dw % sw];
+                    offsets_[k] = (slot * g.height + u * dh / sh) * g.width + v * dw / sw;
                 }
             }
         }
-        reversed_offsets_.resize(filters * kh * kw);
-        for (std::size_t f = 0, k = 0; f < filters; ++f) {
-            for (std::size_t u = 0; u < kh; ++u) {
-                for (std::size_t v = 0; v < kw; ++v, ++k) {
-                    reversed_offsets_[k] =
-                        (f * g.grad_height + u * o.dilation.height) * g.grad_width +
-                        v * o.dilation.width;
-                }
-            }
-        }
+        size_gradient_phases(in, out);
+    }
 
-        // Chunks whose padded inputs and output gradients stay in a core's L2 cache (512 KB
-        // of floats, each part its own): the weight gradient reads them once per tile of taps.
-        split_batch(out[0], std::max<std::size_t>(g.sample + g.grad_sample, 1),
-                    std::min<std::size_t>(options_.workspace, std::size_t{1} << 17), false);
-        // Where the kernels' sums go in the output planes, forward and input gradient.
-        output_places_.build(lanes, g.vectors, g.width, out[2], 0, out[3]);
-        input_places_.build(lanes, g.input_vectors, g.grad_width, in[2], pad_left_, in[3]);
-        for (std::size_t part = 0; part < split_.parts; ++part) {
-            part_buffers& buffers = parts_[part];
-            // Another input shape moves the padding within buffers that may keep their size.
-            const bool moved = buffers.direct_shape != in;
-            buffers.direct_shape = in;
-            size_zeroed(buffers.padded, chunk_ * g.sample + tail, moved);
-            size_zeroed(buffers.output_gradient, chunk_ * g.grad_sample, moved);
-            size_zeroed(buffers.gradient_padded,
-                        chunk_ * filters * g.grad_height * g.grad_width + tail, moved);
-            size_zeroed(buffers.weight_gradient,
-                        g.row_gradient ? 0 : offsets_.size() * g.grad_channels);
-            if (part > 0 && buffers.weight_grad.shape() != weight_.shape()) {
-                buffers.weight_grad.resize(weight_.shape());
-                buffers.bias_grad.resize(bias_.shape());
+    // The input gradient's phases (see size_direct): for each (ρ, σ) of the stride whose
+    // input rows and columns exist, the taps that reach it, their offsets in the padded output
+    // gradient, and where the sums go.
+    void size_gradient_phases(const shape<4>& in, const shape<4>& out) {
+        const auto& o = options_;
+        const direct_geometry& g = direct_;
+        const std::size_t lanes = kernels_->lanes, filters = out[1];
+        const std::size_t kh = o.kernel_size.height, kw = o.kernel_size.width;
+        const std::size_t sh = o.stride.height, sw = o.stride.width;
+        const std::size_t dh = o.dilation.height, dw = o.dilation.width;
+        std::size_t count = 0;
+        for (std::size_t rho = 0; rho < sh; ++rho) {
+            for (std::size_t sigma = 0; sigma < sw; ++sigma) {
+                const auto [row0, rows] = phase_range(pad_top_, in[2], sh, rho);
+                const auto [col0, cols] = phase_range(pad_left_, in[3], sw, sigma);
+                if (rows == 0 || cols == 0) {
+                    continue;
+                }
+                if (phases_.size() <= count) {
+                    phases_.emplace_back();
+                }
+                gradient_phase& p = phases_[count++];
+                p.row0 = row0;
+                p.rows = rows;
+                p.col0 = col0;
+                p.cols = cols;
+                p.dx_row = row0 * sh + rho - pad_top_;
+                p.dx_col = col0 * sw + sigma - pad_left_;
+                // Its taps, furthest first: offsets ascend, as the kernel turned by 180°.
+                p.taps.clear();
+                for (std::size_t u = kh; u-- > 0;) {
+                    for (std::size_t v = kw; v-- > 0;) {
+                        if (u * dh % sh == rho && v * dw % sw == sigma) {
+                            p.taps.push_back(u * kw + v);
+                        }
+                    }
+                }
+                // Tap (f, u, v) of input channel c: weight[f][c][u][v], read in place.
+                p.offsets.resize(filters * p.taps.size());
+                p.weights.resize(p.offsets.size());
+                for (std::size_t f = 0, k = 0; f < filters; ++f) {
+                    for (const std::size_t tap : p.taps) {
+                        const std::size_t u = tap / kw, v = tap % kw;
+                        p.weights[k] = f * in[1] * kh * kw + tap;
+                        p.offsets[k++] =
+                            (f * g.grad_height + g.grad_top - u * dh / sh) * g.grad_width +
+                            g.grad_left - v * dw / sw;
+                    }
+                }
+                p.places.build(lanes, (rows * g.grad_width + lanes - 1) / lanes, g.grad_width, rows,
+                               col0, cols);
             }
         }
+        phases_.resize(count);
     }
 
     // The bias padded to whole blocks of filters, where correlate's sums start.
@@ -529,36 +657,47 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         std::copy_n(bias_.data(), options_.bias ? filters : 0, padded_bias_.data());
     }
 
-    // The input gradient's weights, one row per input channel (correlate reads rows): the
-    // kernel turned by 180°, filters and channels swapped, reversed[c][f][u][v] =
-    // weight[f][c][kh - 1 - u][kw - 1 - v]. Each filter's weights are read in order.
-    void reverse_weights() {
-        const auto& o = options_;
-        const std::size_t filters = o.out_channels, channels = o.in_channels;
-        const std::size_t area = o.kernel_size.height * o.kernel_size.width;
-        if (reversed_weights_.size() != weight_.size()) {
-            reversed_weights_.resize(shape<1>{weight_.size()});
+    // Copies sample `b` of x into `to`, inside its zero padding, split into the phases of the
+    // stride that the taps read (see size_direct).
+    void pad_input(const tensor<T, 4>& x, std::size_t b, T* to) const {
+        const direct_geometry& g = direct_;
+        const std::size_t channels = x.shape()[1], h = x.shape()[2], w = x.shape()[3];
+        const std::size_t sh = options_.stride.height, sw = options_.stride.width;
+        const std::size_t plane = g.height * g.width;
+        const T* from = x.data() + b * channels * h * w;
+        if (sh == 1 && sw == 1) {
+            for (std::size_t c = 0; c < channels; ++c) {
+                kernels_->copy_rows(from + c * h * w, w,
+                                    to + (c * g.height + pad_top_) * g.width + pad_left_, g.width,
+                                    h, w);
+            }
+            return;
         }
-        const T* from = weight_.data();
-        T* to = reversed_weights_.data();
-        for (std::size_t f = 0; f < filters; ++f) {
-            for (std::size_t c = 0; c < channels; ++c, from += area) {
-                T* row = to + (c * filters + f) * area;
-                for (std::size_t k = 0; k < area; ++k) {
-                    row[k] = from[area - 1 - k];
+        for (std::size_t rho = 0; rho < sh; ++rho) {
+            if (g.row_slots[rho] == no_slot) {
+                continue;
+            }
+            const auto [row0, rows] = phase_range(pad_top_, h, sh, rho);
+            for (std::size_t sigma = 0; sigma < sw; ++sigma) {
+                if (g.column_slots[sigma] == no_slot) {
+                    continue;
+                }
+                const auto [col0, cols] = phase_range(pad_left_, w, sw, sigma);
+                const std::size_t slot = g.row_slots[rho] * g.column_phases + g.column_slots[sigma];
+                // Phase (a, b) holds input (a·sh + rho - pad_top, b·sw + sigma - pad_left).
+                const std::size_t i0 = row0 * sh + rho - pad_top_;
+                const std::size_t j0 = col0 * sw + sigma - pad_left_;
+                for (std::size_t c = 0; c < channels; ++c) {
+                    const T* source = from + c * h * w + i0 * w + j0;
+                    T* target = to + (c * g.phases + slot) * plane + row0 * g.width + col0;
+                    for (std::size_t a = 0; a < rows; ++a) {
+                        const T* line = source + a * sh * w;
+                        for (std::size_t k = 0; k < cols; ++k) {
+                            target[a * g.width + k] = line[k * sw];
+                        }
+                    }
                 }
             }
-        }
-    }
-
-    // Copies sample `b` of x into `to`, inside its zero padding.
-    void pad_input(const tensor<T, 4>& x, std::size_t b, T* to) const {
-        const std::size_t channels = x.shape()[1], h = x.shape()[2], w = x.shape()[3];
-        const T* from = x.data() + b * channels * h * w;
-        for (std::size_t c = 0; c < channels; ++c) {
-            kernels_->copy_rows(from + c * h * w, w,
-                                to + (c * direct_.height + pad_top_) * direct_.width + pad_left_,
-                                direct_.width, h, w);
         }
     }
 
@@ -575,7 +714,8 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
                     pad_input(x, b0 + b, buffers.padded.data() + b * g.sample);
                 }
                 kernels_->correlate(buffers.padded.data(), g.sample, count, offsets_.data(),
-                                    offsets_.size(), weight_.data(), filters,
+                                    offsets_.size(), weight_.data(), offsets_.size(),
+                                    in_order_.data(), filters,
                                     options_.bias ? padded_bias_.data() : nullptr, oh * g.width,
                                     y.data() + b0 * filters * oh * ow, oh * ow, filters * oh * ow,
                                     output_places_.view());
@@ -584,14 +724,9 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
     }
 
     void backward_direct(const tensor<T, 4>& x, const tensor<T, 4>& dy, tensor<T, 4>* dx) {
-        if (dx != nullptr) {
-            reverse_weights();
-        }
         const shape<4> s = dy.shape();
         const std::size_t filters = s[1], oh = s[2], ow = s[3];
         const std::size_t channels = x.shape()[1], h = x.shape()[2], w = x.shape()[3];
-        const std::size_t reach_h = options_.dilation.height * (options_.kernel_size.height - 1);
-        const std::size_t reach_w = options_.dilation.width * (options_.kernel_size.width - 1);
         const direct_geometry& g = direct_;
         const std::size_t taps = offsets_.size();
         detail::parallel_for(split_, [&](std::size_t first, std::size_t last, std::size_t part) {
@@ -649,24 +784,22 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
                 if (dx == nullptr) {
                     continue;
                 }
-                // The input gradient: the chunk's output gradients padded by the kernel's
-                // reach, correlated with the reversed weights, rows cut to the input's.
+                // The input gradient: the chunk's output gradients padded by the taps' reach,
+                // correlated phase by phase with the weights turned by 180°.
                 const std::size_t padded_sample = filters * g.grad_height * g.grad_width;
                 for (std::size_t b = 0; b < count; ++b) {
                     const T* g_in = dy.data() + (b0 + b) * filters * oh * ow;
                     T* padded = buffers.gradient_padded.data() + b * padded_sample;
                     for (std::size_t f = 0; f < filters; ++f) {
-                        kernels_->copy_rows(g_in + f * oh * ow, ow,
-                                            padded + (f * g.grad_height + reach_h) * g.grad_width +
-                                                reach_w,
-                                            g.grad_width, oh, ow);
+                        kernels_->copy_rows(
+                            g_in + f * oh * ow, ow,
+                            padded + (f * g.grad_height + g.grad_top) * g.grad_width + g.grad_left,
+                            g.grad_width, oh, ow);
                     }
                 }
-                kernels_->correlate(buffers.gradient_padded.data() + pad_top_ * g.grad_width,
-                                    padded_sample, count, reversed_offsets_.data(),
-                                    reversed_offsets_.size(), reversed_weights_.data(), channels,
-                                    nullptr, h * g.grad_width, dx->data() + b0 * channels * h * w,
-                                    h * w, channels * h * w, input_places_.view());
+                for (const gradient_phase& p : phases_) {
+                    input_gradient(p, buffers, count, dx->data() + b0 * channels * h * w, h, w);
+                }
             }
             if (!g.row_gradient) { // dw = dw_tᵀ, by blocks of 16 x 16 that stay in L1
                 for (std::size_t f0 = 0; f0 < filters; f0 += 16) {
@@ -682,6 +815,41 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
                 }
             }
         });
+    }
+
+    // One phase of the input gradient of `count` samples from their padded output gradients
+    // (buffers.gradient_padded), into dx (`count` samples of (channels, h, w)): with stride 1
+    // straight into dx's planes, else into buffers.phase_gradient, then to the phase's places
+    // in dx (a phase no tap reaches gets zeros).
+    void input_gradient(const gradient_phase& p, part_buffers& buffers, std::size_t count, T* dx,
+                        std::size_t h, std::size_t w) const {
+        const direct_geometry& g = direct_;
+        const std::size_t channels = options_.in_channels, filters = options_.out_channels;
+        const std::size_t sh = options_.stride.height, sw = options_.stride.width;
+        const std::size_t plane = p.rows * p.cols;
+        const std::size_t area = options_.kernel_size.height * options_.kernel_size.width;
+        const bool direct = sh == 1 && sw == 1;
+        T* sums = direct ? dx : buffers.phase_gradient.data();
+        if (!p.taps.empty()) {
+            kernels_->correlate(buffers.gradient_padded.data() + p.row0 * g.grad_width,
+                                filters * g.grad_height * g.grad_width, count, p.offsets.data(),
+                                p.offsets.size(), weight_.data(), area, p.weights.data(), channels,
+                                nullptr, p.rows * g.grad_width, sums, plane, channels * plane,
+                                p.places.view());
+        }
+        if (direct) {
+            return;
+        }
+        for (std::size_t n = 0; n < count * channels; ++n) {
+            const T* from = sums + n * plane;
+            T* to = dx + n * h * w + p.dx_row * w + p.dx_col;
+            for (std::size_t a = 0; a < p.rows; ++a) {
+                T* line = to + a * sh * w;
+                for (std::size_t k = 0; k < p.cols; ++k) {
+                    line[k * sw] = p.taps.empty() ? T(0) : from[a * p.cols + k];
+                }
+            }
+        }
     }
 
     // The output columns [first, last) of a kernel tap at offset `offset` (after padding), for
@@ -810,10 +978,11 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
     struct part_buffers {
         tensor<T, 2> columns;         // one chunk of the unfolded input (K, chunk·positions)
         tensor<T, 2> column_gradient; // its gradient, in backward
+        tensor<T, 2> products;        // the chunk's outputs or their gradients (filters, cols)
         tensor<T, 4> weight_grad;     // the part's dW (parts after the first)
         tensor<T, 1> bias_grad;       // the part's db (parts after the first)
         // The direct kernels' (see size_direct), and the input shape they were zeroed for.
-        tensor<T, 1> padded, output_gradient, gradient_padded, weight_gradient;
+        tensor<T, 1> padded, output_gradient, gradient_padded, weight_gradient, phase_gradient;
         shape<4> direct_shape{};
     };
     // The direct kernels' geometry (see size_direct).
@@ -825,18 +994,32 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         bool row_gradient = false;         // the weight gradient by rows of positions
         std::size_t grad_channels = 0;     // filters rounded up, in output_gradient
         std::size_t grad_sample = 0;       // values of a sample's output gradient, rearranged
-        std::size_t grad_height = 0, grad_width = 0; // of a padded output gradient plane
-        std::size_t input_vectors = 0; // vectors of input positions (rows of grad_width)
+        std::size_t grad_height = 0, grad_width = 0;      // of a padded output gradient plane
+        std::size_t grad_top = 0, grad_left = 0;          // where the output gradient starts in it
+        std::size_t phases = 1, column_phases = 1;        // of the stride stored, per channel
+        std::vector<std::size_t> row_slots, column_slots; // each phase's slot, or no_slot
     };
+    // One phase of the stride in the input gradient (see size_direct): the input rows
+    // a·sh + rho - pad_top for a in [row0, row0 + rows), likewise columns, from dx_row and
+    // dx_col on; the taps (u·kw + v) of that phase, their offsets per filter, where their
+    // weights are (in weight_, from an input channel's first) and where the sums go.
+    struct gradient_phase {
+        std::size_t row0 = 0, rows = 0, col0 = 0, cols = 0, dx_row = 0, dx_col = 0;
+        std::vector<std::size_t> taps, offsets, weights;
+        detail::compaction_table places;
+    };
+    static constexpr std::size_t no_slot = static_cast<std::size_t>(-1);
     const detail::kernel_set* kernels_ = nullptr; // null: unfold
     direct_geometry direct_;
-    detail::compaction_table output_places_, input_places_; // where correlate's sums go
-    std::vector<std::size_t> offsets_, reversed_offsets_;
-    tensor<T, 1> reversed_weights_, padded_bias_;
+    detail::compaction_table output_places_;      // where correlate's sums go
+    std::vector<std::size_t> offsets_, in_order_; // the forward's taps, and 0, 1, 2…
+    std::vector<gradient_phase> phases_;          // of the input gradient
+    tensor<T, 1> padded_bias_;
     std::vector<part_buffers> parts_;
-    detail::partition split_; // the batch over the parts, of the last forward
-    std::size_t chunk_ = 0;   // samples per chunk (0 before the first forward)
-    shape<4> input_shape_{};  // of the last forward
+    detail::partition split_;               // the batch over the parts, of the last forward
+    std::size_t chunk_ = 0;                 // samples per chunk (0 before the first forward)
+    shape<4> input_shape_{};                // of the last forward
+    std::array<std::size_t, 4> geometry_{}; // (channels, H, W, lanes) of offsets_ and phases_
 };
 
 } // namespace xtnn
