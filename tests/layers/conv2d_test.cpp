@@ -376,16 +376,22 @@ TEST_CASE("conv2d: unfold where asked, or where the direct kernels do not apply"
     if (xtnn::detected_simd() == xtnn::simd_level::portable) {
         return;
     }
-    // Automatic unfolds small planes (≤ 16 positions) and 1 x 1 kernels in batches of ≥ 32
-    // positions, where one product per chunk is faster (a ResNet's deep layers).
+    // In training, automatic unfolds small planes (≤ 16 positions) and 1 x 1 kernels in
+    // batches of ≥ 32 positions, where one product per chunk is faster (a ResNet's deep
+    // layers); inference stays direct whatever the batch (a sample's bits do not depend on it).
+    const auto run = [](xtnn::conv2d<float>& layer, const xtnn::shape<4>& input, xtnn::mode m) {
+        const auto in = xtnn::test::random_tensor<float, 4>(input, 5);
+        xtnn::tensor<float, 4> y(layer.output_shape(input));
+        layer.forward(in, y, m);
+        return layer.algorithm();
+    };
+    const auto training = xtnn::mode::training;
     xtnn::conv2d<float> deep({.in_channels = 8, .out_channels = 8, .padding = 1});
-    (void)xtnn::apply(deep, xtnn::test::random_tensor<float, 4>({8, 8, 2, 2}, 5));
-    CHECK(deep.algorithm() == xtnn::conv_algorithm::unfold); // 8 samples of 2 x 2
-    (void)xtnn::apply(deep, xtnn::test::random_tensor<float, 4>({1, 8, 2, 2}, 5));
-    CHECK(deep.algorithm() == xtnn::conv_algorithm::direct); // one sample of 2 x 2
-    (void)xtnn::apply(deep, xtnn::test::random_tensor<float, 4>({8, 8, 5, 5}, 5));
-    CHECK(deep.algorithm() == xtnn::conv_algorithm::direct); // 25 positions a sample
+    CHECK(run(deep, {8, 8, 2, 2}, training) == xtnn::conv_algorithm::unfold); // 8 of 2 x 2
+    CHECK(run(deep, {1, 8, 2, 2}, training) == xtnn::conv_algorithm::direct); // 1 of 2 x 2
+    CHECK(run(deep, {8, 8, 5, 5}, training) == xtnn::conv_algorithm::direct); // 25 positions
+    CHECK(run(deep, {8, 8, 2, 2}, xtnn::mode::inference) == xtnn::conv_algorithm::direct);
     xtnn::conv2d<float> pointwise({.in_channels = 8, .out_channels = 8, .kernel_size = 1});
-    (void)xtnn::apply(pointwise, xtnn::test::random_tensor<float, 4>({2, 8, 6, 6}, 5));
-    CHECK(pointwise.algorithm() == xtnn::conv_algorithm::unfold);
+    CHECK(run(pointwise, {2, 8, 6, 6}, training) == xtnn::conv_algorithm::unfold);
+    CHECK(run(pointwise, {2, 8, 6, 6}, xtnn::mode::inference) == xtnn::conv_algorithm::direct);
 }

@@ -248,13 +248,11 @@ TEST_CASE("sequential: inference runs a large batch by groups of samples, with t
                 INFO("groups asked for: " << request);
                 model.set_inference_group(request);
                 const auto& grouped = model.forward(x);
-                // 37 in 8 groups of 5. Automatic: 914 values a sample, 286 in 1 MiB, so 600
-                // in 3 groups of 200; without running statistics, the layers before the batch
-                // norm alone, 698 values, 375 in 1 MiB: 2 groups of 300.
-                const std::size_t expected = request == 5  ? 5
-                                             : batch < 286 ? 0
-                                             : running     ? 200
-                                                           : 300;
+                // 37 in 8 groups of 5. Automatic: the layers up to the pooling, whose input
+                // and output take 544 and 500 values a sample (more than 1 MiB for 600
+                // samples; those after it 154 or fewer), 644 values with the input, 407 in
+                // 1 MiB, so 600 in 2 groups of 300; 37 samples of every layer fit (whole).
+                const std::size_t expected = request == 5 ? 5 : batch == 37 ? 0 : 300;
                 CHECK(model.inference_group() == expected);
                 CHECK((grouped == whole));
             }

@@ -89,13 +89,13 @@ struct conv2d_options {
 /// U(±1/√fan_in) instead: `.weight_init = xtnn::lecun_uniform{}` is the nearest).
 ///
 /// Speed: a float layer on a CPU with AVX2 or AVX-512 runs xtnn's direct kernels (any stride,
-/// padding and dilation; docs/performance.md), except where unfolding is faster: samples with
-/// at most 16 output positions (a ResNet's 4 × 4 and 2 × 2 planes) or a 1 × 1 kernel, in
-/// batches of at least 32 positions. Unfolding (im2col) takes a chunk of samples at a time, as
-/// many as fit in a buffer of `workspace` values the layer keeps (by default 2^22: 120 samples
-/// for the Keras convnet's second layer, 288 taps × 121 positions each; chunks are balanced,
-/// so batch 128 is 2 chunks of 64), and multiplies the weights by the whole chunk in one BLAS
-/// product (backward: the weight gradient, accumulated, and the unfolded input gradient,
+/// padding and dilation; docs/performance.md), except where unfolding is faster: in training,
+/// samples with at most 16 output positions (a ResNet's 4 × 4 and 2 × 2 planes) or a 1 × 1
+/// kernel, in batches of at least 32 positions. Unfolding (im2col) takes a chunk of samples at a
+/// time, as many as fit in a buffer of `workspace` values the layer keeps (by default 2^22: 120
+/// samples for the Keras convnet's second layer, 288 taps × 121 positions each; chunks are
+/// balanced, so batch 128 is 2 chunks of 64), and multiplies the weights by the whole chunk in one
+/// BLAS product (backward: the weight gradient, accumulated, and the unfolded input gradient,
 /// folded back by col2im). A large batch or image needs a bounded buffer (a ResNet stage at
 /// batch 128 would need 302 MB at once), backward reuses the forward's columns when the batch
 /// is one chunk (and unfolds the others again), and nothing is allocated after the first
@@ -243,9 +243,9 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
     struct gradient_phase; // one phase of the stride in the input gradient
 
     /// The convolution of x into `y`, which must have output_shape(x.shape()).
-    void compute_forward(const tensor<T, 4>& x, tensor<T, 4>& y, mode) {
+    void compute_forward(const tensor<T, 4>& x, tensor<T, 4>& y, mode m) {
         const shape<4> s = y.shape();
-        size_buffers(x.shape(), s);
+        size_buffers(x.shape(), s, m);
         const std::size_t filters = s[1], positions = s[2] * s[3];
         input_shape_ = x.shape();
         if (s[0] == 0 || positions == 0) {
@@ -264,11 +264,11 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
             for (std::size_t b0 = first; b0 < last; b0 += chunk_) {
                 const std::size_t count = std::min(chunk_, last - b0), cols = count * positions;
                 unfold(x, s, b0, count, buffers.columns);
-                // (filters, cols) = W (filters, K) · columns (K, cols): one product for the
-                // chunk, whose samples then go to their NCHW places onto the bias.
+                // (filters, cols) = W (filters, K) · columnsᵀ: one product for the chunk,
+                // whose samples then go to their NCHW places onto the bias.
                 T* product = buffers.products.data();
-                detail::gemm(false, false, filters, cols, k, T(1), weight_.data(), k,
-                             buffers.columns.data(), cols, T(0), product, cols);
+                detail::gemm(false, true, filters, cols, k, T(1), weight_.data(), k,
+                             buffers.columns.data(), k, T(0), product, cols);
                 for (std::size_t b = 0; b < count; ++b) {
                     T* out = y.data() + (b0 + b) * filters * positions;
                     for (std::size_t f = 0; f < filters; ++f) {
@@ -344,13 +344,13 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
                         }
                     }
                 }
-                // dW (filters, K) += dY · columnsᵀ
-                detail::gemm(false, true, filters, k, cols, T(1), gradient, cols,
-                             buffers.columns.data(), cols, T(1), dw, k);
+                // dW (filters, K) += dY · columns
+                detail::gemm(false, false, filters, k, cols, T(1), gradient, cols,
+                             buffers.columns.data(), k, T(1), dw, k);
                 if (dx != nullptr) {
-                    // d(columns) (K, cols) = Wᵀ · dY, folded back below.
-                    detail::gemm(true, false, k, cols, filters, T(1), weight_.data(), k, gradient,
-                                 cols, T(0), buffers.column_gradient.data(), cols);
+                    // d(columns) (cols, K) = dYᵀ · W, folded back below.
+                    detail::gemm(true, false, cols, k, filters, T(1), gradient, cols,
+                                 weight_.data(), k, T(0), buffers.column_gradient.data(), k);
                     fold(*dx, s, b0, count, buffers.column_gradient);
                 }
             }
@@ -391,24 +391,24 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
 
     // Splits the batch over the threads and each part into balanced chunks that fit the
     // workspace (shared by the parts), and sizes each part's buffers.
-    void size_buffers(const shape<4>& in, const shape<4>& out) {
+    void size_buffers(const shape<4>& in, const shape<4>& out, mode m) {
         const std::size_t taps = in[1] * options_.kernel_size.height * options_.kernel_size.width;
         const std::size_t positions = out[2] * out[3];
-        kernels_ = direct_kernels(out);
+        kernels_ = direct_kernels(out, m);
         if (kernels_ != nullptr) {
             size_direct(in, out);
             return;
         }
         const std::size_t per_sample = std::max<std::size_t>(taps * positions, 1);
         split_batch(out[0], per_sample, options_.workspace, true);
-        const shape<2> c{taps, chunk_ * positions};
+        const shape<2> c{chunk_ * positions, taps};
         for (std::size_t part = 0; part < split_.parts; ++part) {
             part_buffers& buffers = parts_[part];
             if (buffers.columns.shape() != c) {
                 buffers.columns.resize(c);
             }
-            if (buffers.products.shape() != shape<2>{out[1], c[1]}) {
-                buffers.products.resize(shape<2>{out[1], c[1]});
+            if (buffers.products.shape() != shape<2>{out[1], c[0]}) {
+                buffers.products.resize(shape<2>{out[1], c[0]});
             }
             if (part > 0 && buffers.weight_grad.shape() != weight_.shape()) {
                 buffers.weight_grad.resize(weight_.shape());
@@ -418,14 +418,15 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
     }
 
     // The direct kernels of the active instruction set where they apply (float, not
-    // options.algorithm unfold), else null. Automatic leaves to unfolding the layers whose
-    // samples have few output positions (at most 16: a ResNet's 4 × 4 and 2 × 2 planes) or a
-    // 1 × 1 kernel, when the batch has at least 32 positions: one product per chunk of samples
-    // then uses whole vectors, where the direct kernels' rows of the padded width use a
-    // quarter to a half of each vector on such planes (and read the input gradient's weights
-    // across the whole layer: resnet18's 512-channel layers' backward ran 2.9× slower direct,
-    // see docs/performance.md).
-    const detail::kernel_set* direct_kernels(const shape<4>& out) const {
+    // options.algorithm unfold), else null. In training, automatic leaves to unfolding the
+    // layers whose samples have few output positions (at most 16: a ResNet's 4 × 4 and 2 × 2
+    // planes) or a 1 × 1 kernel, when the batch has at least 32 positions: one product per
+    // chunk of samples then uses whole vectors, where the direct kernels' rows of the padded
+    // width use a quarter to a half of each vector on such planes (resnet18's 512-channel
+    // layers' backward ran 2.9× faster, see docs/performance.md). Inference chooses by the
+    // sample's shape alone, so that a sample's output does not depend on its batch (which
+    // sequential's inference groups rely on).
+    const detail::kernel_set* direct_kernels(const shape<4>& out, mode m) const {
         if constexpr (!std::same_as<T, float>) {
             return nullptr;
         } else {
@@ -433,7 +434,8 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
             const std::size_t positions = out[2] * out[3];
             const bool small = positions <= 16 || o.kernel_size.height * o.kernel_size.width == 1;
             if (o.algorithm == conv_algorithm::unfold ||
-                (o.algorithm == conv_algorithm::automatic && small && out[0] * positions >= 32)) {
+                (o.algorithm == conv_algorithm::automatic && m == mode::training && small &&
+                 out[0] * positions >= 32)) {
                 return nullptr;
             }
             return detail::simd_kernels(active_simd());
@@ -869,57 +871,41 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         return {std::min(first, last), last};
     }
 
-    // im2col into `columns`: row (c, u, v), column (b, i, j) = x[b, c, i·sh - pt + u·dh, …].
+    // im2col into `columns`, one row per output position: row (b, i, j), column (c, u, v) =
+    // x[b0 + b, c, i·sh - pt + u·dh, j·sw - pl + v·dw] (0 outside the input).
     void unfold(const tensor<T, 4>& x, const shape<4>& s, std::size_t b0, std::size_t n,
                 tensor<T, 2>& columns) const {
         const auto& o = options_;
         const std::size_t oh = s[2], ow = s[3];
         const std::size_t channels = x.shape()[1], h = x.shape()[2], w = x.shape()[3];
-        const std::size_t cols = n * oh * ow;
+        const std::size_t taps = columns.shape()[1];
         const T* in = x.data();
-        std::size_t row = 0;
+        std::size_t tap = 0;
         for (std::size_t c = 0; c < channels; ++c) {
             for (std::size_t u = 0; u < o.kernel_size.height; ++u) {
                 const auto [i0, i1] =
                     inside(u * o.dilation.height, pad_top_, h, o.stride.height, oh);
-                for (std::size_t v = 0; v < o.kernel_size.width; ++v, ++row) {
+                for (std::size_t v = 0; v < o.kernel_size.width; ++v, ++tap) {
                     const auto [j0, j1] =
                         inside(v * o.dilation.width, pad_left_, w, o.stride.width, ow);
-                    T* out = columns.data() + row * cols;
                     // Output column j reads input column j·sw + shift (inside for j in [j0, j1)).
                     const std::ptrdiff_t shift = static_cast<std::ptrdiff_t>(v * o.dilation.width) -
                                                  static_cast<std::ptrdiff_t>(pad_left_);
                     for (std::size_t b = 0; b < n; ++b) {
                         const T* plane = in + ((b0 + b) * channels + c) * h * w;
                         for (std::size_t i = 0; i < oh; ++i) {
-                            T* line = out + (b * oh + i) * ow;
-                            if (i < i0 || i >= i1) {
-                                for (std::size_t j = 0; j < ow; ++j) {
-                                    line[j] = T(0);
-                                }
-                                continue;
-                            }
-                            const T* source =
-                                plane +
-                                (i * o.stride.height + u * o.dilation.height - pad_top_) * w;
-                            // Loops, no library calls: rows are short (11-26 values in the
-                            // Keras convnet), where memcpy's and memset's call costs dominate.
-                            if (o.stride.width == 1) { // a contiguous copy between zeros
-                                for (std::size_t j = 0; j < j0; ++j) {
-                                    line[j] = T(0);
-                                }
-                                for (std::size_t j = j0; j < j1; ++j) {
-                                    line[j] = source[static_cast<std::ptrdiff_t>(j) + shift];
-                                }
-                                for (std::size_t j = j1; j < ow; ++j) {
-                                    line[j] = T(0);
-                                }
-                                continue;
-                            }
+                            T* line = columns.data() + (b * oh + i) * ow * taps + tap;
+                            const bool rows_inside = i >= i0 && i < i1;
+                            const T* source = rows_inside
+                                                  ? plane + (i * o.stride.height +
+                                                             u * o.dilation.height - pad_top_) *
+                                                                w
+                                                  : plane;
                             for (std::size_t j = 0; j < ow; ++j) {
                                 const std::ptrdiff_t at =
                                     static_cast<std::ptrdiff_t>(j * o.stride.width) + shift;
-                                line[j] = j >= j0 && j < j1 ? source[at] : T(0);
+                                line[j * taps] =
+                                    rows_inside && j >= j0 && j < j1 ? source[at] : T(0);
                             }
                         }
                     }
@@ -928,40 +914,33 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         }
     }
 
-    // col2im: dx += Σ over the taps of `column_gradient` placed back where unfold read them,
-    // for the samples [b0, b0 + n).
+    // col2im: dx += Σ over the taps of `column_gradient` (unfold's layout) placed back where
+    // unfold read them, for the samples [b0, b0 + n).
     void fold(tensor<T, 4>& dx, const shape<4>& s, std::size_t b0, std::size_t n,
               const tensor<T, 2>& column_gradient) const {
         const auto& o = options_;
         const std::size_t oh = s[2], ow = s[3];
         const std::size_t channels = dx.shape()[1], h = dx.shape()[2], w = dx.shape()[3];
-        const std::size_t cols = n * oh * ow;
+        const std::size_t taps = column_gradient.shape()[1];
         T* out = dx.data();
-        std::size_t row = 0;
+        std::size_t tap = 0;
         for (std::size_t c = 0; c < channels; ++c) {
             for (std::size_t u = 0; u < o.kernel_size.height; ++u) {
                 const auto [i0, i1] =
                     inside(u * o.dilation.height, pad_top_, h, o.stride.height, oh);
-                for (std::size_t v = 0; v < o.kernel_size.width; ++v, ++row) {
+                for (std::size_t v = 0; v < o.kernel_size.width; ++v, ++tap) {
                     const auto [j0, j1] =
                         inside(v * o.dilation.width, pad_left_, w, o.stride.width, ow);
-                    const T* from = column_gradient.data() + row * cols;
                     for (std::size_t b = 0; b < n; ++b) {
                         T* plane = out + ((b0 + b) * channels + c) * h * w;
                         for (std::size_t i = i0; i < i1; ++i) {
-                            const T* line = from + (b * oh + i) * ow;
+                            const T* line = column_gradient.data() + (b * oh + i) * ow * taps + tap;
                             T* target =
                                 plane +
                                 (i * o.stride.height + u * o.dilation.height - pad_top_) * w +
                                 j0 * o.stride.width + v * o.dilation.width - pad_left_;
-                            if (o.stride.width == 1) { // contiguous: vectorized
-                                for (std::size_t j = j0; j < j1; ++j) {
-                                    target[j - j0] += line[j];
-                                }
-                                continue;
-                            }
                             for (std::size_t j = j0; j < j1; ++j) {
-                                target[(j - j0) * o.stride.width] += line[j];
+                                target[(j - j0) * o.stride.width] += line[j * taps];
                             }
                         }
                     }
@@ -976,7 +955,7 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
     tensor<T, 1> bias_, bias_grad_;
     // What each part (thread) of the batch has of its own.
     struct part_buffers {
-        tensor<T, 2> columns;         // one chunk of the unfolded input (K, chunk·positions)
+        tensor<T, 2> columns;         // one chunk of the unfolded input (chunk·positions, K)
         tensor<T, 2> column_gradient; // its gradient, in backward
         tensor<T, 2> products;        // the chunk's outputs or their gradients (filters, cols)
         tensor<T, 4> weight_grad;     // the part's dW (parts after the first)

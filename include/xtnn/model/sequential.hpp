@@ -371,7 +371,8 @@ class sequential {
 
     /// Inference runs the model's leading layers that treat each sample on its own
     /// (xtnn::independent_samples: convolutions, pooling, activations, batch norm with running
-    /// statistics, flatten, dropout, and containers of them) on groups of samples whose
+    /// statistics, flatten, dropout, and containers of them), up to the last whose input and
+    /// output for the whole batch would take more than 1 MiB, on groups of samples whose
     /// activations fit a core's L2 cache (1 MiB of them), then the rest on the whole batch: a
     /// large batch then costs per image what a small one does, with the same results (the
     /// grouped layers compute each sample alone whatever the batch). `samples` sets the group
@@ -901,10 +902,26 @@ class sequential {
                     !mask_reader<layer_type<I>> && independent_samples(l);
             grouped_ += going ? 1 : 0;
         });
+        const std::size_t batch = input[0];
+        constexpr std::size_t budget = std::size_t{1} << 18; // values: 1 MiB of floats
+        if (group_request_ == 0) {
+            // Groups end after the last layer whose input and output for the whole batch
+            // would not fit in the cache: the layers after it (a ResNet's deep layers, small
+            // planes of many channels) run the whole batch, each weight serving every sample
+            // while it is in the cache.
+            std::size_t spills = 0, in = detail::values_per_sample(input);
+            propagate(input, [&]<std::size_t I>(const auto& s) {
+                if (I < grouped_ && !absorbed<I>()) {
+                    const std::size_t out = detail::values_per_sample(s);
+                    spills = (in + out) * batch > budget ? I + 1 : spills;
+                    in = out;
+                }
+            });
+            grouped_ = spills;
+        }
         while (grouped_ > 0 && absorbed_[grouped_ - 1]) { // a fused pair stays together
             --grouped_;
         }
-        const std::size_t batch = input[0];
         if (grouped_ == 0 || batch < 2 || group_request_ == 1) {
             return;
         }
@@ -913,9 +930,8 @@ class sequential {
         propagate(input, [&]<std::size_t I>(const auto& s) {
             values += I < grouped_ && !absorbed<I>() ? detail::values_per_sample(s) : 0;
         });
-        std::size_t group = group_request_ != 0
-                                ? group_request_
-                                : std::max<std::size_t>(1, (std::size_t{1} << 18) / values);
+        std::size_t group =
+            group_request_ != 0 ? group_request_ : std::max<std::size_t>(1, budget / values);
         if (group >= batch) {
             return;
         }
