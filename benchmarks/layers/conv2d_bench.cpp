@@ -5,10 +5,15 @@
 // alone in OpenBLAS, on the unfolded shapes, and the core's FMA peak (fma_peak: independent
 // fused multiply-adds at the widest vector the CPU has, xtnn::detected_simd()).
 // conv2d_weight_gradient is backward without the input gradient (a model's first layer).
+// resnet18_convolutions runs all of resnet18's convolutions (64 x 64 images) by each
+// algorithm and by automatic's choice, forward alone and forward with backward.
 // Run: OPENBLAS_NUM_THREADS=1 build/bench/benchmarks/xtnn_bench_conv2d
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
+#include <utility>
+#include <vector>
 
 #include <benchmark/benchmark.h>
 
@@ -163,6 +168,78 @@ void ceiling_shapes(benchmark::internal::Benchmark* b) {
     add_shapes(b, 1);
 }
 
+// resnet18's convolutions on 64 x 64 images, each as often as the model has it: in and out
+// channels, input side, kernel, stride, padding, count.
+struct resnet_layer {
+    std::size_t in, out, side, kernel, stride, padding, count;
+};
+constexpr resnet_layer resnet18_layers[] = {
+    {3, 64, 64, 7, 2, 3, 1},   {64, 64, 16, 3, 1, 1, 4},  {64, 128, 16, 3, 2, 1, 1},
+    {64, 128, 16, 1, 2, 0, 1}, {128, 128, 8, 3, 1, 1, 3}, {128, 256, 8, 3, 2, 1, 1},
+    {128, 256, 8, 1, 2, 0, 1}, {256, 256, 4, 3, 1, 1, 3}, {256, 512, 4, 3, 2, 1, 1},
+    {256, 512, 4, 1, 2, 0, 1}, {512, 512, 2, 3, 1, 1, 3}};
+
+// Every convolution of resnet18 forward (training mode) and, with `backward`, back (both
+// gradients, the stem's weight gradient alone as a model's first layer), by one algorithm
+// (0: unfold, 1: direct, 2: automatic, what a model runs). Reports milliseconds per step
+// of the convolutions alone, and GFLOP/s over all of them.
+void resnet18_convolutions(benchmark::State& state, bool backward) {
+    const auto batch = static_cast<std::size_t>(state.range(0));
+    const auto algorithm =
+        std::array{xtnn::conv_algorithm::unfold, xtnn::conv_algorithm::direct,
+                   xtnn::conv_algorithm::automatic}[static_cast<std::size_t>(state.range(1))];
+    struct run {
+        xtnn::conv2d<float> layer;
+        xtnn::tensor<float, 4> x, y, dy, dx;
+        std::size_t count;
+    };
+    std::vector<run> runs;
+    double flops = 0;
+    for (const resnet_layer& l : resnet18_layers) {
+        xtnn::conv2d<float> layer({.in_channels = l.in,
+                                   .out_channels = l.out,
+                                   .kernel_size = l.kernel,
+                                   .stride = l.stride,
+                                   .padding = l.padding,
+                                   .algorithm = algorithm});
+        const xtnn::shape<4> in{batch, l.in, l.side, l.side};
+        xtnn::tensor<float, 4> x(in);
+        const auto flat = filled(batch, x.size() / batch);
+        std::copy(flat.begin(), flat.end(), x.begin());
+        xtnn::tensor<float, 4> y(layer.output_shape(in));
+        xtnn::tensor<float, 4> dy(y.shape());
+        std::fill(dy.begin(), dy.end(), 0.01F);
+        const double macs = static_cast<double>(y.size() * l.in * l.kernel * l.kernel);
+        // Forward one product's worth, backward two (the stem: the weight gradient alone).
+        flops += 2.0 * macs * static_cast<double>(l.count) * (backward ? (l.in == 3 ? 2 : 3) : 1);
+        runs.push_back({std::move(layer), std::move(x), std::move(y), std::move(dy),
+                        xtnn::tensor<float, 4>(in), l.count});
+    }
+    for (auto _ : state) {
+        for (run& r : runs) {
+            for (std::size_t i = 0; i < r.count; ++i) {
+                r.layer.forward(r.x, r.y, xtnn::mode::training);
+                if (backward) {
+                    r.layer.backward(r.x, r.y, r.dy, r.x.shape()[1] == 3 ? nullptr : &r.dx);
+                }
+            }
+        }
+        benchmark::ClobberMemory();
+    }
+    set_counters(state, flops, batch);
+    state.counters["ms"] =
+        benchmark::Counter(1e3 * static_cast<double>(state.iterations()),
+                           benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+void resnet18_shapes(benchmark::internal::Benchmark* b) {
+    b->ArgNames({"batch", "algorithm"});
+    for (std::int64_t batch : {1, 8}) {
+        for (std::int64_t algorithm = 0; algorithm < 3; ++algorithm) {
+            b->Args({batch, algorithm});
+        }
+    }
+}
+
 } // namespace
 
 BENCHMARK(conv2d_forward)->Apply(shapes);
@@ -170,4 +247,6 @@ BENCHMARK(sgemm_forward_ceiling)->Apply(ceiling_shapes);
 BENCHMARK(conv2d_backward)->Apply(shapes);
 BENCHMARK(conv2d_weight_gradient)->Apply(shapes);
 BENCHMARK(sgemm_backward_ceiling)->Apply(ceiling_shapes);
+BENCHMARK_CAPTURE(resnet18_convolutions, forward, false)->Apply(resnet18_shapes);
+BENCHMARK_CAPTURE(resnet18_convolutions, training, true)->Apply(resnet18_shapes);
 BENCHMARK(xtnn::bench::fma_peak);

@@ -376,9 +376,9 @@ TEST_CASE("conv2d: unfold where asked, or where the direct kernels do not apply"
     if (xtnn::detected_simd() == xtnn::simd_level::portable) {
         return;
     }
-    // In training, automatic unfolds small planes (≤ 16 positions) and 1 x 1 kernels in
-    // batches of ≥ 32 positions, where one product per chunk is faster (a ResNet's deep
-    // layers); inference stays direct whatever the batch (a sample's bits do not depend on it).
+    // In training, automatic unfolds small planes (≤ 16 positions) and 1 x 1 kernels, where
+    // one product per chunk is faster (a ResNet's deep layers); inference stays direct (a
+    // sample's bits do not depend on its batch).
     const auto run = [](xtnn::conv2d<float>& layer, const xtnn::shape<4>& input, xtnn::mode m) {
         const auto in = xtnn::test::random_tensor<float, 4>(input, 5);
         xtnn::tensor<float, 4> y(layer.output_shape(input));
@@ -388,7 +388,7 @@ TEST_CASE("conv2d: unfold where asked, or where the direct kernels do not apply"
     const auto training = xtnn::mode::training;
     xtnn::conv2d<float> deep({.in_channels = 8, .out_channels = 8, .padding = 1});
     CHECK(run(deep, {8, 8, 2, 2}, training) == xtnn::conv_algorithm::unfold); // 8 of 2 x 2
-    CHECK(run(deep, {1, 8, 2, 2}, training) == xtnn::conv_algorithm::direct); // 1 of 2 x 2
+    CHECK(run(deep, {1, 8, 2, 2}, training) == xtnn::conv_algorithm::unfold); // 1 of 2 x 2
     CHECK(run(deep, {8, 8, 5, 5}, training) == xtnn::conv_algorithm::direct); // 25 positions
     CHECK(run(deep, {8, 8, 2, 2}, xtnn::mode::inference) == xtnn::conv_algorithm::direct);
     xtnn::conv2d<float> pointwise({.in_channels = 8, .out_channels = 8, .kernel_size = 1});

@@ -91,7 +91,7 @@ struct conv2d_options {
 /// Speed: a float layer on a CPU with AVX2 or AVX-512 runs xtnn's direct kernels (any stride,
 /// padding and dilation; docs/performance.md), except where unfolding is faster: in training,
 /// samples with at most 16 output positions (a ResNet's 4 × 4 and 2 × 2 planes) or a 1 × 1
-/// kernel, in batches of at least 32 positions. Unfolding (im2col) takes a chunk of samples at a
+/// kernel. Unfolding (im2col) takes a chunk of samples at a
 /// time, as many as fit in a buffer of `workspace` values the layer keeps (by default 2^22: 120
 /// samples for the Keras convnet's second layer, 288 taps × 121 positions each; chunks are
 /// balanced, so batch 128 is 2 chunks of 64), and multiplies the weights by the whole chunk in one
@@ -420,12 +420,11 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
     // The direct kernels of the active instruction set where they apply (float, not
     // options.algorithm unfold), else null. In training, automatic leaves to unfolding the
     // layers whose samples have few output positions (at most 16: a ResNet's 4 × 4 and 2 × 2
-    // planes) or a 1 × 1 kernel, when the batch has at least 32 positions: one product per
-    // chunk of samples then uses whole vectors, where the direct kernels' rows of the padded
-    // width use a quarter to a half of each vector on such planes (resnet18's 512-channel
-    // layers' backward ran 2.9× faster, see docs/performance.md). Inference chooses by the
-    // sample's shape alone, so that a sample's output does not depend on its batch (which
-    // sequential's inference groups rely on).
+    // planes) or a 1 × 1 kernel: one product per chunk of samples then uses whole vectors,
+    // where the direct kernels' rows of the padded width use a quarter to a half of each
+    // vector on such planes (resnet18's convolutions trained 2× as fast, see
+    // docs/performance.md). Inference chooses by the sample's shape alone, so that a sample's
+    // output does not depend on its batch (which sequential's inference groups rely on).
     const detail::kernel_set* direct_kernels(const shape<4>& out, mode m) const {
         if constexpr (!std::same_as<T, float>) {
             return nullptr;
@@ -434,8 +433,7 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
             const std::size_t positions = out[2] * out[3];
             const bool small = positions <= 16 || o.kernel_size.height * o.kernel_size.width == 1;
             if (o.algorithm == conv_algorithm::unfold ||
-                (o.algorithm == conv_algorithm::automatic && m == mode::training && small &&
-                 out[0] * positions >= 32)) {
+                (o.algorithm == conv_algorithm::automatic && m == mode::training && small)) {
                 return nullptr;
             }
             return detail::simd_kernels(active_simd());
