@@ -902,36 +902,39 @@ class sequential {
                     !mask_reader<layer_type<I>> && independent_samples(l);
             grouped_ += going ? 1 : 0;
         });
+        while (grouped_ > 0 && absorbed_[grouped_ - 1]) { // a fused pair stays together
+            --grouped_;
+        }
         const std::size_t batch = input[0];
+        if (grouped_ == 0 || batch < 2 || group_request_ == 1) {
+            return;
+        }
+        // Values per sample of the input and of the layers' outputs up to each layer.
         constexpr std::size_t budget = std::size_t{1} << 18; // values: 1 MiB of floats
+        std::array<std::size_t, size> values{};
+        std::size_t total = detail::values_per_sample(input), in = total, spills = 0;
+        propagate(input, [&]<std::size_t I>(const auto& s) {
+            if (I < grouped_ && !absorbed<I>()) {
+                const std::size_t out = detail::values_per_sample(s);
+                total += out;
+                spills = (in + out) * batch > budget ? I + 1 : spills;
+                in = out;
+            }
+            values[I] = total;
+        });
         if (group_request_ == 0) {
             // Groups end after the last layer whose input and output for the whole batch
             // would not fit in the cache: the layers after it (a ResNet's deep layers, small
             // planes of many channels) run the whole batch, each weight serving every sample
             // while it is in the cache.
-            std::size_t spills = 0, in = detail::values_per_sample(input);
-            propagate(input, [&]<std::size_t I>(const auto& s) {
-                if (I < grouped_ && !absorbed<I>()) {
-                    const std::size_t out = detail::values_per_sample(s);
-                    spills = (in + out) * batch > budget ? I + 1 : spills;
-                    in = out;
-                }
-            });
             grouped_ = spills;
+            if (grouped_ == 0) {
+                return;
+            }
         }
-        while (grouped_ > 0 && absorbed_[grouped_ - 1]) { // a fused pair stays together
-            --grouped_;
-        }
-        if (grouped_ == 0 || batch < 2 || group_request_ == 1) {
-            return;
-        }
-        // Values per sample of the input and of the grouped layers' outputs.
-        std::size_t values = detail::values_per_sample(input);
-        propagate(input, [&]<std::size_t I>(const auto& s) {
-            values += I < grouped_ && !absorbed<I>() ? detail::values_per_sample(s) : 0;
-        });
-        std::size_t group =
-            group_request_ != 0 ? group_request_ : std::max<std::size_t>(1, budget / values);
+        const std::size_t group = group_request_ != 0
+                                      ? group_request_
+                                      : std::max<std::size_t>(1, budget / values[grouped_ - 1]);
         if (group >= batch) {
             return;
         }
