@@ -91,15 +91,14 @@ struct conv2d_options {
 /// Speed: a float layer on a CPU with AVX2 or AVX-512 runs xtnn's direct kernels (any stride,
 /// padding and dilation; docs/performance.md), except where unfolding is faster: in training,
 /// samples with at most 16 output positions (a ResNet's 4 × 4 and 2 × 2 planes) or a 1 × 1
-/// kernel. Unfolding (im2col) takes a chunk of samples at a
-/// time, as many as fit in a buffer of `workspace` values the layer keeps (by default 2^22: 120
-/// samples for the Keras convnet's second layer, 288 taps × 121 positions each; chunks are
-/// balanced, so batch 128 is 2 chunks of 64), and multiplies the weights by the whole chunk in one
-/// BLAS product (backward: the weight gradient, accumulated, and the unfolded input gradient,
-/// folded back by col2im). A large batch or image needs a bounded buffer (a ResNet stage at
-/// batch 128 would need 302 MB at once), backward reuses the forward's columns when the batch
-/// is one chunk (and unfolds the others again), and nothing is allocated after the first
-/// batch of a given shape.
+/// kernel. Unfolding (im2col) takes a chunk of samples at a time, as many as fit in a buffer
+/// of `workspace` values the layer keeps (by default 2^22: 120 samples for the Keras convnet's
+/// second layer, 288 taps × 121 positions each; chunks are balanced, so batch 128 is 2 chunks
+/// of 64), and multiplies the weights by the whole chunk in one BLAS product (backward: the
+/// weight gradient, accumulated, and the unfolded input gradient, folded back by col2im). A large
+/// batch or image needs a bounded buffer (a ResNet stage at batch 128 would need 302 MB at once),
+/// backward reuses the forward's columns when the batch is one chunk (and unfolds the others
+/// again), and nothing is allocated after the first batch of a given shape.
 /// @tparam T float (default) or double.
 /// @throws config_error for a zero extent, 0 channels, "same" with a stride other than 1.
 /// @code
@@ -484,7 +483,6 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         direct_geometry& g = direct_;
         const std::size_t lanes = kernels_->lanes;
         const std::size_t channels = in[1], filters = out[1];
-        const std::size_t sh = options_.stride.height, sw = options_.stride.width;
         // The geometry depends on the input's shape and the vector width only.
         const std::array<std::size_t, 4> geometry{in[1], in[2], in[3], lanes};
         if (geometry != geometry_) {
@@ -500,12 +498,6 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
                     std::min<std::size_t>(options_.workspace, std::size_t{1} << 17), false);
         // Where the kernels' sums go in the output planes.
         output_places_.build(lanes, g.vectors, g.width, out[2], 0, out[3]);
-        std::size_t phase_plane = 0; // the largest phase of the input gradient, strides > 1
-        if (sh * sw > 1) {
-            for (const gradient_phase& p : phases_) {
-                phase_plane = std::max(phase_plane, p.rows * p.cols);
-            }
-        }
         for (std::size_t part = 0; part < split_.parts; ++part) {
             part_buffers& buffers = parts_[part];
             // Another input shape moves the padding within buffers that may keep their size.
@@ -517,7 +509,7 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
                         chunk_ * filters * g.grad_height * g.grad_width + tail, moved);
             size_zeroed(buffers.weight_gradient,
                         g.row_gradient ? 0 : offsets_.size() * g.grad_channels);
-            size_zeroed(buffers.phase_gradient, chunk_ * channels * phase_plane);
+            size_zeroed(buffers.phase_gradient, chunk_ * channels * g.phase_plane);
             if (part > 0 && buffers.weight_grad.shape() != weight_.shape()) {
                 buffers.weight_grad.resize(weight_.shape());
                 buffers.bias_grad.resize(bias_.shape());
@@ -538,21 +530,22 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         const std::size_t padded_h = in[2] + pad_top_ + pad_bottom_;
         const std::size_t padded_w = in[3] + pad_left_ + pad_right_;
         // The phases the taps read, each a slot (row slots × column slots) of a channel.
-        g.row_slots.assign(sh, no_slot);
-        g.column_slots.assign(sw, no_slot);
+        std::vector<std::size_t> row_slots(sh, no_slot), column_slots(sw, no_slot);
         std::size_t row_phases = 0, column_phases = 0;
         for (std::size_t u = 0; u < kh; ++u) {
-            if (g.row_slots[u * dh % sh] == no_slot) {
-                g.row_slots[u * dh % sh] = row_phases++;
+            if (row_slots[u * dh % sh] == no_slot) {
+                row_slots[u * dh % sh] = row_phases++;
             }
         }
         for (std::size_t v = 0; v < kw; ++v) {
-            if (g.column_slots[v * dw % sw] == no_slot) {
-                g.column_slots[v * dw % sw] = column_phases++;
+            if (column_slots[v * dw % sw] == no_slot) {
+                column_slots[v * dw % sw] = column_phases++;
             }
         }
+        const auto slot = [&](std::size_t rho, std::size_t sigma) {
+            return row_slots[rho] * column_phases + column_slots[sigma];
+        };
         g.phases = row_phases * column_phases;
-        g.column_phases = column_phases;
         g.height = (padded_h + sh - 1) / sh;
         g.width = (padded_w + sw - 1) / sw;
         g.sample = channels * g.phases * g.height * g.width;
@@ -584,14 +577,17 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         for (std::size_t c = 0, k = 0; c < channels; ++c) {
             for (std::size_t u = 0; u < kh; ++u) {
                 for (std::size_t v = 0; v < kw; ++v, ++k) {
-                    const std::size_t slot = c * g.phases +
-                                             g.row_slots[u * dh % sh] * g.column_phases +
-                                             g.column_slots[v * dw % sw];
-                    offsets_[k] = (slot * g.height + u * dh / sh) * g.width + v * dw / sw;
+                    const std::size_t plane = c * g.phases + slot(u * dh % sh, v * dw % sw);
+                    offsets_[k] = (plane * g.height + u * dh / sh) * g.width + v * dw / sw;
                 }
             }
         }
         size_gradient_phases(in, out);
+        g.phase_plane = 0; // the largest phase of the input gradient, strides > 1
+        for (gradient_phase& p : phases_) {
+            p.slot = p.taps.empty() ? no_slot : slot(p.rho, p.sigma);
+            g.phase_plane = sh * sw > 1 ? std::max(g.phase_plane, p.rows * p.cols) : 0;
+        }
     }
 
     // The input gradient's phases (see size_direct): for each (ρ, σ) of the stride whose
@@ -616,6 +612,8 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
                     phases_.emplace_back();
                 }
                 gradient_phase& p = phases_[count++];
+                p.rho = rho;
+                p.sigma = sigma;
                 p.row0 = row0;
                 p.rows = rows;
                 p.col0 = col0;
@@ -673,28 +671,19 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
             }
             return;
         }
-        for (std::size_t rho = 0; rho < sh; ++rho) {
-            if (g.row_slots[rho] == no_slot) {
+        // The phases some tap reads, where gradient_phase says they hold input values.
+        for (const gradient_phase& p : phases_) {
+            if (p.slot == no_slot) {
                 continue;
             }
-            const auto [row0, rows] = phase_range(pad_top_, h, sh, rho);
-            for (std::size_t sigma = 0; sigma < sw; ++sigma) {
-                if (g.column_slots[sigma] == no_slot) {
-                    continue;
-                }
-                const auto [col0, cols] = phase_range(pad_left_, w, sw, sigma);
-                const std::size_t slot = g.row_slots[rho] * g.column_phases + g.column_slots[sigma];
+            for (std::size_t c = 0; c < channels; ++c) {
                 // Phase (a, b) holds input (a·sh + rho - pad_top, b·sw + sigma - pad_left).
-                const std::size_t i0 = row0 * sh + rho - pad_top_;
-                const std::size_t j0 = col0 * sw + sigma - pad_left_;
-                for (std::size_t c = 0; c < channels; ++c) {
-                    const T* source = from + c * h * w + i0 * w + j0;
-                    T* target = to + (c * g.phases + slot) * plane + row0 * g.width + col0;
-                    for (std::size_t a = 0; a < rows; ++a) {
-                        const T* line = source + a * sh * w;
-                        for (std::size_t k = 0; k < cols; ++k) {
-                            target[a * g.width + k] = line[k * sw];
-                        }
+                const T* source = from + c * h * w + p.dx_row * w + p.dx_col;
+                T* target = to + (c * g.phases + p.slot) * plane + p.row0 * g.width + p.col0;
+                for (std::size_t a = 0; a < p.rows; ++a) {
+                    const T* line = source + a * sh * w;
+                    for (std::size_t k = 0; k < p.cols; ++k) {
+                        target[a * g.width + k] = line[k * sw];
                     }
                 }
             }
@@ -971,16 +960,18 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         bool row_gradient = false;         // the weight gradient by rows of positions
         std::size_t grad_channels = 0;     // filters rounded up, in output_gradient
         std::size_t grad_sample = 0;       // values of a sample's output gradient, rearranged
-        std::size_t grad_height = 0, grad_width = 0;      // of a padded output gradient plane
-        std::size_t grad_top = 0, grad_left = 0;          // where the output gradient starts in it
-        std::size_t phases = 1, column_phases = 1;        // of the stride stored, per channel
-        std::vector<std::size_t> row_slots, column_slots; // each phase's slot, or no_slot
+        std::size_t grad_height = 0, grad_width = 0; // of a padded output gradient plane
+        std::size_t grad_top = 0, grad_left = 0;     // where the output gradient starts in it
+        std::size_t phases = 1;      // phase planes of the stride stored per channel
+        std::size_t phase_plane = 0; // values of the input gradient's largest phase, stride > 1
     };
     // One phase of the stride in the input gradient (see size_direct): the input rows
     // a·sh + rho - pad_top for a in [row0, row0 + rows), likewise columns, from dx_row and
     // dx_col on; the taps (u·kw + v) of that phase, their offsets per filter, where their
     // weights are (in weight_, from an input channel's first) and where the sums go.
     struct gradient_phase {
+        std::size_t rho = 0, sigma = 0; // the phase
+        std::size_t slot = 0;           // its plane in the padded input, or no_slot (no tap)
         std::size_t row0 = 0, rows = 0, col0 = 0, cols = 0, dx_row = 0, dx_col = 0;
         std::vector<std::size_t> taps, offsets, weights;
         detail::compaction_table places;
