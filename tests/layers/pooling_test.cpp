@@ -248,22 +248,35 @@ TEST_CASE("pooling: a relu before max pooling runs inside it, with the same resu
     }
 }
 
-TEST_CASE("pooling: the vector kernels of 2 x 2 windows give the scalar loop's bits",
+TEST_CASE("pooling: the vector kernels of stride-2 windows give the scalar loop's bits",
           "[layers][pooling]") {
     // Whole numbers tie often; NaN in one plane (that plane is redone by the scalar loop);
-    // widths with whole vectors of outputs, tails, a left-over column and row.
+    // widths with whole vectors of outputs, tails, a left-over column and row; windows of
+    // even and odd widths, padded (the ends of each row by the scalar loop) or not.
     const xtnn::simd_level detected = xtnn::detected_simd();
     if (detected == xtnn::simd_level::portable) {
         WARN("this CPU has neither AVX2 nor AVX-512: max_pool2d uses its scalar loop only");
     }
+    const auto spec =
+        GENERATE(xtnn::max_pool2d{2}, xtnn::max_pool2d{.kernel_size = 3, .stride = 2, .padding = 1},
+                 xtnn::max_pool2d{.kernel_size = 3, .stride = 2},
+                 xtnn::max_pool2d{.kernel_size = {2, 3}, .stride = 2, .padding = 1},
+                 xtnn::max_pool2d{.kernel_size = 5, .stride = 2, .padding = 2});
+    INFO("kernel " << spec.kernel_size.height << "x" << spec.kernel_size.width << ", padding "
+                   << spec.padding.height);
     for (const xtnn::shape<4> s : {xtnn::shape<4>{3, 4, 26, 26}, xtnn::shape<4>{2, 2, 11, 11},
-                                   xtnn::shape<4>{1, 2, 9, 70}}) {
+                                   xtnn::shape<4>{1, 2, 9, 70}, xtnn::shape<4>{1, 3, 5, 5}}) {
         INFO("input " << xtnn::format_shape(s));
         auto x = xtnn::test::random_tensor<float, 4>(s, 3, -3.0, 3.0);
         for (auto& v : x) {
             v = std::floor(v);
         }
         x(0, 1, 2, 3) = std::numeric_limits<float>::quiet_NaN();
+        for (std::size_t u = 0; u < 2; ++u) { // windows of -inf alone: their first position wins
+            for (std::size_t v = 0; v < 3; ++v) {
+                x(0, 0, u, v) = -std::numeric_limits<float>::infinity();
+            }
+        }
         auto dy_values = xtnn::test::random_tensor<float, 4>(s, 4, -1.0, 1.0);
         // NaN and infinite gradients: multiplied by relu's derivative, 0 included, as apart.
         dy_values(0, 0, 0, 0) = std::numeric_limits<float>::quiet_NaN();
@@ -282,8 +295,8 @@ TEST_CASE("pooling: the vector kernels of 2 x 2 windows give the scalar loop's b
             return out;
         };
         const auto both = [&] {
-            return std::vector{run(xtnn::sequential{relu_layer{}, xtnn::max_pool2d{}}),
-                               run(xtnn::sequential{identity_layer{}, xtnn::max_pool2d{}})};
+            return std::vector{run(xtnn::sequential{relu_layer{}, spec}),
+                               run(xtnn::sequential{identity_layer{}, spec})};
         };
         const auto before = xtnn::set_simd(xtnn::simd_level::portable);
         const auto expected = both();

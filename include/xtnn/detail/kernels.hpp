@@ -29,6 +29,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 #include <xtnn/core/cpu.hpp>
@@ -128,8 +129,10 @@ struct kernel_set {
                                 const float* in, std::size_t in_sample, std::size_t samples,
                                 std::size_t vectors, const std::size_t* offsets, std::size_t taps,
                                 float* dw, std::size_t dw_stride);
-    bool (*max_pool_2x2)(const float* plane, std::size_t width, std::size_t oh, std::size_t ow,
-                         bool rectify, float* out, std::uint32_t* won);
+    bool (*max_pool_stride2)(const float* plane, std::size_t height, std::size_t width,
+                             std::size_t kh, std::size_t kw, std::size_t top, std::size_t left,
+                             std::size_t oh, std::size_t ow, std::size_t first, std::size_t last,
+                             bool rectify, float* out, std::uint32_t* won);
     void (*max_unpool_2x2)(const float* dy, const std::uint32_t* won, const float* pooled,
                            bool rectify, std::size_t oh, std::size_t ow, float* dx, std::size_t h,
                            std::size_t w);
@@ -153,7 +156,7 @@ inline const kernel_set* simd_kernels(simd_level level) {
                                      &avx512::copy_rows,
                                      &avx512::weight_gradient,
                                      &avx512::row_weight_gradient,
-                                     &avx512::max_pool_2x2,
+                                     &avx512::max_pool_stride2,
                                      &avx512::max_unpool_2x2,
                                      &avx512::gemm};
     static constexpr kernel_set narrow{avx2::lanes,
@@ -161,7 +164,7 @@ inline const kernel_set* simd_kernels(simd_level level) {
                                        &avx2::copy_rows,
                                        &avx2::weight_gradient,
                                        &avx2::row_weight_gradient,
-                                       &avx2::max_pool_2x2,
+                                       &avx2::max_pool_stride2,
                                        &avx2::max_unpool_2x2,
                                        nullptr};
     switch (level) {

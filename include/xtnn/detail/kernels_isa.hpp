@@ -652,35 +652,57 @@ XTNN_KERNEL void row_weight_gradient(const float* grads, std::size_t grad_stride
     }
 }
 
-/// Max pooling of one plane of rows of `width` values in 2 × 2 windows with stride 2 (no
-/// padding): out[i·ow + j] is the largest of its window, rectified (max(·, 0), NaN kept) when
+/// Lane by lane, best and at take candidate and its positions (position, position + 2…)
+/// where candidate > best; returns whether a lane of candidate is NaN.
+XTNN_KERNEL bool take_greater(reg candidate, std::size_t position, reg& best, index_reg& at) {
+    const lanes_mask wins = greater(candidate, best);
+    best = choose(wins, candidate, best);
+    at = choose(wins, even_positions(static_cast<std::uint32_t>(position)), at);
+    return any_nan(candidate);
+}
+
+/// Max pooling of one plane, `height` rows of `width` values, in kh × kw windows with stride
+/// 2: the window of output (i, j) has its corner at row 2i - top and column 2j - left (the
+/// padding: rows outside the plane are skipped, as padding never wins). For each output row
+/// i < oh and the output columns [first, last), whose windows the caller keeps inside the
+/// row: out[i·ow + j] is the largest value of the window, rectified (max(·, 0)) when
 /// `rectify`; with `won`, won[i·ow + j] is the position in the plane of the window's first
-/// value equal to it, as max_pool2d's scalar loop finds them. Returns false if a window held
-/// NaN, whose outputs are then the caller's to redo (the first NaN wins, which needs the
-/// scalar loop's order).
-XTNN_KERNEL bool max_pool_2x2(const float* plane, std::size_t width, std::size_t oh, std::size_t ow,
-                              bool rectify, float* out, std::uint32_t* won) {
+/// value equal to it (row by row), as max_pool2d's scalar loop finds them. Returns false if a
+/// window held NaN, whose outputs are then the caller's to redo (the first NaN wins, which
+/// needs the scalar loop's order).
+XTNN_KERNEL bool max_pool_stride2(const float* plane, std::size_t height, std::size_t width,
+                                  std::size_t kh, std::size_t kw, std::size_t top, std::size_t left,
+                                  std::size_t oh, std::size_t ow, std::size_t first,
+                                  std::size_t last, bool rectify, float* out, std::uint32_t* won) {
     bool nan = false;
-    const auto w = static_cast<std::uint32_t>(width);
+    const reg lowest = broadcast(-std::numeric_limits<float>::infinity());
     for (std::size_t i = 0; i < oh; ++i) {
-        const float* top = plane + 2 * i * width;
-        for (std::size_t j = 0; j < ow; j += lanes) {
-            const std::size_t n = std::min(lanes, ow - j);
-            reg c0, c1, c2, c3; // the window's values in the scalar loop's order
-            load_pairs(top + 2 * j, 2 * n, c0, c1);
-            load_pairs(top + width + 2 * j, 2 * n, c2, c3);
-            reg best = c0;
-            best = choose(greater(c1, best), c1, best);
-            best = choose(greater(c2, best), c2, best);
-            best = choose(greater(c3, best), c3, best);
-            nan = nan || any_nan(c0) || any_nan(c1) || any_nan(c2) || any_nan(c3);
+        // The window's rows inside the plane (padding is at most half the kernel: some are).
+        const std::size_t from = 2 * i > top ? 2 * i - top : 0;
+        const std::size_t to = std::min(height, 2 * i + kh - top);
+        for (std::size_t j = first; j < last; j += lanes) {
+            const std::size_t n = std::min(lanes, last - j);
+            const std::size_t column = 2 * j - left;
+            // From -inf and the window's first position: strictly greater values take over,
+            // so an all -inf window keeps its first position, as the scalar loop.
+            reg best = lowest;
+            index_reg at = even_positions(static_cast<std::uint32_t>(from * width + column));
+            for (std::size_t u = from; u < to; ++u) {
+                const std::size_t row = u * width + column;
+                // Window columns 2m (even lanes) and 2m + 1 (odd lanes) from one pair of
+                // loads; the last column alone when kw is odd (its pair's odd half lies
+                // past the last window, maybe past the plane).
+                for (std::size_t m = 0; 2 * m < kw; ++m) {
+                    const bool single = 2 * m + 1 == kw;
+                    reg even, odd;
+                    load_pairs(plane + row + 2 * m, single ? 2 * n - 1 : 2 * n, even, odd);
+                    nan = take_greater(even, row + 2 * m, best, at) || nan;
+                    if (!single) {
+                        nan = take_greater(odd, row + 2 * m + 1, best, at) || nan;
+                    }
+                }
+            }
             if (won != nullptr) {
-                const index_reg corner =
-                    even_positions(static_cast<std::uint32_t>(2 * i * width + 2 * j));
-                index_reg at = choose(equal(c3, best), add(corner, w + 1), corner);
-                at = choose(equal(c2, best), add(corner, w), at);
-                at = choose(equal(c1, best), add(corner, 1), at);
-                at = choose(equal(c0, best), corner, at);
                 store_positions(won + i * ow + j, n, at);
             }
             if (rectify) {
@@ -696,11 +718,11 @@ XTNN_KERNEL bool max_pool_2x2(const float* plane, std::size_t width, std::size_t
     return !nan;
 }
 
-/// The gradient of max_pool_2x2 on one plane of h × w values: dx[r·w + c] = dy[o]·d for the
-/// window o = (r / 2)·ow + c / 2 if its winner won[o] is r·w + c, else 0, where d is 1, or
-/// when `rectify` relu's derivative at the winner (pooled[o] > 0: pooled holds the rectified
-/// maxima), multiplied as the scalar loop does (0·NaN is NaN). Every value of dx is written,
-/// those of no window (an odd last row or column) 0.
+/// The gradient of 2 × 2 max pooling with stride 2 (max_pool_stride2) on one plane of h × w values:
+/// dx[r·w + c] = dy[o]·d for the window o = (r / 2)·ow + c / 2 if its winner won[o] is r·w + c,
+/// else 0, where d is 1, or when `rectify` relu's derivative at the winner (pooled[o] > 0: pooled
+/// holds the rectified maxima), multiplied as the scalar loop does (0·NaN is NaN). Every value of
+/// dx is written, those of no window (an odd last row or column) 0.
 XTNN_KERNEL void max_unpool_2x2(const float* dy, const std::uint32_t* won, const float* pooled,
                                 bool rectify, std::size_t oh, std::size_t ow, float* dx,
                                 std::size_t h, std::size_t w) {

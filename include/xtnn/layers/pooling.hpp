@@ -272,28 +272,25 @@ class max_pool2d_layer : public layer_base<max_pool2d_layer<T, N>, T, N, N> {
         }
         const extent2 k = window_.kernel();
         const std::size_t w = x.shape()[3];
-        if (!window_.unpadded()) {
-            if (columns_.size() != y.shape()[3]) {
-                columns_.resize(y.shape()[3]);
-            }
-            for (std::size_t j = 0; j < columns_.size(); ++j) {
-                columns_[j] = window_.columns(j, w);
-            }
+        if (columns_.size() != y.shape()[3]) {
+            columns_.resize(y.shape()[3]);
+        }
+        for (std::size_t j = 0; j < columns_.size(); ++j) {
+            columns_[j] = window_.columns(j, w);
         }
         const extent2 st = window_.stride();
-        const bool halves =
-            window_.unpadded() && k.height == 2 && k.width == 2 && st.height == 2 && st.width == 2;
         const detail::kernel_set* kernels = nullptr;
-        if constexpr (std::same_as<T, float>) {
-            kernels = halves ? detail::simd_kernels(active_simd()) : nullptr;
+        if constexpr (std::same_as<T, float> &&
+                      (std::same_as<A, unchanged> || std::same_as<A, relu>)) {
+            kernels =
+                st.height == 2 && st.width == 2 ? detail::simd_kernels(active_simd()) : nullptr;
         }
+        const std::size_t ow = y.shape()[3];
         // Planes (image, channel) split over the threads.
         detail::parallel_for(plane_split(x.shape()),
                              [&](std::size_t first, std::size_t last, std::size_t) {
                                  if (kernels != nullptr) {
-                                     if constexpr (std::same_as<T, float>) {
-                                         vector_halves(*kernels, a, x, y, record, first, last);
-                                     }
+                                     vector_stride2(*kernels, a, x, y, record, first, last);
                                  } else if (window_.unpadded() && k.height == 2 && k.width == 2) {
                                      record ? whole_windows<true, 2, 2>(a, x, y, first, last)
                                             : whole_windows<false, 2, 2>(a, x, y, first, last);
@@ -301,8 +298,8 @@ class max_pool2d_layer : public layer_base<max_pool2d_layer<T, N>, T, N, N> {
                                      record ? whole_windows<true, 0, 0>(a, x, y, first, last)
                                             : whole_windows<false, 0, 0>(a, x, y, first, last);
                                  } else {
-                                     record ? padded_windows<true>(a, x, y, first, last)
-                                            : padded_windows<false>(a, x, y, first, last);
+                                     record ? padded_windows<true>(a, x, y, first, last, 0, ow)
+                                            : padded_windows<false>(a, x, y, first, last, 0, ow);
                                  }
                              });
         input_shape_ = x.shape();
@@ -434,22 +431,42 @@ class max_pool2d_layer : public layer_base<max_pool2d_layer<T, N>, T, N, N> {
         }
     }
 
-    // 2 × 2 windows with stride 2 in float, by the vector kernel; a plane with NaN again by
-    // the scalar loop.
+    // Windows with stride 2 in float, by the vector kernel: the columns whose windows lie
+    // inside the rows (all when unpadded), the others (padding at the ends of the rows) and a
+    // plane with NaN by the scalar loop.
     template <class A>
-    void vector_halves(const detail::kernel_set& kernels, const A& a, const tensor<T, N>& x,
-                       tensor<T, N>& y, bool record, std::size_t first, std::size_t last) {
-        static_assert(std::same_as<A, unchanged> || std::same_as<A, relu>,
-                      "max_pool2d's vector kernel rectifies or not, nothing else");
-        const std::size_t h = x.shape()[2], w = x.shape()[3];
-        const std::size_t oh = y.shape()[2], ow = y.shape()[3];
-        for (std::size_t plane = first; plane < last; ++plane) {
-            if (!kernels.max_pool_2x2(x.data() + plane * h * w, w, oh, ow, std::same_as<A, relu>,
-                                      y.data() + plane * oh * ow,
-                                      record ? winners_.data() + plane * oh * ow : nullptr)) {
-                record ? whole_windows<true, 2, 2>(a, x, y, plane, plane + 1)
-                       : whole_windows<false, 2, 2>(a, x, y, plane, plane + 1);
+    void vector_stride2(const detail::kernel_set& kernels, const A& a, const tensor<T, N>& x,
+                        tensor<T, N>& y, bool record, std::size_t first, std::size_t last) {
+        if constexpr (std::same_as<T, float>) {
+            const std::size_t h = x.shape()[2], w = x.shape()[3];
+            const std::size_t oh = y.shape()[2], ow = y.shape()[3];
+            const extent2 k = window_.kernel(), pad = window_.padding();
+            // Output column j's window starts at input column 2j - pad.width.
+            const std::size_t inner_first = std::min(ow, (pad.width + 1) / 2);
+            const std::size_t inner_last =
+                w + pad.width < k.width
+                    ? inner_first
+                    : std::clamp((w + pad.width - k.width) / 2 + 1, inner_first, ow);
+            const auto scalar = [&](std::size_t plane, std::size_t from, std::size_t to) {
+                if (from < to) {
+                    record ? padded_windows<true>(a, x, y, plane, plane + 1, from, to)
+                           : padded_windows<false>(a, x, y, plane, plane + 1, from, to);
+                }
+            };
+            for (std::size_t plane = first; plane < last; ++plane) {
+                if (kernels.max_pool_stride2(x.data() + plane * h * w, h, w, k.height, k.width,
+                                             pad.height, pad.width, oh, ow, inner_first, inner_last,
+                                             std::same_as<A, relu>, y.data() + plane * oh * ow,
+                                             record ? winners_.data() + plane * oh * ow
+                                                    : nullptr)) {
+                    scalar(plane, 0, inner_first);
+                    scalar(plane, inner_last, ow);
+                } else {
+                    scalar(plane, 0, ow);
+                }
             }
+        } else {
+            (void)kernels, (void)a, (void)x, (void)y, (void)record, (void)first, (void)last;
         }
     }
 
@@ -466,10 +483,11 @@ class max_pool2d_layer : public layer_base<max_pool2d_layer<T, N>, T, N, N> {
         return corner;
     }
 
-    // The forward with padding (which never wins): each window clipped to the input.
+    // The forward with padding (which never wins), output columns [j0, j1): each window
+    // clipped to the input.
     template <bool Record, class A>
     void padded_windows(const A& a, const tensor<T, N>& x, tensor<T, N>& y, std::size_t first,
-                        std::size_t last) {
+                        std::size_t last, std::size_t j0, std::size_t j1) {
         const std::size_t h = x.shape()[2], w = x.shape()[3];
         const std::size_t oh = y.shape()[2], ow = y.shape()[3];
         for (std::size_t plane = first; plane < last; ++plane) {
@@ -477,7 +495,7 @@ class max_pool2d_layer : public layer_base<max_pool2d_layer<T, N>, T, N, N> {
             for (std::size_t i = 0; i < oh; ++i) {
                 const auto r = window_.rows(i, h);
                 const std::size_t o = (plane * oh + i) * ow;
-                for (std::size_t j = 0; j < ow; ++j) {
+                for (std::size_t j = j0; j < j1; ++j) {
                     const auto c = columns_[j];
                     // Every window overlaps the input (padding is at most half the kernel).
                     std::size_t at_u = r.first, at_v = c.first;
