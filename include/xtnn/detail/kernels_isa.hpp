@@ -373,17 +373,30 @@ XTNN_KERNEL void correlate_tile(const float* const* in, const std::size_t* offse
     }
 }
 
-/// Calls `tiles.template operator()<V>()` for correlate's tile widths, widest first:
-/// correlate_vectors vectors, half as many, 2 and 1 (a few widths: each is compiled in every
-/// program that uses conv2d).
-template <class Tiles>
-XTNN_KERNEL void by_tile_widths(Tiles& tiles) {
-    tiles.template operator()<correlate_vectors>();
-    if constexpr (correlate_vectors / 2 > 2) {
-        tiles.template operator()<correlate_vectors / 2>();
+/// Calls `tile.template operator()<V>()` for V = width (1 to correlate_vectors).
+template <std::size_t V = 1, class Tile>
+XTNN_KERNEL void tile_of_width(std::size_t width, Tile& tile) {
+    if constexpr (V < correlate_vectors) {
+        if (width > V) {
+            tile_of_width<V + 1>(width, tile);
+            return;
+        }
     }
-    tiles.template operator()<2>();
-    tiles.template operator()<1>();
+    tile.template operator()<V>();
+}
+
+/// Covers `n` vectors with as few of correlate's tiles as fit (correlate_vectors wide at
+/// most), of widths as even as can be: `tile.template operator()<V>()` for each in turn,
+/// which takes the next V vectors. Uneven widths cost: 4 vectors as a 3 and a 1 load the
+/// weights twice, the 1 at four FMAs per broadcast (a 7 × 7 plane of one image is 4 vectors).
+template <class Tile>
+XTNN_KERNEL void by_even_tiles(std::size_t n, Tile& tile) {
+    while (n > 0) {
+        const std::size_t tiles = (n + correlate_vectors - 1) / correlate_vectors;
+        const std::size_t width = (n + tiles - 1) / tiles;
+        tile_of_width(width, tile);
+        n -= width;
+    }
 }
 
 /// For each sample s < samples, reading in + s·in_sample and writing out + s·out_sample:
@@ -418,20 +431,19 @@ XTNN_KERNEL void correlate(const float* in, std::size_t in_sample, std::size_t s
                     const float* rows[correlate_channels];
                     const float* start = block(o, rows);
                     std::size_t first = v;
-                    const auto tiles = [&]<std::size_t V>() {
-                        for (; first + V <= end; first += V) {
-                            const float* from = in + s * in_sample + first * lanes;
-                            float* base[V];
-                            std::size_t number[V];
-                            for (std::size_t u = 0; u < V; ++u) {
-                                base[u] = out + s * out_sample + o * stride;
-                                number[u] = first + u;
-                            }
-                            correlate_tile<V, false>(&from, offsets, taps, rows, weight_at, start,
-                                                     outputs - o, base, number, stride, to);
+                    const auto tile = [&]<std::size_t V>() {
+                        const float* from = in + s * in_sample + first * lanes;
+                        float* base[V];
+                        std::size_t number[V];
+                        for (std::size_t u = 0; u < V; ++u) {
+                            base[u] = out + s * out_sample + o * stride;
+                            number[u] = first + u;
                         }
+                        correlate_tile<V, false>(&from, offsets, taps, rows, weight_at, start,
+                                                 outputs - o, base, number, stride, to);
+                        first += V;
                     };
-                    by_tile_widths(tiles);
+                    by_even_tiles(end - v, tile);
                 }
             }
         }
@@ -447,26 +459,24 @@ XTNN_KERNEL void correlate(const float* in, std::size_t in_sample, std::size_t s
         for (std::size_t o = 0; o < outputs; o += correlate_channels) {
             const float* rows[correlate_channels];
             const float* start = block(o, rows);
-            std::size_t first = 0, s = s0, j = 0; // vector `first` is sample s's vector j
-            const auto tiles = [&]<std::size_t V>() {
-                for (; first + V <= n; first += V) {
-                    const float* from[V];
-                    float* base[V];
-                    std::size_t number[V];
-                    for (std::size_t v = 0; v < V; ++v) {
-                        from[v] = in + s * in_sample + j * lanes;
-                        base[v] = out + s * out_sample + o * stride;
-                        number[v] = j;
-                        if (++j == vectors) {
-                            j = 0;
-                            ++s;
-                        }
+            std::size_t s = s0, j = 0; // the next tile starts at sample s's vector j
+            const auto tile = [&]<std::size_t V>() {
+                const float* from[V];
+                float* base[V];
+                std::size_t number[V];
+                for (std::size_t v = 0; v < V; ++v) {
+                    from[v] = in + s * in_sample + j * lanes;
+                    base[v] = out + s * out_sample + o * stride;
+                    number[v] = j;
+                    if (++j == vectors) {
+                        j = 0;
+                        ++s;
                     }
-                    correlate_tile<V, true>(from, offsets, taps, rows, weight_at, start,
-                                            outputs - o, base, number, stride, to);
                 }
+                correlate_tile<V, true>(from, offsets, taps, rows, weight_at, start, outputs - o,
+                                        base, number, stride, to);
             };
-            by_tile_widths(tiles);
+            by_even_tiles(n, tile);
         }
     }
 }
