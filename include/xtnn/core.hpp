@@ -8,6 +8,7 @@
 #include <xtnn/core/cpu.hpp>
 #include <xtnn/core/denormals.hpp>
 #include <xtnn/core/description.hpp>
+#include <xtnn/core/epilogue.hpp>
 #include <xtnn/core/errors.hpp>
 #include <xtnn/core/files.hpp>
 #include <xtnn/core/gather_rows.hpp>

@@ -307,3 +307,78 @@ TEST_CASE("sequential: training groups, when every layer trains its samples apar
     REQUIRE_THROWS_AS(model.training_group({16, 2, 12, 12}), xtnn::shape_error);
     xtnn::set_num_threads(0);
 }
+
+TEST_CASE("sequential: in inference a convolution applies the batch norm and relu after it "
+          "as it writes its output",
+          "[model][sequential]") {
+    // conv, batch norm, relu: one pass; conv, batch norm, then a relu that the pooling runs:
+    // the conv takes the batch norm alone; a last conv and batch norm write the model's output.
+    const auto make = [](bool running) {
+        return xtnn::sequential{
+            xtnn::conv2d<float>(
+                {.in_channels = 3, .out_channels = 6, .kernel_size = 3, .padding = 1}),
+            xtnn::batch_norm2d{.num_features = 6, .track_running_stats = running},
+            xtnn::relu{},
+            xtnn::conv2d<float>({.in_channels = 6,
+                                 .out_channels = 5,
+                                 .kernel_size = 3,
+                                 .stride = 2,
+                                 .padding = 1,
+                                 .bias = false}),
+            xtnn::batch_norm2d{.num_features = 5, .track_running_stats = running},
+            xtnn::relu{},
+            xtnn::max_pool2d{2},
+            xtnn::conv2d<float>{5, 4, 1},
+            xtnn::batch_norm2d{4}};
+    };
+    using model_type = decltype(make(true));
+    STATIC_REQUIRE(xtnn::takes_channel_epilogue<xtnn::conv2d<float>>);
+    STATIC_REQUIRE(xtnn::states_channel_affine<xtnn::batch_norm_layer<float, 4>>);
+    // Running statistics and affine parameters away from PyTorch's defaults.
+    const auto set_statistics = [](auto& norm, std::uint64_t seed) {
+        const std::size_t c = norm.num_features();
+        norm.running_mean() = xtnn::test::random_tensor<float, 1>({c}, seed, -0.5, 0.5);
+        norm.running_var() = xtnn::test::random_tensor<float, 1>({c}, seed + 1, 0.2, 2.0);
+        norm.weight() = xtnn::test::random_tensor<float, 1>({c}, seed + 2, -1.5, 1.5);
+        norm.bias() = xtnn::test::random_tensor<float, 1>({c}, seed + 3, -0.5, 0.5);
+    };
+    const auto x = xtnn::test::random_tensor<float, 4>({3, 3, 11, 11}, 7, -1.0, 1.0);
+    const xtnn::simd_level detected = xtnn::detected_simd();
+    for (const bool running : {true, false}) {
+        for (const auto level :
+             {xtnn::simd_level::portable, xtnn::simd_level::avx2, xtnn::simd_level::avx512}) {
+            if (level > detected) {
+                continue;
+            }
+            INFO("batch norm " << (running ? "with" : "without") << " running statistics, "
+                               << xtnn::to_string(level));
+            const auto before = xtnn::set_simd(level);
+            model_type model = make(running);
+            set_statistics(model.layer<1>(), 10);
+            set_statistics(model.layer<4>(), 20);
+            set_statistics(model.layer<8>(), 30);
+            // Each layer apart, in inference.
+            auto h = xtnn::apply(model.layer<0>(), x);
+            h = xtnn::apply(model.layer<1>(), h);
+            h = xtnn::apply(model.layer<2>(), h);
+            h = xtnn::apply(model.layer<3>(), h);
+            h = xtnn::apply(model.layer<4>(), h);
+            h = xtnn::apply(model.layer<5>(), h);
+            h = xtnn::apply(model.layer<6>(), h);
+            h = xtnn::apply(model.layer<7>(), h);
+            h = xtnn::apply(model.layer<8>(), h);
+            const xtnn::tensor<float, 4> fused = model.forward(x);
+            // Without running statistics a batch norm normalizes by the batch: only the last
+            // one (with them) fuses.
+            CHECK(model.fused_layers() == (running ? 2 + 1 + 1 : 1));
+            REQUIRE(fused.shape() == h.shape());
+            CHECK(xtnn::test::max_abs_difference(fused, h) <= 1e-5 * xt::amax(xt::abs(h))());
+            // Training runs every layer apart; the next inference fuses again.
+            (void)model.forward(x, xtnn::mode::training);
+            CHECK(model.fused_layers() == 0);
+            (void)model.forward(x);
+            CHECK(model.fused_layers() == (running ? 4 : 1));
+            xtnn::set_simd(before);
+        }
+    }
+}

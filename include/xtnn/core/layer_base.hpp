@@ -85,6 +85,12 @@ struct layer_access {
     static void backward(L& l, const X& x, const Y& y, const Y& dy, X* dx) {
         l.compute_backward(x, y, dy, dx);
     }
+    /// `l.compute_forward_then(x, y, then)` of a layer that applies a channel_epilogue (see
+    /// xtnn::takes_channel_epilogue), in inference.
+    template <class L, class X, class Y, class E>
+    static void forward_then(L& l, const X& x, Y& y, const E& then) {
+        l.compute_forward_then(x, y, then);
+    }
     /// `l.compute_forward(x, y, m, mask)` of a layer that reads padding masks.
     template <class L, class X, class Y, class Mask>
     static void forward(L& l, const X& x, Y& y, mode m, const Mask* mask) {

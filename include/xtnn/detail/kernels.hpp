@@ -47,6 +47,15 @@ struct compaction {
     const std::size_t* start = nullptr;   ///< Where each vector's first kept lane goes.
 };
 
+/// What correlate does to each sum as it stores it: sum·scale[o] + shift[o] for output o when
+/// `scale` is not null (a batch norm in inference, folded into the pass), then max(·, 0) when
+/// `rectify` (relu's: NaN and -0 kept). The arrays are indexed as init is.
+struct epilogue {
+    const float* scale = nullptr; ///< Per output, or null: the sums as they are.
+    const float* shift = nullptr; ///< Per output, with `scale`.
+    bool rectify = false;         ///< Then relu.
+};
+
 /// The tables of a compaction (see compaction), built once per geometry.
 class compaction_table {
   public:
@@ -117,7 +126,7 @@ struct kernel_set {
                       const std::size_t* offsets, std::size_t taps, const float* weights,
                       std::size_t weight_stride, const std::size_t* weight_at, std::size_t outputs,
                       const float* init, std::size_t count, float* out, std::size_t stride,
-                      std::size_t out_sample, const compaction& to);
+                      std::size_t out_sample, const compaction& to, const epilogue& then);
     void (*copy_rows)(const float* from, std::size_t from_stride, float* to, std::size_t to_stride,
                       std::size_t rows, std::size_t cols);
     void (*weight_gradient)(const float* grads, std::size_t grad_sample, std::size_t channels,

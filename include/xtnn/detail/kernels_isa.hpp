@@ -311,8 +311,8 @@ XTNN_KERNEL void copy_rows(const float* from, std::size_t from_stride, float* to
 }
 
 /// One tile of correlate: `correlate_channels` outputs (weights w[o][weight_at[k]] for tap k,
-/// the first `live` stored) by `V` vectors of positions, in registers for the whole sum over
-/// the taps.
+/// the first `live` stored, `then` applied) by `V` vectors of positions, in registers for the
+/// whole sum over the taps.
 /// Vector v reads the input at in[v] + offsets[k] when `Gathered` (vectors of several
 /// samples: a deep layer's small planes), else at in[0] + v·lanes + offsets[k] (consecutive
 /// vectors of one sample, addressed from one register); it is vector number vector[v] of its
@@ -322,7 +322,7 @@ XTNN_KERNEL void correlate_tile(const float* const* in, const std::size_t* offse
                                 std::size_t taps, const float* const* weights,
                                 const std::size_t* weight_at, const float* init, std::size_t live,
                                 float* const* out, const std::size_t* vector, std::size_t stride,
-                                const compaction& to) {
+                                const compaction& to, const epilogue& then) {
     constexpr std::size_t channels = correlate_channels;
     reg acc[channels][V];
 #pragma GCC unroll 8
@@ -367,7 +367,14 @@ XTNN_KERNEL void correlate_tile(const float* const* in, const std::size_t* offse
 #pragma GCC unroll 8
         for (std::size_t o = 0; o < channels; ++o) {
             if (o < live) {
-                store_first(first + o * stride, to.count[at], select_lanes(acc[o][v], index));
+                reg value = acc[o][v];
+                if (then.scale != nullptr) {
+                    value = fma(value, broadcast(then.scale[o]), broadcast(then.shift[o]));
+                }
+                if (then.rectify) {
+                    value = choose(less(value, zero()), zero(), value);
+                }
+                store_first(first + o * stride, to.count[at], select_lanes(value, index));
             }
         }
     }
@@ -406,14 +413,20 @@ XTNN_KERNEL void by_even_tiles(std::size_t n, Tile& tile) {
 /// weights are read where they are, in the conv2d weight's own layout (out, in, kh, kw):
 /// rows of taps for the forward pass (weight_at[k] = k), the kernel turned and its filters and
 /// channels swapped for the input gradient; nothing is packed or copied. init (null for 0)
-/// holds `outputs` rounded up to correlate_channels. The caller keeps every read inside its
-/// buffers.
+/// holds `outputs` rounded up to correlate_channels; `then` is applied to each sum as it is
+/// stored (see xtnn::detail::epilogue). The caller keeps every read inside its buffers.
 XTNN_KERNEL void correlate(const float* in, std::size_t in_sample, std::size_t samples,
                            const std::size_t* offsets, std::size_t taps, const float* weights,
                            std::size_t weight_stride, const std::size_t* weight_at,
                            std::size_t outputs, const float* init, std::size_t count, float* out,
-                           std::size_t stride, std::size_t out_sample, const compaction& to) {
+                           std::size_t stride, std::size_t out_sample, const compaction& to,
+                           const epilogue& then) {
     const std::size_t vectors = (count + lanes - 1) / lanes;
+    // Channel block o's epilogue.
+    const auto block_then = [&](std::size_t o) {
+        return then.scale == nullptr ? then
+                                     : epilogue{then.scale + o, then.shift + o, then.rectify};
+    };
     // Channel block o's weights (the last output's again past `outputs`) and first sums.
     const auto block = [&](std::size_t o, const float** rows) {
         for (std::size_t i = 0; i < correlate_channels; ++i) {
@@ -440,7 +453,8 @@ XTNN_KERNEL void correlate(const float* in, std::size_t in_sample, std::size_t s
                             number[u] = first + u;
                         }
                         correlate_tile<V, false>(&from, offsets, taps, rows, weight_at, start,
-                                                 outputs - o, base, number, stride, to);
+                                                 outputs - o, base, number, stride, to,
+                                                 block_then(o));
                         first += V;
                     };
                     by_even_tiles(end - v, tile);
@@ -474,7 +488,7 @@ XTNN_KERNEL void correlate(const float* in, std::size_t in_sample, std::size_t s
                     }
                 }
                 correlate_tile<V, true>(from, offsets, taps, rows, weight_at, start, outputs - o,
-                                        base, number, stride, to);
+                                        base, number, stride, to, block_then(o));
             };
             by_even_tiles(n, tile);
         }

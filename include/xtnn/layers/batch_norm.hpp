@@ -170,6 +170,28 @@ class batch_norm_layer : public layer_base<batch_norm_layer<T, N>, T, N, N> {
     /// The number of training batches seen.
     std::int64_t num_batches_tracked() const { return count_(0); }
 
+    /// Its inference as a per-channel affine map, y = x·scale[c] + shift[c], with the running
+    /// statistics (see xtnn::states_channel_affine: sequential folds it into the output pass
+    /// of a convolution before it). False, writing nothing, without running statistics.
+    /// @throws shape_error unless `scale` and `shift` hold num_features() values each.
+    bool inference_affine(std::span<T> scale, std::span<T> shift) const {
+        if (scale.size() != channels_ || shift.size() != channels_) {
+            throw shape_error(std::string(name) +
+                              "::inference_affine: " + std::to_string(channels_) +
+                              " channels, got spans of " + std::to_string(scale.size()) + " and " +
+                              std::to_string(shift.size()));
+        }
+        if (!tracking_) {
+            return false;
+        }
+        for (std::size_t c = 0; c < channels_; ++c) {
+            const T inv_std = T(1) / std::sqrt(running_var_(c) + static_cast<T>(eps_));
+            scale[c] = inv_std * (affine_ ? weight_(c) : T(1));
+            shift[c] = (affine_ ? bias_(c) : T(0)) - running_mean_(c) * scale[c];
+        }
+        return true;
+    }
+
     /// PyTorch's reset: γ = 1, β = 0, running mean 0, running variance 1, no batches (called
     /// by sequential::initialize; batch norm draws nothing at random).
     void initialize(random_engine&) { reset(); }

@@ -19,6 +19,7 @@
 #include <xtnn/core/blas.hpp>
 #include <xtnn/core/concepts.hpp>
 #include <xtnn/core/cpu.hpp>
+#include <xtnn/core/epilogue.hpp>
 #include <xtnn/core/errors.hpp>
 #include <xtnn/core/layer_base.hpp>
 #include <xtnn/core/math.hpp>
@@ -115,6 +116,7 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
     static constexpr bool splits_batch = true;         ///< Over xtnn's threads (xtnn::num_threads).
     static constexpr bool independent_samples = true;  ///< See xtnn::independent_samples.
     static constexpr bool trains_by_samples = true;    ///< See xtnn::trains_by_samples.
+    static constexpr bool takes_channel_epilogue = true; ///< See xtnn::takes_channel_epilogue.
 
     /// `in_channels` -> `out_channels` with a square `kernel` (stride 1, no padding).
     conv2d(std::size_t in_channels, std::size_t out_channels, std::size_t kernel)
@@ -243,6 +245,18 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
 
     /// The convolution of x into `y`, which must have output_shape(x.shape()).
     void compute_forward(const tensor<T, 4>& x, tensor<T, 4>& y, mode m) {
+        convolve(x, y, m, nullptr);
+    }
+
+    /// In inference, the convolution with `then` applied to each output: by the direct
+    /// kernels as they store it, else in a pass after the products.
+    void compute_forward_then(const tensor<T, 4>& x, tensor<T, 4>& y,
+                              const channel_epilogue<T>& then) {
+        convolve(x, y, mode::inference, &then);
+    }
+
+    // The forward, with `then` (null for none) applied to y.
+    void convolve(const tensor<T, 4>& x, tensor<T, 4>& y, mode m, const channel_epilogue<T>* then) {
         const shape<4> s = y.shape();
         size_buffers(x.shape(), s, m);
         const std::size_t filters = s[1], positions = s[2] * s[3];
@@ -253,7 +267,7 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         const std::size_t k = weight_.size() / filters;
         if (kernels_ != nullptr) {
             if constexpr (std::same_as<T, float>) {
-                forward_direct(x, y);
+                forward_direct(x, y, then);
                 return;
             }
         }
@@ -276,10 +290,23 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
                         for (std::size_t p = 0; p < positions; ++p) {
                             out[f * positions + p] = shift + from[p];
                         }
+                        if (then != nullptr) {
+                            apply(*then, f, out + f * positions, positions);
+                        }
                     }
                 }
             }
         });
+    }
+
+    // values[p] = max(values[p]·scale[f] + shift[f], 0) for p < n (the max when rectifying):
+    // the epilogue of channel f where the direct kernels do not run.
+    static void apply(const channel_epilogue<T>& then, std::size_t f, T* values, std::size_t n) {
+        const T scale = then.scale[f], shift = then.shift[f];
+        for (std::size_t p = 0; p < n; ++p) {
+            const T v = values[p] * scale + shift;
+            values[p] = then.rectify && v < T(0) ? T(0) : v;
+        }
     }
 
     /// Writes dW, db and, when `dx` is not null, dx (col2im of Wᵀ dy).
@@ -690,8 +717,12 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         }
     }
 
-    void forward_direct(const tensor<T, 4>& x, tensor<T, 4>& y) {
+    void forward_direct(const tensor<T, 4>& x, tensor<T, 4>& y, const channel_epilogue<T>* then) {
         pad_bias();
+        const detail::epilogue after =
+            then == nullptr
+                ? detail::epilogue{}
+                : detail::epilogue{then->scale.data(), then->shift.data(), then->rectify};
         const shape<4> s = y.shape();
         const std::size_t filters = s[1], oh = s[2], ow = s[3];
         const direct_geometry& g = direct_;
@@ -707,7 +738,7 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
                                     in_order_.data(), filters,
                                     options_.bias ? padded_bias_.data() : nullptr, oh * g.width,
                                     y.data() + b0 * filters * oh * ow, oh * ow, filters * oh * ow,
-                                    output_places_.view());
+                                    output_places_.view(), after);
             }
         });
     }
@@ -824,7 +855,7 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
                                 filters * g.grad_height * g.grad_width, count, p.offsets.data(),
                                 p.offsets.size(), weight_.data(), area, p.weights.data(), channels,
                                 nullptr, p.rows * g.grad_width, sums, plane, channels * plane,
-                                p.places.view());
+                                p.places.view(), {});
         }
         if (direct) {
             return;

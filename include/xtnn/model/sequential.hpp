@@ -17,8 +17,10 @@
 #include <utility>
 #include <vector>
 
+#include <xtnn/activations/relu.hpp>
 #include <xtnn/core/concepts.hpp>
 #include <xtnn/core/denormals.hpp>
+#include <xtnn/core/epilogue.hpp>
 #include <xtnn/core/errors.hpp>
 #include <xtnn/core/layer_base.hpp>
 #include <xtnn/core/mask.hpp>
@@ -301,6 +303,55 @@ class sequential {
         }
     }
 
+    /// How many layers after layer I run inside its output pass in inference (see
+    /// xtnn::takes_channel_epilogue): 1 for a layer that states a per-channel affine map
+    /// after a layer that takes an epilogue, 2 when a relu follows that one (unless the layer
+    /// after the relu absorbs it), else 0. No padding masks among them.
+    template <std::size_t I>
+    static constexpr std::size_t fusable_after() {
+        if constexpr (I + 1 < size) {
+            using L = layer_type<I>;
+            using A = layer_type<I + 1>;
+            if constexpr (takes_channel_epilogue<L> && states_channel_affine<A> &&
+                          std::same_as<typename A::value_type, value_type> &&
+                          std::same_as<typename L::output_type, typename A::input_type> &&
+                          mask_uses_[I] == xtnn::mask_use::none &&
+                          mask_uses_[I + 1] == xtnn::mask_use::none && !absorbs_previous<I>()) {
+                if constexpr (I + 2 < size) {
+                    if constexpr (std::same_as<layer_type<I + 2>,
+                                               activation_layer<relu, value_type, 4>> &&
+                                  std::same_as<typename A::output_type,
+                                               typename layer_type<I + 2>::input_type> &&
+                                  !absorbed<I + 2>()) {
+                        return 2;
+                    }
+                }
+                return 1;
+            }
+        }
+        return 0;
+    }
+    /// The layer whose output pass runs layer J in inference (see fusable_after), or size.
+    template <std::size_t J>
+    static constexpr std::size_t fused_into() {
+        if constexpr (J >= 1) {
+            if constexpr (fusable_after<J - 1>() >= 1) {
+                return J - 1;
+            }
+        }
+        if constexpr (J >= 2) {
+            if constexpr (fusable_after<J - 2>() == 2) {
+                return J - 2;
+            }
+        }
+        return size;
+    }
+    static constexpr std::array<bool, size> joined_ =
+        []<std::size_t... I>(std::index_sequence<I...>) {
+        return std::array<bool, size>{(fused_into<I>() != size)...};
+    }
+    (std::make_index_sequence<size>{});
+
   public:
     /// How the model treats a padding mask as a layer of another (see xtnn::mask_use): passes
     /// it when every layer does; reads it when its layers read or pass it; consumes it when
@@ -391,6 +442,22 @@ class sequential {
     std::size_t inference_group() const {
         const std::lock_guard held(mutex_.get());
         return group_;
+    }
+
+    /// How many layers the last forward ran inside the output pass of the layer before them:
+    /// in inference, a batch norm with running statistics (and a relu after it) right after a
+    /// convolution is applied to each output as the convolution's kernels store it, a
+    /// per-channel scale and shift (xtnn::takes_channel_epilogue); their own passes and
+    /// buffers are skipped, and the results agree with the layers apart within float
+    /// rounding. Nested models count their own; training never fuses.
+    std::size_t fused_layers() const {
+        const std::lock_guard held(mutex_.get());
+        std::size_t fused = 0;
+        [&]<std::size_t... I>(std::index_sequence<I...>) {
+            ((fused += fused_[I] ? fusable_after<I>() : 0), ...);
+        }
+        (std::make_index_sequence<size>{});
+        return fused;
     }
 
     /// Samples per group of a training step on `input` (0: the whole batch at once). fit runs
@@ -819,6 +886,17 @@ class sequential {
         if constexpr (!Group) {
             mask = mask_at<I, Masked>(entering);
         }
+        if constexpr (fused_into<I>() != size) {
+            if (fused_[fused_into<I>()]) {
+                return; // the layer before runs it
+            }
+        }
+        if constexpr (fusable_after<I>() > 0) {
+            fused_[I] = m == mode::inference && forward_fused<I, Group>(l, x, last);
+            if (fused_[I]) {
+                return;
+            }
+        }
         if constexpr (absorbed<I>()) {
             return; // layer I + 1 runs it
         } else if constexpr (absorbs_previous<I>()) {
@@ -841,6 +919,27 @@ class sequential {
             detail::require_mask_shape(made_mask_, layer_input<I, Group>(x),
                                        "sequential: the mask layer " + std::to_string(I) + " made");
         }
+    }
+
+    /// Layer I's forward in inference with the fusable_after<I>() layers after it in its output
+    /// pass, into the last one's output; false (nothing run) when layer I + 1 cannot state its
+    /// map.
+    template <std::size_t I, bool Group>
+    bool forward_fused(layer_type<I>& l, const input_type& x, output_type& last) {
+        constexpr std::size_t span = fusable_after<I>();
+        const std::size_t channels = layer_output<I, Group>(last).shape()[1];
+        if (epilogue_scale_.size() < channels) {
+            epilogue_scale_.resize(channels);
+            epilogue_shift_.resize(channels);
+        }
+        const std::span<value_type> scale(epilogue_scale_.data(), channels);
+        const std::span<value_type> shift(epilogue_shift_.data(), channels);
+        if (!std::get<I + 1>(layers_).inference_affine(scale, shift)) {
+            return false;
+        }
+        layer_access::forward_then(l, layer_input<I, Group>(x), layer_output<I + span, Group>(last),
+                                   channel_epilogue<value_type>{scale, shift, span == 2});
+        return true;
     }
 
     /// Layer I's input: the model's (x, or layer I - 1's output), or with Group the group's.
@@ -890,6 +989,16 @@ class sequential {
         }
     }
 
+    /// Moves the end of the grouped layers back out of fused layers: a pair where a layer runs
+    /// an activation before it, and a layer that runs the ones after it in its output pass
+    /// with them, stay on one side.
+    void settle_groups() {
+        while (grouped_ > 0 &&
+               (absorbed_[grouped_ - 1] || (grouped_ < size && joined_[grouped_]))) {
+            --grouped_;
+        }
+    }
+
     /// The leading layers that may run by groups in inference (independent samples, no
     /// masks made or read), and the group size for `input` (0: whole batches), with the
     /// groups' buffers sized.
@@ -902,9 +1011,7 @@ class sequential {
                     !mask_reader<layer_type<I>> && independent_samples(l);
             grouped_ += going ? 1 : 0;
         });
-        while (grouped_ > 0 && absorbed_[grouped_ - 1]) { // a fused pair stays together
-            --grouped_;
-        }
+        settle_groups();
         const std::size_t batch = input[0];
         if (grouped_ == 0 || batch < 2 || group_request_ == 1) {
             return;
@@ -928,6 +1035,7 @@ class sequential {
             // planes of many channels) run the whole batch, each weight serving every sample
             // while it is in the cache.
             grouped_ = spills;
+            settle_groups();
             if (grouped_ == 0) {
                 return;
             }
@@ -1128,6 +1236,8 @@ class sequential {
     bool masked_ = false;     // the last forward had a padding mask
     sequence_mask made_mask_; // the mask a layer made in the last forward
     mode last_mode_ = mode::inference;
+    std::array<bool, size> fused_{}; // layer I ran the fusable_after<I>() after it (last forward)
+    std::vector<value_type> epilogue_scale_, epilogue_shift_; // their per-channel map
     detail::moved_flag moved_;  // set in a model moved from: it has no layers left to run
     detail::model_mutex mutex_; // held by every call that uses the buffers (see lock())
 };
