@@ -294,6 +294,17 @@ TEST_CASE("conv2d: the direct kernels compute the convolution at every instructi
                      {2, 24, 5, 3},
                      0,
                      0});
+    // Small planes, whose output positions the forward packs (a ResNet's deep layers).
+    cases.push_back({"12 -> 20, same, on 2x2",
+                     {.in_channels = 12, .out_channels = 20, .padding = 1},
+                     {5, 12, 2, 2},
+                     1,
+                     1});
+    cases.push_back({"6 -> 9, stride 2, padding 1, 7x7 to 4x4",
+                     {.in_channels = 6, .out_channels = 9, .stride = 2, .padding = 1},
+                     {3, 6, 7, 7},
+                     1,
+                     1});
     const xtnn::simd_level detected = xtnn::detected_simd();
     if (detected == xtnn::simd_level::portable) {
         WARN("this CPU has neither AVX2 nor AVX-512: conv2d uses unfold only");
@@ -394,4 +405,39 @@ TEST_CASE("conv2d: unfold where asked, or where the direct kernels do not apply"
     xtnn::conv2d<float> pointwise({.in_channels = 8, .out_channels = 8, .kernel_size = 1});
     CHECK(run(pointwise, {2, 8, 6, 6}, training) == xtnn::conv_algorithm::unfold);
     CHECK(run(pointwise, {2, 8, 6, 6}, xtnn::mode::inference) == xtnn::conv_algorithm::direct);
+}
+
+TEST_CASE("conv2d: small planes pack several samples into each vector, with each sample's "
+          "bits",
+          "[layers][conv2d]") {
+    if (xtnn::detected_simd() == xtnn::simd_level::portable) {
+        WARN("this CPU has neither AVX2 nor AVX-512: conv2d uses unfold only");
+        return;
+    }
+    // Inference on a ResNet's 2 x 2 and 4 x 4 planes (a quarter and a half of each vector
+    // in rows of the padded width) packs the positions; a 14 x 14 plane fills its vectors.
+    for (const std::size_t side : {std::size_t{2}, std::size_t{4}, std::size_t{14}}) {
+        INFO(side << " x " << side);
+        xtnn::conv2d<float> layer({.in_channels = 24,
+                                   .out_channels = 10,
+                                   .padding = 1,
+                                   .bias_init = xtnn::he_uniform{},
+                                   .seed = 5});
+        const auto x = xtnn::test::random_tensor<float, 4>({7, 24, side, side}, 9);
+        const auto whole = xtnn::apply(layer, x);
+        CHECK(layer.packed_positions() == (side != 14));
+        // Each sample alone gives the same bits: the same sums in the same order.
+        for (std::size_t b = 0; b < 7; ++b) {
+            xtnn::tensor<float, 4> one(xtnn::shape<4>{1, 24, side, side});
+            std::copy_n(x.data() + b * one.size(), one.size(), one.data());
+            const auto alone = xtnn::apply(layer, one);
+            CHECK(std::equal(alone.begin(), alone.end(), whole.data() + b * alone.size()));
+        }
+        // And the convolution within rounding of double precision.
+        xtnn::conv2d<double> exact({.in_channels = 24, .out_channels = 10, .padding = 1});
+        std::copy(layer.weight().begin(), layer.weight().end(), exact.weight().begin());
+        std::copy(layer.bias().begin(), layer.bias().end(), exact.bias().begin());
+        const auto expected = xtnn::apply(exact, xt::eval(xt::cast<double>(x)));
+        CHECK(xtnn::test::max_abs_difference(whole, expected) < 1e-5);
+    }
 }

@@ -183,6 +183,10 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         }
         return kernels_ != nullptr ? conv_algorithm::direct : conv_algorithm::unfold;
     }
+    /// Whether the last forward's direct kernels packed the output positions of several
+    /// samples into each vector (small planes, see docs/performance.md): the same sums in the
+    /// same order, so the same bits as one sample at a time.
+    bool packed_positions() const { return kernels_ != nullptr && packed_span_ != 0; }
 
     /// Draws new initial parameters from `rng` with the configured initializers.
     void initialize(random_engine& rng) {
@@ -525,6 +529,21 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
                     std::min<std::size_t>(options_.workspace, std::size_t{1} << 17), false);
         // Where the kernels' sums go in the output planes.
         output_places_.build(lanes, g.vectors, g.width, out[2], 0, out[3]);
+        // Small planes: a chunk's output positions packed, sample after sample, when that
+        // saves a quarter of the vectors (a 2 × 2 output's rows of the padded width fill a
+        // quarter of a vector: 8 samples then take 2 vectors, not 8).
+        const std::size_t taps = offsets_.size(), positions = out[2] * out[3];
+        const std::size_t span = round_up(chunk_ * positions, lanes);
+        packed_span_ =
+            4 * span <= 3 * lanes * chunk_ * g.vectors && taps * span <= options_.workspace ? span
+                                                                                            : 0;
+        if (packed_span_ != 0) {
+            packed_offsets_.resize(taps);
+            for (std::size_t k = 0; k < taps; ++k) {
+                packed_offsets_[k] = k * span; // tap k's row of the packed input
+            }
+            packed_places_.build(lanes, span / lanes, span, 1, 0, span);
+        }
         for (std::size_t part = 0; part < split_.parts; ++part) {
             part_buffers& buffers = parts_[part];
             // Another input shape moves the padding within buffers that may keep their size.
@@ -537,6 +556,8 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
             size_zeroed(buffers.weight_gradient,
                         g.row_gradient ? 0 : offsets_.size() * g.grad_channels);
             size_zeroed(buffers.phase_gradient, chunk_ * channels * g.phase_plane);
+            size_zeroed(buffers.packed, taps * packed_span_);
+            size_zeroed(buffers.packed_output, filters * packed_span_);
             if (part > 0 && buffers.weight_grad.shape() != weight_.shape()) {
                 buffers.weight_grad.resize(weight_.shape());
                 buffers.bias_grad.resize(bias_.shape());
@@ -733,6 +754,11 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
                 for (std::size_t b = 0; b < count; ++b) {
                     pad_input(x, b0 + b, buffers.padded.data() + b * g.sample);
                 }
+                if (packed_span_ != 0) {
+                    forward_packed(buffers, count, y.data() + b0 * filters * oh * ow, filters, oh,
+                                   ow, after);
+                    continue;
+                }
                 kernels_->correlate(buffers.padded.data(), g.sample, count, offsets_.data(),
                                     offsets_.size(), weight_.data(), offsets_.size(),
                                     in_order_.data(), filters,
@@ -741,6 +767,39 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
                                     output_places_.view(), after);
             }
         });
+    }
+
+    // The forward of `count` padded samples with their output positions packed: tap k's
+    // values for every position of the chunk in row k of `packed` (the values the kernels
+    // read in the padded planes, in the same order), correlate over those rows into
+    // packed_output (filters, positions), then each sample's planes to `out`.
+    void forward_packed(part_buffers& buffers, std::size_t count, T* out, std::size_t filters,
+                        std::size_t oh, std::size_t ow, const detail::epilogue& after) {
+        const direct_geometry& g = direct_;
+        const std::size_t taps = offsets_.size(), positions = oh * ow;
+        const std::size_t span = packed_span_;
+        T* packed = buffers.packed.data();
+        const T* padded = buffers.padded.data();
+        for (std::size_t k = 0; k < taps; ++k) {
+            T* row = packed + k * span;
+            for (std::size_t b = 0; b < count; ++b) {
+                const T* from = padded + b * g.sample + offsets_[k];
+                for (std::size_t i = 0; i < oh; ++i) {
+                    std::copy_n(from + i * g.width, ow, row + (b * oh + i) * ow);
+                }
+            }
+        }
+        T* sums = buffers.packed_output.data();
+        kernels_->correlate(packed, 0, 1, packed_offsets_.data(), taps, weight_.data(), taps,
+                            in_order_.data(), filters,
+                            options_.bias ? padded_bias_.data() : nullptr, count * positions, sums,
+                            span, 0, packed_places_.view(), after);
+        for (std::size_t b = 0; b < count; ++b) {
+            for (std::size_t f = 0; f < filters; ++f) {
+                std::copy_n(sums + f * span + b * positions, positions,
+                            out + (b * filters + f) * positions);
+            }
+        }
     }
 
     void backward_direct(const tensor<T, 4>& x, const tensor<T, 4>& dy, tensor<T, 4>* dx) {
@@ -980,6 +1039,7 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         tensor<T, 1> bias_grad;       // the part's db (parts after the first)
         // The direct kernels' (see size_direct), and the input shape they were zeroed for.
         tensor<T, 1> padded, output_gradient, gradient_padded, weight_gradient, phase_gradient;
+        tensor<T, 1> packed, packed_output; // small planes' packed positions (forward_packed)
         shape<4> direct_shape{};
     };
     // The direct kernels' geometry (see size_direct).
@@ -1013,6 +1073,9 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
     detail::compaction_table output_places_;      // where correlate's sums go
     std::vector<std::size_t> offsets_, in_order_; // the forward's taps, and 0, 1, 2…
     std::vector<gradient_phase> phases_;          // of the input gradient
+    std::size_t packed_span_ = 0;                 // positions a packed row holds (0: not packed)
+    std::vector<std::size_t> packed_offsets_;     // where each tap's packed row starts
+    detail::compaction_table packed_places_;      // the packed sums, in order
     tensor<T, 1> padded_bias_;
     std::vector<part_buffers> parts_;
     detail::partition split_;               // the batch over the parts, of the last forward
