@@ -345,12 +345,12 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
             part_buffers& buffers = parts_[part];
             T* dw = part == 0 ? weight_grad_.data() : buffers.weight_grad.data();
             T* db = part == 0 ? bias_grad_.data() : buffers.bias_grad.data();
-            std::fill(dw, dw + weight_.size(), T(0));
             std::fill(db, db + bias_.size(), T(0));
             if (dx != nullptr) {
                 std::fill(dx->data() + first * sample, dx->data() + last * sample, T(0));
             }
-            if (positions == 0) {
+            if (positions == 0 || first == last) {
+                std::fill(dw, dw + weight_.size(), T(0));
                 return;
             }
             // Last chunk first: the forward left it unfolded; the others are unfolded again.
@@ -374,9 +374,10 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
                         }
                     }
                 }
-                // dW (filters, K) += dY · columns
+                // dW (filters, K) = dY · columns for the first chunk, += for the others (no
+                // pass clearing dW first: 9 MB a layer for a ResNet's last stage).
                 detail::gemm(false, false, filters, k, cols, T(1), gradient, cols,
-                             buffers.columns.data(), k, T(1), dw, k);
+                             buffers.columns.data(), k, chunk + 1 == chunks ? T(0) : T(1), dw, k);
                 if (dx != nullptr) {
                     // d(columns) (cols, K) = dYᵀ · W, folded back below.
                     detail::gemm(true, false, cols, k, filters, T(1), gradient, cols,
