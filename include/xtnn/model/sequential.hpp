@@ -224,6 +224,10 @@ struct sequential_storage<type_list<Layers...>> {
 /// Fused pairs: when a layer absorbs the activation before it (xtnn::absorbs_activation, as
 /// max_pool2d absorbs relu), the model runs the two as one pass of the later layer over the
 /// activation's input, with the same results; the activation's own buffers stay empty.
+/// Epilogues: in inference, a layer that states a per-channel affine map (a batch norm with
+/// running statistics) right after one that takes a channel epilogue (conv2d), and a relu
+/// after it, run inside the first one's output pass (xtnn::takes_channel_epilogue,
+/// fused_layers()), within float rounding of the layers apart; training runs them apart.
 ///
 /// Training step (the loss writes d(loss)/d(output) into a buffer the caller keeps):
 /// @code
@@ -407,6 +411,12 @@ class sequential {
         }
         built_.reset();
         propagate(input, [this]<std::size_t I>(const auto& s) {
+            if constexpr (fusable_after<I>() > 0) { // its epilogue's scales and shifts
+                if (epilogue_scale_.size() < s[1]) {
+                    epilogue_scale_.resize(s[1]);
+                    epilogue_shift_.resize(s[1]);
+                }
+            }
             if constexpr (absorbed<I>()) {
                 // run inside layer I + 1: neither buffer is used
             } else if constexpr (I + 1 < size) {
@@ -927,11 +937,7 @@ class sequential {
     template <std::size_t I, bool Group>
     bool forward_fused(layer_type<I>& l, const input_type& x, output_type& last) {
         constexpr std::size_t span = fusable_after<I>();
-        const std::size_t channels = layer_output<I, Group>(last).shape()[1];
-        if (epilogue_scale_.size() < channels) {
-            epilogue_scale_.resize(channels);
-            epilogue_shift_.resize(channels);
-        }
+        const std::size_t channels = layer_output<I, Group>(last).shape()[1]; // sized by build
         const std::span<value_type> scale(epilogue_scale_.data(), channels);
         const std::span<value_type> shift(epilogue_shift_.data(), channels);
         if (!std::get<I + 1>(layers_).inference_affine(scale, shift)) {
