@@ -137,6 +137,28 @@ XTNN_KERNEL index_reg choose(lanes_mask m, index_reg a, index_reg b) {
 XTNN_KERNEL bool any_nan(reg v) {
     return _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q) != 0;
 }
+/// The lanes of v that are NaN.
+XTNN_KERNEL lanes_mask nan_lanes(reg v) {
+    return _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+}
+/// The lanes in a or b.
+XTNN_KERNEL lanes_mask either(lanes_mask a, lanes_mask b) {
+    return _mm512_kor(a, b);
+}
+/// Whether a lane is in m.
+XTNN_KERNEL bool any(lanes_mask m) {
+    return m != 0;
+}
+/// No lane.
+XTNN_KERNEL lanes_mask no_lanes() {
+    return 0;
+}
+/// Lane by lane, a where a > b, else b (b where they are equal, 0 and -0 alike, or either
+/// is NaN).
+// (maskz with every lane: GCC 12's _mm512_max_ps trips -Wmaybe-uninitialized.)
+XTNN_KERNEL reg larger(reg a, reg b) {
+    return _mm512_maskz_max_ps(static_cast<__mmask16>(0xFFFF), a, b);
+}
 /// start, start + 2, start + 4…
 XTNN_KERNEL index_reg even_positions(std::uint32_t start) {
     return _mm512_add_epi32(
@@ -254,6 +276,27 @@ XTNN_KERNEL index_reg choose(lanes_mask m, index_reg a, index_reg b) {
 /// Whether a lane of v is NaN.
 XTNN_KERNEL bool any_nan(reg v) {
     return _mm256_movemask_ps(_mm256_cmp_ps(v, v, _CMP_UNORD_Q)) != 0;
+}
+/// The lanes of v that are NaN.
+XTNN_KERNEL lanes_mask nan_lanes(reg v) {
+    return _mm256_cmp_ps(v, v, _CMP_UNORD_Q);
+}
+/// The lanes in a or b.
+XTNN_KERNEL lanes_mask either(lanes_mask a, lanes_mask b) {
+    return _mm256_or_ps(a, b);
+}
+/// Whether a lane is in m.
+XTNN_KERNEL bool any(lanes_mask m) {
+    return _mm256_movemask_ps(m) != 0;
+}
+/// No lane.
+XTNN_KERNEL lanes_mask no_lanes() {
+    return _mm256_setzero_ps();
+}
+/// Lane by lane, a where a > b, else b (b where they are equal, 0 and -0 alike, or either
+/// is NaN).
+XTNN_KERNEL reg larger(reg a, reg b) {
+    return _mm256_max_ps(a, b);
 }
 /// start, start + 2, start + 4…
 XTNN_KERNEL index_reg even_positions(std::uint32_t start) {
@@ -676,30 +719,57 @@ XTNN_KERNEL void row_weight_gradient(const float* grads, std::size_t grad_stride
     }
 }
 
-/// Lane by lane, best and at take candidate and its positions (position, position + 2…)
-/// where candidate > best; returns whether a lane of candidate is NaN.
-XTNN_KERNEL bool take_greater(reg candidate, std::size_t position, reg& best, index_reg& at) {
-    const lanes_mask wins = greater(candidate, best);
-    best = choose(wins, candidate, best);
-    at = choose(wins, even_positions(static_cast<std::uint32_t>(position)), at);
-    return any_nan(candidate);
+/// One step of max_pool_stride2's scan: lane by lane, best (and with Record, at) take
+/// candidate (and its positions: position, position + 2…) where candidate > best; the lanes
+/// where candidate is NaN join `nan`.
+template <bool Record>
+XTNN_KERNEL void take_greater(reg candidate, index_reg positions, reg& best, index_reg& at,
+                              lanes_mask& nan) {
+    nan = either(nan, nan_lanes(candidate));
+    if constexpr (Record) {
+        at = choose(greater(candidate, best), positions, at);
+    }
+    best = larger(candidate, best);
 }
 
-/// Max pooling of one plane, `height` rows of `width` values, in kh × kw windows with stride
-/// 2: the window of output (i, j) has its corner at row 2i - top and column 2j - left (the
-/// padding: rows outside the plane are skipped, as padding never wins). For each output row
-/// i < oh and the output columns [first, last), whose windows the caller keeps inside the
-/// row: out[i·ow + j] is the largest value of the window, rectified (max(·, 0)) when
-/// `rectify`; with `won`, won[i·ow + j] is the position in the plane of the window's first
-/// value equal to it (row by row), as max_pool2d's scalar loop finds them. Returns false if a
-/// window held NaN, whose outputs are then the caller's to redo (the first NaN wins, which
-/// needs the scalar loop's order).
-XTNN_KERNEL bool max_pool_stride2(const float* plane, std::size_t height, std::size_t width,
-                                  std::size_t kh, std::size_t kw, std::size_t top, std::size_t left,
-                                  std::size_t oh, std::size_t ow, std::size_t first,
-                                  std::size_t last, bool rectify, float* out, std::uint32_t* won) {
-    bool nan = false;
-    const reg lowest = broadcast(-std::numeric_limits<float>::infinity());
+/// One row of max_pool_stride2's windows, from plane[row] on, for `n` outputs: window
+/// columns 2m (even lanes) and 2m + 1 (odd lanes) from one pair of loads; the last column
+/// alone when kw is odd (its pair's odd half lies past the last window, maybe past the plane).
+template <std::size_t KW, bool Record, bool Start>
+XTNN_KERNEL void scan_window_row(const float* plane, std::size_t row, std::size_t window_w,
+                                 std::size_t n, reg& best, index_reg& at, lanes_mask& nan) {
+    const std::size_t kw = KW != 0 ? KW : window_w;
+    const index_reg first = even_positions(static_cast<std::uint32_t>(row));
+#pragma GCC unroll 4
+    for (std::size_t m = 0; 2 * m < kw; ++m) {
+        const bool single = 2 * m + 1 == kw;
+        reg even, odd;
+        load_pairs(plane + row + 2 * m, single ? 2 * n - 1 : 2 * n, even, odd);
+        if (Start && m == 0) { // the window's first value and position
+            nan = either(nan, nan_lanes(even));
+            best = even;
+            at = first;
+        } else {
+            take_greater<Record>(even, add(first, static_cast<std::uint32_t>(2 * m)), best, at,
+                                 nan);
+        }
+        if (!single) {
+            take_greater<Record>(odd, add(first, static_cast<std::uint32_t>(2 * m + 1)), best, at,
+                                 nan);
+        }
+    }
+}
+
+/// max_pool_stride2 with the window's extents KH × KW known when not 0, and the winners'
+/// positions when Record.
+template <std::size_t KH, std::size_t KW, bool Record>
+XTNN_KERNEL bool max_pool_stride2_windows(const float* plane, std::size_t height, std::size_t width,
+                                          std::size_t window_h, std::size_t window_w,
+                                          std::size_t top, std::size_t left, std::size_t oh,
+                                          std::size_t ow, std::size_t first, std::size_t last,
+                                          bool rectify, float* out, std::uint32_t* won) {
+    const std::size_t kh = KH != 0 ? KH : window_h, kw = KW != 0 ? KW : window_w;
+    lanes_mask nan = no_lanes();
     for (std::size_t i = 0; i < oh; ++i) {
         // The window's rows inside the plane (padding is at most half the kernel: some are).
         const std::size_t from = 2 * i > top ? 2 * i - top : 0;
@@ -707,26 +777,24 @@ XTNN_KERNEL bool max_pool_stride2(const float* plane, std::size_t height, std::s
         for (std::size_t j = first; j < last; j += lanes) {
             const std::size_t n = std::min(lanes, last - j);
             const std::size_t column = 2 * j - left;
-            // From -inf and the window's first position: strictly greater values take over,
-            // so an all -inf window keeps its first position, as the scalar loop.
-            reg best = lowest;
-            index_reg at = even_positions(static_cast<std::uint32_t>(from * width + column));
-            for (std::size_t u = from; u < to; ++u) {
-                const std::size_t row = u * width + column;
-                // Window columns 2m (even lanes) and 2m + 1 (odd lanes) from one pair of
-                // loads; the last column alone when kw is odd (its pair's odd half lies
-                // past the last window, maybe past the plane).
-                for (std::size_t m = 0; 2 * m < kw; ++m) {
-                    const bool single = 2 * m + 1 == kw;
-                    reg even, odd;
-                    load_pairs(plane + row + 2 * m, single ? 2 * n - 1 : 2 * n, even, odd);
-                    nan = take_greater(even, row + 2 * m, best, at) || nan;
-                    if (!single) {
-                        nan = take_greater(odd, row + 2 * m + 1, best, at) || nan;
-                    }
+            // From the window's first value and position: strictly greater values take
+            // over, as in the scalar loop.
+            reg best = zero();
+            index_reg at = positions(0);
+            scan_window_row<KW, Record, true>(plane, from * width + column, kw, n, best, at, nan);
+            if (KH != 0 && to - from == kh) { // every row of the window: a fixed count
+#pragma GCC unroll 4
+                for (std::size_t u = 1; u < kh; ++u) {
+                    scan_window_row<KW, Record, false>(plane, (from + u) * width + column, kw, n,
+                                                       best, at, nan);
+                }
+            } else {
+                for (std::size_t u = from + 1; u < to; ++u) {
+                    scan_window_row<KW, Record, false>(plane, u * width + column, kw, n, best, at,
+                                                       nan);
                 }
             }
-            if (won != nullptr) {
+            if constexpr (Record) {
                 store_positions(won + i * ow + j, n, at);
             }
             if (rectify) {
@@ -739,7 +807,37 @@ XTNN_KERNEL bool max_pool_stride2(const float* plane, std::size_t height, std::s
             }
         }
     }
-    return !nan;
+    return !any(nan);
+}
+
+/// Max pooling of one plane, `height` rows of `width` values, in kh × kw windows with stride
+/// 2: the window of output (i, j) has its corner at row 2i - top and column 2j - left (the
+/// padding: rows outside the plane are skipped, as padding never wins). For each output row
+/// i < oh and the output columns [first, last), whose windows the caller keeps inside the
+/// row: out[i·ow + j] is the largest value of the window, rectified (max(·, 0)) when
+/// `rectify`; with `won`, won[i·ow + j] is the position in the plane of the window's first
+/// value equal to it (row by row), as max_pool2d's scalar loop finds them. Returns false if a
+/// window held NaN, whose outputs are then the caller's to redo (the first NaN wins, which
+/// needs the scalar loop's order). 2 × 2 and 3 × 3 windows have their own loops.
+XTNN_KERNEL bool max_pool_stride2(const float* plane, std::size_t height, std::size_t width,
+                                  std::size_t kh, std::size_t kw, std::size_t top, std::size_t left,
+                                  std::size_t oh, std::size_t ow, std::size_t first,
+                                  std::size_t last, bool rectify, float* out, std::uint32_t* won) {
+    const auto run = [&]<std::size_t KH, std::size_t KW>() {
+        return won != nullptr
+                   ? max_pool_stride2_windows<KH, KW, true>(plane, height, width, kh, kw, top, left,
+                                                            oh, ow, first, last, rectify, out, won)
+                   : max_pool_stride2_windows<KH, KW, false>(plane, height, width, kh, kw, top,
+                                                             left, oh, ow, first, last, rectify,
+                                                             out, won);
+    };
+    if (kh == 2 && kw == 2) {
+        return run.template operator()<2, 2>();
+    }
+    if (kh == 3 && kw == 3) {
+        return run.template operator()<3, 3>();
+    }
+    return run.template operator()<0, 0>();
 }
 
 /// The gradient of 2 × 2 max pooling with stride 2 (max_pool_stride2) on one plane of h × w values:
