@@ -531,13 +531,15 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         // Where the kernels' sums go in the output planes.
         output_places_.build(lanes, g.vectors, g.width, out[2], 0, out[3]);
         // Small planes: a chunk's output positions packed, sample after sample, when that
-        // saves a quarter of the vectors (a 2 × 2 output's rows of the padded width fill a
-        // quarter of a vector: 8 samples then take 2 vectors, not 8).
+        // takes at most a third of the vectors (a 2 × 2 output's rows of the padded width
+        // fill a quarter of a vector: 8 samples then take 2 vectors, not 8). The packed rows
+        // hold each tap's values apart (the kernel area times the padded input), which the
+        // tiles read from L2 rather than L1: half the vectors (a 4 × 4 output) measured
+        // slower than not packing.
         const std::size_t taps = offsets_.size(), positions = out[2] * out[3];
         const std::size_t span = round_up(chunk_ * positions, lanes);
         packed_span_ =
-            4 * span <= 3 * lanes * chunk_ * g.vectors && taps * span <= options_.workspace ? span
-                                                                                            : 0;
+            3 * span <= lanes * chunk_ * g.vectors && taps * span <= options_.workspace ? span : 0;
         if (packed_span_ != 0) {
             packed_offsets_.resize(taps);
             for (std::size_t k = 0; k < taps; ++k) {
