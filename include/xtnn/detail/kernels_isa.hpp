@@ -719,6 +719,19 @@ XTNN_KERNEL void row_weight_gradient(const float* grads, std::size_t grad_stride
     }
 }
 
+/// Stores the first `n` (1 to lanes) maxima of `best` at p, rectified (max(·, 0), NaN and -0
+/// kept) when `rectify`.
+XTNN_KERNEL void store_pooled(float* p, std::size_t n, reg best, bool rectify) {
+    if (rectify) {
+        best = choose(less(best, zero()), zero(), best);
+    }
+    if (n == lanes) {
+        store(p, best);
+    } else {
+        store_first(p, n, best);
+    }
+}
+
 /// One step of max_pool_stride2's scan: lane by lane, best (and with Record, at) take
 /// candidate (and its positions: position, position + 2…) where candidate > best; the lanes
 /// where candidate is NaN join `nan`.
@@ -797,14 +810,7 @@ XTNN_KERNEL bool max_pool_stride2_windows(const float* plane, std::size_t height
             if constexpr (Record) {
                 store_positions(won + i * ow + j, n, at);
             }
-            if (rectify) {
-                best = choose(less(best, zero()), zero(), best);
-            }
-            if (n == lanes) {
-                store(out + i * ow + j, best);
-            } else {
-                store_first(out + i * ow + j, n, best);
-            }
+            store_pooled(out + i * ow + j, n, best, rectify);
         }
     }
     return !any(nan);
@@ -841,14 +847,7 @@ XTNN_KERNEL bool max_pool_2x2(const float* plane, std::size_t width, std::size_t
                 at = choose(equal(c0, best), corner, at);
                 store_positions(won + i * ow + j, n, at);
             }
-            if (rectify) {
-                best = choose(less(best, zero()), zero(), best);
-            }
-            if (n == lanes) {
-                store(out + i * ow + j, best);
-            } else {
-                store_first(out + i * ow + j, n, best);
-            }
+            store_pooled(out + i * ow + j, n, best, rectify);
         }
     }
     return !nan;
