@@ -540,11 +540,14 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         const std::size_t span = round_up(chunk_ * positions, lanes);
         packed_span_ =
             3 * span <= lanes * chunk_ * g.vectors && taps * span <= options_.workspace ? span : 0;
-        if (packed_span_ != 0) {
-            packed_offsets_.resize(taps);
+        if (packed_span_ != 0 &&
+            (packed_offsets_.size() != taps || packed_offsets_.back() != (taps - 1) * span)) {
+            packed_offsets_.resize(taps); // built again only when the taps or the span change
             for (std::size_t k = 0; k < taps; ++k) {
                 packed_offsets_[k] = k * span; // tap k's row of the packed input
             }
+        }
+        if (packed_span_ != 0) {
             packed_places_.build(lanes, span / lanes, span, 1, 0, span);
         }
         for (std::size_t part = 0; part < split_.parts; ++part) {
