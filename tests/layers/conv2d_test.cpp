@@ -436,11 +436,148 @@ TEST_CASE("conv2d: small planes pack several samples into each vector, with each
             const auto alone = xtnn::apply(layer, one);
             CHECK(std::equal(alone.begin(), alone.end(), whole.data() + b * alone.size()));
         }
-        // And the convolution within rounding of double precision.
+        // And the convolution within rounding of double precision (14 x 14 runs Winograd's
+        // products, whose rounding is larger).
         xtnn::conv2d<double> exact({.in_channels = 24, .out_channels = 10, .padding = 1});
         std::copy(layer.weight().begin(), layer.weight().end(), exact.weight().begin());
         std::copy(layer.bias().begin(), layer.bias().end(), exact.bias().begin());
         const auto expected = xtnn::apply(exact, xt::eval(xt::cast<double>(x)));
-        CHECK(xtnn::test::max_abs_difference(whole, expected) < 1e-5);
+        CHECK(xtnn::test::max_abs_difference(whole, expected) <=
+              1e-5 * xt::amax(xt::abs(expected))());
     }
+}
+
+TEST_CASE("conv2d: Winograd's F(4 x 4, 3 x 3) computes the convolution in inference, each "
+          "sample alone",
+          "[layers][conv2d]") {
+    if (xtnn::detected_simd() == xtnn::simd_level::portable) {
+        WARN("this CPU has neither AVX2 nor AVX-512: conv2d uses unfold only");
+        return;
+    }
+    // Whole tiles and partial ones, channels and filters on no vector's boundary, padding 0,
+    // 1 and uneven, no bias, and resnet18's first stage.
+    const std::vector<configuration> cases{
+        {"16 -> 16, padding 1, on 16x16",
+         {.in_channels = 16, .out_channels = 16, .padding = 1},
+         {2, 16, 16, 16},
+         1,
+         1},
+        {"20 -> 24 on 13x13", {.in_channels = 20, .out_channels = 24}, {3, 20, 13, 13}, 0, 0},
+        {"17 -> 5, padding (2, 1), on 9x14",
+         {.in_channels = 17, .out_channels = 5, .padding = {2, 1}},
+         {2, 17, 9, 14},
+         2,
+         1},
+        {"3 -> 9 without bias, on 6x7",
+         {.in_channels = 3, .out_channels = 9, .bias = false},
+         {2, 3, 6, 7},
+         0,
+         0},
+        {"64 -> 64, same, on 14x14",
+         {.in_channels = 64, .out_channels = 64, .padding = "same"},
+         {3, 64, 14, 14},
+         1,
+         1}};
+    const xtnn::simd_level detected = xtnn::detected_simd();
+    for (const auto level : {xtnn::simd_level::avx2, xtnn::simd_level::avx512}) {
+        if (level > detected) {
+            continue;
+        }
+        const auto before = xtnn::set_simd(level);
+        for (const std::size_t threads : {std::size_t{1}, std::size_t{2}}) {
+            xtnn::set_num_threads(threads);
+            for (const auto& c : cases) {
+                INFO(c.label << " at " << xtnn::to_string(level) << ", " << threads
+                             << " thread(s)");
+                auto options = c.options;
+                options.bias_init = xtnn::he_uniform{};
+                options.seed = 7;
+                options.algorithm = xtnn::conv_algorithm::winograd;
+                xtnn::conv2d<float> layer(options);
+                options.algorithm = xtnn::conv_algorithm::automatic;
+                xtnn::conv2d<double> exact(options);
+                std::copy(layer.weight().begin(), layer.weight().end(), exact.weight().begin());
+                std::copy(layer.bias().begin(), layer.bias().end(), exact.bias().begin());
+                const auto x = xtnn::test::random_tensor<float, 4>(c.input, 11, -1.0, 1.0);
+                const auto whole = xtnn::apply(layer, x);
+                CHECK(layer.algorithm() == xtnn::conv_algorithm::winograd);
+                const auto expected =
+                    reference(exact, xt::eval(xt::cast<double>(x)), c.pad_top, c.pad_left);
+                const double scale = xt::amax(xt::abs(expected))();
+                CHECK(xtnn::test::max_abs_difference(whole, expected) <= 1e-5 * scale);
+                // Each sample alone: the same bits, whatever the batch.
+                xtnn::shape<4> one_shape = c.input;
+                one_shape[0] = 1;
+                for (std::size_t b = 0; b < c.input[0]; ++b) {
+                    xtnn::tensor<float, 4> one(one_shape);
+                    std::copy_n(x.data() + b * one.size(), one.size(), one.data());
+                    const auto alone = xtnn::apply(layer, one);
+                    CHECK(std::equal(alone.begin(), alone.end(), whole.data() + b * alone.size()));
+                }
+                // New weights are transformed again before the next forward.
+                layer.weight() *= -2.0f;
+                exact.weight() *= -2.0;
+                const auto changed = xtnn::apply(layer, x);
+                const auto changed_expected =
+                    reference(exact, xt::eval(xt::cast<double>(x)), c.pad_top, c.pad_left);
+                CHECK(xtnn::test::max_abs_difference(changed, changed_expected) <=
+                      1e-5 * xt::amax(xt::abs(changed_expected))());
+            }
+        }
+        xtnn::set_num_threads(1);
+        xtnn::set_simd(before);
+    }
+}
+
+TEST_CASE("conv2d: automatic runs Winograd in inference where it measured faster, and never "
+          "in training",
+          "[layers][conv2d]") {
+    if (xtnn::detected_simd() == xtnn::simd_level::portable) {
+        WARN("this CPU has neither AVX2 nor AVX-512: conv2d uses unfold only");
+        return;
+    }
+    const auto run = [](xtnn::conv2d_options options, const xtnn::shape<4>& input, xtnn::mode m) {
+        xtnn::conv2d<float> layer(options);
+        const auto x = xtnn::test::random_tensor<float, 4>(input, 5);
+        xtnn::tensor<float, 4> y(layer.output_shape(input));
+        layer.forward(x, y, m);
+        return layer.algorithm();
+    };
+    const auto inference = xtnn::mode::inference, training = xtnn::mode::training;
+    const auto winograd = xtnn::conv_algorithm::winograd, direct = xtnn::conv_algorithm::direct;
+    const xtnn::conv2d_options stage{.in_channels = 64, .out_channels = 64, .padding = 1};
+    CHECK(run(stage, {1, 64, 56, 56}, inference) == winograd); // resnet18's first stage
+    CHECK(run(stage, {1, 64, 6, 6}, inference) == winograd);   // 36 outputs for 64 · 64
+    CHECK(run(stage, {1, 64, 5, 5}, inference) == direct);     // 25
+    CHECK(run(stage, {1, 64, 56, 56}, training) == direct);
+    CHECK(run({.in_channels = 8, .out_channels = 64, .padding = 1}, {1, 8, 32, 32}, inference) ==
+          direct); // too few channels
+    CHECK(run({.in_channels = 16, .out_channels = 16, .padding = 1}, {1, 16, 32, 32},
+              inference) == direct); // too few filters
+    CHECK(run({.in_channels = 32, .out_channels = 64}, {1, 32, 13, 13}, inference) ==
+          winograd); // the Keras convnet's second layer
+    CHECK(run({.in_channels = 256, .out_channels = 256, .padding = 1}, {1, 256, 16, 16},
+              inference) == direct); // transformed filters of 9 MB
+    CHECK(run({.in_channels = 64, .out_channels = 64, .stride = 2, .padding = 1}, {1, 64, 32, 32},
+              inference) == direct);
+    CHECK(run({.in_channels = 64, .out_channels = 64, .padding = 1, .dilation = 2}, {1, 64, 32, 32},
+              inference) == direct);
+    CHECK(run({.in_channels = 64,
+               .out_channels = 64,
+               .padding = 1,
+               .algorithm = xtnn::conv_algorithm::direct},
+              {1, 64, 32, 32}, inference) == direct);
+    // Asked for, it runs on any 3 x 3 layer of stride 1 in inference; training stays direct.
+    const xtnn::conv2d_options asked{
+        .in_channels = 2, .out_channels = 3, .algorithm = xtnn::conv_algorithm::winograd};
+    CHECK(run(asked, {1, 2, 5, 5}, inference) == winograd);
+    CHECK(run(asked, {1, 2, 8, 8}, training) == direct);
+    // Winograd keeps nothing for backward: backward after it names what to do.
+    xtnn::conv2d<float> layer(stage);
+    const auto x = xtnn::test::random_tensor<float, 4>({1, 64, 16, 16}, 5);
+    xtnn::tensor<float, 4> y(layer.output_shape(x.shape()));
+    layer.forward(x, y, inference);
+    xtnn::tensor<float, 4> dx(x.shape());
+    CHECK_THROWS_WITH(layer.backward(x, y, y, &dx),
+                      Catch::Contains("run forward in training mode first"));
 }

@@ -313,10 +313,13 @@ TEST_CASE("sequential: in inference a convolution applies the batch norm and rel
           "[model][sequential]") {
     // conv, batch norm, relu: one pass; conv, batch norm, then a relu that the pooling runs:
     // the conv takes the batch norm alone; a last conv and batch norm write the model's output.
-    const auto make = [](bool running) {
+    const auto make = [](bool running, xtnn::conv_algorithm algorithm) {
         return xtnn::sequential{
-            xtnn::conv2d<float>(
-                {.in_channels = 3, .out_channels = 6, .kernel_size = 3, .padding = 1}),
+            xtnn::conv2d<float>({.in_channels = 3,
+                                 .out_channels = 6,
+                                 .kernel_size = 3,
+                                 .padding = 1,
+                                 .algorithm = algorithm}),
             xtnn::batch_norm2d{.num_features = 6, .track_running_stats = running},
             xtnn::relu{},
             xtnn::conv2d<float>({.in_channels = 6,
@@ -331,7 +334,7 @@ TEST_CASE("sequential: in inference a convolution applies the batch norm and rel
             xtnn::conv2d<float>{5, 4, 1},
             xtnn::batch_norm2d{4}};
     };
-    using model_type = decltype(make(true));
+    using model_type = decltype(make(true, xtnn::conv_algorithm::automatic));
     STATIC_REQUIRE(xtnn::takes_channel_epilogue<xtnn::conv2d<float>>);
     STATIC_REQUIRE(xtnn::states_channel_affine<xtnn::batch_norm_layer<float, 4>>);
     // Running statistics and affine parameters away from PyTorch's defaults.
@@ -344,16 +347,21 @@ TEST_CASE("sequential: in inference a convolution applies the batch norm and rel
     };
     const auto x = xtnn::test::random_tensor<float, 4>({3, 3, 11, 11}, 7, -1.0, 1.0);
     const xtnn::simd_level detected = xtnn::detected_simd();
-    for (const bool running : {true, false}) {
+    // The first convolution by the direct kernels, then by Winograd's transforms.
+    for (const auto& [running, algorithm] : {std::pair{true, xtnn::conv_algorithm::automatic},
+                                             std::pair{false, xtnn::conv_algorithm::automatic},
+                                             std::pair{true, xtnn::conv_algorithm::winograd}}) {
         for (const auto level :
              {xtnn::simd_level::portable, xtnn::simd_level::avx2, xtnn::simd_level::avx512}) {
             if (level > detected) {
                 continue;
             }
             INFO("batch norm " << (running ? "with" : "without") << " running statistics, "
-                               << xtnn::to_string(level));
+                               << xtnn::to_string(level) << ", first convolution "
+                               << (algorithm == xtnn::conv_algorithm::winograd ? "Winograd's"
+                                                                               : "direct"));
             const auto before = xtnn::set_simd(level);
-            model_type model = make(running);
+            model_type model = make(running, algorithm);
             set_statistics(model.layer<1>(), 10);
             set_statistics(model.layer<4>(), 20);
             set_statistics(model.layer<8>(), 30);
@@ -368,6 +376,10 @@ TEST_CASE("sequential: in inference a convolution applies the batch norm and rel
             h = xtnn::apply(model.layer<7>(), h);
             h = xtnn::apply(model.layer<8>(), h);
             const xtnn::tensor<float, 4> fused = model.forward(x);
+            CHECK(model.layer<0>().algorithm() ==
+                  (level == xtnn::simd_level::portable           ? xtnn::conv_algorithm::unfold
+                   : algorithm == xtnn::conv_algorithm::winograd ? xtnn::conv_algorithm::winograd
+                                                                 : xtnn::conv_algorithm::direct));
             // Without running statistics a batch norm normalizes by the batch: only the last
             // one (with them) fuses.
             CHECK(model.fused_layers() == (running ? 2 + 1 + 1 : 1));

@@ -144,6 +144,19 @@ struct kernel_set {
     void (*max_unpool_2x2)(const float* dy, const std::uint32_t* won, const float* pooled,
                            bool rectify, std::size_t oh, std::size_t ow, float* dx, std::size_t h,
                            std::size_t w);
+    void (*transpose)(const float* from, std::size_t from_stride, std::size_t rows,
+                      std::size_t cols, float* to, std::size_t to_stride);
+    /// Winograd F(4 × 4, 3 × 3)'s transforms: of the inputs, the filters and the products.
+    void (*winograd_input)(const float* in, std::size_t row, std::size_t channels,
+                           std::size_t tiles, float* v, std::size_t v_stride);
+    void (*winograd_multiply)(const float* v, std::size_t v_stride, const float* u,
+                              std::size_t u_stride, std::size_t tiles, std::size_t channels,
+                              std::size_t filters, float* m, std::size_t m_stride);
+    void (*winograd_filter)(const float* g, std::size_t channels, std::size_t filters, float* u,
+                            std::size_t u_stride);
+    void (*winograd_output)(const float* m, std::size_t m_stride, std::size_t filters,
+                            std::size_t tiles, const float* bias, const epilogue& then, float* out,
+                            std::size_t row);
     /// Null where the set has none (AVX2: OpenBLAS's Haswell kernel is as fast).
     bool (*gemm)(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k,
                  float alpha, const float* a, std::size_t lda, const float* b, std::size_t ldb,
@@ -166,6 +179,11 @@ inline const kernel_set* simd_kernels(simd_level level) {
                                      &avx512::row_weight_gradient,
                                      &avx512::max_pool_stride2,
                                      &avx512::max_unpool_2x2,
+                                     &avx512::transpose,
+                                     &avx512::winograd_input,
+                                     &avx512::winograd_multiply,
+                                     &avx512::winograd_filter,
+                                     &avx512::winograd_output,
                                      &avx512::gemm};
     static constexpr kernel_set narrow{avx2::lanes,
                                        &avx2::correlate,
@@ -174,6 +192,11 @@ inline const kernel_set* simd_kernels(simd_level level) {
                                        &avx2::row_weight_gradient,
                                        &avx2::max_pool_stride2,
                                        &avx2::max_unpool_2x2,
+                                       &avx2::transpose,
+                                       &avx2::winograd_input,
+                                       &avx2::winograd_multiply,
+                                       &avx2::winograd_filter,
+                                       &avx2::winograd_output,
                                        nullptr};
     switch (level) {
     case simd_level::avx512:

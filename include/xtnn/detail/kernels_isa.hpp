@@ -37,6 +37,9 @@ XTNN_KERNEL reg add(reg a, reg b) {
 XTNN_KERNEL reg mul(reg a, reg b) {
     return _mm512_mul_ps(a, b);
 }
+XTNN_KERNEL reg sub(reg a, reg b) {
+    return _mm512_sub_ps(a, b);
+}
 /// The first `n` (< lanes) values at p; the others 0, their memory untouched.
 XTNN_KERNEL reg load_first(const float* p, std::size_t n) {
     return _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << n) - 1), p);
@@ -98,6 +101,8 @@ inline constexpr std::size_t gemm_rows = 8, gemm_vectors = 3;
 inline constexpr std::size_t dot_rows = 6, dot_columns = 4;
 /// Output channels by vectors of positions held in registers by correlate (24 of 32).
 inline constexpr std::size_t correlate_channels = 4, correlate_vectors = 6;
+/// Winograd's products: tiles by vectors of filters in registers (24 of 32).
+inline constexpr std::size_t multiply_rows = 6, multiply_vectors = 4;
 /// weight_gradient's tiles: up to 4 vectors of channels by 24 / vectors taps (24 of 32).
 inline constexpr std::size_t gradient_vectors = 4, gradient_taps = 24;
 
@@ -196,6 +201,37 @@ XTNN_KERNEL index_reg load_doubled(const std::uint32_t* p, std::size_t n) {
     const index_reg v = _mm512_maskz_loadu_epi32(static_cast<__mmask16>((1u << n) - 1), p);
     return _mm512_permutex2var_epi32(v, doubling(), v);
 }
+/// The permutes of transpose_block: for each round (blocks of 8, 4, 2, 1 lanes), the lanes of
+/// the upper and of the lower row of a pair.
+inline constexpr auto transpose_indices = [] {
+    std::array<std::array<std::int32_t, 16>, 8> indices{};
+    std::size_t round = 0;
+    for (std::int32_t d = 8; d >= 1; d /= 2, ++round) {
+        for (std::int32_t l = 0; l < 16; ++l) {
+            indices[2 * round][static_cast<std::size_t>(l)] = (l & d) != 0 ? 16 + l - d : l;
+            indices[2 * round + 1][static_cast<std::size_t>(l)] = (l & d) != 0 ? 16 + l : l + d;
+        }
+    }
+    return indices;
+}();
+/// Transposes the 16 × 16 block in r (r[i] row i) in place: four rounds that swap the
+/// off-diagonal blocks of 8, 4, 2 and 1 lanes (two-source permutes; see select_lanes).
+XTNN_KERNEL void transpose_block(reg* r) {
+#pragma GCC unroll 4
+    for (std::size_t round = 0; round < 4; ++round) {
+        const std::size_t d = std::size_t{8} >> round;
+        const __m512i upper = _mm512_loadu_si512(transpose_indices[2 * round].data());
+        const __m512i lower = _mm512_loadu_si512(transpose_indices[2 * round + 1].data());
+#pragma GCC unroll 16
+        for (std::size_t a = 0; a < 16; ++a) {
+            if ((a & d) == 0) {
+                const reg x = r[a], y = r[a + d];
+                r[a] = _mm512_permutex2var_ps(x, upper, y);
+                r[a + d] = _mm512_permutex2var_ps(x, lower, y);
+            }
+        }
+    }
+}
 #else
 using reg = __m256;
 XTNN_KERNEL reg load(const float* p) {
@@ -219,6 +255,9 @@ XTNN_KERNEL reg add(reg a, reg b) {
 XTNN_KERNEL reg mul(reg a, reg b) {
     return _mm256_mul_ps(a, b);
 }
+XTNN_KERNEL reg sub(reg a, reg b) {
+    return _mm256_sub_ps(a, b);
+}
 /// Lanes [0, n) set.
 XTNN_KERNEL __m256i first(std::size_t n) {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)),
@@ -238,6 +277,8 @@ XTNN_KERNEL reg select_lanes(reg v, const std::uint32_t* index) {
 }
 /// 12 accumulators, 3 inputs and a broadcast weight: the 16 registers.
 inline constexpr std::size_t correlate_channels = 4, correlate_vectors = 3;
+/// Winograd's products: 12 accumulators, 3 vectors of filters and a broadcast.
+inline constexpr std::size_t multiply_rows = 4, multiply_vectors = 3;
 /// weight_gradient's tiles: up to 2 vectors of channels by 12 / vectors taps (15 of 16).
 inline constexpr std::size_t gradient_vectors = 2, gradient_taps = 12;
 
@@ -335,7 +376,52 @@ XTNN_KERNEL index_reg load_doubled(const std::uint32_t* p, std::size_t n) {
     return _mm256_permutevar8x32_epi32(
         _mm256_maskload_epi32(reinterpret_cast<const int*>(p), first(n)), doubling());
 }
+/// Transposes the 8 × 8 block in r (r[i] row i) in place: three rounds that swap the
+/// off-diagonal blocks of 4, 2 and 1 lanes.
+XTNN_KERNEL void transpose_block(reg* r) {
+    for (int a = 0; a < 4; ++a) {
+        const reg x = r[a], y = r[a + 4];
+        r[a] = _mm256_permute2f128_ps(x, y, 0x20);
+        r[a + 4] = _mm256_permute2f128_ps(x, y, 0x31);
+    }
+    for (int a : {0, 1, 4, 5}) {
+        const reg x = r[a], y = r[a + 2];
+        r[a] = _mm256_shuffle_ps(x, y, 0x44);
+        r[a + 2] = _mm256_shuffle_ps(x, y, 0xEE);
+    }
+    for (int a : {0, 2, 4, 6}) {
+        const reg x = r[a], y = r[a + 1];
+        r[a] = _mm256_blend_ps(x, _mm256_moveldup_ps(y), 0xAA);
+        r[a + 1] = _mm256_blend_ps(_mm256_movehdup_ps(x), y, 0xAA);
+    }
+}
 #endif
+
+/// to[j·to_stride + i] = from[i·from_stride + j] for i < rows and j < cols, touching nothing
+/// else: the transposes between NCHW planes and positions of channels (Winograd's).
+XTNN_KERNEL void transpose(const float* from, std::size_t from_stride, std::size_t rows,
+                           std::size_t cols, float* to, std::size_t to_stride) {
+    for (std::size_t i0 = 0; i0 < rows; i0 += lanes) {
+        const std::size_t height = std::min(lanes, rows - i0);
+        for (std::size_t j0 = 0; j0 < cols; j0 += lanes) {
+            const std::size_t width = std::min(lanes, cols - j0);
+            reg r[lanes];
+            for (std::size_t i = 0; i < lanes; ++i) {
+                const float* line = from + (i0 + i) * from_stride + j0;
+                r[i] = i >= height ? zero() : width == lanes ? load(line) : load_first(line, width);
+            }
+            transpose_block(r);
+            for (std::size_t j = 0; j < width; ++j) {
+                float* line = to + (j0 + j) * to_stride + i0;
+                if (height == lanes) {
+                    store(line, r[j]);
+                } else {
+                    store_first(line, height, r[j]);
+                }
+            }
+        }
+    }
+}
 
 /// to[r·to_stride + j] = from[r·from_stride + j] for r < rows and j < cols, touching nothing
 /// else: the copies between plain planes and the kernels' padded rows (rows of a few dozen
@@ -1161,6 +1247,246 @@ XTNN_KERNEL bool gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, 
     return true;
 }
 #endif
+
+// Winograd F(4 × 4, 3 × 3) (Lavin and Gray, 2016; points 0, ±1, ±2 and ∞): a 4 × 4 block of a
+// 3 × 3 convolution's outputs is Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d B)] A, from the block's 6 × 6 inputs d
+// and a filter g, 36 products in place of 144. Each transform is a 1-D step applied to the
+// columns and then to the rows, here to vectors of channels (input, filter) or of filters
+// (output), so that every lane is used whatever the size of the planes.
+
+/// Bᵀ·d of six vectors: the input transform's 1-D step.
+XTNN_KERNEL void winograd_input_step(const reg* d, reg* r) {
+    const reg a = fma(broadcast(-4.0f), d[2], d[4]), b = fma(broadcast(-4.0f), d[1], d[3]);
+    const reg c = sub(d[4], d[2]), e = mul(broadcast(2.0f), sub(d[3], d[1]));
+    r[0] = fma(broadcast(4.0f), d[0], fma(broadcast(-5.0f), d[2], d[4]));
+    r[1] = add(a, b);
+    r[2] = sub(a, b);
+    r[3] = add(c, e);
+    r[4] = sub(c, e);
+    r[5] = fma(broadcast(4.0f), d[1], fma(broadcast(-5.0f), d[3], d[5]));
+}
+
+/// G·g of three vectors: the filter transform's 1-D step.
+XTNN_KERNEL void winograd_filter_step(const reg* g, reg* u) {
+    const reg outer = add(g[0], g[2]), quarter = mul(broadcast(1.0f / 24.0f), g[0]);
+    const reg sixth = mul(broadcast(1.0f / 6.0f), g[2]);
+    u[0] = mul(broadcast(0.25f), g[0]);
+    u[1] = mul(broadcast(-1.0f / 6.0f), add(outer, g[1]));
+    u[2] = mul(broadcast(-1.0f / 6.0f), sub(outer, g[1]));
+    u[3] = add(quarter, fma(broadcast(1.0f / 12.0f), g[1], sixth));
+    u[4] = add(quarter, fma(broadcast(-1.0f / 12.0f), g[1], sixth));
+    u[5] = g[2];
+}
+
+/// Aᵀ·m of six vectors: the output transform's 1-D step.
+XTNN_KERNEL void winograd_output_step(const reg* m, reg* y) {
+    const reg p = add(m[1], m[2]), q = sub(m[1], m[2]), s = add(m[3], m[4]), w = sub(m[3], m[4]);
+    y[0] = add(add(m[0], p), s);
+    y[1] = fma(broadcast(2.0f), w, q);
+    y[2] = fma(broadcast(4.0f), s, p);
+    y[3] = add(fma(broadcast(8.0f), w, q), m[5]);
+}
+
+/// The input transform of `tiles` consecutive tiles of a row of tiles: tile t's inputs are
+/// the 6 × 6 positions from column 4t of `in` (positions of `channels` values, channels
+/// innermost; rows of `row` values; channels a multiple of lanes), and its Bᵀ d B, element
+/// ξ = 6i + j, goes to v[ξ·v_stride + t·channels + c].
+XTNN_KERNEL void winograd_input(const float* in, std::size_t row, std::size_t channels,
+                                std::size_t tiles, float* v, std::size_t v_stride) {
+    reg columns[6][6]; // Bᵀ d: [i][column]
+    for (std::size_t t = 0; t < tiles; ++t) {
+        for (std::size_t c = 0; c < channels; c += lanes) {
+            const float* d = in + 4 * t * channels + c;
+#pragma GCC unroll 6
+            for (std::size_t l = 0; l < 6; ++l) {
+                reg line[6], r[6];
+#pragma GCC unroll 6
+                for (std::size_t k = 0; k < 6; ++k) {
+                    line[k] = load(d + k * row + l * channels);
+                }
+                winograd_input_step(line, r);
+#pragma GCC unroll 6
+                for (std::size_t i = 0; i < 6; ++i) {
+                    columns[i][l] = r[i];
+                }
+            }
+            float* to = v + t * channels + c;
+#pragma GCC unroll 6
+            for (std::size_t i = 0; i < 6; ++i) {
+                reg r[6];
+                winograd_input_step(columns[i], r);
+#pragma GCC unroll 6
+                for (std::size_t j = 0; j < 6; ++j) {
+                    store(to + (6 * i + j) * v_stride, r[j]);
+                }
+            }
+        }
+    }
+}
+
+/// One register tile of winograd_multiply: rows R of v (tiles) by W vectors of u's columns
+/// (filters), summed over `channels` into m (rows of `filters`... strides as given).
+template <std::size_t R, std::size_t W>
+XTNN_KERNEL void multiply_tile(const float* v, std::size_t channels, const float* u,
+                               std::size_t filters, float* m) {
+    reg acc[R][W];
+#pragma GCC unroll 8
+    for (std::size_t r = 0; r < R; ++r) {
+#pragma GCC unroll 4
+        for (std::size_t w = 0; w < W; ++w) {
+            acc[r][w] = zero();
+        }
+    }
+    for (std::size_t c = 0; c < channels; ++c) {
+        reg columns[W];
+#pragma GCC unroll 4
+        for (std::size_t w = 0; w < W; ++w) {
+            columns[w] = load(u + c * filters + w * lanes);
+        }
+#pragma GCC unroll 8
+        for (std::size_t r = 0; r < R; ++r) {
+            const reg value = broadcast(v[r * channels + c]);
+#pragma GCC unroll 4
+            for (std::size_t w = 0; w < W; ++w) {
+                acc[r][w] = fma(value, columns[w], acc[r][w]);
+            }
+        }
+    }
+#pragma GCC unroll 8
+    for (std::size_t r = 0; r < R; ++r) {
+#pragma GCC unroll 4
+        for (std::size_t w = 0; w < W; ++w) {
+            store(m + r * filters + w * lanes, acc[r][w]);
+        }
+    }
+}
+
+/// Calls multiply_tile<R, W> for R = rows (1 to multiply_rows).
+template <std::size_t W, std::size_t R = 1>
+XTNN_KERNEL void multiply_rows_of(std::size_t rows, const float* v, std::size_t channels,
+                                  const float* u, std::size_t filters, float* m) {
+    if constexpr (R < multiply_rows) {
+        if (rows > R) {
+            multiply_rows_of<W, R + 1>(rows, v, channels, u, filters, m);
+            return;
+        }
+    }
+    multiply_tile<R, W>(v, channels, u, filters, m);
+}
+
+/// Winograd's products, for each of the 36 points ξ: m[ξ·m_stride + t·filters + f] =
+/// Σ_c v[ξ·v_stride + t·channels + c] · u[ξ·u_stride + c·filters + f] for t < tiles (filters
+/// a multiple of lanes).
+XTNN_KERNEL void winograd_multiply(const float* v, std::size_t v_stride, const float* u,
+                                   std::size_t u_stride, std::size_t tiles, std::size_t channels,
+                                   std::size_t filters, float* m, std::size_t m_stride) {
+    const std::size_t vectors = filters / lanes;
+    for (std::size_t point = 0; point < 36; ++point) {
+        const float* vp = v + point * v_stride;
+        const float* up = u + point * u_stride;
+        float* mp = m + point * m_stride;
+        for (std::size_t f = 0; f < vectors; f += multiply_vectors) {
+            const std::size_t width = std::min(multiply_vectors, vectors - f);
+            for (std::size_t t = 0; t < tiles; t += multiply_rows) {
+                const std::size_t rows = std::min(multiply_rows, tiles - t);
+                const float* from = vp + t * channels;
+                const float* columns = up + f * lanes;
+                float* to = mp + t * filters + f * lanes;
+                if (width == multiply_vectors) {
+                    multiply_rows_of<multiply_vectors>(rows, from, channels, columns, filters, to);
+                } else if (width == 1) {
+                    multiply_rows_of<1>(rows, from, channels, columns, filters, to);
+                } else if (width == 2) {
+                    multiply_rows_of<2>(rows, from, channels, columns, filters, to);
+                } else if constexpr (multiply_vectors > 3) {
+                    multiply_rows_of<3>(rows, from, channels, columns, filters, to);
+                }
+            }
+        }
+    }
+}
+
+/// The filter transform: g[(c·9 + 3u + w)·filters + f] is tap (u, w) of filter f on channel
+/// c (filters a multiple of lanes), and its G g Gᵀ, element ξ, goes to
+/// u[ξ·u_stride + c·filters + f], for c < channels.
+XTNN_KERNEL void winograd_filter(const float* g, std::size_t channels, std::size_t filters,
+                                 float* u, std::size_t u_stride) {
+    for (std::size_t c = 0; c < channels; ++c) {
+        for (std::size_t f = 0; f < filters; f += lanes) {
+            const float* taps = g + c * 9 * filters + f;
+            reg columns[6][3]; // G g: [i][column]
+#pragma GCC unroll 3
+            for (std::size_t w = 0; w < 3; ++w) {
+                const reg line[3] = {load(taps + w * filters), load(taps + (3 + w) * filters),
+                                     load(taps + (6 + w) * filters)};
+                reg r[6];
+                winograd_filter_step(line, r);
+#pragma GCC unroll 6
+                for (std::size_t i = 0; i < 6; ++i) {
+                    columns[i][w] = r[i];
+                }
+            }
+            float* to = u + c * filters + f;
+#pragma GCC unroll 6
+            for (std::size_t i = 0; i < 6; ++i) {
+                reg r[6];
+                winograd_filter_step(columns[i], r);
+#pragma GCC unroll 6
+                for (std::size_t j = 0; j < 6; ++j) {
+                    store(to + (6 * i + j) * u_stride, r[j]);
+                }
+            }
+        }
+    }
+}
+
+/// The output transform of `tiles` tiles: tile t's products are m[ξ·m_stride + t·filters + f]
+/// (filters a multiple of lanes), and Aᵀ m A plus bias[f] (bias: filters values, or null),
+/// with `then` applied (its arrays of filters values), goes to the 4 × 4 positions from
+/// column 4t of `out` (positions of `filters` values; rows of `row` values).
+XTNN_KERNEL void winograd_output(const float* m, std::size_t m_stride, std::size_t filters,
+                                 std::size_t tiles, const float* bias, const epilogue& then,
+                                 float* out, std::size_t row) {
+    reg columns[4][6]; // Aᵀ m: [i][column]
+    for (std::size_t t = 0; t < tiles; ++t) {
+        for (std::size_t f = 0; f < filters; f += lanes) {
+            const float* from = m + t * filters + f;
+#pragma GCC unroll 6
+            for (std::size_t l = 0; l < 6; ++l) {
+                reg line[6], r[4];
+#pragma GCC unroll 6
+                for (std::size_t k = 0; k < 6; ++k) {
+                    line[k] = load(from + (6 * k + l) * m_stride);
+                }
+                winograd_output_step(line, r);
+#pragma GCC unroll 4
+                for (std::size_t i = 0; i < 4; ++i) {
+                    columns[i][l] = r[i];
+                }
+            }
+            const reg shift = bias != nullptr ? load(bias + f) : zero();
+            const reg scale = then.scale != nullptr ? load(then.scale + f) : zero();
+            const reg after = then.scale != nullptr ? load(then.shift + f) : zero();
+            float* to = out + 4 * t * filters + f;
+#pragma GCC unroll 4
+            for (std::size_t i = 0; i < 4; ++i) {
+                reg r[4];
+                winograd_output_step(columns[i], r);
+#pragma GCC unroll 4
+                for (std::size_t j = 0; j < 4; ++j) {
+                    reg value = add(r[j], shift);
+                    if (then.scale != nullptr) {
+                        value = fma(value, scale, after);
+                    }
+                    if (then.rectify) {
+                        value = choose(less(value, zero()), zero(), value);
+                    }
+                    store(to + i * row + j * filters, value);
+                }
+            }
+        }
+    }
+}
 
 } // namespace xtnn::detail::XTNN_ISA
 
