@@ -106,17 +106,18 @@ TEST_CASE("allocation: a convnet allocates nothing once warmed up, on one thread
         xtnn::set_num_threads(threads);
         xtnn::sequential model{
             xtnn::random_affine<float>({.translation = 0.1, .rotation = 0.05, .zoom = 0.1}),
-            xtnn::conv2d<float>{1, 8, 3},
-            xtnn::relu{},
-            xtnn::max_pool2d{2},
-            xtnn::conv2d<float>({.in_channels = 8, .out_channels = 8, .bias = false}),
-            xtnn::batch_norm2d{8},
-            xtnn::relu{},
-            xtnn::avg_pool2d{2},
-            xtnn::flatten{},
-            xtnn::dropout{0.5},
-            xtnn::dense{8 * 5 * 5, 10}};
+            xtnn::conv2d<float>{1, 8, 3}, xtnn::relu{}, xtnn::max_pool2d{2},
+            // Winograd's forward and input gradient (where the CPU has AVX2 or AVX-512).
+            xtnn::conv2d<float>({.in_channels = 8,
+                                 .out_channels = 8,
+                                 .bias = false,
+                                 .algorithm = xtnn::conv_algorithm::winograd}),
+            xtnn::batch_norm2d{8}, xtnn::relu{}, xtnn::avg_pool2d{2}, xtnn::flatten{},
+            xtnn::dropout{0.5}, xtnn::dense{8 * 5 * 5, 10}};
         check_training_step(model, xtnn::adam());
+        if (xtnn::active_simd() != xtnn::simd_level::portable) {
+            CHECK(model.layer<4>().algorithm() == xtnn::conv_algorithm::winograd);
+        }
     }
     xtnn::set_num_threads(1);
     xtnn::set_num_threads(0);

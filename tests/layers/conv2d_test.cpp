@@ -205,7 +205,7 @@ double relative_difference(const A& single, const B& exact) {
 }
 
 direct_errors compare_with_double(xtnn::conv2d<float>& direct, const xtnn::shape<4>& input,
-                                  std::uint64_t seed) {
+                                  std::uint64_t seed, xtnn::mode m = xtnn::mode::inference) {
     xtnn::conv2d<double> exact(direct.options());
     std::copy(direct.weight().begin(), direct.weight().end(), exact.weight().begin());
     std::copy(direct.bias().begin(), direct.bias().end(), exact.bias().begin());
@@ -221,7 +221,7 @@ direct_errors compare_with_double(xtnn::conv2d<float>& direct, const xtnn::shape
     exact.forward(x, y);
     exact.backward(x, y, dy, &dx);
     xtnn::tensor<float, 4> yf(out), dxf(input);
-    direct.forward(xf, yf);
+    direct.forward(xf, yf, m);
     direct.backward(xf, yf, dyf, &dxf);
     const auto single = direct.parameters();
     const auto reference = exact.parameters();
@@ -447,8 +447,8 @@ TEST_CASE("conv2d: small planes pack several samples into each vector, with each
     }
 }
 
-TEST_CASE("conv2d: Winograd's F(4 x 4, 3 x 3) computes the convolution in inference, each "
-          "sample alone",
+TEST_CASE("conv2d: Winograd's F(4 x 4, 3 x 3) computes the convolution, each sample alone, and "
+          "its input gradient in training",
           "[layers][conv2d]") {
     if (xtnn::detected_simd() == xtnn::simd_level::portable) {
         WARN("this CPU has neither AVX2 nor AVX-512: conv2d uses unfold only");
@@ -522,6 +522,15 @@ TEST_CASE("conv2d: Winograd's F(4 x 4, 3 x 3) computes the convolution in infere
                     reference(exact, xt::eval(xt::cast<double>(x)), c.pad_top, c.pad_left);
                 CHECK(xtnn::test::max_abs_difference(changed, changed_expected) <=
                       1e-5 * xt::amax(xt::abs(changed_expected))());
+                // In training: the forward and the input gradient by Winograd, the weight
+                // gradient direct.
+                const auto e = compare_with_double(layer, c.input, 13, xtnn::mode::training);
+                CHECK(layer.algorithm() == xtnn::conv_algorithm::winograd);
+                CHECK(layer.gradient_algorithm() == xtnn::conv_algorithm::winograd);
+                CHECK(e.output < 1e-5);
+                CHECK(e.input_gradient < 1e-5);
+                CHECK(e.weight_gradient < 1e-5);
+                CHECK(e.bias_gradient < 1e-5);
             }
         }
         xtnn::set_num_threads(1);
@@ -529,55 +538,52 @@ TEST_CASE("conv2d: Winograd's F(4 x 4, 3 x 3) computes the convolution in infere
     }
 }
 
-TEST_CASE("conv2d: automatic runs Winograd in inference where it measured faster, and never "
-          "in training",
-          "[layers][conv2d]") {
+TEST_CASE("conv2d: automatic runs Winograd where it measured faster", "[layers][conv2d]") {
     if (xtnn::detected_simd() == xtnn::simd_level::portable) {
         WARN("this CPU has neither AVX2 nor AVX-512: conv2d uses unfold only");
         return;
     }
+    // The forward's algorithm, then the input gradient's.
     const auto run = [](xtnn::conv2d_options options, const xtnn::shape<4>& input, xtnn::mode m) {
         xtnn::conv2d<float> layer(options);
         const auto x = xtnn::test::random_tensor<float, 4>(input, 5);
         xtnn::tensor<float, 4> y(layer.output_shape(input));
         layer.forward(x, y, m);
-        return layer.algorithm();
+        return std::pair{layer.algorithm(), layer.gradient_algorithm()};
     };
     const auto inference = xtnn::mode::inference, training = xtnn::mode::training;
     const auto winograd = xtnn::conv_algorithm::winograd, direct = xtnn::conv_algorithm::direct;
+    const std::pair both{winograd, winograd}, neither{direct, direct};
+    const std::pair forward_only{winograd, direct};
     const xtnn::conv2d_options stage{.in_channels = 64, .out_channels = 64, .padding = 1};
-    CHECK(run(stage, {1, 64, 56, 56}, inference) == winograd); // resnet18's first stage
-    CHECK(run(stage, {1, 64, 6, 6}, inference) == winograd);   // 36 outputs for 64 · 64
-    CHECK(run(stage, {1, 64, 5, 5}, inference) == direct);     // 25
-    CHECK(run(stage, {1, 64, 56, 56}, training) == direct);
-    CHECK(run({.in_channels = 8, .out_channels = 64, .padding = 1}, {1, 8, 32, 32}, inference) ==
-          direct); // too few channels
+    CHECK(run(stage, {1, 64, 56, 56}, inference) == forward_only); // resnet18's first stage
+    CHECK(run(stage, {1, 64, 56, 56}, training) == both);
+    CHECK(run(stage, {1, 64, 6, 6}, inference) == forward_only); // 36 outputs for 64 · 64
+    CHECK(run(stage, {1, 64, 5, 5}, inference) == neither);      // 25
+    CHECK(run({.in_channels = 8, .out_channels = 64, .padding = 1}, {1, 8, 32, 32}, training) ==
+          neither); // too few channels (and, for the input gradient, filters)
     CHECK(run({.in_channels = 16, .out_channels = 16, .padding = 1}, {1, 16, 32, 32},
-              inference) == direct); // too few filters
-    CHECK(run({.in_channels = 32, .out_channels = 64}, {1, 32, 13, 13}, inference) ==
-          winograd); // the Keras convnet's second layer
+              training) == neither); // too few filters
+    // The Keras convnet's second layer; its input gradient has 32 filters of 64 channels.
+    CHECK(run({.in_channels = 32, .out_channels = 64}, {1, 32, 13, 13}, training) == both);
+    CHECK(run({.in_channels = 64, .out_channels = 16, .padding = 1}, {1, 64, 32, 32}, training) ==
+          std::pair{direct, winograd}); // 16 filters, 64 "filters" back
     CHECK(run({.in_channels = 256, .out_channels = 256, .padding = 1}, {1, 256, 16, 16},
-              inference) == direct); // transformed filters of 9 MB
+              inference) == neither); // transformed filters of 9 MB
     CHECK(run({.in_channels = 64, .out_channels = 64, .stride = 2, .padding = 1}, {1, 64, 32, 32},
-              inference) == direct);
+              training) == neither);
     CHECK(run({.in_channels = 64, .out_channels = 64, .padding = 1, .dilation = 2}, {1, 64, 32, 32},
-              inference) == direct);
+              training) == neither);
+    CHECK(run({.in_channels = 64, .out_channels = 64, .padding = 3}, {1, 64, 32, 32},
+              training) == forward_only); // the input gradient would need padding -1
     CHECK(run({.in_channels = 64,
                .out_channels = 64,
                .padding = 1,
                .algorithm = xtnn::conv_algorithm::direct},
-              {1, 64, 32, 32}, inference) == direct);
-    // Asked for, it runs on any 3 x 3 layer of stride 1 in inference; training stays direct.
+              {1, 64, 32, 32}, training) == neither);
+    // Asked for, it runs on any 3 x 3 layer of stride 1.
     const xtnn::conv2d_options asked{
         .in_channels = 2, .out_channels = 3, .algorithm = xtnn::conv_algorithm::winograd};
-    CHECK(run(asked, {1, 2, 5, 5}, inference) == winograd);
-    CHECK(run(asked, {1, 2, 8, 8}, training) == direct);
-    // Winograd keeps nothing for backward: backward after it names what to do.
-    xtnn::conv2d<float> layer(stage);
-    const auto x = xtnn::test::random_tensor<float, 4>({1, 64, 16, 16}, 5);
-    xtnn::tensor<float, 4> y(layer.output_shape(x.shape()));
-    layer.forward(x, y, inference);
-    xtnn::tensor<float, 4> dx(x.shape());
-    CHECK_THROWS_WITH(layer.backward(x, y, y, &dx),
-                      Catch::Contains("run forward in training mode first"));
+    CHECK(run(asked, {1, 2, 5, 5}, inference) == forward_only);
+    CHECK(run(asked, {1, 2, 8, 8}, training) == both);
 }

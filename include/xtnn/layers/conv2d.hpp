@@ -40,9 +40,10 @@ enum class conv_algorithm {
     automatic, ///< direct where it applies and is faster (see conv2d), else unfold.
     unfold,    ///< im2col and BLAS products, always.
     direct,    ///< xtnn's direct kernels where they apply (float, AVX2 or AVX-512).
-    /// Winograd F(4 × 4, 3 × 3) in inference where it applies (float, AVX2 or AVX-512, a
-    /// 3 × 3 kernel, stride 1, dilation 1), else as automatic. Within float rounding of the
-    /// others (about 1e-6 of the outputs' scale), not the same bits.
+    /// Winograd F(4 × 4, 3 × 3) where it applies (float, AVX2 or AVX-512, a 3 × 3 kernel,
+    /// stride 1, dilation 1; the input gradient with padding up to 2), else as automatic; the
+    /// weight gradient stays direct. Within float rounding of the others (about 1e-6 of the
+    /// outputs' scale), not the same bits.
     winograd,
 };
 
@@ -183,6 +184,13 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
     /// the first). `direct` and `winograd` need float and a CPU with AVX2 or AVX-512
     /// (xtnn::active_simd()).
     conv_algorithm algorithm() const { return ran_; }
+    /// The algorithm of the input gradient of a backward after the last forward: winograd
+    /// where it applies in training (see conv_algorithm::winograd), else direct or unfold.
+    conv_algorithm gradient_algorithm() const {
+        return winograd_gradient_                 ? conv_algorithm::winograd
+               : ran_ == conv_algorithm::winograd ? conv_algorithm::direct
+                                                  : ran_;
+    }
     /// Whether the last forward's direct kernels packed the output positions of several
     /// samples into each vector (small planes, see docs/performance.md): the same sums in the
     /// same order, so the same bits as one sample at a time.
@@ -244,8 +252,9 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
 
   private:
     friend layer_access;
-    struct part_buffers;   // each part's (thread's) buffers
-    struct gradient_phase; // one phase of the stride in the input gradient
+    struct part_buffers;      // each part's (thread's) buffers
+    struct gradient_phase;    // one phase of the stride in the input gradient
+    struct winograd_geometry; // a Winograd correlation's plan
 
     /// The convolution of x into `y`, which must have output_shape(x.shape()).
     void compute_forward(const tensor<T, 4>& x, tensor<T, 4>& y, mode m) {
@@ -325,17 +334,16 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
             throw std::logic_error("conv2d::backward: no forward ran for input shape " +
                                    format_shape(x.shape()));
         }
-        if (ran_ == conv_algorithm::winograd) {
-            throw std::logic_error("conv2d::backward: the last forward was an inference pass "
-                                   "(Winograd's, which keeps nothing for backward); run forward "
-                                   "in training mode first");
-        }
         const std::size_t filters = s[1], positions = s[2] * s[3];
         const std::size_t k = weight_.size() / filters;
         const std::size_t sample = x.size() / std::max<std::size_t>(s[0], 1);
         if (kernels_ != nullptr) {
             if constexpr (std::same_as<T, float>) {
-                backward_direct(x, dy, dx);
+                const bool by_winograd = dx != nullptr && winograd_gradient_;
+                backward_direct(x, dy, by_winograd ? nullptr : dx);
+                if (by_winograd) {
+                    gradient_winograd(dy, *dx);
+                }
                 add_part_gradients();
                 return;
             }
@@ -435,14 +443,11 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         const std::size_t taps = in[1] * options_.kernel_size.height * options_.kernel_size.width;
         const std::size_t positions = out[2] * out[3];
         kernels_ = direct_kernels(out, m);
-        if (kernels_ != nullptr && winograd_applies(in, out, m)) {
-            ran_ = conv_algorithm::winograd;
-            size_winograd(in, out);
-            return;
-        }
         ran_ = kernels_ != nullptr ? conv_algorithm::direct : conv_algorithm::unfold;
+        winograd_gradient_ = false;
         if (kernels_ != nullptr) {
-            size_direct(in, out);
+            size_direct(in, out); // backward's buffers, whatever the forward
+            size_winograd(in, out, m);
             return;
         }
         const std::size_t per_sample = std::max<std::size_t>(taps * positions, 1);
@@ -823,39 +828,56 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         }
     }
 
-    // Whether the forward runs Winograd's F(4 × 4, 3 × 3) (the direct kernels apply): asked
-    // for, or automatic where it measured faster (docs/performance.md), in inference (it
-    // keeps nothing for backward), on a 3 × 3 kernel with stride and dilation 1: at least 16
-    // input channels and 32 filters (fewer leave the products too thin for the transforms to
-    // pay), at most 128 either way (the transformed filters, 4× the weights, then stay near
-    // the caches), and at least one output position per 128 products of channels and
-    // filters (each sample reads the transformed filters once: 128 → 128 needs 12 × 12
-    // outputs, 64 → 64 needs 6 × 6). By the sample's shape alone, as direct_kernels.
-    bool winograd_applies(const shape<4>& in, const shape<4>& out, mode m) const {
+    // Whether Winograd's F(4 × 4, 3 × 3) computes a correlation of `channels` input planes
+    // into `filters` output planes of `positions` values each, with a 3 × 3 kernel of stride
+    // and dilation 1: asked for, or automatic where it measured faster (docs/performance.md):
+    // at least 16 channels and 32 filters (fewer leave the products too thin for the
+    // transforms to pay), at most 128 either way (the transformed filters, 4× the weights,
+    // then stay near the caches), and at least one output position per 128 products of
+    // channels and filters (each sample reads the transformed filters once: 128 → 128 needs
+    // 12 × 12 outputs, 64 → 64 needs 6 × 6). By the sample's shape alone, as direct_kernels.
+    bool winograd_pays(std::size_t channels, std::size_t filters, std::size_t positions) const {
         const auto& o = options_;
-        const bool fits = m == mode::inference && o.kernel_size.height == 3 &&
-                          o.kernel_size.width == 3 && o.stride.height == 1 && o.stride.width == 1 &&
-                          o.dilation.height == 1 && o.dilation.width == 1;
+        const bool fits = o.kernel_size.height == 3 && o.kernel_size.width == 3 &&
+                          o.stride.height == 1 && o.stride.width == 1 && o.dilation.height == 1 &&
+                          o.dilation.width == 1;
         if (!fits || o.algorithm == conv_algorithm::direct) {
             return false;
         }
-        if (o.algorithm == conv_algorithm::winograd) {
-            return true;
-        }
-        return in[1] >= 16 && out[1] >= 32 && in[1] <= 128 && out[1] <= 128 &&
-               out[2] * out[3] * 128 >= in[1] * out[1];
+        return o.algorithm == conv_algorithm::winograd ||
+               (channels >= 16 && filters >= 32 && channels <= 128 && filters <= 128 &&
+                positions * 128 >= channels * filters);
     }
 
-    // Winograd's geometry and buffers. A sample is staged with its padding, positions of
-    // channels (rounded up to a vector; the padding and the extra channels hold zeros), so
-    // that the transforms read and write whole vectors of channels or filters. The tiles run
-    // in blocks whose transformed inputs and products take about 1 MiB (the L2 cache), at
-    // least 8 tiles: a large plane's tiles in blocks of near-equal size, small planes' tiles
-    // several samples to a block (winograd_multiply computes each tile's sums in the same
-    // order whatever the block, so a sample's outputs do not depend on its batch).
-    void size_winograd(const shape<4>& in, const shape<4>& out) {
-        winograd_geometry& g = winograd_;
+    // Decides where Winograd runs (the direct kernels apply): the forward, and in training
+    // the input gradient, a full correlation of the output gradient (padded by 2 - padding,
+    // so padding at most 2) with the weights turned by 180°, filters and channels swapped;
+    // then sizes what they need.
+    void size_winograd(const shape<4>& in, const shape<4>& out, mode m) {
+        if (winograd_pays(in[1], out[1], out[2] * out[3])) {
+            ran_ = conv_algorithm::winograd;
+            plan_winograd(winograd_, in, out, pad_top_, pad_left_, false);
+        }
+        if (m == mode::training && pad_top_ <= 2 && pad_left_ <= 2 &&
+            winograd_pays(out[1], in[1], in[2] * in[3])) {
+            winograd_gradient_ = true;
+            plan_winograd(gradient_winograd_, out, in, 2 - pad_top_, 2 - pad_left_, true);
+        }
+    }
+
+    // A Winograd correlation's plan and buffers, from input `in` padded by (top, left) to
+    // output `out`. A sample is staged with its padding, positions of channels (rounded up
+    // to a vector; the padding and the extra channels hold zeros), so that the transforms
+    // read and write whole vectors of channels or filters. The tiles run in blocks whose
+    // transformed inputs and products take about 1 MiB (the L2 cache), at least 8 tiles: a
+    // large plane's tiles in blocks of near-equal size, small planes' tiles several samples
+    // to a block (winograd_multiply computes each tile's sums in the same order whatever the
+    // block, so a sample's outputs do not depend on its batch).
+    void plan_winograd(winograd_geometry& g, const shape<4>& in, const shape<4>& out,
+                       std::size_t top, std::size_t left, bool gradient) {
         const std::size_t lanes = kernels_->lanes;
+        g.top = top;
+        g.left = left;
         g.rows = (out[2] + 3) / 4;
         g.cols = (out[3] + 3) / 4;
         g.height = 4 * g.rows + 2;
@@ -865,91 +887,128 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         const std::size_t tiles = g.rows * g.cols;
         const std::size_t most = std::max<std::size_t>(
             (std::size_t{1} << 18) / (36 * (g.channels + g.filters)) / 8 * 8, 8);
-        split_batch(out[0], tiles, most, false); // chunk_: samples staged together
+        const std::size_t n = std::max<std::size_t>(split_.begin(1), 1); // the largest part
+        g.samples = std::clamp<std::size_t>(most / tiles, 1, n);
         const std::size_t blocks = (tiles + most - 1) / most;
-        g.block = chunk_ > 1 ? chunk_ * tiles : (tiles + blocks - 1) / blocks;
-        size_zeroed(winograd_taps_, 9 * in[1] * g.filters);
-        size_zeroed(winograd_filters_, 36 * g.channels * g.filters);
-        for (tensor<T, 1>* padded : {&winograd_bias_, &winograd_scale_, &winograd_shift_}) {
+        g.block = g.samples > 1 ? g.samples * tiles : (tiles + blocks - 1) / blocks;
+        size_zeroed(g.taps, 9 * in[1] * g.filters);
+        size_zeroed(g.transformed_filters, 36 * g.channels * g.filters);
+        for (tensor<T, 1>* padded : {&g.bias, &g.scale, &g.shift}) {
             size_zeroed(*padded, g.filters);
         }
+        // Written whole before they are read: their size only.
+        const auto at_least = [](tensor<T, 1>& buffer, std::size_t size) {
+            if (buffer.size() < size) {
+                buffer.resize(shape<1>{size});
+            }
+        };
         for (std::size_t part = 0; part < split_.parts; ++part) {
             part_buffers& buffers = parts_[part];
-            const bool moved = buffers.winograd_shape != in;
-            buffers.winograd_shape = in;
-            size_zeroed(buffers.staged_input, chunk_ * g.height * g.width * g.channels, moved);
-            size_zeroed(buffers.transformed, 36 * g.block * g.channels);
-            size_zeroed(buffers.products_by_point, 36 * g.block * g.filters);
-            size_zeroed(buffers.staged_output, chunk_ * 16 * tiles * g.filters);
+            shape<4>& staged_for = gradient ? buffers.gradient_staged_shape : buffers.staged_shape;
+            const bool moved = staged_for != in;
+            staged_for = in;
+            size_zeroed(gradient ? buffers.staged_gradient : buffers.staged_input,
+                        g.samples * g.height * g.width * g.channels, moved);
+            at_least(buffers.transformed, 36 * g.block * g.channels);
+            at_least(buffers.products_by_point, 36 * g.block * g.filters);
+            at_least(buffers.staged_output, g.samples * 16 * tiles * g.filters);
         }
     }
 
-    // Transforms the filters (G g Gᵀ for each filter and channel) when the weights differ
-    // from those of the last transform: a user or an optimizer may change them at any time.
-    void transform_filters() {
+    // Transforms the filters of plan g (G w Gᵀ for each filter and channel) from g.taps, the
+    // weights as (channel, tap, filter), which `arrange` writes; only when the weights differ
+    // from those of g's last transform (a user or an optimizer may change them at any time).
+    template <class Arrange>
+    void transform_filters(winograd_geometry& g, std::size_t channels, Arrange&& arrange) {
         const std::size_t size = weight_.size();
-        if (winograd_weights_.size() == size &&
-            std::memcmp(winograd_weights_.data(), weight_.data(), size * sizeof(T)) == 0) {
+        if (g.weights.size() == size &&
+            std::memcmp(g.weights.data(), weight_.data(), size * sizeof(T)) == 0) {
             return;
         }
-        if (winograd_weights_.size() != size) {
-            winograd_weights_.resize(shape<1>{size});
+        if (g.weights.size() != size) {
+            g.weights.resize(shape<1>{size});
         }
-        std::copy_n(weight_.data(), size, winograd_weights_.data());
-        const winograd_geometry& g = winograd_;
-        const std::size_t filters = options_.out_channels, channels = options_.in_channels;
-        T* taps = winograd_taps_.data(); // (channel, tap, filter); filters past the last stay 0
-        for (std::size_t f = 0; f < filters; ++f) {
-            for (std::size_t c = 0; c < channels; ++c) {
-                const T* from = weight_.data() + (f * channels + c) * 9;
-                for (std::size_t k = 0; k < 9; ++k) {
-                    taps[(c * 9 + k) * g.filters + f] = from[k];
-                }
-            }
-        }
-        kernels_->winograd_filter(taps, channels, g.filters, winograd_filters_.data(),
+        std::copy_n(weight_.data(), size, g.weights.data());
+        arrange(g.taps.data());
+        kernels_->winograd_filter(g.taps.data(), channels, g.filters, g.transformed_filters.data(),
                                   g.channels * g.filters);
     }
 
-    // The forward by Winograd's F(4 × 4, 3 × 3) (Lavin and Gray, 2016): each 4 × 4 block of
-    // outputs (a tile) is Aᵀ [U ⊙ (Bᵀ d B)] A from its 6 × 6 inputs d, with U = G g Gᵀ the
-    // transformed filters; summed over the channels, the 36 points of the tiles are 36
-    // matrix products (tiles × channels by channels × filters), 4× fewer multiplications than
-    // the direct sums. By chunks of samples (see size_winograd): stage them, then per block
-    // of their tiles: transform the inputs, multiply, transform the products back with the
-    // bias and `then` into the staged outputs; then the outputs to their NCHW planes.
+    // The forward by Winograd's F(4 × 4, 3 × 3).
     void forward_winograd(const tensor<T, 4>& x, tensor<T, 4>& y, const channel_epilogue<T>* then) {
-        transform_filters();
-        const winograd_geometry& g = winograd_;
+        winograd_geometry& g = winograd_;
         const std::size_t filters = options_.out_channels, channels = options_.in_channels;
-        if (options_.bias) { // else the zeros of size_winograd
-            std::copy_n(bias_.data(), filters, winograd_bias_.data());
+        transform_filters(g, channels, [&](T* taps) { // (channel, tap, filter)
+            for (std::size_t f = 0; f < filters; ++f) {
+                for (std::size_t c = 0; c < channels; ++c) {
+                    const T* from = weight_.data() + (f * channels + c) * 9;
+                    for (std::size_t k = 0; k < 9; ++k) {
+                        taps[(c * 9 + k) * g.filters + f] = from[k];
+                    }
+                }
+            }
+        });
+        if (options_.bias) { // else the zeros of plan_winograd
+            std::copy_n(bias_.data(), filters, g.bias.data());
         }
         detail::epilogue after{};
         if (then != nullptr) {
-            std::copy_n(then->scale.data(), filters, winograd_scale_.data());
-            std::copy_n(then->shift.data(), filters, winograd_shift_.data());
-            after = {winograd_scale_.data(), winograd_shift_.data(), then->rectify};
+            std::copy_n(then->scale.data(), filters, g.scale.data());
+            std::copy_n(then->shift.data(), filters, g.shift.data());
+            after = {g.scale.data(), g.shift.data(), then->rectify};
         }
+        winograd_correlate(g, x, y, after, false);
+    }
+
+    // The input gradient by Winograd's F(4 × 4, 3 × 3): dy padded by (2 - padding) correlated
+    // with the weights turned by 180°, filters and channels swapped.
+    void gradient_winograd(const tensor<T, 4>& dy, tensor<T, 4>& dx) {
+        winograd_geometry& g = gradient_winograd_;
+        const std::size_t filters = options_.out_channels, channels = options_.in_channels;
+        transform_filters(g, filters, [&](T* taps) { // (filter, tap, channel)
+            for (std::size_t f = 0; f < filters; ++f) {
+                for (std::size_t c = 0; c < channels; ++c) {
+                    const T* from = weight_.data() + (f * channels + c) * 9;
+                    for (std::size_t k = 0; k < 9; ++k) {
+                        taps[(f * 9 + k) * g.filters + c] = from[8 - k];
+                    }
+                }
+            }
+        });
+        winograd_correlate(g, dy, dx, detail::epilogue{}, true);
+    }
+
+    // Winograd's F(4 × 4, 3 × 3) (Lavin and Gray, 2016) by plan g: y = x (padded by g.top,
+    // g.left) correlated with the filters of g.transformed_filters, plus g.bias, `then`
+    // applied. Each 4 × 4 block of outputs (a tile) is Aᵀ [U ⊙ (Bᵀ d B)] A from its 6 × 6
+    // inputs d, with U = G w Gᵀ the transformed filters; summed over the channels, the 36
+    // points of the tiles are 36 matrix products (tiles × channels by channels × filters), 4×
+    // fewer multiplications than the direct sums. By chunks of samples (see plan_winograd):
+    // stage them, then per block of their tiles: transform the inputs, multiply, transform the
+    // products back with the bias and `then` into the staged outputs; then the outputs to
+    // their NCHW planes.
+    void winograd_correlate(const winograd_geometry& g, const tensor<T, 4>& x, tensor<T, 4>& y,
+                            const detail::epilogue& then, bool gradient) {
         const shape<4> s = y.shape();
-        const std::size_t h = x.shape()[2], w = x.shape()[3], oh = s[2], ow = s[3];
+        const std::size_t channels = x.shape()[1], h = x.shape()[2], w = x.shape()[3];
+        const std::size_t filters = s[1], oh = s[2], ow = s[3];
         const std::size_t tiles = g.rows * g.cols, row = g.width * g.channels;
         const std::size_t plane = g.height * row, out_row = 4 * g.cols * g.filters;
         const std::size_t out_plane = 4 * g.rows * out_row;
         detail::parallel_for(split_, [&](std::size_t first, std::size_t last, std::size_t part) {
             part_buffers& buffers = parts_[part];
-            T* staged = buffers.staged_input.data();
+            T* staged = (gradient ? buffers.staged_gradient : buffers.staged_input).data();
             T* v = buffers.transformed.data();
             T* products = buffers.products_by_point.data();
             T* out = buffers.staged_output.data();
-            for (std::size_t b0 = first; b0 < last; b0 += chunk_) {
-                const std::size_t count = std::min(chunk_, last - b0);
+            for (std::size_t b0 = first; b0 < last; b0 += g.samples) {
+                const std::size_t count = std::min(g.samples, last - b0);
                 for (std::size_t b = 0; b < count; ++b) {
                     const T* sample = x.data() + (b0 + b) * channels * h * w;
                     for (std::size_t i = 0; i < h; ++i) { // row i of every channel
                         kernels_->transpose(sample + i * w, h * w, channels, w,
-                                            staged + b * plane + (i + pad_top_) * row +
-                                                pad_left_ * g.channels,
+                                            staged + b * plane + (i + g.top) * row +
+                                                g.left * g.channels,
                                             g.channels);
                     }
                 }
@@ -972,13 +1031,13 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
                                                  g.channels, length, v + at * g.channels,
                                                  size * g.channels);
                     });
-                    kernels_->winograd_multiply(v, size * g.channels, winograd_filters_.data(),
+                    kernels_->winograd_multiply(v, size * g.channels, g.transformed_filters.data(),
                                                 g.channels * g.filters, size, g.channels, g.filters,
                                                 products, size * g.filters);
                     runs([&](std::size_t b, std::size_t i, std::size_t j, std::size_t length,
                              std::size_t at) {
                         kernels_->winograd_output(products + at * g.filters, size * g.filters,
-                                                  g.filters, length, winograd_bias_.data(), after,
+                                                  g.filters, length, g.bias.data(), then,
                                                   out + b * out_plane + i * out_row + j * g.filters,
                                                   out_row);
                     });
@@ -1233,11 +1292,12 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         tensor<T, 1> padded, output_gradient, gradient_padded, weight_gradient, phase_gradient;
         tensor<T, 1> packed, packed_output; // small planes' packed positions (forward_packed)
         shape<4> direct_shape{};
-        // Winograd's (see forward_winograd): a sample's input, positions of channels, with
-        // its padding; a block's transformed inputs and their products; the sample's output,
-        // positions of filters; and the input shape they were zeroed for.
-        tensor<T, 1> staged_input, transformed, products_by_point, staged_output;
-        shape<4> winograd_shape{};
+        // Winograd's (see plan_winograd): a chunk's inputs (the forward's, the input
+        // gradient's output gradients), positions of channels with their padding, and the
+        // input shapes they were zeroed for; a block's transformed inputs and their products;
+        // the chunk's outputs, positions of filters.
+        tensor<T, 1> staged_input, staged_gradient, transformed, products_by_point, staged_output;
+        shape<4> staged_shape{}, gradient_staged_shape{};
     };
     // The direct kernels' geometry (see size_direct).
     struct direct_geometry {
@@ -1265,20 +1325,22 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         detail::compaction_table places;
     };
     static constexpr std::size_t no_slot = static_cast<std::size_t>(-1);
-    // Winograd's geometry (see size_winograd).
+    // A Winograd correlation's plan (see plan_winograd).
     struct winograd_geometry {
+        std::size_t top = 0, left = 0;         // the input's padding
         std::size_t rows = 0, cols = 0;        // tiles of 4 × 4 outputs in a sample's plane
         std::size_t height = 0, width = 0;     // of the staged input: 4·rows + 2, 4·cols + 2
         std::size_t channels = 0, filters = 0; // rounded up to a vector
         std::size_t block = 0;                 // tiles whose products run together
+        std::size_t samples = 0;               // staged together
+        // The weights as (channel, tap, filter), their transforms (point, channel, filter)
+        // and the weights they were computed from; bias and epilogue padded to the filters.
+        tensor<T, 1> taps, transformed_filters, weights, bias, scale, shift;
     };
-    winograd_geometry winograd_;
-    // The weights, (channel, tap, filter), and their transforms (point, channel, filter) for
-    // the weights in winograd_weights_ (computed again when the weights change).
-    tensor<T, 1> winograd_taps_, winograd_filters_, winograd_weights_;
-    tensor<T, 1> winograd_bias_, winograd_scale_, winograd_shift_; // padded to the filters
-    conv_algorithm ran_ = conv_algorithm::automatic;               // by the last forward
-    const detail::kernel_set* kernels_ = nullptr;                  // null: unfold
+    winograd_geometry winograd_, gradient_winograd_; // the forward's, the input gradient's
+    bool winograd_gradient_ = false;                 // in backward
+    conv_algorithm ran_ = conv_algorithm::automatic; // by the last forward
+    const detail::kernel_set* kernels_ = nullptr;    // null: unfold
     direct_geometry direct_;
     detail::compaction_table output_places_;      // where correlate's sums go
     std::vector<std::size_t> offsets_, in_order_; // the forward's taps, and 0, 1, 2…
