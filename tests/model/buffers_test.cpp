@@ -19,7 +19,7 @@ namespace {
 
 using tracker = xtnn::test::feature_tracker<float>;
 
-auto make_model() {
+auto make_normed_model() {
     return xtnn::sequential{xtnn::dense{3, 4}, tracker{4}, xtnn::relu{}, xtnn::dense{4, 2}};
 }
 
@@ -43,7 +43,7 @@ const tracker& tracker_of(Model& model) {
 
 TEST_CASE("buffers: named like parameters, nested too, never among the parameters",
           "[model][buffers]") {
-    auto model = make_model();
+    auto model = make_normed_model();
     const auto buffers = model.buffers();
     REQUIRE(buffers.size() == 2);
     CHECK(buffers[0].name == "1.running_mean");
@@ -55,7 +55,7 @@ TEST_CASE("buffers: named like parameters, nested too, never among the parameter
     for (const auto& p : model.parameters()) {
         CHECK(p.name.find("running") == std::string::npos);
     }
-    xtnn::sequential outer{xtnn::dense{3, 3}, xtnn::relu{}, make_model()};
+    xtnn::sequential outer{xtnn::dense{3, 3}, xtnn::relu{}, make_normed_model()};
     const auto nested = outer.buffers();
     REQUIRE(nested.size() == 2);
     CHECK(nested[0].name == "2.1.running_mean");
@@ -65,7 +65,7 @@ TEST_CASE("buffers: named like parameters, nested too, never among the parameter
 }
 
 TEST_CASE("buffers: the summary counts statistics apart as non-trainable", "[model][buffers]") {
-    auto model = make_model();
+    auto model = make_normed_model();
     const std::string s = model.summary({8, 3});
     CHECK_THAT(s, Catch::Contains("1   feature_tracker (batch, 4)              4\n"));
     CHECK_THAT(s, Catch::Contains("Total params: 30\nTrainable params: 26\n"
@@ -78,7 +78,7 @@ TEST_CASE("buffers: the summary counts statistics apart as non-trainable", "[mod
 TEST_CASE("buffers: fit updates them in training batches only, and no optimizer touches them",
           "[model][buffers]") {
     const dataset data;
-    auto model = make_model();
+    auto model = make_normed_model();
     xtnn::trainer trainer{model, xtnn::softmax_cross_entropy{}, xtnn::adam({.learning_rate = 0.1})};
     // 64 samples, 16 held out, batches of 16: 3 training batches per epoch; validation, evaluate
     // and predict run in inference mode and leave the statistics alone.
@@ -100,14 +100,14 @@ TEST_CASE("buffers: save_weights and load_weights carry them with their element 
           "[model][buffers][io]") {
     xtnn::test::scratch_directory dir;
     const dataset data;
-    auto trained = make_model();
+    auto trained = make_normed_model();
     xtnn::trainer trainer{trained, xtnn::softmax_cross_entropy{}, xtnn::sgd()};
     trainer.fit(data.x, data.y,
                 {.epochs = 1, .batch_size = 32, .verbose = xtnn::verbosity::silent});
     REQUIRE(tracker_of(trained).batches() == 2);
     xtnn::save_weights(trained, dir.path / "w.npz");
 
-    auto fresh = make_model();
+    auto fresh = make_normed_model();
     xtnn::load_weights(fresh, dir.path / "w.npz");
     CHECK(tracker_of(fresh).batches() == 2);
     CHECK(xtnn::test::equal(tracker_of(fresh).running_mean(), tracker_of(trained).running_mean()));
@@ -117,7 +117,7 @@ TEST_CASE("buffers: save_weights and load_weights carry them with their element 
     auto params = trained.parameters();
     xtnn::save_parameters(std::span<const xtnn::parameter_view<float>>(params),
                           dir.path / "parameters.npz");
-    auto other = make_model();
+    auto other = make_normed_model();
     REQUIRE_THROWS_WITH(xtnn::load_weights(other, dir.path / "parameters.npz"),
                         Catch::EndsWith("missing key '1.running_mean' (expected shape (4,))"));
     CHECK(tracker_of(other).batches() == 0);
@@ -142,7 +142,7 @@ TEST_CASE("buffers: numpy reads an int64 scalar and the float statistics",
         return;
     }
     xtnn::test::scratch_directory dir;
-    auto model = make_model();
+    auto model = make_normed_model();
     const auto path = dir.path / "w.npz";
     xtnn::save_weights(model, path);
     const std::string out = xtnn::test::run_python(
@@ -155,7 +155,7 @@ TEST_CASE("buffers: numpy reads an int64 scalar and the float statistics",
 TEST_CASE("buffers: early stopping restores them, checkpoints save them", "[model][buffers]") {
     xtnn::test::scratch_directory dir;
     const dataset data;
-    auto model = make_model();
+    auto model = make_normed_model();
     xtnn::trainer trainer{model, xtnn::softmax_cross_entropy{},
                           xtnn::sgd({.learning_rate = 2.0})}; // too fast: val_loss wanders
     std::vector<std::int64_t> batches_at_epoch_end;
@@ -174,7 +174,7 @@ TEST_CASE("buffers: early stopping restores them, checkpoints save them", "[mode
     REQUIRE(stop.best_epoch() + 1 < batches_at_epoch_end.size()); // trained past the best
     const std::int64_t best = batches_at_epoch_end[stop.best_epoch()];
     CHECK(tracker_of(model).batches() == best);
-    auto loaded = make_model();
+    auto loaded = make_normed_model();
     xtnn::load_weights(loaded, dir.path / "best.npz");
     CHECK(tracker_of(loaded).batches() == best);
     CHECK(xtnn::test::equal(tracker_of(loaded).running_mean(), tracker_of(model).running_mean()));

@@ -14,7 +14,7 @@
 
 namespace {
 
-auto make_model() {
+auto make_callback_model() {
     xtnn::sequential model{xtnn::dense{2, 16}, xtnn::tanh{}, xtnn::dense{16, 2}};
     model.initialize(1);
     return model;
@@ -84,7 +84,7 @@ TEST_CASE("early_stopping: min_delta, max mode and restoring the best weights",
 
 TEST_CASE("early_stopping: restores the best weights of a real fit", "[model][callbacks]") {
     const auto validation = xtnn::make_two_spirals<float>({.samples_per_class = 50, .seed = 9});
-    auto model = make_model();
+    auto model = make_callback_model();
     xtnn::trainer trainer{model, xtnn::softmax_cross_entropy{},
                           xtnn::sgd({.learning_rate = 0.5, .momentum = 0.9})};
     xtnn::early_stopping stop({.patience = 3, .restore_best_weights = true});
@@ -102,7 +102,7 @@ TEST_CASE("early_stopping: restores the best weights of a real fit", "[model][ca
 }
 
 TEST_CASE("early_stopping: watching a value that is not logged is an error", "[model][callbacks]") {
-    auto model = make_model();
+    auto model = make_callback_model();
     xtnn::trainer trainer{model, xtnn::softmax_cross_entropy{}, xtnn::adam()};
     xtnn::early_stopping stop; // val_loss, but no validation
     REQUIRE_THROWS_MATCHES(
@@ -156,7 +156,7 @@ TEST_CASE("learning-rate schedules", "[model][callbacks]") {
     REQUIRE_THROWS_AS(xtnn::exponential_decay(1.5), xtnn::config_error);
 
     // In a fit, the optimizer follows the schedule epoch by epoch.
-    auto model = make_model();
+    auto model = make_callback_model();
     xtnn::trainer trainer{model, xtnn::softmax_cross_entropy{}, xtnn::sgd({.learning_rate = 0.2})};
     std::vector<double> seen;
     auto record = xtnn::lambda_callback(
@@ -187,7 +187,7 @@ TEST_CASE("reduce_on_plateau: reduces after patience, then cools down", "[model]
 
 TEST_CASE("fit stops with an error naming the epoch and batch when the loss is NaN",
           "[model][callbacks]") {
-    auto model = make_model();
+    auto model = make_callback_model();
     // A learning rate that makes the weights overflow within the first epoch.
     xtnn::trainer trainer{model, xtnn::mean_squared_error{}, xtnn::sgd({.learning_rate = 1e30})};
     xtnn::tensor<float, 2> x = data.features;
@@ -205,7 +205,7 @@ TEST_CASE("fit stops with an error naming the epoch and batch when the loss is N
 }
 
 TEST_CASE("fit refuses NaN or infinity in its data before the first step", "[model][callbacks]") {
-    auto model = make_model();
+    auto model = make_callback_model();
     xtnn::trainer trainer{model, xtnn::mean_squared_error{}, xtnn::sgd({.learning_rate = 0.1})};
     const auto before = xtnn::test::parameters_of(model);
     xtnn::tensor<float, 2> x = data.features;
