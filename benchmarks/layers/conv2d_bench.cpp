@@ -1,8 +1,9 @@
 // conv2d forward and backward for the Keras convnet's two layers (1 -> 32 on 28x28, 32 -> 64 on
 // 13x13, both 3x3) and a ResNet stage's (64 -> 64, 3x3 "same" on 32x32), at batch 1, 32 and
 // 128, by each algorithm (0: unfold, im2col and OpenBLAS; 1: xtnn's direct kernels at the
-// CPU's widest vectors), next to two ceilings: the same products (forward one, backward two)
-// alone in OpenBLAS, on the unfolded shapes, and the core's FMA peak (fma_peak: independent
+// CPU's widest vectors; 2: Winograd's F(4 x 4, 3 x 3), forward and input gradient, for the
+// layers of 32 and 64 channels), next to two ceilings: the same products (forward one, backward
+// two) alone in OpenBLAS, on the unfolded shapes, and the core's FMA peak (fma_peak: independent
 // fused multiply-adds at the widest vector the CPU has, xtnn::detected_simd()).
 // conv2d_weight_gradient is backward without the input gradient (a model's first layer).
 // resnet18_convolutions runs all of resnet18's convolutions (64 x 64 images) by each
@@ -40,8 +41,9 @@ struct dims {
           out(static_cast<std::size_t>(state.range(2))),
           side(static_cast<std::size_t>(state.range(3))),
           padding(static_cast<std::size_t>(state.range(4))),
-          algorithm(state.range(5) == 0 ? xtnn::conv_algorithm::unfold
-                                        : xtnn::conv_algorithm::direct) {}
+          algorithm(std::array{
+              xtnn::conv_algorithm::unfold, xtnn::conv_algorithm::direct,
+              xtnn::conv_algorithm::winograd}[static_cast<std::size_t>(state.range(5))]) {}
     std::size_t output_side() const { return side + 2 * padding - 2; }
     std::size_t positions() const { return batch * output_side() * output_side(); }
     std::size_t taps() const { return in * 9; }
@@ -77,13 +79,13 @@ void conv2d_forward(benchmark::State& state) {
     set_counters(state, d.flops(), d.batch);
 }
 
-// A layer after a forward pass, with an output gradient: what backward needs.
+// A layer after a forward pass in training, with an output gradient: what backward needs.
 struct after_forward {
     xtnn::conv2d<float> layer;
     xtnn::tensor<float, 4> x, y, dy;
     explicit after_forward(const dims& d) : layer(d.layer()), x(d.input()) {
         y.resize(layer.output_shape(x.shape()));
-        layer.forward(x, y);
+        layer.forward(x, y, xtnn::mode::training);
         dy.resize(y.shape());
         const auto flat = filled(1, dy.size());
         std::copy(flat.begin(), flat.end(), dy.begin());
@@ -145,22 +147,24 @@ void sgemm_backward_ceiling(benchmark::State& state) {
 }
 
 void add_shapes(benchmark::internal::Benchmark* b, std::int64_t algorithms) {
-    b->ArgNames({"batch", "in", "out", "side", "padding", "direct"});
+    b->ArgNames({"batch", "in", "out", "side", "padding", "algorithm"});
     for (std::int64_t batch : {1, 32, 128}) {
-        for (std::int64_t direct = 0; direct < algorithms; ++direct) {
-            b->Args({batch, 1, 32, 28, 0, direct});  // the Keras convnet's first layer
-            b->Args({batch, 32, 64, 13, 0, direct}); // its second, after a 2x2 pooling
-            b->Args({batch, 64, 64, 32, 1, direct}); // a ResNet stage (302 MB unfolded at 128)
+        for (std::int64_t algorithm = 0; algorithm < algorithms; ++algorithm) {
+            if (algorithm < 2) { // Winograd's transforms do not pay on 1 channel
+                b->Args({batch, 1, 32, 28, 0, algorithm}); // the Keras convnet's first layer
+            }
+            b->Args({batch, 32, 64, 13, 0, algorithm}); // its second, after a 2x2 pooling
+            b->Args({batch, 64, 64, 32, 1, algorithm}); // a ResNet stage (302 MB unfolded at 128)
         }
     }
 }
 void shapes(benchmark::internal::Benchmark* b) {
-    add_shapes(b, 2);
+    add_shapes(b, 3);
     // resnet18's deep layers on 64 x 64 images: many channels on small planes.
     for (std::int64_t batch : {1, 8}) {
-        for (std::int64_t direct = 0; direct < 2; ++direct) {
-            b->Args({batch, 256, 256, 4, 1, direct});
-            b->Args({batch, 512, 512, 2, 1, direct});
+        for (std::int64_t algorithm = 0; algorithm < 2; ++algorithm) {
+            b->Args({batch, 256, 256, 4, 1, algorithm});
+            b->Args({batch, 512, 512, 2, 1, algorithm});
         }
     }
 }

@@ -95,16 +95,19 @@ struct conv2d_options {
 /// U(±1/√fan_in) instead: `.weight_init = xtnn::lecun_uniform{}` is the nearest).
 ///
 /// Speed: a float layer on a CPU with AVX2 or AVX-512 runs xtnn's direct kernels (any stride,
-/// padding and dilation; docs/performance.md), except where unfolding is faster: in training,
-/// samples with at most 16 output positions (a ResNet's 4 × 4 and 2 × 2 planes) or a 1 × 1
-/// kernel. Unfolding (im2col) takes a chunk of samples at a time, as many as fit in a buffer
-/// of `workspace` values the layer keeps (by default 2^22: 120 samples for the Keras convnet's
-/// second layer, 288 taps × 121 positions each; chunks are balanced, so batch 128 is 2 chunks
-/// of 64), and multiplies the weights by the whole chunk in one BLAS product (backward: the
-/// weight gradient, accumulated, and the unfolded input gradient, folded back by col2im). A large
-/// batch or image needs a bounded buffer (a ResNet stage at batch 128 would need 302 MB at once),
-/// backward reuses the forward's columns when the batch is one chunk (and unfolds the others
-/// again), and nothing is allocated after the first batch of a given shape.
+/// padding and dilation; docs/performance.md), except where another algorithm is faster:
+/// Winograd's F(4 × 4, 3 × 3) for a 3 × 3 kernel of stride 1 with 16 to 128 channels, 32 to
+/// 128 filters and enough output positions (forward, and the input gradient in training;
+/// conv_algorithm::winograd); unfolding in training, for samples with at most 16 output
+/// positions (a ResNet's 4 × 4 and 2 × 2 planes) or a 1 × 1 kernel. Unfolding (im2col) takes
+/// a chunk of samples at a time, as many as fit in a buffer of `workspace` values the layer keeps
+/// (by default 2^22: 120 samples for the Keras convnet's second layer, 288 taps × 121 positions
+/// each; chunks are balanced, so batch 128 is 2 chunks of 64), and multiplies the weights by the
+/// whole chunk in one BLAS product (backward: the weight gradient, accumulated, and the unfolded
+/// input gradient, folded back by col2im). A large batch or image needs a bounded buffer (a ResNet
+/// stage at batch 128 would need 302 MB at once), backward reuses the forward's columns when the
+/// batch is one chunk (and unfolds the others again), and nothing is allocated after the first
+/// batch of a given shape.
 /// @tparam T float (default) or double.
 /// @throws config_error for a zero extent, 0 channels, "same" with a stride other than 1.
 /// @code
