@@ -918,11 +918,12 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         }
     }
 
-    // Transforms the filters of plan g (G w Gᵀ for each filter and channel) from g.taps, the
-    // weights as (channel, tap, filter), which `arrange` writes; only when the weights differ
-    // from those of g's last transform (a user or an optimizer may change them at any time).
-    template <class Arrange>
-    void transform_filters(winograd_geometry& g, std::size_t channels, Arrange&& arrange) {
+    // Transforms the filters of plan g (G w Gᵀ for each filter and channel) from the weights
+    // arranged in g.taps as (channel, tap, filter): as they are (the forward), or `turned` by
+    // 180° with filters and channels swapped (the input gradient). Only when the weights
+    // differ from those of g's last transform (a user or an optimizer may change them at any
+    // time).
+    void transform_filters(winograd_geometry& g, bool turned) {
         const std::size_t size = weight_.size();
         if (g.weights.size() == size &&
             std::memcmp(g.weights.data(), weight_.data(), size * sizeof(T)) == 0) {
@@ -932,25 +933,29 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
             g.weights.resize(shape<1>{size});
         }
         std::copy_n(weight_.data(), size, g.weights.data());
-        arrange(g.taps.data());
-        kernels_->winograd_filter(g.taps.data(), channels, g.filters, g.transformed_filters.data(),
-                                  g.channels * g.filters);
+        const std::size_t filters = options_.out_channels, channels = options_.in_channels;
+        T* taps = g.taps.data();
+        for (std::size_t f = 0; f < filters; ++f) {
+            for (std::size_t c = 0; c < channels; ++c) {
+                const T* from = weight_.data() + (f * channels + c) * 9;
+                for (std::size_t k = 0; k < 9; ++k) {
+                    if (turned) {
+                        taps[(f * 9 + k) * g.filters + c] = from[8 - k];
+                    } else {
+                        taps[(c * 9 + k) * g.filters + f] = from[k];
+                    }
+                }
+            }
+        }
+        kernels_->winograd_filter(taps, turned ? filters : channels, g.filters,
+                                  g.transformed_filters.data(), g.channels * g.filters);
     }
 
     // The forward by Winograd's F(4 × 4, 3 × 3).
     void forward_winograd(const tensor<T, 4>& x, tensor<T, 4>& y, const channel_epilogue<T>* then) {
         winograd_geometry& g = winograd_;
-        const std::size_t filters = options_.out_channels, channels = options_.in_channels;
-        transform_filters(g, channels, [&](T* taps) { // (channel, tap, filter)
-            for (std::size_t f = 0; f < filters; ++f) {
-                for (std::size_t c = 0; c < channels; ++c) {
-                    const T* from = weight_.data() + (f * channels + c) * 9;
-                    for (std::size_t k = 0; k < 9; ++k) {
-                        taps[(c * 9 + k) * g.filters + f] = from[k];
-                    }
-                }
-            }
-        });
+        const std::size_t filters = options_.out_channels;
+        transform_filters(g, false);
         if (options_.bias) { // else the zeros of plan_winograd
             std::copy_n(bias_.data(), filters, g.bias.data());
         }
@@ -967,17 +972,7 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
     // with the weights turned by 180°, filters and channels swapped.
     void gradient_winograd(const tensor<T, 4>& dy, tensor<T, 4>& dx) {
         winograd_geometry& g = gradient_winograd_;
-        const std::size_t filters = options_.out_channels, channels = options_.in_channels;
-        transform_filters(g, filters, [&](T* taps) { // (filter, tap, channel)
-            for (std::size_t f = 0; f < filters; ++f) {
-                for (std::size_t c = 0; c < channels; ++c) {
-                    const T* from = weight_.data() + (f * channels + c) * 9;
-                    for (std::size_t k = 0; k < 9; ++k) {
-                        taps[(f * 9 + k) * g.filters + c] = from[8 - k];
-                    }
-                }
-            }
-        });
+        transform_filters(g, true);
         winograd_correlate(g, dy, dx, detail::epilogue{}, true);
     }
 
