@@ -536,6 +536,21 @@ TEST_CASE("conv2d: Winograd's F(4 x 4, 3 x 3) computes the convolution, each sam
         xtnn::set_num_threads(1);
         xtnn::set_simd(before);
     }
+    // The transformed filters are laid out by the vector width: another instruction set
+    // transforms the same weights again.
+    if (detected == xtnn::simd_level::avx512) {
+        xtnn::conv2d<float> layer({.in_channels = 20,
+                                   .out_channels = 40,
+                                   .padding = 1,
+                                   .algorithm = xtnn::conv_algorithm::winograd});
+        const auto x = xtnn::test::random_tensor<float, 4>({1, 20, 8, 8}, 3, -1.0, 1.0);
+        const auto before = xtnn::set_simd(xtnn::simd_level::avx512);
+        const auto wide = xtnn::apply(layer, x);
+        xtnn::set_simd(xtnn::simd_level::avx2);
+        const auto narrow = xtnn::apply(layer, x);
+        xtnn::set_simd(before);
+        CHECK(xtnn::test::max_abs_difference(wide, narrow) <= 1e-5 * xt::amax(xt::abs(wide))());
+    }
 }
 
 TEST_CASE("conv2d: automatic runs Winograd where it measured faster", "[layers][conv2d]") {

@@ -885,8 +885,12 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         g.cols = (out[3] + 3) / 4;
         g.height = 4 * g.rows + 2;
         g.width = 4 * g.cols + 2;
-        g.channels = round_up(in[1], lanes);
-        g.filters = round_up(out[1], lanes);
+        const std::size_t channels = round_up(in[1], lanes), filters = round_up(out[1], lanes);
+        if (channels != g.channels || filters != g.filters) {
+            g.weights.resize(shape<1>{0}); // another vector width: transform the filters again
+        }
+        g.channels = channels;
+        g.filters = filters;
         const std::size_t tiles = g.rows * g.cols;
         const std::size_t most = std::max<std::size_t>(
             (std::size_t{1} << 18) / (36 * (g.channels + g.filters)) / 8 * 8, 8);
