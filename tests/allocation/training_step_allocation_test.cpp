@@ -107,7 +107,8 @@ TEST_CASE("allocation: a convnet allocates nothing once warmed up, on one thread
         xtnn::sequential model{
             xtnn::random_affine<float>({.translation = 0.1, .rotation = 0.05, .zoom = 0.1}),
             xtnn::conv2d<float>{1, 8, 3}, xtnn::relu{}, xtnn::max_pool2d{2},
-            // Winograd's forward and input gradient (where the CPU has AVX2 or AVX-512).
+            // Winograd's forward, input gradient and weight gradient (where the CPU has AVX2
+            // or AVX-512).
             xtnn::conv2d<float>({.in_channels = 8,
                                  .out_channels = 8,
                                  .bias = false,
@@ -116,7 +117,12 @@ TEST_CASE("allocation: a convnet allocates nothing once warmed up, on one thread
             xtnn::dropout{0.5}, xtnn::dense{8 * 5 * 5, 10}};
         check_training_step(model, xtnn::adam());
         if (xtnn::active_simd() != xtnn::simd_level::portable) {
+            // The last pass was in inference: one in training shows the backward's algorithms.
+            const xtnn::tensor<float, 4> x(xtnn::shape<4>{2, 1, 28, 28}, 0.5f);
+            model.forward(x, xtnn::mode::training);
             CHECK(model.layer<4>().algorithm() == xtnn::conv_algorithm::winograd);
+            CHECK(model.layer<4>().gradient_algorithm() == xtnn::conv_algorithm::winograd);
+            CHECK(model.layer<4>().weight_gradient_algorithm() == xtnn::conv_algorithm::winograd);
         }
     }
     xtnn::set_num_threads(1);

@@ -522,11 +522,12 @@ TEST_CASE("conv2d: Winograd's F(4 x 4, 3 x 3) computes the convolution, each sam
                     reference(exact, xt::eval(xt::cast<double>(x)), c.pad_top, c.pad_left);
                 CHECK(xtnn::test::max_abs_difference(changed, changed_expected) <=
                       1e-5 * xt::amax(xt::abs(changed_expected))());
-                // In training: the forward and the input gradient by Winograd, the weight
-                // gradient direct.
+                // In training: the forward, the input gradient and the weight gradient by
+                // Winograd.
                 const auto e = compare_with_double(layer, c.input, 13, xtnn::mode::training);
                 CHECK(layer.algorithm() == xtnn::conv_algorithm::winograd);
                 CHECK(layer.gradient_algorithm() == xtnn::conv_algorithm::winograd);
+                CHECK(layer.weight_gradient_algorithm() == xtnn::conv_algorithm::winograd);
                 CHECK(e.output < 1e-5);
                 CHECK(e.input_gradient < 1e-5);
                 CHECK(e.weight_gradient < 1e-5);

@@ -157,6 +157,15 @@ struct kernel_set {
     void (*winograd_output)(const float* m, std::size_t m_stride, std::size_t filters,
                             std::size_t tiles, const float* bias, const epilogue& then, float* out,
                             std::size_t row);
+    /// Its weight gradient's: of the output gradients, the products and the filters.
+    void (*winograd_gradient)(const float* in, std::size_t row, std::size_t filters,
+                              std::size_t tiles, float* d, std::size_t d_stride);
+    void (*winograd_tile_sums)(const float* d, std::size_t d_stride, const float* v,
+                               std::size_t v_stride, std::size_t tiles, std::size_t rows,
+                               std::size_t filters, std::size_t channels, float* m,
+                               std::size_t m_stride);
+    void (*winograd_filter_gradient)(const float* m, std::size_t m_stride, std::size_t filters,
+                                     std::size_t channels, float* g);
     /// Null where the set has none (AVX2: OpenBLAS's Haswell kernel is as fast).
     bool (*gemm)(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k,
                  float alpha, const float* a, std::size_t lda, const float* b, std::size_t ldb,
@@ -184,6 +193,9 @@ inline const kernel_set* simd_kernels(simd_level level) {
                                      &avx512::winograd_multiply,
                                      &avx512::winograd_filter,
                                      &avx512::winograd_output,
+                                     &avx512::winograd_gradient,
+                                     &avx512::winograd_tile_sums,
+                                     &avx512::winograd_filter_gradient,
                                      &avx512::gemm};
     static constexpr kernel_set narrow{avx2::lanes,
                                        &avx2::correlate,
@@ -197,6 +209,9 @@ inline const kernel_set* simd_kernels(simd_level level) {
                                        &avx2::winograd_multiply,
                                        &avx2::winograd_filter,
                                        &avx2::winograd_output,
+                                       &avx2::winograd_gradient,
+                                       &avx2::winograd_tile_sums,
+                                       &avx2::winograd_filter_gradient,
                                        nullptr};
     switch (level) {
     case simd_level::avx512:

@@ -1287,6 +1287,29 @@ XTNN_KERNEL void winograd_output_step(const reg* m, reg* y) {
     y[3] = add(fma(broadcast(8.0f), w, q), m[5]);
 }
 
+/// Gᵀ·m of six vectors: the filter transform's 1-D step transposed (the weight gradient's).
+XTNN_KERNEL void winograd_filter_gradient_step(const reg* m, reg* g) {
+    const reg near = mul(broadcast(1.0f / 6.0f), add(m[1], m[2])); // the points ±1
+    const reg far = add(m[3], m[4]);                               // ±2
+    g[0] = sub(fma(broadcast(0.25f), m[0], mul(broadcast(1.0f / 24.0f), far)), near);
+    g[1] =
+        fma(broadcast(1.0f / 12.0f), sub(m[3], m[4]), mul(broadcast(1.0f / 6.0f), sub(m[2], m[1])));
+    g[2] = add(sub(mul(broadcast(1.0f / 6.0f), far), near), m[5]);
+}
+
+/// A·δ of four vectors: the output transform's 1-D step transposed (the weight gradient's).
+XTNN_KERNEL void winograd_gradient_step(const reg* d, reg* r) {
+    const reg even = add(d[0], d[2]), odd = add(d[1], d[3]);
+    const reg even4 = fma(broadcast(4.0f), d[2], d[0]);
+    const reg odd4 = fma(broadcast(8.0f), d[3], add(d[1], d[1]));
+    r[0] = d[0];
+    r[1] = add(even, odd);
+    r[2] = sub(even, odd);
+    r[3] = add(even4, odd4);
+    r[4] = sub(even4, odd4);
+    r[5] = d[3];
+}
+
 /// The input transform of `tiles` consecutive tiles of a row of tiles: tile t's inputs are
 /// the 6 × 6 positions from column 4t of `in` (positions of `channels` values, channels
 /// innermost; rows of `row` values; channels a multiple of lanes), and its Bᵀ d B, element
@@ -1324,11 +1347,13 @@ XTNN_KERNEL void winograd_input(const float* in, std::size_t row, std::size_t ch
     }
 }
 
-/// One register tile of winograd_multiply: rows R of v (tiles) by W vectors of u's columns
-/// (filters), summed over `channels` into m (rows of `filters`... strides as given).
-template <std::size_t R, std::size_t W>
-XTNN_KERNEL void multiply_tile(const float* v, std::size_t channels, const float* u,
-                               std::size_t filters, float* m) {
+/// One register tile of winograd_multiply and winograd_tile_sums: R rows of v by W vectors of
+/// u's columns, summed over `count` into m, m[r·u_row + w] = Σ_k v(r, k)·u[k·u_row + w], with
+/// v(r, k) = v[r·v_stride + k], or v[k·v_stride + r] `Across` (u_row: the stride of u's and
+/// m's rows).
+template <std::size_t R, std::size_t W, bool Across>
+XTNN_KERNEL void multiply_tile(const float* v, std::size_t v_stride, std::size_t count,
+                               const float* u, std::size_t u_row, float* m) {
     reg acc[R][W];
 #pragma GCC unroll 8
     for (std::size_t r = 0; r < R; ++r) {
@@ -1337,15 +1362,15 @@ XTNN_KERNEL void multiply_tile(const float* v, std::size_t channels, const float
             acc[r][w] = zero();
         }
     }
-    for (std::size_t c = 0; c < channels; ++c) {
+    for (std::size_t k = 0; k < count; ++k) {
         reg columns[W];
 #pragma GCC unroll 4
         for (std::size_t w = 0; w < W; ++w) {
-            columns[w] = load(u + c * filters + w * lanes);
+            columns[w] = load(u + k * u_row + w * lanes);
         }
 #pragma GCC unroll 8
         for (std::size_t r = 0; r < R; ++r) {
-            const reg value = broadcast(v[r * channels + c]);
+            const reg value = broadcast(Across ? v[k * v_stride + r] : v[r * v_stride + k]);
 #pragma GCC unroll 4
             for (std::size_t w = 0; w < W; ++w) {
                 acc[r][w] = fma(value, columns[w], acc[r][w]);
@@ -1356,22 +1381,38 @@ XTNN_KERNEL void multiply_tile(const float* v, std::size_t channels, const float
     for (std::size_t r = 0; r < R; ++r) {
 #pragma GCC unroll 4
         for (std::size_t w = 0; w < W; ++w) {
-            store(m + r * filters + w * lanes, acc[r][w]);
+            store(m + r * u_row + w * lanes, acc[r][w]);
         }
     }
 }
 
-/// Calls multiply_tile<R, W> for R = rows (1 to multiply_rows).
-template <std::size_t W, std::size_t R = 1>
-XTNN_KERNEL void multiply_rows_of(std::size_t rows, const float* v, std::size_t channels,
-                                  const float* u, std::size_t filters, float* m) {
+/// Calls multiply_tile<R, W, Across> for R = rows (1 to multiply_rows).
+template <std::size_t W, bool Across, std::size_t R = 1>
+XTNN_KERNEL void multiply_rows_of(std::size_t rows, const float* v, std::size_t v_stride,
+                                  std::size_t count, const float* u, std::size_t u_row, float* m) {
     if constexpr (R < multiply_rows) {
         if (rows > R) {
-            multiply_rows_of<W, R + 1>(rows, v, channels, u, filters, m);
+            multiply_rows_of<W, Across, R + 1>(rows, v, v_stride, count, u, u_row, m);
             return;
         }
     }
-    multiply_tile<R, W>(v, channels, u, filters, m);
+    multiply_tile<R, W, Across>(v, v_stride, count, u, u_row, m);
+}
+
+/// multiply_rows_of for `width` vectors (1 to multiply_vectors) of u's columns.
+template <bool Across>
+XTNN_KERNEL void multiply_block(std::size_t rows, std::size_t width, const float* v,
+                                std::size_t v_stride, std::size_t count, const float* u,
+                                std::size_t u_row, float* m) {
+    if (width == multiply_vectors) {
+        multiply_rows_of<multiply_vectors, Across>(rows, v, v_stride, count, u, u_row, m);
+    } else if (width == 1) {
+        multiply_rows_of<1, Across>(rows, v, v_stride, count, u, u_row, m);
+    } else if (width == 2) {
+        multiply_rows_of<2, Across>(rows, v, v_stride, count, u, u_row, m);
+    } else if constexpr (multiply_vectors > 3) {
+        multiply_rows_of<3, Across>(rows, v, v_stride, count, u, u_row, m);
+    }
 }
 
 /// Winograd's products, for each of the 36 points ξ: m[ξ·m_stride + t·filters + f] =
@@ -1388,19 +1429,32 @@ XTNN_KERNEL void winograd_multiply(const float* v, std::size_t v_stride, const f
         for (std::size_t f = 0; f < vectors; f += multiply_vectors) {
             const std::size_t width = std::min(multiply_vectors, vectors - f);
             for (std::size_t t = 0; t < tiles; t += multiply_rows) {
-                const std::size_t rows = std::min(multiply_rows, tiles - t);
-                const float* from = vp + t * channels;
-                const float* columns = up + f * lanes;
-                float* to = mp + t * filters + f * lanes;
-                if (width == multiply_vectors) {
-                    multiply_rows_of<multiply_vectors>(rows, from, channels, columns, filters, to);
-                } else if (width == 1) {
-                    multiply_rows_of<1>(rows, from, channels, columns, filters, to);
-                } else if (width == 2) {
-                    multiply_rows_of<2>(rows, from, channels, columns, filters, to);
-                } else if constexpr (multiply_vectors > 3) {
-                    multiply_rows_of<3>(rows, from, channels, columns, filters, to);
-                }
+                multiply_block<false>(std::min(multiply_rows, tiles - t), width, vp + t * channels,
+                                      channels, channels, up + f * lanes, filters,
+                                      mp + t * filters + f * lanes);
+            }
+        }
+    }
+}
+
+/// The weight gradient's products, for each of the 36 points ξ: m[ξ·m_stride + f·channels + c]
+/// = Σ_t d[ξ·d_stride + t·filters + f] · v[ξ·v_stride + t·channels + c], the sums over
+/// `tiles` tiles, for f < rows (channels a multiple of lanes).
+XTNN_KERNEL void winograd_tile_sums(const float* d, std::size_t d_stride, const float* v,
+                                    std::size_t v_stride, std::size_t tiles, std::size_t rows,
+                                    std::size_t filters, std::size_t channels, float* m,
+                                    std::size_t m_stride) {
+    const std::size_t vectors = channels / lanes;
+    for (std::size_t point = 0; point < 36; ++point) {
+        const float* dp = d + point * d_stride;
+        const float* vp = v + point * v_stride;
+        float* mp = m + point * m_stride;
+        for (std::size_t c = 0; c < vectors; c += multiply_vectors) {
+            const std::size_t width = std::min(multiply_vectors, vectors - c);
+            for (std::size_t f = 0; f < rows; f += multiply_rows) {
+                multiply_block<true>(std::min(multiply_rows, rows - f), width, dp + f, filters,
+                                     tiles, vp + c * lanes, channels,
+                                     mp + f * channels + c * lanes);
             }
         }
     }
@@ -1434,6 +1488,79 @@ XTNN_KERNEL void winograd_filter(const float* g, std::size_t channels, std::size
 #pragma GCC unroll 6
                 for (std::size_t j = 0; j < 6; ++j) {
                     store(to + (6 * i + j) * u_stride, r[j]);
+                }
+            }
+        }
+    }
+}
+
+/// The weight gradient's filter transform: m[ξ·m_stride + f·channels + c], the gradient of
+/// filter f's transformed taps on channel c at point ξ (channels a multiple of lanes), and its
+/// Gᵀ m G, tap (u, w), goes to g[(f·9 + 3u + w)·channels + c], for f < filters.
+XTNN_KERNEL void winograd_filter_gradient(const float* m, std::size_t m_stride, std::size_t filters,
+                                          std::size_t channels, float* g) {
+    for (std::size_t f = 0; f < filters; ++f) {
+        for (std::size_t c = 0; c < channels; c += lanes) {
+            const float* from = m + f * channels + c;
+            reg columns[3][6]; // Gᵀ m: [u][column]
+#pragma GCC unroll 6
+            for (std::size_t l = 0; l < 6; ++l) {
+                reg line[6], r[3];
+#pragma GCC unroll 6
+                for (std::size_t k = 0; k < 6; ++k) {
+                    line[k] = load(from + (6 * k + l) * m_stride);
+                }
+                winograd_filter_gradient_step(line, r);
+#pragma GCC unroll 3
+                for (std::size_t i = 0; i < 3; ++i) {
+                    columns[i][l] = r[i];
+                }
+            }
+            float* to = g + f * 9 * channels + c;
+#pragma GCC unroll 3
+            for (std::size_t i = 0; i < 3; ++i) {
+                reg r[3];
+                winograd_filter_gradient_step(columns[i], r);
+#pragma GCC unroll 3
+                for (std::size_t j = 0; j < 3; ++j) {
+                    store(to + (3 * i + j) * channels, r[j]);
+                }
+            }
+        }
+    }
+}
+
+/// The output gradient's transform of `tiles` consecutive tiles of a row of tiles: tile t's
+/// output gradients δ are the 4 × 4 positions from column 4t of `in` (positions of `filters`
+/// values, a multiple of lanes; rows of `row` values), and its A δ Aᵀ, element ξ, goes to
+/// d[ξ·d_stride + t·filters + f].
+XTNN_KERNEL void winograd_gradient(const float* in, std::size_t row, std::size_t filters,
+                                   std::size_t tiles, float* d, std::size_t d_stride) {
+    reg columns[6][4]; // A δ: [i][column]
+    for (std::size_t t = 0; t < tiles; ++t) {
+        for (std::size_t f = 0; f < filters; f += lanes) {
+            const float* from = in + 4 * t * filters + f;
+#pragma GCC unroll 4
+            for (std::size_t l = 0; l < 4; ++l) {
+                reg line[4], r[6];
+#pragma GCC unroll 4
+                for (std::size_t k = 0; k < 4; ++k) {
+                    line[k] = load(from + k * row + l * filters);
+                }
+                winograd_gradient_step(line, r);
+#pragma GCC unroll 6
+                for (std::size_t i = 0; i < 6; ++i) {
+                    columns[i][l] = r[i];
+                }
+            }
+            float* to = d + t * filters + f;
+#pragma GCC unroll 6
+            for (std::size_t i = 0; i < 6; ++i) {
+                reg r[6];
+                winograd_gradient_step(columns[i], r);
+#pragma GCC unroll 6
+                for (std::size_t j = 0; j < 6; ++j) {
+                    store(to + (6 * i + j) * d_stride, r[j]);
                 }
             }
         }

@@ -41,9 +41,10 @@ enum class conv_algorithm {
     unfold,    ///< im2col and BLAS products, always.
     direct,    ///< xtnn's direct kernels where they apply (float, AVX2 or AVX-512).
     /// Winograd F(4 × 4, 3 × 3) where it applies (float, AVX2 or AVX-512, a 3 × 3 kernel,
-    /// stride 1, dilation 1; the input gradient with padding up to 2), else as automatic; the
-    /// weight gradient stays direct. Within float rounding of the others (about 1e-6 of the
-    /// outputs' scale), not the same bits.
+    /// stride 1, dilation 1; the input gradient with padding up to 2), else as automatic; in
+    /// training also the weight gradient. Within float rounding of the others (about 1e-6 of
+    /// the outputs' scale; the weight gradient's, a sum over every tile, within about 1e-5),
+    /// not the same bits.
     winograd,
 };
 
@@ -97,17 +98,17 @@ struct conv2d_options {
 /// Speed: a float layer on a CPU with AVX2 or AVX-512 runs xtnn's direct kernels (any stride,
 /// padding and dilation; docs/performance.md), except where another algorithm is faster:
 /// Winograd's F(4 × 4, 3 × 3) for a 3 × 3 kernel of stride 1 with 16 to 128 channels, 32 to
-/// 128 filters and enough output positions (forward, and the input gradient in training;
-/// conv_algorithm::winograd); unfolding in training, for samples with at most 16 output
-/// positions (a ResNet's 4 × 4 and 2 × 2 planes) or a 1 × 1 kernel. Unfolding (im2col) takes
-/// a chunk of samples at a time, as many as fit in a buffer of `workspace` values the layer keeps
-/// (by default 2^22: 120 samples for the Keras convnet's second layer, 288 taps × 121 positions
-/// each; chunks are balanced, so batch 128 is 2 chunks of 64), and multiplies the weights by the
-/// whole chunk in one BLAS product (backward: the weight gradient, accumulated, and the unfolded
-/// input gradient, folded back by col2im). A large batch or image needs a bounded buffer (a ResNet
-/// stage at batch 128 would need 302 MB at once), backward reuses the forward's columns when the
-/// batch is one chunk (and unfolds the others again), and nothing is allocated after the first
-/// batch of a given shape.
+/// 128 filters and enough output positions (forward, and in training the weight gradient and
+/// the input gradient; conv_algorithm::winograd); unfolding in training, for samples with at most
+/// 16 output positions (a ResNet's 4 × 4 and 2 × 2 planes) or a 1 × 1 kernel. Unfolding (im2col)
+/// takes a chunk of samples at a time, as many as fit in a buffer of `workspace` values the layer
+/// keeps (by default 2^22: 120 samples for the Keras convnet's second layer, 288 taps × 121
+/// positions each; chunks are balanced, so batch 128 is 2 chunks of 64), and multiplies the weights
+/// by the whole chunk in one BLAS product (backward: the weight gradient, accumulated, and the
+/// unfolded input gradient, folded back by col2im). A large batch or image needs a bounded buffer
+/// (a ResNet stage at batch 128 would need 302 MB at once), backward reuses the forward's columns
+/// when the batch is one chunk (and unfolds the others again), and nothing is allocated after the
+/// first batch of a given shape.
 /// @tparam T float (default) or double.
 /// @throws config_error for a zero extent, 0 channels, "same" with a stride other than 1.
 /// @code
@@ -191,6 +192,13 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
     /// where it applies in training (see conv_algorithm::winograd), else direct or unfold.
     conv_algorithm gradient_algorithm() const {
         return winograd_gradient_                 ? conv_algorithm::winograd
+               : ran_ == conv_algorithm::winograd ? conv_algorithm::direct
+                                                  : ran_;
+    }
+    /// The algorithm of the weight gradient of a backward after the last forward: winograd
+    /// where the forward ran by Winograd in training, else direct or unfold.
+    conv_algorithm weight_gradient_algorithm() const {
+        return winograd_weights_                  ? conv_algorithm::winograd
                : ran_ == conv_algorithm::winograd ? conv_algorithm::direct
                                                   : ran_;
     }
@@ -343,7 +351,14 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         if (kernels_ != nullptr) {
             if constexpr (std::same_as<T, float>) {
                 const bool by_winograd = dx != nullptr && winograd_gradient_;
-                backward_direct(x, dy, by_winograd ? nullptr : dx);
+                if (winograd_weights_) {
+                    weight_gradient_winograd(x, dy);
+                    if (dx != nullptr && !by_winograd) {
+                        backward_direct(x, dy, dx, false);
+                    }
+                } else {
+                    backward_direct(x, dy, by_winograd ? nullptr : dx, true);
+                }
                 if (by_winograd) {
                     gradient_winograd(dy, *dx);
                 }
@@ -447,7 +462,7 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         const std::size_t positions = out[2] * out[3];
         kernels_ = direct_kernels(out, m);
         ran_ = kernels_ != nullptr ? conv_algorithm::direct : conv_algorithm::unfold;
-        winograd_gradient_ = false;
+        winograd_gradient_ = winograd_weights_ = false;
         if (kernels_ != nullptr) {
             size_direct(in, out); // backward's buffers, whatever the forward
             size_winograd(in, out, m);
@@ -859,7 +874,21 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
     void size_winograd(const shape<4>& in, const shape<4>& out, mode m) {
         if (winograd_pays(in[1], out[1], out[2] * out[3])) {
             ran_ = conv_algorithm::winograd;
+            const winograd_geometry& g = winograd_;
             plan_winograd(winograd_, in, out, pad_top_, pad_left_, false);
+            // The weight gradient's: the chunk's output gradients, positions of filters with
+            // zeros past the output's extent; the sums of the transformed weights' gradients
+            // (point, filter, channel); the weights' (filter, tap, channel).
+            winograd_weights_ = m == mode::training;
+            for (std::size_t part = 0; winograd_weights_ && part < split_.parts; ++part) {
+                part_buffers& buffers = parts_[part];
+                const bool moved = buffers.output_gradient_shape != out;
+                buffers.output_gradient_shape = out;
+                size_zeroed(buffers.staged_output_gradient,
+                            g.samples * 16 * g.rows * g.cols * g.filters, moved);
+                size_zeroed(buffers.point_gradients, 2 * 36 * g.filters * g.channels);
+                size_zeroed(buffers.tap_gradients, 9 * out[1] * g.channels);
+            }
         }
         if (m == mode::training && pad_top_ <= 2 && pad_left_ <= 2 &&
             winograd_pays(out[1], in[1], in[2] * in[3])) {
@@ -992,7 +1021,6 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
     void winograd_correlate(const winograd_geometry& g, const tensor<T, 4>& x, tensor<T, 4>& y,
                             const detail::epilogue& then, bool gradient) {
         const shape<4> s = y.shape();
-        const std::size_t channels = x.shape()[1], h = x.shape()[2], w = x.shape()[3];
         const std::size_t filters = s[1], oh = s[2], ow = s[3];
         const std::size_t tiles = g.rows * g.cols, row = g.width * g.channels;
         const std::size_t plane = g.height * row, out_row = 4 * g.cols * g.filters;
@@ -1005,28 +1033,11 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
             T* out = buffers.staged_output.data();
             for (std::size_t b0 = first; b0 < last; b0 += g.samples) {
                 const std::size_t count = std::min(g.samples, last - b0);
-                for (std::size_t b = 0; b < count; ++b) {
-                    const T* sample = x.data() + (b0 + b) * channels * h * w;
-                    for (std::size_t i = 0; i < h; ++i) { // row i of every channel
-                        kernels_->transpose(sample + i * w, h * w, channels, w,
-                                            staged + b * plane + (i + g.top) * row +
-                                                g.left * g.channels,
-                                            g.channels);
-                    }
-                }
+                stage_winograd(g, x, b0, count, staged);
                 const std::size_t total = count * tiles;
                 for (std::size_t n0 = 0; n0 < total; n0 += g.block) {
                     const std::size_t n1 = std::min(total, n0 + g.block), size = n1 - n0;
-                    // The block's tiles, by runs within a row of tiles.
-                    const auto runs = [&](auto&& run) {
-                        for (std::size_t n = n0; n < n1;) {
-                            const std::size_t b = n / tiles, r = n % tiles / g.cols;
-                            const std::size_t c = n % g.cols;
-                            const std::size_t length = std::min(g.cols - c, n1 - n);
-                            run(b, 4 * r, 4 * c, length, n - n0);
-                            n += length;
-                        }
-                    };
+                    const auto runs = [&](auto&& run) { tile_runs(g, n0, n1, run); };
                     runs([&](std::size_t b, std::size_t i, std::size_t j, std::size_t length,
                              std::size_t at) {
                         kernels_->winograd_input(staged + b * plane + i * row + j * g.channels, row,
@@ -1055,7 +1066,124 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         });
     }
 
-    void backward_direct(const tensor<T, 4>& x, const tensor<T, 4>& dy, tensor<T, 4>* dx) {
+    // Stages samples [b0, b0 + count) of x for plan g: positions of g.channels values, from
+    // (g.top, g.left) of each sample's plane of g.height × g.width positions in `staged`.
+    void stage_winograd(const winograd_geometry& g, const tensor<T, 4>& x, std::size_t b0,
+                        std::size_t count, T* staged) const {
+        const std::size_t channels = x.shape()[1], h = x.shape()[2], w = x.shape()[3];
+        const std::size_t row = g.width * g.channels, plane = g.height * row;
+        for (std::size_t b = 0; b < count; ++b) {
+            const T* sample = x.data() + (b0 + b) * channels * h * w;
+            for (std::size_t i = 0; i < h; ++i) { // row i of every channel
+                kernels_->transpose(sample + i * w, h * w, channels, w,
+                                    staged + b * plane + (i + g.top) * row + g.left * g.channels,
+                                    g.channels);
+            }
+        }
+    }
+
+    // Calls run(b, i, j, length, at) for tiles [n0, n1) of a chunk (numbered sample by
+    // sample, row by row), by runs within a row of tiles: `length` tiles of sample b from
+    // output position (i, j), the first of them the block's `at`-th.
+    template <class Run>
+    static void tile_runs(const winograd_geometry& g, std::size_t n0, std::size_t n1, Run&& run) {
+        const std::size_t tiles = g.rows * g.cols;
+        for (std::size_t n = n0; n < n1;) {
+            const std::size_t b = n / tiles, r = n % tiles / g.cols, c = n % g.cols;
+            const std::size_t length = std::min(g.cols - c, n1 - n);
+            run(b, 4 * r, 4 * c, length, n - n0);
+            n += length;
+        }
+    }
+
+    // The weight and bias gradients with the forward's plan, Winograd's forward transposed:
+    // with V = Bᵀ d B a tile's transformed inputs and Δ = A δ Aᵀ its transformed output
+    // gradients, the gradient of the transformed filters U is Σ Δ ⊙ V over the tiles (at
+    // each of the 36 points a product, filters × tiles by tiles × channels, summed block by
+    // block), and the weights' is Gᵀ (that sum) G. Each part (thread) into its own
+    // gradients, added in order afterwards.
+    void weight_gradient_winograd(const tensor<T, 4>& x, const tensor<T, 4>& dy) {
+        const winograd_geometry& g = winograd_;
+        const std::size_t filters = options_.out_channels, channels = options_.in_channels;
+        const std::size_t oh = dy.shape()[2], ow = dy.shape()[3], positions = oh * ow;
+        const std::size_t tiles = g.rows * g.cols, row = g.width * g.channels;
+        const std::size_t plane = g.height * row, out_row = 4 * g.cols * g.filters;
+        const std::size_t out_plane = 4 * g.rows * out_row;
+        detail::parallel_for(split_, [&](std::size_t first, std::size_t last, std::size_t part) {
+            part_buffers& buffers = parts_[part];
+            T* dw = part == 0 ? weight_grad_.data() : buffers.weight_grad.data();
+            T* db = part == 0 ? bias_grad_.data() : buffers.bias_grad.data();
+            std::fill(db, db + bias_.size(), T(0));
+            if (first == last) {
+                std::fill(dw, dw + weight_.size(), T(0));
+                return;
+            }
+            T* staged = buffers.staged_input.data();
+            T* gradients = buffers.staged_output_gradient.data();
+            T* v = buffers.transformed.data();
+            T* d = buffers.products_by_point.data();
+            T* sums = buffers.point_gradients.data();
+            T* block_sums = sums + 36 * g.filters * g.channels;
+            bool start = true;
+            for (std::size_t b0 = first; b0 < last; b0 += g.samples) {
+                const std::size_t count = std::min(g.samples, last - b0);
+                stage_winograd(g, x, b0, count, staged);
+                for (std::size_t b = 0; b < count; ++b) {
+                    const T* planes = dy.data() + (b0 + b) * filters * positions;
+                    for (std::size_t i = 0; i < oh; ++i) { // row i of every filter's plane
+                        kernels_->transpose(planes + i * ow, positions, filters, ow,
+                                            gradients + b * out_plane + i * out_row, g.filters);
+                    }
+                    for (std::size_t f = 0; f < filters && options_.bias; ++f) {
+                        const T* from = planes + f * positions;
+                        db[f] += detail::lane_sum<T>(positions,
+                                                     [from](std::size_t p) { return from[p]; });
+                    }
+                }
+                const std::size_t total = count * tiles;
+                for (std::size_t n0 = 0; n0 < total; n0 += g.block) {
+                    const std::size_t n1 = std::min(total, n0 + g.block), size = n1 - n0;
+                    tile_runs(g, n0, n1,
+                              [&](std::size_t b, std::size_t i, std::size_t j, std::size_t length,
+                                  std::size_t at) {
+                                  kernels_->winograd_input(
+                                      staged + b * plane + i * row + j * g.channels, row,
+                                      g.channels, length, v + at * g.channels, size * g.channels);
+                                  kernels_->winograd_gradient(gradients + b * out_plane +
+                                                                  i * out_row + j * g.filters,
+                                                              out_row, g.filters, length,
+                                                              d + at * g.filters, size * g.filters);
+                              });
+                    // The block's sums alone, then added to the others' (a float sum over
+                    // all the tiles in one accumulator lost 4× more bits).
+                    kernels_->winograd_tile_sums(d, size * g.filters, v, size * g.channels, size,
+                                                 filters, g.filters, g.channels,
+                                                 start ? sums : block_sums, g.filters * g.channels);
+                    if (!start) {
+                        for (std::size_t i = 0; i < 36 * g.filters * g.channels; ++i) {
+                            sums[i] += block_sums[i];
+                        }
+                    }
+                    start = false;
+                }
+            }
+            T* taps = buffers.tap_gradients.data();
+            kernels_->winograd_filter_gradient(sums, g.filters * g.channels, filters, g.channels,
+                                               taps);
+            for (std::size_t f = 0; f < filters; ++f) { // (filter, tap, channel) to dw's layout
+                for (std::size_t c = 0; c < channels; ++c) {
+                    for (std::size_t k = 0; k < 9; ++k) {
+                        dw[(f * channels + c) * 9 + k] = taps[(f * 9 + k) * g.channels + c];
+                    }
+                }
+            }
+        });
+    }
+
+    // The weight and bias gradients (`weights`) and, where dx is not null, the input gradient,
+    // by the direct kernels.
+    void backward_direct(const tensor<T, 4>& x, const tensor<T, 4>& dy, tensor<T, 4>* dx,
+                         bool weights) {
         const shape<4> s = dy.shape();
         const std::size_t filters = s[1], oh = s[2], ow = s[3];
         const std::size_t channels = x.shape()[1], h = x.shape()[2], w = x.shape()[3];
@@ -1066,15 +1194,17 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
             T* dw = part == 0 ? weight_grad_.data() : buffers.weight_grad.data();
             T* db = part == 0 ? bias_grad_.data() : buffers.bias_grad.data();
             T* dw_t = buffers.weight_gradient.data(); // (taps, grad_channels), or empty
-            std::fill(dw_t, dw_t + buffers.weight_gradient.size(), T(0));
-            if (g.row_gradient) { // else the transpose of dw_t below writes all of dw
-                std::fill(dw, dw + weight_.size(), T(0));
+            if (weights) {
+                std::fill(dw_t, dw_t + buffers.weight_gradient.size(), T(0));
+                if (g.row_gradient) { // else the transpose of dw_t below writes all of dw
+                    std::fill(dw, dw + weight_.size(), T(0));
+                }
+                std::fill(db, db + bias_.size(), T(0));
             }
-            std::fill(db, db + bias_.size(), T(0));
             const std::size_t row = g.vectors * kernels_->lanes; // of a row gradient
             for (std::size_t b0 = first; b0 < last; b0 += chunk_) {
                 const std::size_t count = std::min(chunk_, last - b0);
-                for (std::size_t b = 0; b < count; ++b) {
+                for (std::size_t b = 0; b < count && weights; ++b) {
                     pad_input(x, b0 + b, buffers.padded.data() + b * g.sample);
                     const T* g_in = dy.data() + (b0 + b) * filters * oh * ow;
                     T* g_out = buffers.output_gradient.data() + b * g.grad_sample;
@@ -1103,12 +1233,12 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
                                                      [plane](std::size_t p) { return plane[p]; });
                     }
                 }
-                if (g.row_gradient) {
+                if (weights && g.row_gradient) {
                     kernels_->row_weight_gradient(buffers.output_gradient.data(), row,
                                                   g.grad_sample, g.grad_channels, filters,
                                                   buffers.padded.data(), g.sample, count, g.vectors,
                                                   offsets_.data(), taps, dw, taps);
-                } else {
+                } else if (weights) {
                     kernels_->weight_gradient(buffers.output_gradient.data(), g.grad_sample,
                                               g.grad_channels, buffers.padded.data(), g.sample,
                                               count, oh, ow, g.width, offsets_.data(), taps, dw_t);
@@ -1133,7 +1263,7 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
                     input_gradient(p, buffers, count, dx->data() + b0 * channels * h * w, h, w);
                 }
             }
-            if (!g.row_gradient) { // dw = dw_tᵀ, by blocks of 16 x 16 that stay in L1
+            if (weights && !g.row_gradient) { // dw = dw_tᵀ, by blocks of 16 x 16 in L1
                 for (std::size_t f0 = 0; f0 < filters; f0 += 16) {
                     for (std::size_t k0 = 0; k0 < taps; k0 += 16) {
                         const std::size_t f1 = std::min(f0 + 16, filters);
@@ -1300,6 +1430,10 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         // the chunk's outputs, positions of filters.
         tensor<T, 1> staged_input, staged_gradient, transformed, products_by_point, staged_output;
         shape<4> staged_shape{}, gradient_staged_shape{};
+        // The Winograd weight gradient's (see size_winograd), and the output shape the output
+        // gradients' buffer was zeroed for.
+        tensor<T, 1> staged_output_gradient, point_gradients, tap_gradients;
+        shape<4> output_gradient_shape{};
     };
     // The direct kernels' geometry (see size_direct).
     struct direct_geometry {
@@ -1340,7 +1474,8 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         tensor<T, 1> taps, transformed_filters, weights, bias, scale, shift;
     };
     winograd_geometry winograd_, gradient_winograd_; // the forward's, the input gradient's
-    bool winograd_gradient_ = false;                 // in backward
+    bool winograd_gradient_ = false;                 // the input gradient by Winograd
+    bool winograd_weights_ = false;                  // the weight gradient by Winograd
     conv_algorithm ran_ = conv_algorithm::automatic; // by the last forward
     const detail::kernel_set* kernels_ = nullptr;    // null: unfold
     direct_geometry direct_;
