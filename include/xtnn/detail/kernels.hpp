@@ -162,7 +162,7 @@ struct kernel_set {
                               std::size_t tiles, float* d, std::size_t d_stride);
     void (*winograd_tile_sums)(const float* d, std::size_t d_stride, const float* v,
                                std::size_t v_stride, std::size_t tiles, std::size_t rows,
-                               std::size_t filters, std::size_t channels, float* m,
+                               std::size_t filters, std::size_t channels, bool add, float* m,
                                std::size_t m_stride);
     void (*winograd_filter_gradient)(const float* m, std::size_t m_stride, std::size_t filters,
                                      std::size_t channels, float* g);

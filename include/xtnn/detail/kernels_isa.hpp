@@ -1350,8 +1350,8 @@ XTNN_KERNEL void winograd_input(const float* in, std::size_t row, std::size_t ch
 /// One register tile of winograd_multiply and winograd_tile_sums: R rows of v by W vectors of
 /// u's columns, summed over `count` into m, m[r·u_row + w] = Σ_k v(r, k)·u[k·u_row + w], with
 /// v(r, k) = v[r·v_stride + k], or v[k·v_stride + r] `Across` (u_row: the stride of u's and
-/// m's rows).
-template <std::size_t R, std::size_t W, bool Across>
+/// m's rows); `Add`: the sum, from zero, added to m.
+template <std::size_t R, std::size_t W, bool Across, bool Add>
 XTNN_KERNEL void multiply_tile(const float* v, std::size_t v_stride, std::size_t count,
                                const float* u, std::size_t u_row, float* m) {
     reg acc[R][W];
@@ -1381,37 +1381,38 @@ XTNN_KERNEL void multiply_tile(const float* v, std::size_t v_stride, std::size_t
     for (std::size_t r = 0; r < R; ++r) {
 #pragma GCC unroll 4
         for (std::size_t w = 0; w < W; ++w) {
-            store(m + r * u_row + w * lanes, acc[r][w]);
+            float* to = m + r * u_row + w * lanes;
+            store(to, Add ? add(load(to), acc[r][w]) : acc[r][w]);
         }
     }
 }
 
-/// Calls multiply_tile<R, W, Across> for R = rows (1 to multiply_rows).
-template <std::size_t W, bool Across, std::size_t R = 1>
+/// Calls multiply_tile<R, W, Across, Add> for R = rows (1 to multiply_rows).
+template <std::size_t W, bool Across, bool Add, std::size_t R = 1>
 XTNN_KERNEL void multiply_rows_of(std::size_t rows, const float* v, std::size_t v_stride,
                                   std::size_t count, const float* u, std::size_t u_row, float* m) {
     if constexpr (R < multiply_rows) {
         if (rows > R) {
-            multiply_rows_of<W, Across, R + 1>(rows, v, v_stride, count, u, u_row, m);
+            multiply_rows_of<W, Across, Add, R + 1>(rows, v, v_stride, count, u, u_row, m);
             return;
         }
     }
-    multiply_tile<R, W, Across>(v, v_stride, count, u, u_row, m);
+    multiply_tile<R, W, Across, Add>(v, v_stride, count, u, u_row, m);
 }
 
 /// multiply_rows_of for `width` vectors (1 to multiply_vectors) of u's columns.
-template <bool Across>
+template <bool Across, bool Add>
 XTNN_KERNEL void multiply_block(std::size_t rows, std::size_t width, const float* v,
                                 std::size_t v_stride, std::size_t count, const float* u,
                                 std::size_t u_row, float* m) {
     if (width == multiply_vectors) {
-        multiply_rows_of<multiply_vectors, Across>(rows, v, v_stride, count, u, u_row, m);
+        multiply_rows_of<multiply_vectors, Across, Add>(rows, v, v_stride, count, u, u_row, m);
     } else if (width == 1) {
-        multiply_rows_of<1, Across>(rows, v, v_stride, count, u, u_row, m);
+        multiply_rows_of<1, Across, Add>(rows, v, v_stride, count, u, u_row, m);
     } else if (width == 2) {
-        multiply_rows_of<2, Across>(rows, v, v_stride, count, u, u_row, m);
+        multiply_rows_of<2, Across, Add>(rows, v, v_stride, count, u, u_row, m);
     } else if constexpr (multiply_vectors > 3) {
-        multiply_rows_of<3, Across>(rows, v, v_stride, count, u, u_row, m);
+        multiply_rows_of<3, Across, Add>(rows, v, v_stride, count, u, u_row, m);
     }
 }
 
@@ -1429,9 +1430,9 @@ XTNN_KERNEL void winograd_multiply(const float* v, std::size_t v_stride, const f
         for (std::size_t f = 0; f < vectors; f += multiply_vectors) {
             const std::size_t width = std::min(multiply_vectors, vectors - f);
             for (std::size_t t = 0; t < tiles; t += multiply_rows) {
-                multiply_block<false>(std::min(multiply_rows, tiles - t), width, vp + t * channels,
-                                      channels, channels, up + f * lanes, filters,
-                                      mp + t * filters + f * lanes);
+                multiply_block<false, false>(std::min(multiply_rows, tiles - t), width,
+                                             vp + t * channels, channels, channels, up + f * lanes,
+                                             filters, mp + t * filters + f * lanes);
             }
         }
     }
@@ -1439,10 +1440,11 @@ XTNN_KERNEL void winograd_multiply(const float* v, std::size_t v_stride, const f
 
 /// The weight gradient's products, for each of the 36 points ξ: m[ξ·m_stride + f·channels + c]
 /// = Σ_t d[ξ·d_stride + t·filters + f] · v[ξ·v_stride + t·channels + c], the sums over
-/// `tiles` tiles, for f < rows (channels a multiple of lanes).
+/// `tiles` tiles, for f < rows (channels a multiple of lanes); `add`: each sum, from zero,
+/// added to m (a float sum over many blocks in one accumulator loses 4× more bits).
 XTNN_KERNEL void winograd_tile_sums(const float* d, std::size_t d_stride, const float* v,
                                     std::size_t v_stride, std::size_t tiles, std::size_t rows,
-                                    std::size_t filters, std::size_t channels, float* m,
+                                    std::size_t filters, std::size_t channels, bool add, float* m,
                                     std::size_t m_stride) {
     const std::size_t vectors = channels / lanes;
     for (std::size_t point = 0; point < 36; ++point) {
@@ -1452,9 +1454,16 @@ XTNN_KERNEL void winograd_tile_sums(const float* d, std::size_t d_stride, const 
         for (std::size_t c = 0; c < vectors; c += multiply_vectors) {
             const std::size_t width = std::min(multiply_vectors, vectors - c);
             for (std::size_t f = 0; f < rows; f += multiply_rows) {
-                multiply_block<true>(std::min(multiply_rows, rows - f), width, dp + f, filters,
-                                     tiles, vp + c * lanes, channels,
-                                     mp + f * channels + c * lanes);
+                const std::size_t n = std::min(multiply_rows, rows - f);
+                const float* columns = vp + c * lanes;
+                float* to = mp + f * channels + c * lanes;
+                if (add) {
+                    multiply_block<true, true>(n, width, dp + f, filters, tiles, columns, channels,
+                                               to);
+                } else {
+                    multiply_block<true, false>(n, width, dp + f, filters, tiles, columns, channels,
+                                                to);
+                }
             }
         }
     }

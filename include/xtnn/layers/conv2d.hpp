@@ -886,7 +886,7 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
                 buffers.output_gradient_shape = out;
                 size_zeroed(buffers.staged_output_gradient,
                             g.samples * 16 * g.rows * g.cols * g.filters, moved);
-                size_zeroed(buffers.point_gradients, 2 * 36 * g.filters * g.channels);
+                size_zeroed(buffers.point_gradients, 36 * g.filters * g.channels);
                 size_zeroed(buffers.tap_gradients, 9 * out[1] * g.channels);
             }
         }
@@ -1123,7 +1123,6 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
             T* v = buffers.transformed.data();
             T* d = buffers.products_by_point.data();
             T* sums = buffers.point_gradients.data();
-            T* block_sums = sums + 36 * g.filters * g.channels;
             bool start = true;
             for (std::size_t b0 = first; b0 < last; b0 += g.samples) {
                 const std::size_t count = std::min(g.samples, last - b0);
@@ -1154,16 +1153,10 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
                                                               out_row, g.filters, length,
                                                               d + at * g.filters, size * g.filters);
                               });
-                    // The block's sums alone, then added to the others' (a float sum over
-                    // all the tiles in one accumulator lost 4× more bits).
+                    // The block's sums, each from zero, then added to the others'.
                     kernels_->winograd_tile_sums(d, size * g.filters, v, size * g.channels, size,
-                                                 filters, g.filters, g.channels,
-                                                 start ? sums : block_sums, g.filters * g.channels);
-                    if (!start) {
-                        for (std::size_t i = 0; i < 36 * g.filters * g.channels; ++i) {
-                            sums[i] += block_sums[i];
-                        }
-                    }
+                                                 filters, g.filters, g.channels, !start, sums,
+                                                 g.filters * g.channels);
                     start = false;
                 }
             }
