@@ -537,6 +537,31 @@ TEST_CASE("conv2d: Winograd's F(4 x 4, 3 x 3) computes the convolution, each sam
         xtnn::set_num_threads(1);
         xtnn::set_simd(before);
     }
+    // The forward and the weight gradient by Winograd, the input gradient by the direct
+    // kernels: 32 filters back to 16 channels are too few for automatic; padding 3 would
+    // need the output gradient padded by -1.
+    const auto winograd = xtnn::conv_algorithm::winograd;
+    const std::vector<std::pair<xtnn::conv2d_options, xtnn::shape<4>>> mixed{
+        {{.in_channels = 16, .out_channels = 32, .padding = 1}, {2, 16, 16, 16}},
+        {{.in_channels = 20, .out_channels = 24, .padding = 3, .algorithm = winograd},
+         {3, 20, 9, 9}}};
+    for (const auto& [options, input] : mixed) {
+        for (const std::size_t threads : {std::size_t{1}, std::size_t{2}}) {
+            INFO(options.in_channels << " -> " << options.out_channels << ", padding "
+                                     << options.padding.height << ", " << threads << " thread(s)");
+            xtnn::set_num_threads(threads);
+            xtnn::conv2d<float> layer(options);
+            const auto e = compare_with_double(layer, input, 17, xtnn::mode::training);
+            CHECK(layer.algorithm() == winograd);
+            CHECK(layer.weight_gradient_algorithm() == winograd);
+            CHECK(layer.gradient_algorithm() == xtnn::conv_algorithm::direct);
+            CHECK(e.output < 1e-5);
+            CHECK(e.input_gradient < 1e-5);
+            CHECK(e.weight_gradient < 1e-5);
+            CHECK(e.bias_gradient < 1e-5);
+        }
+    }
+    xtnn::set_num_threads(1);
     // The transformed filters are laid out by the vector width: another instruction set
     // transforms the same weights again.
     if (detected == xtnn::simd_level::avx512) {
