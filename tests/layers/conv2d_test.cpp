@@ -235,6 +235,14 @@ direct_errors compare_with_double(xtnn::conv2d<float>& direct, const xtnn::shape
     return e;
 }
 
+// Each of e's differences within `bound`.
+void check_within(const direct_errors& e, double bound) {
+    CHECK(e.output < bound);
+    CHECK(e.input_gradient < bound);
+    CHECK(e.weight_gradient < bound);
+    CHECK(e.bias_gradient < bound);
+}
+
 } // namespace
 
 TEST_CASE("conv2d: the direct kernels compute the convolution at every instruction set",
@@ -327,10 +335,7 @@ TEST_CASE("conv2d: the direct kernels compute the convolution at every instructi
                 xtnn::conv2d<float> layer(options);
                 const auto e = compare_with_double(layer, c.input, 11);
                 CHECK(layer.algorithm() == xtnn::conv_algorithm::direct);
-                CHECK(e.output < 1e-5);
-                CHECK(e.input_gradient < 1e-5);
-                CHECK(e.weight_gradient < 1e-5);
-                CHECK(e.bias_gradient < 1e-5);
+                check_within(e, 1e-5);
             }
         }
         xtnn::set_num_threads(1);
@@ -354,10 +359,7 @@ TEST_CASE("conv2d: the direct kernels after the input shape changes", "[layers][
               xtnn::shape<4>{2, 2, 7, 26}, xtnn::shape<4>{1, 2, 13, 14}}) {
             INFO(xtnn::format_shape(input) << ", " << threads << " thread(s)");
             const auto e = compare_with_double(layer, input, 5);
-            CHECK(e.output < 1e-5);
-            CHECK(e.input_gradient < 1e-5);
-            CHECK(e.weight_gradient < 1e-5);
-            CHECK(e.bias_gradient < 1e-5);
+            check_within(e, 1e-5);
         }
     }
     xtnn::set_num_threads(1);
@@ -528,10 +530,7 @@ TEST_CASE("conv2d: Winograd's F(4 x 4, 3 x 3) computes the convolution, each sam
                 CHECK(layer.algorithm() == xtnn::conv_algorithm::winograd);
                 CHECK(layer.gradient_algorithm() == xtnn::conv_algorithm::winograd);
                 CHECK(layer.weight_gradient_algorithm() == xtnn::conv_algorithm::winograd);
-                CHECK(e.output < 1e-5);
-                CHECK(e.input_gradient < 1e-5);
-                CHECK(e.weight_gradient < 1e-5);
-                CHECK(e.bias_gradient < 1e-5);
+                check_within(e, 1e-5);
             }
         }
         xtnn::set_num_threads(1);
@@ -555,10 +554,7 @@ TEST_CASE("conv2d: Winograd's F(4 x 4, 3 x 3) computes the convolution, each sam
             CHECK(layer.algorithm() == winograd);
             CHECK(layer.weight_gradient_algorithm() == winograd);
             CHECK(layer.gradient_algorithm() == xtnn::conv_algorithm::direct);
-            CHECK(e.output < 1e-5);
-            CHECK(e.input_gradient < 1e-5);
-            CHECK(e.weight_gradient < 1e-5);
-            CHECK(e.bias_gradient < 1e-5);
+            check_within(e, 1e-5);
         }
     }
     xtnn::set_num_threads(1);

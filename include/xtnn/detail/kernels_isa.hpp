@@ -1310,41 +1310,51 @@ XTNN_KERNEL void winograd_gradient_step(const reg* d, reg* r) {
     r[5] = d[3];
 }
 
+/// The 2-D transform of `tiles` consecutive tiles of a row of tiles by the 1-D step `Step`
+/// (`In` vectors to 6): tile t is the In × In positions from column 4t of `in` (positions of
+/// `width` values, a multiple of lanes; rows of `row` values), stepped on its columns and then
+/// on its rows; element ξ = 6i + j goes to out[ξ·stride + t·width + c].
+template <std::size_t In, void (*Step)(const reg*, reg*)>
+XTNN_KERNEL void transform_tiles(const float* in, std::size_t row, std::size_t width,
+                                 std::size_t tiles, float* out, std::size_t stride) {
+    reg columns[6][In]; // the columns stepped: [i][column]
+    for (std::size_t t = 0; t < tiles; ++t) {
+        for (std::size_t c = 0; c < width; c += lanes) {
+            const float* d = in + 4 * t * width + c;
+#pragma GCC unroll 6
+            for (std::size_t l = 0; l < In; ++l) {
+                reg line[In], r[6];
+#pragma GCC unroll 6
+                for (std::size_t k = 0; k < In; ++k) {
+                    line[k] = load(d + k * row + l * width);
+                }
+                Step(line, r);
+#pragma GCC unroll 6
+                for (std::size_t i = 0; i < 6; ++i) {
+                    columns[i][l] = r[i];
+                }
+            }
+            float* to = out + t * width + c;
+#pragma GCC unroll 6
+            for (std::size_t i = 0; i < 6; ++i) {
+                reg r[6];
+                Step(columns[i], r);
+#pragma GCC unroll 6
+                for (std::size_t j = 0; j < 6; ++j) {
+                    store(to + (6 * i + j) * stride, r[j]);
+                }
+            }
+        }
+    }
+}
+
 /// The input transform of `tiles` consecutive tiles of a row of tiles: tile t's inputs are
 /// the 6 × 6 positions from column 4t of `in` (positions of `channels` values, channels
 /// innermost; rows of `row` values; channels a multiple of lanes), and its Bᵀ d B, element
 /// ξ = 6i + j, goes to v[ξ·v_stride + t·channels + c].
 XTNN_KERNEL void winograd_input(const float* in, std::size_t row, std::size_t channels,
                                 std::size_t tiles, float* v, std::size_t v_stride) {
-    reg columns[6][6]; // Bᵀ d: [i][column]
-    for (std::size_t t = 0; t < tiles; ++t) {
-        for (std::size_t c = 0; c < channels; c += lanes) {
-            const float* d = in + 4 * t * channels + c;
-#pragma GCC unroll 6
-            for (std::size_t l = 0; l < 6; ++l) {
-                reg line[6], r[6];
-#pragma GCC unroll 6
-                for (std::size_t k = 0; k < 6; ++k) {
-                    line[k] = load(d + k * row + l * channels);
-                }
-                winograd_input_step(line, r);
-#pragma GCC unroll 6
-                for (std::size_t i = 0; i < 6; ++i) {
-                    columns[i][l] = r[i];
-                }
-            }
-            float* to = v + t * channels + c;
-#pragma GCC unroll 6
-            for (std::size_t i = 0; i < 6; ++i) {
-                reg r[6];
-                winograd_input_step(columns[i], r);
-#pragma GCC unroll 6
-                for (std::size_t j = 0; j < 6; ++j) {
-                    store(to + (6 * i + j) * v_stride, r[j]);
-                }
-            }
-        }
-    }
+    transform_tiles<6, winograd_input_step>(in, row, channels, tiles, v, v_stride);
 }
 
 /// One register tile of winograd_multiply and winograd_tile_sums: R rows of v by W vectors of
@@ -1545,35 +1555,7 @@ XTNN_KERNEL void winograd_filter_gradient(const float* m, std::size_t m_stride, 
 /// d[ξ·d_stride + t·filters + f].
 XTNN_KERNEL void winograd_gradient(const float* in, std::size_t row, std::size_t filters,
                                    std::size_t tiles, float* d, std::size_t d_stride) {
-    reg columns[6][4]; // A δ: [i][column]
-    for (std::size_t t = 0; t < tiles; ++t) {
-        for (std::size_t f = 0; f < filters; f += lanes) {
-            const float* from = in + 4 * t * filters + f;
-#pragma GCC unroll 4
-            for (std::size_t l = 0; l < 4; ++l) {
-                reg line[4], r[6];
-#pragma GCC unroll 4
-                for (std::size_t k = 0; k < 4; ++k) {
-                    line[k] = load(from + k * row + l * filters);
-                }
-                winograd_gradient_step(line, r);
-#pragma GCC unroll 6
-                for (std::size_t i = 0; i < 6; ++i) {
-                    columns[i][l] = r[i];
-                }
-            }
-            float* to = d + t * filters + f;
-#pragma GCC unroll 6
-            for (std::size_t i = 0; i < 6; ++i) {
-                reg r[6];
-                winograd_gradient_step(columns[i], r);
-#pragma GCC unroll 6
-                for (std::size_t j = 0; j < 6; ++j) {
-                    store(to + (6 * i + j) * d_stride, r[j]);
-                }
-            }
-        }
-    }
+    transform_tiles<4, winograd_gradient_step>(in, row, filters, tiles, d, d_stride);
 }
 
 /// The output transform of `tiles` tiles: tile t's products are m[ξ·m_stride + t·filters + f]
