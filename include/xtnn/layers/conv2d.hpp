@@ -190,17 +190,11 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
     conv_algorithm algorithm() const { return ran_; }
     /// The algorithm of the input gradient of a backward after the last forward: winograd
     /// where it applies in training (see conv_algorithm::winograd), else direct or unfold.
-    conv_algorithm gradient_algorithm() const {
-        return winograd_gradient_                 ? conv_algorithm::winograd
-               : ran_ == conv_algorithm::winograd ? conv_algorithm::direct
-                                                  : ran_;
-    }
+    conv_algorithm gradient_algorithm() const { return backward_algorithm(winograd_gradient_); }
     /// The algorithm of the weight gradient of a backward after the last forward: winograd
     /// where the forward ran by Winograd in training, else direct or unfold.
     conv_algorithm weight_gradient_algorithm() const {
-        return winograd_weights_                  ? conv_algorithm::winograd
-               : ran_ == conv_algorithm::winograd ? conv_algorithm::direct
-                                                  : ran_;
+        return backward_algorithm(winograd_weights_);
     }
     /// Whether the last forward's direct kernels packed the output positions of several
     /// samples into each vector (small planes, see docs/performance.md): the same sums in the
@@ -266,6 +260,24 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
     struct part_buffers;      // each part's (thread's) buffers
     struct gradient_phase;    // one phase of the stride in the input gradient
     struct winograd_geometry; // a Winograd correlation's plan
+
+    // A gradient's algorithm: winograd where `by_winograd`, else the direct kernels after a
+    // Winograd forward, else the forward's.
+    conv_algorithm backward_algorithm(bool by_winograd) const {
+        return by_winograd                        ? conv_algorithm::winograd
+               : ran_ == conv_algorithm::winograd ? conv_algorithm::direct
+                                                  : ran_;
+    }
+
+    // db[f] += the sum of plane f of `planes` (`filters` planes of `positions` values), f <
+    // filters; nothing without a bias.
+    void add_bias_gradient(const T* planes, std::size_t filters, std::size_t positions,
+                           T* db) const {
+        for (std::size_t f = 0; f < filters && options_.bias; ++f) {
+            const T* plane = planes + f * positions;
+            db[f] += detail::lane_sum<T>(positions, [plane](std::size_t p) { return plane[p]; });
+        }
+    }
 
     /// The convolution of x into `y`, which must have output_shape(x.shape()).
     void compute_forward(const tensor<T, 4>& x, tensor<T, 4>& y, mode m) {
@@ -401,13 +413,10 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
                 for (std::size_t b = 0; b < count; ++b) {
                     const T* g = dy.data() + (b0 + b) * filters * positions;
                     for (std::size_t f = 0; f < filters; ++f) {
-                        const T* plane = g + f * positions;
-                        std::copy_n(plane, positions, gradient + f * cols + b * positions);
-                        if (options_.bias) {
-                            db[f] += detail::lane_sum<T>(
-                                positions, [plane](std::size_t p) { return plane[p]; });
-                        }
+                        std::copy_n(g + f * positions, positions,
+                                    gradient + f * cols + b * positions);
                     }
+                    add_bias_gradient(g, filters, positions, db);
                 }
                 // dW (filters, K) = dY · columns for the first chunk, += for the others (no
                 // pass clearing dW first: 9 MB a layer for a ResNet's last stage).
@@ -1133,11 +1142,7 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
                         kernels_->transpose(planes + i * ow, positions, filters, ow,
                                             gradients + b * out_plane + i * out_row, g.filters);
                     }
-                    for (std::size_t f = 0; f < filters && options_.bias; ++f) {
-                        const T* from = planes + f * positions;
-                        db[f] += detail::lane_sum<T>(positions,
-                                                     [from](std::size_t p) { return from[p]; });
-                    }
+                    add_bias_gradient(planes, filters, positions, db);
                 }
                 const std::size_t total = count * tiles;
                 for (std::size_t n0 = 0; n0 < total; n0 += g.block) {
@@ -1220,11 +1225,7 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
                             }
                         }
                     }
-                    for (std::size_t f = 0; f < filters && options_.bias; ++f) {
-                        const T* plane = g_in + f * positions;
-                        db[f] += detail::lane_sum<T>(positions,
-                                                     [plane](std::size_t p) { return plane[p]; });
-                    }
+                    add_bias_gradient(g_in, filters, positions, db);
                 }
                 if (weights && g.row_gradient) {
                     kernels_->row_weight_gradient(buffers.output_gradient.data(), row,
