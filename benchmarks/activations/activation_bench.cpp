@@ -1,5 +1,6 @@
 // Every activation, forward and backward, over a (256, 1024) batch: the elementwise work
-// around a wide dense layer. Items are elements; the bytes counter is what the loop streams.
+// around a wide dense layer; and dropout's training forward (its masks drawn anew each time).
+// Items are elements; the bytes counter is what the loop streams.
 // Run: OPENBLAS_NUM_THREADS=1 build/bench/benchmarks/xtnn_bench_activations
 #include <cstddef>
 
@@ -43,6 +44,23 @@ void activation_backward(benchmark::State& state) {
     state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(rows * cols));
     state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(4 * rows * cols * 4));
 }
+
+// Dropout 0.5 in training: 64-bit draws from the layer's engine, two elements each, then the
+// mask and the product (the Keras convnet's dropout before its dense layer is 1,600 values a
+// sample).
+void dropout_training_forward(benchmark::State& state) {
+    xtnn::dropout_layer<float, 2> layer(xtnn::dropout{.rate = 0.5, .seed = 1});
+    const auto x = xtnn::bench::filled(rows, cols);
+    xtnn::tensor<float, 2> y(x.shape());
+    for (auto _ : state) {
+        layer.forward(x, y, xtnn::mode::training);
+        benchmark::DoNotOptimize(y.data());
+        benchmark::ClobberMemory();
+    }
+    state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(rows * cols));
+    state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(3 * rows * cols * 4));
+}
+BENCHMARK(dropout_training_forward);
 
 } // namespace
 

@@ -37,6 +37,34 @@ TEST_CASE("dropout: masks are seeded and change every forward", "[layers][dropou
     CHECK_FALSE(xtnn::test::equal(ya, xtnn::apply(a, x, xtnn::mode::training)));
 }
 
+TEST_CASE("dropout: each 64-bit draw decides two elements, low half first", "[layers][dropout]") {
+    // The layout fit's training groups rely on (the whole batch's masks, drawn in the samples'
+    // order), for float and double, an even and an odd element count.
+    const auto check = [](auto zero, std::size_t cols) {
+        using T = decltype(zero);
+        const double rate = 0.3;
+        xtnn::dropout_layer<T, 2> d(xtnn::dropout{.rate = rate, .seed = 11});
+        xtnn::random_engine bits(11);
+        const auto threshold = static_cast<std::uint64_t>(rate * 4294967296.0);
+        const auto x = xtnn::test::random_tensor<T, 2>({3, cols}, 12);
+        for (int pass = 0; pass < 2; ++pass) { // a new mask each forward
+            const auto y = xtnn::apply(d, x, xtnn::mode::training);
+            std::uint64_t draw = 0;
+            for (std::size_t i = 0; i < x.size(); ++i) {
+                draw = i % 2 == 0 ? bits() : draw >> 32;
+                const bool kept = (draw & 0xFFFFFFFFULL) >= threshold;
+                INFO("element " << i << " of " << x.size() << ", pass " << pass);
+                REQUIRE(y.data()[i] ==
+                        (kept ? x.data()[i] * static_cast<T>(1.0 / (1.0 - rate)) : T(0)));
+            }
+        }
+    };
+    check(0.0f, 8);
+    check(0.0f, 7);
+    check(0.0, 8);
+    check(0.0, 7);
+}
+
 TEST_CASE("dropout: backward applies the forward's mask", "[layers][dropout]") {
     xtnn::dropout_layer<double, 3> d(xtnn::dropout{0.5, 3});
     const auto x = xtnn::test::random_tensor<double, 3>({2, 3, 5}, 4);
