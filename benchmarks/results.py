@@ -23,7 +23,8 @@ import compare  # noqa: E402
 import compile_time  # noqa: E402
 
 BINARIES = ["xtnn_bench_training_step", "xtnn_bench_dense", "xtnn_bench_activations",
-            "xtnn_bench_losses", "xtnn_bench_optimizers", "xtnn_bench_conv2d", "xtnn_bench_cnn"]
+            "xtnn_bench_losses", "xtnn_bench_optimizers", "xtnn_bench_conv2d", "xtnn_bench_cnn",
+            "xtnn_bench_threads"]
 
 
 def run_benchmark(build, name, repetitions):
@@ -419,6 +420,10 @@ Activations over a (256, 1024) batch (`xtnn_bench_activations`), in giga-element
 
 {simple_table(b, "activation_", 1e9, "| benchmark | time | Gelem/s |")}
 
+Dropout 0.5 in training over the same batch, its masks drawn anew each time:
+
+{simple_table(b, "dropout_", 1e9, "| benchmark | time | Gelem/s |")}
+
 The fused softmax cross-entropy, 10 classes (`xtnn_bench_losses`), in million samples per
 second:
 
@@ -428,6 +433,13 @@ One optimizer step over the MLP's 101,770 parameters (`xtnn_bench_optimizers`), 
 parameters per second:
 
 {simple_table(b, "optimizer_step", 1e9, "| benchmark | time | G params/s |")}
+
+## Threads
+
+An empty run of xtnn's thread team (`xtnn_bench_threads`), one part per thread, back to back:
+what each parallel convolution or pooling pays beyond its work.
+
+{simple_table(b, "thread_team_run", 1e6, "| benchmark | time | M runs/s |")}
 
 ## Compile time
 

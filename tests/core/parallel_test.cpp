@@ -4,9 +4,11 @@
 #include <algorithm>
 #include <atomic>
 #include <cfloat>
+#include <chrono>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <ctime>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -156,6 +158,24 @@ TEST_CASE("threads: a part's error reaches the caller, and the team works on", "
     xtnn::detail::parallel_for(
         split, [&](std::size_t first, std::size_t last, std::size_t) { total += last - first; });
     CHECK(total.load() == 10);
+}
+
+TEST_CASE("threads: between runs the workers poll only briefly, then sleep", "[core][threads]") {
+    const threads_for_scope scope(2);
+    // Runs back to back: each worker sees the next run while it polls, and all are covered.
+    std::atomic<std::size_t> total{0};
+    for (int run = 0; run < 1000; ++run) {
+        xtnn::detail::parallel_for(
+            2, 1, [&](std::size_t first, std::size_t last, std::size_t) { total += last - first; });
+    }
+    CHECK(total.load() == 2000);
+    // Idle, the team takes no core: the process's processor time over 200 ms of sleep stays
+    // far below the 200 ms that a worker polling on would take.
+    std::this_thread::sleep_for(std::chrono::milliseconds(20)); // past the polling
+    const std::clock_t before = std::clock();
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    const double busy = static_cast<double>(std::clock() - before) / CLOCKS_PER_SEC;
+    CHECK(busy < 0.05);
 }
 
 TEST_CASE("threads: nested loops and loops from two threads at once run, serially if need be",
