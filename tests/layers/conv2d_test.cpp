@@ -457,7 +457,7 @@ TEST_CASE("conv2d: Winograd's F(4 x 4, 3 x 3) computes the convolution, each sam
         return;
     }
     // Whole tiles and partial ones, channels and filters on no vector's boundary, padding 0,
-    // 1 and uneven, no bias, and resnet18's first stage.
+    // 1 and uneven, no bias, resnet18's first stage, and more than 128 channels.
     const std::vector<configuration> cases{
         {"16 -> 16, padding 1, on 16x16",
          {.in_channels = 16, .out_channels = 16, .padding = 1},
@@ -478,6 +478,11 @@ TEST_CASE("conv2d: Winograd's F(4 x 4, 3 x 3) computes the convolution, each sam
         {"64 -> 64, same, on 14x14",
          {.in_channels = 64, .out_channels = 64, .padding = "same"},
          {3, 64, 14, 14},
+         1,
+         1},
+        {"160 -> 192, same, on 7x7",
+         {.in_channels = 160, .out_channels = 192, .padding = "same"},
+         {2, 160, 7, 7},
          1,
          1}};
     const xtnn::simd_level detected = xtnn::detected_simd();
@@ -605,8 +610,16 @@ TEST_CASE("conv2d: automatic runs Winograd where it measured faster", "[layers][
     CHECK(run({.in_channels = 32, .out_channels = 64}, {1, 32, 13, 13}, training) == both);
     CHECK(run({.in_channels = 64, .out_channels = 16, .padding = 1}, {1, 64, 32, 32}, training) ==
           std::pair{direct, winograd}); // 16 filters, 64 "filters" back
-    CHECK(run({.in_channels = 256, .out_channels = 256, .padding = 1}, {1, 256, 16, 16},
-              inference) == neither); // transformed filters of 9 MB
+    // Many channels: 48 positions or more (the transformed filters are read from memory),
+    // up to 256 x 256 channels and filters.
+    const xtnn::conv2d_options wide{.in_channels = 256, .out_channels = 256, .padding = 1};
+    CHECK(run(wide, {1, 256, 14, 14}, training) == both); // resnet18's third stage, 224 x 224
+    CHECK(run(wide, {1, 256, 7, 7}, inference) == forward_only); // 49 positions
+    CHECK(run(wide, {1, 256, 6, 6}, inference) == neither);      // 36
+    CHECK(run({.in_channels = 128, .out_channels = 128, .padding = 1}, {1, 128, 8, 8},
+              training) == both); // resnet18's second stage, 64 x 64
+    CHECK(run({.in_channels = 512, .out_channels = 512, .padding = 1}, {1, 512, 14, 14},
+              inference) == neither); // transformed filters of 36 MB
     CHECK(run({.in_channels = 64, .out_channels = 64, .stride = 2, .padding = 1}, {1, 64, 32, 32},
               training) == neither);
     CHECK(run({.in_channels = 64, .out_channels = 64, .padding = 1, .dilation = 2}, {1, 64, 32, 32},

@@ -859,10 +859,14 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
     // into `filters` output planes of `positions` values each, with a 3 × 3 kernel of stride
     // and dilation 1: asked for, or automatic where it measured faster (docs/performance.md):
     // at least 16 channels and 32 filters (fewer leave the products too thin for the
-    // transforms to pay), at most 128 either way (the transformed filters, 4× the weights,
-    // then stay near the caches), and at least one output position per 128 products of
-    // channels and filters (each sample reads the transformed filters once: 128 → 128 needs
-    // 12 × 12 outputs, 64 → 64 needs 6 × 6). By the sample's shape alone, as direct_kernels.
+    // transforms to pay); at most 256 × 256 of them (the transformed filters, 4× the weights,
+    // take 9 MB there, and 36 MB at 512 × 512, per layer and again for the input gradient);
+    // and either at least one output position per 128 products of channels and filters (the
+    // transformed filters then stay near the caches between samples: 64 → 64 needs 6 × 6
+    // outputs) or at least 48 positions (a sample's products then outweigh reading the
+    // transformed filters from memory: 128 → 128 on 8 × 8 measured 2× as fast at batch 8,
+    // 0.85× at batch 1; 256 → 256 on 14 × 14 1.5× and 3×). By the sample's shape alone, as
+    // direct_kernels.
     bool winograd_pays(std::size_t channels, std::size_t filters, std::size_t positions) const {
         const auto& o = options_;
         const bool fits = o.kernel_size.height == 3 && o.kernel_size.width == 3 &&
@@ -871,9 +875,10 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         if (!fits || o.algorithm == conv_algorithm::direct) {
             return false;
         }
+        const std::size_t products = channels * filters;
         return o.algorithm == conv_algorithm::winograd ||
-               (channels >= 16 && filters >= 32 && channels <= 128 && filters <= 128 &&
-                positions * 128 >= channels * filters);
+               (channels >= 16 && filters >= 32 && products <= 256 * 256 &&
+                (positions * 128 >= products || positions >= 48));
     }
 
     // Decides where Winograd runs (the direct kernels apply): the forward, and in training
@@ -910,10 +915,13 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
     // output `out`. A sample is staged with its padding, positions of channels (rounded up
     // to a vector; the padding and the extra channels hold zeros), so that the transforms
     // read and write whole vectors of channels or filters. The tiles run in blocks whose
-    // transformed inputs and products take about 1 MiB (the L2 cache), at least 8 tiles: a
-    // large plane's tiles in blocks of near-equal size, small planes' tiles several samples
-    // to a block (winograd_multiply computes each tile's sums in the same order whatever the
-    // block, so a sample's outputs do not depend on its batch).
+    // transformed inputs and products take about 1 MiB (the L2 cache), and of at least 64
+    // tiles: each block reads all the transformed filters, which for 256 → 256 channels (9
+    // MB) come from memory, so blocks of the 8 tiles that 1 MiB holds ran 2-3× slower than of
+    // 64 (a point's share of a block stays in L2 all the same). A large plane's tiles go in
+    // blocks of near-equal size, small planes' tiles several samples to a block
+    // (winograd_multiply computes each tile's sums in the same order whatever the block, so a
+    // sample's outputs do not depend on its batch).
     void plan_winograd(winograd_geometry& g, const shape<4>& in, const shape<4>& out,
                        std::size_t top, std::size_t left, bool gradient) {
         const std::size_t lanes = kernels_->lanes;
@@ -931,7 +939,7 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         g.filters = filters;
         const std::size_t tiles = g.rows * g.cols;
         const std::size_t most = std::max<std::size_t>(
-            (std::size_t{1} << 18) / (36 * (g.channels + g.filters)) / 8 * 8, 8);
+            (std::size_t{1} << 18) / (36 * (g.channels + g.filters)) / 8 * 8, 64);
         const std::size_t n = std::max<std::size_t>(split_.begin(1), 1); // the largest part
         g.samples = std::clamp<std::size_t>(most / tiles, 1, n);
         const std::size_t blocks = (tiles + most - 1) / most;
