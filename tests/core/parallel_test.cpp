@@ -170,11 +170,15 @@ TEST_CASE("threads: between runs the workers poll only briefly, then sleep", "[c
     }
     CHECK(total.load() == 2000);
     // Idle, the team takes no core: the process's processor time over 200 ms of sleep stays
-    // far below the 200 ms that a worker polling on would take.
-    std::this_thread::sleep_for(std::chrono::milliseconds(20)); // past the polling
-    const std::clock_t before = std::clock();
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    const double busy = static_cast<double>(std::clock() - before) / CLOCKS_PER_SEC;
+    // far below the 200 ms that a worker polling on would take. (Up to three windows: other
+    // threads of the process, OpenBLAS's or a sanitizer's, may be busy for a while.)
+    double busy = 1;
+    for (int window = 0; window < 3 && busy >= 0.05; ++window) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20)); // past the polling
+        const std::clock_t before = std::clock();
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        busy = static_cast<double>(std::clock() - before) / CLOCKS_PER_SEC;
+    }
     CHECK(busy < 0.05);
 }
 
@@ -231,6 +235,34 @@ TEST_CASE("threads: a convnet trains the same on one thread and on two", "[core]
     CHECK(worst_relative(one.weights, two.weights) < 1e-4);
     // The same thread count gives the same bits.
     CHECK(two.weights == train(2, 9).weights);
+}
+
+TEST_CASE("threads: one image in inference shares its convolutions between the threads",
+          "[core][threads]") {
+    // The Keras convnet: the first convolution splits its filters (direct kernels), the
+    // second its rows of tiles (Winograd, where the CPU has AVX2); the same outputs.
+    auto model = xtnn::sequential{xtnn::conv2d{1, 32, 3},  xtnn::relu{},         xtnn::max_pool2d{},
+                                  xtnn::conv2d{32, 64, 3}, xtnn::relu{},         xtnn::max_pool2d{},
+                                  xtnn::flatten{},         xtnn::dense{1600, 10}};
+    model.initialize(5);
+    const auto x = xtnn::test::random_tensor<float, 4>({1, 1, 28, 28}, 8, 0.0, 1.0);
+    std::vector<float> one, two;
+    {
+        const threads_for_scope scope(1);
+        const auto& y = model.forward(x, xtnn::mode::inference);
+        one.assign(y.begin(), y.end());
+    }
+    {
+        const threads_for_scope scope(2);
+        for (int run = 0; run < 3; ++run) {
+            const auto& y = model.forward(x, xtnn::mode::inference);
+            two.assign(y.begin(), y.end());
+            CHECK(two == one);
+        }
+        const std::size_t shared = xtnn::detected_simd() == xtnn::simd_level::portable ? 1 : 2;
+        CHECK(model.layer<0>().sample_threads() == shared);
+        CHECK(model.layer<3>().sample_threads() == shared);
+    }
 }
 
 TEST_CASE("threads: gradients of the split layers are right on two threads", "[core][threads]") {

@@ -449,6 +449,83 @@ TEST_CASE("conv2d: small planes pack several samples into each vector, with each
     }
 }
 
+TEST_CASE("conv2d: one sample in inference shares its work between the threads, with the same "
+          "bits",
+          "[layers][conv2d]") {
+    if (xtnn::detected_simd() == xtnn::simd_level::portable) {
+        WARN("this CPU has neither AVX2 nor AVX-512: conv2d uses unfold only");
+        return;
+    }
+    // The direct kernels split the filters (the Keras convnet's first layer; 30 filters, not
+    // a whole number of blocks of 4), Winograd the rows of tiles (its second layer; 5 rows of
+    // tiles for 3 threads); a model fuses a batch norm and relu into the convolution, whose
+    // epilogue each part applies to its own filters.
+    struct layer_case {
+        const char* label;
+        xtnn::conv2d_options options;
+        xtnn::shape<4> input;
+        xtnn::conv_algorithm algorithm;
+    };
+    const std::vector<layer_case> cases{{"1 -> 30 on 28x28",
+                                         {.in_channels = 1, .out_channels = 30},
+                                         {1, 1, 28, 28},
+                                         xtnn::conv_algorithm::direct},
+                                        {"32 -> 64 on 22x22",
+                                         {.in_channels = 32, .out_channels = 64},
+                                         {1, 32, 22, 22},
+                                         xtnn::conv_algorithm::winograd}};
+    const xtnn::simd_level detected = xtnn::detected_simd();
+    for (const auto level : {xtnn::simd_level::avx2, xtnn::simd_level::avx512}) {
+        if (level > detected) {
+            continue;
+        }
+        const auto before = xtnn::set_simd(level);
+        for (const auto& c : cases) {
+            auto options = c.options;
+            options.bias_init = xtnn::he_uniform{};
+            options.seed = 3;
+            xtnn::conv2d<float> layer(options);
+            xtnn::sequential fused{xtnn::conv2d{options},
+                                   xtnn::batch_norm2d{c.options.out_channels}, xtnn::relu{}};
+            xtnn::random_engine rng(4);
+            for (auto& p : fused.parameters()) { // a batch norm that is not the identity
+                for (auto& v : p.value) {
+                    v = rng.uniform(0.5f, 1.5f);
+                }
+            }
+            const auto x = xtnn::test::random_tensor<float, 4>(c.input, 6, -1.0, 1.0);
+            xtnn::set_num_threads(1);
+            const auto one = xtnn::apply(layer, x);
+            const auto fused_one = fused.forward(x, xtnn::mode::inference);
+            CHECK(layer.algorithm() == c.algorithm);
+            CHECK(layer.sample_threads() == 1);
+            for (const std::size_t threads : {std::size_t{2}, std::size_t{3}}) {
+                INFO(c.label << " at " << xtnn::to_string(level) << ", " << threads << " threads");
+                xtnn::set_num_threads(threads);
+                const auto shared = xtnn::apply(layer, x);
+                CHECK(layer.sample_threads() == threads);
+                CHECK(std::equal(shared.begin(), shared.end(), one.begin(), one.end()));
+                const auto fused_shared = fused.forward(x, xtnn::mode::inference);
+                CHECK(fused.fused_layers() == 2);
+                CHECK(std::equal(fused_shared.begin(), fused_shared.end(), fused_one.begin(),
+                                 fused_one.end()));
+                // A batch of two, and training, split the samples instead.
+                xtnn::tensor<float, 4> two(xtnn::shape<4>{2, c.input[1], c.input[2], c.input[3]});
+                std::copy(x.begin(), x.end(), two.begin());
+                std::copy(x.begin(), x.end(), two.begin() + static_cast<std::ptrdiff_t>(x.size()));
+                const auto pair = xtnn::apply(layer, two);
+                CHECK(layer.sample_threads() == 1);
+                CHECK(std::equal(one.begin(), one.end(), pair.begin()));
+                xtnn::tensor<float, 4> trained(one.shape());
+                layer.forward(x, trained, xtnn::mode::training);
+                CHECK(layer.sample_threads() == 1);
+            }
+        }
+        xtnn::set_num_threads(0);
+        xtnn::set_simd(before);
+    }
+}
+
 TEST_CASE("conv2d: Winograd's F(4 x 4, 3 x 3) computes the convolution, each sample alone, and "
           "its input gradient in training",
           "[layers][conv2d]") {

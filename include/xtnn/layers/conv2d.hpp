@@ -200,6 +200,11 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
     /// samples into each vector (small planes, see docs/performance.md): the same sums in the
     /// same order, so the same bits as one sample at a time.
     bool packed_positions() const { return ran_ == conv_algorithm::direct && packed_span_ != 0; }
+    /// The threads that shared the last forward's one sample: more than 1 only for a batch of
+    /// one in inference on several threads (xtnn::num_threads), where the direct kernels split
+    /// the filters and Winograd the rows of tiles (for single-image latency), with the same
+    /// bits as one thread.
+    std::size_t sample_threads() const { return sample_threads_; }
 
     /// Draws new initial parameters from `rng` with the configured initializers.
     void initialize(random_engine& rng) {
@@ -297,6 +302,7 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         size_buffers(x.shape(), s, m);
         const std::size_t filters = s[1], positions = s[2] * s[3];
         input_shape_ = x.shape();
+        sample_threads_ = 1;
         if (s[0] == 0 || positions == 0) {
             return;
         }
@@ -447,6 +453,9 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         }
     }
 
+    // The parts with buffers of their own: the batch's, or a single sample's (sample_parts_).
+    std::size_t buffer_parts() const { return std::max(split_.parts, sample_parts_); }
+
     // Splits `batch` samples of `per_sample` values over the threads, and each part into
     // balanced chunks of at most `room` values (`shared`: room for all the parts together),
     // at least one sample each; makes room for the parts' buffers.
@@ -459,8 +468,8 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         const std::size_t most = std::clamp<std::size_t>(share / per_sample, 1, n);
         const std::size_t chunks = (n + most - 1) / most;
         chunk_ = (n + chunks - 1) / chunks;
-        if (parts_.size() < split_.parts) {
-            parts_.resize(split_.parts);
+        if (parts_.size() < buffer_parts()) {
+            parts_.resize(buffer_parts());
         }
     }
 
@@ -472,6 +481,13 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         kernels_ = direct_kernels(out, m);
         ran_ = kernels_ != nullptr ? conv_algorithm::direct : conv_algorithm::unfold;
         winograd_gradient_ = winograd_weights_ = false;
+        // A single sample in inference (a latency): its work split over the threads, the
+        // direct kernels' filters or Winograd's rows of tiles, where it is worth a loop
+        // (about 1 µs to start one: 128k multiply-adds take 1-2 µs).
+        sample_parts_ = m == mode::inference && out[0] == 1 && kernels_ != nullptr &&
+                                out[1] * positions * taps >= (std::size_t{1} << 17)
+                            ? num_threads()
+                            : 1;
         if (kernels_ != nullptr) {
             size_direct(in, out); // backward's buffers, whatever the forward
             size_winograd(in, out, m);
@@ -597,7 +613,7 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         if (packed_span_ != 0) {
             packed_places_.build(lanes, span / lanes, span, 1, 0, span);
         }
-        for (std::size_t part = 0; part < split_.parts; ++part) {
+        for (std::size_t part = 0; part < buffer_parts(); ++part) {
             part_buffers& buffers = parts_[part];
             // Another input shape moves the padding within buffers that may keep their size.
             const bool moved = buffers.direct_shape != in;
@@ -800,6 +816,30 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         const shape<4> s = y.shape();
         const std::size_t filters = s[1], oh = s[2], ow = s[3];
         const direct_geometry& g = direct_;
+        if (sample_parts_ > 1 && s[0] == 1 && packed_span_ == 0) {
+            // One sample: each part pads it into its own buffer and computes its blocks of
+            // filters (each output's sum is the same whatever the part).
+            constexpr std::size_t block = detail::conv_channel_block;
+            const detail::partition blocks((filters + block - 1) / block, 1, sample_parts_);
+            sample_threads_ = blocks.parts;
+            detail::parallel_for(
+                blocks, [&](std::size_t first, std::size_t last, std::size_t part) {
+                    T* padded = parts_[part].padded.data();
+                    const std::size_t f0 = first * block, f1 = std::min(filters, last * block);
+                    pad_input(x, 0, padded);
+                    const detail::epilogue shifted =
+                        after.scale == nullptr
+                            ? after
+                            : detail::epilogue{after.scale + f0, after.shift + f0, after.rectify};
+                    kernels_->correlate(padded, g.sample, 1, offsets_.data(), offsets_.size(),
+                                        weight_.data() + f0 * offsets_.size(), offsets_.size(),
+                                        in_order_.data(), f1 - f0,
+                                        options_.bias ? padded_bias_.data() + f0 : nullptr,
+                                        oh * g.width, y.data() + f0 * oh * ow, oh * ow,
+                                        filters * oh * ow, output_places_.view(), shifted);
+                });
+            return;
+        }
         detail::parallel_for(split_, [&](std::size_t first, std::size_t last, std::size_t part) {
             part_buffers& buffers = parts_[part];
             for (std::size_t b0 = first; b0 < last; b0 += chunk_) {
@@ -955,7 +995,7 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
                 buffer.resize(shape<1>{size});
             }
         };
-        for (std::size_t part = 0; part < split_.parts; ++part) {
+        for (std::size_t part = 0; part < buffer_parts(); ++part) {
             part_buffers& buffers = parts_[part];
             shape<4>& staged_for = gradient ? buffers.gradient_staged_shape : buffers.staged_shape;
             const bool moved = staged_for != in;
@@ -1042,42 +1082,66 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         const std::size_t tiles = g.rows * g.cols, row = g.width * g.channels;
         const std::size_t plane = g.height * row, out_row = 4 * g.cols * g.filters;
         const std::size_t out_plane = 4 * g.rows * out_row;
-        detail::parallel_for(split_, [&](std::size_t first, std::size_t last, std::size_t part) {
-            part_buffers& buffers = parts_[part];
-            T* staged = (gradient ? buffers.staged_gradient : buffers.staged_input).data();
+        // Tiles [n0, n1) of the staged samples into `out`, in blocks of g.block from n0.
+        const auto compute = [&](part_buffers& buffers, const T* staged, std::size_t n0,
+                                 std::size_t n1) {
             T* v = buffers.transformed.data();
             T* products = buffers.products_by_point.data();
             T* out = buffers.staged_output.data();
+            for (std::size_t a = n0; a < n1; a += g.block) {
+                const std::size_t b = std::min(n1, a + g.block), size = b - a;
+                const auto runs = [&](auto&& run) { tile_runs(g, a, b, run); };
+                runs([&](std::size_t sample, std::size_t i, std::size_t j, std::size_t length,
+                         std::size_t at) {
+                    kernels_->winograd_input(staged + sample * plane + i * row + j * g.channels,
+                                             row, g.channels, length, v + at * g.channels,
+                                             size * g.channels);
+                });
+                kernels_->winograd_multiply(v, size * g.channels, g.transformed_filters.data(),
+                                            g.channels * g.filters, size, g.channels, g.filters,
+                                            products, size * g.filters);
+                runs([&](std::size_t sample, std::size_t i, std::size_t j, std::size_t length,
+                         std::size_t at) {
+                    kernels_->winograd_output(
+                        products + at * g.filters, size * g.filters, g.filters, length,
+                        g.bias.data(), then, out + sample * out_plane + i * out_row + j * g.filters,
+                        out_row);
+                });
+            }
+        };
+        // Output rows [i0, i1) of staged sample `sample` to the NCHW planes of sample b.
+        const auto place = [&](const part_buffers& buffers, std::size_t sample, std::size_t b,
+                               std::size_t i0, std::size_t i1) {
+            const T* out = buffers.staged_output.data() + sample * out_plane;
+            T* planes = y.data() + b * filters * oh * ow;
+            for (std::size_t i = i0; i < i1; ++i) { // row i of every filter's plane
+                kernels_->transpose(out + i * out_row, g.filters, ow, filters, planes + i * ow,
+                                    oh * ow);
+            }
+        };
+        if (sample_parts_ > 1 && s[0] == 1 && !gradient) {
+            // One sample: each part stages it and computes its rows of tiles (each tile's
+            // sums are the same whatever its block).
+            const detail::partition rows(g.rows, 1, sample_parts_);
+            sample_threads_ = rows.parts;
+            detail::parallel_for(rows, [&](std::size_t first, std::size_t last, std::size_t part) {
+                part_buffers& buffers = parts_[part];
+                T* staged = buffers.staged_input.data();
+                stage_winograd(g, x, 0, 1, staged);
+                compute(buffers, staged, first * g.cols, last * g.cols);
+                place(buffers, 0, 0, 4 * first, std::min(oh, 4 * last));
+            });
+            return;
+        }
+        detail::parallel_for(split_, [&](std::size_t first, std::size_t last, std::size_t part) {
+            part_buffers& buffers = parts_[part];
+            T* staged = (gradient ? buffers.staged_gradient : buffers.staged_input).data();
             for (std::size_t b0 = first; b0 < last; b0 += g.samples) {
                 const std::size_t count = std::min(g.samples, last - b0);
                 stage_winograd(g, x, b0, count, staged);
-                const std::size_t total = count * tiles;
-                for (std::size_t n0 = 0; n0 < total; n0 += g.block) {
-                    const std::size_t n1 = std::min(total, n0 + g.block), size = n1 - n0;
-                    const auto runs = [&](auto&& run) { tile_runs(g, n0, n1, run); };
-                    runs([&](std::size_t b, std::size_t i, std::size_t j, std::size_t length,
-                             std::size_t at) {
-                        kernels_->winograd_input(staged + b * plane + i * row + j * g.channels, row,
-                                                 g.channels, length, v + at * g.channels,
-                                                 size * g.channels);
-                    });
-                    kernels_->winograd_multiply(v, size * g.channels, g.transformed_filters.data(),
-                                                g.channels * g.filters, size, g.channels, g.filters,
-                                                products, size * g.filters);
-                    runs([&](std::size_t b, std::size_t i, std::size_t j, std::size_t length,
-                             std::size_t at) {
-                        kernels_->winograd_output(products + at * g.filters, size * g.filters,
-                                                  g.filters, length, g.bias.data(), then,
-                                                  out + b * out_plane + i * out_row + j * g.filters,
-                                                  out_row);
-                    });
-                }
+                compute(buffers, staged, 0, count * tiles);
                 for (std::size_t b = 0; b < count; ++b) {
-                    T* planes = y.data() + (b0 + b) * filters * oh * ow;
-                    for (std::size_t i = 0; i < oh; ++i) { // row i of every filter's plane
-                        kernels_->transpose(out + b * out_plane + i * out_row, g.filters, ow,
-                                            filters, planes + i * ow, oh * ow);
-                    }
+                    place(buffers, b, b0 + b, 0, oh);
                 }
             }
         });
@@ -1500,6 +1564,8 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
     tensor<T, 1> padded_bias_;
     std::vector<part_buffers> parts_;
     detail::partition split_;               // the batch over the parts, of the last forward
+    std::size_t sample_parts_ = 1;          // threads for a single sample (size_buffers)
+    std::size_t sample_threads_ = 1;        // those that computed it (sample_threads())
     std::size_t chunk_ = 0;                 // samples per chunk (0 before the first forward)
     shape<4> input_shape_{};                // of the last forward
     std::array<std::size_t, 4> geometry_{}; // (channels, H, W, lanes) of offsets_ and phases_
