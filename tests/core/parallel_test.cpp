@@ -240,7 +240,7 @@ TEST_CASE("threads: a convnet trains the same on one thread and on two", "[core]
 TEST_CASE("threads: one image in inference shares its convolutions between the threads",
           "[core][threads]") {
     // The Keras convnet: the first convolution splits its filters (direct kernels), the
-    // second its rows of tiles (Winograd, where the CPU has AVX2); the same outputs.
+    // second too (Winograd, where the CPU has AVX2); the same outputs.
     auto model = xtnn::sequential{xtnn::conv2d{1, 32, 3},  xtnn::relu{},         xtnn::max_pool2d{},
                                   xtnn::conv2d{32, 64, 3}, xtnn::relu{},         xtnn::max_pool2d{},
                                   xtnn::flatten{},         xtnn::dense{1600, 10}};

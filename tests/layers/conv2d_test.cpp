@@ -456,10 +456,10 @@ TEST_CASE("conv2d: one sample in inference shares its work between the threads, 
         WARN("this CPU has neither AVX2 nor AVX-512: conv2d uses unfold only");
         return;
     }
-    // The direct kernels split the filters (the Keras convnet's first layer; 30 filters, not
-    // a whole number of blocks of 4), Winograd the rows of tiles (its second layer; 5 rows of
-    // tiles for 3 threads); a model fuses a batch norm and relu into the convolution, whose
-    // epilogue each part applies to its own filters.
+    // The direct kernels split the filters by blocks of 4 (the Keras convnet's first layer;
+    // 30 filters, not a whole number of blocks), Winograd by vectors (its second layer; 64
+    // filters, 4 vectors of 16 or 8 of 8 for 3 threads); a model fuses a batch norm and relu
+    // into the convolution, whose epilogue each part applies to its own filters.
     struct layer_case {
         const char* label;
         xtnn::conv2d_options options;

@@ -151,12 +151,13 @@ struct kernel_set {
                            std::size_t tiles, float* v, std::size_t v_stride);
     void (*winograd_multiply)(const float* v, std::size_t v_stride, const float* u,
                               std::size_t u_stride, std::size_t tiles, std::size_t channels,
-                              std::size_t filters, float* m, std::size_t m_stride);
+                              std::size_t filters, std::size_t width, float* m,
+                              std::size_t m_stride);
     void (*winograd_filter)(const float* g, std::size_t channels, std::size_t filters, float* u,
                             std::size_t u_stride);
     void (*winograd_output)(const float* m, std::size_t m_stride, std::size_t filters,
-                            std::size_t tiles, const float* bias, const epilogue& then, float* out,
-                            std::size_t row);
+                            std::size_t width, std::size_t tiles, const float* bias,
+                            const epilogue& then, float* out, std::size_t row);
     /// Its weight gradient's: of the output gradients, the products and the filters.
     void (*winograd_gradient)(const float* in, std::size_t row, std::size_t filters,
                               std::size_t tiles, float* d, std::size_t d_stride);

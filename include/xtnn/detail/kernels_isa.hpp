@@ -1426,23 +1426,25 @@ XTNN_KERNEL void multiply_block(std::size_t rows, std::size_t width, const float
     }
 }
 
-/// Winograd's products, for each of the 36 points ξ: m[ξ·m_stride + t·filters + f] =
-/// Σ_c v[ξ·v_stride + t·channels + c] · u[ξ·u_stride + c·filters + f] for t < tiles (filters
-/// a multiple of lanes).
+/// Winograd's products, for each of the 36 points ξ: m[ξ·m_stride + t·width + f] =
+/// Σ_c v[ξ·v_stride + t·channels + c] · u[ξ·u_stride + c·width + f] for t < tiles and f <
+/// filters (u's and m's rows of `width` values; filters a multiple of lanes, at most width:
+/// a part of the filters, each sum the same whatever the part).
 XTNN_KERNEL void winograd_multiply(const float* v, std::size_t v_stride, const float* u,
                                    std::size_t u_stride, std::size_t tiles, std::size_t channels,
-                                   std::size_t filters, float* m, std::size_t m_stride) {
+                                   std::size_t filters, std::size_t width, float* m,
+                                   std::size_t m_stride) {
     const std::size_t vectors = filters / lanes;
     for (std::size_t point = 0; point < 36; ++point) {
         const float* vp = v + point * v_stride;
         const float* up = u + point * u_stride;
         float* mp = m + point * m_stride;
         for (std::size_t f = 0; f < vectors; f += multiply_vectors) {
-            const std::size_t width = std::min(multiply_vectors, vectors - f);
+            const std::size_t n = std::min(multiply_vectors, vectors - f);
             for (std::size_t t = 0; t < tiles; t += multiply_rows) {
-                multiply_block<false, false>(std::min(multiply_rows, tiles - t), width,
+                multiply_block<false, false>(std::min(multiply_rows, tiles - t), n,
                                              vp + t * channels, channels, channels, up + f * lanes,
-                                             filters, mp + t * filters + f * lanes);
+                                             width, mp + t * width + f * lanes);
             }
         }
     }
@@ -1558,17 +1560,18 @@ XTNN_KERNEL void winograd_gradient(const float* in, std::size_t row, std::size_t
     transform_tiles<4, winograd_gradient_step>(in, row, filters, tiles, d, d_stride);
 }
 
-/// The output transform of `tiles` tiles: tile t's products are m[ξ·m_stride + t·filters + f]
-/// (filters a multiple of lanes), and Aᵀ m A plus bias[f] (bias: filters values, or null),
-/// with `then` applied (its arrays of filters values), goes to the 4 × 4 positions from
-/// column 4t of `out` (positions of `filters` values; rows of `row` values).
+/// The output transform of `tiles` tiles: tile t's products are m[ξ·m_stride + t·width + f]
+/// for f < filters (filters a multiple of lanes, at most width), and Aᵀ m A plus bias[f]
+/// (bias: filters values, or null), with `then` applied (its arrays of filters values), goes
+/// to the 4 × 4 positions from column 4t of `out` (positions of `width` values, their first
+/// `filters` written; rows of `row` values).
 XTNN_KERNEL void winograd_output(const float* m, std::size_t m_stride, std::size_t filters,
-                                 std::size_t tiles, const float* bias, const epilogue& then,
-                                 float* out, std::size_t row) {
+                                 std::size_t width, std::size_t tiles, const float* bias,
+                                 const epilogue& then, float* out, std::size_t row) {
     reg columns[4][6]; // Aᵀ m: [i][column]
     for (std::size_t t = 0; t < tiles; ++t) {
         for (std::size_t f = 0; f < filters; f += lanes) {
-            const float* from = m + t * filters + f;
+            const float* from = m + t * width + f;
 #pragma GCC unroll 6
             for (std::size_t l = 0; l < 6; ++l) {
                 reg line[6], r[4];
@@ -1585,7 +1588,7 @@ XTNN_KERNEL void winograd_output(const float* m, std::size_t m_stride, std::size
             const reg shift = bias != nullptr ? load(bias + f) : zero();
             const reg scale = then.scale != nullptr ? load(then.scale + f) : zero();
             const reg after = then.scale != nullptr ? load(then.shift + f) : zero();
-            float* to = out + 4 * t * filters + f;
+            float* to = out + 4 * t * width + f;
 #pragma GCC unroll 4
             for (std::size_t i = 0; i < 4; ++i) {
                 reg r[4];
@@ -1599,7 +1602,7 @@ XTNN_KERNEL void winograd_output(const float* m, std::size_t m_stride, std::size
                     if (then.rectify) {
                         value = choose(less(value, zero()), zero(), value);
                     }
-                    store(to + i * row + j * filters, value);
+                    store(to + i * row + j * width, value);
                 }
             }
         }

@@ -201,9 +201,9 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
     /// same order, so the same bits as one sample at a time.
     bool packed_positions() const { return ran_ == conv_algorithm::direct && packed_span_ != 0; }
     /// The threads that shared the last forward's one sample: more than 1 only for a batch of
-    /// one in inference on several threads (xtnn::num_threads), where the direct kernels split
-    /// the filters and Winograd the rows of tiles (for single-image latency), with the same
-    /// bits as one thread.
+    /// one in inference on several threads (xtnn::num_threads), which split the filters (the
+    /// direct kernels by blocks of 4, Winograd by vectors) for single-image latency, with the
+    /// same bits as one thread.
     std::size_t sample_threads() const { return sample_threads_; }
 
     /// Draws new initial parameters from `rng` with the configured initializers.
@@ -481,9 +481,8 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         kernels_ = direct_kernels(out, m);
         ran_ = kernels_ != nullptr ? conv_algorithm::direct : conv_algorithm::unfold;
         winograd_gradient_ = winograd_weights_ = false;
-        // A single sample in inference (a latency): its work split over the threads, the
-        // direct kernels' filters or Winograd's rows of tiles, where it is worth a loop
-        // (about 1 µs to start one: 128k multiply-adds take 1-2 µs).
+        // A single sample in inference (a latency): its filters split over the threads,
+        // where it is worth a loop (about 1 µs to start one: 128k multiply-adds take 1-2 µs).
         sample_parts_ = m == mode::inference && out[0] == 1 && kernels_ != nullptr &&
                                 out[1] * positions * taps >= (std::size_t{1} << 17)
                             ? num_threads()
@@ -1082,12 +1081,17 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         const std::size_t tiles = g.rows * g.cols, row = g.width * g.channels;
         const std::size_t plane = g.height * row, out_row = 4 * g.cols * g.filters;
         const std::size_t out_plane = 4 * g.rows * out_row;
-        // Tiles [n0, n1) of the staged samples into `out`, in blocks of g.block from n0.
+        // Filters [f0, f1) (whole vectors) of tiles [n0, n1) of the staged samples into
+        // `out`, in blocks of g.block from n0.
         const auto compute = [&](part_buffers& buffers, const T* staged, std::size_t n0,
-                                 std::size_t n1) {
+                                 std::size_t n1, std::size_t f0, std::size_t f1) {
             T* v = buffers.transformed.data();
             T* products = buffers.products_by_point.data();
             T* out = buffers.staged_output.data();
+            const detail::epilogue part_then =
+                then.scale == nullptr
+                    ? then
+                    : detail::epilogue{then.scale + f0, then.shift + f0, then.rectify};
             for (std::size_t a = n0; a < n1; a += g.block) {
                 const std::size_t b = std::min(n1, a + g.block), size = b - a;
                 const auto runs = [&](auto&& run) { tile_runs(g, a, b, run); };
@@ -1097,40 +1101,43 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
                                              row, g.channels, length, v + at * g.channels,
                                              size * g.channels);
                 });
-                kernels_->winograd_multiply(v, size * g.channels, g.transformed_filters.data(),
-                                            g.channels * g.filters, size, g.channels, g.filters,
-                                            products, size * g.filters);
+                kernels_->winograd_multiply(v, size * g.channels, g.transformed_filters.data() + f0,
+                                            g.channels * g.filters, size, g.channels, f1 - f0,
+                                            g.filters, products + f0, size * g.filters);
                 runs([&](std::size_t sample, std::size_t i, std::size_t j, std::size_t length,
                          std::size_t at) {
                     kernels_->winograd_output(
-                        products + at * g.filters, size * g.filters, g.filters, length,
-                        g.bias.data(), then, out + sample * out_plane + i * out_row + j * g.filters,
-                        out_row);
+                        products + at * g.filters + f0, size * g.filters, f1 - f0, g.filters,
+                        length, g.bias.data() + f0, part_then,
+                        out + sample * out_plane + i * out_row + j * g.filters + f0, out_row);
                 });
             }
         };
-        // Output rows [i0, i1) of staged sample `sample` to the NCHW planes of sample b.
+        // Filters [f0, f1) of staged sample `sample` to the NCHW planes of sample b.
         const auto place = [&](const part_buffers& buffers, std::size_t sample, std::size_t b,
-                               std::size_t i0, std::size_t i1) {
-            const T* out = buffers.staged_output.data() + sample * out_plane;
-            T* planes = y.data() + b * filters * oh * ow;
-            for (std::size_t i = i0; i < i1; ++i) { // row i of every filter's plane
-                kernels_->transpose(out + i * out_row, g.filters, ow, filters, planes + i * ow,
+                               std::size_t f0, std::size_t f1) {
+            const T* out = buffers.staged_output.data() + sample * out_plane + f0;
+            T* planes = y.data() + (b * filters + f0) * oh * ow;
+            for (std::size_t i = 0; i < oh; ++i) { // row i of each filter's plane
+                kernels_->transpose(out + i * out_row, g.filters, ow, f1 - f0, planes + i * ow,
                                     oh * ow);
             }
         };
         if (sample_parts_ > 1 && s[0] == 1 && !gradient) {
-            // One sample: each part stages it and computes its rows of tiles (each tile's
-            // sums are the same whatever its block).
-            const detail::partition rows(g.rows, 1, sample_parts_);
-            sample_threads_ = rows.parts;
-            detail::parallel_for(rows, [&](std::size_t first, std::size_t last, std::size_t part) {
-                part_buffers& buffers = parts_[part];
-                T* staged = buffers.staged_input.data();
-                stage_winograd(g, x, 0, 1, staged);
-                compute(buffers, staged, first * g.cols, last * g.cols);
-                place(buffers, 0, 0, 4 * first, std::min(oh, 4 * last));
-            });
+            // One sample: each part stages and transforms it, and computes its vectors of
+            // filters (each reads its share of the transformed filters, which the products
+            // of one sample's few tiles wait on; a split of the tiles measured no faster).
+            const std::size_t lanes = kernels_->lanes;
+            const detail::partition vectors(g.filters / lanes, 1, sample_parts_);
+            sample_threads_ = vectors.parts;
+            detail::parallel_for(
+                vectors, [&](std::size_t first, std::size_t last, std::size_t part) {
+                    part_buffers& buffers = parts_[part];
+                    T* staged = buffers.staged_input.data();
+                    stage_winograd(g, x, 0, 1, staged);
+                    compute(buffers, staged, 0, tiles, first * lanes, last * lanes);
+                    place(buffers, 0, 0, first * lanes, std::min(filters, last * lanes));
+                });
             return;
         }
         detail::parallel_for(split_, [&](std::size_t first, std::size_t last, std::size_t part) {
@@ -1139,9 +1146,9 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
             for (std::size_t b0 = first; b0 < last; b0 += g.samples) {
                 const std::size_t count = std::min(g.samples, last - b0);
                 stage_winograd(g, x, b0, count, staged);
-                compute(buffers, staged, 0, count * tiles);
+                compute(buffers, staged, 0, count * tiles, 0, g.filters);
                 for (std::size_t b = 0; b < count; ++b) {
-                    place(buffers, b, b0 + b, 0, oh);
+                    place(buffers, b, b0 + b, 0, filters);
                 }
             }
         });
