@@ -615,9 +615,14 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         for (std::size_t part = 0; part < buffer_parts(); ++part) {
             part_buffers& buffers = parts_[part];
             // Another input shape moves the padding within buffers that may keep their size.
+            const bool padding_moved = buffers.padded_shape != in;
+            buffers.padded_shape = in;
+            size_zeroed(buffers.padded, chunk_ * g.sample + tail, padding_moved);
+            if (part >= split_.parts) {
+                continue; // a single sample's part (sample_parts_): its padded input only
+            }
             const bool moved = buffers.direct_shape != in;
             buffers.direct_shape = in;
-            size_zeroed(buffers.padded, chunk_ * g.sample + tail, moved);
             size_zeroed(buffers.output_gradient, chunk_ * g.grad_sample, moved);
             size_zeroed(buffers.gradient_padded,
                         chunk_ * filters * g.grad_height * g.grad_width + tail, moved);
@@ -1503,10 +1508,11 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         tensor<T, 2> products;        // the chunk's outputs or their gradients (filters, cols)
         tensor<T, 4> weight_grad;     // the part's dW (parts after the first)
         tensor<T, 1> bias_grad;       // the part's db (parts after the first)
-        // The direct kernels' (see size_direct), and the input shape they were zeroed for.
+        // The direct kernels' (see size_direct), and the input shapes they were zeroed for
+        // (padded's, the others').
         tensor<T, 1> padded, output_gradient, gradient_padded, weight_gradient, phase_gradient;
         tensor<T, 1> packed, packed_output; // small planes' packed positions (forward_packed)
-        shape<4> direct_shape{};
+        shape<4> padded_shape{}, direct_shape{};
         // Winograd's (see plan_winograd): a chunk's inputs (the forward's, the input
         // gradient's output gradients), positions of channels with their padding, and the
         // input shapes they were zeroed for; a block's transformed inputs and their products;
