@@ -53,6 +53,11 @@ struct epilogue {
     const float* scale = nullptr; ///< Per output, or null: the sums as they are.
     const float* shift = nullptr; ///< Per output, with `scale`.
     bool rectify = false;         ///< Then relu.
+
+    /// The epilogue of the outputs from `first` on (a block or a thread's share of them).
+    epilogue from(std::size_t first) const {
+        return scale == nullptr ? *this : epilogue{scale + first, shift + first, rectify};
+    }
 };
 
 /// The tables of a compaction (see compaction), built once per geometry.

@@ -551,11 +551,6 @@ XTNN_KERNEL void correlate(const float* in, std::size_t in_sample, std::size_t s
                            std::size_t stride, std::size_t out_sample, const compaction& to,
                            const epilogue& then) {
     const std::size_t vectors = (count + lanes - 1) / lanes;
-    // Channel block o's epilogue.
-    const auto block_then = [&](std::size_t o) {
-        return then.scale == nullptr ? then
-                                     : epilogue{then.scale + o, then.shift + o, then.rectify};
-    };
     // Channel block o's weights (the last output's again past `outputs`) and first sums.
     const auto block = [&](std::size_t o, const float** rows) {
         for (std::size_t i = 0; i < correlate_channels; ++i) {
@@ -583,7 +578,7 @@ XTNN_KERNEL void correlate(const float* in, std::size_t in_sample, std::size_t s
                         }
                         correlate_tile<V, false>(&from, offsets, taps, rows, weight_at, start,
                                                  outputs - o, base, number, stride, to,
-                                                 block_then(o));
+                                                 then.from(o));
                         first += V;
                     };
                     by_even_tiles(end - v, tile);
@@ -617,7 +612,7 @@ XTNN_KERNEL void correlate(const float* in, std::size_t in_sample, std::size_t s
                     }
                 }
                 correlate_tile<V, true>(from, offsets, taps, rows, weight_at, start, outputs - o,
-                                        base, number, stride, to, block_then(o));
+                                        base, number, stride, to, then.from(o));
             };
             by_even_tiles(n, tile);
         }

@@ -831,16 +831,12 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
                     T* padded = parts_[part].padded.data();
                     const std::size_t f0 = first * block, f1 = std::min(filters, last * block);
                     pad_input(x, 0, padded);
-                    const detail::epilogue shifted =
-                        after.scale == nullptr
-                            ? after
-                            : detail::epilogue{after.scale + f0, after.shift + f0, after.rectify};
                     kernels_->correlate(padded, g.sample, 1, offsets_.data(), offsets_.size(),
                                         weight_.data() + f0 * offsets_.size(), offsets_.size(),
                                         in_order_.data(), f1 - f0,
                                         options_.bias ? padded_bias_.data() + f0 : nullptr,
                                         oh * g.width, y.data() + f0 * oh * ow, oh * ow,
-                                        filters * oh * ow, output_places_.view(), shifted);
+                                        filters * oh * ow, output_places_.view(), after.from(f0));
                 });
             return;
         }
@@ -908,9 +904,9 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
     // and either at least one output position per 128 products of channels and filters (the
     // transformed filters then stay near the caches between samples: 64 → 64 needs 6 × 6
     // outputs) or at least 48 positions (a sample's products then outweigh reading the
-    // transformed filters from memory: 128 → 128 on 8 × 8 measured 2× as fast at batch 8,
-    // 0.85× at batch 1; 256 → 256 on 14 × 14 1.5× and 3×). By the sample's shape alone, as
-    // direct_kernels.
+    // transformed filters from memory: 128 → 128 on 8 × 8 measured 2.2-2.4× as fast at batch
+    // 8, 0.85-0.96× at batch 1; 256 → 256 on 14 × 14 1.3-2.2× and 1.8-3×). By the sample's
+    // shape alone, as direct_kernels.
     bool winograd_pays(std::size_t channels, std::size_t filters, std::size_t positions) const {
         const auto& o = options_;
         const bool fits = o.kernel_size.height == 3 && o.kernel_size.width == 3 &&
@@ -1093,10 +1089,7 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
             T* v = buffers.transformed.data();
             T* products = buffers.products_by_point.data();
             T* out = buffers.staged_output.data();
-            const detail::epilogue part_then =
-                then.scale == nullptr
-                    ? then
-                    : detail::epilogue{then.scale + f0, then.shift + f0, then.rectify};
+            const detail::epilogue part_then = then.from(f0);
             for (std::size_t a = n0; a < n1; a += g.block) {
                 const std::size_t b = std::min(n1, a + g.block), size = b - a;
                 const auto runs = [&](auto&& run) { tile_runs(g, a, b, run); };
