@@ -43,7 +43,7 @@ namespace detail {
 /// `task(part)` for each part on its own thread and returns when all are done. Between runs
 /// a worker polls for the next one for a moment (spin_until), then sleeps on a condition
 /// variable; the caller polls for its parts' end the same way. Waking a sleeping thread is a
-/// round trip through the kernel (8-9 µs for an empty run of two parts on the benchmark VMs),
+/// round trip through the kernel (8-10 µs for an empty run of two parts on the benchmark VMs),
 /// while a layer chain starts its runs microseconds apart; polling is bounded so that an
 /// idle team takes no core from other work. A run from inside a run, or from a second
 /// thread while the team is busy, runs its parts one after another on the calling thread
