@@ -561,9 +561,9 @@ TEST_CASE("conv2d: Winograd's F(4 x 4, 3 x 3) computes the convolution, each sam
          {3, 64, 14, 14},
          1,
          1},
-        {"160 -> 192, same, on 7x7",
-         {.in_channels = 160, .out_channels = 192, .padding = "same"},
-         {2, 160, 7, 7},
+        {"144 -> 160, same, on 5x5",
+         {.in_channels = 144, .out_channels = 160, .padding = "same"},
+         {2, 144, 5, 5},
          1,
          1}};
     const xtnn::simd_level detected = xtnn::detected_simd();
