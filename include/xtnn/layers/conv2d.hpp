@@ -1429,23 +1429,21 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
                         const T* plane = in + ((b0 + b) * channels + c) * h * w;
                         for (std::size_t i = 0; i < oh; ++i) {
                             T* line = columns.data() + (b * oh + i) * ow * taps + tap;
-                            if (i < i0 || i >= i1) {
-                                for (std::size_t j = 0; j < ow; ++j) {
-                                    line[j * taps] = T(0);
-                                }
-                                continue;
-                            }
-                            const T* source =
-                                plane +
-                                (i * o.stride.height + u * o.dilation.height - pad_top_) * w;
-                            for (std::size_t j = 0; j < j0; ++j) {
+                            // A row of the padding is all zeros: no columns inside.
+                            const bool inside = i >= i0 && i < i1;
+                            const std::size_t first = inside ? j0 : ow, last = inside ? j1 : ow;
+                            const T* source = inside ? plane + (i * o.stride.height +
+                                                                u * o.dilation.height - pad_top_) *
+                                                                   w
+                                                     : plane;
+                            for (std::size_t j = 0; j < first; ++j) {
                                 line[j * taps] = T(0);
                             }
-                            for (std::size_t j = j0; j < j1; ++j) {
+                            for (std::size_t j = first; j < last; ++j) {
                                 line[j * taps] =
                                     source[static_cast<std::ptrdiff_t>(j * sw) + shift];
                             }
-                            for (std::size_t j = j1; j < ow; ++j) {
+                            for (std::size_t j = last; j < ow; ++j) {
                                 line[j * taps] = T(0);
                             }
                         }
