@@ -104,9 +104,10 @@ TEST_CASE("gemm: shape errors name both shapes", "[core][blas]") {
 TEST_CASE("gemm: xtnn's own AVX-512 kernels match the definition", "[core][blas][simd]") {
     // The kernels directly, whatever BLAS and threads this machine has (gemm() takes them only
     // where OpenBLAS runs a narrower kernel). The shapes cross every edge: rows past a register
-    // tile (8 rows, 6 for the dot tiles), columns past a tile's 48 or 4 and past its last full
-    // vector, k past a vector, past gemm_outer's blocks of k (128) and gemm_dot's (1,024),
-    // and strides wider than the extents.
+    // tile (8 rows, 6 for the dot tiles) and past gemm_outer's blocks of 64 rows (whose
+    // strips of B it copies when more than one tile reads them), columns past a tile's 48 or
+    // 4 and past its last full vector, k past a vector, past gemm_outer's blocks of k (128)
+    // and gemm_dot's (1,024), and strides wider than the extents.
     const auto detected = xtnn::detected_simd();
     if (detected < xtnn::simd_level::avx512) {
         WARN("no AVX-512 on this CPU: xtnn's sgemm kernels are not used here, not tested");
@@ -120,7 +121,8 @@ TEST_CASE("gemm: xtnn's own AVX-512 kernels match the definition", "[core][blas]
                                                                                   {17, 10, 128},
                                                                                   {13, 131, 400},
                                                                                   {6, 5, 1100},
-                                                                                  {25, 3, 2}}));
+                                                                                  {25, 3, 2},
+                                                                                  {70, 50, 130}}));
     INFO("m " << m << ", n " << n << ", k " << k);
     {
         const auto* kernels = xtnn::detail::simd_kernels(xtnn::simd_level::avx512);

@@ -4,9 +4,10 @@
 /// pass and the input gradient) and weight_gradient, max pooling's 2 × 2 windows forward and
 /// backward, and (AVX-512 only) sgemm.
 ///
-/// sgemm's method: nothing is packed. When B is not transposed, a tile holds rows of A
-/// (broadcast, read along k from either layout) by vectors of a row of B, so C = A·B,
-/// Aᵀ·B read A and B where they are; when only B is transposed (a dense layer's forward,
+/// sgemm's method: almost nothing is packed. When B is not transposed, a tile holds rows of A
+/// (broadcast, read along k from either layout) by vectors of a row of B, so C = A·B and
+/// Aᵀ·B read A where it is, and B from strips (a block of k by a tile's columns) copied
+/// together where several tiles read them; when only B is transposed (a dense layer's forward,
 /// x·Wᵀ), both are read along k and a tile holds rows of A by rows of B, each pair a vector
 /// of partial sums added up once at the end. Blocks of k keep a tile's operands in the L1
 /// cache and blocks of B's rows in the L2 cache. Rows and columns past the edges repeat the

@@ -1080,15 +1080,22 @@ XTNN_KERNEL void gemm_outer_tile(const float* a, std::size_t lda, std::size_t ro
 /// C = alpha·op(A)·B + beta·C, row-major, B (k, n) not transposed, op(A) (m, k) stored (m, k)
 /// or, when `trans_a`, (k, m): register tiles of gemm_rows rows of A (broadcast) by
 /// gemm_vectors vectors of a row of B, summed over blocks of k whose strip of B stays in the
-/// L1 cache while every tile of a block of A's rows (in the L2 cache) passes over it. Nothing
-/// is packed: the tiles read A and B where they are. beta 0 overwrites C (NaN included).
+/// L1 cache while every tile of a block of A's rows (in the L2 cache) passes over it. Where
+/// B's rows lie 4 KiB or more apart and more than one tile reads a strip, the strip is first
+/// copied to a buffer of its own, its rows one after the other: read where they are, such
+/// rows each take a page and share the L1 cache's sets (the weight and input gradients of
+/// unfolded deep layers, B 2,304 or 4,608 wide, ran 1.1-1.4× as fast packed; narrower B
+/// gained nothing, and with two tiles to a strip lost the copy). A is read where it is. beta
+/// 0 overwrites C (NaN included).
 XTNN_KERNEL void gemm_outer(bool trans_a, std::size_t m, std::size_t n, std::size_t k, float alpha,
                             const float* a, std::size_t lda, const float* b, std::size_t ldb,
                             float beta, float* c, std::size_t ldc) {
     constexpr std::size_t width = gemm_vectors * lanes;
     // A strip of B (depth × width floats) of ≤ 24 KiB; A's block (rows × depth) of ≤ 256 KiB.
-    const std::size_t depth = std::max<std::size_t>(24 * 1024 / 4 / width, 1);
-    const std::size_t block = std::max<std::size_t>(64 * 1024 / depth / gemm_rows, 1) * gemm_rows;
+    constexpr std::size_t depth = std::max<std::size_t>(24 * 1024 / 4 / width, 1);
+    constexpr std::size_t block =
+        std::max<std::size_t>(64 * 1024 / depth / gemm_rows, 1) * gemm_rows;
+    alignas(64) float packed[depth * width]; // the strip, when packed
     for (std::size_t i0 = 0; i0 < m; i0 += block) {
         const std::size_t i1 = std::min(i0 + block, m);
         for (std::size_t p = 0; p < k; p += depth) {
@@ -1097,22 +1104,29 @@ XTNN_KERNEL void gemm_outer(bool trans_a, std::size_t m, std::size_t n, std::siz
             for (std::size_t j = 0; j < n; j += width) {
                 const std::size_t cols = std::min(width, n - j);
                 const float* strip = b + p * ldb + j;
+                std::size_t ldb_strip = ldb;
+                if (ldb >= 1024 && i1 - i0 > gemm_rows) {
+                    copy_rows(strip, ldb, packed, width, d, cols);
+                    strip = packed;
+                    ldb_strip = width;
+                }
                 for (std::size_t i = i0; i < i1; i += gemm_rows) {
                     const std::size_t rows = std::min(gemm_rows, i1 - i);
                     float* tile = c + i * ldc + j;
                     if (trans_a) {
                         const float* x = a + p * lda + i;
-                        cols == width ? gemm_outer_tile<true, false>(x, lda, rows, strip, ldb, cols,
-                                                                     d, alpha, scale, tile, ldc)
-                                      : gemm_outer_tile<true, true>(x, lda, rows, strip, ldb, cols,
-                                                                    d, alpha, scale, tile, ldc);
+                        cols == width
+                            ? gemm_outer_tile<true, false>(x, lda, rows, strip, ldb_strip, cols, d,
+                                                           alpha, scale, tile, ldc)
+                            : gemm_outer_tile<true, true>(x, lda, rows, strip, ldb_strip, cols, d,
+                                                          alpha, scale, tile, ldc);
                     } else {
                         const float* x = a + i * lda + p;
                         cols == width
-                            ? gemm_outer_tile<false, false>(x, lda, rows, strip, ldb, cols, d,
+                            ? gemm_outer_tile<false, false>(x, lda, rows, strip, ldb_strip, cols, d,
                                                             alpha, scale, tile, ldc)
-                            : gemm_outer_tile<false, true>(x, lda, rows, strip, ldb, cols, d, alpha,
-                                                           scale, tile, ldc);
+                            : gemm_outer_tile<false, true>(x, lda, rows, strip, ldb_strip, cols, d,
+                                                           alpha, scale, tile, ldc);
                     }
                 }
             }
