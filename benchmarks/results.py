@@ -125,59 +125,89 @@ def mark(ok):
     return "met" if ok else "**not met**"
 
 
+ALGORITHMS = ("unfold", "direct", "Winograd")  # conv2d_bench's algorithm:0, 1, 2
+CONV = re.compile(r"conv2d_(forward|weight_gradient|backward)/batch:(\d+)/in:(\d+)/out:(\d+)/"
+                  r"side:(\d+)/padding:(\d+)/algorithm:(\d)")
+
+
+def conv_rows(b):
+    """{(batch, in, out, side, padding): {pass: {algorithm: GFLOP/s}}} of xtnn_bench_conv2d."""
+    shapes = {}
+    for name, row in b.items():
+        m = CONV.fullmatch(name)
+        if m:
+            kind, *dims, algorithm = m.groups()
+            shapes.setdefault(tuple(int(d) for d in dims), {}).setdefault(kind, {})[
+                int(algorithm)] = row["GFLOP/s"]
+    return shapes
+
+
 def cnn_goals(b, rows):
-    """The convnet's goals (issue 12), each against what this run measured."""
+    """The convnet's goals (issues 12 and 25), each against what this run measured."""
     out = []
     for batch in (64, 128):
         _, _, ratio, ratios = compare.pair(rows, "train", 1, batch)
         out.append(f"| convnet training, batch {batch}, 1 thread: ≥ 2× PyTorch | {ratio:.2f}× "
                    f"(rounds {compare.spread(ratios)}) | {mark(ratio >= 2.0)} |")
+    # Each layer and pass by its fastest algorithm (automatic's choice where it chose well);
+    # of a 1-channel layer, the passes a first layer runs (it computes no input gradient).
     peak = b["xtnn::bench::fma_peak"]["GFLOP/s"]
-    direct = [(row["GFLOP/s"] / peak, name) for name, row in b.items()
-              if name.startswith("conv2d_") and name.endswith("/direct:1")
-              and "batch:1/" not in name]
-    first = min((r for r in direct if "/in:1/" in r[1]), default=(0.0, "none"))
-    rest = min((r for r in direct if "/in:1/" not in r[1]), default=(0.0, "none"))
-    out.append(f"| conv layers at batch ≥ 32 (direct kernels): ≥ 75% of the FMA peak | lowest "
-               f"{rest[0]:.0%} (`{rest[1]}`) | {mark(rest[0] >= 0.75)} |")
-    out.append(f"| the first, 1-channel conv layer at batch ≥ 32: ≥ 50% of the FMA peak | lowest "
-               f"{first[0]:.0%} (`{first[1]}`) | {mark(first[0] >= 0.5)} |")
+    best = [(max(by.values()) / peak, f"conv2d_{kind}/batch:{d[0]}/in:{d[1]}/out:{d[2]}/"
+             f"side:{d[3]}", d[1] == 1) for d, passes in conv_rows(b).items() if d[0] >= 32
+            for kind, by in passes.items() if d[1] > 1 or kind != "backward"]
+    first_layer = "the first, 1-channel conv layer (forward, weight gradient)"
+    for first, goal, what in ((False, 0.75, "conv layers"), (True, 0.5, first_layer)):
+        low = min(((r, n) for r, n, f in best if f == first), default=(0.0, "none"))
+        out.append(f"| {what} at batch ≥ 32, fastest algorithm: ≥ {goal:.0%} of the FMA peak | "
+                   f"lowest {low[0]:.0%} (`{low[1]}`) | {mark(low[0] >= goal)} |")
     _, _, ratio, ratios = compare.pair(rows, "latency", 1, faster=lambda x, t: t / x)
     out.append(f"| convnet single-image latency, 1 thread: ≥ 3× faster than PyTorch | "
                f"{ratio:.2f}× (rounds {compare.spread(ratios)}) | {mark(ratio >= 3.0)} |")
+    small, large = (per_second(b[f"cnn_inference/batch:{n}"]) for n in (32, 1000))
+    out.append(f"| convnet inference per image, batch 1,000 within 15% of batch 32 | "
+               f"{large / small:.2f}× batch 32's rate | {mark(large / small >= 0.85)} |")
     one, _, _, _ = compare.pair(rows, "train", 1, 128)
     two, _, _, _ = compare.pair(rows, "train", 2, 128)
-    out.append(f"| convnet training, batch 128: 2 threads ≥ 1.5× 1 thread | {two / one:.2f}× | "
-               f"{mark(two / one >= 1.5)} |")
+    out.append(f"| convnet training, batch 128: 2 threads ≥ 1.7× 1 thread | {two / one:.2f}× | "
+               f"{mark(two / one >= 1.7)} |")
+    return out
+
+
+def resnet18_goals(rows):
+    """torchvision's resnet18 against PyTorch at its best (issue 25): ≥ 1.5× on every task."""
+    out = []
+    for task, batch, side in compare.RESNET18:
+        _, _, ratio, ratios = compare.pair(rows, task, 1, batch, side=side)
+        name = "SGD training" if task == "train" else "inference"
+        out.append(f"| resnet18 {name}, batch {batch}, {side}², 1 thread: ≥ 1.5× PyTorch | "
+                   f"{ratio:.2f}× (rounds {compare.spread(ratios)}) | {mark(ratio >= 1.5)} |")
     return out
 
 
 def conv_table(b):
-    """Each convolution by both algorithms, next to the sgemm ceiling and the FMA peak."""
+    """Each convolution by each algorithm it runs, next to the FMA peak and the sgemm
+    ceiling."""
     peak_row = b["xtnn::bench::fma_peak"]
     peak = peak_row["GFLOP/s"]
     out = [f"The core's FMA peak (`fma_peak`, {peak_row.get('label', '?')}): **{peak:.1f} "
            "GFLOP/s**.", "",
-           "| layer | batch | pass | unfold GFLOP/s | direct GFLOP/s | direct / peak | "
-           "sgemm ceiling |", "|---|---|---|---|---|---|---|"]
-    pattern = re.compile(r"conv2d_forward/batch:(\d+)/in:(\d+)/out:(\d+)/side:(\d+)/"
-                         r"padding:(\d+)/direct:0")
-    for name in b:
-        m = pattern.fullmatch(name)
-        if not m:
-            continue
-        batch, c_in, c_out, side, padding = m.groups()
-        same = ", same" if padding == "1" else ""
+           "| layer | batch | pass | unfold GFLOP/s | direct GFLOP/s | Winograd GFLOP/s | "
+           "fastest / peak | sgemm ceiling |", "|---|---|---|---|---|---|---|---|"]
+    ceilings = {"forward": "sgemm_forward_ceiling", "backward": "sgemm_backward_ceiling"}
+    for d, passes in sorted(conv_rows(b).items(), key=lambda item: (item[0][1], item[0][0])):
+        batch, c_in, c_out, side, padding = d
+        same = ", same" if padding == 1 else ""
         label = f"{c_in} → {c_out}, 3×3 on {side}×{side}{same}"
-        suffix = name[len("conv2d_forward"):-len("/direct:0")]
-        for kind, ceiling in (("forward", "sgemm_forward_ceiling"),
-                              ("weight_gradient", None),
-                              ("backward", "sgemm_backward_ceiling")):
-            unfold = b[f"conv2d_{kind}{suffix}/direct:0"]["GFLOP/s"]
-            direct = b[f"conv2d_{kind}{suffix}/direct:1"]["GFLOP/s"]
-            limit = (f"{b[ceiling + suffix + '/direct:0']['GFLOP/s']:.1f}" if ceiling else "")
-            out.append(f"| {label} | {batch} | {kind.replace('_', ' ')} | {unfold:.1f} | "
-                       f"{direct:.1f} | **{direct / peak:.0%}** | {limit} |")
+        for kind in ("forward", "weight_gradient", "backward"):
+            by = passes.get(kind)
+            if not by:
+                continue
+            cells = " | ".join(f"{by[a]:.1f}" if a in by else "" for a in range(3))
+            ceiling = b.get(f"{ceilings.get(kind)}/batch:{batch}/in:{c_in}/out:{c_out}/"
+                            f"side:{side}/padding:{padding}/algorithm:0")
+            limit = f"{ceiling['GFLOP/s']:.1f}" if ceiling else ""
+            out.append(f"| {label} | {batch} | {kind.replace('_', ' ')} | {cells} | "
+                       f"**{max(by.values()) / peak:.0%}** | {limit} |")
     return "\n".join(out)
 
 
@@ -206,14 +236,16 @@ def cnn_table(b):
     return "\n".join(out)
 
 
-def goals(b, rows, compiled, cnn_rows):
-    """The project's speed goals (issue 5), compile-time goal (issue 11) and the convnet's
-    (issue 12), each against what this run measured."""
+def goals(b, rows, compiled, cnn_rows, resnet_rows):
+    """The project's speed goals (issues 5 and 25), compile-time goal (issue 11), the
+    convnet's (issues 12 and 25) and resnet18's (issue 25), each against what this run
+    measured."""
     out = ["## Against the goals", "",
            "| goal | measured | |", "|---|---|---|"]
-    for batch, goal in ((32, 4.0), (128, 2.0)):
+    for batch, goal in ((32, 3.0), (128, 2.0)):
         _, _, ratio, ratios = compare.pair(rows, "train", 1, batch)
-        out.append(f"| training, batch {batch}, 1 thread: ≥ {goal:.0f}× PyTorch | {ratio:.2f}× "
+        out.append(f"| MLP training, batch {batch}, 1 thread: ≥ {goal:.0f}× PyTorch | "
+                   f"{ratio:.2f}× "
                    f"(rounds {compare.spread(ratios)}) | {mark(ratio >= goal)} |")
     for batch, goal in ((32, 0.70), (128, 0.75)):
         step = per_second(b[f"mlp_training_step/batch:{batch}"])
@@ -233,6 +265,7 @@ def goals(b, rows, compiled, cnn_rows):
                    f"noise) | {two / one:.2f}× the 1-thread rate | {mark(two / one >= 0.9)} |")
     out.append(compile_time.goal_row(compiled))
     out += cnn_goals(b, cnn_rows)
+    out += resnet18_goals(resnet_rows)
     return "\n".join(out)
 
 
@@ -306,6 +339,8 @@ def main():
     cnn_rows = compare.measure(args.build, os.path.join(args.build, "compare-data"), threads,
                                cnn_batches, repeats=1, rounds=3, model="cnn")
     cnn_train_vs, cnn_infer_vs = compare.tables(cnn_rows, threads, cnn_batches).split("\n\n", 1)
+    resnet_rows = compare.measure(args.build, os.path.join(args.build, "compare-data"), [1],
+                                  [], repeats=3, rounds=3, model="resnet18")
     compiled = compile_time.measure(args.build, repetitions=3)
 
     text = f"""# Benchmark results
@@ -318,24 +353,10 @@ over 5 rounds (each run times 2 epochs) and reports medians over the rounds and 
 The machine is a shared virtual machine: expect ±10 % between runs on one thread and much
 more on two (the neighbour's load).
 
-{goals(b, rows, compiled, cnn_rows)}
+{goals(b, rows, compiled, cnn_rows, resnet_rows)}
 
-Where the convnet's goals are missed, the reason. Its training step on one thread (`perf
-record` of `xtnn_bench_cnn --benchmark_filter=cnn_training_step/batch:128`, 2026-12-03): BLAS
-49% (the sgemm kernel 34%, packing 11%, small-matrix kernels 3%); conv2d's own loops 21%
-(backward 12%: col2im, the bias gradient and unfolding the first chunk again; forward 9%:
-im2col and the bias); max pooling 11%; ReLU 8%; memset 5% (zeroing input gradients before
-col2im and pooling's scatter); dropout, the loss and Adam 3%. The products are small (a
-sample's 64 × 288 · 288 × 121 for the second convolution) and reach 50-60% of the core's peak,
-where Debian's PyTorch (oneDNN 2.6) runs oneDNN's direct convolution kernels; and xtnn's cost
-per sample grows with the batch (at 128 each image layer's activations, 11 MB, leave the
-caches) while PyTorch's barely does. With two threads xtnn splits every convolution, pooling
-and image activation over samples or planes, each part calling BLAS single-threaded (a model
-with such layers holds OpenBLAS to one thread while it works, so that BLAS's idle threads do
-not spin against xtnn's). What would close the one-thread gap: a direct 3 × 3 kernel for the
-first convolution (9 taps: im2col and a K = 9 product waste most of their time), ReLU fused
-into the pooling that follows it (one pass over the 11 MB instead of three), and running the
-batch through the layers in cache-sized groups of samples.
+Why the goals not met are missed, layer by layer, and what each kernel measured:
+docs/performance.md.
 
 ## Machine
 
@@ -375,6 +396,16 @@ Inference over the 6,000 images in batches of 1,000, then one image at a time (m
 
 {cnn_infer_vs}
 
+## torchvision's resnet18 side by side with PyTorch
+
+torchvision's resnet18 (Debian's python3-torchvision 0.14) and the same architecture as an
+xtnn type (`tests/onnx/torchvision_models.hpp`), random weights, seeded images: SGD steps
+(momentum 0.9) at batch 8 on 64 × 64 images, and inference at batch 1 and 8 on 64 × 64 and
+224 × 224. 3 rounds, each the median of 3 runs per library. Command:
+`benchmarks/compare/compare.py --model resnet18 --threads 1`.
+
+{compare.resnet18_table(resnet_rows, [1])}
+
 ## The convnet's training step, its layers and their sgemm ceilings
 
 One training step of the convnet (`xtnn_bench_cnn`) next to its eight products alone, each
@@ -383,11 +414,14 @@ single-image and batched inference; and the memory-bound layers in bytes moved p
 
 {cnn_table(b)}
 
-Each convolution (`xtnn_bench_conv2d`) by both algorithms: unfold (im2col and OpenBLAS, col2im
-included) and xtnn's direct kernels (at the CPU's widest vectors, chosen at run time); forward,
-the weight gradient alone (a first layer's backward) and backward (weight and input
-gradients), next to the core's FMA peak and to the same products as single sgemm calls over
-the whole batch:
+Each convolution (`xtnn_bench_conv2d`) by the algorithms it can run: unfold (im2col and one
+product per chunk of samples, col2im included), xtnn's direct kernels and Winograd's F(4 × 4,
+3 × 3) (at the CPU's widest vectors, chosen at run time; Winograd counted at the direct
+convolution's FLOPs, so it can pass the peak); forward, the weight gradient alone (a first
+layer's backward) and backward (weight and input gradients), next to the core's FMA peak and
+to the same products as single sgemm calls over the whole batch. The first layers are the
+Keras convnet's, then a ResNet stage's, then resnet18's deepest layers at 64 × 64 (unfolded in
+training) and the layers where automatic chooses Winograd by shape:
 
 {conv_table(b)}
 
