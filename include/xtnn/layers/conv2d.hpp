@@ -1116,10 +1116,7 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
                                std::size_t f0, std::size_t f1) {
             const T* out = buffers.staged_output.data() + sample * out_plane + f0;
             T* planes = y.data() + (b * filters + f0) * oh * ow;
-            for (std::size_t i = 0; i < oh; ++i) { // row i of each filter's plane
-                kernels_->transpose(out + i * out_row, g.filters, ow, f1 - f0, planes + i * ow,
-                                    oh * ow);
-            }
+            positions_to_planes(out, out_row, g.filters, f1 - f0, oh, ow, planes);
         };
         if (sample_parts_ > 1 && s[0] == 1 && !gradient) {
             // One sample: each part stages and transforms it, and computes its vectors of
@@ -1159,11 +1156,39 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         const std::size_t channels = x.shape()[1], h = x.shape()[2], w = x.shape()[3];
         const std::size_t row = g.width * g.channels, plane = g.height * row;
         for (std::size_t b = 0; b < count; ++b) {
-            const T* sample = x.data() + (b0 + b) * channels * h * w;
-            for (std::size_t i = 0; i < h; ++i) { // row i of every channel
-                kernels_->transpose(sample + i * w, h * w, channels, w,
-                                    staged + b * plane + (i + g.top) * row + g.left * g.channels,
-                                    g.channels);
+            planes_to_positions(x.data() + (b0 + b) * channels * h * w, channels, h, w,
+                                staged + b * plane + g.top * row + g.left * g.channels, row,
+                                g.channels);
+        }
+    }
+
+    // `channels` planes of h × w (NCHW) to positions of channels: channel c of position (i,
+    // j) to to[i·row + j·stride + c]. By a vector of channels at a time, top to bottom, so
+    // that the reads follow one stream per plane of the vector down the planes (row i of
+    // every plane in turn, 64-256 streams at once, had the transposes at 9 % of resnet18's
+    // inference on 224 × 224 images; this order made it 2-3 % faster).
+    void planes_to_positions(const T* planes, std::size_t channels, std::size_t h, std::size_t w,
+                             T* to, std::size_t row, std::size_t stride) const {
+        const std::size_t lanes = kernels_->lanes;
+        for (std::size_t c0 = 0; c0 < channels; c0 += lanes) {
+            const std::size_t n = std::min(lanes, channels - c0);
+            for (std::size_t i = 0; i < h; ++i) {
+                kernels_->transpose(planes + (c0 * h + i) * w, h * w, n, w, to + i * row + c0,
+                                    stride);
+            }
+        }
+    }
+
+    // The converse: positions of `channels` values (channel c of position (i, j) at
+    // from[i·row + j·stride + c]) to NCHW planes of h × w, a vector of planes at a time.
+    void positions_to_planes(const T* from, std::size_t row, std::size_t stride,
+                             std::size_t channels, std::size_t h, std::size_t w, T* planes) const {
+        const std::size_t lanes = kernels_->lanes;
+        for (std::size_t c0 = 0; c0 < channels; c0 += lanes) {
+            const std::size_t n = std::min(lanes, channels - c0);
+            for (std::size_t i = 0; i < h; ++i) {
+                kernels_->transpose(from + i * row + c0, stride, w, n, planes + (c0 * h + i) * w,
+                                    h * w);
             }
         }
     }
@@ -1215,10 +1240,8 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
                 stage_winograd(g, x, b0, count, staged);
                 for (std::size_t b = 0; b < count; ++b) {
                     const T* planes = dy.data() + (b0 + b) * filters * positions;
-                    for (std::size_t i = 0; i < oh; ++i) { // row i of every filter's plane
-                        kernels_->transpose(planes + i * ow, positions, filters, ow,
-                                            gradients + b * out_plane + i * out_row, g.filters);
-                    }
+                    planes_to_positions(planes, filters, oh, ow, gradients + b * out_plane, out_row,
+                                        g.filters);
                     add_bias_gradient(planes, filters, positions, db);
                 }
                 const std::size_t total = count * tiles;
