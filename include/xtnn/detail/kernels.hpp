@@ -132,6 +132,9 @@ struct kernel_set {
                       std::size_t weight_stride, const std::size_t* weight_at, std::size_t outputs,
                       const float* init, std::size_t count, float* out, std::size_t stride,
                       std::size_t out_sample, const compaction& to, const epilogue& then);
+    void (*correlate_rows)(const float* in, std::size_t row, std::size_t taps, const float* weights,
+                           std::size_t weight_stride, std::size_t outputs, const float* init,
+                           std::size_t count, float* out, std::size_t stride, const epilogue& then);
     void (*copy_rows)(const float* from, std::size_t from_stride, float* to, std::size_t to_stride,
                       std::size_t rows, std::size_t cols);
     void (*weight_gradient)(const float* grads, std::size_t grad_sample, std::size_t channels,
@@ -190,6 +193,7 @@ inline const kernel_set* simd_kernels(simd_level level) {
                   avx2::correlate_channels == conv_channel_block);
     static constexpr kernel_set wide{avx512::lanes,
                                      &avx512::correlate,
+                                     &avx512::correlate_rows,
                                      &avx512::copy_rows,
                                      &avx512::weight_gradient,
                                      &avx512::row_weight_gradient,
@@ -206,6 +210,7 @@ inline const kernel_set* simd_kernels(simd_level level) {
                                      &avx512::gemm};
     static constexpr kernel_set narrow{avx2::lanes,
                                        &avx2::correlate,
+                                       &avx2::correlate_rows,
                                        &avx2::copy_rows,
                                        &avx2::weight_gradient,
                                        &avx2::row_weight_gradient,

@@ -593,25 +593,16 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         // Where the kernels' sums go in the output planes.
         output_places_.build(lanes, g.vectors, g.width, out[2], 0, out[3]);
         // Small planes: a chunk's output positions packed, sample after sample, when that
-        // takes at most a third of the vectors (a 2 × 2 output's rows of the padded width
-        // fill a quarter of a vector: 8 samples then take 2 vectors, not 8). The packed rows
-        // hold each tap's values apart (the kernel area times the padded input), which the
-        // tiles read from L2 rather than L1: half the vectors (a 4 × 4 output) measured
-        // slower than not packing.
+        // takes at most half the vectors (a 2 × 2 output's rows of the padded width fill a
+        // quarter of a vector: 8 samples then take 2 vectors, not 8; a 4 × 4 output's rows
+        // half). correlate_rows reads the packed rows, one per tap, in blocks of taps that
+        // stay in the L1 cache (read from L2 for every block of filters, the 4 × 4 planes
+        // had run slower packed than not). Packing where it saves less lost as much as it
+        // won (7 × 7 outputs: 0.96-1.19×).
         const std::size_t taps = offsets_.size(), positions = out[2] * out[3];
         const std::size_t span = round_up(chunk_ * positions, lanes);
         packed_span_ =
-            3 * span <= lanes * chunk_ * g.vectors && taps * span <= options_.workspace ? span : 0;
-        if (packed_span_ != 0 &&
-            (packed_offsets_.size() != taps || packed_offsets_.back() != (taps - 1) * span)) {
-            packed_offsets_.resize(taps); // built again only when the taps or the span change
-            for (std::size_t k = 0; k < taps; ++k) {
-                packed_offsets_[k] = k * span; // tap k's row of the packed input
-            }
-        }
-        if (packed_span_ != 0) {
-            packed_places_.build(lanes, span / lanes, span, 1, 0, span);
-        }
+            2 * span <= lanes * chunk_ * g.vectors && taps * span <= options_.workspace ? span : 0;
         for (std::size_t part = 0; part < buffer_parts(); ++part) {
             part_buffers& buffers = parts_[part];
             // Another input shape moves the padding within buffers that may keep their size.
@@ -874,19 +865,15 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         T* packed = buffers.packed.data();
         const T* padded = buffers.padded.data();
         for (std::size_t k = 0; k < taps; ++k) {
-            T* row = packed + k * span;
             for (std::size_t b = 0; b < count; ++b) {
-                const T* from = padded + b * g.sample + offsets_[k];
-                for (std::size_t i = 0; i < oh; ++i) {
-                    std::copy_n(from + i * g.width, ow, row + (b * oh + i) * ow);
-                }
+                kernels_->copy_rows(padded + b * g.sample + offsets_[k], g.width,
+                                    packed + k * span + b * positions, ow, oh, ow);
             }
         }
         T* sums = buffers.packed_output.data();
-        kernels_->correlate(packed, 0, 1, packed_offsets_.data(), taps, weight_.data(), taps,
-                            in_order_.data(), filters,
-                            options_.bias ? padded_bias_.data() : nullptr, count * positions, sums,
-                            span, 0, packed_places_.view(), after);
+        kernels_->correlate_rows(packed, span, taps, weight_.data(), taps, filters,
+                                 options_.bias ? padded_bias_.data() : nullptr, count * positions,
+                                 sums, span, after);
         for (std::size_t b = 0; b < count; ++b) {
             for (std::size_t f = 0; f < filters; ++f) {
                 std::copy_n(sums + f * span + b * positions, positions,
@@ -1586,8 +1573,6 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
     std::vector<std::size_t> offsets_, in_order_; // the forward's taps, and 0, 1, 2…
     std::vector<gradient_phase> phases_;          // of the input gradient
     std::size_t packed_span_ = 0;                 // positions a packed row holds (0: not packed)
-    std::vector<std::size_t> packed_offsets_;     // where each tap's packed row starts
-    detail::compaction_table packed_places_;      // the packed sums, in order
     tensor<T, 1> padded_bias_;
     std::vector<part_buffers> parts_;
     detail::partition split_;               // the batch over the parts, of the last forward
