@@ -439,6 +439,30 @@ XTNN_KERNEL void copy_rows(const float* from, std::size_t from_stride, float* to
     }
 }
 
+/// One tap of a correlate tile: acc[o][v] += w[o][at] · values[v].
+template <std::size_t V>
+__attribute__((always_inline)) XTNN_KERNEL void
+tap_products(reg (&acc)[correlate_channels][V], const reg* values, const float* const* w,
+             std::size_t at) {
+#pragma GCC unroll 8
+    for (std::size_t o = 0; o < correlate_channels; ++o) {
+        const reg weight = broadcast(w[o][at]);
+#pragma GCC unroll 8
+        for (std::size_t v = 0; v < V; ++v) {
+            acc[o][v] = fma(weight, values[v], acc[o][v]);
+        }
+    }
+}
+
+/// A sum of output o as `then` leaves it (see xtnn::detail::epilogue).
+__attribute__((always_inline)) XTNN_KERNEL reg finished(reg value, const epilogue& then,
+                                                        std::size_t o) {
+    if (then.scale != nullptr) {
+        value = fma(value, broadcast(then.scale[o]), broadcast(then.shift[o]));
+    }
+    return then.rectify ? choose(less(value, zero()), zero(), value) : value;
+}
+
 /// One tile of correlate: `correlate_channels` outputs (weights w[o][weight_at[k]] for tap k,
 /// the first `live` stored, `then` applied) by `V` vectors of positions, in registers for the
 /// whole sum over the taps.
@@ -479,14 +503,7 @@ XTNN_KERNEL void correlate_tile(const float* const* in, const std::size_t* offse
         for (std::size_t v = 0; v < V; ++v) {
             values[v] = Gathered ? load(x[v] + offset) : load(x[0] + offset + v * lanes);
         }
-#pragma GCC unroll 8
-        for (std::size_t o = 0; o < channels; ++o) {
-            const reg weight = broadcast(w[o][weight_at[k]]);
-#pragma GCC unroll 8
-            for (std::size_t v = 0; v < V; ++v) {
-                acc[o][v] = fma(weight, values[v], acc[o][v]);
-            }
-        }
+        tap_products(acc, values, w, weight_at[k]);
     }
 #pragma GCC unroll 8
     for (std::size_t v = 0; v < V; ++v) {
@@ -496,14 +513,8 @@ XTNN_KERNEL void correlate_tile(const float* const* in, const std::size_t* offse
 #pragma GCC unroll 8
         for (std::size_t o = 0; o < channels; ++o) {
             if (o < live) {
-                reg value = acc[o][v];
-                if (then.scale != nullptr) {
-                    value = fma(value, broadcast(then.scale[o]), broadcast(then.shift[o]));
-                }
-                if (then.rectify) {
-                    value = choose(less(value, zero()), zero(), value);
-                }
-                store_first(first + o * stride, to.count[at], select_lanes(value, index));
+                store_first(first + o * stride, to.count[at],
+                            select_lanes(finished(acc[o][v], then, o), index));
             }
         }
     }
@@ -643,14 +654,7 @@ XTNN_KERNEL void rows_tile(const float* in, std::size_t row, std::size_t k0, std
         for (std::size_t v = 0; v < V; ++v) {
             values[v] = load(in + k * row + v * lanes);
         }
-#pragma GCC unroll 8
-        for (std::size_t o = 0; o < channels; ++o) {
-            const reg weight = broadcast(w[o][k]);
-#pragma GCC unroll 8
-            for (std::size_t v = 0; v < V; ++v) {
-                acc[o][v] = fma(weight, values[v], acc[o][v]);
-            }
-        }
+        tap_products(acc, values, w, k);
     }
     const bool last = k1 == taps;
 #pragma GCC unroll 8
@@ -658,14 +662,8 @@ XTNN_KERNEL void rows_tile(const float* in, std::size_t row, std::size_t k0, std
         if (o < live) {
 #pragma GCC unroll 8
             for (std::size_t v = 0; v < V; ++v) {
-                reg value = acc[o][v];
-                if (last && then.scale != nullptr) {
-                    value = fma(value, broadcast(then.scale[o]), broadcast(then.shift[o]));
-                }
-                if (last && then.rectify) {
-                    value = choose(less(value, zero()), zero(), value);
-                }
-                store(out + o * stride + v * lanes, value);
+                store(out + o * stride + v * lanes,
+                      last ? finished(acc[o][v], then, o) : acc[o][v]);
             }
         }
     }
