@@ -875,10 +875,8 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
                                  options_.bias ? padded_bias_.data() : nullptr, count * positions,
                                  sums, span, after);
         for (std::size_t b = 0; b < count; ++b) {
-            for (std::size_t f = 0; f < filters; ++f) {
-                std::copy_n(sums + f * span + b * positions, positions,
-                            out + (b * filters + f) * positions);
-            }
+            kernels_->copy_rows(sums + b * positions, span, out + b * filters * positions,
+                                positions, filters, positions);
         }
     }
 
