@@ -66,12 +66,6 @@ XTNN_KERNEL reg load_masked(const float* p, tail_mask m) {
 XTNN_KERNEL void store_masked(float* p, tail_mask m, reg v) {
     _mm512_mask_storeu_ps(p, m, v);
 }
-/// Keeps v in a register: GCC would otherwise fold a load that several FMAs use into each of
-/// them as a memory operand (loading it again each time: gemm_dot's tiles then waited on
-/// loads, 28 for 24 FMAs, and ran at 110 rather than 160 GFLOP/s with -march=native).
-XTNN_KERNEL void in_register(reg& v) {
-    asm("" : "+v"(v));
-}
 /// The lanes `low` of (x, y) plus the lanes `high`.
 XTNN_KERNEL reg fold(reg x, reg y, __m512i low, __m512i high) {
     return _mm512_add_ps(_mm512_permutex2var_ps(x, low, y), _mm512_permutex2var_ps(x, high, y));
@@ -397,6 +391,17 @@ XTNN_KERNEL void transpose_block(reg* r) {
 }
 #endif
 
+/// Keeps v in a register: GCC would otherwise fold a load that several FMAs use into each of
+/// them as a memory operand, loading it again each time. The tiles then wait on loads:
+/// gemm_dot's (28 loads for 24 FMAs: 110 rather than 160 GFLOP/s with -march=native),
+/// correlate_rows' (a tap's values loaded once per filter: resnet18's inference at batch 8
+/// on 64 × 64 images ran 1.47× as fast with them kept, on Zen 5) and row_weight_gradient's
+/// (a first layer's weight gradient 1.42×). Not where registers are short: correlate's tiles
+/// of 6 vectors then spill (resnet18 on 224 × 224 images, 0.9×).
+XTNN_KERNEL void in_register(reg& v) {
+    asm("" : "+v"(v));
+}
+
 /// to[j·to_stride + i] = from[i·from_stride + j] for i < rows and j < cols, touching nothing
 /// else: the transposes between NCHW planes and positions of channels (Winograd's).
 XTNN_KERNEL void transpose(const float* from, std::size_t from_stride, std::size_t rows,
@@ -660,6 +665,7 @@ XTNN_KERNEL void rows_tile(const float* in, std::size_t row, std::size_t k0, std
 #pragma GCC unroll 8
         for (std::size_t v = 0; v < V; ++v) {
             values[v] = load(in + k * row + v * lanes);
+            in_register(values[v]);
         }
         tap_products(acc, values, w, k);
     }
@@ -847,10 +853,12 @@ row_gradient_tile(const float* grads, std::size_t grad_stride, std::size_t grad_
 #pragma GCC unroll 8
             for (std::size_t o = 0; o < channels; ++o) {
                 d[o] = load(g + o * grad_stride + v * lanes);
+                in_register(d[o]);
             }
 #pragma GCC unroll 12
             for (std::size_t t = 0; t < T; ++t) {
-                const reg value = load(x + offsets[t] + v * lanes);
+                reg value = load(x + offsets[t] + v * lanes);
+                in_register(value);
 #pragma GCC unroll 8
                 for (std::size_t o = 0; o < channels; ++o) {
                     acc[o][t] = fma(d[o], value, acc[o][t]);
