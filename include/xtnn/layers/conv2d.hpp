@@ -1393,107 +1393,90 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         }
     }
 
-    // The output columns [first, last) of a kernel tap at offset `offset` (after padding), for
-    // an input extent `extent`, stride and output extent: those that read inside the input.
-    static std::pair<std::size_t, std::size_t> inside(std::size_t offset, std::size_t pad,
-                                                      std::size_t extent, std::size_t stride,
-                                                      std::size_t outputs) {
-        // input index = o·stride + offset - pad must be in [0, extent)
-        std::size_t first = 0;
-        if (offset < pad) {
-            first = (pad - offset + stride - 1) / stride;
+    // The taps [first, last) of a kernel axis that read inside the input at output index i:
+    // input index i·stride + tap·dilation - pad in [0, extent).
+    static std::pair<std::size_t, std::size_t> taps_inside(std::size_t i, std::size_t stride,
+                                                           std::size_t dilation, std::size_t pad,
+                                                           std::size_t extent, std::size_t kernel) {
+        const std::size_t at = i * stride; // tap 0 reads at - pad
+        const std::size_t first = at < pad ? (pad - at + dilation - 1) / dilation : 0;
+        const std::size_t last =
+            extent + pad > at ? (extent + pad - at + dilation - 1) / dilation : 0;
+        return {std::min(first, kernel), std::min(std::max(first, last), kernel)};
+    }
+
+    // Calls visit(row, tap) for every output position of samples [b0, b0 + n), in the order
+    // of unfold's rows, with `row` its row of `taps` values and `tap(c, u, v0, v1, at)` for
+    // each tap row (c, u) telling which of its kw taps read inside the input: those in [v0,
+    // v1), tap v at input offset at + (v - v0)·dilation of the sample (the others 0).
+    // Row by row, each row's values in order: a tap-major loop's stores (or loads), K values
+    // apart, each missed the cache (1.3 ms of a 256 → 256 layer's 2.3 ms forward on 4 × 4
+    // planes at batch 8, Zen 5).
+    template <class Value, class Visit>
+    void positions_of(const shape<4>& in, const shape<4>& s, std::size_t b0, std::size_t n,
+                      Value* rows, std::size_t taps, Visit visit) const {
+        const auto& o = options_;
+        const std::size_t oh = s[2], ow = s[3];
+        const std::size_t channels = in[1], h = in[2], w = in[3];
+        const std::size_t kh = o.kernel_size.height, kw = o.kernel_size.width;
+        for (std::size_t b = 0; b < n; ++b) {
+            const std::size_t sample = (b0 + b) * channels * h * w;
+            for (std::size_t i = 0; i < oh; ++i) {
+                const auto [u0, u1] =
+                    taps_inside(i, o.stride.height, o.dilation.height, pad_top_, h, kh);
+                for (std::size_t j = 0; j < ow; ++j, rows += taps) {
+                    const auto [v0, v1] =
+                        taps_inside(j, o.stride.width, o.dilation.width, pad_left_, w, kw);
+                    // Tap (u, v0)'s input column and row u0's input row (both inside).
+                    const std::size_t column =
+                        j * o.stride.width + v0 * o.dilation.width - (v1 > v0 ? pad_left_ : 0);
+                    const std::size_t row0 =
+                        i * o.stride.height + u0 * o.dilation.height - (u1 > u0 ? pad_top_ : 0);
+                    Value* row = rows;
+                    for (std::size_t c = 0; c < channels; ++c) {
+                        for (std::size_t u = 0; u < kh; ++u, row += kw) {
+                            const bool in_row = u >= u0 && u < u1;
+                            const std::size_t at =
+                                in_row
+                                    ? sample + (c * h + row0 + (u - u0) * o.dilation.height) * w +
+                                          column
+                                    : 0;
+                            visit(row, in_row ? v0 : kw, in_row ? v1 : kw, at);
+                        }
+                    }
+                }
+            }
         }
-        std::size_t last = 0;
-        if (extent + pad > offset) {
-            last = std::min(outputs, (extent + pad - offset - 1) / stride + 1);
-        }
-        return {std::min(first, last), last};
     }
 
     // im2col into `columns`, one row per output position: row (b, i, j), column (c, u, v) =
     // x[b0 + b, c, i·sh - pt + u·dh, j·sw - pl + v·dw] (0 outside the input).
     void unfold(const tensor<T, 4>& x, const shape<4>& s, std::size_t b0, std::size_t n,
                 tensor<T, 2>& columns) const {
-        const auto& o = options_;
-        const std::size_t oh = s[2], ow = s[3];
-        const std::size_t channels = x.shape()[1], h = x.shape()[2], w = x.shape()[3];
-        const std::size_t taps = columns.shape()[1];
+        const std::size_t kw = options_.kernel_size.width, dw = options_.dilation.width;
         const T* in = x.data();
-        std::size_t tap = 0;
-        for (std::size_t c = 0; c < channels; ++c) {
-            for (std::size_t u = 0; u < o.kernel_size.height; ++u) {
-                const auto [i0, i1] =
-                    inside(u * o.dilation.height, pad_top_, h, o.stride.height, oh);
-                for (std::size_t v = 0; v < o.kernel_size.width; ++v, ++tap) {
-                    const auto [j0, j1] =
-                        inside(v * o.dilation.width, pad_left_, w, o.stride.width, ow);
-                    // Output column j reads input column j·sw + shift (inside for j in [j0, j1)).
-                    const std::ptrdiff_t shift = static_cast<std::ptrdiff_t>(v * o.dilation.width) -
-                                                 static_cast<std::ptrdiff_t>(pad_left_);
-                    // The padding's zeros and the input's values in separate loops: a test
-                    // per value had cost twice the copy (the stores are `taps` apart).
-                    const std::size_t sw = o.stride.width;
-                    for (std::size_t b = 0; b < n; ++b) {
-                        const T* plane = in + ((b0 + b) * channels + c) * h * w;
-                        for (std::size_t i = 0; i < oh; ++i) {
-                            T* line = columns.data() + (b * oh + i) * ow * taps + tap;
-                            // A row of the padding is all zeros: no columns inside.
-                            const bool inside = i >= i0 && i < i1;
-                            const std::size_t first = inside ? j0 : ow, last = inside ? j1 : ow;
-                            const T* source = inside ? plane + (i * o.stride.height +
-                                                                u * o.dilation.height - pad_top_) *
-                                                                   w
-                                                     : plane;
-                            for (std::size_t j = 0; j < first; ++j) {
-                                line[j * taps] = T(0);
-                            }
-                            for (std::size_t j = first; j < last; ++j) {
-                                line[j * taps] =
-                                    source[static_cast<std::ptrdiff_t>(j * sw) + shift];
-                            }
-                            for (std::size_t j = last; j < ow; ++j) {
-                                line[j * taps] = T(0);
-                            }
-                        }
-                    }
-                }
-            }
-        }
+        positions_of(x.shape(), s, b0, n, columns.data(), columns.shape()[1],
+                     [&](T* row, std::size_t v0, std::size_t v1, std::size_t at) {
+                         std::fill(row, row + v0, T(0));
+                         for (std::size_t v = v0; v < v1; ++v) {
+                             row[v] = in[at + (v - v0) * dw];
+                         }
+                         std::fill(row + v1, row + kw, T(0));
+                     });
     }
 
     // col2im: dx += Σ over the taps of `column_gradient` (unfold's layout) placed back where
     // unfold read them, for the samples [b0, b0 + n).
     void fold(tensor<T, 4>& dx, const shape<4>& s, std::size_t b0, std::size_t n,
               const tensor<T, 2>& column_gradient) const {
-        const auto& o = options_;
-        const std::size_t oh = s[2], ow = s[3];
-        const std::size_t channels = dx.shape()[1], h = dx.shape()[2], w = dx.shape()[3];
-        const std::size_t taps = column_gradient.shape()[1];
+        const std::size_t dw = options_.dilation.width;
         T* out = dx.data();
-        std::size_t tap = 0;
-        for (std::size_t c = 0; c < channels; ++c) {
-            for (std::size_t u = 0; u < o.kernel_size.height; ++u) {
-                const auto [i0, i1] =
-                    inside(u * o.dilation.height, pad_top_, h, o.stride.height, oh);
-                for (std::size_t v = 0; v < o.kernel_size.width; ++v, ++tap) {
-                    const auto [j0, j1] =
-                        inside(v * o.dilation.width, pad_left_, w, o.stride.width, ow);
-                    for (std::size_t b = 0; b < n; ++b) {
-                        T* plane = out + ((b0 + b) * channels + c) * h * w;
-                        for (std::size_t i = i0; i < i1; ++i) {
-                            const T* line = column_gradient.data() + (b * oh + i) * ow * taps + tap;
-                            T* target =
-                                plane +
-                                (i * o.stride.height + u * o.dilation.height - pad_top_) * w +
-                                j0 * o.stride.width + v * o.dilation.width - pad_left_;
-                            for (std::size_t j = j0; j < j1; ++j) {
-                                target[(j - j0) * o.stride.width] += line[j * taps];
-                            }
-                        }
-                    }
-                }
-            }
-        }
+        positions_of(dx.shape(), s, b0, n, column_gradient.data(), column_gradient.shape()[1],
+                     [&](const T* row, std::size_t v0, std::size_t v1, std::size_t at) {
+                         for (std::size_t v = v0; v < v1; ++v) {
+                             out[at + (v - v0) * dw] += row[v];
+                         }
+                     });
     }
 
     conv2d_options options_;
