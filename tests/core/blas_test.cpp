@@ -180,6 +180,65 @@ TEST_CASE("gemm: xtnn's own AVX-512 kernels match the definition", "[core][blas]
     }
 }
 
+TEST_CASE("gemm: xtnn's own AVX-512 gemv matches the definition", "[core][blas][simd]") {
+    // The kernel directly (gemm() takes it for a single row or column of output, where xtnn's
+    // sgemm runs). Rows past a tile (8) and columns past a vector and past the transposed
+    // form's strip (64), strides wider than the extents; y's values between its strided
+    // places, and the forms the kernel leaves to BLAS, untouched.
+    const auto detected = xtnn::detected_simd();
+    if (detected < xtnn::simd_level::avx512) {
+        WARN("no AVX-512 on this CPU: xtnn's gemv kernel is not used here, not tested");
+        return;
+    }
+    CHECK(xtnn::detail::simd_kernels(xtnn::simd_level::avx2)->gemv == nullptr);
+    const auto* kernels = xtnn::detail::simd_kernels(xtnn::simd_level::avx512);
+    const auto [rows, cols] = GENERATE(table<std::size_t, std::size_t>(
+        {{1, 1}, {3, 17}, {8, 16}, {9, 70}, {128, 784}, {10, 128}, {33, 5}, {200, 130}}));
+    for (const bool trans : {false, true}) {
+        for (const std::size_t stride : {std::size_t{1}, std::size_t{3}}) {
+            for (const float beta : {0.0F, 1.0F, -0.5F}) {
+                INFO("rows " << rows << ", cols " << cols << ", trans " << trans << ", stride "
+                             << stride << ", beta " << beta);
+                const std::size_t lda = cols + 5, in = trans ? rows : cols;
+                const std::size_t out = trans ? cols : rows;
+                // x strided for the transposed form, y for the other: the forms it takes.
+                const std::size_t incx = trans ? stride : 1, incy = trans ? 1 : stride;
+                const auto a = xtnn::test::random_tensor<float, 2>({rows, lda}, 1);
+                const auto x = xtnn::test::random_tensor<float, 1>({in * incx}, 2);
+                auto y = xtnn::test::random_tensor<float, 1>({out * incy}, 3);
+                if (beta == 0.0F) {
+                    y(0) = std::nanf(""); // overwritten, not scaled
+                }
+                const auto before = y;
+                REQUIRE(kernels->gemv(trans, rows, cols, 1.5F, a.data(), lda, x.data(), incx, beta,
+                                      y.data(), incy));
+                double worst = 0.0;
+                for (std::size_t i = 0; i < out; ++i) {
+                    double sum = 0.0;
+                    for (std::size_t p = 0; p < in; ++p) {
+                        sum += static_cast<double>(trans ? a(p, i) : a(i, p)) *
+                               static_cast<double>(x(p * incx));
+                    }
+                    const double want = 1.5 * sum + (beta == 0.0F ? 0.0 : beta * before(i * incy));
+                    const double got = y(i * incy);
+                    worst = std::max(worst, std::isnan(got) ? 1e30 : std::abs(got - want));
+                }
+                CHECK(worst < 2e-6 * static_cast<double>(in + 1));
+                std::size_t moved = 0; // between y's places
+                for (std::size_t i = 0; i < y.size(); ++i) {
+                    moved += i % incy != 0 && y(i) != before(i) ? 1U : 0U;
+                }
+                CHECK(moved == 0);
+                // The other stride's form is BLAS's to do, y untouched.
+                auto same = before;
+                CHECK_FALSE(kernels->gemv(trans, rows, cols, 1.5F, a.data(), lda, x.data(),
+                                          trans ? 1 : 2, beta, same.data(), trans ? 2 : 1));
+                CHECK(std::memcmp(same.data(), before.data(), same.size() * sizeof(float)) == 0);
+            }
+        }
+    }
+}
+
 TEST_CASE("gemm: xtnn's own kernels give the same bits on one thread and on two",
           "[core][blas][simd][threads]") {
     if (xtnn::detail::own_sgemm() == nullptr) {

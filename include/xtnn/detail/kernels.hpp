@@ -180,6 +180,10 @@ struct kernel_set {
     bool (*gemm)(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k,
                  float alpha, const float* a, std::size_t lda, const float* b, std::size_t ldb,
                  float beta, float* c, std::size_t ldc);
+    /// Null where the set has none, as gemm.
+    bool (*gemv)(bool trans, std::size_t rows, std::size_t cols, float alpha, const float* a,
+                 std::size_t lda, const float* x, std::size_t incx, float beta, float* y,
+                 std::size_t incy);
 };
 
 /// Channel counts correlate's buffers are padded to: every set's correlate block.
@@ -207,7 +211,8 @@ inline const kernel_set* simd_kernels(simd_level level) {
                                      &avx512::winograd_gradient,
                                      &avx512::winograd_tile_sums,
                                      &avx512::winograd_filter_gradient,
-                                     &avx512::gemm};
+                                     &avx512::gemm,
+                                     &avx512::gemv};
     static constexpr kernel_set narrow{avx2::lanes,
                                        &avx2::correlate,
                                        &avx2::correlate_rows,
@@ -224,6 +229,7 @@ inline const kernel_set* simd_kernels(simd_level level) {
                                        &avx2::winograd_gradient,
                                        &avx2::winograd_tile_sums,
                                        &avx2::winograd_filter_gradient,
+                                       nullptr,
                                        nullptr};
     switch (level) {
     case simd_level::avx512:

@@ -1349,6 +1349,105 @@ XTNN_KERNEL void gemm_dot(std::size_t m, std::size_t n, std::size_t k, float alp
     }
 }
 
+/// One vector of k for every row of a gemv_dot tile (the lanes of `rest` only when Masked).
+template <bool Masked>
+__attribute__((always_inline)) XTNN_KERNEL void
+gemv_step(reg (&acc)[8], const float* const* row, const float* x, std::size_t k, tail_mask rest) {
+    reg value = Masked ? load_masked(x + k, rest) : load(x + k);
+    in_register(value);
+#pragma GCC unroll 8
+    for (std::size_t r = 0; r < 8; ++r) {
+        acc[r] = fma(Masked ? load_masked(row[r] + k, rest) : load(row[r] + k), value, acc[r]);
+    }
+}
+
+/// y[i·incy] = alpha·Σ_k a[i·lda + k]·x[k] + beta·y[i·incy] for i < rows (beta 0 overwrites):
+/// gemv's rows of A by a contiguous x, 8 rows a tile, each a vector of partial sums over k.
+XTNN_KERNEL void gemv_dot(std::size_t rows, std::size_t cols, float alpha, const float* a,
+                          std::size_t lda, const float* x, float beta, float* y, std::size_t incy) {
+    constexpr std::size_t R = 8;
+    const std::size_t full = cols / lanes * lanes;
+    const tail_mask rest = first_lanes(cols - full);
+    for (std::size_t i = 0; i < rows; i += R) {
+        const float* row[R];
+#pragma GCC unroll 8
+        for (std::size_t r = 0; r < R; ++r) {
+            row[r] = a + std::min(i + r, rows - 1) * lda; // past rows: the last again
+        }
+        reg acc[R];
+#pragma GCC unroll 8
+        for (std::size_t r = 0; r < R; ++r) {
+            acc[r] = zero();
+        }
+        for (std::size_t k = 0; k < full; k += lanes) {
+            gemv_step<false>(acc, row, x, k, rest);
+        }
+        if (full < cols) {
+            gemv_step<true>(acc, row, x, full, rest);
+        }
+        alignas(16) float sums[R];
+        _mm_store_ps(sums, sum_lanes(acc[0], acc[1], acc[2], acc[3]));
+        _mm_store_ps(sums + 4, sum_lanes(acc[4], acc[5], acc[6], acc[7]));
+        for (std::size_t r = 0; r < R && i + r < rows; ++r) {
+            float& out = y[(i + r) * incy];
+            out = beta == 0.0F ? alpha * sums[r] : alpha * sums[r] + beta * out;
+        }
+    }
+}
+
+/// y[j] = alpha·Σ_i x[i·incx]·a[i·lda + j] + beta·y[j] for j < cols (beta 0 overwrites):
+/// gemv's transposed form, a strip of 4 vectors of y in registers over all the rows.
+XTNN_KERNEL void gemv_axpy(std::size_t rows, std::size_t cols, float alpha, const float* a,
+                           std::size_t lda, const float* x, std::size_t incx, float beta,
+                           float* y) {
+    constexpr std::size_t V = 4;
+    for (std::size_t j = 0; j < cols; j += V * lanes) {
+        tail_mask masks[V];
+#pragma GCC unroll 4
+        for (std::size_t v = 0; v < V; ++v) {
+            const std::size_t at = j + v * lanes;
+            masks[v] = first_lanes(cols > at ? cols - at : 0);
+        }
+        reg acc[V];
+#pragma GCC unroll 4
+        for (std::size_t v = 0; v < V; ++v) {
+            acc[v] = zero();
+        }
+        for (std::size_t i = 0; i < rows; ++i) {
+            const reg value = broadcast(x[i * incx]);
+            const float* line = a + i * lda + j;
+#pragma GCC unroll 4
+            for (std::size_t v = 0; v < V; ++v) {
+                acc[v] = fma(value, load_masked(line + v * lanes, masks[v]), acc[v]);
+            }
+        }
+        const reg scale = broadcast(alpha);
+#pragma GCC unroll 4
+        for (std::size_t v = 0; v < V; ++v) {
+            float* out = y + j + v * lanes;
+            const reg old = beta == 0.0F ? zero() : load_masked(out, masks[v]);
+            store_masked(out, masks[v], fma(broadcast(beta), old, mul(scale, acc[v])));
+        }
+    }
+}
+
+/// y = alpha·op(A)·x + beta·y for a row-major (rows, cols) A, as BLAS's sgemv: gemv_dot
+/// (op(A) = A, x contiguous) or gemv_axpy (op(A) = Aᵀ, y contiguous). False, with y
+/// untouched, for the other strides (BLAS's to do).
+XTNN_KERNEL bool gemv(bool trans, std::size_t rows, std::size_t cols, float alpha, const float* a,
+                      std::size_t lda, const float* x, std::size_t incx, float beta, float* y,
+                      std::size_t incy) {
+    if (!trans && incx == 1) {
+        gemv_dot(rows, cols, alpha, a, lda, x, beta, y, incy);
+        return true;
+    }
+    if (trans && incy == 1) {
+        gemv_axpy(rows, cols, alpha, a, lda, x, incx, beta, y);
+        return true;
+    }
+    return false;
+}
+
 /// C = alpha·op(A)·op(B) + beta·C (row-major, as BLAS's sgemm): gemm_outer when B is not
 /// transposed, gemm_dot when only B is. False, with C untouched, when both are transposed or
 /// k is 0 (BLAS's to do).
