@@ -1349,14 +1349,18 @@ XTNN_KERNEL void gemm_dot(std::size_t m, std::size_t n, std::size_t k, float alp
     }
 }
 
+/// gemv_dot's tile: rows of A, each a vector of partial sums (sum_lanes adds four at a time).
+inline constexpr std::size_t gemv_rows = 8;
+
 /// One vector of k for every row of a gemv_dot tile (the lanes of `rest` only when Masked).
 template <bool Masked>
-__attribute__((always_inline)) XTNN_KERNEL void
-gemv_step(reg (&acc)[8], const float* const* row, const float* x, std::size_t k, tail_mask rest) {
+__attribute__((always_inline)) XTNN_KERNEL void gemv_step(reg (&acc)[gemv_rows],
+                                                          const float* const* row, const float* x,
+                                                          std::size_t k, tail_mask rest) {
     reg value = Masked ? load_masked(x + k, rest) : load(x + k);
     in_register(value);
 #pragma GCC unroll 8
-    for (std::size_t r = 0; r < 8; ++r) {
+    for (std::size_t r = 0; r < gemv_rows; ++r) {
         acc[r] = fma(Masked ? load_masked(row[r] + k, rest) : load(row[r] + k), value, acc[r]);
     }
 }
@@ -1365,7 +1369,7 @@ gemv_step(reg (&acc)[8], const float* const* row, const float* x, std::size_t k,
 /// gemv's rows of A by a contiguous x, 8 rows a tile, each a vector of partial sums over k.
 XTNN_KERNEL void gemv_dot(std::size_t rows, std::size_t cols, float alpha, const float* a,
                           std::size_t lda, const float* x, float beta, float* y, std::size_t incy) {
-    constexpr std::size_t R = 8;
+    constexpr std::size_t R = gemv_rows;
     const std::size_t full = cols / lanes * lanes;
     const tail_mask rest = first_lanes(cols - full);
     for (std::size_t i = 0; i < rows; i += R) {
