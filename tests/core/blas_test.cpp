@@ -113,7 +113,7 @@ TEST_CASE("gemm: xtnn's own AVX-512 kernels match the definition", "[core][blas]
         WARN("no AVX-512 on this CPU: xtnn's sgemm kernels are not used here, not tested");
         return;
     }
-    CHECK(xtnn::detail::simd_kernels(xtnn::simd_level::avx2)->gemm == nullptr);
+    CHECK(xtnn::detail::simd_products(xtnn::simd_level::avx2) == nullptr);
     const auto [m, n, k] = GENERATE(table<std::size_t, std::size_t, std::size_t>({{1, 1, 1},
                                                                                   {7, 13, 29},
                                                                                   {9, 49, 17},
@@ -125,7 +125,7 @@ TEST_CASE("gemm: xtnn's own AVX-512 kernels match the definition", "[core][blas]
                                                                                   {70, 50, 130}}));
     INFO("m " << m << ", n " << n << ", k " << k);
     {
-        const auto* kernels = xtnn::detail::simd_kernels(xtnn::simd_level::avx512);
+        const auto* kernels = xtnn::detail::simd_products(xtnn::simd_level::avx512);
         for (const bool ta : {false, true}) {
             for (const bool tb : {false, true}) {
                 for (const float beta : {0.0F, 1.0F, -0.5F}) {
@@ -174,7 +174,7 @@ TEST_CASE("gemm: xtnn's own AVX-512 kernels match the definition", "[core][blas]
     }
     SECTION("k = 0 is BLAS's to do (C = beta C)") {
         float c = 1.0F;
-        CHECK_FALSE(xtnn::detail::simd_kernels(xtnn::simd_level::avx512)
+        CHECK_FALSE(xtnn::detail::simd_products(xtnn::simd_level::avx512)
                         ->gemm(false, false, 1, 1, 0, 1.0F, nullptr, 1, nullptr, 1, 0.0F, &c, 1));
         CHECK(c == 1.0F);
     }
@@ -190,8 +190,8 @@ TEST_CASE("gemm: xtnn's own AVX-512 gemv matches the definition", "[core][blas][
         WARN("no AVX-512 on this CPU: xtnn's gemv kernel is not used here, not tested");
         return;
     }
-    CHECK(xtnn::detail::simd_kernels(xtnn::simd_level::avx2)->gemv == nullptr);
-    const auto* kernels = xtnn::detail::simd_kernels(xtnn::simd_level::avx512);
+    CHECK(xtnn::detail::simd_products(xtnn::simd_level::avx2) == nullptr);
+    const auto* kernels = xtnn::detail::simd_products(xtnn::simd_level::avx512);
     const auto [rows, cols] = GENERATE(table<std::size_t, std::size_t>(
         {{1, 1}, {3, 17}, {8, 16}, {9, 70}, {128, 784}, {10, 128}, {33, 5}, {200, 130}}));
     for (const bool trans : {false, true}) {

@@ -75,11 +75,11 @@ inline bool blas_below_avx512() {
 /// at (own_sgemm_suits). Measured there (benchmarks/layers/dense_bench.cpp): 1.3-2.1×
 /// OpenBLAS's Haswell kernel on the MLPs' products; OpenBLAS's AVX-512 kernel is as fast or
 /// faster on large products.
-inline const kernel_set* own_sgemm() {
+inline const product_kernel_set* own_sgemm() {
     if (active_simd() != simd_level::avx512 || !blas_below_avx512()) {
         return nullptr;
     }
-    return simd_kernels(simd_level::avx512);
+    return simd_products(simd_level::avx512);
 }
 
 /// Whether xtnn's sgemm kernels beat OpenBLAS's Haswell kernel on a product of this shape
@@ -100,9 +100,10 @@ inline bool own_sgemm_suits(bool transpose_a, bool transpose_b, std::size_t n, s
 /// whole register tiles and of ≥ 8 MFLOP each (waking a thread costs tens of microseconds on a
 /// busy machine: the MNIST MLP's products at batch 32 stay on one). Every value is summed in
 /// the same order whatever the split, so results do not depend on the thread count.
-inline void own_sgemm_run(const kernel_set& own, bool ta, bool tb, std::size_t m, std::size_t n,
-                          std::size_t k, float alpha, const float* a, std::size_t lda,
-                          const float* b, std::size_t ldb, float beta, float* c, std::size_t ldc) {
+inline void own_sgemm_run(const product_kernel_set& own, bool ta, bool tb, std::size_t m,
+                          std::size_t n, std::size_t k, float alpha, const float* a,
+                          std::size_t lda, const float* b, std::size_t ldb, float beta, float* c,
+                          std::size_t ldc) {
     std::size_t threads = 1;
 #if XTNN_OPENBLAS_THREADS
     if (openblas_get_num_threads != nullptr) {
@@ -139,7 +140,7 @@ void gemv(enum CBLAS_TRANSPOSE trans, int rows, int cols, T alpha, const T* a, i
           int incx, T beta, T* y, int incy) {
     if constexpr (std::same_as<T, float>) {
         const auto extent = [](int n) { return static_cast<std::size_t>(n); };
-        if (const kernel_set* own = own_sgemm();
+        if (const product_kernel_set* own = own_sgemm();
             own != nullptr && own->gemv(trans == CblasTrans, extent(rows), extent(cols), alpha, a,
                                         extent(lda), x, extent(incx), beta, y, extent(incy))) {
             return;
@@ -205,7 +206,7 @@ void gemm(bool transpose_a, bool transpose_b, std::size_t m, std::size_t n, std:
         return;
     }
     if constexpr (std::same_as<T, float>) {
-        if (const kernel_set* own = own_sgemm();
+        if (const product_kernel_set* own = own_sgemm();
             own != nullptr && own_sgemm_suits(transpose_a, transpose_b, n, k)) {
             own_sgemm_run(*own, transpose_a, transpose_b, m, n, k, alpha, a, lda, b, ldb, beta, c,
                           ldc);
