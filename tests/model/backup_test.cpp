@@ -238,7 +238,23 @@ TEST_CASE("fit refuses a backup that does not fit, naming what differs", "[model
     SECTION("another model") {
         xtnn::sequential other{xtnn::dense{2, 8}, xtnn::relu{}, xtnn::dense{8, 2}};
         xtnn::trainer t{other, xtnn::softmax_cross_entropy{}, xtnn::adam<float>{}};
-        CHECK_THROWS_AS(t.fit(spirals.features, spirals.labels, options), xtnn::io_error);
+        CHECK_THROWS_AS(t.fit(spirals.features, spirals.labels, options), xtnn::config_error);
+        CHECK_THROWS_WITH(t.fit(spirals.features, spirals.labels, options),
+                          Catch::Contains("does not match this fit in the model (the backup's "
+                                          "'layer 0: dense(in=2, out=16") &&
+                              Catch::Contains("this fit's 'layer 0: dense(in=2, out=8"));
+    }
+    SECTION("another model with the same parameters") {
+        // Every name and shape as the backup's: only the architecture tells them apart.
+        xtnn::sequential other{xtnn::dense{2, 16}, xtnn::batch_norm1d{16}, xtnn::tanh{},
+                               xtnn::dropout{0.3}, xtnn::dense{16, 2}};
+        other.initialize(5);
+        const auto before = state_bytes(other);
+        xtnn::trainer t{other, xtnn::softmax_cross_entropy{}, xtnn::adam<float>{}};
+        CHECK_THROWS_WITH(t.fit(spirals.features, spirals.labels, options),
+                          Catch::Contains("in the model (the backup's 'layer 2: relu', this "
+                                          "fit's 'layer 2: tanh')"));
+        CHECK(state_bytes(other) == before);
     }
     SECTION("more callbacks") {
         auto fresh = mlp();

@@ -443,6 +443,20 @@ struct model_architecture {
     std::string dtype;        ///< The parameters' NumPy type: "float32" or "float64".
     std::string xtnn_version; ///< The writer's version, "0.1.0".
 
+    /// The scalar type, then a line per layer ("layer 2: dense(in=128, out=10)", or the whole
+    /// model on one line if it has no layers): what fit compares between processes and with
+    /// its backups, naming the first line that differs (first_different_line()).
+    std::string lines() const {
+        std::string text = dtype + "\n";
+        if (model.layers.empty()) {
+            return text + "model: " + model.to_string() + "\n";
+        }
+        for (std::size_t i = 0; i < model.layers.size(); ++i) {
+            text += "layer " + std::to_string(i) + ": " + model.layers[i].to_string() + "\n";
+        }
+        return text;
+    }
+
     /// Where `other` first differs from this description, as text naming the layer (by its
     /// index path, "layer 2" or "layer 3.1" inside a container) and both descriptions;
     /// nullopt if the models are the same. `mine` and `theirs` name the two sides ("the file",

@@ -4,9 +4,11 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include <xtnn/core/tensor.hpp>
 
@@ -52,6 +54,27 @@ namespace detail {
 inline std::string mismatch_message(const std::string& where, const std::string& what,
                                     const std::string& expected, const std::string& got) {
     return where + ": " + what + "; expected " + expected + ", got " + got;
+}
+
+/// The first line (of lines separated by '\n') where `a` and `b` differ, as `'line'` from each,
+/// `nothing` for a side that has run out of lines; nullopt if they are the same.
+inline std::optional<std::pair<std::string, std::string>> first_different_line(std::string_view a,
+                                                                               std::string_view b) {
+    const auto quoted = [](std::string_view line) {
+        return line.empty() ? std::string("nothing") : "'" + std::string(line) + "'";
+    };
+    std::size_t i = 0;
+    std::size_t j = 0;
+    while (i < a.size() || j < b.size()) {
+        const std::size_t ie = std::min(a.find('\n', i), a.size());
+        const std::size_t je = std::min(b.find('\n', j), b.size());
+        if (a.substr(i, ie - i) != b.substr(j, je - j)) {
+            return std::pair{quoted(a.substr(i, ie - i)), quoted(b.substr(j, je - j))};
+        }
+        i = ie + 1;
+        j = je + 1;
+    }
+    return std::nullopt;
 }
 
 /// Formats a number for messages in the shortest readable form ("0.001", "-1", "1e-10", "nan").

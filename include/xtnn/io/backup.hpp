@@ -113,7 +113,7 @@ inline saved_state read_backup_state(const std::filesystem::path& path) {
                            {data[k].size()},
                            std::span<std::byte>(data[k])});
     }
-    read_npz(entries, path, {.strict = false}, nullptr, backup_function);
+    read_npz(entries, path, {.strict = false}, backup_function);
     saved_state state;
     for (std::size_t k = 0; k < keys.size(); ++k) {
         state.put_bytes(std::move(keys[k]), std::move(data[k]));
@@ -122,12 +122,11 @@ inline saved_state read_backup_state(const std::filesystem::path& path) {
 }
 
 /// Reads a backup's parameters and buffers into the model's, strictly (every name, type and
-/// shape, the architecture if `expected`), after read_backup_state() gave its `state`.
+/// shape), after read_backup_state() gave its `state` (and fit compared its architecture).
 /// @throws io_error naming the file and what differs; the model is unchanged then.
 template <std::floating_point T>
 void read_backup_model(const std::filesystem::path& path, std::span<const parameter_view<T>> params,
-                       std::span<const buffer_view<T>> buffers, const model_architecture* expected,
-                       const saved_state& state) {
+                       std::span<const buffer_view<T>> buffers, const saved_state& state) {
     auto entries = npz_entries(params, buffers);
     // The state's arrays are read again, into scratch, so that the read is strict.
     std::vector<std::vector<std::byte>> scratch;
@@ -139,7 +138,7 @@ void read_backup_model(const std::filesystem::path& path, std::span<const parame
                            {bytes.size()},
                            std::span<std::byte>(scratch.back())});
     }
-    read_npz(entries, path, {}, expected, backup_function);
+    read_npz(entries, path, {}, backup_function);
 }
 
 } // namespace detail

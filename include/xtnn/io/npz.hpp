@@ -265,29 +265,34 @@ std::optional<model_architecture> npz_architecture(zip_t* archive, const std::st
     return architecture_from_json<Json>(text, where);
 }
 
-// A template (of nothing) so that the record's parser is compiled only where weights are loaded.
-template <class = void>
-void read_npz(std::span<const npz_entry> entries, const std::filesystem::path& path,
-              load_options options, const model_architecture* expected = nullptr,
-              std::string_view function = "load_weights") {
-    const std::string where = npz_where(function, path);
-    const zip_handle archive = open_npz(path, where);
-    if (expected != nullptr && options.strict && options.check_architecture) {
-        if (const auto recorded = npz_architecture(archive.get(), where)) {
-            if (const auto difference =
-                    recorded->first_difference(*expected, "the file", "the model")) {
-                throw io_error(where + ": the file holds another model's weights: " + *difference +
-                               " (load with check_architecture = false to compare only names "
-                               "and shapes)");
-            }
+/// Refuses an open archive whose architecture record describes another model than `expected`
+/// (an archive without a record passes).
+/// @throws io_error `where: the file holds another model's weights: …`.
+// A template (of nlohmann's JSON type) so that the record's parser is compiled only where
+// weights are loaded.
+template <class Json = nlohmann::ordered_json>
+void require_npz_architecture(zip_t* archive, const model_architecture& expected,
+                              const std::string& where) {
+    if (const auto recorded = npz_architecture<Json>(archive, where)) {
+        if (const auto difference = recorded->first_difference(expected, "the file", "the model")) {
+            throw io_error(where + ": the file holds another model's weights: " + *difference +
+                           " (load with check_architecture = false to compare only names and "
+                           "shapes)");
         }
     }
+}
+
+/// Reads `entries` from an open archive: each array's header checked before its data is read,
+/// every value assigned only after all of them checked out; with `options.strict`, every key
+/// present and none other. `where` begins the errors' messages.
+inline void read_npz_arrays(zip_t* archive, std::span<const npz_entry> entries,
+                            load_options options, const std::string& where) {
     std::vector<std::vector<std::byte>> staged(entries.size());
     std::set<std::string> used;
     for (std::size_t k = 0; k < entries.size(); ++k) {
         const auto& e = entries[k];
         const std::string member = e.name + ".npy";
-        const zip_int64_t index = zip_name_locate(archive.get(), member.c_str(), 0);
+        const zip_int64_t index = zip_name_locate(archive, member.c_str(), 0);
         if (index < 0) {
             if (options.strict) {
                 throw io_error(where + ": missing key '" + e.name + "' (expected shape " +
@@ -296,9 +301,9 @@ void read_npz(std::span<const npz_entry> entries, const std::filesystem::path& p
             continue;
         }
         used.insert(member);
-        zip_file_handle file(zip_fopen_index(archive.get(), static_cast<zip_uint64_t>(index), 0));
+        zip_file_handle file(zip_fopen_index(archive, static_cast<zip_uint64_t>(index), 0));
         if (!file) {
-            throw io_error(where + ": key '" + e.name + "': " + zip_strerror(archive.get()));
+            throw io_error(where + ": key '" + e.name + "': " + zip_strerror(archive));
         }
         const std::string key_where = where + ": key '" + e.name + "'";
         read_npy_header(file.get(), e, key_where);
@@ -313,9 +318,9 @@ void read_npz(std::span<const npz_entry> entries, const std::filesystem::path& p
         }
     }
     if (options.strict) {
-        const zip_int64_t count = zip_get_num_entries(archive.get(), 0);
+        const zip_int64_t count = zip_get_num_entries(archive, 0);
         for (zip_int64_t i = 0; i < count; ++i) {
-            const char* name = zip_get_name(archive.get(), static_cast<zip_uint64_t>(i), 0);
+            const char* name = zip_get_name(archive, static_cast<zip_uint64_t>(i), 0);
             if (name != nullptr && used.count(name) == 0) {
                 std::string key(name);
                 if (key.size() > 4 && key.ends_with(".npy")) {
@@ -332,6 +337,15 @@ void read_npz(std::span<const npz_entry> entries, const std::filesystem::path& p
             std::copy(staged[k].begin(), staged[k].end(), entries[k].bytes.begin());
         }
     }
+}
+
+/// Reads `entries` from the .npz file at `path` (read_npz_arrays()); `function` names the
+/// caller in errors.
+inline void read_npz(std::span<const npz_entry> entries, const std::filesystem::path& path,
+                     load_options options, std::string_view function) {
+    const std::string where = npz_where(function, path);
+    const zip_handle archive = open_npz(path, where);
+    read_npz_arrays(archive.get(), entries, options, where);
 }
 
 /// The scalar type of a model's parameter views.
@@ -461,8 +475,14 @@ void load_weights(Model& model, const std::filesystem::path& path, load_options 
     const auto buffers = detail::buffers_of(model);
     const auto entries = detail::npz_entries(std::span<const parameter_view<T>>(params),
                                              std::span<const buffer_view<T>>(buffers));
-    const auto expected = detail::architecture_if_any(model);
-    detail::read_npz(entries, path, options, expected ? &*expected : nullptr);
+    const std::string where = detail::npz_where("load_weights", path);
+    const detail::zip_handle archive = detail::open_npz(path, where);
+    if (options.strict && options.check_architecture) {
+        if (const auto expected = detail::architecture_if_any(model)) {
+            detail::require_npz_architecture(archive.get(), *expected, where);
+        }
+    }
+    detail::read_npz_arrays(archive.get(), entries, options, where);
 }
 
 /// One array of an .npz file: its name (the member's, without ".npy") and its header.

@@ -542,23 +542,11 @@ class data_parallel {
         for (std::size_t q = 0; q < r; ++q) {
             offset += counts[q];
         }
-        const std::string first = all.substr(0, counts[0]);
-        const std::string other = all.substr(offset, counts[r]);
-        std::size_t a = 0;
-        std::size_t b = 0;
-        while (a < first.size() || b < other.size()) {
-            const std::size_t ae = std::min(first.find('\n', a), first.size());
-            const std::size_t be = std::min(other.find('\n', b), other.size());
-            const std::string la = first.substr(a, ae - a);
-            const std::string lb = other.substr(b, be - b);
-            if (la != lb) {
-                return "fit: the processes train different models: rank 0 has " +
-                       (la.empty() ? std::string("nothing") : "'" + la + "'") + ", rank " +
-                       std::to_string(r) + " has " +
-                       (lb.empty() ? std::string("nothing") : "'" + lb + "'");
-            }
-            a = ae + 1;
-            b = be + 1;
+        const std::string_view first(all.data(), counts[0]);
+        const std::string_view other(all.data() + offset, counts[r]);
+        if (const auto lines = first_different_line(first, other)) {
+            return "fit: the processes train different models: rank 0 has " + lines->first +
+                   ", rank " + std::to_string(r) + " has " + lines->second;
         }
         return "fit: the processes train different models (rank 0 and rank " + std::to_string(r) +
                ")";

@@ -924,9 +924,19 @@ class trainer {
                               std::to_string(f.value));
             }
         }
+        if (architecture != nullptr) {
+            // Compared as the lines fit wrote, not by parsing the file's record: nlohmann's
+            // parser in every program that fits took 3 s of compile time.
+            std::string saved;
+            if (s.contains("model")) {
+                s.get("model", saved);
+            }
+            if (const auto lines = detail::first_different_line(saved, architecture->lines())) {
+                throw differs("the model", lines->first, lines->second);
+            }
+        }
         detail::read_backup_model(path, std::span<const parameter_view<value_type>>(params),
-                                  std::span<const buffer_view<value_type>>(buffers), architecture,
-                                  s);
+                                  std::span<const buffer_view<value_type>>(buffers), s);
         return s;
     }
 
@@ -1025,6 +1035,9 @@ class trainer {
             s.put("little_endian", std::uint8_t{std::endian::native == std::endian::little});
             s.put("processes", steps.size());
             s.put("callbacks", sizeof...(Callbacks));
+            if (state.architecture != nullptr) {
+                s.put("model", state.architecture->lines());
+            }
             for (const auto& f : fingerprint) {
                 s.put("fingerprint/" + f.what, f.value);
             }
@@ -1211,11 +1224,7 @@ class trainer {
     std::string model_lines(const std::vector<parameter_view<value_type>>& params) const {
         std::string text;
         if constexpr (requires { architecture_of(model_); }) {
-            const auto a = architecture_of(model_);
-            text += a.dtype + "\n";
-            for (std::size_t i = 0; i < a.model.layers.size(); ++i) {
-                text += "layer " + std::to_string(i) + ": " + a.model.layers[i].to_string() + "\n";
-            }
+            text += architecture_of(model_).lines();
         }
         for (const auto& p : params) {
             text += p.name + " " + format_shape(p.shape) + "\n";
