@@ -61,6 +61,29 @@ struct epilogue {
     }
 };
 
+/// Where item k of a sequence lies: at k / length · outer + k % length · inner (a plane's
+/// positions, rows of `length`, in a buffer of positions `inner` apart and rows `outer`
+/// apart), for transpose.
+struct runs {
+    std::size_t length; ///< Items per run.
+    std::size_t outer;  ///< From one run to the next.
+    std::size_t inner;  ///< From one item to the next within a run.
+
+    /// Evenly spaced items, `stride` apart.
+    static runs even(std::size_t stride) { return {SIZE_MAX, 0, stride}; }
+    /// The places of items [first, first + count), one division for all.
+    void offsets(std::size_t first, std::size_t count, std::size_t* out) const {
+        std::size_t run = first / length, k = first % length;
+        for (std::size_t i = 0; i < count; ++i) {
+            out[i] = run * outer + k * inner;
+            if (++k == length) {
+                k = 0;
+                ++run;
+            }
+        }
+    }
+};
+
 /// The tables of a compaction (see compaction), built once per geometry.
 class compaction_table {
   public:
@@ -153,8 +176,8 @@ struct kernel_set {
     void (*max_unpool_2x2)(const float* dy, const std::uint32_t* won, const float* pooled,
                            bool rectify, std::size_t oh, std::size_t ow, float* dx, std::size_t h,
                            std::size_t w);
-    void (*transpose)(const float* from, std::size_t from_stride, std::size_t rows,
-                      std::size_t cols, float* to, std::size_t to_stride);
+    void (*transpose)(const float* from, const runs& from_runs, std::size_t rows, std::size_t cols,
+                      float* to, const runs& to_runs);
     /// Winograd F(4 × 4, 3 × 3)'s transforms: of the inputs, the filters and the products.
     void (*winograd_input)(const float* in, std::size_t row, std::size_t channels,
                            std::size_t tiles, float* v, std::size_t v_stride);

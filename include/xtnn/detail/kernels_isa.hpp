@@ -402,32 +402,41 @@ XTNN_KERNEL void in_register(reg& v) {
     asm("" : "+v"(v));
 }
 
-/// to[j·to_stride + i] = from[i·from_stride + j] for i < rows and j < cols, touching nothing
-/// else: the transposes between NCHW planes and positions of channels (Winograd's). A row
-/// narrower than a vector is read whole where that stays before the next row's start (every
-/// row but the last): masked loads of a plane's rows (11 of 16 lanes) took 44 % of the 32 →
-/// 64 layer's Winograd backward at batch 128 on Zen 5.
-XTNN_KERNEL void transpose(const float* from, std::size_t from_stride, std::size_t rows,
-                           std::size_t cols, float* to, std::size_t to_stride) {
+/// to[at(j, to_runs) + i] = from[at(i, from_runs) + j] for i < rows and j < cols, touching
+/// nothing else, where at(k, r) = k / r.length · r.outer + k % r.length · r.inner: the
+/// transposes between NCHW planes (a plane's h · w positions in a row) and positions of
+/// channels (positions in runs of w, rows of positions `outer` apart). A whole plane at a
+/// time, so that loads and stores are whole vectors but at a plane's end: a call per row of
+/// 11 or 13 positions, with masked loads and stores, took 44 % of the Keras convnet's 32 → 64
+/// layer's Winograd backward at batch 128 on Zen 5. A row narrower than a vector is read
+/// whole where the next row follows it in place.
+XTNN_KERNEL void transpose(const float* from, const runs& from_runs, std::size_t rows,
+                           std::size_t cols, float* to, const runs& to_runs) {
+    // Rows in one run: the gap after a row's cols values leads to the next row, readable.
+    const bool plain = from_runs.length >= rows;
+    std::size_t line[lanes], place[lanes]; // a block's rows in from, its columns in to
     for (std::size_t i0 = 0; i0 < rows; i0 += lanes) {
         const std::size_t height = std::min(lanes, rows - i0);
+        from_runs.offsets(i0, height, line);
         for (std::size_t j0 = 0; j0 < cols; j0 += lanes) {
             const std::size_t width = std::min(lanes, cols - j0);
-            const bool room = from_stride >= j0 + lanes; // before the next row
+            const bool room = plain && from_runs.inner >= j0 + lanes; // before the next row
             reg r[lanes];
             for (std::size_t i = 0; i < lanes; ++i) {
-                const float* line = from + (i0 + i) * from_stride + j0;
-                r[i] = i >= height                                  ? zero()
-                       : width == lanes || (room && i + 1 < height) ? load(line)
-                                                                    : load_first(line, width);
+                if (i >= height) {
+                    r[i] = zero();
+                    continue;
+                }
+                const float* p = from + line[i] + j0;
+                r[i] = width == lanes || (room && i + 1 < height) ? load(p) : load_first(p, width);
             }
             transpose_block(r);
+            to_runs.offsets(j0, width, place);
             for (std::size_t j = 0; j < width; ++j) {
-                float* line = to + (j0 + j) * to_stride + i0;
                 if (height == lanes) {
-                    store(line, r[j]);
+                    store(to + place[j] + i0, r[j]);
                 } else {
-                    store_first(line, height, r[j]);
+                    store_first(to + place[j] + i0, height, r[j]);
                 }
             }
         }

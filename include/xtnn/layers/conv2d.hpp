@@ -1158,19 +1158,16 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
     }
 
     // `channels` planes of h × w (NCHW) to positions of channels: channel c of position (i,
-    // j) to to[i·row + j·stride + c]. By a vector of channels at a time, top to bottom, so
-    // that the reads follow one stream per plane of the vector down the planes (row i of
-    // every plane in turn, 64-256 streams at once, had the transposes at 9 % of resnet18's
-    // inference on 224 × 224 images; this order made it 2-3 % faster).
+    // j) to to[i·row + j·stride + c]. By a vector of channels at a time, each plane read from
+    // top to bottom, one stream per plane of the vector (row i of every plane in turn, 64-256
+    // streams at once, had the transposes at 9 % of resnet18's inference on 224 × 224
+    // images; this order made it 2-3 % faster).
     void planes_to_positions(const T* planes, std::size_t channels, std::size_t h, std::size_t w,
                              T* to, std::size_t row, std::size_t stride) const {
         const std::size_t lanes = kernels_->lanes;
         for (std::size_t c0 = 0; c0 < channels; c0 += lanes) {
-            const std::size_t n = std::min(lanes, channels - c0);
-            for (std::size_t i = 0; i < h; ++i) {
-                kernels_->transpose(planes + (c0 * h + i) * w, h * w, n, w, to + i * row + c0,
-                                    stride);
-            }
+            kernels_->transpose(planes + c0 * h * w, detail::runs::even(h * w),
+                                std::min(lanes, channels - c0), h * w, to + c0, {w, row, stride});
         }
     }
 
@@ -1180,14 +1177,10 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
                              std::size_t channels, std::size_t h, std::size_t w, T* planes) const {
         const std::size_t lanes = kernels_->lanes;
         for (std::size_t c0 = 0; c0 < channels; c0 += lanes) {
-            const std::size_t n = std::min(lanes, channels - c0);
-            for (std::size_t i = 0; i < h; ++i) {
-                kernels_->transpose(from + i * row + c0, stride, w, n, planes + (c0 * h + i) * w,
-                                    h * w);
-            }
+            kernels_->transpose(from + c0, {w, row, stride}, h * w, std::min(lanes, channels - c0),
+                                planes + c0 * h * w, detail::runs::even(h * w));
         }
     }
-
     // Calls run(b, i, j, length, at) for tiles [n0, n1) of a chunk (numbered sample by
     // sample, row by row), by runs within a row of tiles: `length` tiles of sample b from
     // output position (i, j), the first of them the block's `at`-th.
