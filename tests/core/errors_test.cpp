@@ -1,5 +1,7 @@
+#include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include <catch2/catch.hpp>
 
@@ -36,4 +38,21 @@ TEST_CASE("errors: format_number is short and exact enough", "[core][errors]") {
     CHECK(xtnn::detail::format_number(1e-10) == "1e-10");
     CHECK(xtnn::detail::format_number(-3.0) == "-3");
     CHECK(xtnn::detail::format_number(std::nan("")) == "nan");
+}
+
+TEST_CASE("errors: first_different_line names the first line that differs, whatever the ends",
+          "[core][errors]") {
+    using pair = std::pair<std::string, std::string>;
+    CHECK_FALSE(xtnn::detail::first_different_line("a\nb\n", "a\nb\n").has_value());
+    CHECK_FALSE(xtnn::detail::first_different_line("", "").has_value());
+    CHECK(xtnn::detail::first_different_line("a\nb\n", "a\nc\n") == pair{"'b'", "'c'"});
+    CHECK(xtnn::detail::first_different_line("a\n", "a\nb\n") == pair{"nothing", "'b'"});
+    CHECK(xtnn::detail::first_different_line("a\nb\n", "a\n") == pair{"'b'", "nothing"});
+    // Text without a last newline (a backup's record from a damaged or foreign file): the
+    // same answer, never a read past its end.
+    CHECK(xtnn::detail::first_different_line("float32", "float32\nlayer 0: relu\n") ==
+          pair{"nothing", "'layer 0: relu'"});
+    CHECK(xtnn::detail::first_different_line("float32\nlayer 0: relu\n", "float32") ==
+          pair{"'layer 0: relu'", "nothing"});
+    CHECK(xtnn::detail::first_different_line("a\nb", "a\nb\n") == std::nullopt);
 }

@@ -71,8 +71,8 @@ inline std::optional<std::pair<std::string, std::string>> first_different_line(s
         if (a.substr(i, ie - i) != b.substr(j, je - j)) {
             return std::pair{quoted(a.substr(i, ie - i)), quoted(b.substr(j, je - j))};
         }
-        i = ie + 1;
-        j = je + 1;
+        i = std::min(ie + 1, a.size()); // a side without a last '\n' ends at its size
+        j = std::min(je + 1, b.size());
     }
     return std::nullopt;
 }
