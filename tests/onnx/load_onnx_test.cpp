@@ -275,6 +275,29 @@ TEST_CASE("load_onnx: bad files and other models are refused, naming the node an
     unchanged();
 }
 
+TEST_CASE("load_onnx: a node without its output is refused by name, never read past",
+          "[onnx][load]") {
+    if (!xtnn::test::python_ready("onnx, numpy", "python3-onnx")) {
+        return;
+    }
+    // The fuzzer's find (tests/fuzz/regressions/onnx/conv-without-output.onnx): a Conv that
+    // a batch norm may fold into, with its output deleted.
+    scratch_directory dir;
+    auto saved = xtnn::test::onnx_convnet();
+    saved.initialize(1);
+    const fs::path file = dir.path / "convnet.onnx";
+    xtnn::save_onnx(saved, file, {1, 1, 28, 28});
+    xtnn::test::run_python("import onnx; m = onnx.load('" + file.string() +
+                           "'); n = [n for n in m.graph.node if n.op_type == 'Conv'][0]; "
+                           "del n.output[:]; onnx.save(m, '" +
+                           (dir.path / "cut.onnx").string() + "')");
+    auto model = xtnn::test::onnx_convnet();
+    REQUIRE_THROWS_AS(xtnn::load_onnx(model, dir.path / "cut.onnx"), xtnn::io_error);
+    REQUIRE_THROWS_WITH(
+        xtnn::load_onnx(model, dir.path / "cut.onnx", {.check_architecture = false}),
+        Catch::Contains("cut.onnx") && Catch::Contains("(Conv) has no output"));
+}
+
 TEST_CASE("load_onnx: PyTorch's default exports of pooling, flattening and conv + batch norm, "
           "folded and not, at opsets 13 and 17",
           "[onnx][load][torch]") {

@@ -218,14 +218,20 @@ class onnx_reader {
         return found == readers_.end() ? none : found->second;
     }
 
-    /// Marks node `i` used; returns its output.
-    std::string take(int i) {
-        consumed_.insert(i);
+    /// Node `i`'s (first) output.
+    /// @throws io_error naming the node if it has none (a damaged or hostile file).
+    std::string output(int i) const {
         const auto& n = graph_.node(i);
         if (n.output_size() < 1) {
             throw io_error(where_ + ": node " + describe_node(i) + " has no output");
         }
         return n.output(0);
+    }
+
+    /// Marks node `i` used; returns its output (as output()).
+    std::string take(int i) {
+        consumed_.insert(i);
+        return output(i);
     }
 
     /// "<where>: node 'n' (Op): <layer>: <what> mismatch; expected X, got Y".

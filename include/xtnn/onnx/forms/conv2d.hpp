@@ -116,7 +116,7 @@ struct onnx_pair_form<conv2d<T>, batch_norm_layer<T, 4>> {
                                             const onnx_place& norm_at, const std::string& x,
                                             std::size_t& rank) {
         const auto [n, bias] = detail::find_conv(r, conv, conv_at, x);
-        if (r.consumer(r.node(n).output(0), {"BatchNormalization"}) >= 0) {
+        if (r.consumer(r.output(n), {"BatchNormalization"}) >= 0) {
             return std::nullopt;
         }
         const std::string conv_layer = onnx_layer_text(conv, conv_at);

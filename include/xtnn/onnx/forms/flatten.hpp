@@ -30,7 +30,7 @@ std::string match_batch_shape(onnx_reader<T>& r, const std::string& x) {
         return -1;
     };
     const int shape = next(x, "Shape");
-    const int gather = shape < 0 ? -1 : next(r.node(shape).output(0), "Gather");
+    const int gather = shape < 0 ? -1 : next(r.output(shape), "Gather");
     if (gather < 0 || !r.is_scalar(r.input(gather, 1), 0.0) ||
         r.int_attribute(gather, "axis", 0) != 0) {
         return {};
