@@ -81,6 +81,17 @@ step_result train(std::size_t threads, std::size_t batch) {
     return r;
 }
 
+// The largest difference over the largest value of `a`: for sums whose terms cancel, whose
+// rounding is that of their terms, not of their result.
+double worst_of_largest(const std::vector<float>& a, const std::vector<float>& b) {
+    double worst = 0, largest = 0;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        worst = std::max(worst, std::abs(double(a[i]) - double(b[i])));
+        largest = std::max(largest, std::abs(double(a[i])));
+    }
+    return worst / largest;
+}
+
 double worst_relative(const std::vector<float>& a, const std::vector<float>& b) {
     double worst = 0;
     for (std::size_t i = 0; i < a.size(); ++i) {
@@ -227,11 +238,13 @@ TEST_CASE("threads: the workers flush denormals when the caller does", "[core][t
 
 TEST_CASE("threads: a convnet trains the same on one thread and on two", "[core][threads]") {
     // Odd batch: uneven parts. The forward splits samples and planes, so its outputs are
-    // bit-identical; the weight gradient adds the parts' sums (another rounding order).
+    // bit-identical; the weight gradient adds the parts' sums (another rounding order), which
+    // moves a sum that cancels to 1/150 of the largest gradient by 1.5e-5 of itself (the first
+    // layer's, on Zen 4 with OpenBLAS's AVX-512 kernels).
     const auto one = train(1, 9);
     const auto two = train(2, 9);
     CHECK(one.logits == two.logits);
-    CHECK(worst_relative(one.gradients, two.gradients) < 1e-5);
+    CHECK(worst_of_largest(one.gradients, two.gradients) < 1e-6);
     CHECK(worst_relative(one.weights, two.weights) < 1e-4);
     // The same thread count gives the same bits.
     CHECK(two.weights == train(2, 9).weights);
