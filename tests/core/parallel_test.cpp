@@ -9,6 +9,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <ctime>
+#include <memory>
+#include <mutex>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -19,6 +22,7 @@
 #include <xtnn/xtnn.hpp>
 
 #include "support/helpers.hpp"
+#include "support/training.hpp"
 
 namespace {
 
@@ -99,6 +103,87 @@ double worst_relative(const std::vector<float>& a, const std::vector<float>& b) 
         worst = std::max(worst, std::abs(double(a[i]) - double(b[i])) / scale);
     }
     return worst;
+}
+
+// Passes its input on; records which threads ran its training forwards (shared by the
+// model's copies) and, when `uneven`, draws one more random value at every call than the
+// call before (a random layer whose draws per group are not fixed).
+struct thread_probe : xtnn::layer_base<thread_probe, float, 2, 2> {
+    static constexpr std::string_view name = "thread_probe";
+    static constexpr bool trains_by_samples = true;
+    struct seen {
+        std::mutex mutex;
+        std::set<std::thread::id> threads;
+    };
+    std::shared_ptr<seen> log = std::make_shared<seen>();
+    bool uneven = false;
+    std::size_t calls = 0;
+    xtnn::random_engine rng{1};
+    xtnn::random_engine& random_stream() { return rng; }
+    xtnn::shape<2> output_shape(const xtnn::shape<2>& input) const { return input; }
+
+  private:
+    friend xtnn::layer_access;
+    void compute_forward(const xtnn::tensor<float, 2>& x, xtnn::tensor<float, 2>& y, xtnn::mode m) {
+        if (m == xtnn::mode::training) {
+            const std::lock_guard lock(log->mutex);
+            log->threads.insert(std::this_thread::get_id());
+        }
+        for (std::size_t i = 0; uneven && i <= calls; ++i) {
+            rng();
+        }
+        ++calls;
+        std::copy(x.begin(), x.end(), y.begin());
+    }
+    void compute_backward(const xtnn::tensor<float, 2>&, const xtnn::tensor<float, 2>&,
+                          const xtnn::tensor<float, 2>& dy, xtnn::tensor<float, 2>* dx) const {
+        if (dx != nullptr) {
+            std::copy(dy.begin(), dy.end(), dx->begin());
+        }
+    }
+};
+
+struct fit_result {
+    std::vector<float> weights;
+    std::vector<double> losses;
+    std::size_t threads_seen = 0;
+};
+
+// Two epochs of fit on 64 images in batches of 32, groups of 4 samples, with `threads`
+// threads: a convnet with dropout (masks drawn per group) and class weights; `resumed`: as
+// two fits of an epoch each, the second from initial_epoch 1.
+fit_result fit_in_groups(std::size_t threads, bool uneven_draws, bool resumed = false) {
+    const threads_for_scope scope(threads);
+    xtnn::sequential model{xtnn::conv2d{1, 4, 3},    xtnn::relu{},   xtnn::max_pool2d{},
+                           xtnn::flatten{},          thread_probe{}, xtnn::dropout{0.25},
+                           xtnn::dense{4 * 5 * 5, 3}};
+    model.initialize(5);
+    model.layer<4>().uneven = uneven_draws;
+    model.set_training_group(4);
+    const auto x = xtnn::test::random_tensor<float, 4>({64, 1, 12, 12}, 3, 0.0, 1.0);
+    xtnn::tensor<std::int32_t, 1> y(xtnn::shape<1>{64});
+    for (std::size_t i = 0; i < y.size(); ++i) {
+        y(i) = static_cast<std::int32_t>(i * 7 % 3);
+    }
+    xtnn::trainer trainer{model, xtnn::softmax_cross_entropy{},
+                          xtnn::sgd({.learning_rate = 0.1, .momentum = 0.9})};
+    xtnn::fit_options options{.epochs = 2,
+                              .batch_size = 32,
+                              .seed = 3,
+                              .verbose = xtnn::verbosity::silent,
+                              .class_weight = {1.0, 2.0, 0.5}};
+    std::vector<double> losses;
+    if (resumed) {
+        options.epochs = 1;
+        losses = trainer.fit(x, y, options)["loss"];
+        options.epochs = 2;
+        options.initial_epoch = 1;
+    }
+    const auto history = trainer.fit(x, y, options);
+    for (const double loss : history["loss"]) {
+        losses.push_back(loss);
+    }
+    return {xtnn::test::parameters_of(model), losses, model.layer<4>().log->threads.size()};
 }
 
 } // namespace
@@ -329,4 +414,39 @@ TEST_CASE("threads: set_num_threads, and BLAS held to one thread inside a convne
     CHECK_FALSE(xtnn::splits_batch_v<xtnn::activation_layer<xtnn::relu, float, 2>>);
     using mlp = xtnn::sequential<xtnn::dense<float>, xtnn::relu, xtnn::dense<float>>;
     CHECK_FALSE(xtnn::splits_batch_v<mlp>);
+}
+
+TEST_CASE("threads: fit runs a step's groups on two threads at once, each on a copy of the model, "
+          "as one thread runs them",
+          "[core][threads]") {
+    const auto one = fit_in_groups(1, false);
+    const auto two = fit_in_groups(2, false);
+    CHECK(one.threads_seen == 1);
+    CHECK(two.threads_seen == 2);
+    // The same dropout masks and the same gradients, added in another order.
+    CHECK(worst_relative(one.weights, two.weights) < 1e-5);
+    REQUIRE(two.losses.size() == 2);
+    CHECK(two.losses[0] == Approx(one.losses[0]).epsilon(1e-6));
+    CHECK(two.losses[1] == Approx(one.losses[1]).epsilon(1e-6));
+    CHECK(one.losses[1] < one.losses[0]);
+    // The same thread count gives the same bits, also resumed from an epoch: each fit's first
+    // step runs its parts in turn (it counts dropout's draws), with the same sums.
+    CHECK(two.weights == fit_in_groups(2, false).weights);
+    const auto resumed = fit_in_groups(2, false, true);
+    CHECK(resumed.weights == two.weights);
+    CHECK(resumed.losses == two.losses);
+}
+
+TEST_CASE("threads: a random layer that draws unequally per group keeps fit's groups on one thread "
+          "at a time",
+          "[core][threads]") {
+    // Where the copies' groups would start drawing is unknown, so each step runs its parts in
+    // turn on the calling thread, each copy's engines taking over from the part before: the
+    // same draws as on one thread, and the same bits as the parts at once.
+    const auto one = fit_in_groups(1, true);
+    const auto two = fit_in_groups(2, true);
+    CHECK(two.threads_seen == 1);
+    CHECK(worst_relative(one.weights, two.weights) < 1e-5);
+    CHECK(two.losses[0] == Approx(one.losses[0]).epsilon(1e-6));
+    CHECK(two.weights == fit_in_groups(2, false).weights);
 }

@@ -315,6 +315,20 @@ inline void set_num_threads(std::size_t threads) {
 
 namespace detail {
 
+/// For its lifetime, xtnn's loops started on the calling thread run their parts one after
+/// another on it, as they do inside a part of a run: what a part of fit's step computes on a
+/// thread of its own, computed in turn with the same sums.
+class loops_in_turn {
+  public:
+    loops_in_turn() : was_(thread_team::in_part()) { thread_team::in_part() = true; }
+    loops_in_turn(const loops_in_turn&) = delete;
+    loops_in_turn& operator=(const loops_in_turn&) = delete;
+    ~loops_in_turn() { thread_team::in_part() = was_; }
+
+  private:
+    bool was_;
+};
+
 /// How [0, n) is split for parallel_for: `parts` contiguous ranges, none smaller than `grain`
 /// items (fewer parts when n is small), at most one per thread.
 struct partition {

@@ -44,10 +44,10 @@ class random_engine {
     static constexpr result_type max() { return std::mt19937_64::max(); }
 
     /// 64 random bits.
-    result_type operator()() { return bits_(); }
+    result_type operator()() { return next(); }
 
     /// A double uniform in [0, 1), from the top 53 bits.
-    double uniform() { return static_cast<double>(bits_() >> 11) * 0x1.0p-53; }
+    double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
 
     /// A value uniform in [low, high).
     template <std::floating_point T>
@@ -83,9 +83,9 @@ class random_engine {
         }
         // Reject the top partial block of 2^64 so every residue is equally likely.
         const std::uint64_t limit = max() - max() % n;
-        std::uint64_t r = bits_();
+        std::uint64_t r = next();
         while (r >= limit) {
-            r = bits_();
+            r = next();
         }
         return r % n;
     }
@@ -124,8 +124,29 @@ class random_engine {
         return true;
     }
 
+    /// How many raw 64-bit values the engine has given (or skipped) since it was made,
+    /// seeded or copied from: how fit finds what each group of a step draws. Not part of
+    /// state().
+    std::uint64_t draws() const { return draws_; }
+
+    /// Whether a normal() value is pending (Box-Muller's second of a pair): the next normal()
+    /// takes no raw values.
+    bool holds_spare() const { return has_spare_; }
+
+    /// Skips `n` raw values: the engine continues as if it had given them.
+    void skip(std::uint64_t n) {
+        bits_.discard(n);
+        draws_ += n;
+    }
+
   private:
+    result_type next() {
+        ++draws_;
+        return bits_();
+    }
+
     std::mt19937_64 bits_;
+    std::uint64_t draws_ = 0;
     double spare_ = 0.0;
     bool has_spare_ = false;
 };

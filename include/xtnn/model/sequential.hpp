@@ -477,11 +477,10 @@ class sequential {
     /// rounding. It does so when every layer trains each sample apart
     /// (xtnn::trains_by_samples: convolutions, dense, pooling, activations, flatten, dropout;
     /// not batch norm, which normalizes by the batch) and no layer makes or reads a padding
-    /// mask. On one thread a group's activations and their gradients take at most 2 MiB
-    /// (measured on the Keras convnet: groups of 4 and 8 samples ran fastest, 1.3-1.4× whole
-    /// batches of 64 and 128; those of 2 and 16 slower); on several, each thread's share of a
-    /// group takes four times that (the threads meet at every layer of every group: on two
-    /// threads groups of 8 ran at 0.8× whole batches, of 32 at 1.1-1.3×). A group divides
+    /// mask. A group's activations and their gradients take at most 2 MiB (measured on the
+    /// Keras convnet: groups of 4 and 8 samples ran fastest, 1.3-1.4× whole batches of 64 and
+    /// 128; those of 2 and 16 slower). On several threads, fit runs the groups at once, each
+    /// thread its own run of them on a copy of the model (see trainer::fit). A group divides
     /// the batch, so that every group has one shape (no buffer is sized twice in a step):
     /// the largest divisor no larger than that size, and none (whole batches) when it is
     /// under half that size. set_training_group() sets the size instead. A forward and
@@ -505,12 +504,10 @@ class sequential {
         propagate(input, [&]<std::size_t I>(const auto& s) {
             values += absorbed<I>() ? 0 : detail::values_per_sample(s);
         });
-        const std::size_t threads = num_threads();
         const std::size_t most =
             training_request_ != 0
                 ? training_request_
-                : std::max<std::size_t>(1, (std::size_t{1} << 19) / (2 * values)) * threads *
-                      (threads > 1 ? 4 : 1);
+                : std::max<std::size_t>(1, (std::size_t{1} << 19) / (2 * values));
         if (most >= batch) {
             return 0;
         }

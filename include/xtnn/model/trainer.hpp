@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <deque>
 #include <filesystem>
 #include <iostream>
 #include <numeric>
@@ -43,6 +44,7 @@
 #include <xtnn/model/history.hpp>
 #include <xtnn/model/predict.hpp>
 #include <xtnn/model/sample_weights.hpp>
+#include <xtnn/model/step_replicas.hpp>
 
 namespace xtnn {
 
@@ -145,11 +147,18 @@ struct evaluation {
 /// sorted by class still gives a fair split) or validation_data, each epoch ends with an
 /// evaluation whose values are logged as "val_loss", "val_accuracy"…
 ///
+/// Threads: a model whose layers all train each sample apart runs each step as cache-sized
+/// groups of samples (sequential::training_group); on several threads (xtnn::num_threads)
+/// each thread takes a run of the groups on a copy of the model of its own, made at fit's
+/// first step, and the copies' gradients are added into the model's before the optimizer
+/// steps. The loss's const functions are then called from those threads at once.
+///
 /// Determinism: the same seed, data and model initialization give bit-identical weights on
 /// the same machine and BLAS thread count (the shuffles, the split and dropout are seeded, and
 /// xtnn's own loops run in a fixed order). Across BLAS thread counts the results agree only
-/// closely: OpenBLAS splits a product differently with 2 threads than with 1, which changes
-/// the rounding of some sums in the last bits.
+/// closely: OpenBLAS splits a product differently with 2 threads than with 1, and the
+/// threads' gradients are added in another order, which changes the rounding of some sums in
+/// the last bits (dropout's masks stay the same).
 ///
 /// The trainer refers to the model (it must outlive the trainer) and owns the loss,
 /// optimizer and metrics.
@@ -631,67 +640,118 @@ class trainer {
             steps.agree(state, check_replicas);
         };
 
-        // One process's part of a step: forward, loss; then backward, its gradient scaled.
-        input_type x_batch;
-        Y y_batch, y_all;
-        output_type gradient, all_outputs;
-        std::vector<value_type> batch_weights;
-        const auto forward = [&](std::span<const std::size_t> part) {
-            gather_rows(x, part, x_batch);
-            gather_rows(y, part, y_batch);
-            const double weight = detail::gather_weights(weights, part, batch_weights);
-            const auto& out = model_.forward(x_batch, mode::training);
+        // One process's part of a step: forward, loss; then backward, its gradient scaled. Each
+        // thread that runs groups of the part (below) has its model and its buffers.
+        struct part_buffers {
+            input_type x;
+            Y y;
+            output_type gradient;
+            std::vector<value_type> weights;
+            detail::gradient_sum<value_type> summed;
+        };
+        std::deque<part_buffers> scratch(1);
+        Y y_all;
+        output_type all_outputs;
+        const auto forward = [&](Model& model, part_buffers& b, std::span<const std::size_t> part) {
+            gather_rows(x, part, b.x);
+            gather_rows(y, part, b.y);
+            const double weight = detail::gather_weights(weights, part, b.weights);
+            const auto& out = model.forward(b.x, mode::training);
             const auto loss = static_cast<double>(
-                batch_loss(out, y_batch, std::span<const value_type>(batch_weights), &gradient));
+                batch_loss(out, b.y, std::span<const value_type>(b.weights), &b.gradient));
             if (o.check_finite) {
                 terminate_on_nan::check(loss, state.epoch, state.batch);
             }
             return detail::step_part<output_type>{&out, loss, weight};
         };
-        const auto backward = [&](value_type share) {
+        const auto backward = [&](Model& model, part_buffers& b, value_type share) {
             if (share != value_type(1)) {
-                for (auto& g : gradient) {
+                for (auto& g : b.gradient) {
                     g *= share;
                 }
             }
-            model_.backward(x_batch, gradient);
+            model.backward(b.x, b.gradient);
         };
         // A part's forward and backward: whole, or as the model's training groups (see
         // sequential::training_group), each group's gradient scaled by its weight over the
         // total's, the groups' parameter gradients added, their outputs gathered for metrics.
-        detail::gradient_sum<value_type> summed;
+        // On several threads each takes a run of the groups on a copy of the model of its own
+        // (detail::step_replicas), drawing what the groups draw on one thread.
         output_type part_outputs;
         std::vector<value_type> part_weights;
+        std::vector<double> group_losses;
+        detail::step_replicas<Model> replicas;
         const auto part = [&](std::span<const std::size_t> some,
                               std::optional<double> total) -> detail::step_part<output_type> {
             const std::size_t group = training_group(x, some.size());
             if (group == 0) {
-                const auto whole = forward(some);
-                backward(total ? static_cast<value_type>(*total > 0 ? whole.weight / *total : 0.0)
+                const auto whole = forward(model_, scratch[0], some);
+                backward(model_, scratch[0],
+                         total ? static_cast<value_type>(*total > 0 ? whole.weight / *total : 0.0)
                                : value_type(1));
                 return whole;
             }
             const double weight = detail::gather_weights(weights, some, part_weights);
             const double of = total ? *total : weight;
+            const std::size_t groups = some.size() / group;
             resize_to(part_outputs, x, some.size());
-            double loss = 0;
-            for (std::size_t first = 0; first < some.size(); first += group) {
-                const auto one = forward(some.subspan(first, group));
-                backward(static_cast<value_type>(of > 0 ? one.weight / of : 0.0));
-                if (first + group < some.size()) {
-                    summed.keep(std::span(params), first == 0);
-                } else {
-                    summed.finish(std::span(params));
+            group_losses.resize(groups);
+            // Part p's groups [from, to), on its model, their gradients added into its
+            // parameters'; `count`: what each group draws is counted (part 0 in turn).
+            const auto run = [&](std::size_t from, std::size_t to, std::size_t p, bool count) {
+                Model& model = replicas.model(model_, p);
+                const auto own = replicas.parameters(std::span(params), p);
+                replicas.sync(std::span<const parameter_view<value_type>>(params), p);
+                for (std::size_t g = from; g < to; ++g) {
+                    if (count) {
+                        replicas.before_group(streams);
+                    }
+                    const auto one = forward(model, scratch[p], some.subspan(g * group, group));
+                    backward(model, scratch[p],
+                             static_cast<value_type>(of > 0 ? one.weight / of : 0.0));
+                    if (count) {
+                        replicas.after_group(streams, group, g == from, g + 1 == to);
+                    }
+                    if (to - from > 1) {
+                        if (g + 1 < to) {
+                            scratch[p].summed.keep(own, g == from);
+                        } else {
+                            scratch[p].summed.finish(own);
+                        }
+                    }
+                    const std::size_t each = one.out->size() / group;
+                    std::copy_n(one.out->data(), group * each,
+                                part_outputs.data() + g * group * each);
+                    group_losses[g] = one.loss * one.weight;
                 }
-                const std::size_t each = one.out->size() / group;
-                std::copy_n(one.out->data(), group * each, part_outputs.data() + first * each);
-                loss += one.loss * one.weight;
+            };
+            const detail::partition split(groups, 1, replicas.threads(groups));
+            if (split.parts == 1) {
+                run(0, groups, 0, false);
+            } else {
+                scratch.resize(std::max(scratch.size(), split.parts));
+                if (replicas.prepare(model_, streams, split, group)) {
+                    detail::parallel_for(split, [&](std::size_t from, std::size_t to,
+                                                    std::size_t p) { run(from, to, p, false); });
+                } else { // the same parts and sums, in turn on this thread
+                    const detail::single_threaded_blas blas;
+                    const detail::loops_in_turn in_turn;
+                    for (std::size_t p = 0; p < split.parts; ++p) {
+                        replicas.follow(streams, p);
+                        run(split.begin(p), split.begin(p + 1), p, p == 0);
+                    }
+                }
+                replicas.finish(std::span(params), streams, split);
+            }
+            double loss = 0;
+            for (const double l : group_losses) {
+                loss += l;
             }
             return {&part_outputs, weight > 0 ? loss / weight : 0.0, weight};
         };
         const auto metrics = [&](const output_type& out, std::span<const std::size_t> batch) {
-            if (batch.size() == y_batch.shape()[0]) { // this process's part was the batch
-                update_metrics(out, y_batch);
+            if (batch.size() == scratch[0].y.shape()[0]) { // this process's part was the batch
+                update_metrics(out, scratch[0].y);
             } else {
                 gather_rows(y, batch, y_all);
                 update_metrics(out, y_all);
