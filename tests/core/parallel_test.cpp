@@ -437,8 +437,8 @@ TEST_CASE("threads: fit runs a step's groups on two threads at once, each on a c
     CHECK(resumed.losses == two.losses);
 }
 
-TEST_CASE("threads: a random layer that draws unequally per group keeps fit's groups on one thread "
-          "at a time",
+TEST_CASE("threads: a random layer that draws unequally per group makes fit run a step's parts in "
+          "turn, with the same bits",
           "[core][threads]") {
     // Where the copies' groups would start drawing is unknown, so each step runs its parts in
     // turn on the calling thread, each copy's engines taking over from the part before: the
