@@ -26,16 +26,17 @@ using random_streams = std::vector<std::pair<std::string, random_engine*>>;
 
 /// The copies of `Model` on which the parts of a step after the first run (part 0 runs on the
 /// model itself), and what keeps them equal to the model: its parameter values before every
-/// step, random engines that continue where the part before stopped drawing, and their
+/// step, random engines placed where one thread would draw their parts' groups, and their
 /// gradients added into the model's, in part order, after the step.
 ///
-/// A step's parts run at once, each on a thread of its own, when every copy's engines can be
-/// placed where its part's first group starts drawing: each random layer must have drawn the
-/// same number of raw values for every group of the step's size (xtnn's dropout and
-/// random_affine do: a fixed count per element or per sample). Until a step has shown that,
-/// and in every step if a layer draws unequally, the parts run in turn on the calling thread,
-/// each copy's engines taking over from the part before, with the same sums in the same
-/// order: the same bits as at once, and the same draws as one thread.
+/// To place a copy's engines, what a group draws must be known: a layer that trains by
+/// samples draws the same number of raw values for every group of a size (xtnn's dropout and
+/// random_affine: a fixed count per element or per sample). Each fit's first step of a group
+/// size runs part 0's first group alone and counts its draws (count, placed); the rest runs
+/// at once. A step whose parts then drew other than that count (a layer breaking the rule)
+/// makes every later step run its parts in turn on the calling thread, each copy's engines
+/// taking over from the part before (follow): the draws of one thread. At once or in turn,
+/// the parts compute the same sums in the same order: the same bits.
 template <class Model>
 class step_replicas {
   public:
@@ -52,9 +53,10 @@ class step_replicas {
     }
 
     /// Readies the copies for a step split as `split` into parts of groups of `group` samples
-    /// (made at the first step), and says whether its parts may run at once: then each copy's
-    /// engines are placed where its part's first group draws; else they are placed by
-    /// follow(), part after part.
+    /// (made at the first step) and says whether the parts may run at once, their engines
+    /// placed (see placed); false when a group's draws are still to be counted (count
+    /// them: before_count and after_count around part 0's first group, then placed) or the
+    /// parts run in turn.
     bool prepare(Model& model, const random_streams& streams, const partition& split,
                  std::size_t group) {
         if constexpr (std::is_copy_constructible_v<Model>) {
@@ -69,6 +71,14 @@ class step_replicas {
         for (const auto& [name, engine] : streams) {
             started_.push_back(engine->draws());
         }
+        return placed(streams, split, group, 0);
+    }
+
+    /// Whether the step's parts run at once once part 0's first `done` groups have run: then
+    /// each copy's engines are the model's, moved past the draws of the groups before its
+    /// part's first.
+    bool placed(const random_streams& streams, const partition& split, std::size_t group,
+                std::size_t done) {
         const auto it = std::find_if(known_.begin(), known_.end(),
                                      [&](const auto& k) { return k.first == group; });
         per_group_ = it == known_.end() ? nullptr : &it->second;
@@ -78,12 +88,15 @@ class step_replicas {
                 for (std::size_t s = 0; s < streams.size(); ++s) {
                     random_engine& engine = *streams_of_[p - 1][s].second;
                     engine = *streams[s].second;
-                    engine.skip(split.begin(p) * (*per_group_)[s]);
+                    engine.skip((split.begin(p) - done) * (*per_group_)[s]);
                 }
             }
         }
         return at_once_;
     }
+
+    /// Whether the step's draws per group are to be counted (before placed can place them).
+    bool counting() const { return fixed_ && per_group_ == nullptr; }
 
     /// Before part `p` of a step run in turn: its copy's engines continue from where the
     /// part before left its own.
@@ -118,38 +131,23 @@ class step_replicas {
         }
     }
 
-    /// Before each group of part 0 of a step run in turn: notes where the engines are, to
-    /// count what the group draws (nothing when that is known).
-    void before_group(const random_streams& streams) {
+    /// Before the group whose draws are counted: where the engines are.
+    void before_count(const random_streams& streams) {
         counting_.clear();
-        if (at_once_ || !fixed_ || per_group_ != nullptr) {
-            return;
-        }
         for (const auto& [name, engine] : streams) {
             counting_.push_back(engine->draws());
         }
     }
 
-    /// After it (`first`, `last`: part 0's first and last group): what each group of `group`
-    /// samples draws, once every group of part 0 drew the same and left no half of a normal()
-    /// pair; else no step of this fit runs its parts at once.
-    void after_group(const random_streams& streams, std::size_t group, bool first, bool last) {
-        if (counting_.empty()) {
-            return;
-        }
-        if (first) {
-            counted_.assign(streams.size(), 0);
-        }
+    /// After it: what each group of `group` samples draws; a group that leaves half of a
+    /// normal() pair makes the parts run in turn.
+    void after_count(const random_streams& streams, std::size_t group) {
+        std::vector<std::uint64_t> drawn(streams.size());
         for (std::size_t s = 0; s < streams.size(); ++s) {
-            const std::uint64_t drawn = streams[s].second->draws() - counting_[s];
-            if (streams[s].second->holds_spare() || (!first && drawn != counted_[s])) {
-                fixed_ = false;
-            }
-            counted_[s] = drawn;
+            drawn[s] = streams[s].second->draws() - counting_[s];
+            fixed_ = fixed_ && !streams[s].second->holds_spare();
         }
-        if (last && fixed_) {
-            known_.emplace_back(group, counted_);
-        }
+        known_.emplace_back(group, std::move(drawn));
     }
 
     /// After a step split as `split`: adds the copies' gradients into the model's `params`
@@ -186,11 +184,11 @@ class step_replicas {
     std::deque<Model> copies_; // a deque: parameters_ and streams_of_ view them; never moved
     std::vector<std::vector<parameter_view<value_type>>> parameters_;
     std::vector<random_streams> streams_of_;
-    bool fixed_ = true;   // every group of a size has drawn the same so far
+    bool fixed_ = true;   // every part has drawn its groups' count so far
     bool at_once_ = true; // the step being run runs its parts at once
     std::vector<std::pair<std::size_t, std::vector<std::uint64_t>>> known_; // draws per group
     const std::vector<std::uint64_t>* per_group_ = nullptr;                 // the step's, if known
-    std::vector<std::uint64_t> started_, counting_, counted_;
+    std::vector<std::uint64_t> started_, counting_;
 };
 
 } // namespace xtnn::detail

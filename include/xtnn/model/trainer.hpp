@@ -696,25 +696,22 @@ class trainer {
             const std::size_t groups = some.size() / group;
             resize_to(part_outputs, x, some.size());
             group_losses.resize(groups);
-            // Part p's groups [from, to), on its model, their gradients added into its
-            // parameters'; `count`: what each group draws is counted (part 0 in turn).
-            const auto run = [&](std::size_t from, std::size_t to, std::size_t p, bool count) {
+            // Part p's groups [from, to) of its groups [begin, end), on its model, their
+            // gradients added into its parameters'.
+            const auto run = [&](std::size_t p, std::size_t from, std::size_t to, std::size_t begin,
+                                 std::size_t end) {
                 Model& model = replicas.model(model_, p);
                 const auto own = replicas.parameters(std::span(params), p);
-                replicas.sync(std::span<const parameter_view<value_type>>(params), p);
+                if (from == begin) {
+                    replicas.sync(std::span<const parameter_view<value_type>>(params), p);
+                }
                 for (std::size_t g = from; g < to; ++g) {
-                    if (count) {
-                        replicas.before_group(streams);
-                    }
                     const auto one = forward(model, scratch[p], some.subspan(g * group, group));
                     backward(model, scratch[p],
                              static_cast<value_type>(of > 0 ? one.weight / of : 0.0));
-                    if (count) {
-                        replicas.after_group(streams, group, g == from, g + 1 == to);
-                    }
-                    if (to - from > 1) {
-                        if (g + 1 < to) {
-                            scratch[p].summed.keep(own, g == from);
+                    if (end - begin > 1) {
+                        if (g + 1 < end) {
+                            scratch[p].summed.keep(own, g == begin);
                         } else {
                             scratch[p].summed.finish(own);
                         }
@@ -727,18 +724,34 @@ class trainer {
             };
             const detail::partition split(groups, 1, replicas.threads(groups));
             if (split.parts == 1) {
-                run(0, groups, 0, false);
+                run(0, 0, groups, 0, groups);
             } else {
                 scratch.resize(std::max(scratch.size(), split.parts));
-                if (replicas.prepare(model_, streams, split, group)) {
-                    detail::parallel_for(split, [&](std::size_t from, std::size_t to,
-                                                    std::size_t p) { run(from, to, p, false); });
+                // Part 0's groups already run: its first alone when what a group draws is
+                // still to be counted.
+                std::size_t done = 0;
+                bool at_once = replicas.prepare(model_, streams, split, group);
+                if (!at_once && replicas.counting()) { // as inside part 0: the same sums
+                    const detail::single_threaded_blas blas;
+                    const detail::loops_in_turn in_turn;
+                    replicas.before_count(streams);
+                    run(0, 0, 1, 0, split.begin(1));
+                    replicas.after_count(streams, group);
+                    done = 1;
+                    at_once = replicas.placed(streams, split, group, done);
+                }
+                if (at_once) {
+                    detail::parallel_for(split,
+                                         [&](std::size_t from, std::size_t to, std::size_t p) {
+                                             run(p, p == 0 ? from + done : from, to, from, to);
+                                         });
                 } else { // the same parts and sums, in turn on this thread
                     const detail::single_threaded_blas blas;
                     const detail::loops_in_turn in_turn;
                     for (std::size_t p = 0; p < split.parts; ++p) {
                         replicas.follow(streams, p);
-                        run(split.begin(p), split.begin(p + 1), p, p == 0);
+                        const std::size_t begin = split.begin(p), end = split.begin(p + 1);
+                        run(p, p == 0 ? begin + done : begin, end, begin, end);
                     }
                 }
                 replicas.finish(std::span(params), streams, split);
