@@ -439,7 +439,7 @@ TEST_CASE("threads: fit runs a step's groups on two threads at once, each on a c
     CHECK(two.losses[1] == Approx(one.losses[1]).epsilon(1e-6));
     CHECK(one.losses[1] < one.losses[0]);
     // The same thread count gives the same bits, also resumed from an epoch: each fit's first
-    // step runs its parts in turn (it counts dropout's draws), with the same sums.
+    // step counts on its first group alone, with the sums it has at once.
     CHECK(two.weights == fit_in_groups(2, false).weights);
     const auto resumed = fit_in_groups(2, false, true);
     CHECK(resumed.weights == two.weights);
