@@ -42,14 +42,15 @@ class step_replicas {
   public:
     using value_type = typename Model::value_type; ///< The model's scalar type.
 
+    /// Whether a step's groups run on copies: for a model that can be copied and holds layers
+    /// that split the batch over xtnn's threads (convolutions, pooling); a dense model's
+    /// threads are BLAS's, inside each group's products.
+    static constexpr bool possible = std::is_copy_constructible_v<Model> && splits_batch_v<Model>;
+
     /// The threads a step of `groups` groups runs on: one per group at most and
-    /// num_threads() at most; 1 for a model that cannot be copied.
+    /// num_threads() at most.
     std::size_t threads(std::size_t groups) const {
-        if constexpr (std::is_copy_constructible_v<Model>) {
-            return groups < 2 ? 1 : std::min(num_threads(), groups);
-        } else {
-            return 1;
-        }
+        return groups < 2 ? 1 : std::min(num_threads(), groups);
     }
 
     /// Readies the copies for a step split as `split` into parts of groups of `group` samples
@@ -59,7 +60,7 @@ class step_replicas {
     /// parts run in turn.
     bool prepare(Model& model, const random_streams& streams, const partition& split,
                  std::size_t group) {
-        if constexpr (std::is_copy_constructible_v<Model>) {
+        if constexpr (possible) {
             while (copies_.size() + 1 < split.parts) {
                 copies_.emplace_back(model);
                 auto& copy = copies_.back();

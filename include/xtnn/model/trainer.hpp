@@ -148,10 +148,11 @@ struct evaluation {
 /// evaluation whose values are logged as "val_loss", "val_accuracy"…
 ///
 /// Threads: a model whose layers all train each sample apart runs each step as cache-sized
-/// groups of samples (sequential::training_group); on several threads (xtnn::num_threads)
-/// each thread takes a run of the groups on a copy of the model of its own, made at fit's
-/// first step, and the copies' gradients are added into the model's before the optimizer
-/// steps. The loss's const functions are then called from those threads at once.
+/// groups of samples (sequential::training_group); on several threads (xtnn::num_threads),
+/// when the model holds layers that split the batch over xtnn's threads (convolutions,
+/// pooling), each thread takes a run of the groups on a copy of the model of its own, made
+/// at fit's first step, and the copies' gradients are added into the model's before the
+/// optimizer steps. The loss's const functions are then called from those threads at once.
 ///
 /// Determinism: the same seed, data and model initialization give bit-identical weights on
 /// the same machine and BLAS thread count (the shuffles, the split and dropout are seeded, and
@@ -722,8 +723,10 @@ class trainer {
                     group_losses[g] = one.loss * one.weight;
                 }
             };
-            const detail::partition split(groups, 1, replicas.threads(groups));
-            if (split.parts == 1) {
+            if constexpr (!detail::step_replicas<Model>::possible) {
+                run(0, 0, groups, 0, groups);
+            } else if (const detail::partition split(groups, 1, replicas.threads(groups));
+                       split.parts == 1) {
                 run(0, 0, groups, 0, groups);
             } else {
                 scratch.resize(std::max(scratch.size(), split.parts));
