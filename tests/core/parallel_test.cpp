@@ -9,9 +9,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <ctime>
+#include <map>
 #include <memory>
 #include <mutex>
-#include <map>
 #include <stdexcept>
 #include <string>
 #include <thread>
