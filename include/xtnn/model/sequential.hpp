@@ -479,8 +479,10 @@ class sequential {
     /// not batch norm, which normalizes by the batch) and no layer makes or reads a padding
     /// mask. A group's activations and their gradients take at most 2 MiB (measured on the
     /// Keras convnet: groups of 4 and 8 samples ran fastest, 1.3-1.4× whole batches of 64 and
-    /// 128; those of 2 and 16 slower). On several threads, fit runs the groups at once, each
-    /// thread its own run of them on a copy of the model (see trainer::fit). A group divides
+    /// 128; those of 2 and 16 slower). On several threads, fit runs the groups of a model
+    /// holding layers that split the batch (convolutions, pooling) at once, each thread its own
+    /// run of them on a copy of the model (see trainer::fit); in other models the threads
+    /// share each group's products, and a thread's share takes four times that. A group divides
     /// the batch, so that every group has one shape (no buffer is sized twice in a step):
     /// the largest divisor no larger than that size, and none (whole batches) when it is
     /// under half that size. set_training_group() sets the size instead. A forward and
@@ -504,10 +506,13 @@ class sequential {
         propagate(input, [&]<std::size_t I>(const auto& s) {
             values += absorbed<I>() ? 0 : detail::values_per_sample(s);
         });
+        // A thread's groups on a copy of its own (see trainer::fit), or its share of each.
+        const std::size_t sharing = splits_batch ? 1 : num_threads();
         const std::size_t most =
             training_request_ != 0
                 ? training_request_
-                : std::max<std::size_t>(1, (std::size_t{1} << 19) / (2 * values));
+                : std::max<std::size_t>(1, (std::size_t{1} << 19) / (2 * values)) * sharing *
+                      (sharing > 1 ? 4 : 1);
         if (most >= batch) {
             return 0;
         }
