@@ -2,6 +2,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -339,6 +340,48 @@ TEST_CASE("conv2d: the direct kernels compute the convolution at every instructi
             }
         }
         xtnn::set_num_threads(1);
+        xtnn::set_simd(before);
+    }
+}
+
+TEST_CASE("conv2d: an infinite input reaches only the weight gradients of the taps that read "
+          "it",
+          "[layers][conv2d]") {
+    // A first layer (few taps) reads its input unfolded, and its last vector of positions
+    // reaches past the plane into rows that other taps read: input (27, 5) is read by the
+    // taps (2, v) alone, but lies where tap (1, 0)'s last vector would reach.
+    const xtnn::simd_level detected = xtnn::detected_simd();
+    for (const auto level :
+         {xtnn::simd_level::portable, xtnn::simd_level::avx2, xtnn::simd_level::avx512}) {
+        if (level > detected) {
+            continue;
+        }
+        INFO(xtnn::to_string(level));
+        const auto before = xtnn::set_simd(level);
+        xtnn::conv2d<float> layer({.in_channels = 1,
+                                   .out_channels = 5,
+                                   .bias_init = xtnn::he_uniform{},
+                                   .seed = 3,
+                                   .algorithm = level == xtnn::simd_level::portable
+                                                    ? xtnn::conv_algorithm::unfold
+                                                    : xtnn::conv_algorithm::direct});
+        auto x = xtnn::test::random_tensor<float, 4>({2, 1, 28, 28}, 5);
+        x(1, 0, 27, 5) = std::numeric_limits<float>::infinity();
+        const auto dy = xtnn::test::random_tensor<float, 4>({2, 5, 26, 26}, 6);
+        xtnn::tensor<float, 4> y({2, 5, 26, 26});
+        layer.forward(x, y, xtnn::mode::training);
+        layer.backward(x, y, dy, nullptr);
+        const auto parameters = layer.parameters();
+        const auto dw = parameters[0].gradient, db = parameters[1].gradient; // (5, 1, 3, 3), 5
+        for (std::size_t f = 0; f < 5; ++f) {
+            for (std::size_t u = 0; u < 3; ++u) {
+                for (std::size_t v = 0; v < 3; ++v) {
+                    INFO("filter " << f << ", tap (" << u << ", " << v << ")");
+                    CHECK(std::isfinite(dw[f * 9 + u * 3 + v]) == (u != 2));
+                }
+            }
+            CHECK(std::isfinite(db[f]));
+        }
         xtnn::set_simd(before);
     }
 }

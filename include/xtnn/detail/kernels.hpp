@@ -45,6 +45,9 @@ struct compaction {
     const std::uint32_t* lanes = nullptr; ///< vectors × lanes: the kept lanes first.
     const std::uint32_t* count = nullptr; ///< Kept lanes per vector.
     const std::size_t* start = nullptr;   ///< Where each vector's first kept lane goes.
+    /// Every lane kept in order (positions in rows of the output's own width): the sums are
+    /// stored as they are, whole vectors but the last (no permute, no mask).
+    bool dense = false;
 };
 
 /// What correlate does to each sum as it stores it: sum·scale[o] + shift[o] for output o when
@@ -115,7 +118,10 @@ class compaction_table {
         }
     }
     /// The view correlate reads.
-    compaction view() const { return {lanes_.data(), count_.data(), start_.data()}; }
+    compaction view() const {
+        const bool dense = geometry_[4] == 0 && geometry_[2] == geometry_[5]; // all columns
+        return {lanes_.data(), count_.data(), start_.data(), dense};
+    }
 
   private:
     std::array<std::size_t, 6> geometry_{}; // of the tables built (zeros: none)
@@ -165,10 +171,10 @@ struct kernel_set {
                             std::size_t rows, std::size_t cols, std::size_t width,
                             const std::size_t* offsets, std::size_t taps, float* dw);
     void (*row_weight_gradient)(const float* grads, std::size_t grad_stride,
-                                std::size_t grad_sample, std::size_t channels, std::size_t rows,
-                                const float* in, std::size_t in_sample, std::size_t samples,
-                                std::size_t vectors, const std::size_t* offsets, std::size_t taps,
-                                float* dw, std::size_t dw_stride);
+                                std::size_t grad_sample, std::size_t rows, const float* in,
+                                std::size_t in_sample, std::size_t samples, std::size_t count,
+                                const std::size_t* offsets, std::size_t taps, float* dw,
+                                std::size_t dw_stride, float* db);
     bool (*max_pool_stride2)(const float* plane, std::size_t height, std::size_t width,
                              std::size_t kh, std::size_t kw, std::size_t top, std::size_t left,
                              std::size_t oh, std::size_t ow, std::size_t first, std::size_t last,

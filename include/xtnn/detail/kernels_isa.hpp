@@ -95,6 +95,8 @@ inline constexpr std::size_t gemm_rows = 8, gemm_vectors = 3;
 inline constexpr std::size_t dot_rows = 6, dot_columns = 4;
 /// Output channels by vectors of positions held in registers by correlate (24 of 32).
 inline constexpr std::size_t correlate_channels = 4, correlate_vectors = 6;
+/// row_weight_gradient's tiles: 2 channels by up to 9 taps and the bias sums (20 of 32).
+inline constexpr std::size_t row_channels = 2, row_taps = 9;
 /// Winograd's products: tiles by vectors of filters in registers (24 of 32).
 inline constexpr std::size_t multiply_rows = 6, multiply_vectors = 4;
 /// weight_gradient's tiles: up to 4 vectors of channels by 24 / vectors taps (24 of 32).
@@ -265,12 +267,23 @@ XTNN_KERNEL reg load_first(const float* p, std::size_t n) {
 XTNN_KERNEL void store_first(float* p, std::size_t n, reg v) {
     _mm256_maskstore_ps(p, first(n), v);
 }
+/// Lanes [0, n) of a vector (all of them when n >= lanes).
+using tail_mask = __m256i;
+XTNN_KERNEL tail_mask first_lanes(std::size_t n) {
+    return first(std::min<std::size_t>(n, lanes));
+}
+/// The lanes of `m` at p, the others 0 (their memory untouched).
+XTNN_KERNEL reg load_masked(const float* p, tail_mask m) {
+    return _mm256_maskload_ps(p, m);
+}
 /// Lane k holds v's lane index[k] (index: lanes values below lanes).
 XTNN_KERNEL reg select_lanes(reg v, const std::uint32_t* index) {
     return _mm256_permutevar8x32_ps(v, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(index)));
 }
 /// 12 accumulators, 3 inputs and a broadcast weight: the 16 registers.
 inline constexpr std::size_t correlate_channels = 4, correlate_vectors = 3;
+/// row_weight_gradient's tiles: 2 channels by up to 4 taps and the bias sums (10 of 16).
+inline constexpr std::size_t row_channels = 2, row_taps = 4;
 /// Winograd's products: 12 accumulators, 3 vectors of filters and a broadcast.
 inline constexpr std::size_t multiply_rows = 4, multiply_vectors = 3;
 /// weight_gradient's tiles: up to 2 vectors of channels by 12 / vectors taps (15 of 16).
@@ -541,9 +554,16 @@ XTNN_KERNEL void correlate_tile(const float* const* in, const std::size_t* offse
         float* first = out[v] + to.start[at];
 #pragma GCC unroll 8
         for (std::size_t o = 0; o < channels; ++o) {
-            if (o < live) {
-                store_first(first + o * stride, to.count[at],
-                            select_lanes(finished(acc[o][v], then, o), index));
+            if (o >= live) {
+                continue;
+            }
+            const reg sum = finished(acc[o][v], then, o);
+            if (!to.dense) {
+                store_first(first + o * stride, to.count[at], select_lanes(sum, index));
+            } else if (to.count[at] == lanes) {
+                store(first + o * stride, sum);
+            } else {
+                store_first(first + o * stride, to.count[at], sum);
             }
         }
     }
@@ -844,83 +864,135 @@ XTNN_KERNEL void weight_gradient(const float* grads, std::size_t grad_sample, st
     }
 }
 
-/// One tile of row_weight_gradient: `correlate_channels` channels by `T` taps, each sum a
-/// vector of partial sums over positions, added across the lanes at the end.
-template <std::size_t T>
-XTNN_KERNEL void
-row_gradient_tile(const float* grads, std::size_t grad_stride, std::size_t grad_sample,
-                  const float* in, std::size_t in_sample, std::size_t samples, std::size_t vectors,
-                  const std::size_t* offsets, std::size_t rows, float* dw, std::size_t dw_stride) {
-    constexpr std::size_t channels = correlate_channels;
-    reg acc[channels][T];
+/// The products of row_gradient_tile's vector of positions at q: acc[o][t] += g[o][q] ·
+/// x[t][q] (and with Bias, bias[o] += g[o][q]), over all the lanes, or (Masked) those of
+/// `rest`, the others 0 in both factors (what lies past the plane is never multiplied).
+template <std::size_t T, bool Bias, bool Masked>
+__attribute__((always_inline)) XTNN_KERNEL void
+row_products(reg (&acc)[row_channels][T], reg (&bias)[row_channels], const float* const* g,
+             const float* const* x, std::size_t q, tail_mask rest) {
+    reg d[row_channels];
+#pragma GCC unroll 8
+    for (std::size_t o = 0; o < row_channels; ++o) {
+        d[o] = Masked ? load_masked(g[o] + q, rest) : load(g[o] + q);
+        if constexpr (Bias) {
+            bias[o] = add(bias[o], d[o]);
+        }
+    }
+#pragma GCC unroll 12
+    for (std::size_t t = 0; t < T; ++t) {
+        reg value = Masked ? load_masked(x[t] + q, rest) : load(x[t] + q);
+        in_register(value);
+#pragma GCC unroll 8
+        for (std::size_t o = 0; o < row_channels; ++o) {
+            acc[o][t] = fma(d[o], value, acc[o][t]);
+        }
+    }
+}
+
+/// The sum of v's lanes.
+XTNN_KERNEL float lane_total(reg v) {
+    alignas(64) float partial[lanes];
+    store(partial, v);
+    float total = 0;
+    for (std::size_t l = 0; l < lanes; ++l) {
+        total += partial[l];
+    }
+    return total;
+}
+
+/// One tile of row_weight_gradient: `row_channels` channels (the first `live` stored; the
+/// others read the last live one's gradients again) by `T` taps, and with Bias the channels'
+/// sums into db; each sum a vector of partial sums over positions, added across the lanes at
+/// the end.
+template <std::size_t T, bool Bias>
+XTNN_KERNEL void row_gradient_tile(const float* grads, std::size_t grad_stride,
+                                   std::size_t grad_sample, const float* in, std::size_t in_sample,
+                                   std::size_t samples, std::size_t count,
+                                   const std::size_t* offsets, std::size_t live, float* dw,
+                                   std::size_t dw_stride, float* db) {
+    constexpr std::size_t channels = row_channels;
+    reg acc[channels][T], bias[channels];
 #pragma GCC unroll 8
     for (std::size_t o = 0; o < channels; ++o) {
+        bias[o] = zero();
 #pragma GCC unroll 12
         for (std::size_t t = 0; t < T; ++t) {
             acc[o][t] = zero();
         }
     }
-    for (std::size_t s = 0; s < samples; ++s) {
-        const float* g = grads + s * grad_sample;
-        const float* x = in + s * in_sample;
-        for (std::size_t v = 0; v < vectors; ++v) {
-            reg d[channels];
+    const std::size_t full = count / lanes * lanes;
+    const tail_mask rest = first_lanes(count - full);
+    // The whole vectors of every sample, then (apart: GCC would otherwise keep the sums in
+    // memory) the last one's lanes.
+    const float* g[channels];
+    const float* x[T];
+    const auto sample = [&](std::size_t s) {
 #pragma GCC unroll 8
-            for (std::size_t o = 0; o < channels; ++o) {
-                d[o] = load(g + o * grad_stride + v * lanes);
-                in_register(d[o]);
-            }
+        for (std::size_t o = 0; o < channels; ++o) {
+            g[o] = grads + s * grad_sample + std::min(o, live - 1) * grad_stride;
+        }
 #pragma GCC unroll 12
-            for (std::size_t t = 0; t < T; ++t) {
-                reg value = load(x + offsets[t] + v * lanes);
-                in_register(value);
-#pragma GCC unroll 8
-                for (std::size_t o = 0; o < channels; ++o) {
-                    acc[o][t] = fma(d[o], value, acc[o][t]);
-                }
-            }
+        for (std::size_t t = 0; t < T; ++t) {
+            x[t] = in + s * in_sample + offsets[t];
+        }
+    };
+    for (std::size_t s = 0; s < samples; ++s) {
+        sample(s);
+        for (std::size_t q = 0; q < full; q += lanes) {
+            row_products<T, Bias, false>(acc, bias, g, x, q, rest);
         }
     }
-    alignas(64) float partial[lanes];
-    for (std::size_t o = 0; o < channels && o < rows; ++o) {
+    for (std::size_t s = 0; s < samples && full < count; ++s) {
+        sample(s);
+        row_products<T, Bias, true>(acc, bias, g, x, full, rest);
+    }
+    // (Unrolled, with constant indices: a loop up to `live` kept the sums in memory.)
+#pragma GCC unroll 8
+    for (std::size_t o = 0; o < channels; ++o) {
+        if (o >= live) {
+            break;
+        }
+#pragma GCC unroll 12
         for (std::size_t t = 0; t < T; ++t) {
-            store(partial, acc[o][t]);
-            float total = 0;
-            for (std::size_t l = 0; l < lanes; ++l) {
-                total += partial[l];
-            }
-            dw[o * dw_stride + t] += total;
+            dw[o * dw_stride + t] += lane_total(acc[o][t]);
+        }
+        if constexpr (Bias) {
+            db[o] += lane_total(bias[o]);
         }
     }
 }
 
-/// dw[o·dw_stride + t] += Σ_s Σ_q grads[s·grad_sample + o·grad_stride + q] ·
-/// in[s·in_sample + q + offsets[t]] for o < rows, t < taps, q < vectors·lanes: the weight
-/// gradient from output gradients in rows of the padded width (zero where a position is not an
-/// output), vectors of positions by channels by taps. For few taps (a first layer's), where
-/// transposing the output gradient for weight_gradient would cost more than the sums. The
-/// gradients hold `channels` rows, a multiple of correlate_channels (those past `rows` zero).
+/// dw[o·dw_stride + t] += Σ_s Σ_{q < count} grads[s·grad_sample + o·grad_stride + q] ·
+/// in[s·in_sample + q + offsets[t]] for o < rows and t < taps, and db[o] += Σ_s Σ_q
+/// grads[s·grad_sample + o·grad_stride + q] unless db is null: the weight and bias gradients
+/// from the output gradient's planes as they are (positions in rows of the output's width)
+/// and the input unfolded to match (rows shifted by the taps' offsets, see conv2d's
+/// unfold_taps), by vectors of positions, channels by taps in registers. For few taps (a first
+/// layer's), where transposing the output gradient for weight_gradient would cost more than
+/// the sums. Pairs of channels by up to row_taps taps (and the bias), so that a layer of 9
+/// taps reads its output gradient once (4 channels by 6 and 3 taps had read it twice, and
+/// the bias sums a third time: 37 % of the time in a separate pass).
 XTNN_KERNEL void row_weight_gradient(const float* grads, std::size_t grad_stride,
-                                     std::size_t grad_sample, std::size_t channels,
-                                     std::size_t rows, const float* in, std::size_t in_sample,
-                                     std::size_t samples, std::size_t vectors,
+                                     std::size_t grad_sample, std::size_t rows, const float* in,
+                                     std::size_t in_sample, std::size_t samples, std::size_t count,
                                      const std::size_t* offsets, std::size_t taps, float* dw,
-                                     std::size_t dw_stride) {
-    for (std::size_t o = 0; o < channels; o += correlate_channels) {
-        const std::size_t left = rows > o ? rows - o : 0;
+                                     std::size_t dw_stride, float* db) {
+    for (std::size_t o = 0; o < rows; o += row_channels) {
+        bool first = db != nullptr; // the block's bias sums, with its first tile
         const auto tiles = [&]<std::size_t T>(std::size_t& t) {
             for (; t + T <= taps; t += T) {
-                row_gradient_tile<T>(grads + o * grad_stride, grad_stride, grad_sample, in,
-                                     in_sample, samples, vectors, offsets + t, left,
-                                     dw + o * dw_stride + t, dw_stride);
+                const auto tile =
+                    first ? &row_gradient_tile<T, true> : &row_gradient_tile<T, false>;
+                tile(grads + o * grad_stride, grad_stride, grad_sample, in, in_sample, samples,
+                     count, offsets + t, rows - o, dw + o * dw_stride + t, dw_stride,
+                     first ? db + o : nullptr);
+                first = false;
             }
         };
-        constexpr std::size_t most = lanes == 16 ? 6 : 3; // 24 or 12 sums in registers
         std::size_t t = 0;
-        tiles.template operator()<most>(t);
-        if constexpr (most / 2 > 1) {
-            tiles.template operator()<most / 2>(t);
-        }
+        tiles.template operator()<row_taps>(t);
+        tiles.template operator()<row_taps / 2>(t);
         tiles.template operator()<1>(t);
     }
 }

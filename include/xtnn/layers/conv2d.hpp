@@ -588,10 +588,15 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
 
         // Chunks whose padded inputs and output gradients stay in a core's L2 cache (512 KB
         // of floats, each part its own): the weight gradient reads them once per tile of taps.
-        split_batch(out[0], std::max<std::size_t>(g.sample + g.grad_sample, 1),
+        split_batch(out[0], std::max<std::size_t>(g.sample + g.unfolded + g.grad_sample, 1),
                     std::min<std::size_t>(options_.workspace, std::size_t{1} << 17), false);
-        // Where the kernels' sums go in the output planes.
-        output_places_.build(lanes, g.vectors, g.width, out[2], 0, out[3]);
+        // Where the kernels' sums go in the output planes (unfolded: in order).
+        if (g.unfold) {
+            output_places_.build(lanes, (out[2] * out[3] + lanes - 1) / lanes, out[3], out[2], 0,
+                                 out[3]);
+        } else {
+            output_places_.build(lanes, g.vectors, g.width, out[2], 0, out[3]);
+        }
         // Small planes: a chunk's output positions packed, sample after sample, when that
         // takes at most half the vectors (a 2 × 2 output's rows of the padded width fill a
         // quarter of a vector: 8 samples then take 2 vectors, not 8; a 4 × 4 output's rows
@@ -602,13 +607,16 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         const std::size_t taps = offsets_.size(), positions = out[2] * out[3];
         const std::size_t span = round_up(chunk_ * positions, lanes);
         packed_span_ =
-            2 * span <= lanes * chunk_ * g.vectors && taps * span <= options_.workspace ? span : 0;
+            !g.unfold && 2 * span <= lanes * chunk_ * g.vectors && taps * span <= options_.workspace
+                ? span
+                : 0;
         for (std::size_t part = 0; part < buffer_parts(); ++part) {
             part_buffers& buffers = parts_[part];
             // Another input shape moves the padding within buffers that may keep their size.
             const bool padding_moved = buffers.padded_shape != in;
             buffers.padded_shape = in;
             size_zeroed(buffers.padded, chunk_ * g.sample + tail, padding_moved);
+            size_zeroed(buffers.unfolded, chunk_ * g.unfolded + (g.unfold ? lanes : 0));
             if (part >= split_.parts) {
                 continue; // a single sample's part (sample_parts_): its padded input only
             }
@@ -617,8 +625,7 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
             size_zeroed(buffers.output_gradient, chunk_ * g.grad_sample, moved);
             size_zeroed(buffers.gradient_padded,
                         chunk_ * filters * g.grad_height * g.grad_width + tail, moved);
-            size_zeroed(buffers.weight_gradient,
-                        g.row_gradient ? 0 : offsets_.size() * g.grad_channels);
+            size_zeroed(buffers.weight_gradient, offsets_.size() * g.grad_channels);
             size_zeroed(buffers.phase_gradient, chunk_ * channels * g.phase_plane);
             size_zeroed(buffers.packed, taps * packed_span_);
             size_zeroed(buffers.packed_output, filters * packed_span_);
@@ -662,17 +669,15 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         g.width = (padded_w + sw - 1) / sw;
         g.sample = channels * g.phases * g.height * g.width;
         g.vectors = (out[2] * g.width + lanes - 1) / lanes;
+        g.out_height = out[2];
+        g.out_width = out[3];
         g.filters = round_up(filters, detail::conv_channel_block);
-        // The weight gradient: by rows of positions for few taps (a first layer's), else from
-        // the output gradient transposed (channels innermost), see kernels_isa.hpp.
-        g.row_gradient = in[1] * kh * kw <= 32;
-        if (g.row_gradient) {
-            g.grad_channels = g.filters;
-            g.grad_sample = g.filters * g.vectors * lanes;
-        } else {
-            g.grad_channels = round_up(filters, lanes);
-            g.grad_sample = out[2] * out[3] * g.grad_channels;
-        }
+        // Few taps (a first layer's): the input unfolded (below); the weight gradient by rows
+        // of positions. Else the weight gradient from the output gradient transposed
+        // (channels innermost), see kernels_isa.hpp.
+        g.unfold = in[1] * kh * kw <= 32;
+        g.grad_channels = g.unfold ? 0 : round_up(filters, lanes);
+        g.grad_sample = out[2] * out[3] * g.grad_channels;
         // The input gradient: the output gradient with reach_h rows and reach_w columns of
         // zeros before it (the taps' furthest phase offsets), and after it to a phase plane's
         // extents and that reach.
@@ -694,12 +699,82 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
                 }
             }
         }
+        unfold_taps(out);
         size_gradient_phases(in, out);
         g.phase_plane = 0; // the largest phase of the input gradient, strides > 1
         for (gradient_phase& p : phases_) {
             p.slot = p.taps.empty() ? no_slot : slot(p.rho, p.sigma);
             g.phase_plane = sh * sw > 1 ? std::max(g.phase_plane, p.rows * p.cols) : 0;
         }
+    }
+
+    // Few taps (direct_geometry::unfold): each tap's values for the output positions in the
+    // output's order. A tap (c, u, v) reads its phase plane at row i + ⌊u·dh / sh⌋ and
+    // column j + ⌊v·dw / sw⌋ for output (i, j) (see size_direct); the plane's rows, from the
+    // column ⌊v·dw / sw⌋ on, copied to rows of the output's width ow, hold them at
+    // (i + ⌊u·dh / sh⌋)·ow + j, in order. So one copy per plane and column shift (3 of a
+    // 1-channel 3 × 3 layer's 28-row plane, for its 9 taps), and the forward stores its sums
+    // as whole vectors (no compaction) while the weight gradient reads the output gradient
+    // in place (it had been copied to rows of the padded width: a third of its time).
+    void unfold_taps(const shape<4>& out) {
+        direct_geometry& g = direct_;
+        const std::size_t ow = out[3], copy = g.height * ow;
+        unfolded_offsets_.clear();
+        unfold_sources_.clear();
+        g.unfolded = 0;
+        if (!g.unfold) {
+            return;
+        }
+        for (const std::size_t offset : offsets_) {
+            const std::size_t row = offset / g.width, shift = offset % g.width;
+            const std::size_t source = row / g.height * g.height * g.width + shift;
+            const auto at = std::find(unfold_sources_.begin(), unfold_sources_.end(), source);
+            const std::size_t j = static_cast<std::size_t>(at - unfold_sources_.begin());
+            if (at == unfold_sources_.end()) {
+                unfold_sources_.push_back(source);
+            }
+            unfolded_offsets_.push_back(j * copy + row % g.height * ow);
+        }
+        g.unfolded = unfold_sources_.size() * copy;
+    }
+
+    // Sample b's padded input (see pad_input) unfolded into `to` (see unfold_taps).
+    void unfold_input(const T* padded, T* to) const {
+        const direct_geometry& g = direct_;
+        const std::size_t ow = g.out_width;
+        for (std::size_t j = 0; j < unfold_sources_.size(); ++j) {
+            kernels_->copy_rows(padded + unfold_sources_[j], g.width, to + j * g.height * ow, ow,
+                                g.height, ow);
+        }
+    }
+
+    // What the direct kernels read of a chunk: its samples, each `sample` values apart, the
+    // taps' offsets in them and the positions a sample's sums cover (rows of the padded
+    // width, or unfolded: the output's positions).
+    struct direct_input {
+        const T* values;
+        std::size_t sample;
+        const std::size_t* offsets;
+        std::size_t count;
+    };
+
+    // Samples [b0, b0 + count) of x padded into `buffers` (see pad_input), and unfolded where
+    // the taps are few (see unfold_taps).
+    direct_input prepare_input(const tensor<T, 4>& x, std::size_t b0, std::size_t count,
+                               part_buffers& buffers) const {
+        const direct_geometry& g = direct_;
+        for (std::size_t b = 0; b < count; ++b) {
+            T* padded = buffers.padded.data() + b * g.sample;
+            pad_input(x, b0 + b, padded);
+            if (g.unfold) {
+                unfold_input(padded, buffers.unfolded.data() + b * g.unfolded);
+            }
+        }
+        if (g.unfold) {
+            return {buffers.unfolded.data(), g.unfolded, unfolded_offsets_.data(),
+                    g.out_height * g.out_width};
+        }
+        return {buffers.padded.data(), g.sample, offsets_.data(), g.out_height * g.width};
     }
 
     // The input gradient's phases (see size_direct): for each (ρ, σ) of the stride whose
@@ -810,7 +885,6 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
                 : detail::epilogue{then->scale.data(), then->shift.data(), then->rectify};
         const shape<4> s = y.shape();
         const std::size_t filters = s[1], oh = s[2], ow = s[3];
-        const direct_geometry& g = direct_;
         if (sample_parts_ > 1 && s[0] == 1 && packed_span_ == 0) {
             // One sample: each part pads it into its own buffer and computes its blocks of
             // filters (each output's sum is the same whatever the part).
@@ -819,14 +893,13 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
             sample_threads_ = blocks.parts;
             detail::parallel_for(
                 blocks, [&](std::size_t first, std::size_t last, std::size_t part) {
-                    T* padded = parts_[part].padded.data();
                     const std::size_t f0 = first * block, f1 = std::min(filters, last * block);
-                    pad_input(x, 0, padded);
-                    kernels_->correlate(padded, g.sample, 1, offsets_.data(), offsets_.size(),
+                    const direct_input in = prepare_input(x, 0, 1, parts_[part]);
+                    kernels_->correlate(in.values, in.sample, 1, in.offsets, offsets_.size(),
                                         weight_.data() + f0 * offsets_.size(), offsets_.size(),
                                         in_order_.data(), f1 - f0,
                                         options_.bias ? padded_bias_.data() + f0 : nullptr,
-                                        oh * g.width, y.data() + f0 * oh * ow, oh * ow,
+                                        in.count, y.data() + f0 * oh * ow, oh * ow,
                                         filters * oh * ow, output_places_.view(), after.from(f0));
                 });
             return;
@@ -835,18 +908,15 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
             part_buffers& buffers = parts_[part];
             for (std::size_t b0 = first; b0 < last; b0 += chunk_) {
                 const std::size_t count = std::min(chunk_, last - b0);
-                for (std::size_t b = 0; b < count; ++b) {
-                    pad_input(x, b0 + b, buffers.padded.data() + b * g.sample);
-                }
+                const direct_input in = prepare_input(x, b0, count, buffers);
                 if (packed_span_ != 0) {
                     forward_packed(buffers, count, y.data() + b0 * filters * oh * ow, filters, oh,
                                    ow, after);
                     continue;
                 }
-                kernels_->correlate(buffers.padded.data(), g.sample, count, offsets_.data(),
-                                    offsets_.size(), weight_.data(), offsets_.size(),
-                                    in_order_.data(), filters,
-                                    options_.bias ? padded_bias_.data() : nullptr, oh * g.width,
+                kernels_->correlate(in.values, in.sample, count, in.offsets, offsets_.size(),
+                                    weight_.data(), offsets_.size(), in_order_.data(), filters,
+                                    options_.bias ? padded_bias_.data() : nullptr, in.count,
                                     y.data() + b0 * filters * oh * ow, oh * ow, filters * oh * ow,
                                     output_places_.view(), after);
             }
@@ -1283,45 +1353,40 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
             T* dw_t = buffers.weight_gradient.data(); // (taps, grad_channels), or empty
             if (weights) {
                 std::fill(dw_t, dw_t + buffers.weight_gradient.size(), T(0));
-                if (g.row_gradient) { // else the transpose of dw_t below writes all of dw
+                if (g.unfold) { // else the transpose of dw_t below writes all of dw
                     std::fill(dw, dw + weight_.size(), T(0));
                 }
                 std::fill(db, db + bias_.size(), T(0));
             }
-            const std::size_t row = g.vectors * kernels_->lanes; // of a row gradient
+            const std::size_t positions = oh * ow;
             for (std::size_t b0 = first; b0 < last; b0 += chunk_) {
                 const std::size_t count = std::min(chunk_, last - b0);
-                for (std::size_t b = 0; b < count && weights; ++b) {
+                const T* chunk_gradient = dy.data() + b0 * filters * positions;
+                if (weights && g.unfold) { // the output gradient read in place
+                    const direct_input in = prepare_input(x, b0, count, buffers);
+                    kernels_->row_weight_gradient(chunk_gradient, positions, filters * positions,
+                                                  filters, in.values, in.sample, count, in.count,
+                                                  in.offsets, taps, dw, taps,
+                                                  options_.bias ? db : nullptr);
+                }
+                for (std::size_t b = 0; b < count && weights && !g.unfold; ++b) {
                     pad_input(x, b0 + b, buffers.padded.data() + b * g.sample);
-                    const T* g_in = dy.data() + (b0 + b) * filters * oh * ow;
+                    const T* g_in = chunk_gradient + b * filters * positions;
                     T* g_out = buffers.output_gradient.data() + b * g.grad_sample;
-                    const std::size_t positions = oh * ow;
-                    if (g.row_gradient) { // rows of the padded width, zero past the output's
+                    // Position by position, channels innermost: a transpose by blocks of 16
+                    // positions, whose rows stay in the L1 cache.
+                    for (std::size_t p0 = 0; p0 < positions; p0 += 16) {
+                        const std::size_t p1 = std::min(p0 + 16, positions);
                         for (std::size_t f = 0; f < filters; ++f) {
-                            kernels_->copy_rows(g_in + f * positions, ow, g_out + f * row, g.width,
-                                                oh, ow);
-                        }
-                    } else {
-                        // Position by position, channels innermost: a transpose by blocks of
-                        // 16 positions, whose rows stay in the L1 cache.
-                        for (std::size_t p0 = 0; p0 < positions; p0 += 16) {
-                            const std::size_t p1 = std::min(p0 + 16, positions);
-                            for (std::size_t f = 0; f < filters; ++f) {
-                                const T* plane = g_in + f * positions;
-                                for (std::size_t p = p0; p < p1; ++p) {
-                                    g_out[p * g.grad_channels + f] = plane[p];
-                                }
+                            const T* plane = g_in + f * positions;
+                            for (std::size_t p = p0; p < p1; ++p) {
+                                g_out[p * g.grad_channels + f] = plane[p];
                             }
                         }
                     }
                     add_bias_gradient(g_in, filters, positions, db);
                 }
-                if (weights && g.row_gradient) {
-                    kernels_->row_weight_gradient(buffers.output_gradient.data(), row,
-                                                  g.grad_sample, g.grad_channels, filters,
-                                                  buffers.padded.data(), g.sample, count, g.vectors,
-                                                  offsets_.data(), taps, dw, taps);
-                } else if (weights) {
+                if (weights && !g.unfold) {
                     kernels_->weight_gradient(buffers.output_gradient.data(), g.grad_sample,
                                               g.grad_channels, buffers.padded.data(), g.sample,
                                               count, oh, ow, g.width, offsets_.data(), taps, dw_t);
@@ -1346,7 +1411,7 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
                     input_gradient(p, buffers, count, dx->data() + b0 * channels * h * w, h, w);
                 }
             }
-            if (weights && !g.row_gradient) { // dw = dw_tᵀ, by blocks of 16 x 16 in L1
+            if (weights && !g.unfold) { // dw = dw_tᵀ, by blocks of 16 x 16 in L1
                 for (std::size_t f0 = 0; f0 < filters; f0 += 16) {
                     for (std::size_t k0 = 0; k0 < taps; k0 += 16) {
                         const std::size_t f1 = std::min(f0 + 16, filters);
@@ -1497,6 +1562,7 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         // The direct kernels' (see size_direct), and the input shapes they were zeroed for
         // (padded's, the others').
         tensor<T, 1> padded, output_gradient, gradient_padded, weight_gradient, phase_gradient;
+        tensor<T, 1> unfolded; // a chunk's inputs unfolded, for few taps (see place_taps)
         tensor<T, 1> packed, packed_output; // small planes' packed positions (forward_packed)
         shape<4> padded_shape{}, direct_shape{};
         // Winograd's (see plan_winograd): a chunk's inputs (the forward's, the input
@@ -1512,13 +1578,15 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
     };
     // The direct kernels' geometry (see size_direct).
     struct direct_geometry {
-        std::size_t height = 0, width = 0; // of a padded input plane
-        std::size_t sample = 0;            // values of a padded input sample
-        std::size_t vectors = 0;           // vectors of output positions (rows of `width`)
-        std::size_t filters = 0;           // filters rounded up to conv_channel_block
-        bool row_gradient = false;         // the weight gradient by rows of positions
-        std::size_t grad_channels = 0;     // filters rounded up, in output_gradient
-        std::size_t grad_sample = 0;       // values of a sample's output gradient, rearranged
+        std::size_t height = 0, width = 0;         // of a padded input plane
+        std::size_t sample = 0;                    // values of a padded input sample
+        std::size_t vectors = 0;                   // vectors of output positions (rows of `width`)
+        std::size_t filters = 0;                   // filters rounded up to conv_channel_block
+        bool unfold = false;                       // few taps: the input unfolded (see place_taps)
+        std::size_t unfolded = 0;                  // values of a sample's unfolded input
+        std::size_t out_height = 0, out_width = 0; // of an output plane
+        std::size_t grad_channels = 0;             // filters rounded up, in output_gradient
+        std::size_t grad_sample = 0; // values of a sample's output gradient, rearranged
         std::size_t grad_height = 0, grad_width = 0; // of a padded output gradient plane
         std::size_t grad_top = 0, grad_left = 0;     // where the output gradient starts in it
         std::size_t phases = 1;      // phase planes of the stride stored per channel
@@ -1556,6 +1624,8 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
     direct_geometry direct_;
     detail::compaction_table output_places_;      // where correlate's sums go
     std::vector<std::size_t> offsets_, in_order_; // the forward's taps, and 0, 1, 2…
+    std::vector<std::size_t> unfolded_offsets_;   // the taps in the unfolded input
+    std::vector<std::size_t> unfold_sources_;     // where each unfolded copy starts, padded
     std::vector<gradient_phase> phases_;          // of the input gradient
     std::size_t packed_span_ = 0;                 // positions a packed row holds (0: not packed)
     tensor<T, 1> padded_bias_;
