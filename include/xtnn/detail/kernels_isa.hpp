@@ -978,7 +978,14 @@ XTNN_KERNEL void row_gradient_tile(const float* grads, std::size_t grad_stride,
     };
     for (std::size_t s = 0; s < samples; ++s) {
         sample(s);
+        // The next sample's output gradients, a line per vector: each of its planes is read
+        // once, and its short rows (42 lines at 26 × 26) came from memory a line at a time.
+        const bool next = s + 1 < samples;
         for (std::size_t q = 0; q < full; q += lanes) {
+#pragma GCC unroll 8
+            for (std::size_t o = 0; o < channels && next; ++o) {
+                _mm_prefetch(reinterpret_cast<const char*>(g[o] + grad_sample + q), _MM_HINT_T0);
+            }
             row_products<T, Bias, false>(acc, bias, g, x, q, rest);
         }
     }
