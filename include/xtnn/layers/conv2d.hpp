@@ -738,7 +738,7 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         g.unfolded = unfold_sources_.size() * copy;
     }
 
-    // Sample b's padded input (see pad_input) unfolded into `to` (see unfold_taps).
+    // A sample's padded input (see pad_input) unfolded into `to` (see unfold_taps).
     void unfold_input(const T* padded, T* to) const {
         const direct_geometry& g = direct_;
         const std::size_t ow = g.out_width;
@@ -1562,7 +1562,7 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         // The direct kernels' (see size_direct), and the input shapes they were zeroed for
         // (padded's, the others').
         tensor<T, 1> padded, output_gradient, gradient_padded, weight_gradient, phase_gradient;
-        tensor<T, 1> unfolded; // a chunk's inputs unfolded, for few taps (see place_taps)
+        tensor<T, 1> unfolded; // a chunk's inputs unfolded, for few taps (see unfold_taps)
         tensor<T, 1> packed, packed_output; // small planes' packed positions (forward_packed)
         shape<4> padded_shape{}, direct_shape{};
         // Winograd's (see plan_winograd): a chunk's inputs (the forward's, the input
