@@ -432,8 +432,10 @@ TEST_CASE("threads: fit runs a step's groups on two threads at once, each on a c
     // 4 steps of 8 groups, 4 a thread; each fit's first step counts dropout's draws on its
     // first group alone, then runs the rest at once.
     CHECK(two.elsewhere == 16);
-    // The same dropout masks and the same gradients, added in another order.
-    CHECK(worst_relative(one.weights, two.weights) < 1e-5);
+    // The same dropout masks and the same gradients, added in another order: the weights
+    // differ by float rounding, measured against the largest (element by element, a small
+    // weight's rounding after 8 momentum steps reached 1.2e-5 of itself at AVX-512).
+    CHECK(worst_of_largest(one.weights, two.weights) < 1e-6);
     REQUIRE(two.losses.size() == 2);
     CHECK(two.losses[0] == Approx(one.losses[0]).epsilon(1e-6));
     CHECK(two.losses[1] == Approx(one.losses[1]).epsilon(1e-6));
@@ -455,7 +457,7 @@ TEST_CASE("threads: a random layer that draws unequally per group makes fit run 
     const auto one = fit_in_groups(1, true);
     const auto two = fit_in_groups(2, true);
     CHECK(two.elsewhere == 4);
-    CHECK(worst_relative(one.weights, two.weights) < 1e-5);
+    CHECK(worst_of_largest(one.weights, two.weights) < 1e-6);
     CHECK(two.losses[0] == Approx(one.losses[0]).epsilon(1e-6));
     CHECK(two.weights == fit_in_groups(2, false).weights);
 }
