@@ -555,9 +555,7 @@ XTNN_KERNEL void correlate_tile(const float* const* in, const std::size_t* offse
         // many as a first layer's 9 taps of products).
         float* const base = out[0] + to.start[vector[0]];
         const std::size_t last = to.count[vector[V - 1]];
-        const bool rectify = then.rectify;
-        const float* const scale = then.scale;
-        const float* const shift = then.shift;
+        const epilogue apply = then;
 #pragma GCC unroll 8
         for (std::size_t o = 0; o < channels; ++o) {
             if (o >= live) {
@@ -565,13 +563,7 @@ XTNN_KERNEL void correlate_tile(const float* const* in, const std::size_t* offse
             }
 #pragma GCC unroll 8
             for (std::size_t v = 0; v < V; ++v) {
-                reg sum = acc[o][v];
-                if (scale != nullptr) {
-                    sum = fma(sum, broadcast(scale[o]), broadcast(shift[o]));
-                }
-                if (rectify) {
-                    sum = choose(less(sum, zero()), zero(), sum);
-                }
+                const reg sum = finished(acc[o][v], apply, o);
                 float* p = base + o * stride + v * lanes;
                 if (v + 1 < V || last == lanes) {
                     store(p, sum);
