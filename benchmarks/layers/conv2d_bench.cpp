@@ -162,15 +162,22 @@ void shapes(benchmark::internal::Benchmark* b) {
     add_shapes(b, 3);
     // resnet18's deep layers on 64 x 64 images: many channels on small planes.
     for (std::int64_t batch : {1, 8}) {
-        for (std::int64_t algorithm = 0; algorithm < 2; ++algorithm) {
-            b->Args({batch, 256, 256, 4, 1, algorithm});
-            b->Args({batch, 512, 512, 2, 1, algorithm});
+        for (std::int64_t algorithm = 0; algorithm < 3; ++algorithm) {
+            b->Args({batch, 256, 256, 4, 1, algorithm}); // Winograd's F(2 x 2, 3 x 3)
+            if (algorithm < 2) {
+                b->Args({batch, 512, 512, 2, 1, algorithm});
+            }
         }
         // Its second stage on 64 x 64 images and third on 224 x 224, where Winograd's
         // transformed filters (2.4 and 9.4 MB) come from memory.
         for (std::int64_t algorithm = 1; algorithm < 3; ++algorithm) {
             b->Args({batch, 128, 128, 8, 1, algorithm});
             b->Args({batch, 256, 256, 14, 1, algorithm});
+        }
+        // Its fourth stage on 224 x 224 images: 512 channels on 7 x 7 planes (automatic: the
+        // direct kernels; Winograd's 36 MB of transformed filters only pay at batch 8).
+        for (std::int64_t algorithm = 1; algorithm < 3; ++algorithm) {
+            b->Args({batch, 512, 512, 7, 1, algorithm});
         }
     }
 }

@@ -518,6 +518,10 @@ TEST_CASE("conv2d: one sample in inference shares its work between the threads, 
                                         {"32 -> 64 on 22x22",
                                          {.in_channels = 32, .out_channels = 64},
                                          {1, 32, 22, 22},
+                                         xtnn::conv_algorithm::winograd},
+                                        {"64 -> 64, same, on 6x6 (F(2x2, 3x3))",
+                                         {.in_channels = 64, .out_channels = 64, .padding = 1},
+                                         {1, 64, 6, 6},
                                          xtnn::conv_algorithm::winograd}};
     const xtnn::simd_level detected = xtnn::detected_simd();
     for (const auto level : {xtnn::simd_level::avx2, xtnn::simd_level::avx512}) {
@@ -575,8 +579,8 @@ TEST_CASE("conv2d: one sample in inference shares its work between the threads, 
     }
 }
 
-TEST_CASE("conv2d: Winograd's F(4 x 4, 3 x 3) computes the convolution, each sample alone, and "
-          "its input gradient in training",
+TEST_CASE("conv2d: Winograd's F(4 x 4, 3 x 3) and F(2 x 2, 3 x 3) compute the convolution, each "
+          "sample alone, and its gradients in training",
           "[layers][conv2d]") {
     if (xtnn::detected_simd() == xtnn::simd_level::portable) {
         WARN("this CPU has neither AVX2 nor AVX-512: conv2d uses unfold only");
@@ -610,6 +614,21 @@ TEST_CASE("conv2d: Winograd's F(4 x 4, 3 x 3) computes the convolution, each sam
          {.in_channels = 144, .out_channels = 160, .padding = "same"},
          {2, 144, 5, 5},
          1,
+         1},
+        {"24 -> 40, same, on 4x4",
+         {.in_channels = 24, .out_channels = 40, .padding = "same"},
+         {3, 24, 4, 4},
+         1,
+         1},
+        {"20 -> 36 on 7x8 (5x6 outputs)",
+         {.in_channels = 20, .out_channels = 36},
+         {2, 20, 7, 8},
+         0,
+         0},
+        {"256 -> 256, same, on 4x4",
+         {.in_channels = 256, .out_channels = 256, .padding = "same"},
+         {2, 256, 4, 4},
+         1,
          1}};
     const xtnn::simd_level detected = xtnn::detected_simd();
     for (const auto level : {xtnn::simd_level::avx2, xtnn::simd_level::avx512}) {
@@ -634,6 +653,10 @@ TEST_CASE("conv2d: Winograd's F(4 x 4, 3 x 3) computes the convolution, each sam
                 const auto x = xtnn::test::random_tensor<float, 4>(c.input, 11, -1.0, 1.0);
                 const auto whole = xtnn::apply(layer, x);
                 CHECK(layer.algorithm() == xtnn::conv_algorithm::winograd);
+                // F(2 x 2, 3 x 3) on output planes of 3 x 3 to 36 positions.
+                const auto planes = whole.shape();
+                const bool small = planes[2] >= 3 && planes[3] >= 3 && planes[2] * planes[3] <= 36;
+                CHECK(layer.winograd_tile() == (small ? 2u : 4u));
                 const auto expected =
                     reference(exact, xt::eval(xt::cast<double>(x)), c.pad_top, c.pad_left);
                 const double scale = xt::amax(xt::abs(expected))();
@@ -661,6 +684,9 @@ TEST_CASE("conv2d: Winograd's F(4 x 4, 3 x 3) computes the convolution, each sam
                 CHECK(layer.algorithm() == xtnn::conv_algorithm::winograd);
                 CHECK(layer.gradient_algorithm() == xtnn::conv_algorithm::winograd);
                 CHECK(layer.weight_gradient_algorithm() == xtnn::conv_algorithm::winograd);
+                const bool small_input =
+                    c.input[2] >= 3 && c.input[3] >= 3 && c.input[2] * c.input[3] <= 36;
+                CHECK(layer.gradient_winograd_tile() == (small_input ? 2u : 4u));
                 check_within(e, 1e-5);
             }
         }
@@ -712,11 +738,14 @@ TEST_CASE("conv2d: automatic runs Winograd where it measured faster", "[layers][
         return;
     }
     // The forward's algorithm, then the input gradient's.
-    const auto run = [](xtnn::conv2d_options options, const xtnn::shape<4>& input, xtnn::mode m) {
+    std::size_t tile = 0; // the last run's Winograd tile
+    const auto run = [&tile](xtnn::conv2d_options options, const xtnn::shape<4>& input,
+                             xtnn::mode m) {
         xtnn::conv2d<float> layer(options);
         const auto x = xtnn::test::random_tensor<float, 4>(input, 5);
         xtnn::tensor<float, 4> y(layer.output_shape(input));
         layer.forward(x, y, m);
+        tile = layer.winograd_tile();
         return std::pair{layer.algorithm(), layer.gradient_algorithm()};
     };
     const auto inference = xtnn::mode::inference, training = xtnn::mode::training;
@@ -725,9 +754,21 @@ TEST_CASE("conv2d: automatic runs Winograd where it measured faster", "[layers][
     const std::pair forward_only{winograd, direct};
     const xtnn::conv2d_options stage{.in_channels = 64, .out_channels = 64, .padding = 1};
     CHECK(run(stage, {1, 64, 56, 56}, inference) == forward_only); // resnet18's first stage
+    CHECK(tile == 4);
     CHECK(run(stage, {1, 64, 56, 56}, training) == both);
-    CHECK(run(stage, {1, 64, 6, 6}, inference) == forward_only); // 36 outputs for 64 · 64
-    CHECK(run(stage, {1, 64, 5, 5}, inference) == neither);      // 25
+    CHECK(tile == 4);
+    CHECK(run(stage, {1, 64, 7, 7}, inference) == forward_only); // 49 outputs
+    CHECK(tile == 4);
+    // Planes of 3 x 3 to 36 positions: F(2 x 2, 3 x 3).
+    CHECK(run(stage, {1, 64, 6, 6}, inference) == forward_only);
+    CHECK(tile == 2);
+    CHECK(run(stage, {1, 64, 5, 5}, inference) == forward_only);
+    CHECK(tile == 2);
+    CHECK(run(stage, {1, 64, 3, 3}, inference) == forward_only);
+    CHECK(tile == 2);
+    CHECK(run(stage, {1, 64, 2, 2}, inference) == neither); // 4 positions: the direct kernels
+    CHECK(tile == 0);
+    CHECK(run(stage, {1, 64, 2, 9}, inference) == neither); // rows of 2: half a tile wasted
     CHECK(run({.in_channels = 8, .out_channels = 64, .padding = 1}, {1, 8, 32, 32}, training) ==
           neither); // too few channels (and, for the input gradient, filters)
     CHECK(run({.in_channels = 16, .out_channels = 16, .padding = 1}, {1, 16, 32, 32},
@@ -741,11 +782,20 @@ TEST_CASE("conv2d: automatic runs Winograd where it measured faster", "[layers][
     const xtnn::conv2d_options wide{.in_channels = 256, .out_channels = 256, .padding = 1};
     CHECK(run(wide, {1, 256, 14, 14}, training) == both); // resnet18's third stage, 224 x 224
     CHECK(run(wide, {1, 256, 7, 7}, inference) == forward_only); // 49 positions
-    CHECK(run(wide, {1, 256, 6, 6}, inference) == neither);      // 36
+    CHECK(tile == 4);
+    CHECK(run(wide, {1, 256, 6, 6}, inference) == forward_only); // 36: F(2 x 2, 3 x 3)
+    CHECK(tile == 2);
+    // resnet18's third stage on 64 x 64 images, which training would otherwise unfold.
+    CHECK(run(wide, {8, 256, 4, 4}, training) == both);
+    CHECK(tile == 2);
+    const auto unfold = xtnn::conv_algorithm::unfold;
+    CHECK(run(wide, {8, 256, 2, 2}, training) == std::pair{unfold, unfold});
     CHECK(run({.in_channels = 128, .out_channels = 128, .padding = 1}, {1, 128, 8, 8},
               training) == both); // resnet18's second stage, 64 x 64
     CHECK(run({.in_channels = 512, .out_channels = 512, .padding = 1}, {1, 512, 14, 14},
               inference) == neither); // transformed filters of 36 MB
+    CHECK(run({.in_channels = 512, .out_channels = 512, .padding = 1}, {1, 512, 4, 4},
+              inference) == neither); // 16 MB for F(2 x 2, 3 x 3)
     CHECK(run({.in_channels = 64, .out_channels = 64, .stride = 2, .padding = 1}, {1, 64, 32, 32},
               training) == neither);
     CHECK(run({.in_channels = 64, .out_channels = 64, .padding = 1, .dilation = 2}, {1, 64, 32, 32},
@@ -761,5 +811,9 @@ TEST_CASE("conv2d: automatic runs Winograd where it measured faster", "[layers][
     const xtnn::conv2d_options asked{
         .in_channels = 2, .out_channels = 3, .algorithm = xtnn::conv_algorithm::winograd};
     CHECK(run(asked, {1, 2, 5, 5}, inference) == forward_only);
+    CHECK(tile == 2); // 3 x 3 outputs
     CHECK(run(asked, {1, 2, 8, 8}, training) == both);
+    CHECK(tile == 2); // 6 x 6 outputs
+    CHECK(run(asked, {1, 2, 9, 9}, training) == both);
+    CHECK(tile == 4); // 7 x 7
 }

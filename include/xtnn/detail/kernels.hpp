@@ -153,6 +153,31 @@ class compaction_table {
 
 namespace xtnn::detail {
 
+/// Winograd F(m × m, 3 × 3)'s kernels for one tile size m (see kernels_isa.hpp).
+struct winograd_kernel_set {
+    /// m: a tile's outputs per side; a tile has (m + 2)² points.
+    std::size_t tile;
+    /// The transforms of the inputs, the filters and the products, and the products.
+    void (*input)(const float* in, std::size_t row, std::size_t channels, std::size_t tiles,
+                  float* v, std::size_t v_stride);
+    void (*multiply)(const float* v, std::size_t v_stride, const float* u, std::size_t u_stride,
+                     std::size_t tiles, std::size_t channels, std::size_t filters,
+                     std::size_t width, float* m, std::size_t m_stride);
+    void (*filter)(const float* g, std::size_t channels, std::size_t filters, float* u,
+                   std::size_t u_stride);
+    void (*output)(const float* m, std::size_t m_stride, std::size_t filters, std::size_t width,
+                   std::size_t tiles, const float* bias, const epilogue& then, float* out,
+                   std::size_t row);
+    /// The weight gradient's: of the output gradients, the products and the filters.
+    void (*gradient)(const float* in, std::size_t row, std::size_t filters, std::size_t tiles,
+                     float* d, std::size_t d_stride);
+    void (*tile_sums)(const float* d, std::size_t d_stride, const float* v, std::size_t v_stride,
+                      std::size_t tiles, std::size_t rows, std::size_t filters,
+                      std::size_t channels, bool add, float* m, std::size_t m_stride);
+    void (*filter_gradient)(const float* m, std::size_t m_stride, std::size_t filters,
+                            std::size_t channels, float* g);
+};
+
 /// One instruction set's kernels (see kernels_isa.hpp for what each computes).
 struct kernel_set {
     std::size_t lanes; ///< Floats per vector.
@@ -184,27 +209,12 @@ struct kernel_set {
                            std::size_t w);
     void (*transpose)(const float* from, const runs& from_runs, std::size_t rows, std::size_t cols,
                       float* to, const runs& to_runs);
-    /// Winograd F(4 × 4, 3 × 3)'s transforms: of the inputs, the filters and the products.
-    void (*winograd_input)(const float* in, std::size_t row, std::size_t channels,
-                           std::size_t tiles, float* v, std::size_t v_stride);
-    void (*winograd_multiply)(const float* v, std::size_t v_stride, const float* u,
-                              std::size_t u_stride, std::size_t tiles, std::size_t channels,
-                              std::size_t filters, std::size_t width, float* m,
-                              std::size_t m_stride);
-    void (*winograd_filter)(const float* g, std::size_t channels, std::size_t filters, float* u,
-                            std::size_t u_stride);
-    void (*winograd_output)(const float* m, std::size_t m_stride, std::size_t filters,
-                            std::size_t width, std::size_t tiles, const float* bias,
-                            const epilogue& then, float* out, std::size_t row);
-    /// Its weight gradient's: of the output gradients, the products and the filters.
-    void (*winograd_gradient)(const float* in, std::size_t row, std::size_t filters,
-                              std::size_t tiles, float* d, std::size_t d_stride);
-    void (*winograd_tile_sums)(const float* d, std::size_t d_stride, const float* v,
-                               std::size_t v_stride, std::size_t tiles, std::size_t rows,
-                               std::size_t filters, std::size_t channels, bool add, float* m,
-                               std::size_t m_stride);
-    void (*winograd_filter_gradient)(const float* m, std::size_t m_stride, std::size_t filters,
-                                     std::size_t channels, float* g);
+    /// Winograd's F(4 × 4, 3 × 3) and F(2 × 2, 3 × 3).
+    winograd_kernel_set winograd4, winograd2;
+    /// The Winograd kernels of tiles of `tile` × `tile` outputs (4 or 2).
+    const winograd_kernel_set& winograd(std::size_t tile) const {
+        return tile == 4 ? winograd4 : winograd2;
+    }
 };
 
 /// xtnn's own sgemm and gemv (see kernels_isa.hpp), AVX-512 only: with AVX2, OpenBLAS's
@@ -231,38 +241,38 @@ inline const kernel_set* simd_kernels(simd_level level) {
     // correlate computes blocks of conv_channel_block outputs (rows of its output buffer).
     static_assert(avx512::correlate_channels == conv_channel_block &&
                   avx2::correlate_channels == conv_channel_block);
-    static constexpr kernel_set wide{avx512::lanes,
-                                     &avx512::correlate,
-                                     &avx512::correlate_rows,
-                                     &avx512::copy_rows,
-                                     &avx512::weight_gradient,
-                                     &avx512::row_weight_gradient,
-                                     &avx512::max_pool_stride2,
-                                     &avx512::max_unpool_2x2,
-                                     &avx512::transpose,
-                                     &avx512::winograd_input,
-                                     &avx512::winograd_multiply,
-                                     &avx512::winograd_filter,
-                                     &avx512::winograd_output,
-                                     &avx512::winograd_gradient,
-                                     &avx512::winograd_tile_sums,
-                                     &avx512::winograd_filter_gradient};
-    static constexpr kernel_set narrow{avx2::lanes,
-                                       &avx2::correlate,
-                                       &avx2::correlate_rows,
-                                       &avx2::copy_rows,
-                                       &avx2::weight_gradient,
-                                       &avx2::row_weight_gradient,
-                                       &avx2::max_pool_stride2,
-                                       &avx2::max_unpool_2x2,
-                                       &avx2::transpose,
-                                       &avx2::winograd_input,
-                                       &avx2::winograd_multiply,
-                                       &avx2::winograd_filter,
-                                       &avx2::winograd_output,
-                                       &avx2::winograd_gradient,
-                                       &avx2::winograd_tile_sums,
-                                       &avx2::winograd_filter_gradient};
+    static constexpr kernel_set wide{
+        avx512::lanes,
+        &avx512::correlate,
+        &avx512::correlate_rows,
+        &avx512::copy_rows,
+        &avx512::weight_gradient,
+        &avx512::row_weight_gradient,
+        &avx512::max_pool_stride2,
+        &avx512::max_unpool_2x2,
+        &avx512::transpose,
+        {4, &avx512::winograd_input<4>, &avx512::winograd_multiply<4>, &avx512::winograd_filter<4>,
+         &avx512::winograd_output<4>, &avx512::winograd_gradient<4>, &avx512::winograd_tile_sums<4>,
+         &avx512::winograd_filter_gradient<4>},
+        {2, &avx512::winograd_input<2>, &avx512::winograd_multiply<2>, &avx512::winograd_filter<2>,
+         &avx512::winograd_output<2>, &avx512::winograd_gradient<2>, &avx512::winograd_tile_sums<2>,
+         &avx512::winograd_filter_gradient<2>}};
+    static constexpr kernel_set narrow{
+        avx2::lanes,
+        &avx2::correlate,
+        &avx2::correlate_rows,
+        &avx2::copy_rows,
+        &avx2::weight_gradient,
+        &avx2::row_weight_gradient,
+        &avx2::max_pool_stride2,
+        &avx2::max_unpool_2x2,
+        &avx2::transpose,
+        {4, &avx2::winograd_input<4>, &avx2::winograd_multiply<4>, &avx2::winograd_filter<4>,
+         &avx2::winograd_output<4>, &avx2::winograd_gradient<4>, &avx2::winograd_tile_sums<4>,
+         &avx2::winograd_filter_gradient<4>},
+        {2, &avx2::winograd_input<2>, &avx2::winograd_multiply<2>, &avx2::winograd_filter<2>,
+         &avx2::winograd_output<2>, &avx2::winograd_gradient<2>, &avx2::winograd_tile_sums<2>,
+         &avx2::winograd_filter_gradient<2>}};
     switch (level) {
     case simd_level::avx512:
         return &wide;

@@ -1595,100 +1595,151 @@ XTNN_KERNEL bool gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, 
 }
 #endif
 
-// Winograd F(4 × 4, 3 × 3) (Lavin and Gray, 2016; points 0, ±1, ±2 and ∞): a 4 × 4 block of a
-// 3 × 3 convolution's outputs is Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d B)] A, from the block's 6 × 6 inputs d
-// and a filter g, 36 products in place of 144. Each transform is a 1-D step applied to the
-// columns and then to the rows, here to vectors of channels (input, filter) or of filters
-// (output), so that every lane is used whatever the size of the planes.
+// Winograd F(m × m, 3 × 3) (Lavin and Gray, 2016): an m × m block of a 3 × 3 convolution's
+// outputs (a tile) is Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d B)] A, from the block's (m + 2) × (m + 2) inputs d
+// and a filter g: (m + 2)² products in place of 9m². m = 4 (points 0, ±1, ±2 and ∞: 36
+// products for 144) or m = 2 (points 0, ±1 and ∞: 16 for 36, for small planes and many
+// channels, whose transformed filters take 16/9 of the weights instead of 4×). Each transform
+// is a 1-D step applied to the columns and then to the rows, here to vectors of channels
+// (input, filter) or of filters (output), so that every lane is used whatever the size of the
+// planes.
 
-/// Bᵀ·d of six vectors: the input transform's 1-D step.
+/// Bᵀ·d of m + 2 vectors: the input transform's 1-D step.
+template <std::size_t M>
 XTNN_KERNEL void winograd_input_step(const reg* d, reg* r) {
-    const reg a = fma(broadcast(-4.0f), d[2], d[4]), b = fma(broadcast(-4.0f), d[1], d[3]);
-    const reg c = sub(d[4], d[2]), e = mul(broadcast(2.0f), sub(d[3], d[1]));
-    r[0] = fma(broadcast(4.0f), d[0], fma(broadcast(-5.0f), d[2], d[4]));
-    r[1] = add(a, b);
-    r[2] = sub(a, b);
-    r[3] = add(c, e);
-    r[4] = sub(c, e);
-    r[5] = fma(broadcast(4.0f), d[1], fma(broadcast(-5.0f), d[3], d[5]));
+    if constexpr (M == 4) {
+        const reg a = fma(broadcast(-4.0f), d[2], d[4]), b = fma(broadcast(-4.0f), d[1], d[3]);
+        const reg c = sub(d[4], d[2]), e = mul(broadcast(2.0f), sub(d[3], d[1]));
+        r[0] = fma(broadcast(4.0f), d[0], fma(broadcast(-5.0f), d[2], d[4]));
+        r[1] = add(a, b);
+        r[2] = sub(a, b);
+        r[3] = add(c, e);
+        r[4] = sub(c, e);
+        r[5] = fma(broadcast(4.0f), d[1], fma(broadcast(-5.0f), d[3], d[5]));
+    } else {
+        static_assert(M == 2);
+        r[0] = sub(d[0], d[2]);
+        r[1] = add(d[1], d[2]);
+        r[2] = sub(d[2], d[1]);
+        r[3] = sub(d[1], d[3]);
+    }
 }
 
-/// G·g of three vectors: the filter transform's 1-D step.
+/// G·g of three vectors: the filter transform's 1-D step (to m + 2).
+template <std::size_t M>
 XTNN_KERNEL void winograd_filter_step(const reg* g, reg* u) {
-    const reg outer = add(g[0], g[2]), quarter = mul(broadcast(1.0f / 24.0f), g[0]);
-    const reg sixth = mul(broadcast(1.0f / 6.0f), g[2]);
-    u[0] = mul(broadcast(0.25f), g[0]);
-    u[1] = mul(broadcast(-1.0f / 6.0f), add(outer, g[1]));
-    u[2] = mul(broadcast(-1.0f / 6.0f), sub(outer, g[1]));
-    u[3] = add(quarter, fma(broadcast(1.0f / 12.0f), g[1], sixth));
-    u[4] = add(quarter, fma(broadcast(-1.0f / 12.0f), g[1], sixth));
-    u[5] = g[2];
+    if constexpr (M == 4) {
+        const reg outer = add(g[0], g[2]), quarter = mul(broadcast(1.0f / 24.0f), g[0]);
+        const reg sixth = mul(broadcast(1.0f / 6.0f), g[2]);
+        u[0] = mul(broadcast(0.25f), g[0]);
+        u[1] = mul(broadcast(-1.0f / 6.0f), add(outer, g[1]));
+        u[2] = mul(broadcast(-1.0f / 6.0f), sub(outer, g[1]));
+        u[3] = add(quarter, fma(broadcast(1.0f / 12.0f), g[1], sixth));
+        u[4] = add(quarter, fma(broadcast(-1.0f / 12.0f), g[1], sixth));
+        u[5] = g[2];
+    } else {
+        static_assert(M == 2);
+        const reg outer = mul(broadcast(0.5f), add(g[0], g[2])),
+                  middle = mul(broadcast(0.5f), g[1]);
+        u[0] = g[0];
+        u[1] = add(outer, middle);
+        u[2] = sub(outer, middle);
+        u[3] = g[2];
+    }
 }
 
-/// Aᵀ·m of six vectors: the output transform's 1-D step.
+/// Aᵀ·m of m + 2 vectors: the output transform's 1-D step (to m).
+template <std::size_t M>
 XTNN_KERNEL void winograd_output_step(const reg* m, reg* y) {
-    const reg p = add(m[1], m[2]), q = sub(m[1], m[2]), s = add(m[3], m[4]), w = sub(m[3], m[4]);
-    y[0] = add(add(m[0], p), s);
-    y[1] = fma(broadcast(2.0f), w, q);
-    y[2] = fma(broadcast(4.0f), s, p);
-    y[3] = add(fma(broadcast(8.0f), w, q), m[5]);
+    if constexpr (M == 4) {
+        const reg p = add(m[1], m[2]), q = sub(m[1], m[2]), s = add(m[3], m[4]);
+        const reg w = sub(m[3], m[4]);
+        y[0] = add(add(m[0], p), s);
+        y[1] = fma(broadcast(2.0f), w, q);
+        y[2] = fma(broadcast(4.0f), s, p);
+        y[3] = add(fma(broadcast(8.0f), w, q), m[5]);
+    } else {
+        static_assert(M == 2);
+        y[0] = add(add(m[0], m[1]), m[2]);
+        y[1] = sub(sub(m[1], m[2]), m[3]);
+    }
 }
 
-/// Gᵀ·m of six vectors: the filter transform's 1-D step transposed (the weight gradient's).
+/// Gᵀ·m of m + 2 vectors: the filter transform's 1-D step transposed (the weight gradient's).
+template <std::size_t M>
 XTNN_KERNEL void winograd_filter_gradient_step(const reg* m, reg* g) {
-    const reg near = mul(broadcast(1.0f / 6.0f), add(m[1], m[2])); // the points ±1
-    const reg far = add(m[3], m[4]);                               // ±2
-    g[0] = sub(fma(broadcast(0.25f), m[0], mul(broadcast(1.0f / 24.0f), far)), near);
-    g[1] =
-        fma(broadcast(1.0f / 12.0f), sub(m[3], m[4]), mul(broadcast(1.0f / 6.0f), sub(m[2], m[1])));
-    g[2] = add(sub(mul(broadcast(1.0f / 6.0f), far), near), m[5]);
+    if constexpr (M == 4) {
+        const reg near = mul(broadcast(1.0f / 6.0f), add(m[1], m[2])); // the points ±1
+        const reg far = add(m[3], m[4]);                               // ±2
+        g[0] = sub(fma(broadcast(0.25f), m[0], mul(broadcast(1.0f / 24.0f), far)), near);
+        g[1] = fma(broadcast(1.0f / 12.0f), sub(m[3], m[4]),
+                   mul(broadcast(1.0f / 6.0f), sub(m[2], m[1])));
+        g[2] = add(sub(mul(broadcast(1.0f / 6.0f), far), near), m[5]);
+    } else {
+        static_assert(M == 2);
+        const reg near = mul(broadcast(0.5f), add(m[1], m[2]));
+        g[0] = add(m[0], near);
+        g[1] = mul(broadcast(0.5f), sub(m[1], m[2]));
+        g[2] = add(near, m[3]);
+    }
 }
 
-/// A·δ of four vectors: the output transform's 1-D step transposed (the weight gradient's).
+/// A·δ of m vectors: the output transform's 1-D step transposed (the weight gradient's; to
+/// m + 2).
+template <std::size_t M>
 XTNN_KERNEL void winograd_gradient_step(const reg* d, reg* r) {
-    const reg even = add(d[0], d[2]), odd = add(d[1], d[3]);
-    const reg even4 = fma(broadcast(4.0f), d[2], d[0]);
-    const reg odd4 = fma(broadcast(8.0f), d[3], add(d[1], d[1]));
-    r[0] = d[0];
-    r[1] = add(even, odd);
-    r[2] = sub(even, odd);
-    r[3] = add(even4, odd4);
-    r[4] = sub(even4, odd4);
-    r[5] = d[3];
+    if constexpr (M == 4) {
+        const reg even = add(d[0], d[2]), odd = add(d[1], d[3]);
+        const reg even4 = fma(broadcast(4.0f), d[2], d[0]);
+        const reg odd4 = fma(broadcast(8.0f), d[3], add(d[1], d[1]));
+        r[0] = d[0];
+        r[1] = add(even, odd);
+        r[2] = sub(even, odd);
+        r[3] = add(even4, odd4);
+        r[4] = sub(even4, odd4);
+        r[5] = d[3];
+    } else {
+        static_assert(M == 2);
+        r[0] = d[0];
+        r[1] = add(d[0], d[1]);
+        r[2] = sub(d[0], d[1]);
+        r[3] = sub(zero(), d[1]);
+    }
 }
 
-/// The 2-D transform of `tiles` consecutive tiles of a row of tiles by the 1-D step `Step`
-/// (`In` vectors to 6): tile t is the In × In positions from column 4t of `in` (positions of
-/// `width` values, a multiple of lanes; rows of `row` values), stepped on its columns and then
-/// on its rows; element ξ = 6i + j goes to out[ξ·stride + t·width + c].
-template <std::size_t In, void (*Step)(const reg*, reg*)>
+/// The 2-D transform of `tiles` consecutive tiles of a row of tiles of side M by the 1-D step
+/// `Step` (`In` vectors to N = M + 2): tile t is the In × In positions from column M·t of `in`
+/// (positions of `width` values, a multiple of lanes; rows of `row` values), stepped on its
+/// columns and then on its rows; element ξ = N·i + j goes to out[ξ·stride + t·width + c].
+template <std::size_t M, std::size_t In, void (*Step)(const reg*, reg*)>
 XTNN_KERNEL void transform_tiles(const float* in, std::size_t row, std::size_t width,
                                  std::size_t tiles, float* out, std::size_t stride) {
-    reg columns[6][In]; // the columns stepped: [i][column]
+    constexpr std::size_t N = M + 2;
+    reg columns[N][In]; // the columns stepped: [i][column]
     for (std::size_t t = 0; t < tiles; ++t) {
         for (std::size_t c = 0; c < width; c += lanes) {
-            const float* d = in + 4 * t * width + c;
+            const float* d = in + M * t * width + c;
 #pragma GCC unroll 6
             for (std::size_t l = 0; l < In; ++l) {
-                reg line[In], r[6];
+                reg line[In], r[N];
 #pragma GCC unroll 6
                 for (std::size_t k = 0; k < In; ++k) {
                     line[k] = load(d + k * row + l * width);
                 }
                 Step(line, r);
 #pragma GCC unroll 6
-                for (std::size_t i = 0; i < 6; ++i) {
+                for (std::size_t i = 0; i < N; ++i) {
                     columns[i][l] = r[i];
                 }
             }
             float* to = out + t * width + c;
 #pragma GCC unroll 6
-            for (std::size_t i = 0; i < 6; ++i) {
-                reg r[6];
+            for (std::size_t i = 0; i < N; ++i) {
+                reg r[N];
                 Step(columns[i], r);
 #pragma GCC unroll 6
-                for (std::size_t j = 0; j < 6; ++j) {
-                    store(to + (6 * i + j) * stride, r[j]);
+                for (std::size_t j = 0; j < N; ++j) {
+                    store(to + (N * i + j) * stride, r[j]);
                 }
             }
         }
@@ -1696,12 +1747,13 @@ XTNN_KERNEL void transform_tiles(const float* in, std::size_t row, std::size_t w
 }
 
 /// The input transform of `tiles` consecutive tiles of a row of tiles: tile t's inputs are
-/// the 6 × 6 positions from column 4t of `in` (positions of `channels` values, channels
-/// innermost; rows of `row` values; channels a multiple of lanes), and its Bᵀ d B, element
-/// ξ = 6i + j, goes to v[ξ·v_stride + t·channels + c].
+/// the (M + 2) × (M + 2) positions from column M·t of `in` (positions of `channels` values,
+/// channels innermost; rows of `row` values; channels a multiple of lanes), and its Bᵀ d B,
+/// element ξ = (M + 2)·i + j, goes to v[ξ·v_stride + t·channels + c].
+template <std::size_t M>
 XTNN_KERNEL void winograd_input(const float* in, std::size_t row, std::size_t channels,
                                 std::size_t tiles, float* v, std::size_t v_stride) {
-    transform_tiles<6, winograd_input_step>(in, row, channels, tiles, v, v_stride);
+    transform_tiles<M, M + 2, winograd_input_step<M>>(in, row, channels, tiles, v, v_stride);
 }
 
 /// One register tile of winograd_multiply and winograd_tile_sums: R rows of v by W vectors of
@@ -1773,16 +1825,17 @@ XTNN_KERNEL void multiply_block(std::size_t rows, std::size_t width, const float
     }
 }
 
-/// Winograd's products, for each of the 36 points ξ: m[ξ·m_stride + t·width + f] =
+/// Winograd's products, for each of the (M + 2)² points ξ: m[ξ·m_stride + t·width + f] =
 /// Σ_c v[ξ·v_stride + t·channels + c] · u[ξ·u_stride + c·width + f] for t < tiles and f <
 /// filters (u's and m's rows of `width` values; filters a multiple of lanes, at most width:
 /// a part of the filters, each sum the same whatever the part).
+template <std::size_t M>
 XTNN_KERNEL void winograd_multiply(const float* v, std::size_t v_stride, const float* u,
                                    std::size_t u_stride, std::size_t tiles, std::size_t channels,
                                    std::size_t filters, std::size_t width, float* m,
                                    std::size_t m_stride) {
     const std::size_t vectors = filters / lanes;
-    for (std::size_t point = 0; point < 36; ++point) {
+    for (std::size_t point = 0; point < (M + 2) * (M + 2); ++point) {
         const float* vp = v + point * v_stride;
         const float* up = u + point * u_stride;
         float* mp = m + point * m_stride;
@@ -1797,16 +1850,18 @@ XTNN_KERNEL void winograd_multiply(const float* v, std::size_t v_stride, const f
     }
 }
 
-/// The weight gradient's products, for each of the 36 points ξ: m[ξ·m_stride + f·channels + c]
-/// = Σ_t d[ξ·d_stride + t·filters + f] · v[ξ·v_stride + t·channels + c], the sums over
-/// `tiles` tiles, for f < rows (channels a multiple of lanes); `add`: each sum, from zero,
-/// added to m (a float sum over many blocks in one accumulator loses 4× more bits).
+/// The weight gradient's products, for each of the (M + 2)² points ξ:
+/// m[ξ·m_stride + f·channels + c] = Σ_t d[ξ·d_stride + t·filters + f] ·
+/// v[ξ·v_stride + t·channels + c], the sums over `tiles` tiles, for f < rows (channels a
+/// multiple of lanes); `add`: each sum, from zero, added to m (a float sum over many blocks
+/// in one accumulator loses 4× more bits).
+template <std::size_t M>
 XTNN_KERNEL void winograd_tile_sums(const float* d, std::size_t d_stride, const float* v,
                                     std::size_t v_stride, std::size_t tiles, std::size_t rows,
                                     std::size_t filters, std::size_t channels, bool add, float* m,
                                     std::size_t m_stride) {
     const std::size_t vectors = channels / lanes;
-    for (std::size_t point = 0; point < 36; ++point) {
+    for (std::size_t point = 0; point < (M + 2) * (M + 2); ++point) {
         const float* dp = d + point * d_stride;
         const float* vp = v + point * v_stride;
         float* mp = m + point * m_stride;
@@ -1831,31 +1886,33 @@ XTNN_KERNEL void winograd_tile_sums(const float* d, std::size_t d_stride, const 
 /// The filter transform: g[(c·9 + 3u + w)·filters + f] is tap (u, w) of filter f on channel
 /// c (filters a multiple of lanes), and its G g Gᵀ, element ξ, goes to
 /// u[ξ·u_stride + c·filters + f], for c < channels.
+template <std::size_t M>
 XTNN_KERNEL void winograd_filter(const float* g, std::size_t channels, std::size_t filters,
                                  float* u, std::size_t u_stride) {
+    constexpr std::size_t N = M + 2;
     for (std::size_t c = 0; c < channels; ++c) {
         for (std::size_t f = 0; f < filters; f += lanes) {
             const float* taps = g + c * 9 * filters + f;
-            reg columns[6][3]; // G g: [i][column]
+            reg columns[N][3]; // G g: [i][column]
 #pragma GCC unroll 3
             for (std::size_t w = 0; w < 3; ++w) {
                 const reg line[3] = {load(taps + w * filters), load(taps + (3 + w) * filters),
                                      load(taps + (6 + w) * filters)};
-                reg r[6];
-                winograd_filter_step(line, r);
+                reg r[N];
+                winograd_filter_step<M>(line, r);
 #pragma GCC unroll 6
-                for (std::size_t i = 0; i < 6; ++i) {
+                for (std::size_t i = 0; i < N; ++i) {
                     columns[i][w] = r[i];
                 }
             }
             float* to = u + c * filters + f;
 #pragma GCC unroll 6
-            for (std::size_t i = 0; i < 6; ++i) {
-                reg r[6];
-                winograd_filter_step(columns[i], r);
+            for (std::size_t i = 0; i < N; ++i) {
+                reg r[N];
+                winograd_filter_step<M>(columns[i], r);
 #pragma GCC unroll 6
-                for (std::size_t j = 0; j < 6; ++j) {
-                    store(to + (6 * i + j) * u_stride, r[j]);
+                for (std::size_t j = 0; j < N; ++j) {
+                    store(to + (N * i + j) * u_stride, r[j]);
                 }
             }
         }
@@ -1865,20 +1922,22 @@ XTNN_KERNEL void winograd_filter(const float* g, std::size_t channels, std::size
 /// The weight gradient's filter transform: m[ξ·m_stride + f·channels + c], the gradient of
 /// filter f's transformed taps on channel c at point ξ (channels a multiple of lanes), and its
 /// Gᵀ m G, tap (u, w), goes to g[(f·9 + 3u + w)·channels + c], for f < filters.
+template <std::size_t M>
 XTNN_KERNEL void winograd_filter_gradient(const float* m, std::size_t m_stride, std::size_t filters,
                                           std::size_t channels, float* g) {
+    constexpr std::size_t N = M + 2;
     for (std::size_t f = 0; f < filters; ++f) {
         for (std::size_t c = 0; c < channels; c += lanes) {
             const float* from = m + f * channels + c;
-            reg columns[3][6]; // Gᵀ m: [u][column]
+            reg columns[3][N]; // Gᵀ m: [u][column]
 #pragma GCC unroll 6
-            for (std::size_t l = 0; l < 6; ++l) {
-                reg line[6], r[3];
+            for (std::size_t l = 0; l < N; ++l) {
+                reg line[N], r[3];
 #pragma GCC unroll 6
-                for (std::size_t k = 0; k < 6; ++k) {
-                    line[k] = load(from + (6 * k + l) * m_stride);
+                for (std::size_t k = 0; k < N; ++k) {
+                    line[k] = load(from + (N * k + l) * m_stride);
                 }
-                winograd_filter_gradient_step(line, r);
+                winograd_filter_gradient_step<M>(line, r);
 #pragma GCC unroll 3
                 for (std::size_t i = 0; i < 3; ++i) {
                     columns[i][l] = r[i];
@@ -1888,7 +1947,7 @@ XTNN_KERNEL void winograd_filter_gradient(const float* m, std::size_t m_stride, 
 #pragma GCC unroll 3
             for (std::size_t i = 0; i < 3; ++i) {
                 reg r[3];
-                winograd_filter_gradient_step(columns[i], r);
+                winograd_filter_gradient_step<M>(columns[i], r);
 #pragma GCC unroll 3
                 for (std::size_t j = 0; j < 3; ++j) {
                     store(to + (3 * i + j) * channels, r[j]);
@@ -1899,49 +1958,52 @@ XTNN_KERNEL void winograd_filter_gradient(const float* m, std::size_t m_stride, 
 }
 
 /// The output gradient's transform of `tiles` consecutive tiles of a row of tiles: tile t's
-/// output gradients δ are the 4 × 4 positions from column 4t of `in` (positions of `filters`
+/// output gradients δ are the M × M positions from column M·t of `in` (positions of `filters`
 /// values, a multiple of lanes; rows of `row` values), and its A δ Aᵀ, element ξ, goes to
 /// d[ξ·d_stride + t·filters + f].
+template <std::size_t M>
 XTNN_KERNEL void winograd_gradient(const float* in, std::size_t row, std::size_t filters,
                                    std::size_t tiles, float* d, std::size_t d_stride) {
-    transform_tiles<4, winograd_gradient_step>(in, row, filters, tiles, d, d_stride);
+    transform_tiles<M, M, winograd_gradient_step<M>>(in, row, filters, tiles, d, d_stride);
 }
 
 /// The output transform of `tiles` tiles: tile t's products are m[ξ·m_stride + t·width + f]
 /// for f < filters (filters a multiple of lanes, at most width), and Aᵀ m A plus bias[f]
 /// (bias: filters values, or null), with `then` applied (its arrays of filters values), goes
-/// to the 4 × 4 positions from column 4t of `out` (positions of `width` values, their first
+/// to the M × M positions from column M·t of `out` (positions of `width` values, their first
 /// `filters` written; rows of `row` values).
+template <std::size_t M>
 XTNN_KERNEL void winograd_output(const float* m, std::size_t m_stride, std::size_t filters,
                                  std::size_t width, std::size_t tiles, const float* bias,
                                  const epilogue& then, float* out, std::size_t row) {
-    reg columns[4][6]; // Aᵀ m: [i][column]
+    constexpr std::size_t N = M + 2;
+    reg columns[M][N]; // Aᵀ m: [i][column]
     for (std::size_t t = 0; t < tiles; ++t) {
         for (std::size_t f = 0; f < filters; f += lanes) {
             const float* from = m + t * width + f;
 #pragma GCC unroll 6
-            for (std::size_t l = 0; l < 6; ++l) {
-                reg line[6], r[4];
+            for (std::size_t l = 0; l < N; ++l) {
+                reg line[N], r[M];
 #pragma GCC unroll 6
-                for (std::size_t k = 0; k < 6; ++k) {
-                    line[k] = load(from + (6 * k + l) * m_stride);
+                for (std::size_t k = 0; k < N; ++k) {
+                    line[k] = load(from + (N * k + l) * m_stride);
                 }
-                winograd_output_step(line, r);
+                winograd_output_step<M>(line, r);
 #pragma GCC unroll 4
-                for (std::size_t i = 0; i < 4; ++i) {
+                for (std::size_t i = 0; i < M; ++i) {
                     columns[i][l] = r[i];
                 }
             }
             const reg shift = bias != nullptr ? load(bias + f) : zero();
             const reg scale = then.scale != nullptr ? load(then.scale + f) : zero();
             const reg after = then.scale != nullptr ? load(then.shift + f) : zero();
-            float* to = out + 4 * t * width + f;
+            float* to = out + M * t * width + f;
 #pragma GCC unroll 4
-            for (std::size_t i = 0; i < 4; ++i) {
-                reg r[4];
-                winograd_output_step(columns[i], r);
+            for (std::size_t i = 0; i < M; ++i) {
+                reg r[M];
+                winograd_output_step<M>(columns[i], r);
 #pragma GCC unroll 4
-                for (std::size_t j = 0; j < 4; ++j) {
+                for (std::size_t j = 0; j < M; ++j) {
                     reg value = add(r[j], shift);
                     if (then.scale != nullptr) {
                         value = fma(value, scale, after);

@@ -40,11 +40,12 @@ enum class conv_algorithm {
     automatic, ///< direct where it applies and is faster (see conv2d), else unfold.
     unfold,    ///< im2col and BLAS products, always.
     direct,    ///< xtnn's direct kernels where they apply (float, AVX2 or AVX-512).
-    /// Winograd F(4 × 4, 3 × 3) where it applies (float, AVX2 or AVX-512, a 3 × 3 kernel,
-    /// stride 1, dilation 1; the input gradient with padding up to 2), else as automatic; in
-    /// training also the weight gradient. Within float rounding of the others (about 1e-6 of
-    /// the outputs' scale; the weight gradient's, a sum over every tile, within about 1e-5),
-    /// not the same bits.
+    /// Winograd where it applies (float, AVX2 or AVX-512, a 3 × 3 kernel, stride 1, dilation
+    /// 1; the input gradient with padding up to 2), else as automatic; in training also the
+    /// weight gradient. F(2 × 2, 3 × 3) on output planes of 3 × 3 to 36 positions, else
+    /// F(4 × 4, 3 × 3) (conv2d::winograd_tile() says which ran). Within float rounding of the
+    /// others (about 1e-6 of the outputs' scale; the weight gradient's, a sum over every tile,
+    /// within about 1e-5), not the same bits.
     winograd,
 };
 
@@ -97,10 +98,12 @@ struct conv2d_options {
 ///
 /// Speed: a float layer on a CPU with AVX2 or AVX-512 runs xtnn's direct kernels (any stride,
 /// padding and dilation; docs/performance.md), except where another algorithm is faster:
-/// Winograd's F(4 × 4, 3 × 3) for a 3 × 3 kernel of stride 1 with 16 to 128 channels, 32 to
-/// 128 filters and enough output positions (forward, and in training the weight gradient and
-/// the input gradient; conv_algorithm::winograd); unfolding in training, for samples with at most
-/// 16 output positions (a ResNet's 4 × 4 and 2 × 2 planes) or a 1 × 1 kernel. Unfolding (im2col)
+/// Winograd for a 3 × 3 kernel of stride 1 with at least 16 channels and 32 filters, at most
+/// 256 × 256 of them (forward, and in training the weight gradient and the input gradient;
+/// conv_algorithm::winograd): F(2 × 2, 3 × 3) on output planes of 3 × 3 to 36 positions (a
+/// ResNet's 4 × 4 planes), F(4 × 4, 3 × 3) on larger ones with enough positions; unfolding in
+/// training, for samples with at most 16 output positions where Winograd does not apply (a
+/// ResNet's 2 × 2 planes) or a 1 × 1 kernel. Unfolding (im2col)
 /// takes a chunk of samples at a time, as many as fit in a buffer of `workspace` values the layer
 /// keeps (by default 2^22: 120 samples for the Keras convnet's second layer, 288 taps × 121
 /// positions each; chunks are balanced, so batch 128 is 2 chunks of 64), and multiplies the weights
@@ -195,6 +198,16 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
     /// where the forward ran by Winograd in training, else direct or unfold.
     conv_algorithm weight_gradient_algorithm() const {
         return backward_algorithm(winograd_weights_);
+    }
+    /// The tile of the last forward's Winograd: 4 for F(4 × 4, 3 × 3), 2 for F(2 × 2, 3 × 3)
+    /// (small planes, see conv_algorithm::winograd); 0 where the forward ran otherwise.
+    std::size_t winograd_tile() const {
+        return ran_ == conv_algorithm::winograd ? winograd_.tile : 0;
+    }
+    /// The tile of the input gradient's Winograd of a backward after the last forward (its
+    /// own plane's: the input's); 0 where it runs otherwise.
+    std::size_t gradient_winograd_tile() const {
+        return winograd_gradient_ ? gradient_winograd_.tile : 0;
     }
     /// Whether the last forward's direct kernels packed the output positions of several
     /// samples into each vector (small planes, see docs/performance.md): the same sums in the
@@ -478,7 +491,7 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
     void size_buffers(const shape<4>& in, const shape<4>& out, mode m) {
         const std::size_t taps = in[1] * options_.kernel_size.height * options_.kernel_size.width;
         const std::size_t positions = out[2] * out[3];
-        kernels_ = direct_kernels(out, m);
+        kernels_ = direct_kernels(in, out, m);
         ran_ = kernels_ != nullptr ? conv_algorithm::direct : conv_algorithm::unfold;
         winograd_gradient_ = winograd_weights_ = false;
         // A single sample in inference (a latency): its filters split over the threads,
@@ -516,15 +529,19 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
     // planes) or a 1 × 1 kernel: one product per chunk of samples then uses whole vectors,
     // where the direct kernels' rows of the padded width use a quarter to a half of each
     // vector on such planes (resnet18's convolutions trained 2× as fast, see
-    // docs/performance.md). Inference chooses by the sample's shape alone, so that a sample's
-    // output does not depend on its batch (which sequential's inference groups rely on).
-    const detail::kernel_set* direct_kernels(const shape<4>& out, mode m) const {
+    // docs/performance.md); except where Winograd applies (a 4 × 4 plane of 64 to 256
+    // channels: F(2 × 2, 3 × 3)'s forward 3× as fast as unfolding, its gradients as fast).
+    // Inference chooses by the sample's shape alone, so that a sample's output does not depend on
+    // its batch (which sequential's inference groups rely on).
+    const detail::kernel_set* direct_kernels(const shape<4>& in, const shape<4>& out,
+                                             mode m) const {
         if constexpr (!std::same_as<T, float>) {
             return nullptr;
         } else {
             const auto& o = options_;
             const std::size_t positions = out[2] * out[3];
-            const bool small = positions <= 16 || o.kernel_size.height * o.kernel_size.width == 1;
+            const bool few = positions <= 16 && winograd_tile(in[1], out[1], out[2], out[3]) == 0;
+            const bool small = few || o.kernel_size.height * o.kernel_size.width == 1;
             if (o.algorithm == conv_algorithm::unfold ||
                 (o.algorithm != conv_algorithm::direct && m == mode::training && small)) {
                 return nullptr;
@@ -950,30 +967,46 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         }
     }
 
-    // Whether Winograd's F(4 × 4, 3 × 3) computes a correlation of `channels` input planes
-    // into `filters` output planes of `positions` values each, with a 3 × 3 kernel of stride
-    // and dilation 1: asked for, or automatic where it measured faster (docs/performance.md):
-    // at least 16 channels and 32 filters (fewer leave the products too thin for the
-    // transforms to pay); at most 256 × 256 of them (the transformed filters, 4× the weights,
-    // take 9 MB there, and 36 MB at 512 × 512, per layer and again for the input gradient);
-    // and either at least one output position per 128 products of channels and filters (the
-    // transformed filters then stay near the caches between samples: 64 → 64 needs 6 × 6
-    // outputs) or at least 48 positions (a sample's products then outweigh reading the
-    // transformed filters from memory: 128 → 128 on 8 × 8 measured 2.2-2.4× as fast at batch
-    // 8, 0.85-0.96× at batch 1; 256 → 256 on 14 × 14 1.3-2.2× and 1.8-3×). By the sample's
-    // shape alone, as direct_kernels.
-    bool winograd_pays(std::size_t channels, std::size_t filters, std::size_t positions) const {
+    // Which Winograd F(m × m, 3 × 3) computes a correlation of `channels` input planes into
+    // `filters` output planes of height × width, with a 3 × 3 kernel of stride and dilation 1:
+    // m = 4 or 2, or 0 for none. Asked for, on any such layer: F(2 × 2, 3 × 3) on planes of
+    // 3 × 3 to 36 positions, else F(4 × 4, 3 × 3). Automatic, where it measured faster
+    // (docs/performance.md), with at least 16 channels and 32 filters (fewer leave the
+    // products too thin for the transforms to pay) and at most 256 × 256 of them (F(4 × 4)'s
+    // transformed filters, 4× the weights, take 9 MB there, and 36 MB at 512 × 512, per layer
+    // and again for the input gradient; F(2 × 2)'s, 16/9 of the weights, still came from
+    // memory too slowly for 512 × 512 on 7 × 7 at batch 1: 0.7× the direct kernels):
+    // - F(2 × 2) on planes of 3 × 3 to 36 positions, where F(4 × 4)'s tiles of 16 outputs
+    //   would be mostly past the plane's edge or too few to share its transformed filters
+    //   (256 → 256 on 4 × 4: 1.0-1.2× the direct kernels at batch 1, 1.7-1.8× at batch 8; on
+    //   6 × 6 1.3× and 2.2×; 64 → 64 on 6 × 6 1.5× and 1.2× F(4 × 4));
+    // - F(4 × 4) where either there is at least one output position per 128 products of
+    //   channels and filters (the transformed filters then stay near the caches between
+    //   samples) or at least 48 positions (a sample's products then outweigh reading the
+    //   transformed filters from memory: 128 → 128 on 8 × 8 measured 2.2-2.4× as fast at
+    //   batch 8, 0.85-0.96× at batch 1; 256 → 256 on 14 × 14 1.3-2.2× and 1.8-3×).
+    // By the sample's shape alone, as direct_kernels.
+    std::size_t winograd_tile(std::size_t channels, std::size_t filters, std::size_t height,
+                              std::size_t width) const {
         const auto& o = options_;
         const bool fits = o.kernel_size.height == 3 && o.kernel_size.width == 3 &&
                           o.stride.height == 1 && o.stride.width == 1 && o.dilation.height == 1 &&
                           o.dilation.width == 1;
         if (!fits || o.algorithm == conv_algorithm::direct) {
-            return false;
+            return 0;
         }
-        const std::size_t products = channels * filters;
-        return o.algorithm == conv_algorithm::winograd ||
-               (channels >= 16 && filters >= 32 && products <= 256 * 256 &&
-                (positions * 128 >= products || positions >= 48));
+        const std::size_t products = channels * filters, positions = height * width;
+        const bool small = height >= 3 && width >= 3 && positions <= 36;
+        if (o.algorithm == conv_algorithm::winograd) {
+            return small ? 2 : 4;
+        }
+        if (channels < 16 || filters < 32 || products > 256 * 256) {
+            return 0;
+        }
+        if (small) {
+            return 2;
+        }
+        return positions * 128 >= products || positions >= 48 ? 4 : 0;
     }
 
     // Decides where Winograd runs (the direct kernels apply): the forward, and in training
@@ -981,10 +1014,10 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
     // so padding at most 2) with the weights turned by 180°, filters and channels swapped;
     // then sizes what they need.
     void size_winograd(const shape<4>& in, const shape<4>& out, mode m) {
-        if (winograd_pays(in[1], out[1], out[2] * out[3])) {
+        if (const std::size_t tile = winograd_tile(in[1], out[1], out[2], out[3])) {
             ran_ = conv_algorithm::winograd;
             const winograd_geometry& g = winograd_;
-            plan_winograd(winograd_, in, out, pad_top_, pad_left_, false);
+            plan_winograd(winograd_, tile, in, out, pad_top_, pad_left_, false);
             // The weight gradient's: the chunk's output gradients, positions of filters with
             // zeros past the output's extent; the sums of the transformed weights' gradients
             // (point, filter, channel); the weights' (filter, tap, channel).
@@ -994,22 +1027,22 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
                 const bool moved = buffers.output_gradient_shape != out;
                 buffers.output_gradient_shape = out;
                 size_zeroed(buffers.staged_output_gradient,
-                            g.samples * 16 * g.rows * g.cols * g.filters, moved);
-                size_zeroed(buffers.point_gradients, 36 * g.filters * g.channels);
+                            g.samples * g.tile * g.tile * g.rows * g.cols * g.filters, moved);
+                size_zeroed(buffers.point_gradients, g.points() * g.filters * g.channels);
                 size_zeroed(buffers.tap_gradients, 9 * out[1] * g.channels);
             }
         }
-        if (m == mode::training && pad_top_ <= 2 && pad_left_ <= 2 &&
-            winograd_pays(out[1], in[1], in[2] * in[3])) {
+        const std::size_t tile = winograd_tile(out[1], in[1], in[2], in[3]);
+        if (m == mode::training && pad_top_ <= 2 && pad_left_ <= 2 && tile != 0) {
             winograd_gradient_ = true;
-            plan_winograd(gradient_winograd_, out, in, 2 - pad_top_, 2 - pad_left_, true);
+            plan_winograd(gradient_winograd_, tile, out, in, 2 - pad_top_, 2 - pad_left_, true);
         }
     }
 
-    // A Winograd correlation's plan and buffers, from input `in` padded by (top, left) to
-    // output `out`. A sample is staged with its padding, positions of channels (rounded up
-    // to a vector; the padding and the extra channels hold zeros), so that the transforms
-    // read and write whole vectors of channels or filters. The tiles run in blocks whose
+    // A Winograd correlation's plan and buffers, F(tile × tile, 3 × 3), from input `in`
+    // padded by (top, left) to output `out`. A sample is staged with its padding, positions of
+    // channels (rounded up to a vector; the padding and the extra channels hold zeros), so that the
+    // transforms read and write whole vectors of channels or filters. The tiles run in blocks whose
     // transformed inputs and products take about 1 MiB (the L2 cache), and of at least 64
     // tiles: each block reads all the transformed filters, which for 256 → 256 channels (9
     // MB) come from memory, so blocks of the 8 tiles that 1 MiB holds ran 2-3× slower than of
@@ -1017,30 +1050,32 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
     // blocks of near-equal size, small planes' tiles several samples to a block
     // (winograd_multiply computes each tile's sums in the same order whatever the block, so a
     // sample's outputs do not depend on its batch).
-    void plan_winograd(winograd_geometry& g, const shape<4>& in, const shape<4>& out,
-                       std::size_t top, std::size_t left, bool gradient) {
+    void plan_winograd(winograd_geometry& g, std::size_t tile, const shape<4>& in,
+                       const shape<4>& out, std::size_t top, std::size_t left, bool gradient) {
         const std::size_t lanes = kernels_->lanes;
         g.top = top;
         g.left = left;
-        g.rows = (out[2] + 3) / 4;
-        g.cols = (out[3] + 3) / 4;
-        g.height = 4 * g.rows + 2;
-        g.width = 4 * g.cols + 2;
+        const std::size_t m = tile;
+        g.rows = (out[2] + m - 1) / m;
+        g.cols = (out[3] + m - 1) / m;
+        g.height = m * g.rows + 2;
+        g.width = m * g.cols + 2;
         const std::size_t channels = round_up(in[1], lanes), filters = round_up(out[1], lanes);
-        if (channels != g.channels || filters != g.filters) {
+        if (channels != g.channels || filters != g.filters || m != g.tile) {
             g.weights.resize(shape<1>{0}); // another vector width: transform the filters again
         }
         g.channels = channels;
         g.filters = filters;
-        const std::size_t tiles = g.rows * g.cols;
+        g.tile = m;
+        const std::size_t points = g.points(), tiles = g.rows * g.cols;
         const std::size_t most = std::max<std::size_t>(
-            (std::size_t{1} << 18) / (36 * (g.channels + g.filters)) / 8 * 8, 64);
+            (std::size_t{1} << 18) / (points * (g.channels + g.filters)) / 8 * 8, 64);
         const std::size_t n = std::max<std::size_t>(split_.begin(1), 1); // the largest part
         g.samples = std::clamp<std::size_t>(most / tiles, 1, n);
         const std::size_t blocks = (tiles + most - 1) / most;
         g.block = g.samples > 1 ? g.samples * tiles : (tiles + blocks - 1) / blocks;
         size_zeroed(g.taps, 9 * in[1] * g.filters);
-        size_zeroed(g.transformed_filters, 36 * g.channels * g.filters);
+        size_zeroed(g.transformed_filters, points * g.channels * g.filters);
         for (tensor<T, 1>* padded : {&g.bias, &g.scale, &g.shift}) {
             size_zeroed(*padded, g.filters);
         }
@@ -1057,9 +1092,9 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
             staged_for = in;
             size_zeroed(gradient ? buffers.staged_gradient : buffers.staged_input,
                         g.samples * g.height * g.width * g.channels, moved);
-            at_least(buffers.transformed, 36 * point_stride(g.block, g.channels));
-            at_least(buffers.products_by_point, 36 * point_stride(g.block, g.filters));
-            at_least(buffers.staged_output, g.samples * 16 * tiles * g.filters);
+            at_least(buffers.transformed, points * point_stride(g.block, g.channels));
+            at_least(buffers.products_by_point, points * point_stride(g.block, g.filters));
+            at_least(buffers.staged_output, g.samples * m * m * tiles * g.filters);
         }
     }
 
@@ -1101,11 +1136,11 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
                 }
             }
         }
-        kernels_->winograd_filter(taps, turned ? filters : channels, g.filters,
-                                  g.transformed_filters.data(), g.channels * g.filters);
+        kernels_->winograd(g.tile).filter(taps, turned ? filters : channels, g.filters,
+                                          g.transformed_filters.data(), g.channels * g.filters);
     }
 
-    // The forward by Winograd's F(4 × 4, 3 × 3).
+    // The forward by Winograd.
     void forward_winograd(const tensor<T, 4>& x, tensor<T, 4>& y, const channel_epilogue<T>* then) {
         winograd_geometry& g = winograd_;
         const std::size_t filters = options_.out_channels;
@@ -1122,7 +1157,7 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         winograd_correlate(g, x, y, after, false);
     }
 
-    // The input gradient by Winograd's F(4 × 4, 3 × 3): dy padded by (2 - padding) correlated
+    // The input gradient by Winograd: dy padded by (2 - padding) correlated
     // with the weights turned by 180°, filters and channels swapped.
     void gradient_winograd(const tensor<T, 4>& dy, tensor<T, 4>& dx) {
         winograd_geometry& g = gradient_winograd_;
@@ -1130,12 +1165,13 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         winograd_correlate(g, dy, dx, detail::epilogue{}, true);
     }
 
-    // Winograd's F(4 × 4, 3 × 3) (Lavin and Gray, 2016) by plan g: y = x (padded by g.top,
-    // g.left) correlated with the filters of g.transformed_filters, plus g.bias, `then`
-    // applied. Each 4 × 4 block of outputs (a tile) is Aᵀ [U ⊙ (Bᵀ d B)] A from its 6 × 6
-    // inputs d, with U = G w Gᵀ the transformed filters; summed over the channels, the 36
-    // points of the tiles are 36 matrix products (tiles × channels by channels × filters), 4×
-    // fewer multiplications than the direct sums. By chunks of samples (see plan_winograd):
+    // Winograd's F(m × m, 3 × 3) (Lavin and Gray, 2016; m = g.tile) by plan g: y = x (padded
+    // by g.top, g.left) correlated with the filters of g.transformed_filters, plus g.bias,
+    // `then` applied. Each m × m block of outputs (a tile) is Aᵀ [U ⊙ (Bᵀ d B)] A from its
+    // (m + 2) × (m + 2) inputs d, with U = G w Gᵀ the transformed filters; summed over the
+    // channels, the (m + 2)² points of the tiles are as many matrix products (tiles ×
+    // channels by channels × filters), 4× (m = 4) or 2.25× (m = 2) fewer multiplications
+    // than the direct sums. By chunks of samples (see plan_winograd):
     // stage them, then per block of their tiles: transform the inputs, multiply, transform the
     // products back with the bias and `then` into the staged outputs; then the outputs to
     // their NCHW planes.
@@ -1144,8 +1180,9 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         const shape<4> s = y.shape();
         const std::size_t filters = s[1], oh = s[2], ow = s[3];
         const std::size_t tiles = g.rows * g.cols, row = g.width * g.channels;
-        const std::size_t plane = g.height * row, out_row = 4 * g.cols * g.filters;
-        const std::size_t out_plane = 4 * g.rows * out_row;
+        const std::size_t plane = g.height * row, out_row = g.tile * g.cols * g.filters;
+        const std::size_t out_plane = g.tile * g.rows * out_row;
+        const detail::winograd_kernel_set& kernels = kernels_->winograd(g.tile);
         // Filters [f0, f1) (whole vectors) of tiles [n0, n1) of the staged samples into
         // `out`, in blocks of g.block from n0.
         const auto compute = [&](part_buffers& buffers, const T* staged, std::size_t n0,
@@ -1159,20 +1196,20 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
                 const auto runs = [&](auto&& run) { tile_runs(g, a, b, run); };
                 runs([&](std::size_t sample, std::size_t i, std::size_t j, std::size_t length,
                          std::size_t at) {
-                    kernels_->winograd_input(staged + sample * plane + i * row + j * g.channels,
-                                             row, g.channels, length, v + at * g.channels,
-                                             point_stride(size, g.channels));
+                    kernels.input(staged + sample * plane + i * row + j * g.channels, row,
+                                  g.channels, length, v + at * g.channels,
+                                  point_stride(size, g.channels));
                 });
-                kernels_->winograd_multiply(
-                    v, point_stride(size, g.channels), g.transformed_filters.data() + f0,
-                    g.channels * g.filters, size, g.channels, f1 - f0, g.filters, products + f0,
-                    point_stride(size, g.filters));
+                kernels.multiply(v, point_stride(size, g.channels),
+                                 g.transformed_filters.data() + f0, g.channels * g.filters, size,
+                                 g.channels, f1 - f0, g.filters, products + f0,
+                                 point_stride(size, g.filters));
                 runs([&](std::size_t sample, std::size_t i, std::size_t j, std::size_t length,
                          std::size_t at) {
-                    kernels_->winograd_output(
-                        products + at * g.filters + f0, point_stride(size, g.filters), f1 - f0,
-                        g.filters, length, g.bias.data() + f0, part_then,
-                        out + sample * out_plane + i * out_row + j * g.filters + f0, out_row);
+                    kernels.output(products + at * g.filters + f0, point_stride(size, g.filters),
+                                   f1 - f0, g.filters, length, g.bias.data() + f0, part_then,
+                                   out + sample * out_plane + i * out_row + j * g.filters + f0,
+                                   out_row);
                 });
             }
         };
@@ -1260,7 +1297,7 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         for (std::size_t n = n0; n < n1;) {
             const std::size_t b = n / tiles, r = n % tiles / g.cols, c = n % g.cols;
             const std::size_t length = std::min(g.cols - c, n1 - n);
-            run(b, 4 * r, 4 * c, length, n - n0);
+            run(b, g.tile * r, g.tile * c, length, n - n0);
             n += length;
         }
     }
@@ -1276,8 +1313,9 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         const std::size_t filters = options_.out_channels, channels = options_.in_channels;
         const std::size_t oh = dy.shape()[2], ow = dy.shape()[3], positions = oh * ow;
         const std::size_t tiles = g.rows * g.cols, row = g.width * g.channels;
-        const std::size_t plane = g.height * row, out_row = 4 * g.cols * g.filters;
-        const std::size_t out_plane = 4 * g.rows * out_row;
+        const std::size_t plane = g.height * row, out_row = g.tile * g.cols * g.filters;
+        const std::size_t out_plane = g.tile * g.rows * out_row;
+        const detail::winograd_kernel_set& kernels = kernels_->winograd(g.tile);
         detail::parallel_for(split_, [&](std::size_t first, std::size_t last, std::size_t part) {
             part_buffers& buffers = parts_[part];
             T* dw = part == 0 ? weight_grad_.data() : buffers.weight_grad.data();
@@ -1308,25 +1346,23 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
                     tile_runs(g, n0, n1,
                               [&](std::size_t b, std::size_t i, std::size_t j, std::size_t length,
                                   std::size_t at) {
-                                  kernels_->winograd_input(
-                                      staged + b * plane + i * row + j * g.channels, row,
-                                      g.channels, length, v + at * g.channels,
-                                      point_stride(size, g.channels));
-                                  kernels_->winograd_gradient(
-                                      gradients + b * out_plane + i * out_row + j * g.filters,
-                                      out_row, g.filters, length, d + at * g.filters,
-                                      point_stride(size, g.filters));
+                                  kernels.input(staged + b * plane + i * row + j * g.channels, row,
+                                                g.channels, length, v + at * g.channels,
+                                                point_stride(size, g.channels));
+                                  kernels.gradient(gradients + b * out_plane + i * out_row +
+                                                       j * g.filters,
+                                                   out_row, g.filters, length, d + at * g.filters,
+                                                   point_stride(size, g.filters));
                               });
                     // The block's sums, each from zero, then added to the others'.
-                    kernels_->winograd_tile_sums(
-                        d, point_stride(size, g.filters), v, point_stride(size, g.channels), size,
-                        filters, g.filters, g.channels, !start, sums, g.filters * g.channels);
+                    kernels.tile_sums(d, point_stride(size, g.filters), v,
+                                      point_stride(size, g.channels), size, filters, g.filters,
+                                      g.channels, !start, sums, g.filters * g.channels);
                     start = false;
                 }
             }
             T* taps = buffers.tap_gradients.data();
-            kernels_->winograd_filter_gradient(sums, g.filters * g.channels, filters, g.channels,
-                                               taps);
+            kernels.filter_gradient(sums, g.filters * g.channels, filters, g.channels, taps);
             for (std::size_t f = 0; f < filters; ++f) { // (filter, tap, channel) to dw's layout
                 for (std::size_t c = 0; c < channels; ++c) {
                     for (std::size_t k = 0; k < 9; ++k) {
@@ -1607,14 +1643,16 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
     // A Winograd correlation's plan (see plan_winograd).
     struct winograd_geometry {
         std::size_t top = 0, left = 0;         // the input's padding
-        std::size_t rows = 0, cols = 0;        // tiles of 4 × 4 outputs in a sample's plane
-        std::size_t height = 0, width = 0;     // of the staged input: 4·rows + 2, 4·cols + 2
+        std::size_t tile = 0;                  // m of F(m × m, 3 × 3): 4 or 2
+        std::size_t rows = 0, cols = 0;        // tiles of m × m outputs in a sample's plane
+        std::size_t height = 0, width = 0;     // of the staged input: m·rows + 2, m·cols + 2
         std::size_t channels = 0, filters = 0; // rounded up to a vector
         std::size_t block = 0;                 // tiles whose products run together
         std::size_t samples = 0;               // staged together
         // The weights as (channel, tap, filter), their transforms (point, channel, filter)
         // and the weights they were computed from; bias and epilogue padded to the filters.
         tensor<T, 1> taps, transformed_filters, weights, bias, scale, shift;
+        std::size_t points() const { return (tile + 2) * (tile + 2); }
     };
     winograd_geometry winograd_, gradient_winograd_; // the forward's, the input gradient's
     bool winograd_gradient_ = false;                 // the input gradient by Winograd
