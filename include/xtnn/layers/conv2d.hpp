@@ -529,8 +529,9 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
     // planes) or a 1 × 1 kernel: one product per chunk of samples then uses whole vectors,
     // where the direct kernels' rows of the padded width use a quarter to a half of each
     // vector on such planes (resnet18's convolutions trained 2× as fast, see
-    // docs/performance.md); except where Winograd applies (a 4 × 4 plane of 64 to 256
-    // channels: F(2 × 2, 3 × 3)'s forward 3× as fast as unfolding, its gradients as fast).
+    // docs/performance.md); F(2 × 2, 3 × 3) too, whose forward alone on resnet18's 4 × 4
+    // planes ran 3× as fast, but whose filters, transformed again each step, take that back
+    // (resnet18's training step at batch 8 on 64 × 64 images, 0.86-1.04×).
     // Inference chooses by the sample's shape alone, so that a sample's output does not depend on
     // its batch (which sequential's inference groups rely on).
     const detail::kernel_set* direct_kernels(const shape<4>& in, const shape<4>& out,
@@ -540,10 +541,13 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         } else {
             const auto& o = options_;
             const std::size_t positions = out[2] * out[3];
-            const bool few = positions <= 16 && winograd_tile(in[1], out[1], out[2], out[3]) == 0;
-            const bool small = few || o.kernel_size.height * o.kernel_size.width == 1;
+            const bool small = positions <= 16 || o.kernel_size.height * o.kernel_size.width == 1;
+            // (winograd, asked for, where it does not apply: as automatic)
+            const bool automatic = o.algorithm == conv_algorithm::automatic ||
+                                   (o.algorithm == conv_algorithm::winograd &&
+                                    winograd_tile(in[1], out[1], out[2], out[3]) == 0);
             if (o.algorithm == conv_algorithm::unfold ||
-                (o.algorithm != conv_algorithm::direct && m == mode::training && small)) {
+                (automatic && m == mode::training && small)) {
                 return nullptr;
             }
             return detail::simd_kernels(active_simd());
@@ -1111,7 +1115,9 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
     // arranged in g.taps as (channel, tap, filter): as they are (the forward), or `turned` by
     // 180° with filters and channels swapped (the input gradient). Only when the weights
     // differ from those of g's last transform (a user or an optimizer may change them at any
-    // time).
+    // time: in training, every step). The weights go to g.taps by the vector transposes (a
+    // scalar loop, 9 stores a cache line apart per filter and channel, took 9 % of resnet18's
+    // training step at batch 8 on 64 × 64 images).
     void transform_filters(winograd_geometry& g, bool turned) {
         const std::size_t size = weight_.size();
         if (g.weights.size() == size &&
@@ -1123,18 +1129,26 @@ class conv2d : public layer_base<conv2d<T>, T, 4, 4> {
         }
         std::copy_n(weight_.data(), size, g.weights.data());
         const std::size_t filters = options_.out_channels, channels = options_.in_channels;
+        const std::size_t per_filter = channels * 9;
         T* taps = g.taps.data();
-        for (std::size_t f = 0; f < filters; ++f) {
-            for (std::size_t c = 0; c < channels; ++c) {
-                const T* from = weight_.data() + (f * channels + c) * 9;
+        if (turned) {
+            // Each filter's taps turned (tap k to 8 - k) into the transformed filters' buffer,
+            // free until the transform below, then each filter's (channel, tap) block to
+            // rows (filter, tap) of channels.
+            T* turned_taps = g.transformed_filters.data();
+            const T* w = weight_.data();
+            for (std::size_t i = 0; i < size; i += 9) {
                 for (std::size_t k = 0; k < 9; ++k) {
-                    if (turned) {
-                        taps[(f * 9 + k) * g.filters + c] = from[8 - k];
-                    } else {
-                        taps[(c * 9 + k) * g.filters + f] = from[k];
-                    }
+                    turned_taps[i + k] = w[i + 8 - k];
                 }
             }
+            for (std::size_t f = 0; f < filters; ++f) {
+                kernels_->transpose(turned_taps + f * per_filter, detail::runs::even(9), channels,
+                                    9, taps + f * 9 * g.filters, detail::runs::even(g.filters));
+            }
+        } else { // (filter, channel · tap) to (channel · tap, filter)
+            kernels_->transpose(weight_.data(), detail::runs::even(per_filter), filters, per_filter,
+                                taps, detail::runs::even(g.filters));
         }
         kernels_->winograd(g.tile).filter(taps, turned ? filters : channels, g.filters,
                                           g.transformed_filters.data(), g.channels * g.filters);
