@@ -153,10 +153,9 @@ class compaction_table {
 
 namespace xtnn::detail {
 
-/// Winograd F(m × m, 3 × 3)'s kernels for one tile size m (see kernels_isa.hpp).
+/// Winograd F(m × m, 3 × 3)'s kernels for one tile size m (see kernels_isa.hpp): a tile of
+/// m × m outputs has (m + 2)² points.
 struct winograd_kernel_set {
-    /// m: a tile's outputs per side; a tile has (m + 2)² points.
-    std::size_t tile;
     /// The transforms of the inputs, the filters and the products, and the products.
     void (*input)(const float* in, std::size_t row, std::size_t channels, std::size_t tiles,
                   float* v, std::size_t v_stride);
@@ -251,10 +250,10 @@ inline const kernel_set* simd_kernels(simd_level level) {
         &avx512::max_pool_stride2,
         &avx512::max_unpool_2x2,
         &avx512::transpose,
-        {4, &avx512::winograd_input<4>, &avx512::winograd_multiply<4>, &avx512::winograd_filter<4>,
+        {&avx512::winograd_input<4>, &avx512::winograd_multiply<4>, &avx512::winograd_filter<4>,
          &avx512::winograd_output<4>, &avx512::winograd_gradient<4>, &avx512::winograd_tile_sums<4>,
          &avx512::winograd_filter_gradient<4>},
-        {2, &avx512::winograd_input<2>, &avx512::winograd_multiply<2>, &avx512::winograd_filter<2>,
+        {&avx512::winograd_input<2>, &avx512::winograd_multiply<2>, &avx512::winograd_filter<2>,
          &avx512::winograd_output<2>, &avx512::winograd_gradient<2>, &avx512::winograd_tile_sums<2>,
          &avx512::winograd_filter_gradient<2>}};
     static constexpr kernel_set narrow{
@@ -267,10 +266,10 @@ inline const kernel_set* simd_kernels(simd_level level) {
         &avx2::max_pool_stride2,
         &avx2::max_unpool_2x2,
         &avx2::transpose,
-        {4, &avx2::winograd_input<4>, &avx2::winograd_multiply<4>, &avx2::winograd_filter<4>,
+        {&avx2::winograd_input<4>, &avx2::winograd_multiply<4>, &avx2::winograd_filter<4>,
          &avx2::winograd_output<4>, &avx2::winograd_gradient<4>, &avx2::winograd_tile_sums<4>,
          &avx2::winograd_filter_gradient<4>},
-        {2, &avx2::winograd_input<2>, &avx2::winograd_multiply<2>, &avx2::winograd_filter<2>,
+        {&avx2::winograd_input<2>, &avx2::winograd_multiply<2>, &avx2::winograd_filter<2>,
          &avx2::winograd_output<2>, &avx2::winograd_gradient<2>, &avx2::winograd_tile_sums<2>,
          &avx2::winograd_filter_gradient<2>}};
     switch (level) {
