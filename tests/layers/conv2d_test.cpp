@@ -630,6 +630,10 @@ TEST_CASE("conv2d: Winograd's F(4 x 4, 3 x 3) and F(2 x 2, 3 x 3) compute the co
          {2, 256, 4, 4},
          1,
          1}};
+    // Asked for: F(2 x 2, 3 x 3) on planes of 3 x 3 to 36 positions, else F(4 x 4, 3 x 3).
+    const auto tile_for = [](std::size_t height, std::size_t width) {
+        return height >= 3 && width >= 3 && height * width <= 36 ? 2u : 4u;
+    };
     const xtnn::simd_level detected = xtnn::detected_simd();
     for (const auto level : {xtnn::simd_level::avx2, xtnn::simd_level::avx512}) {
         if (level > detected) {
@@ -653,10 +657,8 @@ TEST_CASE("conv2d: Winograd's F(4 x 4, 3 x 3) and F(2 x 2, 3 x 3) compute the co
                 const auto x = xtnn::test::random_tensor<float, 4>(c.input, 11, -1.0, 1.0);
                 const auto whole = xtnn::apply(layer, x);
                 CHECK(layer.algorithm() == xtnn::conv_algorithm::winograd);
-                // F(2 x 2, 3 x 3) on output planes of 3 x 3 to 36 positions.
                 const auto planes = whole.shape();
-                const bool small = planes[2] >= 3 && planes[3] >= 3 && planes[2] * planes[3] <= 36;
-                CHECK(layer.winograd_tile() == (small ? 2u : 4u));
+                CHECK(layer.winograd_tile() == tile_for(planes[2], planes[3]));
                 const auto expected =
                     reference(exact, xt::eval(xt::cast<double>(x)), c.pad_top, c.pad_left);
                 const double scale = xt::amax(xt::abs(expected))();
@@ -684,9 +686,7 @@ TEST_CASE("conv2d: Winograd's F(4 x 4, 3 x 3) and F(2 x 2, 3 x 3) compute the co
                 CHECK(layer.algorithm() == xtnn::conv_algorithm::winograd);
                 CHECK(layer.gradient_algorithm() == xtnn::conv_algorithm::winograd);
                 CHECK(layer.weight_gradient_algorithm() == xtnn::conv_algorithm::winograd);
-                const bool small_input =
-                    c.input[2] >= 3 && c.input[3] >= 3 && c.input[2] * c.input[3] <= 36;
-                CHECK(layer.gradient_winograd_tile() == (small_input ? 2u : 4u));
+                CHECK(layer.gradient_winograd_tile() == tile_for(c.input[2], c.input[3]));
                 check_within(e, 1e-5);
             }
         }
