@@ -103,10 +103,18 @@ void shapes(benchmark::internal::Benchmark* b) {
     }
 }
 
-// C (m, n) = op(A) op(B), op(A) (m, k), through xtnn::gemm (`own`) or OpenBLAS's cblas_sgemm
-// as xtnn calls it where its kernels do not run (C cleared, then accumulated: OpenBLAS 0.3.21's
-// beta = 0 is a separate scalar pass).
-void product(benchmark::State& state, bool own) {
+enum class route { xtnn, kernels, openblas };
+
+// C (m, n) = op(A) op(B), op(A) (m, k), through xtnn::gemm (whatever it chooses), through
+// xtnn's own AVX-512 kernels whatever the BLAS (`kernels`: to measure them against an
+// OpenBLAS that runs its AVX-512 kernel, OPENBLAS_CORETYPE=SkylakeX), or through OpenBLAS's
+// cblas_sgemm as xtnn calls it where its kernels do not run (C cleared, then accumulated:
+// OpenBLAS 0.3.21's beta = 0 is a separate scalar pass).
+void product(benchmark::State& state, route how) {
+    if (how == route::kernels && xtnn::active_simd() != xtnn::simd_level::avx512) {
+        state.SkipWithError("xtnn's sgemm kernels need AVX-512");
+        return;
+    }
     const bool ta = state.range(0) != 0, tb = state.range(1) != 0;
     const auto m = static_cast<std::size_t>(state.range(2)),
                n = static_cast<std::size_t>(state.range(3)),
@@ -116,8 +124,12 @@ void product(benchmark::State& state, bool own) {
     xtnn::tensor<float, 2> c(xtnn::shape<2>{m, n});
     const xtnn::gemm_options options{.transpose_a = ta, .transpose_b = tb};
     for (auto _ : state) {
-        if (own) {
+        if (how == route::xtnn) {
             xtnn::gemm(a, b, c, options);
+        } else if (how == route::kernels) {
+            xtnn::detail::own_sgemm_run(*xtnn::detail::simd_products(xtnn::simd_level::avx512), ta,
+                                        tb, m, n, k, 1.0F, a.data(), a.shape()[1], b.data(),
+                                        b.shape()[1], 0.0F, c.data(), n);
         } else {
             std::fill(c.begin(), c.end(), 0.0F);
             cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans,
@@ -152,8 +164,9 @@ void products(benchmark::internal::Benchmark* b) {
 
 } // namespace
 
-BENCHMARK_CAPTURE(product, xtnn, true)->Apply(products);
-BENCHMARK_CAPTURE(product, openblas, false)->Apply(products);
+BENCHMARK_CAPTURE(product, xtnn, route::xtnn)->Apply(products);
+BENCHMARK_CAPTURE(product, kernels, route::kernels)->Apply(products);
+BENCHMARK_CAPTURE(product, openblas, route::openblas)->Apply(products);
 BENCHMARK(xtnn::bench::fma_peak);
 BENCHMARK(dense_forward)->Apply(shapes);
 BENCHMARK(sgemm_forward_ceiling)->Apply(shapes);

@@ -241,11 +241,11 @@ TEST_CASE("gemm: xtnn's own AVX-512 gemv matches the definition", "[core][blas][
 
 TEST_CASE("gemm: xtnn's own kernels give the same bits on one thread and on two",
           "[core][blas][simd][threads]") {
-    if (xtnn::detail::own_sgemm() == nullptr) {
-        WARN("xtnn's sgemm kernels do not run here (no AVX-512, or OpenBLAS runs an AVX-512 "
-             "kernel): nothing to split");
+    if (xtnn::active_simd() != xtnn::simd_level::avx512) {
+        WARN("xtnn's sgemm kernels need AVX-512, which this CPU (or XTNN_SIMD) does not give");
         return;
     }
+    const auto& kernels = *xtnn::detail::simd_products(xtnn::simd_level::avx512);
     // C split by rows (m >= n) and by columns, for each form the kernels take.
     const auto [m, n, k] =
         GENERATE(table<std::size_t, std::size_t, std::size_t>({{197, 100, 300}, {60, 410, 200}}));
@@ -263,14 +263,51 @@ TEST_CASE("gemm: xtnn's own kernels give the same bits on one thread and on two"
             const xtnn::gemm_options o{.transpose_a = ta, .transpose_b = tb};
             xtnn::tensor<float, 2> one(xtnn::shape<2>{m, n}), two(xtnn::shape<2>{m, n});
             const auto before = xtnn::num_threads();
+            // As xtnn::gemm runs them where they suit, whatever this machine's BLAS.
+            const auto run = [&](xtnn::tensor<float, 2>& c) {
+                xtnn::detail::own_sgemm_run(kernels, ta, tb, m, n, k, 1.0F, a.data(), a.shape()[1],
+                                            b.data(), b.shape()[1], 0.0F, c.data(), n);
+            };
             xtnn::set_num_threads(1);
-            xtnn::gemm(a, b, one, o);
+            run(one);
             xtnn::set_num_threads(2);
-            xtnn::gemm(a, b, two, o);
+            run(two);
             xtnn::set_num_threads(before);
             CHECK(std::memcmp(one.data(), two.data(), one.size() * sizeof(float)) == 0);
             CHECK(xtnn::test::max_abs_difference(one, reference_gemm(a, b, one, o)) <
                   2e-6 * static_cast<double>(k));
         }
     }
+}
+
+TEST_CASE("gemm: xtnn's own sgemm takes the shapes it was measured faster at", "[core][blas]") {
+    using xtnn::detail::blas_sgemm;
+    using xtnn::detail::own_sgemm_suits;
+    // The MNIST MLP's products: forward x·Wᵀ, the output layer's input gradient dy·W, the
+    // weight gradients dyᵀ·x (m, n, k as BLAS sees them).
+    struct product {
+        bool ta, tb;
+        std::size_t m, n, k;
+        bool narrower, avx512;
+    };
+    const auto p = GENERATE(values<product>({
+        {false, true, 32, 128, 784, true, true},    // first layer forward, batch 32
+        {false, true, 128, 128, 784, true, false},  // ... batch 128: OpenBLAS's panels win
+        {false, true, 1000, 128, 784, true, false}, // batch-1,000 inference
+        {false, true, 32, 10, 128, true, false},    // output layer forward, batch 32
+        {false, true, 128, 10, 128, true, true},    // ... batch 128: OpenBLAS's slow path
+        {false, false, 32, 128, 10, true, true},    // input gradient dy·W
+        {true, false, 128, 784, 32, true, true},    // first layer's weight gradient
+        {true, false, 10, 128, 32, true, false},    // output layer's: 10 rows
+        {false, false, 8, 4, 4608, false, false},   // a 512-channel 2 × 2 plane, unfolded
+        {false, true, 8, 64, 16, false, false},     // short sums
+        {true, true, 64, 64, 64, false, false},     // both transposed: BLAS's only
+        {false, false, 64, 64, 0, false, false},    // k = 0: BLAS's (it scales C)
+    }));
+    INFO("transpose_a " << p.ta << ", transpose_b " << p.tb << ", m " << p.m << ", n " << p.n
+                        << ", k " << p.k);
+    CHECK(own_sgemm_suits(blas_sgemm::narrower, p.ta, p.tb, p.m, p.n, p.k) == p.narrower);
+    CHECK(own_sgemm_suits(blas_sgemm::avx512, p.ta, p.tb, p.m, p.n, p.k) == p.avx512);
+    // Another BLAS than OpenBLAS is never overridden.
+    CHECK_FALSE(own_sgemm_suits(blas_sgemm::other, p.ta, p.tb, p.m, p.n, p.k));
 }

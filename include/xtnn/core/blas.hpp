@@ -49,49 +49,77 @@ inline int blas_extent(std::size_t n, const char* where) {
     return static_cast<int>(n);
 }
 
-/// Whether the BLAS is OpenBLAS running an sgemm kernel narrower than AVX-512 (its Haswell or
-/// Zen kernels: OpenBLAS 0.3.21 has no AVX-512 kernel for some CPUs that have it, and some
-/// machines hold it to Haswell's through OPENBLAS_CORETYPE).
-inline bool blas_below_avx512() {
+/// Which sgemm kernel the BLAS runs, as far as xtnn's own kernels are concerned.
+enum class blas_sgemm {
+    other,    ///< not OpenBLAS: its own business, xtnn never overrides it
+    narrower, ///< OpenBLAS with a kernel narrower than AVX-512 (Haswell's, Zen's, Prescott's)
+    avx512,   ///< OpenBLAS with its AVX-512 kernel (SkylakeX's, Cooperlake's, SapphireRapids')
+};
+
+/// The sgemm kernel of the BLAS xtnn is linked against: OpenBLAS 0.3.21 has no AVX-512 kernel
+/// for some CPUs that have it (AMD's Zen 4 and 5 get Haswell's), and some machines hold it to
+/// Haswell's through OPENBLAS_CORETYPE.
+inline blas_sgemm linked_sgemm() {
 #if XTNN_OPENBLAS_THREADS
-    static const bool below = [] {
+    static const blas_sgemm kind = [] {
         const char* name = openblas_get_corename != nullptr ? openblas_get_corename() : nullptr;
         if (name == nullptr) {
-            return false; // another BLAS: its own business
+            return blas_sgemm::other;
         }
         std::string lower(name);
         std::transform(lower.begin(), lower.end(), lower.begin(),
                        [](unsigned char c) { return static_cast<char>(c | 0x20); });
-        return lower != "skylakex" && lower != "cooperlake" && lower != "sapphirerapids";
+        return lower == "skylakex" || lower == "cooperlake" || lower == "sapphirerapids"
+                   ? blas_sgemm::avx512
+                   : blas_sgemm::narrower;
     }();
-    return below;
+    return kind;
 #else
-    return false;
+    return blas_sgemm::other;
 #endif
 }
 
-/// xtnn's own sgemm kernels where they run instead of BLAS's, else null: on CPUs with
-/// AVX-512 (active_simd()) where OpenBLAS runs a narrower kernel, for a shape they are faster
-/// at (own_sgemm_suits). Measured there (benchmarks/layers/dense_bench.cpp): 1.3-2.1×
-/// OpenBLAS's Haswell kernel on the MLPs' products; OpenBLAS's AVX-512 kernel is as fast or
-/// faster on large products.
-inline const product_kernel_set* own_sgemm() {
-    if (active_simd() != simd_level::avx512 || !blas_below_avx512()) {
+/// xtnn's own sgemm and sgemv kernels where the CPU runs them (AVX-512, active_simd()) beside
+/// OpenBLAS, else null. Which products they take is own_sgemm_suits' choice.
+inline const product_kernel_set* own_kernels() {
+    if (active_simd() != simd_level::avx512 || linked_sgemm() == blas_sgemm::other) {
         return nullptr;
     }
     return simd_products(simd_level::avx512);
 }
 
-/// Whether xtnn's sgemm kernels beat OpenBLAS's Haswell kernel on a product of this shape
-/// (measured on the dense layers' products and on unfolded convolutions', resnet18's
-/// included): a tile of rows of A by a row of B needs rows of ≥ 32 columns (a 512-channel
-/// layer's 2 × 2 planes, n = 4, ran at half OpenBLAS's speed), one of rows of A by rows of B
-/// ≥ 128 terms per sum (a sum of 16 at a third). Both transposed, or k = 0: BLAS's.
-inline bool own_sgemm_suits(bool transpose_a, bool transpose_b, std::size_t n, std::size_t k) {
-    if (transpose_b) {
-        return !transpose_a && k >= 128;
+/// Whether xtnn's sgemm kernels beat `blas`'s on a product of this shape, as measured on the
+/// dense layers' products and unfolded convolutions' (resnet18's included), one thread, an
+/// AMD Zen 5 (`xtnn_bench_dense --benchmark_filter=product`, and a sweep of m, n and k from 8
+/// to 1,024 under OPENBLAS_CORETYPE=Haswell and =SkylakeX; docs/performance.md). Both
+/// transposed, or k = 0: BLAS's.
+///
+/// - Beside OpenBLAS's narrower kernels (1.3-2.1× on the MLPs' products): a tile of rows of A
+///   by a row of B needs rows of ≥ 32 columns (a 512-channel layer's 2 × 2 planes, n = 4, ran
+///   at half OpenBLAS's speed), one of rows of A by rows of B ≥ 128 terms per sum (a sum of 16
+///   at a third).
+/// - Beside OpenBLAS's AVX-512 kernel, only where they measured ≥ 1.05× it: every product
+///   with B not transposed and rows of ≥ 32 columns, unless A is transposed and has < 64
+///   columns (op(A)'s rows: 10-row weight gradients ran at 0.7-0.9×); with B transposed
+///   (x·Wᵀ), the few rows of long sums that OpenBLAS packs at a loss (m ≤ 64 and k ≥ 512
+///   with n ≥ 64; at m ≤ 32 n up to 1,024: 1.1-1.6×) and the narrow outputs it runs a slow
+///   path for (n < 16, m ≥ 128: 1.3-2.4×). Its packed panels win on the rest (x·Wᵀ at m ≥
+///   128 and n ≥ 64: 0.6-0.97×).
+inline bool own_sgemm_suits(blas_sgemm blas, bool transpose_a, bool transpose_b, std::size_t m,
+                            std::size_t n, std::size_t k) {
+    if (k == 0 || (transpose_a && transpose_b) || blas == blas_sgemm::other) {
+        return false;
     }
-    return n >= 32 && k > 0;
+    if (blas == blas_sgemm::narrower) {
+        return transpose_b ? k >= 128 : n >= 32;
+    }
+    if (!transpose_b) {
+        return n >= 32 && (!transpose_a || m >= 64);
+    }
+    if (n < 16) {
+        return m >= 128 && k >= 128;
+    }
+    return k >= 512 && n >= 64 && (m <= 32 || (m <= 64 && n <= 128));
 }
 
 /// C = alpha op(A) op(B) + beta C by xtnn's kernels, on as many of xtnn's threads as BLAS would
@@ -131,18 +159,19 @@ inline void own_sgemm_run(const product_kernel_set& own, bool ta, bool tb, std::
     });
 }
 
-/// y = alpha op(A) x + beta y for a row-major (rows, cols) A: xtnn's own kernel where its
-/// sgemm runs (own_sgemm) and takes the strides, else BLAS gemv. One sample through the MNIST
-/// MLP (784 -> 128 -> 10, `mlp_inference/batch:1`, Zen 5): 26.2 -> 4.1 µs where OpenBLAS
-/// runs its Prescott kernel (as on Emerald Rapids), 4.7 -> 3.9 µs with its Haswell kernel.
+/// y = alpha op(A) x + beta y for a row-major (rows, cols) A: xtnn's own kernel beside
+/// OpenBLAS's narrower kernels where it takes the strides (own_kernels), else BLAS gemv. One sample
+/// through the MNIST MLP (784 -> 128 -> 10, `mlp_inference/batch:1`, Zen 5): 26.2 -> 4.1 µs where
+/// OpenBLAS runs its Prescott kernel (as on Emerald Rapids), 4.7 -> 3.9 µs with its Haswell kernel.
 template <std::floating_point T>
 void gemv(enum CBLAS_TRANSPOSE trans, int rows, int cols, T alpha, const T* a, int lda, const T* x,
           int incx, T beta, T* y, int incy) {
     if constexpr (std::same_as<T, float>) {
         const auto extent = [](int n) { return static_cast<std::size_t>(n); };
-        if (const product_kernel_set* own = own_sgemm();
-            own != nullptr && own->gemv(trans == CblasTrans, extent(rows), extent(cols), alpha, a,
-                                        extent(lda), x, extent(incx), beta, y, extent(incy))) {
+        if (const product_kernel_set* own = own_kernels();
+            own != nullptr && linked_sgemm() == blas_sgemm::narrower &&
+            own->gemv(trans == CblasTrans, extent(rows), extent(cols), alpha, a, extent(lda), x,
+                      extent(incx), beta, y, extent(incy))) {
             return;
         }
         cblas_sgemv(CblasRowMajor, trans, rows, cols, alpha, a, lda, x, incx, beta, y, incy);
@@ -206,8 +235,8 @@ void gemm(bool transpose_a, bool transpose_b, std::size_t m, std::size_t n, std:
         return;
     }
     if constexpr (std::same_as<T, float>) {
-        if (const product_kernel_set* own = own_sgemm();
-            own != nullptr && own_sgemm_suits(transpose_a, transpose_b, n, k)) {
+        if (const product_kernel_set* own = own_kernels();
+            own != nullptr && own_sgemm_suits(linked_sgemm(), transpose_a, transpose_b, m, n, k)) {
             own_sgemm_run(*own, transpose_a, transpose_b, m, n, k, alpha, a, lda, b, ldb, beta, c,
                           ldc);
             return;

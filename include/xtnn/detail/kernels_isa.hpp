@@ -1243,7 +1243,7 @@ XTNN_KERNEL void max_unpool_2x2(const float* dy, const std::uint32_t* won, const
 
 #if XTNN_ISA_LANES == 16
 // sgemm, AVX-512 only: with AVX2, OpenBLAS's own Haswell kernel is as fast or faster on all
-// but the smallest products (measured: see blas.hpp's own_sgemm).
+// but the smallest products (measured: see blas.hpp's own_sgemm_suits).
 
 /// C = alpha·acc + beta·C for one vector of C (beta 0 leaves C unread, NaN included).
 XTNN_KERNEL reg scaled(reg acc, reg alpha, float beta, const float* c) {
