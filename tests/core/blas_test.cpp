@@ -107,22 +107,28 @@ TEST_CASE("gemm: xtnn's own AVX-512 kernels match the definition", "[core][blas]
     // tile (8 rows, 6 for the dot tiles) and past gemm_outer's blocks of 64 rows (whose
     // strips of B it copies when more than one tile reads them), columns past a tile's 48 or
     // 4 and past its last full vector, k past a vector, past gemm_outer's blocks of k (128)
-    // and gemm_dot's (1,024), and strides wider than the extents.
+    // and gemm_dot's (1,024), and strides wider than the extents. A·Bᵀ runs as gemm_dot, or
+    // as gemm_outer on transposed strips of B (gemm_outer_transposes: the last three shapes,
+    // the last past a block of A's rows, so that each strip is transposed twice).
     const auto detected = xtnn::detected_simd();
     if (detected < xtnn::simd_level::avx512) {
         WARN("no AVX-512 on this CPU: xtnn's sgemm kernels are not used here, not tested");
         return;
     }
     CHECK(xtnn::detail::simd_products(xtnn::simd_level::avx2) == nullptr);
-    const auto [m, n, k] = GENERATE(table<std::size_t, std::size_t, std::size_t>({{1, 1, 1},
-                                                                                  {7, 13, 29},
-                                                                                  {9, 49, 17},
-                                                                                  {32, 128, 784},
-                                                                                  {17, 10, 128},
-                                                                                  {13, 131, 400},
-                                                                                  {6, 5, 1100},
-                                                                                  {25, 3, 2},
-                                                                                  {70, 50, 130}}));
+    const auto [m, n, k] =
+        GENERATE(table<std::size_t, std::size_t, std::size_t>({{1, 1, 1},
+                                                               {7, 13, 29},
+                                                               {9, 49, 17},
+                                                               {32, 128, 784},
+                                                               {17, 10, 128},
+                                                               {13, 131, 400},
+                                                               {6, 5, 1100},
+                                                               {25, 3, 2},
+                                                               {70, 50, 130},
+                                                               {40, 100, 200},
+                                                               {130, 97, 300},
+                                                               {600, 100, 129}}));
     INFO("m " << m << ", n " << n << ", k " << k);
     {
         const auto* kernels = xtnn::detail::simd_products(xtnn::simd_level::avx512);
@@ -264,9 +270,12 @@ TEST_CASE("gemm: xtnn's own kernels give the same bits on one thread and on two"
             xtnn::tensor<float, 2> one(xtnn::shape<2>{m, n}), two(xtnn::shape<2>{m, n});
             const auto before = xtnn::num_threads();
             // As xtnn::gemm runs them where they suit, whatever this machine's BLAS.
+            // (Extents through c: clang 14 captures no structured bindings.)
             const auto run = [&](xtnn::tensor<float, 2>& c) {
-                xtnn::detail::own_sgemm_run(kernels, ta, tb, m, n, k, 1.0F, a.data(), a.shape()[1],
-                                            b.data(), b.shape()[1], 0.0F, c.data(), n);
+                const std::size_t rows = c.shape()[0], cols = c.shape()[1];
+                xtnn::detail::own_sgemm_run(
+                    kernels, ta, tb, rows, cols, ta ? a.shape()[0] : a.shape()[1], 1.0F, a.data(),
+                    a.shape()[1], b.data(), b.shape()[1], 0.0F, c.data(), cols);
             };
             xtnn::set_num_threads(1);
             run(one);

@@ -1312,19 +1312,21 @@ XTNN_KERNEL void gemm_outer_tile(const float* a, std::size_t lda, std::size_t ro
     }
 }
 
-/// C = alpha·op(A)·B + beta·C, row-major, B (k, n) not transposed, op(A) (m, k) stored (m, k)
-/// or, when `trans_a`, (k, m): register tiles of gemm_rows rows of A (broadcast) by
+/// C = alpha·op(A)·op(B) + beta·C, row-major, op(B) (k, n) stored (k, n) or, when `trans_b`,
+/// (n, k), op(A) (m, k) stored (m, k) or, when `trans_a`, (k, m) (not both transposed):
+/// register tiles of gemm_rows rows of A (broadcast) by
 /// gemm_vectors vectors of a row of B, summed over blocks of k whose strip of B stays in the
 /// L1 cache while every tile of a block of A's rows (in the L2 cache) passes over it. Where
 /// B's rows lie 4 KiB or more apart and more than one tile reads a strip, the strip is first
 /// copied to a buffer of its own, its rows one after the other: read where they are, such
 /// rows each take a page and share the L1 cache's sets (the weight gradients of unfolded deep
 /// layers, B 2,304 or 4,608 wide, ran 1.2× as fast packed, a wide dense layer's dyᵀ·x 1.27×;
-/// narrower B gained nothing, and with two tiles to a strip lost the copy). A is read where it is.
-/// beta 0 overwrites C (NaN included).
-XTNN_KERNEL void gemm_outer(bool trans_a, std::size_t m, std::size_t n, std::size_t k, float alpha,
-                            const float* a, std::size_t lda, const float* b, std::size_t ldb,
-                            float beta, float* c, std::size_t ldc) {
+/// narrower B gained nothing, and with two tiles to a strip lost the copy). A transposed B's
+/// strips are always copied, transposed 16 × 16 at a time (gemm_outer_transposes says where
+/// that pays). A is read where it is. beta 0 overwrites C (NaN included).
+XTNN_KERNEL void gemm_outer(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k,
+                            float alpha, const float* a, std::size_t lda, const float* b,
+                            std::size_t ldb, float beta, float* c, std::size_t ldc) {
     constexpr std::size_t width = gemm_vectors * lanes;
     // A strip of B (depth × width floats) of ≤ 24 KiB; A's block (rows × depth) of ≤ 256 KiB.
     constexpr std::size_t depth = std::max<std::size_t>(24 * 1024 / 4 / width, 1);
@@ -1340,7 +1342,11 @@ XTNN_KERNEL void gemm_outer(bool trans_a, std::size_t m, std::size_t n, std::siz
                 const std::size_t cols = std::min(width, n - j);
                 const float* strip = b + p * ldb + j;
                 std::size_t ldb_strip = ldb;
-                if (ldb >= 1024 && i1 - i0 > gemm_rows) {
+                if (trans_b) { // B's rows j.. are the strip's columns
+                    transpose(b + j * ldb + p, runs::even(ldb), cols, d, packed, runs::even(width));
+                    strip = packed;
+                    ldb_strip = width;
+                } else if (ldb >= 1024 && i1 - i0 > gemm_rows) {
                     copy_rows(strip, ldb, packed, width, d, cols);
                     strip = packed;
                     ldb_strip = width;
@@ -1577,8 +1583,23 @@ XTNN_KERNEL bool gemv(bool trans, std::size_t rows, std::size_t cols, float alph
     return false;
 }
 
+/// Whether A·Bᵀ runs as gemm_outer on transposed strips of B rather than as gemm_dot: where
+/// enough rows of A share each transposed strip and B's rows fill whole strips (m ≥ 128,
+/// n ≥ 96), and for short sums (k ≤ 256), where gemm_dot's sums across lanes weigh, from 32
+/// rows of A (64 with n < 96: a strip and a third). Measured against gemm_dot (a sweep of m
+/// from 8 to 1,000, n from 10 to 1,024, k of 128, 784 and 1,024, one thread, Zen 5; see
+/// docs/performance.md): 1.04-1.2× at k = 784, 1.2-1.5× at 1,024, 1.3-1.9× at 128 on those
+/// shapes; 0.7-1.0× with fewer rows of A and long sums, 0.3-0.6× on 10 columns.
+XTNN_KERNEL bool gemm_outer_transposes(std::size_t m, std::size_t n, std::size_t k) {
+    if (k <= 256) {
+        return (m >= 32 && n >= 96) || (m >= 64 && n >= 64);
+    }
+    return m >= 128 && n >= 96;
+}
+
 /// C = alpha·op(A)·op(B) + beta·C (row-major, as BLAS's sgemm): gemm_outer when B is not
-/// transposed, gemm_dot when only B is. False, with C untouched, when both are transposed or
+/// transposed, and when only B is on the shapes of gemm_outer_transposes; gemm_dot on the
+/// others. False, with C untouched, when both are transposed or
 /// k is 0 (BLAS's to do).
 XTNN_KERNEL bool gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k,
                       float alpha, const float* a, std::size_t lda, const float* b, std::size_t ldb,
@@ -1586,11 +1607,11 @@ XTNN_KERNEL bool gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, 
     if (k == 0 || (trans_a && trans_b)) {
         return false;
     }
-    if (trans_b) {
+    if (trans_b && !gemm_outer_transposes(m, n, k)) {
         gemm_dot(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         return true;
     }
-    gemm_outer(trans_a, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    gemm_outer(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     return true;
 }
 #endif
