@@ -363,7 +363,7 @@ class sequential {
     static constexpr xtnn::mask_use mask_use = detail::composed_mask_use(mask_uses_);
 
     /// Composes the layers in order and initializes them from seed 0.
-    explicit sequential(Specs... specs) : layers_(make_layers(bound_list{}, specs...)) {
+    explicit sequential(Specs... specs) : layers_(make_layers(bound_list{}, std::move(specs)...)) {
         check_links(std::make_index_sequence<size - 1>{});
         initialize(0);
     }
@@ -1121,8 +1121,8 @@ class sequential {
     }
 
     template <class... Bound>
-    static layers_type make_layers(detail::type_list<Bound...>, const Specs&... specs) {
-        return layers_type(make_bound_layer<Bound>(specs)...);
+    static layers_type make_layers(detail::type_list<Bound...>, Specs&&... specs) {
+        return layers_type(make_bound_layer<Bound>(std::move(specs))...);
     }
 
     template <std::size_t... I>
