@@ -1314,9 +1314,9 @@ XTNN_KERNEL void gemm_outer_tile(const float* a, std::size_t lda, std::size_t ro
 
 /// C = alpha·op(A)·op(B) + beta·C, row-major, op(B) (k, n) stored (k, n) or, when `trans_b`,
 /// (n, k), op(A) (m, k) stored (m, k) or, when `trans_a`, (k, m) (not both transposed):
-/// register tiles of gemm_rows rows of A (broadcast) by
-/// gemm_vectors vectors of a row of B, summed over blocks of k whose strip of B stays in the
-/// L1 cache while every tile of a block of A's rows (in the L2 cache) passes over it. Where
+/// register tiles of gemm_rows rows of A (broadcast) by gemm_vectors vectors of a row of B
+/// (of its strip), summed over blocks of k whose strip of B stays in the L1 cache while
+/// every tile of a block of A's rows (in the L2 cache) passes over it. Where
 /// B's rows lie 4 KiB or more apart and more than one tile reads a strip, the strip is first
 /// copied to a buffer of its own, its rows one after the other: read where they are, such
 /// rows each take a page and share the L1 cache's sets (the weight gradients of unfolded deep
@@ -1599,8 +1599,7 @@ XTNN_KERNEL bool gemm_outer_transposes(std::size_t m, std::size_t n, std::size_t
 
 /// C = alpha·op(A)·op(B) + beta·C (row-major, as BLAS's sgemm): gemm_outer when B is not
 /// transposed, and when only B is on the shapes of gemm_outer_transposes; gemm_dot on the
-/// others. False, with C untouched, when both are transposed or
-/// k is 0 (BLAS's to do).
+/// others. False, with C untouched, when both are transposed or k is 0 (BLAS's to do).
 XTNN_KERNEL bool gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k,
                       float alpha, const float* a, std::size_t lda, const float* b, std::size_t ldb,
                       float beta, float* c, std::size_t ldc) {
