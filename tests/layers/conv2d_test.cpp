@@ -317,7 +317,7 @@ TEST_CASE("conv2d: the direct kernels compute the convolution at every instructi
                      1});
     const xtnn::simd_level detected = xtnn::detected_simd();
     if (detected == xtnn::simd_level::portable) {
-        WARN("this CPU has neither AVX2 nor AVX-512: conv2d uses unfold only");
+        WARN("neither AVX2 nor AVX-512 here (the CPU, or XTNN_SIMD): conv2d uses unfold only");
     }
     for (const auto level : {xtnn::simd_level::avx2, xtnn::simd_level::avx512}) {
         if (level > detected) {
@@ -427,10 +427,10 @@ TEST_CASE("conv2d: unfold where asked, or where the direct kernels do not apply"
     CHECK(automatic.algorithm() == xtnn::conv_algorithm::unfold);
     xtnn::set_simd(before);
     (void)xtnn::apply(automatic, x);
-    CHECK(automatic.algorithm() == (xtnn::detected_simd() == xtnn::simd_level::portable
+    CHECK(automatic.algorithm() == (xtnn::active_simd() == xtnn::simd_level::portable
                                         ? xtnn::conv_algorithm::unfold
                                         : xtnn::conv_algorithm::direct));
-    if (xtnn::detected_simd() == xtnn::simd_level::portable) {
+    if (xtnn::active_simd() == xtnn::simd_level::portable) {
         return;
     }
     // In training, automatic unfolds small planes (≤ 16 positions) and 1 x 1 kernels, where
@@ -456,8 +456,8 @@ TEST_CASE("conv2d: unfold where asked, or where the direct kernels do not apply"
 TEST_CASE("conv2d: small planes pack several samples into each vector, with each sample's "
           "bits",
           "[layers][conv2d]") {
-    if (xtnn::detected_simd() == xtnn::simd_level::portable) {
-        WARN("this CPU has neither AVX2 nor AVX-512: conv2d uses unfold only");
+    if (xtnn::active_simd() == xtnn::simd_level::portable) {
+        WARN("neither AVX2 nor AVX-512 here (the CPU, or XTNN_SIMD): conv2d uses unfold only");
         return;
     }
     // Inference on a ResNet's 2 x 2 and 4 x 4 planes (a quarter and a half of each 16-lane
@@ -497,8 +497,8 @@ TEST_CASE("conv2d: small planes pack several samples into each vector, with each
 TEST_CASE("conv2d: one sample in inference shares its work between the threads, with the same "
           "bits",
           "[layers][conv2d]") {
-    if (xtnn::detected_simd() == xtnn::simd_level::portable) {
-        WARN("this CPU has neither AVX2 nor AVX-512: conv2d uses unfold only");
+    if (xtnn::active_simd() == xtnn::simd_level::portable) {
+        WARN("neither AVX2 nor AVX-512 here (the CPU, or XTNN_SIMD): conv2d uses unfold only");
         return;
     }
     // The direct kernels split the filters by blocks of 4 (the Keras convnet's first layer;
@@ -582,8 +582,8 @@ TEST_CASE("conv2d: one sample in inference shares its work between the threads, 
 TEST_CASE("conv2d: Winograd's F(4 x 4, 3 x 3) and F(2 x 2, 3 x 3) compute the convolution, each "
           "sample alone, and its gradients in training",
           "[layers][conv2d]") {
-    if (xtnn::detected_simd() == xtnn::simd_level::portable) {
-        WARN("this CPU has neither AVX2 nor AVX-512: conv2d uses unfold only");
+    if (xtnn::active_simd() == xtnn::simd_level::portable) {
+        WARN("neither AVX2 nor AVX-512 here (the CPU, or XTNN_SIMD): conv2d uses unfold only");
         return;
     }
     // Whole tiles and partial ones, channels and filters on no vector's boundary, padding 0,
@@ -733,8 +733,8 @@ TEST_CASE("conv2d: Winograd's F(4 x 4, 3 x 3) and F(2 x 2, 3 x 3) compute the co
 }
 
 TEST_CASE("conv2d: automatic runs Winograd where it measured faster", "[layers][conv2d]") {
-    if (xtnn::detected_simd() == xtnn::simd_level::portable) {
-        WARN("this CPU has neither AVX2 nor AVX-512: conv2d uses unfold only");
+    if (xtnn::active_simd() == xtnn::simd_level::portable) {
+        WARN("neither AVX2 nor AVX-512 here (the CPU, or XTNN_SIMD): conv2d uses unfold only");
         return;
     }
     // The forward's algorithm, then the input gradient's.

@@ -274,7 +274,12 @@ TEST_CASE("sequential: inference runs a large batch by groups of samples, with t
                 // 1 MiB, so 600 in 2 groups of 300; 37 samples of every layer fit (whole).
                 const std::size_t expected = request == 5 ? 5 : batch == 37 ? 0 : 300;
                 CHECK(model.inference_group() == expected);
-                CHECK((grouped == whole));
+                if (xtnn::active_simd() != xtnn::simd_level::portable) {
+                    CHECK((grouped == whole));
+                } else { // BLAS products of other widths: their edge columns round otherwise
+                    CHECK(xtnn::test::max_abs_difference(grouped, whole) <=
+                          1e-6 * xt::amax(xt::abs(whole))());
+                }
             }
             // Training runs the whole batch, and is unchanged by a grouped inference before.
             auto fresh = convnet(running);

@@ -435,8 +435,10 @@ class sequential {
     /// statistics, flatten, dropout, and containers of them), up to the last whose input and
     /// output for the whole batch would take more than 1 MiB, on groups of samples whose
     /// activations fit a core's L2 cache (1 MiB of them), then the rest on the whole batch: a
-    /// large batch then costs per image what a small one does, with the same results (the
-    /// grouped layers compute each sample alone whatever the batch). `samples` sets the group
+    /// large batch then costs per image what a small one does, with the same bits (the grouped
+    /// layers compute each sample alone whatever the batch; where convolutions run as BLAS
+    /// products instead of xtnn's kernels, XTNN_SIMD=portable or a CPU without AVX2, within
+    /// float rounding: BLAS rounds a product's edge columns otherwise). `samples` sets the group
     /// size instead (a batch no larger runs whole; SIZE_MAX: never grouped); 0 returns to the
     /// automatic size. Training passes always run the whole batch.
     /// @code
