@@ -317,7 +317,7 @@ TEST_CASE("conv2d: the direct kernels compute the convolution at every instructi
                      1});
     const xtnn::simd_level detected = xtnn::detected_simd();
     if (detected == xtnn::simd_level::portable) {
-        WARN("neither AVX2 nor AVX-512 here (the CPU, or XTNN_SIMD): conv2d uses unfold only");
+        WARN("this CPU has neither AVX2 nor AVX-512: conv2d uses unfold only");
     }
     for (const auto level : {xtnn::simd_level::avx2, xtnn::simd_level::avx512}) {
         if (level > detected) {

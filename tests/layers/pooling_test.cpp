@@ -255,7 +255,7 @@ TEST_CASE("pooling: the vector kernels of stride-2 windows give the scalar loop'
     // even and odd widths, padded (the ends of each row by the scalar loop) or not.
     const xtnn::simd_level detected = xtnn::detected_simd();
     if (detected == xtnn::simd_level::portable) {
-        WARN("neither AVX2 nor AVX-512 here (the CPU, or XTNN_SIMD): max_pool2d uses its scalar loop only");
+        WARN("this CPU has neither AVX2 nor AVX-512: max_pool2d uses its scalar loop only");
     }
     const auto spec =
         GENERATE(xtnn::max_pool2d{2}, xtnn::max_pool2d{.kernel_size = 2, .stride = 2, .padding = 1},
