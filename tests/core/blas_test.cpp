@@ -2,6 +2,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstring>
+#include <vector>
 
 #include <catch2/catch.hpp>
 
@@ -60,6 +61,60 @@ TEMPLATE_TEST_CASE("gemm: matches the definition for every transpose and scale",
     }
 }
 
+TEMPLATE_TEST_CASE("gemm: products split over two threads match the definition",
+                   "[core][blas][threads]", float, double) {
+    // Over 16 MFLOP: two parts of ≥ 8, by rows (m ≥ n; 130 rows in 16-row units: 80 and 50)
+    // and by columns; BLAS's parts (double, and float where xtnn's kernels do not take the
+    // form) and xtnn's kernels' alike, with strides wider than the extents.
+    const auto [m, n, k] = GENERATE(table<std::size_t, std::size_t, std::size_t>(
+        {{300, 200, 300}, {130, 70, 1000}, {60, 1000, 300}}));
+    INFO("m " << m << ", n " << n << ", k " << k);
+    const auto before = xtnn::num_threads();
+    for (bool ta : {false, true}) {
+        for (bool tb : {false, true}) {
+            for (double beta : {0.0, -0.5}) {
+                INFO("transpose_a " << ta << ", transpose_b " << tb << ", beta " << beta);
+                const xtnn::gemm_options o{
+                    .transpose_a = ta, .transpose_b = tb, .alpha = 1.5, .beta = beta};
+                const auto a = xtnn::test::random_tensor<TestType, 2>(
+                    ta ? xtnn::shape<2>{k, m} : xtnn::shape<2>{m, k}, 1);
+                const auto b = xtnn::test::random_tensor<TestType, 2>(
+                    tb ? xtnn::shape<2>{n, k} : xtnn::shape<2>{k, n}, 2);
+                const auto c = xtnn::test::random_tensor<TestType, 2>({m, n}, 3);
+                const auto expected = reference_gemm(a, b, c, o);
+                // Raw pointers: A's rows 5 wider than its extent, C's 3 wider than n.
+                const std::size_t rows = a.shape()[0], cols = a.shape()[1];
+                const std::size_t lda = cols + 5, ldc = n + 3;
+                std::vector<TestType> wide(rows * lda, TestType(9)), out(m * ldc, TestType(7));
+                for (std::size_t i = 0; i < rows; ++i) {
+                    std::copy_n(a.data() + i * cols, cols, wide.data() + i * lda);
+                }
+                for (std::size_t i = 0; i < m; ++i) {
+                    std::copy_n(c.data() + i * n, n, out.data() + i * ldc);
+                }
+                xtnn::set_num_threads(2);
+                xtnn::detail::gemm(ta, tb, m, n, k, TestType(1.5), wide.data(), lda, b.data(),
+                                   tb ? k : n, static_cast<TestType>(beta), out.data(), ldc);
+                xtnn::set_num_threads(before);
+                double worst = 0;
+                std::size_t outside = 0;
+                for (std::size_t i = 0; i < m; ++i) {
+                    for (std::size_t j = 0; j < ldc; ++j) {
+                        const double got = out[i * ldc + j];
+                        if (j >= n) {
+                            outside += got == 7.0 ? 0U : 1U;
+                        } else {
+                            worst = std::max(worst, std::abs(got - double(expected(i, j))));
+                        }
+                    }
+                }
+                CHECK(outside == 0);
+                CHECK(worst < 2e-6 * static_cast<double>(k));
+            }
+        }
+    }
+}
+
 TEST_CASE("gemm: beta 0 overwrites NaN in the output", "[core][blas]") {
     xtnn::tensor<float, 2> a = {{1, 2}};
     xtnn::tensor<float, 2> b = {{3}, {4}};
@@ -107,9 +162,9 @@ TEST_CASE("gemm: xtnn's own AVX-512 kernels match the definition", "[core][blas]
     // tile (8 rows, 6 for the dot tiles) and past gemm_outer's blocks of 64 rows (whose
     // strips of B it copies when more than one tile reads them), columns past a tile's 48 or
     // 4 and past its last full vector, k past a vector, past gemm_outer's blocks of k (128)
-    // and gemm_dot's (1,024), and strides wider than the extents. A·Bᵀ runs as gemm_dot, or
-    // as gemm_outer on transposed strips of B (gemm_outer_transposes: the last three shapes,
-    // the last past a block of A's rows, so that each strip is transposed twice).
+    // and gemm_dot's (1,024), and strides wider than the extents. A·Bᵀ runs both as gemm_dot
+    // and as gemm_outer on transposed strips of B (the last shape past a block of A's rows,
+    // so that each strip is transposed twice).
     const auto detected = xtnn::detected_simd();
     if (detected < xtnn::simd_level::avx512) {
         WARN("no AVX-512 on this CPU: xtnn's sgemm kernels are not used here, not tested");
@@ -134,8 +189,14 @@ TEST_CASE("gemm: xtnn's own AVX-512 kernels match the definition", "[core][blas]
         const auto* kernels = xtnn::detail::simd_products(xtnn::simd_level::avx512);
         for (const bool ta : {false, true}) {
             for (const bool tb : {false, true}) {
-                for (const float beta : {0.0F, 1.0F, -0.5F}) {
-                    INFO("transpose_a " << ta << ", transpose_b " << tb << ", beta " << beta);
+                for (const auto& [beta, strips] :
+                     {std::pair{0.0F, false}, std::pair{1.0F, false}, std::pair{-0.5F, false},
+                      std::pair{0.0F, true}, std::pair{-0.5F, true}}) {
+                    if (strips && !tb) {
+                        continue; // the same tiles either way
+                    }
+                    INFO("transpose_a " << ta << ", transpose_b " << tb << ", beta " << beta
+                                        << ", transposed strips " << strips);
                     // Stored extents plus 3 unused columns each.
                     const std::size_t lda = (ta ? m : k) + 3, ldb = (tb ? k : n) + 3, ldc = n + 3;
                     const auto a = xtnn::test::random_tensor<float, 2>({ta ? k : m, lda}, 1);
@@ -145,8 +206,8 @@ TEST_CASE("gemm: xtnn's own AVX-512 kernels match the definition", "[core][blas]
                         c(m - 1, 0) = std::nanf(""); // overwritten, not scaled
                     }
                     const auto before = c;
-                    const bool done = kernels->gemm(ta, tb, m, n, k, 1.5F, a.data(), lda, b.data(),
-                                                    ldb, beta, c.data(), ldc);
+                    const bool done = kernels->gemm(ta, tb, strips, m, n, k, 1.5F, a.data(), lda,
+                                                    b.data(), ldb, beta, c.data(), ldc);
                     if (ta && tb) {
                         CHECK_FALSE(done); // BLAS's to do
                         CHECK(std::memcmp(c.data(), before.data(), c.size() * sizeof(float)) == 0);
@@ -180,8 +241,9 @@ TEST_CASE("gemm: xtnn's own AVX-512 kernels match the definition", "[core][blas]
     }
     SECTION("k = 0 is BLAS's to do (C = beta C)") {
         float c = 1.0F;
-        CHECK_FALSE(xtnn::detail::simd_products(xtnn::simd_level::avx512)
-                        ->gemm(false, false, 1, 1, 0, 1.0F, nullptr, 1, nullptr, 1, 0.0F, &c, 1));
+        CHECK_FALSE(
+            xtnn::detail::simd_products(xtnn::simd_level::avx512)
+                ->gemm(false, false, false, 1, 1, 0, 1.0F, nullptr, 1, nullptr, 1, 0.0F, &c, 1));
         CHECK(c == 1.0F);
     }
 }
@@ -252,9 +314,11 @@ TEST_CASE("gemm: xtnn's own kernels give the same bits on one thread and on two"
         return;
     }
     const auto& kernels = *xtnn::detail::simd_products(xtnn::simd_level::avx512);
-    // C split by rows (m >= n) and by columns, for each form the kernels take.
-    const auto [m, n, k] =
-        GENERATE(table<std::size_t, std::size_t, std::size_t>({{197, 100, 300}, {60, 410, 200}}));
+    // C split by rows (m >= n) and by columns, for each form the kernels take: products of
+    // more than 16 MFLOP (two parts of 8), the first of 128 rows, where A·Bᵀ runs on
+    // transposed strips whole and would not on either part alone.
+    const auto [m, n, k] = GENERATE(table<std::size_t, std::size_t, std::size_t>(
+        {{128, 128, 784}, {300, 200, 300}, {60, 1000, 300}}));
     for (const bool ta : {false, true}) {
         for (const bool tb : {false, true}) {
             if (ta && tb) {

@@ -122,39 +122,63 @@ inline bool own_sgemm_suits(blas_sgemm blas, bool transpose_a, bool transpose_b,
     return k >= 512 && n >= 64 && (m <= 32 || (m <= 64 && n <= 128));
 }
 
-/// C = alpha op(A) op(B) + beta C by xtnn's kernels, on as many of xtnn's threads as BLAS would
-/// have used (OpenBLAS's count; 1 inside xtnn's own parallel loops, which hold it there): C
-/// split by rows when it has at least as many rows as columns, else by columns, in parts of
-/// whole register tiles and of ≥ 8 MFLOP each (waking a thread costs tens of microseconds on a
-/// busy machine: the MNIST MLP's products at batch 32 stay on one). Every value is summed in
-/// the same order whatever the split, so results do not depend on the thread count.
-inline void own_sgemm_run(const product_kernel_set& own, bool ta, bool tb, std::size_t m,
-                          std::size_t n, std::size_t k, float alpha, const float* a,
-                          std::size_t lda, const float* b, std::size_t ldb, float beta, float* c,
-                          std::size_t ldc) {
-    std::size_t threads = 1;
+/// The threads a product may use: OpenBLAS's count (1 inside xtnn's own parallel loops, which
+/// hold it there), else 1 (another BLAS threads its own products).
+inline std::size_t product_threads() {
 #if XTNN_OPENBLAS_THREADS
     if (openblas_get_num_threads != nullptr) {
-        threads = static_cast<std::size_t>(std::max(openblas_get_num_threads(), 1));
+        return static_cast<std::size_t>(std::max(openblas_get_num_threads(), 1));
     }
 #endif
-    const std::size_t unit = 48; // a multiple of every tile's rows and columns
+    return 1;
+}
+
+/// Splits C (m × n) of a product of depth k over xtnn's threads, by rows when it has at least
+/// as many rows as columns, else by columns, in parts of whole `row_unit`s of rows or
+/// `column_unit`s of columns and of ≥ 8 MFLOP each (waking a thread costs tens of microseconds on a
+/// busy machine: the MNIST MLP's products at batch 32 stay on one), and calls `part(by_rows, begin,
+/// end)` for each, BLAS single-threaded inside. One pool of threads: where OpenBLAS would thread
+/// the products of a model whose other products xtnn's threads run, each pool's idle threads spin
+/// while the other's work: two threads had run the MNIST MLP's steps at 0.66-0.9× one, now
+/// 0.9-1.0× (its data crossing between the cores costs what the split saves).
+template <class F>
+void split_product(std::size_t m, std::size_t n, std::size_t k, std::size_t row_unit,
+                   std::size_t column_unit, F&& part) {
+    const std::size_t threads = product_threads();
     const bool by_rows = m >= n;
+    const std::size_t unit = by_rows ? row_unit : column_unit;
     const std::size_t items = ((by_rows ? m : n) + unit - 1) / unit;
     const double flops =
         2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
     const auto most = static_cast<std::size_t>(std::max(flops / 8e6, 1.0));
     const partition split(items, 1, std::min(threads, most));
+    const std::size_t extent = by_rows ? m : n;
+    if (split.parts <= 1) {
+        const single_threaded_blas blas(threads > 1);
+        part(by_rows, std::size_t{0}, extent);
+        return;
+    }
     parallel_for(split, [&](std::size_t first, std::size_t last, std::size_t) {
-        const std::size_t begin = first * unit;
+        part(by_rows, first * unit, std::min(last * unit, extent));
+    });
+}
+
+/// C = alpha op(A) op(B) + beta C by xtnn's kernels, split as split_product does, in parts of
+/// whole register tiles: every value is summed in the same order whatever the split, so
+/// results do not depend on the thread count.
+inline void own_sgemm_run(const product_kernel_set& own, bool ta, bool tb, std::size_t m,
+                          std::size_t n, std::size_t k, float alpha, const float* a,
+                          std::size_t lda, const float* b, std::size_t ldb, float beta, float* c,
+                          std::size_t ldc) {
+    // Whole tiles (24 rows: 3 of 8, 4 of 6; 48 columns: a strip), chosen for the whole.
+    const bool strips = tb && own.transposes(m, n, k);
+    split_product(m, n, k, 24, 48, [&](bool by_rows, std::size_t begin, std::size_t end) {
         if (by_rows) {
-            const std::size_t end = std::min(last * unit, m);
-            own.gemm(ta, tb, end - begin, n, k, alpha, a + begin * (ta ? 1 : lda), lda, b, ldb,
-                     beta, c + begin * ldc, ldc);
+            own.gemm(ta, tb, strips, end - begin, n, k, alpha, a + begin * (ta ? 1 : lda), lda, b,
+                     ldb, beta, c + begin * ldc, ldc);
         } else {
-            const std::size_t end = std::min(last * unit, n);
-            own.gemm(ta, tb, m, end - begin, k, alpha, a, lda, b + begin * (tb ? ldb : 1), ldb,
-                     beta, c + begin, ldc);
+            own.gemm(ta, tb, strips, m, end - begin, k, alpha, a, lda, b + begin * (tb ? ldb : 1),
+                     ldb, beta, c + begin, ldc);
         }
     });
 }
@@ -174,6 +198,11 @@ void gemv(enum CBLAS_TRANSPOSE trans, int rows, int cols, T alpha, const T* a, i
                       extent(incx), beta, y, extent(incy))) {
             return;
         }
+    }
+    // One pool of threads, as split_product: OpenBLAS's second thread made one sample through
+    // the MNIST MLP 1.3-1.5× slower (4.3 -> 5.5-6.4 µs); a product this small gains nothing.
+    const single_threaded_blas blas(product_threads() > 1 && 2.0 * rows * cols < 16e6);
+    if constexpr (std::same_as<T, float>) {
         cblas_sgemv(CblasRowMajor, trans, rows, cols, alpha, a, lda, x, incx, beta, y, incy);
     } else {
         cblas_dgemv(CblasRowMajor, trans, rows, cols, alpha, a, lda, x, incx, beta, y, incy);
@@ -251,14 +280,23 @@ void gemm(bool transpose_a, bool transpose_b, std::size_t m, std::size_t n, std:
         }
         beta = T(1);
     }
-    if constexpr (std::same_as<T, float>) {
-        cblas_sgemm(CblasRowMajor, ta, tb, im, in, ik, alpha, a, ia, b, ib, beta, c, ic);
-    } else if constexpr (std::same_as<T, double>) {
-        cblas_dgemm(CblasRowMajor, ta, tb, im, in, ik, alpha, a, ia, b, ib, beta, c, ic);
-    } else {
-        static_assert(std::same_as<T, float> || std::same_as<T, double>,
-                      "xtnn: gemm supports float and double only (BLAS has no other real type)");
-    }
+    static_assert(std::same_as<T, float> || std::same_as<T, double>,
+                  "xtnn: gemm supports float and double only (BLAS has no other real type)");
+    // OpenBLAS's threads too are xtnn's (split_product); parts of 16 rows or columns, a
+    // multiple of its kernels' tiles.
+    split_product(m, n, k, 16, 16, [&](bool by_rows, std::size_t begin, std::size_t end) {
+        const int count = static_cast<int>(end - begin);
+        const T* a_part = by_rows ? a + begin * (transpose_a ? 1 : lda) : a;
+        const T* b_part = by_rows ? b : b + begin * (transpose_b ? ldb : 1);
+        T* c_part = c + (by_rows ? begin * ldc : begin);
+        if constexpr (std::same_as<T, float>) {
+            cblas_sgemm(CblasRowMajor, ta, tb, by_rows ? count : im, by_rows ? in : count, ik,
+                        alpha, a_part, ia, b_part, ib, beta, c_part, ic);
+        } else {
+            cblas_dgemm(CblasRowMajor, ta, tb, by_rows ? count : im, by_rows ? in : count, ik,
+                        alpha, a_part, ia, b_part, ib, beta, c_part, ic);
+        }
+    });
 }
 
 } // namespace detail

@@ -268,7 +268,7 @@ inline constexpr bool splits_batch_v = requires {
 
 /// The threads xtnn's own loops use (convolutions and pooling, split over samples and planes):
 /// the count given to set_num_threads, else OpenBLAS's (so `OPENBLAS_NUM_THREADS` sets both),
-/// else 1. Dense layers' products are BLAS's own to thread.
+/// else 1. Dense layers' large products split over them too (detail::split_product).
 /// @ingroup core
 inline std::size_t num_threads() {
     if (const std::size_t chosen = detail::chosen_threads(); chosen != 0) {

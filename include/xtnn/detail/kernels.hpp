@@ -221,10 +221,13 @@ struct kernel_set {
 /// multiply matrices (an MLP) compiles these two and none of the convolution's kernels: the
 /// README's quickstart compiled in 17.8 s instead of 22.4 s at -O2 (Zen 5).
 struct product_kernel_set {
-    /// C = alpha op(A) op(B) + beta C; false for a form it leaves to BLAS.
-    bool (*gemm)(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k,
-                 float alpha, const float* a, std::size_t lda, const float* b, std::size_t ldb,
-                 float beta, float* c, std::size_t ldc);
+    /// C = alpha op(A) op(B) + beta C; false for a form it leaves to BLAS. With B transposed,
+    /// `strips` chooses the tiles (transposes' answer for the whole product).
+    bool (*gemm)(bool trans_a, bool trans_b, bool strips, std::size_t m, std::size_t n,
+                 std::size_t k, float alpha, const float* a, std::size_t lda, const float* b,
+                 std::size_t ldb, float beta, float* c, std::size_t ldc);
+    /// Whether A·Bᵀ of this shape is faster on transposed strips of B.
+    bool (*transposes)(std::size_t m, std::size_t n, std::size_t k);
     /// y = alpha op(A) x + beta y; false for strides it leaves to BLAS.
     bool (*gemv)(bool trans, std::size_t rows, std::size_t cols, float alpha, const float* a,
                  std::size_t lda, const float* x, std::size_t incx, float beta, float* y,
@@ -289,7 +292,8 @@ inline const kernel_set* simd_kernels(simd_level level) {
 /// xtnn's own products for `level`: AVX-512's, else null.
 inline const product_kernel_set* simd_products(simd_level level) {
 #if XTNN_X86_KERNELS
-    static constexpr product_kernel_set wide{&avx512::gemm, &avx512::gemv};
+    static constexpr product_kernel_set wide{&avx512::gemm, &avx512::gemm_outer_transposes,
+                                             &avx512::gemv};
     if (level == simd_level::avx512) {
         return &wide;
     }

@@ -1598,15 +1598,17 @@ XTNN_KERNEL bool gemm_outer_transposes(std::size_t m, std::size_t n, std::size_t
 }
 
 /// C = alpha·op(A)·op(B) + beta·C (row-major, as BLAS's sgemm): gemm_outer when B is not
-/// transposed, and when only B is on the shapes of gemm_outer_transposes; gemm_dot on the
-/// others. False, with C untouched, when both are transposed or k is 0 (BLAS's to do).
-XTNN_KERNEL bool gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k,
-                      float alpha, const float* a, std::size_t lda, const float* b, std::size_t ldb,
-                      float beta, float* c, std::size_t ldc) {
+/// transposed, and when only B is and `strips` (on transposed strips of B: where
+/// gemm_outer_transposes says so, decided on the whole product, so that a product's parts sum
+/// as it does); gemm_dot on the others. False, with C untouched, when both are transposed or
+/// k is 0 (BLAS's to do).
+XTNN_KERNEL bool gemm(bool trans_a, bool trans_b, bool strips, std::size_t m, std::size_t n,
+                      std::size_t k, float alpha, const float* a, std::size_t lda, const float* b,
+                      std::size_t ldb, float beta, float* c, std::size_t ldc) {
     if (k == 0 || (trans_a && trans_b)) {
         return false;
     }
-    if (trans_b && !gemm_outer_transposes(m, n, k)) {
+    if (trans_b && !strips) {
         gemm_dot(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         return true;
     }

@@ -126,7 +126,7 @@ class activation_layer : public layer_base<activation_layer<A, T, N>, T, N, N> {
     }
 
     // Images (rank 4) split over xtnn's threads, at least 2^16 values per part; features
-    // (an MLP's rank 2) stay on the calling thread, BLAS's threads being the MLP's.
+    // (an MLP's rank 2) stay on the calling thread: the MLP's threads split its products.
     static detail::partition split(std::size_t n) {
         return {n, std::size_t{1} << 16, N == 4 ? num_threads() : 1};
     }
