@@ -286,15 +286,16 @@ void gemm(bool transpose_a, bool transpose_b, std::size_t m, std::size_t n, std:
     // multiple of its kernels' tiles.
     split_product(m, n, k, 16, 16, [&](bool by_rows, std::size_t begin, std::size_t end) {
         const int count = static_cast<int>(end - begin);
+        const int rows = by_rows ? count : im, cols = by_rows ? in : count;
         const T* a_part = by_rows ? a + begin * (transpose_a ? 1 : lda) : a;
         const T* b_part = by_rows ? b : b + begin * (transpose_b ? ldb : 1);
         T* c_part = c + (by_rows ? begin * ldc : begin);
         if constexpr (std::same_as<T, float>) {
-            cblas_sgemm(CblasRowMajor, ta, tb, by_rows ? count : im, by_rows ? in : count, ik,
-                        alpha, a_part, ia, b_part, ib, beta, c_part, ic);
+            cblas_sgemm(CblasRowMajor, ta, tb, rows, cols, ik, alpha, a_part, ia, b_part, ib, beta,
+                        c_part, ic);
         } else {
-            cblas_dgemm(CblasRowMajor, ta, tb, by_rows ? count : im, by_rows ? in : count, ik,
-                        alpha, a_part, ia, b_part, ib, beta, c_part, ic);
+            cblas_dgemm(CblasRowMajor, ta, tb, rows, cols, ik, alpha, a_part, ia, b_part, ib, beta,
+                        c_part, ic);
         }
     });
 }
@@ -304,7 +305,8 @@ void gemm(bool transpose_a, bool transpose_b, std::size_t m, std::size_t n, std:
 /// Matrix product into a preallocated output: `C = alpha * op(A) * op(B) + beta * C`.
 ///
 /// Shapes: op(A) (m, k), op(B) (k, n), C (m, n). C is never resized, so the call does not
-/// allocate; it is a straight call to `cblas_sgemm` / `cblas_dgemm` with transpose flags.
+/// allocate. No copies either: BLAS's sgemm / dgemm with transpose flags, or xtnn's own kernels
+/// on the shapes they run faster (AVX-512), split over xtnn's threads when large.
 ///
 /// @tparam T float or double.
 /// @throws shape_error if the inner extents differ or C is not (m, n), with both shapes.
