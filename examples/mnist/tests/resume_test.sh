@@ -11,27 +11,44 @@ common=(train --limit 4000 --epochs 4 --seed 5 --no-pictures --quiet --backup-ev
 launch=("$program")
 [ -z "$mpiexec" ] || launch=("$mpiexec" -np 2 "$program")
 
-start=$(date +%s%N)
-"${launch[@]}" "${common[@]}" --output "$work/reference" > "$work/reference.log"
-seconds=$(awk -v ns=$(( $(date +%s%N) - start )) 'BEGIN { printf "%.3f", ns / 1e9 }')
-echo "an uninterrupted run took $seconds s"
-
 backup="$work/killed/mnist_mlp.backup.npz"
-inode() { stat -c %i "$backup" 2>/dev/null || echo none; }
+# A backup replaces the last one by a rename, and ext4 hands the freed inode to the next one:
+# the inode with the change time names one backup.
+version() { stat -c '%i %z' "$1" 2>/dev/null || echo none; }
+now() { date +%s%N; }
+
+# Time the uninterrupted run's training apart from its start (mpirun's and the data's start can
+# take longer than the training on a loaded machine): the kills' delays are drawn from it.
+start=$(now)
+"${launch[@]}" "${common[@]}" --output "$work/reference" > "$work/reference.log" &
+pid=$!
+trained=
+while kill -0 "$pid" 2>/dev/null; do
+  [ -n "$trained" ] || [ "$(version "$work/reference/mnist_mlp.backup.npz")" = none ] ||
+    trained=$(now)
+  sleep 0.005
+done
+wait "$pid"
+end=$(now)
+[ -n "$trained" ] || { echo "FAIL: the uninterrupted run wrote no backup" >&2; exit 1; }
+seconds=$(awk -v ns=$(( end - trained )) 'BEGIN { printf "%.3f", ns / 1e9 }')
+echo "an uninterrupted run took $(awk -v ns=$(( end - start )) 'BEGIN { printf "%.3f", ns / 1e9 }') s," \
+  "$seconds s of it after its first backup"
+
 kills=0 resumed=0 finished=no
 for attempt in 1 2 3 4 5 6; do
   # A new backup replaces the old one atomically, so resuming is what `train` does by itself.
   [ ! -f "$backup" ] || resumed=$((resumed + 1))
-  before=$(inode)
+  before=$(version "$backup")
   "${launch[@]}" "${common[@]}" --output "$work/killed" > "$work/killed-$attempt.log" 2>&1 &
   pid=$!
-  # Kill at a random moment after this run wrote a backup (a new file: a new inode), so that
-  # every run gets somewhere whatever its start costs (mpirun's, the data's).
+  # Kill at a random moment within the first sixth of the training after this run wrote a backup,
+  # so that every run gets somewhere whatever its start costs and at least two runs are killed.
   deadline=$((SECONDS + 120))
-  while kill -0 "$pid" 2>/dev/null && [ "$(inode)" = "$before" ] && [ "$SECONDS" -lt "$deadline" ]; do
+  while kill -0 "$pid" 2>/dev/null && [ "$(version "$backup")" = "$before" ] && [ "$SECONDS" -lt "$deadline" ]; do
     sleep 0.01
   done
-  sleep "$(awk -v s="$seconds" -v seed="$RANDOM" 'BEGIN { srand(seed); printf "%.3f", s * 0.2 * rand() }')"
+  sleep "$(awk -v s="$seconds" -v seed="$RANDOM" 'BEGIN { srand(seed); printf "%.3f", s / 6 * rand() }')"
   if [ -z "$mpiexec" ]; then
     victim=$pid
   else # one of mpirun's processes, at random
