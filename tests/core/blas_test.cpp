@@ -64,11 +64,14 @@ TEMPLATE_TEST_CASE("gemm: matches the definition for every transpose and scale",
 TEMPLATE_TEST_CASE("gemm: products split over two threads match the definition",
                    "[core][blas][threads]", float, double) {
     // Over 16 MFLOP: two parts of ≥ 8, by rows (m ≥ n; 130 rows in 16-row units: 80 and 50)
-    // and by columns; BLAS's parts (double, and float where xtnn's kernels do not take the
-    // form) and xtnn's kernels' alike, with strides wider than the extents.
+    // and by columns, or by either side as a weight's owned rows (parts of 8: 70 columns as
+    // 40 and 30); BLAS's parts (double, and float where xtnn's kernels do not take the form)
+    // and xtnn's kernels' alike, with strides wider than the extents.
     const auto [m, n, k] = GENERATE(table<std::size_t, std::size_t, std::size_t>(
         {{300, 200, 300}, {130, 70, 1000}, {60, 1000, 300}}));
-    INFO("m " << m << ", n " << n << ", k " << k);
+    const auto how = GENERATE(xtnn::product_split::automatic, xtnn::product_split::rows,
+                              xtnn::product_split::columns);
+    INFO("m " << m << ", n " << n << ", k " << k << ", split " << static_cast<int>(how));
     const auto before = xtnn::num_threads();
     for (bool ta : {false, true}) {
         for (bool tb : {false, true}) {
@@ -94,7 +97,7 @@ TEMPLATE_TEST_CASE("gemm: products split over two threads match the definition",
                 }
                 xtnn::set_num_threads(2);
                 xtnn::detail::gemm(ta, tb, m, n, k, TestType(1.5), wide.data(), lda, b.data(),
-                                   tb ? k : n, static_cast<TestType>(beta), out.data(), ldc);
+                                   tb ? k : n, static_cast<TestType>(beta), out.data(), ldc, how);
                 xtnn::set_num_threads(before);
                 double worst = 0;
                 std::size_t outside = 0;
@@ -335,20 +338,26 @@ TEST_CASE("gemm: xtnn's own kernels give the same bits on one thread and on two"
             const auto before = xtnn::num_threads();
             // As xtnn::gemm runs them where they suit, whatever this machine's BLAS.
             // (Extents through c: clang 14 captures no structured bindings.)
-            const auto run = [&](xtnn::tensor<float, 2>& c) {
+            const auto run = [&](xtnn::tensor<float, 2>& c, xtnn::product_split how) {
                 const std::size_t rows = c.shape()[0], cols = c.shape()[1];
                 xtnn::detail::own_sgemm_run(
                     kernels, ta, tb, rows, cols, ta ? a.shape()[0] : a.shape()[1], 1.0F, a.data(),
-                    a.shape()[1], b.data(), b.shape()[1], 0.0F, c.data(), cols);
+                    a.shape()[1], b.data(), b.shape()[1], 0.0F, c.data(), cols, how);
             };
             xtnn::set_num_threads(1);
-            run(one);
-            xtnn::set_num_threads(2);
-            run(two);
-            xtnn::set_num_threads(before);
-            CHECK(std::memcmp(one.data(), two.data(), one.size() * sizeof(float)) == 0);
+            run(one, xtnn::product_split::automatic);
             CHECK(xtnn::test::max_abs_difference(one, reference_gemm(a, b, one, o)) <
                   2e-6 * static_cast<double>(k));
+            // Split by the longer side in whole tiles, or by either side as a weight's owned
+            // rows are (parts of 8 rows or columns, edges of tiles between them).
+            for (const auto how : {xtnn::product_split::automatic, xtnn::product_split::rows,
+                                   xtnn::product_split::columns}) {
+                INFO("split " << static_cast<int>(how));
+                xtnn::set_num_threads(2);
+                run(two, how);
+                xtnn::set_num_threads(before);
+                CHECK(std::memcmp(one.data(), two.data(), one.size() * sizeof(float)) == 0);
+            }
         }
     }
 }

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -44,4 +45,27 @@ TEST_CASE("gather_rows: an index past the end is an error and leaves the batch a
         Catch::Message(
             "gather_rows: row index 3 at position 1 is out of range; expected an index below 3"));
     CHECK(xtnn::test::equal(batch, xtnn::tensor<int, 1>{1, 2}));
+}
+
+TEST_CASE("gather_rows: a large batch's rows split over two threads, copied as on one",
+          "[core][gather_rows][threads]") {
+    // 300 rows of 1,000 floats (1.2 MB): parts of ≥ 128 KiB (33 rows) on two threads.
+    const auto source = xtnn::test::random_tensor<float, 2>({1000, 1000}, 3);
+    std::vector<std::size_t> rows(300);
+    for (std::size_t r = 0; r < rows.size(); ++r) {
+        rows[r] = (r * 337 + 11) % 1000;
+    }
+    xtnn::tensor<float, 2> one, two;
+    xtnn::set_num_threads(1);
+    xtnn::gather_rows(source, std::span<const std::size_t>(rows), one);
+    xtnn::set_num_threads(2);
+    xtnn::gather_rows(source, std::span<const std::size_t>(rows), two);
+    xtnn::set_num_threads(1);
+    xtnn::set_num_threads(0); // the default again
+    REQUIRE(two.shape() == xtnn::shape<2>{300, 1000});
+    CHECK(xtnn::test::equal(one, two));
+    for (std::size_t r = 0; r < rows.size(); ++r) {
+        REQUIRE(std::equal(two.data() + r * 1000, two.data() + (r + 1) * 1000,
+                           source.data() + rows[r] * 1000));
+    }
 }

@@ -6,12 +6,15 @@
 #include <cfloat>
 #include <chrono>
 #include <cmath>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <ctime>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -388,6 +391,64 @@ TEST_CASE("threads: gradients of the split layers are right on two threads", "[c
                            xtnn::tanh{}, xtnn::max_pool2d{}, xtnn::flatten{},
                            xtnn::dense<double>{3 * 3 * 3, 2}};
     XTNN_REQUIRE_GRADIENTS(xtnn::check_gradients(model, x));
+}
+
+namespace {
+
+// An optimizer of each kind, with every state buffer in use.
+template <class Optimizer>
+Optimizer busy_optimizer() {
+    if constexpr (std::same_as<Optimizer, xtnn::sgd<float>>) {
+        return Optimizer({.learning_rate = 0.05, .momentum = 0.9, .nesterov = true});
+    } else if constexpr (std::same_as<Optimizer, xtnn::rmsprop<float>>) {
+        return Optimizer({.momentum = 0.5, .centered = true, .weight_decay = 1e-3});
+    } else {
+        return Optimizer({.learning_rate = 0.01});
+    }
+}
+
+} // namespace
+
+TEMPLATE_TEST_CASE("threads: an optimizer updates a weight by the rows that its gradient's "
+                   "product split over the threads, with one thread's bits",
+                   "[core][threads]", xtnn::sgd<float>, xtnn::adam<float>, xtnn::adamw<float>,
+                   xtnn::rmsprop<float>, xtnn::adagrad<float>) {
+    // A dense layer's weight gradient dyᵀ·x, 130 × 300 over a batch of 256 (20 MFLOP): on two
+    // threads by rows in two parts of whole 8-row units (72 and 58 rows; 21,600 values, the
+    // update's parts at 21,568: a multiple of 64), then three steps of the optimizer.
+    const auto x = xtnn::test::random_tensor<float, 2>({256, 300}, 2);
+    const auto dy = xtnn::test::random_tensor<float, 2>({256, 130}, 3);
+    const auto run = [&](std::size_t threads) {
+        const threads_for_scope scope(threads);
+        auto w = xtnn::test::random_tensor<float, 2>({130, 300}, 1);
+        auto b = xtnn::test::random_tensor<float, 1>({130}, 4);
+        xtnn::tensor<float, 2> g(xtnn::shape<2>{130, 300});
+        xtnn::tensor<float, 1> gb(xtnn::shape<1>{130});
+        std::fill(gb.begin(), gb.end(), 0.25F);
+        std::vector<xtnn::parameter_view<float>> views{{"weight",
+                                                        std::span<float>(w.data(), w.size()),
+                                                        std::span<float>(g.data(), g.size()),
+                                                        {130, 300}},
+                                                       {"bias",
+                                                        std::span<float>(b.data(), b.size()),
+                                                        std::span<float>(gb.data(), gb.size()),
+                                                        {130}}};
+        auto optimizer = busy_optimizer<TestType>();
+        for (int step = 0; step < 3; ++step) {
+            xtnn::gemm(dy, x, g, {.transpose_a = true, .split = xtnn::product_split::rows});
+            CHECK(xtnn::detail::owned_parts(g.data()) ==
+                  std::min(threads, xtnn::detail::product_threads()));
+            CHECK(xtnn::detail::owned_parts(gb.data()) == 1); // never split: whole
+            optimizer.step(views);
+        }
+        std::vector<float> after(w.begin(), w.end());
+        after.insert(after.end(), b.begin(), b.end());
+        return after;
+    };
+    const auto one = run(1);
+    const auto two = run(2);
+    REQUIRE(one.size() == two.size());
+    CHECK(std::memcmp(one.data(), two.data(), one.size() * sizeof(float)) == 0);
 }
 
 TEST_CASE("threads: set_num_threads, and BLAS held to one thread inside a convnet only",

@@ -30,6 +30,14 @@ extern "C" char* openblas_get_corename(void) __attribute__((weak));
 
 namespace xtnn {
 
+/// How a large product splits over xtnn's threads (see gemm_options::split).
+/// @ingroup core
+enum class product_split {
+    automatic, ///< by C's longer side, in parts of whole register tiles
+    rows,      ///< by C's rows, as the optimizers split a weight's rows
+    columns,   ///< by C's columns, as the optimizers split a weight's rows
+};
+
 /// Options of gemm(): `C = alpha * op(A) * op(B) + beta * C`, where op transposes on request.
 /// @ingroup core
 struct gemm_options {
@@ -37,6 +45,13 @@ struct gemm_options {
     bool transpose_b = false; ///< Use Bᵀ instead of B (no copy is made).
     double alpha = 1.0;       ///< Scale of the product.
     double beta = 0.0; ///< Scale of the previous C; 0 overwrites C (even NaN), 1 accumulates.
+    /// How the product splits over xtnn's threads when it is large enough to (parts of ≥ 8
+    /// MFLOP). `rows` or `columns` split C's rows or columns as the optimizers split a
+    /// weight's rows (parts of whole 8s, as even as they can be), so that a layer keeps each
+    /// thread on the same rows of its weights through a training step: xtnn::dense computes
+    /// `x·Wᵀ` by columns and `dyᵀ·x` by rows, and no core reads the weights or gradients that
+    /// another core just wrote. The results are the same whatever the split.
+    product_split split = product_split::automatic;
 };
 
 namespace detail {
@@ -133,54 +148,60 @@ inline std::size_t product_threads() {
     return 1;
 }
 
-/// Splits C (m × n) of a product of depth k over xtnn's threads, by rows when it has at least
-/// as many rows as columns, else by columns, in parts of whole `row_unit`s of rows or
-/// `column_unit`s of columns and of ≥ 8 MFLOP each (waking a thread costs tens of microseconds on a
-/// busy machine: the MNIST MLP's products at batch 32 stay on one), and calls `part(by_rows, begin,
-/// end)` for each, BLAS single-threaded inside. One pool of threads: where OpenBLAS would thread
-/// the products of a model whose other products xtnn's threads run, each pool's idle threads spin
-/// while the other's work: two threads had run the MNIST MLP's steps at 0.66-0.9× one, now
-/// 0.9-1.0× (its data crossing between the cores costs what the split saves).
+/// Splits C (m × n) of a product of depth k over xtnn's threads in parts of ≥ 8 MFLOP each
+/// (waking a thread costs tens of microseconds on a busy machine: the MNIST MLP's products at
+/// batch 32 stay on one), and calls `part(by_rows, begin, end)` for each, BLAS single-threaded
+/// inside. `automatic` splits by rows when C has at least as many rows as columns, else by
+/// columns, in parts of whole `row_unit`s of rows or `column_unit`s of columns; `rows` and
+/// `columns` split as owned_partition() does. Returns the number of parts. One pool of threads:
+/// where OpenBLAS would thread the products of a model whose other products xtnn's threads run,
+/// each pool's idle threads spin while the other's work: two threads had run the MNIST MLP's steps
+/// at 0.66-0.9× one.
 template <class F>
-void split_product(std::size_t m, std::size_t n, std::size_t k, std::size_t row_unit,
-                   std::size_t column_unit, F&& part) {
+std::size_t split_product(std::size_t m, std::size_t n, std::size_t k, std::size_t row_unit,
+                          std::size_t column_unit, product_split how, F&& part) {
     const std::size_t threads = product_threads();
-    const bool by_rows = m >= n;
-    const std::size_t unit = by_rows ? row_unit : column_unit;
-    const std::size_t items = ((by_rows ? m : n) + unit - 1) / unit;
+    const bool by_rows = how == product_split::automatic ? m >= n : how == product_split::rows;
+    const std::size_t unit = how != product_split::automatic ? owned_unit
+                             : by_rows                       ? row_unit
+                                                             : column_unit;
+    const std::size_t extent = by_rows ? m : n;
     const double flops =
         2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
     const auto most = static_cast<std::size_t>(std::max(flops / 8e6, 1.0));
-    const partition split(items, 1, std::min(threads, most));
-    const std::size_t extent = by_rows ? m : n;
+    const partition split((extent + unit - 1) / unit, 1, std::min(threads, most));
     if (split.parts <= 1) {
         const single_threaded_blas blas(threads > 1);
         part(by_rows, std::size_t{0}, extent);
-        return;
+        return 1;
     }
     parallel_for(split, [&](std::size_t first, std::size_t last, std::size_t) {
         part(by_rows, first * unit, std::min(last * unit, extent));
     });
+    return split.parts;
 }
 
-/// C = alpha op(A) op(B) + beta C by xtnn's kernels, split as split_product does, in parts of
-/// whole register tiles: every value is summed in the same order whatever the split, so
-/// results do not depend on the thread count.
-inline void own_sgemm_run(const product_kernel_set& own, bool ta, bool tb, std::size_t m,
-                          std::size_t n, std::size_t k, float alpha, const float* a,
-                          std::size_t lda, const float* b, std::size_t ldb, float beta, float* c,
-                          std::size_t ldc) {
+/// C = alpha op(A) op(B) + beta C by xtnn's kernels, split as split_product does: every value
+/// is summed in the same order whatever the split (a tile's edge rows and columns sum as its
+/// inner ones do; the kind of tiles is chosen for the whole), so results do not depend on the
+/// thread count.
+inline std::size_t own_sgemm_run(const product_kernel_set& own, bool ta, bool tb, std::size_t m,
+                                 std::size_t n, std::size_t k, float alpha, const float* a,
+                                 std::size_t lda, const float* b, std::size_t ldb, float beta,
+                                 float* c, std::size_t ldc,
+                                 product_split how = product_split::automatic) {
     // Whole tiles (24 rows: 3 of 8, 4 of 6; 48 columns: a strip), chosen for the whole.
     const bool strips = tb && own.transposes(m, n, k);
-    split_product(m, n, k, 24, 48, [&](bool by_rows, std::size_t begin, std::size_t end) {
-        if (by_rows) {
-            own.gemm(ta, tb, strips, end - begin, n, k, alpha, a + begin * (ta ? 1 : lda), lda, b,
-                     ldb, beta, c + begin * ldc, ldc);
-        } else {
-            own.gemm(ta, tb, strips, m, end - begin, k, alpha, a, lda, b + begin * (tb ? ldb : 1),
-                     ldb, beta, c + begin, ldc);
-        }
-    });
+    return split_product(
+        m, n, k, 24, 48, how, [&](bool by_rows, std::size_t begin, std::size_t end) {
+            if (by_rows) {
+                own.gemm(ta, tb, strips, end - begin, n, k, alpha, a + begin * (ta ? 1 : lda), lda,
+                         b, ldb, beta, c + begin * ldc, ldc);
+            } else {
+                own.gemm(ta, tb, strips, m, end - begin, k, alpha, a, lda,
+                         b + begin * (tb ? ldb : 1), ldb, beta, c + begin, ldc);
+            }
+        });
 }
 
 /// y = alpha op(A) x + beta y for a row-major (rows, cols) A: xtnn's own kernel beside
@@ -215,7 +236,8 @@ void gemv(enum CBLAS_TRANSPOSE trans, int rows, int cols, T alpha, const T* a, i
 /// checks beyond the BLAS index range: callers check shapes (see xtnn::gemm).
 template <std::floating_point T>
 void gemm(bool transpose_a, bool transpose_b, std::size_t m, std::size_t n, std::size_t k, T alpha,
-          const T* a, std::size_t lda, const T* b, std::size_t ldb, T beta, T* c, std::size_t ldc) {
+          const T* a, std::size_t lda, const T* b, std::size_t ldb, T beta, T* c, std::size_t ldc,
+          product_split how = product_split::automatic) {
     if (m == 0 || n == 0) {
         return;
     }
@@ -266,8 +288,11 @@ void gemm(bool transpose_a, bool transpose_b, std::size_t m, std::size_t n, std:
     if constexpr (std::same_as<T, float>) {
         if (const product_kernel_set* own = own_kernels();
             own != nullptr && own_sgemm_suits(linked_sgemm(), transpose_a, transpose_b, m, n, k)) {
-            own_sgemm_run(*own, transpose_a, transpose_b, m, n, k, alpha, a, lda, b, ldb, beta, c,
-                          ldc);
+            const std::size_t parts = own_sgemm_run(*own, transpose_a, transpose_b, m, n, k, alpha,
+                                                    a, lda, b, ldb, beta, c, ldc, how);
+            if (how == product_split::rows) {
+                note_owned_parts(c, parts);
+            }
             return;
         }
     }
@@ -284,20 +309,24 @@ void gemm(bool transpose_a, bool transpose_b, std::size_t m, std::size_t n, std:
                   "xtnn: gemm supports float and double only (BLAS has no other real type)");
     // OpenBLAS's threads too are xtnn's (split_product); parts of 16 rows or columns, a
     // multiple of its kernels' tiles.
-    split_product(m, n, k, 16, 16, [&](bool by_rows, std::size_t begin, std::size_t end) {
-        const int count = static_cast<int>(end - begin);
-        const int rows = by_rows ? count : im, cols = by_rows ? in : count;
-        const T* a_part = by_rows ? a + begin * (transpose_a ? 1 : lda) : a;
-        const T* b_part = by_rows ? b : b + begin * (transpose_b ? ldb : 1);
-        T* c_part = c + (by_rows ? begin * ldc : begin);
-        if constexpr (std::same_as<T, float>) {
-            cblas_sgemm(CblasRowMajor, ta, tb, rows, cols, ik, alpha, a_part, ia, b_part, ib, beta,
-                        c_part, ic);
-        } else {
-            cblas_dgemm(CblasRowMajor, ta, tb, rows, cols, ik, alpha, a_part, ia, b_part, ib, beta,
-                        c_part, ic);
-        }
-    });
+    const std::size_t parts =
+        split_product(m, n, k, 16, 16, how, [&](bool by_rows, std::size_t begin, std::size_t end) {
+            const int count = static_cast<int>(end - begin);
+            const int rows = by_rows ? count : im, cols = by_rows ? in : count;
+            const T* a_part = by_rows ? a + begin * (transpose_a ? 1 : lda) : a;
+            const T* b_part = by_rows ? b : b + begin * (transpose_b ? ldb : 1);
+            T* c_part = c + (by_rows ? begin * ldc : begin);
+            if constexpr (std::same_as<T, float>) {
+                cblas_sgemm(CblasRowMajor, ta, tb, rows, cols, ik, alpha, a_part, ia, b_part, ib,
+                            beta, c_part, ic);
+            } else {
+                cblas_dgemm(CblasRowMajor, ta, tb, rows, cols, ik, alpha, a_part, ia, b_part, ib,
+                            beta, c_part, ic);
+            }
+        });
+    if (how == product_split::rows) {
+        note_owned_parts(c, parts);
+    }
 }
 
 } // namespace detail
@@ -342,7 +371,7 @@ void gemm(const tensor<T, 2>& a, const tensor<T, 2>& b, tensor<T, 2>& c,
     }
     detail::gemm(options.transpose_a, options.transpose_b, m, n, k, static_cast<T>(options.alpha),
                  a.data(), a.shape()[1], b.data(), b.shape()[1], static_cast<T>(options.beta),
-                 c.data(), n);
+                 c.data(), n, options.split);
 }
 
 } // namespace xtnn

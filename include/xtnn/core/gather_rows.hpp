@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <string>
 
+#include <xtnn/core/parallel.hpp>
 #include <xtnn/core/tensor.hpp>
 #include <xtnn/core/tensor_traits.hpp>
 
@@ -45,9 +46,18 @@ requires(N >= 1) void gather_rows(const tensor<T, N>& source, std::span<const st
         batch.resize(s);
     }
     const std::size_t row_size = source.shape()[0] == 0 ? 0 : source.size() / source.shape()[0];
-    for (std::size_t r = 0; r < rows.size(); ++r) {
-        std::copy_n(source.data() + rows[r] * row_size, row_size, batch.data() + r * row_size);
-    }
+    const T* from = source.data();
+    T* to = batch.data();
+    const auto copy = [&](std::size_t first, std::size_t last, std::size_t) {
+        for (std::size_t r = first; r < last; ++r) {
+            std::copy_n(from + rows[r] * row_size, row_size, to + r * row_size);
+        }
+    };
+    // Rows scattered over a large dataset wait on memory one after another: a large batch's
+    // rows split over the threads, each waiting for its own (parts of ≥ 128 KiB).
+    const std::size_t grain = std::max<std::size_t>(1, (std::size_t{1} << 17) / sizeof(T) /
+                                                           std::max<std::size_t>(row_size, 1));
+    detail::parallel_for(rows.size(), grain, copy);
 }
 
 /// @cond XTNN_DETAIL

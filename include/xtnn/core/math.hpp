@@ -3,16 +3,22 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
+#include <bit>
 #include <cmath>
 #include <concepts>
 #include <cstddef>
+#include <cstdint>
+#include <limits>
 #include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 
 #include <xtnn/core/concepts.hpp>
+#include <xtnn/core/parallel.hpp>
 #include <xtnn/detail/simd.hpp>
 
 namespace xtnn::detail {
@@ -105,6 +111,45 @@ std::size_t argmax(const T* values, std::size_t n) {
         }
     }
     return best;
+}
+
+/// The index of the first of n floating-point values that is NaN or infinite, n if none: in
+/// blocks whose exponent bits are tested without a branch (vector code, as fast as memory
+/// brings the values), over xtnn's threads for a dataset of megabytes (each part's first,
+/// the least of them). fit checks its data with it before the first step.
+template <std::floating_point T>
+std::size_t first_not_finite(const T* values, std::size_t n) {
+    using bits = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
+    // The exponent's bits, all set in NaN and infinity only.
+    constexpr bits exponent = std::bit_cast<bits>(std::numeric_limits<T>::infinity());
+    constexpr std::size_t block = 1024;
+    const auto first_in = [&](std::size_t begin, std::size_t end) {
+        for (std::size_t b = begin; b < end; b += block) {
+            const T* at = values + b;
+            bits any = 0;
+            if (b + block <= end) {
+                for (std::size_t i = 0; i < block; ++i) { // a constant count: vector code
+                    any |= static_cast<bits>((std::bit_cast<bits>(at[i]) & exponent) == exponent);
+                }
+            } else {
+                any = 1; // the last values: one by one
+            }
+            for (std::size_t i = 0; any != 0 && i < std::min(block, end - b); ++i) {
+                if (!std::isfinite(at[i])) {
+                    return b + i;
+                }
+            }
+        }
+        return n; // none
+    };
+    std::array<std::size_t, 64> firsts{}; // a part's first, per part (at most 64 threads here)
+    const partition split((n + block - 1) / block, (std::size_t{1} << 20) / sizeof(T) / block,
+                          std::min<std::size_t>(num_threads(), firsts.size()));
+    parallel_for(split, [&](std::size_t first, std::size_t last, std::size_t part) {
+        firsts[part] = first_in(first * block, std::min(last * block, n));
+    });
+    return *std::min_element(firsts.begin(),
+                             firsts.begin() + static_cast<std::ptrdiff_t>(split.parts));
 }
 
 } // namespace xtnn::detail

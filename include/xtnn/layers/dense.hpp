@@ -149,10 +149,14 @@ class dense : public layer_base<dense<T>, T, 2, 2> {
   private:
     friend layer_access;
 
+    // The products split over threads by W's rows (x·Wᵀ by columns, dyᵀ·x by rows), as the
+    // optimizers update W (owned_rows): each thread keeps its rows of W, of their gradient and
+    // of the optimizer's state in its own core's cache through a step.
+
     /// `y = x Wᵀ + b`.
     void compute_forward(const tensor<T, 2>& x, tensor<T, 2>& y, mode) const {
         if (!options_.bias) {
-            gemm(x, weight_, y, {.transpose_b = true});
+            gemm(x, weight_, y, {.transpose_b = true, .split = product_split::columns});
             return;
         }
         // The bias goes in first and the product accumulates onto it: one pass over y fewer
@@ -163,7 +167,7 @@ class dense : public layer_base<dense<T>, T, 2, 2> {
         for (std::size_t r = 0; r < rows; ++r) {
             std::copy_n(bias_.data(), cols, out + r * cols);
         }
-        gemm(x, weight_, y, {.transpose_b = true, .beta = 1.0});
+        gemm(x, weight_, y, {.transpose_b = true, .beta = 1.0, .split = product_split::columns});
     }
 
     /// Writes dW = dyᵀ x, db = Σ_batch dy and, if `dx` is not null, dx = dy W.
@@ -172,7 +176,7 @@ class dense : public layer_base<dense<T>, T, 2, 2> {
         if (dx != nullptr) {
             gemm(dy, weight_, *dx);
         }
-        gemm(dy, x, weight_grad_, {.transpose_a = true});
+        gemm(dy, x, weight_grad_, {.transpose_a = true, .split = product_split::rows});
         if (options_.bias) {
             const std::size_t rows = dy.shape()[0];
             const std::size_t cols = options_.out;

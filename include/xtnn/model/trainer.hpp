@@ -442,15 +442,13 @@ class trainer {
     template <class D>
     static void require_finite_data(const D& data, const char* where, const char* what) {
         if constexpr (std::floating_point<element_of<D>>) {
-            const auto* begin = data.data();
-            const auto* bad =
-                std::find_if(begin, begin + data.size(), [](auto v) { return !std::isfinite(v); });
-            if (bad != begin + data.size()) {
+            const std::size_t bad = detail::first_not_finite(data.data(), data.size());
+            if (bad != data.size()) {
                 const std::size_t rows = data.shape()[0];
                 const std::size_t row = rows == 0 ? 1 : data.size() / rows;
                 throw numeric_error(std::string(where) + ": the " + what + " of sample " +
-                                    std::to_string(static_cast<std::size_t>(bad - begin) / row) +
-                                    " is not finite (" + detail::format_number(*bad) +
+                                    std::to_string(bad / row) + " is not finite (" +
+                                    detail::format_number(data.data()[bad]) +
                                     "); no step was taken (check_finite = false allows it)");
             }
         }

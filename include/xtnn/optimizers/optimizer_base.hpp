@@ -2,16 +2,19 @@
 /// What every optimizer shares: learning rate, step count, per-parameter state by position.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <concepts>
 #include <cstddef>
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <xtnn/core/denormals.hpp>
 #include <xtnn/core/errors.hpp>
+#include <xtnn/core/parallel.hpp>
 #include <xtnn/core/parameter.hpp>
 #include <xtnn/core/saved_state.hpp>
 
@@ -25,8 +28,9 @@ namespace detail {
 /// The common part of the optimizers (CRTP). `Derived` provides
 /// `static constexpr std::string_view name` and
 /// `void update(std::span<T> value, std::span<const T> gradient, std::array<std::span<T>, Slots>
-/// state, T learning_rate)`, called once per parameter per step after the step counter has
-/// advanced. `Slots` is the number of state buffers per parameter (Adam: 2, moments).
+/// state, T learning_rate)`, called after the step counter has advanced for every parameter,
+/// or for parts of a large one on several threads at once: an update is element by element.
+/// `Slots` is the number of state buffers per parameter (Adam: 2, moments).
 template <class Derived, std::floating_point T, std::size_t Slots>
 class optimizer_base {
   public:
@@ -56,20 +60,36 @@ class optimizer_base {
     /// One update of every parameter from its gradient, in place.
     ///
     /// State is kept per position in `parameters` and sized on the first step; nothing is
-    /// allocated after that. Denormals are flushed to zero during the step only.
+    /// allocated after that. Denormals are flushed to zero during the step only. A gradient
+    /// whose rows a product split over threads (xtnn::dense's weights, in large batches) is
+    /// applied by the same rows on the same threads, so that each thread's rows of the weight,
+    /// gradient and state stay in its core's cache; the results are the same on any number of
+    /// threads.
     /// @throws shape_error if the parameter list changed size or shapes since the first step.
     void step(std::span<parameter_view<T>> parameters) {
         flush_denormals_guard guard;
         prepare(parameters);
         ++iterations_;
         const T rate = static_cast<T>(learning_rate_);
+        owned_.resize(parameters.size()); // sized once
+        std::size_t most = 1;
         for (std::size_t i = 0; i < parameters.size(); ++i) {
-            std::array<std::span<T>, Slots> slots;
-            for (std::size_t s = 0; s < Slots; ++s) {
-                slots[s] = std::span<T>(state_[i][s]);
+            owned_[i] = owned_parts(parameters[i].gradient.data()); // this thread's record
+            if (owned_[i] > 1) {
+                most = std::max(most, owned_[i]);
+            } else {
+                update_part(parameters[i], i, 0, parameters[i].value.size(), rate);
             }
-            static_cast<Derived&>(*this).update(
-                parameters[i].value, std::span<const T>(parameters[i].gradient), slots, rate);
+        }
+        if (most > 1) {
+            parallel_for(partition(most, 1, most), [&](std::size_t part, std::size_t, std::size_t) {
+                for (std::size_t i = 0; i < parameters.size(); ++i) {
+                    if (owned_[i] > 1 && part < owned_[i]) {
+                        const auto [begin, end] = owned_values(parameters[i], part, owned_[i]);
+                        update_part(parameters[i], i, begin, end, rate);
+                    }
+                }
+            });
         }
     }
 
@@ -136,6 +156,36 @@ class optimizer_base {
     explicit optimizer_base(double learning_rate) { set_learning_rate(learning_rate); }
 
   private:
+    /// Values [begin, end) of parameter i updated.
+    void update_part(parameter_view<T>& p, std::size_t i, std::size_t begin, std::size_t end,
+                     T rate) {
+        std::array<std::span<T>, Slots> slots;
+        for (std::size_t s = 0; s < Slots; ++s) {
+            slots[s] = std::span<T>(state_[i][s]).subspan(begin, end - begin);
+        }
+        static_cast<Derived&>(*this).update(
+            p.value.subspan(begin, end - begin),
+            std::span<const T>(p.gradient).subspan(begin, end - begin), slots, rate);
+    }
+
+    /// The values of part `part` of `parts` of a parameter: its rows of owned_partition(),
+    /// from and to multiples of 64 values, so that every value goes through the vector loops
+    /// it would whole.
+    static std::pair<std::size_t, std::size_t> owned_values(const parameter_view<T>& p,
+                                                            std::size_t part, std::size_t parts) {
+        const std::size_t size = p.value.size();
+        const std::size_t rows = p.shape.empty() ? size : p.shape[0];
+        const std::size_t per_row = rows == 0 ? 0 : size / rows;
+        const partition split = owned_partition(rows, parts);
+        const auto at = [&](std::size_t q) {
+            if (q >= split.parts) {
+                return size;
+            }
+            return std::min(split.begin(q) * owned_unit * per_row / 64 * 64, size);
+        };
+        return {at(part), at(part + 1)};
+    }
+
     void prepare(std::span<parameter_view<T>> parameters) {
         if (sizes_.empty() && state_.empty()) {
             state_.resize(parameters.size());
@@ -181,6 +231,7 @@ class optimizer_base {
     std::size_t iterations_ = 0;
     std::vector<std::array<std::vector<T>, Slots>> state_;
     std::vector<std::size_t> sizes_;
+    std::vector<std::size_t> owned_; // each parameter's parts in this step (owned_parts)
 };
 
 } // namespace detail
