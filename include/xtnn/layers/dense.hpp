@@ -149,14 +149,18 @@ class dense : public layer_base<dense<T>, T, 2, 2> {
   private:
     friend layer_access;
 
-    // The products split over threads by W's rows (x·Wᵀ by columns, dyᵀ·x by rows), as the
-    // optimizers update W (owned_rows): each thread keeps its rows of W, of their gradient and
-    // of the optimizer's state in its own core's cache through a step.
+    // In training the products split over threads by W's rows (x·Wᵀ by columns, dyᵀ·x by
+    // rows), as the optimizers then update W (detail::owned_partition): each thread keeps its
+    // rows of W, of their gradient and of the optimizer's state in its own core's cache
+    // through a step. Inference splits by the longer side (a large batch's rows: each part
+    // then runs whole tiles).
 
     /// `y = x Wᵀ + b`.
-    void compute_forward(const tensor<T, 2>& x, tensor<T, 2>& y, mode) const {
+    void compute_forward(const tensor<T, 2>& x, tensor<T, 2>& y, mode m) const {
+        const product_split split =
+            m == mode::training ? product_split::columns : product_split::automatic;
         if (!options_.bias) {
-            gemm(x, weight_, y, {.transpose_b = true, .split = product_split::columns});
+            gemm(x, weight_, y, {.transpose_b = true, .split = split});
             return;
         }
         // The bias goes in first and the product accumulates onto it: one pass over y fewer
@@ -167,7 +171,7 @@ class dense : public layer_base<dense<T>, T, 2, 2> {
         for (std::size_t r = 0; r < rows; ++r) {
             std::copy_n(bias_.data(), cols, out + r * cols);
         }
-        gemm(x, weight_, y, {.transpose_b = true, .beta = 1.0, .split = product_split::columns});
+        gemm(x, weight_, y, {.transpose_b = true, .beta = 1.0, .split = split});
     }
 
     /// Writes dW = dyᵀ x, db = Σ_batch dy and, if `dx` is not null, dx = dy W.
