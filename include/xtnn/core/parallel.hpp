@@ -363,8 +363,8 @@ inline partition owned_partition(std::size_t rows, std::size_t parts) {
 /// gradient was computed, so that the optimizer updates it on the same threads by the same
 /// rows, and not where it was not (a small batch's products run on one thread, and an update
 /// split over two then moved the weights between the cores at every step: the MNIST MLP at
-/// batch 32 on two threads ran at 0.82× one). A hint for speed only: an update is the same on
-/// any split.
+/// batch 32 on two threads ran at 0.49-0.87× one). A hint for speed only: an update is the
+/// same on any split.
 struct owned_parts_record {
     struct entry {
         const void* data = nullptr;
