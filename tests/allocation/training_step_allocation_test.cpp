@@ -129,6 +129,32 @@ TEST_CASE("allocation: a convnet allocates nothing once warmed up, on one thread
     xtnn::set_num_threads(0);
 }
 
+TEST_CASE("allocation: a warmed-up predict allocates only the outputs it returns", "[allocation]") {
+    xtnn::sequential model{xtnn::dense{784, 64}, xtnn::relu{}, xtnn::dense{64, 10}};
+    xtnn::tensor<float, 2> x(xtnn::shape<2>{96, 784});
+    xtnn::random_engine rng(3);
+    for (auto& v : x) {
+        v = rng.uniform(0.0f, 1.0f);
+    }
+    const std::size_t result_bytes = 96 * 10 * sizeof(float);
+    // Three batches of 32, gathered into the model's batch buffer, or one of 96 (or more), run
+    // as it is; the first call sizes the model's buffers.
+    for (const std::size_t batch : {32UL, 96UL, 256UL}) {
+        INFO("batch_size " << batch);
+        const auto first = xtnn::predict(model, x, batch);
+        xtnn::tensor<float, 2> again;
+        const auto seen =
+            xtnn::test::allocations_in([&] { again = xtnn::predict(model, x, batch); });
+        CHECK(seen.count == 1);
+        CHECK(seen.largest == result_bytes);
+        const bool same = again == first;
+        CHECK(same);
+        // The outputs of the model's forward pass on the whole input.
+        const bool close = xt::allclose(again, model.forward(x), 1e-5, 1e-6);
+        CHECK(close);
+    }
+}
+
 TEST_CASE("allocation: fit's steady state allocates nothing per batch", "[allocation]") {
     const auto data = xtnn::make_two_spirals<float>({.samples_per_class = 256, .seed = 1});
     xtnn::sequential model{xtnn::dense{2, 64}, xtnn::relu{}, xtnn::dropout{0.1},

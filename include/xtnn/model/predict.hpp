@@ -4,23 +4,18 @@
 #pragma once
 
 #include <algorithm>
-#include <cmath>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
-#include <numeric>
 #include <span>
 #include <string>
-#include <vector>
 
 #include <xtnn/core/concepts.hpp>
 #include <xtnn/core/errors.hpp>
-#include <xtnn/core/gather_rows.hpp>
 #include <xtnn/core/layer_base.hpp>
 #include <xtnn/core/math.hpp>
 #include <xtnn/core/tensor.hpp>
 #include <xtnn/core/tensor_traits.hpp>
-#include <xtnn/model/fit_loop.hpp>
 
 namespace xtnn {
 
@@ -46,7 +41,22 @@ template <class Model, class X>
 concept predict_argument = std::same_as<X, typename Model::input_type> ||
     (has_sample_form<Model>&& std::same_as<X, sample_type<Model>>);
 
-/// Batched predict into a new output tensor, `(samples, …)`.
+/// The buffer predict gathers batches into: the model's own where it keeps one (a
+/// sequential's batch_buffer(), so that a warmed-up predict allocates only its result), else
+/// `local`.
+template <class Model>
+typename Model::input_type& batch_buffer(Model& model, typename Model::input_type& local) {
+    if constexpr (requires {
+                      { model.batch_buffer() } -> std::same_as<typename Model::input_type&>;
+                  }) {
+        return model.batch_buffer();
+    } else {
+        return local;
+    }
+}
+
+/// Batched predict into a new output tensor, `(samples, …)`: an input of one batch or less
+/// runs as it is, a larger one batch by batch, each batch's rows copied into batch_buffer().
 template <class Model>
 typename Model::output_type predict_batches(Model& model, const typename Model::input_type& x,
                                             std::size_t batch_size) {
@@ -54,15 +64,27 @@ typename Model::output_type predict_batches(Model& model, const typename Model::
     const auto held = hold(model); // other threads' calls wait: the buffers are the model's
     const std::size_t n = x.shape()[0];
     typename Model::output_type out(model.output_shape(x.shape()));
-    const std::size_t out_row = n == 0 ? 0 : out.size() / n;
-    const auto every = all_rows(n);
-    const batches parts(every, batch_size);
-    typename Model::input_type batch;
-    for (std::size_t b = 0; b < parts.count(); ++b) {
-        const auto rows = parts[b];
-        gather_rows(x, rows, batch);
+    if (n == 0) {
+        return out;
+    }
+    if (n <= batch_size) {
+        const auto& y = model.forward(x, mode::inference);
+        std::copy_n(y.data(), out.size(), out.data());
+        return out;
+    }
+    const std::size_t in_row = x.size() / n, out_row = out.size() / n;
+    typename Model::input_type local;
+    auto& batch = batch_buffer(model, local);
+    auto batch_shape = x.shape();
+    for (std::size_t first = 0; first < n; first += batch_size) {
+        const std::size_t rows = std::min(batch_size, n - first);
+        batch_shape[0] = rows;
+        if (!std::equal(batch_shape.begin(), batch_shape.end(), batch.shape().begin())) {
+            batch.resize(batch_shape);
+        }
+        std::copy_n(x.data() + first * in_row, rows * in_row, batch.data());
         const auto& y = model.forward(batch, mode::inference);
-        std::copy_n(y.data(), rows.size() * out_row, out.data() + rows.front() * out_row);
+        std::copy_n(y.data(), rows * out_row, out.data() + first * out_row);
     }
     return out;
 }
@@ -98,14 +120,13 @@ void require_finite_outputs(const Output& out, std::span<const std::size_t> samp
                             const char* where) {
     const std::size_t rows = out.shape()[0];
     const std::size_t row_size = rows == 0 ? 1 : out.size() / rows;
-    for (std::size_t i = 0; i < out.size(); ++i) {
-        if (!std::isfinite(static_cast<double>(out.data()[i]))) {
-            const std::size_t r = i / row_size;
-            throw numeric_error(std::string(where) + ": the model's output for sample " +
-                                std::to_string(samples.empty() ? r : samples[r]) +
-                                " is not finite (NaN or infinity in the input or the weights); "
-                                "check_finite = false allows it");
-        }
+    const std::size_t i = first_not_finite(out.data(), out.size());
+    if (i != out.size()) {
+        const std::size_t r = i / row_size;
+        throw numeric_error(std::string(where) + ": the model's output for sample " +
+                            std::to_string(samples.empty() ? r : samples[r]) +
+                            " is not finite (NaN or infinity in the input or the weights); "
+                            "check_finite = false allows it");
     }
 }
 

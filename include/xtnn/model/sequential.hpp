@@ -554,6 +554,12 @@ class sequential {
         return std::unique_lock(mutex_.get());
     }
 
+    /// A batch of the input type that the model keeps for the code that feeds it:
+    /// xtnn::predict gathers each batch of a larger input into it, so that a warmed-up
+    /// predict allocates only the outputs it returns (the buffer keeps the last batch, until
+    /// the model goes). Callers hold lock() while they use it.
+    input_type& batch_buffer() { return batch_buffer_; }
+
     /// Runs every layer on `x` and returns the last output (a buffer the model owns, valid
     /// until the next forward; see lock() to read it while other threads use the model).
     ///
@@ -1234,6 +1240,7 @@ class sequential {
     outputs_type outputs_;
     outputs_type gradients_;    // entry I: d(loss)/d(output of layer I); the last one is unused
     input_type input_gradient_; // sized when first asked for
+    input_type batch_buffer_;   // predict's gathered batches (see batch_buffer())
     std::optional<shape<input_rank>> built_;
     input_type group_input_;           // grouped inference: one group of the input
     outputs_type group_outputs_;       // and of the grouped layers' outputs
